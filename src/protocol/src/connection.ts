@@ -1,0 +1,105 @@
+/**
+ * Adapters that plug bkg's framing into vscode-jsonrpc, so that connections keep the
+ * library's request/response, cancellation and progress semantics while the bytes go
+ * through FrameParser and FrameWriter.
+ */
+import type { Readable, Writable } from "node:stream";
+import {
+  AbstractMessageReader,
+  AbstractMessageWriter,
+  createMessageConnection,
+  type DataCallback,
+  type Disposable,
+  type Message,
+  type MessageConnection,
+  type MessageReader,
+  type MessageWriter,
+} from "vscode-jsonrpc/node";
+import { FrameParser, FrameWriter, FramingError } from "./framing.js";
+
+export class FramedReader extends AbstractMessageReader implements MessageReader {
+  private parser?: FrameParser;
+  constructor(
+    private readonly readable: Readable,
+    private readonly maxMessageBytes?: number,
+  ) {
+    super();
+  }
+
+  listen(callback: DataCallback): Disposable {
+    this.parser = new FrameParser(
+      (msg) => callback(msg as Message),
+      (err: FramingError) => this.fireError(err),
+      { maxMessageBytes: this.maxMessageBytes },
+    );
+    const onData = (chunk: Buffer) => this.parser!.push(chunk);
+    const onEnd = () => this.fireClose();
+    const onError = (e: Error) => this.fireError(e);
+    this.readable.on("data", onData);
+    this.readable.on("end", onEnd);
+    this.readable.on("close", onEnd);
+    this.readable.on("error", onError);
+    return {
+      dispose: () => {
+        this.readable.off("data", onData);
+        this.readable.off("end", onEnd);
+        this.readable.off("close", onEnd);
+        this.readable.off("error", onError);
+      },
+    };
+  }
+}
+
+export class FramedWriter extends AbstractMessageWriter implements MessageWriter {
+  private readonly frames: FrameWriter;
+  private closed = false;
+  constructor(private readonly writable: Writable) {
+    super();
+    this.frames = new FrameWriter({
+      write: (chunk) => {
+        if (this.closed || this.writable.destroyed || this.writable.writableEnded) return false;
+        return this.writable.write(chunk);
+      },
+    });
+    writable.on("error", (e) => {
+      this.closed = true;
+      this.fireError(e);
+    });
+    writable.on("close", () => {
+      this.closed = true;
+      this.fireClose();
+    });
+  }
+
+  async write(msg: Message): Promise<void> {
+    this.frames.write(msg);
+  }
+
+  /** Writes a raw JSON-RPC message that vscode-jsonrpc would not send itself (e.g. -32700 with id null). */
+  writeRaw(msg: unknown): void {
+    this.frames.write(msg);
+  }
+
+  flush(): void {
+    this.frames.flushNow();
+  }
+
+  end(): void {
+    this.frames.flushNow();
+    this.closed = true;
+  }
+}
+
+export interface FramedConnection {
+  connection: MessageConnection;
+  reader: FramedReader;
+  writer: FramedWriter;
+}
+
+/** A vscode-jsonrpc MessageConnection over a byte stream pair, using bkg framing. Not yet listening. */
+export function createFramedConnection(input: Readable, output: Writable, maxMessageBytes?: number): FramedConnection {
+  const reader = new FramedReader(input, maxMessageBytes);
+  const writer = new FramedWriter(output);
+  const connection = createMessageConnection(reader, writer);
+  return { connection, reader, writer };
+}

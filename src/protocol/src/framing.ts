@@ -1,0 +1,166 @@
+/**
+ * Content-Length framing (the LSP base protocol), written for the hot path: one parser pass
+ * takes every complete message out of a chunk, and the writer coalesces all messages queued
+ * in one tick into a single write. The wire format is exactly vscode-jsonrpc's, so either
+ * side may use either implementation.
+ *
+ * The parser is strict: the first bytes of every frame must be a header block with a
+ * Content-Length, so a peer that prints to stdout is caught at its first byte instead of
+ * being buffered forever.
+ */
+
+export type FramingErrorKind = "header" | "too-large" | "json";
+
+/** A framing failure. `header` and `too-large` are fatal for the stream; `json` is not. */
+export class FramingError extends Error {
+  readonly kind: FramingErrorKind;
+  constructor(kind: FramingErrorKind, message: string) {
+    super(message);
+    this.name = "FramingError";
+    this.kind = kind;
+  }
+  get fatal(): boolean {
+    return this.kind !== "json";
+  }
+}
+
+const CRLFCRLF = Buffer.from("\r\n\r\n");
+const MAX_HEADER_BYTES = 4096;
+export const DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
+
+export interface FrameParserOptions {
+  maxMessageBytes?: number;
+}
+
+/**
+ * Turns a byte stream into parsed JSON values. Not re-entrant; one per stream.
+ * After a fatal error every further push is ignored.
+ */
+export class FrameParser {
+  private buf: Buffer = Buffer.alloc(0);
+  private expected = -1;
+  private dead = false;
+  private readonly maxMessageBytes: number;
+
+  constructor(
+    private readonly onMessage: (msg: unknown) => void,
+    private readonly onError: (err: FramingError) => void,
+    options: FrameParserOptions = {},
+  ) {
+    this.maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+  }
+
+  push(chunk: Buffer): void {
+    if (this.dead) return;
+    this.buf = this.buf.length === 0 ? chunk : Buffer.concat([this.buf, chunk]);
+    let pos = 0;
+    const buf = this.buf;
+    while (!this.dead) {
+      if (this.expected < 0) {
+        const end = buf.indexOf(CRLFCRLF, pos);
+        if (end < 0) {
+          if (buf.length - pos > MAX_HEADER_BYTES || !looksLikeHeaderStart(buf, pos)) {
+            return this.fail("header", `expected a "Content-Length:" header, got ${preview(buf, pos)}`);
+          }
+          break;
+        }
+        const length = parseHeaders(buf.toString("ascii", pos, end));
+        if (typeof length === "string") return this.fail("header", length);
+        if (length > this.maxMessageBytes) {
+          return this.fail("too-large", `message of ${length} bytes is over the limit of ${this.maxMessageBytes} bytes`);
+        }
+        this.expected = length;
+        pos = end + 4;
+      }
+      if (buf.length - pos < this.expected) break;
+      const body = buf.toString("utf8", pos, pos + this.expected);
+      pos += this.expected;
+      this.expected = -1;
+      let msg: unknown;
+      try {
+        msg = JSON.parse(body);
+      } catch (e) {
+        this.onError(new FramingError("json", `invalid JSON: ${(e as Error).message}`));
+        continue;
+      }
+      this.onMessage(msg);
+    }
+    this.buf = pos >= buf.length ? Buffer.alloc(0) : buf.subarray(pos);
+  }
+
+  private fail(kind: FramingErrorKind, message: string): void {
+    this.dead = true;
+    this.buf = Buffer.alloc(0);
+    this.onError(new FramingError(kind, message));
+  }
+}
+
+const HEADER_PREFIX = "content-";
+
+/** While the header is incomplete, check that what we have could still be one. */
+function looksLikeHeaderStart(buf: Buffer, pos: number): boolean {
+  const n = Math.min(buf.length - pos, HEADER_PREFIX.length);
+  for (let i = 0; i < n; i++) {
+    const c = buf[pos + i] | 0x20;
+    if (c !== HEADER_PREFIX.charCodeAt(i)) return false;
+  }
+  return true;
+}
+
+/** Returns the content length, or a string saying what is wrong with the header block. */
+function parseHeaders(block: string): number | string {
+  let length = -1;
+  for (const line of block.split("\r\n")) {
+    const colon = line.indexOf(":");
+    if (colon <= 0) return `malformed header line ${JSON.stringify(line.slice(0, 80))}`;
+    const key = line.slice(0, colon).trim().toLowerCase();
+    const value = line.slice(colon + 1).trim();
+    if (key === "content-length") {
+      if (!/^\d+$/.test(value)) return `Content-Length is not a number: ${JSON.stringify(value.slice(0, 40))}`;
+      length = Number(value);
+    } else if (key === "content-type") {
+      if (/charset=/i.test(value) && !/charset=utf-?8/i.test(value)) return `unsupported charset in ${JSON.stringify(value)}; only utf-8 is spoken`;
+    }
+  }
+  return length < 0 ? "header block has no Content-Length" : length;
+}
+
+function preview(buf: Buffer, pos: number): string {
+  return JSON.stringify(buf.toString("utf8", pos, Math.min(buf.length, pos + 60)));
+}
+
+/** Encodes one message as a frame (header + body) in a single string. */
+export function encodeFrame(msg: unknown): string {
+  const body = JSON.stringify(msg);
+  return `Content-Length: ${Buffer.byteLength(body, "utf8")}\r\n\r\n${body}`;
+}
+
+export interface ByteSink {
+  write(chunk: string): boolean;
+}
+
+/**
+ * Queues frames and flushes them in one write per event-loop tick. `flushNow` forces it,
+ * for the last message before exit.
+ */
+export class FrameWriter {
+  private queue: string[] = [];
+  private scheduled = false;
+  constructor(private readonly sink: ByteSink) {}
+
+  write(msg: unknown): void {
+    this.queue.push(encodeFrame(msg));
+    if (!this.scheduled) {
+      this.scheduled = true;
+      queueMicrotask(() => this.flushNow());
+    }
+  }
+
+  flushNow(): void {
+    this.scheduled = false;
+    if (this.queue.length === 0) return;
+    const data = this.queue.length === 1 ? this.queue[0] : this.queue.join("");
+    this.queue = [];
+    this.sink.write(data);
+  }
+}

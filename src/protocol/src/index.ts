@@ -1,0 +1,6 @@
+export * from "./version.js";
+export * from "./error-codes.js";
+export * from "./errors.js";
+export * from "./messages.js";
+export * from "./framing.js";
+export * from "./connection.js";
