@@ -17,6 +17,8 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 CONFORMANCE = ROOT / "examples" / "conformance_plugin.py"
 SDK_TEST_PLUGIN = HERE / "plugins" / "sdk_test_plugin.py"
+# The interpreter that runs the plugins (the SDK supports 3.10+): BKG_TEST_PYTHON=python3.10 ...
+PLUGIN_PYTHON = os.environ.get("BKG_TEST_PYTHON") or sys.executable
 
 Msg = dict[str, Any]
 
@@ -35,7 +37,7 @@ class Client:
             full_env["BKG_DATA_DIR"] = data_dir
         full_env.update(env or {})
         self.proc = subprocess.Popen(
-            [sys.executable, str(script)],
+            [PLUGIN_PYTHON, str(script)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             env=full_env, cwd=str(ROOT), start_new_session=True,
         )

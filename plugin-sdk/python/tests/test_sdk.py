@@ -151,3 +151,18 @@ def test_eof_runs_deactivate_and_does_not_wait_for_stuck_threads(sdk, tmp_path):
     assert sdk.wait_exit(3) == 0
     assert time.monotonic() - t0 < 2
     assert (tmp_path / "deactivated").read_text() == "yes"
+
+
+def test_echo_example(spawn):
+    from conftest import ROOT
+
+    c = spawn(ROOT / "examples" / "echo_plugin.py")
+    res = c.initialize(config={"suffix": "!"})["result"]
+    assert [m["name"] for m in res["methods"]] == ["reverse", "stream", "upper"]
+    assert c.result("reverse", {"text": "abc"}) == "cba!"
+    assert c.error("reverse", {"text": ""}) == {"code": 4000, "message": "nothing to reverse", "data": {"field": "text"}}
+    assert c.result("upper", {"text": "abc"}) == "ABC"
+    rid = c.request("stream", {"n": 2}, {"progressToken": "t"})
+    assert c.response(rid)["result"] == {"count": 2}
+    c.close_stdin()
+    assert c.wait_exit(3) == 0

@@ -146,7 +146,11 @@ class Context(LifecycleContext):
         return self._cancel_event
 
     async def wait_cancelled(self) -> None:
-        """Return when the call is cancelled."""
+        """Return when the call is cancelled.
+
+        The handler's own task is cancelled at the same moment (it sees ``CancelledError``), so
+        this is for helper tasks the handler started, or code running under ``asyncio.shield``.
+        """
         await self.cancel_event.wait()
 
     def _mark_cancelled(self, reason: str) -> None:
