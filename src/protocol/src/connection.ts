@@ -17,20 +17,30 @@ import {
 } from "vscode-jsonrpc/node";
 import { FrameParser, FrameWriter, FramingError } from "./framing.js";
 
+export interface FramedOptions {
+  maxMessageBytes?: number;
+  /** Sees every parsed message first; returning false drops it (e.g. after answering -32600). */
+  accept?: (msg: unknown) => boolean;
+}
+
 export class FramedReader extends AbstractMessageReader implements MessageReader {
   private parser?: FrameParser;
   constructor(
     private readonly readable: Readable,
-    private readonly maxMessageBytes?: number,
+    private readonly options: FramedOptions = {},
   ) {
     super();
   }
 
   listen(callback: DataCallback): Disposable {
     this.parser = new FrameParser(
-      (msg) => callback(msg as Message),
+      this.options.accept
+        ? (msg) => {
+            if (this.options.accept!(msg)) callback(msg as Message);
+          }
+        : (msg) => callback(msg as Message),
       (err: FramingError) => this.fireError(err),
-      { maxMessageBytes: this.maxMessageBytes },
+      { maxMessageBytes: this.options.maxMessageBytes },
     );
     const onData = (chunk: Buffer) => this.parser!.push(chunk);
     const onEnd = () => this.fireClose();
@@ -97,8 +107,8 @@ export interface FramedConnection {
 }
 
 /** A vscode-jsonrpc MessageConnection over a byte stream pair, using bkg framing. Not yet listening. */
-export function createFramedConnection(input: Readable, output: Writable, maxMessageBytes?: number): FramedConnection {
-  const reader = new FramedReader(input, maxMessageBytes);
+export function createFramedConnection(input: Readable, output: Writable, options: FramedOptions = {}): FramedConnection {
+  const reader = new FramedReader(input, options);
   const writer = new FramedWriter(output);
   const connection = createMessageConnection(reader, writer);
   return { connection, reader, writer };

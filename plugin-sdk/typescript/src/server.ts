@@ -1,0 +1,227 @@
+import type { Readable, Writable } from "node:stream";
+import { ResponseError, type CancellationToken, type MessageConnection } from "vscode-jsonrpc/node";
+import {
+  BkgError,
+  ErrorCodes,
+  Methods,
+  PROTOCOL_VERSION,
+  createFramedConnection,
+  type CallMeta,
+  type InitializeParams,
+  type InitializeResult,
+  type LogLevel,
+} from "@bkg/protocol";
+import type { Context, LifecycleContext, MethodDefinition, PluginDefinition } from "./types.js";
+
+export interface ServeOptions {
+  input?: Readable;
+  output?: Writable;
+  /** Called instead of process.exit when the daemon says exit or stdin closes. */
+  onExit?: (code: number) => void;
+}
+
+const PROTOCOL_MAJOR = PROTOCOL_VERSION.split(".")[0];
+
+/**
+ * Serves a plugin definition over a framed stream pair (stdin/stdout by default). Returns once
+ * listening; the process then lives until `exit` or stdin closing. Calling it twice serves twice.
+ */
+export function serve(def: PluginDefinition, options: ServeOptions = {}): MessageConnection {
+  const input = options.input ?? process.stdin;
+  const output = options.output ?? process.stdout;
+  const usingStdio = output === process.stdout;
+  if (usingStdio) protectStdout();
+  const exit = options.onExit ?? ((code: number) => process.exit(code));
+  const { connection, writer } = createFramedConnection(input, output);
+
+  let init: InitializeParams | undefined;
+  let deactivated = false;
+  const lifecycle = (): LifecycleContext => ({
+    config: init?.config ?? {},
+    dataDir: init?.plugin.dataDir ?? process.env.BKG_DATA_DIR ?? "",
+    instanceId: init?.plugin.instanceId ?? "",
+    log: (level, msg, fields) => log(connection, level, msg, fields),
+    call: (method, params, opts) => call(connection, method, params, opts?.timeoutMs),
+    emit: (event, data) => void connection.sendNotification(Methods.emit, { event, data }),
+  });
+  const deactivate = async () => {
+    if (deactivated) return;
+    deactivated = true;
+    await def.deactivate?.(lifecycle());
+  };
+  const finish = async (code: number) => {
+    try {
+      await deactivate();
+    } finally {
+      writer.flush();
+      exit(code);
+    }
+  };
+
+  connection.onRequest(Methods.initialize, (params: InitializeParams): InitializeResult => {
+    const theirMajor = String(params?.protocolVersion ?? "").split(".")[0];
+    if (theirMajor !== PROTOCOL_MAJOR) {
+      throw new ResponseError(
+        ErrorCodes.ProtocolMismatch,
+        `protocol mismatch: plugin ${def.name} speaks ${PROTOCOL_VERSION}, daemon speaks ${params?.protocolVersion}`,
+      );
+    }
+    init = params;
+    return {
+      protocolVersion: PROTOCOL_VERSION,
+      name: def.name,
+      version: def.version,
+      methods: Object.entries(def.methods).map(([name, m]) => describe(name, m)),
+      ...(def.events ? { events: def.events } : {}),
+    };
+  });
+  connection.onNotification(Methods.initialized, async () => {
+    try {
+      await def.activate?.(lifecycle());
+    } catch (e) {
+      log(connection, "error", `activate failed: ${(e as Error).message}`);
+      await finish(1);
+    }
+  });
+  connection.onRequest(Methods.ping, () => ({ now: Date.now() }));
+  connection.onRequest(Methods.shutdown, async () => {
+    await deactivate();
+    return null;
+  });
+  connection.onNotification(Methods.exit, () => void finish(0));
+  connection.onRequest(async (method: string, params: unknown, token: CancellationToken) => {
+    const m = def.methods[method];
+    if (!m) {
+      throw new ResponseError(
+        ErrorCodes.MethodNotFound,
+        `plugin ${def.name} has no method "${method}"; it has: ${Object.keys(def.methods).join(", ")}`,
+      );
+    }
+    return runHandler(connection, m, params, token, init);
+  });
+  connection.onClose(() => void finish(0));
+  connection.listen();
+  return connection;
+}
+
+function describe(name: string, m: MethodDefinition) {
+  const streaming = m.streaming ?? isAsyncGeneratorFunction(m.handler);
+  return {
+    name,
+    ...(m.description ? { description: m.description } : {}),
+    ...(m.params ? { paramsSchema: m.params } : {}),
+    ...(m.result ? { resultSchema: m.result } : {}),
+    ...(streaming ? { streaming: true } : {}),
+  };
+}
+
+async function runHandler(
+  connection: MessageConnection,
+  m: MethodDefinition,
+  rawParams: unknown,
+  token: CancellationToken,
+  init: InitializeParams | undefined,
+): Promise<unknown> {
+  const { params, meta } = splitMeta(rawParams);
+  const controller = new AbortController();
+  const cancel = (reason: BkgError) => {
+    if (!controller.signal.aborted) controller.abort(reason);
+  };
+  const sub = token.onCancellationRequested(() => cancel(new BkgError(ErrorCodes.RequestCancelled, "cancelled by the caller")));
+  const timer =
+    typeof meta.deadline === "number"
+      ? setTimeout(() => cancel(new BkgError(ErrorCodes.DeadlineExceeded, "deadline exceeded")), Math.max(0, meta.deadline - Date.now()))
+      : undefined;
+  const ctx: Context = {
+    signal: controller.signal,
+    deadline: meta.deadline,
+    caller: meta.caller,
+    meta,
+    config: init?.config ?? {},
+    dataDir: init?.plugin.dataDir ?? process.env.BKG_DATA_DIR ?? "",
+    log: (level, msg, fields) => log(connection, level, msg, fields),
+    call: (method, p, opts) => {
+      const left = meta.deadline ? meta.deadline - Date.now() : undefined;
+      const timeoutMs = opts?.timeoutMs ?? left;
+      return call(connection, method, p, timeoutMs);
+    },
+    emit: (event, data) => void connection.sendNotification(Methods.emit, { event, data }),
+    progress: (value) => {
+      if (meta.progressToken !== undefined) void connection.sendNotification(Methods.progress, { token: meta.progressToken, value });
+    },
+  };
+  try {
+    let out = await m.handler(params as never, ctx);
+    if (isAsyncIterable(out)) out = await drain(out, ctx, meta);
+    if (controller.signal.aborted) throw controller.signal.reason;
+    return out === undefined ? null : out;
+  } catch (e) {
+    if (controller.signal.aborted) throw toResponseError(new BkgError(ErrorCodes.RequestCancelled, (controller.signal.reason as Error).message));
+    throw toResponseError(e);
+  } finally {
+    sub.dispose();
+    if (timer) clearTimeout(timer);
+  }
+}
+
+/** Streams an async iterable as progress; the result is its return value, else the chunks when nobody streamed. */
+async function drain(iterable: AsyncIterable<unknown>, ctx: Context, meta: CallMeta): Promise<unknown> {
+  const chunks: unknown[] = [];
+  const it = iterable[Symbol.asyncIterator]();
+  for (;;) {
+    if (ctx.signal.aborted) {
+      await it.return?.();
+      throw ctx.signal.reason;
+    }
+    const step = await it.next();
+    if (step.done) {
+      if (step.value !== undefined) return step.value;
+      return meta.progressToken === undefined ? chunks : null;
+    }
+    if (meta.progressToken === undefined) chunks.push(step.value);
+    else ctx.progress(step.value);
+  }
+}
+
+function splitMeta(raw: unknown): { params: unknown; meta: CallMeta } {
+  if (raw && typeof raw === "object" && !Array.isArray(raw) && "_meta" in raw) {
+    const { _meta, ...rest } = raw as { _meta?: CallMeta };
+    return { params: rest, meta: _meta ?? {} };
+  }
+  return { params: raw ?? {}, meta: {} };
+}
+
+async function call(connection: MessageConnection, method: string, params: unknown, timeoutMs?: number): Promise<any> {
+  try {
+    return await connection.sendRequest(Methods.call, { method, params, ...(timeoutMs ? { timeoutMs } : {}) });
+  } catch (e) {
+    throw BkgError.from(e);
+  }
+}
+
+function log(connection: MessageConnection, level: LogLevel, msg: string, fields?: Record<string, unknown>): void {
+  void connection.sendNotification(Methods.log, { ...fields, level, msg });
+}
+
+function toResponseError(e: unknown): ResponseError<unknown> {
+  if (e instanceof ResponseError) return e;
+  if (e instanceof BkgError) return new ResponseError(e.code, e.message, e.data);
+  const message = e instanceof Error ? e.message : String(e);
+  return new ResponseError(ErrorCodes.PluginError, message);
+}
+
+function isAsyncIterable(v: unknown): v is AsyncIterable<unknown> {
+  return v != null && typeof (v as AsyncIterable<unknown>)[Symbol.asyncIterator] === "function";
+}
+
+function isAsyncGeneratorFunction(fn: unknown): boolean {
+  return typeof fn === "function" && fn.constructor?.name === "AsyncGeneratorFunction";
+}
+
+/** console.log in a plugin must not corrupt the frame stream: send console output to stderr. */
+function protectStdout(): void {
+  const toErr = (...args: unknown[]) => process.stderr.write(args.map((a) => (typeof a === "string" ? a : JSON.stringify(a))).join(" ") + "\n");
+  console.log = toErr;
+  console.info = toErr;
+  console.debug = toErr;
+}

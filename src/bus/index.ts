@@ -1,0 +1,1 @@
+export { Router, type RouteOptions } from "./router.js";

@@ -1,0 +1,101 @@
+/**
+ * The router: "plugin.method" to a ready instance, with the call's deadline, cancellation,
+ * params validation, bulkhead and streaming. Every failure is a BkgError with a wire code.
+ */
+import { BkgError, ErrorCodes, permits, splitTarget, type BkgCallParams, type CallMeta } from "@bkg/protocol";
+import type { PluginHost, Supervisor } from "../supervisor/index.js";
+import { toProblems } from "../validation/schemas.js";
+
+export interface RouteOptions {
+  /** Who is calling, for _meta.caller and logs: "cli", "client:3", "plugin:echo". */
+  caller: string;
+  /** Relative timeout; the manifest's timeouts.call when absent. */
+  timeoutMs?: number;
+  /** Absolute deadline (epoch ms); wins over timeoutMs. */
+  deadline?: number;
+  /** Aborts the call: the plugin gets $/cancelRequest and the call rejects with -32800. */
+  signal?: AbortSignal;
+  /** Receives streamed values in order; its presence asks the plugin to stream. */
+  onProgress?: (value: unknown) => void;
+  traceparent?: string;
+}
+
+export class Router {
+  constructor(private readonly supervisor: Supervisor) {}
+
+  /**
+   * Routes one call. Resolves with the plugin's result or rejects with a BkgError; never both,
+   * never twice. The deadline covers waiting for a starting plugin and the queue.
+   */
+  async call(target: string, params: unknown, opts: RouteOptions): Promise<unknown> {
+    const t = splitTarget(target);
+    if (!t) throw new BkgError(ErrorCodes.MethodNotFound, `"${target}" is not a plugin method; call it as plugin.method (e.g. echo.reverse)`);
+    const host = this.supervisor.get(t.plugin);
+    if (!host) {
+      const known = [...this.supervisor.hosts.keys()].sort();
+      throw new BkgError(ErrorCodes.MethodNotFound, `no plugin named "${t.plugin}"; running plugins: ${known.join(", ") || "(none)"}`);
+    }
+    if (params === undefined || params === null) params = {};
+    if (typeof params !== "object" || Array.isArray(params)) {
+      throw new BkgError(ErrorCodes.InvalidParams, `params for ${target} must be a JSON object, got ${Array.isArray(params) ? "an array" : typeof params}`);
+    }
+    const deadline = opts.deadline ?? Date.now() + (opts.timeoutMs ?? host.manifest.timeouts.call);
+    const budget = deadline - Date.now();
+    const ac = new AbortController();
+    const timer = setTimeout(
+      () => ac.abort(new BkgError(ErrorCodes.DeadlineExceeded, `${target} did not answer within ${Math.max(0, budget)} ms; the plugin was asked to cancel`)),
+      Math.max(0, budget),
+    );
+    const onCallerAbort = () => ac.abort(new BkgError(ErrorCodes.RequestCancelled, `${target} was cancelled by the caller`));
+    if (opts.signal?.aborted) onCallerAbort();
+    else opts.signal?.addEventListener("abort", onCallerAbort, { once: true });
+    try {
+      return await this.dispatch(host, t.method, params as Record<string, unknown>, deadline, ac.signal, opts);
+    } finally {
+      clearTimeout(timer);
+      opts.signal?.removeEventListener("abort", onCallerAbort);
+    }
+  }
+
+  private async dispatch(host: PluginHost, method: string, params: Record<string, unknown>, deadline: number, signal: AbortSignal, opts: RouteOptions): Promise<unknown> {
+    if (host.serving().length === 0) await host.waitReady(signal);
+    const entry = host.methods?.get(method);
+    if (!entry) {
+      const names = [...(host.methods?.keys() ?? [])].sort();
+      throw new BkgError(ErrorCodes.MethodNotFound, `plugin ${host.name} has no method "${method}"; it has: ${names.join(", ") || "(none)"}`);
+    }
+    if ("_meta" in params) {
+      const { _meta, ...rest } = params;
+      params = rest;
+    }
+    if (entry.validate && !entry.validate(params)) {
+      const errors = toProblems(entry.validate.errors);
+      throw new BkgError(ErrorCodes.InvalidParams, `invalid params for ${host.name}.${method}: ${errors.map((e) => `${e.path || "/"} ${e.message}`).join("; ")}`, { errors });
+    }
+    const inst = await host.bulkhead.acquire(signal);
+    const meta: CallMeta = { deadline, caller: opts.caller };
+    if (opts.traceparent) meta.traceparent = opts.traceparent;
+    try {
+      return await inst.call(method, params, meta, { signal, onProgress: opts.onProgress });
+    } finally {
+      host.release(inst);
+    }
+  }
+
+  /** A bkg/call from a plugin: checked against its manifest's permissions, then routed. */
+  pluginCall(caller: PluginHost, p: BkgCallParams): Promise<unknown> {
+    if (!p || typeof p.method !== "string") {
+      return Promise.reject(new BkgError(ErrorCodes.InvalidParams, "bkg/call needs params {method: \"plugin.method\", params?}"));
+    }
+    const allowed = caller.manifest.permissions.some((pattern) => permits(pattern, p.method));
+    if (!allowed) {
+      return Promise.reject(
+        new BkgError(
+          ErrorCodes.PermissionDenied,
+          `plugin ${caller.name} may not call ${p.method}; add a matching pattern to "permissions" in ${caller.manifest.file} (it has: ${caller.manifest.permissions.join(", ") || "none"})`,
+        ),
+      );
+    }
+    return this.call(p.method, p.params, { caller: `plugin:${caller.name}`, timeoutMs: p.timeoutMs });
+  }
+}

@@ -1,0 +1,82 @@
+import { spawn } from "node:child_process";
+import { mkdirSync, openSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { Command } from "commander";
+import { connect } from "../client/index.js";
+import { startDaemon } from "../daemon.js";
+import { isAlive } from "../gateway/index.js";
+import { configOrExit, type GlobalOptions } from "./connect-daemon.js";
+import { CliExit, EXIT } from "./output.js";
+
+const BIN = fileURLToPath(new URL("../../bin/bkg", import.meta.url));
+
+export function registerDaemonCommands(program: Command, globals: () => GlobalOptions): void {
+  const daemon = program.command("daemon").description("run or stop the bkg daemon");
+
+  daemon
+    .command("start")
+    .description("start the daemon in the foreground (logs to stdout), or in the background with --detach")
+    .option("--detach", "run in the background; logs go to <dataDir>/logs/daemon.log")
+    .option("--log-level <level>", "trace | debug | info | warn | error | fatal | silent")
+    .action(async (o: { detach?: boolean; logLevel?: string }) => {
+      const g = globals();
+      if (o.logLevel) process.env.BKG_LOG_LEVEL = o.logLevel;
+      const config = configOrExit(g);
+      if (await isAlive(config.socketPath)) throw new CliExit(EXIT.error, `bkg: a daemon is already running at ${config.socketPath}`);
+      if (o.detach) return detach(config.dataDir, config.socketPath, g);
+      const d = await startDaemon(config).catch((e) => {
+        throw new CliExit(EXIT.error, `bkg: the daemon could not start: ${(e as Error).message}`);
+      });
+      const stop = (signal: string) => void d.shutdown(`received ${signal}`);
+      process.once("SIGINT", () => stop("SIGINT"));
+      process.once("SIGTERM", () => stop("SIGTERM"));
+      process.on("uncaughtException", (e) => {
+        d.logger.fatal({ err: e }, `uncaught exception: ${e.message}`);
+        void d.shutdown("uncaught exception").finally(() => process.exit(1));
+      });
+      await d.stopped;
+      process.exit(0);
+    });
+
+  daemon
+    .command("stop")
+    .description("ask the running daemon to stop gracefully and wait until it has")
+    .option("--timeout <ms>", "how long to wait", "30000")
+    .action(async (o: { timeout: string }) => {
+      const config = configOrExit(globals());
+      const client = await connect({ socketPath: config.socketPath }).catch(() => {
+        throw new CliExit(EXIT.error, `bkg: no daemon is running at ${config.socketPath}`);
+      });
+      const { pid } = await client.shutdown();
+      client.close();
+      const until = Date.now() + Number(o.timeout);
+      while (Date.now() < until) {
+        if (!(await isAlive(config.socketPath, 200))) {
+          process.stdout.write(`bkg daemon (pid ${pid}) stopped\n`);
+          return;
+        }
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      throw new CliExit(EXIT.error, `bkg: the daemon (pid ${pid}) is still running after ${o.timeout} ms`);
+    });
+}
+
+async function detach(dataDir: string, socketPath: string, g: GlobalOptions): Promise<void> {
+  mkdirSync(join(dataDir, "logs"), { recursive: true });
+  const logFile = join(dataDir, "logs", "daemon.log");
+  const out = openSync(logFile, "a");
+  const args = [BIN, ...(g.config ? ["--config", g.config] : []), ...(g.socket ? ["--socket", g.socket] : []), "daemon", "start"];
+  const child = spawn(process.execPath, args, { detached: true, stdio: ["ignore", out, out], env: { ...process.env, BKG_LOG_FORMAT: "json" } });
+  child.unref();
+  const until = Date.now() + 15_000;
+  while (Date.now() < until) {
+    if (await isAlive(socketPath, 200)) {
+      process.stdout.write(`bkg daemon started in the background (pid ${child.pid})\n  socket: ${socketPath}\n  logs:   ${logFile}\n`);
+      return;
+    }
+    if (child.exitCode !== null) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new CliExit(EXIT.error, `bkg: the daemon did not come up; see ${logFile}`);
+}

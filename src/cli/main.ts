@@ -1,0 +1,44 @@
+/** bin/bkg: parses argv and runs one command. Every failure ends in one clear line and an exit code. */
+import { Command, CommanderError } from "commander";
+import { VERSION } from "../version.js";
+import { registerCallCommand } from "./call-command.js";
+import type { GlobalOptions } from "./connect-daemon.js";
+import { registerDaemonCommands } from "./daemon-commands.js";
+import { CliExit, EXIT } from "./output.js";
+import { registerPluginCommands } from "./plugin-commands.js";
+import { registerStatusCommand } from "./status-command.js";
+
+export async function main(argv: string[]): Promise<number> {
+  const program = new Command("bkg")
+    .description("bkg: a plugin runtime. Runs every plugin as its own process and routes calls to them.")
+    .version(VERSION, "-v, --version")
+    .option("-c, --config <file>", "bkg.config.json to use (default: ./bkg.config.json, or BKG_CONFIG)")
+    .option("--socket <path>", "the daemon's socket (default: from the config)")
+    .showHelpAfterError("(run with --help for usage)")
+    .exitOverride();
+  const globals = () => program.opts<GlobalOptions>();
+  registerDaemonCommands(program, globals);
+  registerStatusCommand(program, globals);
+  registerPluginCommands(program, globals);
+  registerCallCommand(program, globals);
+  for (const c of program.commands) c.exitOverride();
+  for (const c of program.commands.flatMap((c) => c.commands)) c.exitOverride();
+
+  try {
+    await program.parseAsync(argv);
+    return EXIT.ok;
+  } catch (e) {
+    if (e instanceof CliExit) {
+      process.stderr.write(e.message + "\n");
+      return e.code;
+    }
+    if (e instanceof CommanderError) return e.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    process.stderr.write(`bkg: ${(e as Error).message}\n`);
+    return EXIT.error;
+  }
+}
+
+const code = await main(process.argv);
+// Long-running commands (daemon start, logs -f) settle their own exit; the rest end here.
+process.exitCode = code;
+if (code !== 0) process.exit(code);

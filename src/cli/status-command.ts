@@ -1,0 +1,24 @@
+import type { Command } from "commander";
+import { withClient, type GlobalOptions } from "./connect-daemon.js";
+import { duration, printJson, printTable } from "./output.js";
+
+export function registerStatusCommand(program: Command, globals: () => GlobalOptions): void {
+  program
+    .command("status")
+    .description("the daemon's version, uptime, socket and plugins")
+    .option("--json", "print JSON")
+    .action((o: { json?: boolean }) =>
+      withClient(globals(), async (c) => {
+        const [s, plugins] = await Promise.all([c.status(), c.plugins.list()]);
+        if (o.json) return printJson({ ...s, pluginList: plugins });
+        process.stdout.write(
+          `bkg ${s.version}, pid ${s.pid}, up ${duration(s.uptimeMs)}, ${Math.round(s.rssBytes / 1048576)} MiB\n` +
+            `socket     ${s.socketPath}\nmanifests  ${s.manifestsDir}\ndata       ${s.dataDir}\n\n`,
+        );
+        printTable(
+          ["PLUGIN", "STATE", "VERSION", "INSTANCES", "RESTARTS"],
+          plugins.map((p) => [p.name, p.state, p.version ?? "-", p.instances.length, p.restarts]),
+        );
+      }),
+    );
+}

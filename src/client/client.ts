@@ -1,0 +1,158 @@
+/**
+ * The typed TypeScript client: `import { connect } from "bkg"`. Speaks the same framing as
+ * plugins over the daemon's unix socket.
+ */
+import { createConnection } from "node:net";
+import { CancellationTokenSource, ResponseError, type MessageConnection } from "vscode-jsonrpc/node";
+import { BkgError, ErrorCodes, createFramedConnection } from "@bkg/protocol";
+import type { BusEvent, Topic } from "../events/index.js";
+import type { PluginInfo, PluginSummary } from "../supervisor/index.js";
+
+export interface ConnectOptions {
+  /** The daemon's socket; see resolveSocketPath in the CLI for how the default is found. */
+  socketPath: string;
+  /** How long to wait for the socket to accept, ms (default 2000). */
+  connectTimeoutMs?: number;
+}
+
+export interface CallOptions {
+  /** Relative deadline for the call, ms. The plugin's manifest default applies otherwise. */
+  timeoutMs?: number;
+  /** Aborting cancels the call (the plugin gets $/cancelRequest). */
+  signal?: AbortSignal;
+  /** Streamed values, in order, for streaming methods. */
+  onProgress?: (value: unknown) => void;
+  traceparent?: string;
+}
+
+export interface DaemonStatus {
+  version: string;
+  pid: number;
+  uptimeMs: number;
+  startedAt: string;
+  socketPath: string;
+  manifestsDir: string;
+  dataDir: string;
+  configFile: string | null;
+  rssBytes: number;
+  plugins: { total: number; byState: Record<string, number> };
+}
+
+export interface SubscribeOptions {
+  topics?: (Topic | "logs" | "events")[];
+  plugin?: string;
+}
+
+let progressSeq = 0;
+
+export class BkgClient {
+  private readonly progress = new Map<string, (v: unknown) => void>();
+  private readonly subscribers = new Map<number, (e: BusEvent) => void>();
+  private closed = false;
+
+  constructor(
+    private readonly connection: MessageConnection,
+    private readonly socket?: { destroy(): void },
+  ) {
+    connection.onUnhandledProgress(({ token, value }) => this.progress.get(String(token))?.(value));
+    connection.onNotification("bkg/event", (p: { subscription: number; event: BusEvent }) => this.subscribers.get(p.subscription)?.(p.event));
+  }
+
+  /** Calls `plugin.method`. Rejects with a BkgError carrying the wire code. */
+  async call<T = unknown>(target: string, params: Record<string, unknown> = {}, opts: CallOptions = {}): Promise<T> {
+    const meta: Record<string, unknown> = {};
+    if (opts.timeoutMs !== undefined) meta.timeoutMs = opts.timeoutMs;
+    if (opts.traceparent) meta.traceparent = opts.traceparent;
+    let token: string | undefined;
+    if (opts.onProgress) {
+      token = `p${++progressSeq}`;
+      meta.progressToken = token;
+      this.progress.set(token, opts.onProgress);
+    }
+    try {
+      return (await this.request(target, Object.keys(meta).length ? { ...params, _meta: meta } : params, opts.signal)) as T;
+    } finally {
+      if (token) this.progress.delete(token);
+    }
+  }
+
+  status(): Promise<DaemonStatus> {
+    return this.request("bkg.status", {}) as Promise<DaemonStatus>;
+  }
+
+  readonly plugins = {
+    list: () => this.request("bkg.plugins.list", {}) as Promise<PluginSummary[]>,
+    info: (name: string) => this.request("bkg.plugins.info", { name }) as Promise<PluginInfo>,
+    start: (name: string) => this.request("bkg.plugins.start", { name }) as Promise<{ name: string; state: string }>,
+    stop: (name: string) => this.request("bkg.plugins.stop", { name }) as Promise<{ name: string; state: string }>,
+    reload: (name: string) => this.request("bkg.plugins.reload", { name }) as Promise<{ name: string; state: string; reason?: string; version: string }>,
+    logs: (name: string, limit?: number) => this.request("bkg.plugins.logs", { name, limit }) as Promise<BusEvent[]>,
+  };
+
+  /** Streams daemon events to `handler` until the returned function is called. */
+  async subscribe(opts: SubscribeOptions, handler: (e: BusEvent) => void): Promise<() => Promise<void>> {
+    const { subscription } = (await this.request("bkg.subscribe", opts)) as { subscription: number };
+    this.subscribers.set(subscription, handler);
+    return async () => {
+      this.subscribers.delete(subscription);
+      if (!this.closed) await this.request("bkg.unsubscribe", { subscription });
+    };
+  }
+
+  /** Asks the daemon to stop gracefully. */
+  shutdown(): Promise<{ stopping: boolean; pid: number }> {
+    return this.request("bkg.shutdown", {}) as Promise<{ stopping: boolean; pid: number }>;
+  }
+
+  /** Closes the connection; pending calls reject. Idempotent. */
+  close(): void {
+    this.closed = true;
+    this.connection.dispose();
+    this.socket?.destroy();
+  }
+
+  onClose(fn: () => void): void {
+    this.connection.onClose(fn);
+  }
+
+  private async request(method: string, params: unknown, signal?: AbortSignal): Promise<unknown> {
+    const cts = new CancellationTokenSource();
+    const onAbort = () => cts.cancel();
+    signal?.addEventListener("abort", onAbort, { once: true });
+    try {
+      return await this.connection.sendRequest(method, params, cts.token);
+    } catch (e) {
+      if (e instanceof ResponseError) throw new BkgError(e.code, e.message, e.data);
+      throw BkgError.from(e);
+    } finally {
+      signal?.removeEventListener("abort", onAbort);
+    }
+  }
+}
+
+/** Connects to a running daemon. Rejects with a BkgError (data.reason "not-running") when none answers. */
+export function connect(options: ConnectOptions): Promise<BkgClient> {
+  return new Promise((resolve, reject) => {
+    const socket = createConnection(options.socketPath);
+    const timer = setTimeout(() => fail(new Error("timed out")), options.connectTimeoutMs ?? 2000);
+    const fail = (e: Error) => {
+      clearTimeout(timer);
+      socket.destroy();
+      reject(
+        new BkgError(ErrorCodes.PluginUnavailable, `no bkg daemon is running at ${options.socketPath} (${(e as NodeJS.ErrnoException).code ?? e.message}); start one with: bkg daemon start`, {
+          reason: "not-running",
+          socketPath: options.socketPath,
+        }),
+      );
+    };
+    socket.once("error", fail);
+    socket.once("connect", () => {
+      clearTimeout(timer);
+      socket.off("error", fail);
+      socket.on("error", () => undefined);
+      const { connection } = createFramedConnection(socket, socket);
+      connection.listen();
+      resolve(new BkgClient(connection, socket));
+    });
+  });
+}

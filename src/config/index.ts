@@ -1,0 +1,2 @@
+export * from "./config.js";
+export { loadConfig, ENV_OVERRIDES, type LoadConfigOptions } from "./load-config.js";

@@ -1,0 +1,100 @@
+import { existsSync, readFileSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import { validatorFor, toProblems, type Problem } from "../validation/schemas.js";
+import { ConfigError, DEFAULTS, type ResolvedConfig } from "./config.js";
+
+export interface LoadConfigOptions {
+  /** An explicit file (--config). Missing is an error; when absent, BKG_CONFIG or ./bkg.config.json if present. */
+  file?: string;
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+}
+
+/** Environment variables that override the file: name -> [JSON path, type]. */
+export const ENV_OVERRIDES: Record<string, [string[], "string" | "integer" | "boolean"]> = {
+  BKG_MANIFESTS_DIR: [["manifestsDir"], "string"],
+  BKG_DATA_DIR: [["dataDir"], "string"],
+  BKG_SOCKET_PATH: [["socketPath"], "string"],
+  BKG_LOG_LEVEL: [["logLevel"], "string"],
+  BKG_HTTP_ENABLED: [["http", "enabled"], "boolean"],
+  BKG_HTTP_HOST: [["http", "host"], "string"],
+  BKG_HTTP_PORT: [["http", "port"], "integer"],
+  BKG_MAX_MESSAGE_BYTES: [["limits", "maxMessageBytes"], "integer"],
+};
+
+/**
+ * Loads, merges and validates the configuration. Pure apart from reading the file; throws
+ * ConfigError listing every problem (each with its JSON path) when anything is wrong.
+ */
+export function loadConfig(options: LoadConfigOptions = {}): ResolvedConfig {
+  const env = options.env ?? process.env;
+  const cwd = options.cwd ?? process.cwd();
+  const explicit = options.file ?? env.BKG_CONFIG;
+  const file = explicit ? resolve(cwd, explicit) : existsSync(resolve(cwd, "bkg.config.json")) ? resolve(cwd, "bkg.config.json") : undefined;
+
+  let raw: Record<string, any> = {};
+  if (file) {
+    if (!existsSync(file)) throw new ConfigError([{ path: "", message: `config file ${file} does not exist` }], file);
+    try {
+      raw = JSON.parse(readFileSync(file, "utf8"));
+    } catch (e) {
+      throw new ConfigError([{ path: "", message: `${file} is not valid JSON: ${(e as Error).message}` }], file);
+    }
+    if (!raw || typeof raw !== "object" || Array.isArray(raw)) throw new ConfigError([{ path: "", message: "must be a JSON object" }], file);
+  }
+
+  const problems: Problem[] = [];
+  const validate = validatorFor("bkg-config.schema.json");
+  if (!validate(raw)) problems.push(...toProblems(validate.errors).map((p) => ({ ...p, message: `${p.message} (in ${file})` })));
+  const merged = structuredClone(raw);
+  for (const [name, [path, type]] of Object.entries(ENV_OVERRIDES)) {
+    const value = env[name];
+    if (value === undefined || value === "") continue;
+    const parsed = parseEnv(value, type);
+    if (parsed === undefined) {
+      problems.push({ path: "/" + path.join("/"), message: `${name}=${JSON.stringify(value)} is not a valid ${type}` });
+      continue;
+    }
+    setPath(merged, path, parsed);
+  }
+  if (!validate(merged)) {
+    for (const p of toProblems(validate.errors)) {
+      if (!problems.some((q) => q.path === p.path)) problems.push({ ...p, message: `${p.message} (from the environment)` });
+    }
+  }
+  if (problems.length) throw new ConfigError(problems, file);
+
+  const base = file ? dirname(file) : cwd;
+  const d = DEFAULTS;
+  const dataDir = resolve(base, merged.dataDir ?? d.dataDir);
+  const md = merged.defaults ?? {};
+  return {
+    file,
+    manifestsDir: resolve(base, merged.manifestsDir ?? d.manifestsDir),
+    dataDir,
+    socketPath: merged.socketPath ? resolve(base, merged.socketPath) : resolve(dataDir, "bkg.sock"),
+    logLevel: merged.logLevel ?? d.logLevel,
+    http: { ...d.http, ...merged.http },
+    limits: { ...d.limits, ...merged.limits },
+    defaults: {
+      timeouts: { ...d.defaults.timeouts, ...md.timeouts },
+      restart: { ...d.defaults.restart, ...md.restart, backoff: { ...d.defaults.restart.backoff, ...md.restart?.backoff } },
+      health: { ...d.defaults.health, ...md.health },
+      idleMs: md.idleMs ?? d.defaults.idleMs,
+    },
+  };
+}
+
+function parseEnv(value: string, type: "string" | "integer" | "boolean"): unknown {
+  if (type === "string") return value;
+  if (type === "integer") return /^-?\d+$/.test(value) ? Number(value) : undefined;
+  if (/^(1|true|yes|on)$/i.test(value)) return true;
+  if (/^(0|false|no|off)$/i.test(value)) return false;
+  return undefined;
+}
+
+function setPath(obj: Record<string, any>, path: string[], value: unknown): void {
+  let o = obj;
+  for (const key of path.slice(0, -1)) o = o[key] && typeof o[key] === "object" ? o[key] : (o[key] = {});
+  o[path[path.length - 1]] = value;
+}

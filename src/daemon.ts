@@ -1,0 +1,84 @@
+/**
+ * The composition root: the one place that builds the parts and wires them together.
+ * Nothing else imports this file except the CLI.
+ */
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { Router } from "./bus/index.js";
+import type { ResolvedConfig } from "./config/index.js";
+import { EventBus } from "./events/index.js";
+import { SocketServer, type DaemonContext } from "./gateway/index.js";
+import { createLogger, type Logger } from "./logs/index.js";
+import { ManifestWatcher } from "./registry/index.js";
+import { Supervisor } from "./supervisor/index.js";
+import { VERSION } from "./version.js";
+
+export interface DaemonOptions {
+  logger?: Logger;
+}
+
+export interface Daemon extends DaemonContext {
+  /** Resolves when the daemon has fully stopped. */
+  stopped: Promise<void>;
+}
+
+/**
+ * Starts a daemon: socket first (so a second daemon fails fast), then manifests, then plugins.
+ * Resolves once every eager plugin has been started (not necessarily ready).
+ */
+export async function startDaemon(config: ResolvedConfig, options: DaemonOptions = {}): Promise<Daemon> {
+  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  mkdirSync(config.manifestsDir, { recursive: true });
+  const logger = options.logger ?? createLogger(config.logLevel);
+  const bus = new EventBus();
+  let router: Router | undefined;
+  const supervisor = new Supervisor({
+    config,
+    bus,
+    logger,
+    daemonVersion: VERSION,
+    pluginCall: (caller, params) => router!.pluginCall(caller, params),
+  });
+  router = new Router(supervisor);
+  const watcher = new ManifestWatcher(config.manifestsDir, {
+    upsert: (file, text) => supervisor.upsert(file, text),
+    remove: (file) => void supervisor.remove(file),
+  });
+
+  let resolveStopped!: () => void;
+  const stopped = new Promise<void>((r) => (resolveStopped = r));
+  let stopping: Promise<void> | undefined;
+  const pidFile = join(config.dataDir, "bkg.pid");
+
+  const daemon: Daemon = {
+    version: VERSION,
+    startedAt: Date.now(),
+    config,
+    supervisor,
+    router,
+    bus,
+    logger,
+    stopped,
+    shutdown(reason: string) {
+      stopping ??= (async () => {
+        logger.info({ reason }, `daemon stopping: ${reason}`);
+        await watcher.close();
+        await supervisor.stopAll("daemon shutting down");
+        await socket.close();
+        rmSync(pidFile, { force: true });
+        logger.info("daemon stopped");
+        logger.flush?.();
+        resolveStopped();
+      })();
+      return stopping;
+    },
+  };
+
+  const socket = new SocketServer(daemon);
+  await socket.listen();
+  writeFileSync(pidFile, `${process.pid}\n`);
+  await watcher.start();
+  await supervisor.startAll();
+  logger.info({ socket: config.socketPath, manifests: config.manifestsDir, version: VERSION }, `bkg ${VERSION} listening on ${config.socketPath}`);
+  return daemon;
+}

@@ -1,0 +1,49 @@
+/** Everything the daemon tells the outside world about, in one union. */
+
+export type PluginState =
+  | "invalid" // manifest failed validation
+  | "blocked" // a `requires` is missing or incompatible
+  | "disabled" // enabled: false
+  | "idle" // lazy: not started until the first call
+  | "starting"
+  | "ready"
+  | "unresponsive"
+  | "crashed"
+  | "restarting"
+  | "crashloop"
+  | "failed" // will not be retried (protocol mismatch, bad method list, bad command)
+  | "swapping"
+  | "swapped"
+  | "stopping"
+  | "stopped";
+
+export interface LifecycleEvent {
+  kind: "lifecycle";
+  ts: number;
+  plugin: string;
+  state: PluginState;
+  instance?: string;
+  reason?: string;
+}
+
+export interface LogEvent {
+  kind: "log";
+  ts: number;
+  plugin: string;
+  level: string;
+  msg: string;
+  instance?: string;
+  stream?: "stderr" | "bkg/log" | "daemon";
+  fields?: Record<string, unknown>;
+}
+
+export interface PluginEmitEvent {
+  kind: "plugin";
+  ts: number;
+  plugin: string;
+  event: string;
+  data?: unknown;
+}
+
+export type BusEvent = LifecycleEvent | LogEvent | PluginEmitEvent;
+export type Topic = BusEvent["kind"];

@@ -1,0 +1,2 @@
+export * from "./events.js";
+export { EventBus, type Subscription } from "./event-bus.js";

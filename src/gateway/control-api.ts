@@ -1,0 +1,67 @@
+/**
+ * The daemon's control methods, one table shared by every gateway. Each takes plain params and
+ * returns JSON, or throws a BkgError a person can act on.
+ */
+import { BkgError, ErrorCodes } from "@bkg/protocol";
+import type { PluginHost } from "../supervisor/index.js";
+import type { DaemonContext } from "./daemon-context.js";
+
+type Params = Record<string, unknown>;
+export type ControlMethod = (ctx: DaemonContext, params: Params) => unknown | Promise<unknown>;
+
+function hostOf(ctx: DaemonContext, params: Params): PluginHost {
+  const name = params?.name;
+  if (typeof name !== "string" || !name) throw new BkgError(ErrorCodes.InvalidParams, "params.name (the plugin's name) is required");
+  const host = ctx.supervisor.get(name);
+  if (!host) {
+    const known = ctx.supervisor.list().map((p) => p.name);
+    throw new BkgError(ErrorCodes.MethodNotFound, `no plugin named "${name}"; known plugins: ${known.join(", ") || "(none)"}`);
+  }
+  return host;
+}
+
+export function status(ctx: DaemonContext) {
+  const plugins = ctx.supervisor.list();
+  const byState: Record<string, number> = {};
+  for (const p of plugins) byState[p.state] = (byState[p.state] ?? 0) + 1;
+  return {
+    version: ctx.version,
+    pid: process.pid,
+    uptimeMs: Date.now() - ctx.startedAt,
+    startedAt: new Date(ctx.startedAt).toISOString(),
+    socketPath: ctx.config.socketPath,
+    manifestsDir: ctx.config.manifestsDir,
+    dataDir: ctx.config.dataDir,
+    configFile: ctx.config.file ?? null,
+    rssBytes: process.memoryUsage().rss,
+    plugins: { total: plugins.length, byState },
+  };
+}
+
+export const CONTROL_METHODS: Record<string, ControlMethod> = {
+  "bkg.status": (ctx) => status(ctx),
+  "bkg.plugins.list": (ctx) => ctx.supervisor.list(),
+  "bkg.plugins.info": (ctx, p) => ctx.supervisor.info(hostOf(ctx, p).name),
+  "bkg.plugins.start": (ctx, p) => {
+    const host = hostOf(ctx, p);
+    host.start("started by an operator");
+    return { name: host.name, state: host.state };
+  },
+  "bkg.plugins.stop": async (ctx, p) => {
+    const host = hostOf(ctx, p);
+    await host.stop("stopped by an operator");
+    return { name: host.name, state: host.state };
+  },
+  "bkg.plugins.reload": async (ctx, p) => {
+    const host = hostOf(ctx, p);
+    const before = host.manifest.version;
+    await host.reload(host.manifest, "reload requested by an operator");
+    return { name: host.name, state: host.state, reason: host.reason, version: host.manifest.version, previous: before };
+  },
+  "bkg.plugins.logs": (ctx, p) => {
+    const name = String(p?.name ?? "");
+    if (!ctx.supervisor.list().some((x) => x.name === name)) hostOf(ctx, p);
+    const limit = typeof p?.limit === "number" ? Math.max(1, Math.min(ctx.config.limits.logLines, p.limit)) : 200;
+    return ctx.supervisor.logs(name, limit);
+  },
+};

@@ -1,0 +1,18 @@
+import type { Router } from "../bus/index.js";
+import type { ResolvedConfig } from "../config/index.js";
+import type { EventBus } from "../events/index.js";
+import type { Logger } from "../logs/index.js";
+import type { Supervisor } from "../supervisor/index.js";
+
+/** What every gateway (socket, HTTP, WebSocket, gRPC) needs from the running daemon. */
+export interface DaemonContext {
+  version: string;
+  startedAt: number;
+  config: ResolvedConfig;
+  supervisor: Supervisor;
+  router: Router;
+  bus: EventBus;
+  logger: Logger;
+  /** Stops the daemon gracefully; resolves when everything is down. */
+  shutdown(reason: string): Promise<void>;
+}

@@ -1,0 +1,3 @@
+export { SocketServer, isAlive } from "./socket-server.js";
+export { CONTROL_METHODS, status, type ControlMethod } from "./control-api.js";
+export type { DaemonContext } from "./daemon-context.js";

@@ -1,0 +1,172 @@
+/**
+ * The JSON-RPC unix socket: the same framing plugins speak. Clients call `plugin.method`
+ * directly and the control methods (`bkg.*`); `bkg.subscribe` streams events as `bkg/event`
+ * notifications. Trust comes from the socket's file mode (0600).
+ */
+import { chmodSync, existsSync, mkdirSync, unlinkSync } from "node:fs";
+import { createConnection, createServer, type Server, type Socket } from "node:net";
+import { dirname } from "node:path";
+import { CancellationToken, ResponseError } from "vscode-jsonrpc/node";
+import { BkgError, ErrorCodes, FramingError, Methods, createFramedConnection, type CallMeta } from "@bkg/protocol";
+import type { Topic } from "../events/index.js";
+import { CONTROL_METHODS } from "./control-api.js";
+import type { DaemonContext } from "./daemon-context.js";
+
+/** Client-side `_meta`: what a socket client may ask for on a call. */
+interface ClientMeta extends Pick<CallMeta, "progressToken" | "traceparent" | "deadline"> {
+  timeoutMs?: number;
+}
+
+const TOPICS: Topic[] = ["lifecycle", "log", "plugin"];
+
+export class SocketServer {
+  private server?: Server;
+  private readonly sockets = new Set<Socket>();
+  private clientSeq = 0;
+
+  constructor(private readonly ctx: DaemonContext) {}
+
+  /**
+   * Listens on the configured path with mode 0600. A stale socket file (no daemon answering)
+   * is removed; a live one is an error naming it.
+   */
+  async listen(): Promise<void> {
+    const path = this.ctx.config.socketPath;
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    if (existsSync(path)) {
+      if (await isAlive(path)) throw new BkgError(ErrorCodes.InternalError, `another bkg daemon is already listening on ${path}`);
+      unlinkSync(path);
+    }
+    const server = createServer((socket) => this.accept(socket));
+    this.server = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      const old = process.umask(0o177);
+      server.listen(path, () => {
+        process.umask(old);
+        server.off("error", reject);
+        resolve();
+      });
+    });
+    chmodSync(path, 0o600);
+  }
+
+  async close(): Promise<void> {
+    for (const s of this.sockets) s.destroy();
+    await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
+    try {
+      unlinkSync(this.ctx.config.socketPath);
+    } catch {
+      /* already gone */
+    }
+  }
+
+  private accept(socket: Socket): void {
+    const client = `client:${++this.clientSeq}`;
+    this.sockets.add(socket);
+    socket.on("close", () => this.sockets.delete(socket));
+    socket.on("error", () => socket.destroy());
+    const { connection, writer } = createFramedConnection(socket, socket, {
+      maxMessageBytes: this.ctx.config.limits.maxMessageBytes,
+      accept: (msg) => {
+        const problem = invalidRequest(msg);
+        if (!problem) return true;
+        const id = msg && typeof msg === "object" && "id" in msg ? (msg as { id: unknown }).id : null;
+        writer.writeRaw({ jsonrpc: "2.0", id: typeof id === "string" || typeof id === "number" ? id : null, error: { code: ErrorCodes.InvalidRequest, message: problem } });
+        return false;
+      },
+    });
+    connection.onError(([err]) => {
+      if (!(err instanceof FramingError)) return;
+      writer.writeRaw({ jsonrpc: "2.0", id: null, error: { code: ErrorCodes.ParseError, message: `parse error: ${err.message}` } });
+      if (err.fatal) {
+        writer.flush();
+        socket.end();
+      }
+    });
+
+    const subs = new Map<number, () => void>();
+    let subSeq = 0;
+    connection.onRequest("bkg.subscribe", (p: { topics?: string[]; plugin?: string } | undefined) => {
+      const topics = (p?.topics ?? TOPICS).map((t) => (t === "logs" ? "log" : t === "events" ? "plugin" : t));
+      const bad = topics.filter((t) => !TOPICS.includes(t as Topic));
+      if (bad.length) throw new ResponseError(ErrorCodes.InvalidParams, `unknown topic(s) ${bad.join(", ")}; topics are: lifecycle, log (logs), plugin (events)`);
+      const id = ++subSeq;
+      subs.set(id, this.ctx.bus.subscribe({ topics: topics as Topic[], plugin: p?.plugin }, (event) => void connection.sendNotification("bkg/event", { subscription: id, event })));
+      return { subscription: id, topics };
+    });
+    connection.onRequest("bkg.unsubscribe", (p: { subscription?: number }) => {
+      const off = subs.get(Number(p?.subscription));
+      off?.();
+      return { removed: Boolean(off && subs.delete(Number(p?.subscription))) };
+    });
+    connection.onRequest("bkg.shutdown", () => {
+      setImmediate(() => void this.ctx.shutdown(`requested by ${client}`));
+      return { stopping: true, pid: process.pid };
+    });
+    connection.onRequest(async (method: string, params: unknown, token: CancellationToken) => {
+      try {
+        const control = CONTROL_METHODS[method];
+        if (control) return await control(this.ctx, (params ?? {}) as Record<string, unknown>);
+        return await this.route(connection, client, method, params, token);
+      } catch (e) {
+        const err = BkgError.from(e);
+        throw new ResponseError(err.code, err.message, err.data);
+      }
+    });
+    connection.onClose(() => {
+      for (const off of subs.values()) off();
+      subs.clear();
+    });
+    connection.listen();
+  }
+
+  private route(connection: { sendNotification(m: string, p: unknown): Promise<void> }, client: string, method: string, params: unknown, token: CancellationToken) {
+    let meta: ClientMeta = {};
+    if (params && typeof params === "object" && !Array.isArray(params) && "_meta" in params) {
+      const { _meta, ...rest } = params as { _meta?: ClientMeta };
+      meta = _meta ?? {};
+      params = rest;
+    }
+    const ac = new AbortController();
+    const sub = token.onCancellationRequested(() => ac.abort());
+    const progressToken = meta.progressToken;
+    return this.ctx.router
+      .call(method, params, {
+        caller: client,
+        timeoutMs: typeof meta.timeoutMs === "number" ? meta.timeoutMs : undefined,
+        deadline: typeof meta.deadline === "number" ? meta.deadline : undefined,
+        traceparent: meta.traceparent,
+        signal: ac.signal,
+        onProgress: progressToken === undefined ? undefined : (value) => void connection.sendNotification(Methods.progress, { token: progressToken, value }),
+      })
+      .finally(() => sub.dispose());
+  }
+}
+
+/** Why a parsed message is not a JSON-RPC 2.0 message, or undefined if it is one. */
+function invalidRequest(msg: unknown): string | undefined {
+  if (!msg || typeof msg !== "object" || Array.isArray(msg)) return "invalid request: a JSON-RPC 2.0 message must be a JSON object (batches are not supported)";
+  const m = msg as Record<string, unknown>;
+  if (m.jsonrpc !== "2.0") return 'invalid request: "jsonrpc" must be "2.0"';
+  if ("method" in m && typeof m.method !== "string") return 'invalid request: "method" must be a string';
+  if (!("method" in m) && !("result" in m) && !("error" in m)) return 'invalid request: a message needs "method" (or "result"/"error" for a response)';
+  if ("id" in m && m.id !== null && typeof m.id !== "string" && typeof m.id !== "number") return 'invalid request: "id" must be a string or a number';
+  if ("params" in m && m.params !== null && typeof m.params !== "object") return 'invalid request: "params" must be an object or an array';
+  return undefined;
+}
+
+/** Is a daemon answering on this socket path? */
+export function isAlive(path: string, timeoutMs = 500): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = createConnection(path);
+    const done = (v: boolean) => {
+      clearTimeout(t);
+      s.destroy();
+      resolve(v);
+    };
+    const t = setTimeout(() => done(false), timeoutMs);
+    s.once("connect", () => done(true));
+    s.once("error", () => done(false));
+  });
+}

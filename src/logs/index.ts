@@ -1,0 +1,2 @@
+export { LogRing } from "./log-ring.js";
+export { createLogger, type Logger } from "./logger.js";

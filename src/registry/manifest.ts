@@ -1,0 +1,69 @@
+import type { HealthSettings, RestartSettings, TimeoutSettings } from "../config/index.js";
+import type { Problem } from "../validation/schemas.js";
+
+/** A manifest as written in manifests/NAME.json (see schemas/plugin-manifest.schema.json). */
+export interface ManifestFile {
+  name: string;
+  version: string;
+  description?: string;
+  enabled?: boolean;
+  command: string[];
+  cwd?: string;
+  env?: Record<string, string>;
+  provides?: string[];
+  protocol?: string;
+  requires?: Record<string, string>;
+  permissions?: string[];
+  instances?: number;
+  concurrency?: number;
+  queue?: number;
+  standby?: number;
+  activation?: "eager" | "lazy";
+  idleMs?: number;
+  timeouts?: Partial<TimeoutSettings>;
+  restart?: Partial<Omit<RestartSettings, "backoff">> & { backoff?: Partial<RestartSettings["backoff"]> };
+  limits?: { memoryMb?: number; maxMessageBytes?: number };
+  health?: Partial<HealthSettings>;
+  watch?: string[];
+  config?: Record<string, unknown>;
+}
+
+/** A valid manifest with the daemon's defaults filled in and paths made absolute. */
+export interface Manifest {
+  file: string;
+  name: string;
+  version: string;
+  description: string;
+  enabled: boolean;
+  command: string[];
+  cwd: string;
+  env: Record<string, string>;
+  provides: string[];
+  protocol: string;
+  requires: Record<string, string>;
+  permissions: string[];
+  instances: number;
+  concurrency: number;
+  queue: number;
+  standby: number;
+  activation: "eager" | "lazy";
+  idleMs: number;
+  timeouts: TimeoutSettings;
+  restart: RestartSettings;
+  limits: { memoryMb?: number; maxMessageBytes: number };
+  health: HealthSettings;
+  watch: string[];
+  config: Record<string, unknown>;
+  /** The file's text hash: a change that does not alter it is not a reload. */
+  digest: string;
+}
+
+/** A manifest file that failed validation; shown as plugin state `invalid`. */
+export interface InvalidManifest {
+  file: string;
+  /** The name, when the file got far enough to have one. */
+  name?: string;
+  problems: Problem[];
+}
+
+export type ManifestResult = { ok: true; manifest: Manifest } | { ok: false; invalid: InvalidManifest };

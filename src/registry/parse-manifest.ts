@@ -1,0 +1,55 @@
+import { createHash } from "node:crypto";
+import { basename, dirname, resolve } from "node:path";
+import type { ResolvedConfig } from "../config/index.js";
+import { toProblems, validatorFor } from "../validation/schemas.js";
+import type { Manifest, ManifestFile, ManifestResult } from "./manifest.js";
+
+/**
+ * Parses and validates one manifest's text and fills in the daemon's defaults. Pure: never
+ * throws, never touches the file system.
+ */
+export function parseManifest(file: string, text: string, config: ResolvedConfig): ManifestResult {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (e) {
+    return { ok: false, invalid: { file, problems: [{ path: "", message: `not valid JSON: ${(e as Error).message}` }] } };
+  }
+  const validate = validatorFor("plugin-manifest.schema.json");
+  const name = raw && typeof raw === "object" && typeof (raw as ManifestFile).name === "string" ? (raw as ManifestFile).name : undefined;
+  if (!validate(raw)) return { ok: false, invalid: { file, name, problems: toProblems(validate.errors) } };
+  const m = raw as ManifestFile;
+  const stem = basename(file, ".json");
+  if (stem !== m.name) {
+    return { ok: false, invalid: { file, name, problems: [{ path: "/name", message: `name "${m.name}" must match the file name "${stem}.json"` }] } };
+  }
+  const d = config.defaults;
+  const manifest: Manifest = {
+    file,
+    name: m.name,
+    version: m.version,
+    description: m.description ?? "",
+    enabled: m.enabled ?? true,
+    command: m.command,
+    cwd: resolve(dirname(file), m.cwd ?? "."),
+    env: m.env ?? {},
+    provides: m.provides ?? [],
+    protocol: m.protocol ?? "^1.0.0",
+    requires: m.requires ?? {},
+    permissions: m.permissions ?? [],
+    instances: m.instances ?? 1,
+    concurrency: m.concurrency ?? Number.POSITIVE_INFINITY,
+    queue: m.queue ?? 1000,
+    standby: m.standby ?? 0,
+    activation: m.activation ?? "eager",
+    idleMs: m.idleMs ?? d.idleMs,
+    timeouts: { ...d.timeouts, ...m.timeouts },
+    restart: { ...d.restart, ...m.restart, backoff: { ...d.restart.backoff, ...m.restart?.backoff } },
+    limits: { maxMessageBytes: config.limits.maxMessageBytes, ...m.limits },
+    health: { ...d.health, ...m.health },
+    watch: m.watch ?? [],
+    config: m.config ?? {},
+    digest: createHash("sha256").update(text).digest("hex").slice(0, 16),
+  };
+  return { ok: true, manifest };
+}

@@ -1,0 +1,351 @@
+/**
+ * One PluginHost per plugin: it owns the plugin's instances across restarts and hot swaps,
+ * moves the plugin through its state machine, and hands ready instances to the router.
+ */
+import { join } from "node:path";
+import { BkgError, ErrorCodes, type BkgCallParams, type MethodDescriptor } from "@bkg/protocol";
+import type { PluginState } from "../events/index.js";
+import type { LogRing } from "../logs/index.js";
+import type { Manifest } from "../registry/index.js";
+import { Bulkhead } from "./bulkhead.js";
+import { HealthMonitor } from "./health-monitor.js";
+import { compileMethods, type MethodTable } from "./method-table.js";
+import { PluginInstance, type InstanceExit } from "./plugin-instance.js";
+import { canTransition, UNAVAILABLE } from "./plugin-state.js";
+import { decide, EMPTY_HISTORY, type RestartHistory } from "./restart-policy.js";
+
+export interface HostDeps {
+  dataDir: string;
+  daemonVersion: string;
+  logs: LogRing;
+  /** Publishes a lifecycle event (the supervisor fans it out). */
+  lifecycle(plugin: string, state: PluginState, reason?: string, instance?: string): void;
+  log(plugin: string, level: string, msg: string, fields: Record<string, unknown> | undefined, instance: string | undefined, stream: "stderr" | "bkg/log" | "daemon"): void;
+  emit(plugin: string, event: string, data: unknown): void;
+  pluginCall(host: PluginHost, params: BkgCallParams): Promise<unknown>;
+}
+
+/** A set of instances started from one manifest version; a hot swap starts a new generation. */
+interface Generation {
+  manifest: Manifest;
+  instances: Set<PluginInstance>;
+  methods?: MethodTable;
+}
+
+export interface LastExit extends InstanceExit {
+  at: number;
+  instance: string;
+  nextRetryAt?: number;
+}
+
+export class PluginHost {
+  state: PluginState;
+  reason?: string;
+  restarts = 0;
+  lastExit?: LastExit;
+  /** Problems with the newest manifest while the last valid one keeps serving. */
+  manifestProblems?: string;
+  private current?: Generation;
+  private swapping?: Generation;
+  private reloadAgain = false;
+  private readonly draining = new Set<PluginInstance>();
+  private history: RestartHistory = EMPTY_HISTORY;
+  private readonly restartTimers = new Set<NodeJS.Timeout>();
+  private stateWaiters: (() => void)[] = [];
+  private seq = 0;
+  private idleTimer?: NodeJS.Timeout;
+  readonly bulkhead: Bulkhead;
+  private readonly health: HealthMonitor;
+
+  constructor(
+    public manifest: Manifest,
+    private readonly deps: HostDeps,
+    initial: PluginState = "stopped",
+  ) {
+    this.state = initial;
+    this.bulkhead = new Bulkhead(manifest.name, () => ({ concurrency: this.manifest.concurrency, queue: this.manifest.queue }), () => this.serving());
+    this.health = new HealthMonitor(this, (inst, reason) => this.onUnresponsive(inst, reason));
+  }
+
+  get name(): string {
+    return this.manifest.name;
+  }
+
+  get dataDir(): string {
+    return join(this.deps.dataDir, "plugins", this.name);
+  }
+
+  /** Ready instances of the generation that takes new calls. */
+  serving(): PluginInstance[] {
+    return this.current ? [...this.current.instances].filter((i) => i.state === "ready") : [];
+  }
+
+  allInstances(): PluginInstance[] {
+    return [...(this.current?.instances ?? []), ...(this.swapping?.instances ?? []), ...this.draining];
+  }
+
+  get methods(): MethodTable | undefined {
+    return this.current?.methods;
+  }
+
+  methodList(): MethodDescriptor[] {
+    return this.current?.methods ? [...this.current.methods.values()].map((m) => m.descriptor) : [];
+  }
+
+  /** Starts the plugin (a no-op when it is already running). Clears a crash loop or failure. */
+  start(reason = "started"): void {
+    if (this.current && !UNAVAILABLE.has(this.state) && this.state !== "idle") return;
+    this.clearRestarts();
+    this.history = EMPTY_HISTORY;
+    if (this.manifest.activation === "lazy" && reason !== "first call") {
+      this.setState("idle", "lazy: starts on its first call");
+      return;
+    }
+    this.setState("starting", reason);
+    this.current = { manifest: this.manifest, instances: new Set() };
+    for (let i = 0; i < this.manifest.instances; i++) this.spawnInto(this.current);
+  }
+
+  /**
+   * Resolves when a call can be routed (an instance is ready), starting a lazy plugin. Rejects
+   * with -33000 when the plugin is unavailable, or with the signal's reason when it aborts.
+   */
+  async waitReady(signal?: AbortSignal): Promise<void> {
+    for (;;) {
+      if (this.serving().length) return;
+      if (this.state === "idle") this.start("first call");
+      else if (UNAVAILABLE.has(this.state)) throw this.unavailable();
+      if (signal?.aborted) throw signal.reason;
+      await new Promise<void>((resolve, reject) => {
+        const onAbort = () => reject(signal!.reason);
+        signal?.addEventListener("abort", onAbort, { once: true });
+        this.stateWaiters.push(() => {
+          signal?.removeEventListener("abort", onAbort);
+          resolve();
+        });
+      });
+    }
+  }
+
+  unavailable(): BkgError {
+    const why = this.reason ? `: ${this.reason}` : "";
+    const hint = this.state === "crashloop" || this.state === "failed" || this.state === "stopped" ? ` (bkg plugins start ${this.name} to retry)` : "";
+    return new BkgError(ErrorCodes.PluginUnavailable, `plugin ${this.name} is ${this.state}${why}${hint}`, { state: this.state });
+  }
+
+  /** Marks one call done on an instance (after `bulkhead.acquire`). */
+  release(inst: PluginInstance): void {
+    this.bulkhead.release(inst);
+    if (inst.state === "draining" && inst.inflight === 0) void this.retire(inst, "drained");
+    if (this.manifest.activation === "lazy") this.armIdle();
+  }
+
+  /**
+   * Hot swap: starts `next` beside the running generation, routes new calls to it once every
+   * new instance is ready, then drains and stops the old one. If the new version fails to
+   * start, the old keeps serving and the failure is reported. A plugin that is not running
+   * just takes the new manifest (and starts, unless it was stopped on purpose).
+   */
+  async reload(next: Manifest = this.manifest, reason = "reload"): Promise<void> {
+    if (this.swapping) {
+      this.manifest = next;
+      this.reloadAgain = true;
+      return;
+    }
+    const wasStopped = this.state === "stopped" || this.state === "stopping";
+    if (!this.current || this.serving().length === 0) {
+      this.manifest = next;
+      if (!wasStopped) {
+        await this.stopInstances(`replaced: ${reason}`);
+        this.current = undefined;
+        this.start(reason);
+      }
+      return;
+    }
+    const gen: Generation = { manifest: next, instances: new Set() };
+    this.swapping = gen;
+    this.manifest = next;
+    this.setState("swapping", reason);
+    const started = await Promise.all(Array.from({ length: next.instances }, () => this.startInstance(gen)));
+    const failed = started.find((r) => r instanceof BkgError) as BkgError | undefined;
+    this.swapping = undefined;
+    if (failed || !gen.methods) {
+      await Promise.all([...gen.instances].map((i) => i.stop("swap failed")));
+      const why = `swap failed, still serving the previous version: ${failed?.message ?? "no instance became ready"}`;
+      this.manifest = this.current.manifest;
+      this.deps.log(this.name, "error", why, undefined, undefined, "daemon");
+      this.setState(this.serving().length ? "ready" : "restarting", why);
+    } else {
+      const old = this.current;
+      this.current = gen;
+      this.setState("swapped", `now serving ${next.version} (${reason})`);
+      this.setState("ready", `serving ${next.version}`);
+      this.bulkhead.wake();
+      for (const inst of old.instances) this.drain(inst);
+    }
+    if (this.reloadAgain) {
+      this.reloadAgain = false;
+      await this.reload(this.manifest, "a newer change arrived during the swap");
+    }
+  }
+
+  /** Stops every instance (graceful), cancels pending restarts, rejects queued calls. Idempotent. */
+  async stop(reason = "stopped"): Promise<void> {
+    this.clearRestarts();
+    clearTimeout(this.idleTimer);
+    if (this.state !== "stopped") this.setState("stopping", reason);
+    this.bulkhead.rejectAll(this.unavailable());
+    await this.stopInstances(reason);
+    this.current = undefined;
+    this.setState("stopped", reason);
+  }
+
+  private async stopInstances(reason: string): Promise<void> {
+    const all = this.allInstances();
+    this.swapping = undefined;
+    this.draining.clear();
+    await Promise.all(all.map((i) => i.stop(reason)));
+  }
+
+  private spawnInto(gen: Generation): void {
+    void this.startInstance(gen).then((r) => {
+      if (r instanceof BkgError && (r.data as { permanent?: boolean } | undefined)?.permanent) this.fail(r.message);
+    });
+  }
+
+  /** Starts one instance into a generation; resolves with the instance or the start error. */
+  private async startInstance(gen: Generation): Promise<PluginInstance | BkgError> {
+    const id = `${this.name}#${++this.seq}`;
+    const inst = new PluginInstance(id, gen.manifest, this.dataDir, this.deps.daemonVersion, {
+      onPluginCall: (_i, params) => this.deps.pluginCall(this, params),
+      onLog: (i, level, msg, fields, stream) => this.deps.log(this.name, level, msg, fields, i.id, stream),
+      onEmit: (_i, event, data) => this.deps.emit(this.name, event, data),
+      onExit: (i, exit) => this.onExit(gen, i, exit),
+    });
+    gen.instances.add(inst);
+    this.deps.lifecycle(this.name, "starting", `spawning ${gen.manifest.command.join(" ")}`, id);
+    try {
+      const info = await inst.start();
+      if (!gen.methods) gen.methods = compileMethods(this.name, info.methods);
+      if (info.name !== this.name) this.deps.log(this.name, "warn", `plugin announced itself as "${info.name}"; it is routed as "${this.name}"`, undefined, id, "daemon");
+    } catch (e) {
+      const err = BkgError.from(e);
+      inst.kill(`start failed: ${err.message}`);
+      gen.instances.delete(inst);
+      return err;
+    }
+    if (gen !== this.current && gen !== this.swapping) {
+      void inst.stop("generation retired before it was ready");
+      return new BkgError(ErrorCodes.PluginUnavailable, "generation retired");
+    }
+    this.deps.lifecycle(this.name, "ready", `pid ${inst.pid}`, id);
+    this.health.watch(inst);
+    if (gen === this.current) {
+      if (this.state !== "ready" && this.state !== "swapping") this.setState("ready", `pid ${inst.pid}`);
+      this.bulkhead.wake();
+      this.notifyWaiters();
+      if (this.manifest.activation === "lazy") this.armIdle();
+    }
+    return inst;
+  }
+
+  private onExit(gen: Generation, inst: PluginInstance, exit: InstanceExit): void {
+    this.health.unwatch(inst);
+    gen.instances.delete(inst);
+    this.draining.delete(inst);
+    if (exit.expected || (gen !== this.current && gen !== this.swapping)) return;
+    const now = Date.now();
+    this.lastExit = { ...exit, at: now, instance: inst.id };
+    this.deps.lifecycle(this.name, "crashed", `${inst.id} ${exit.reason} after ${Math.round(exit.uptimeMs)} ms`, inst.id);
+    this.deps.log(this.name, "warn", `${inst.id} ${exit.reason}`, { uptimeMs: exit.uptimeMs, code: exit.code, signal: exit.signal, lastStderr: exit.stderrTail.slice(-5) }, inst.id, "daemon");
+    if (gen === this.swapping) return; // the swap reports its own failure
+    if (this.state === "stopping" || this.state === "stopped" || this.state === "failed") return;
+    const d = decide(exit, gen.manifest.restart, this.history, now);
+    this.history = d.history;
+    if (d.action === "restart") {
+      this.restarts++;
+      this.lastExit.nextRetryAt = now + d.delayMs;
+      const reason = `${inst.id} ${exit.reason}; restart #${this.restarts} in ${d.delayMs} ms`;
+      if (this.serving().length === 0) this.setState("restarting", reason);
+      else this.deps.lifecycle(this.name, "restarting", reason, inst.id);
+      const timer = setTimeout(() => {
+        this.restartTimers.delete(timer);
+        if (gen === this.current) this.spawnInto(gen);
+      }, d.delayMs);
+      this.restartTimers.add(timer);
+    } else if (d.action === "crashloop") {
+      this.setState("crashloop", `${d.reason}; last: ${exit.reason}`);
+      this.bulkhead.rejectAll(this.unavailable());
+      void this.stopInstances("crash loop");
+      this.current = undefined;
+      this.notifyWaiters();
+    } else if (this.serving().length === 0 && gen.instances.size === 0) {
+      this.setState("stopped", `${exit.reason} (${d.reason})`);
+      this.current = undefined;
+      this.notifyWaiters();
+    }
+  }
+
+  private onUnresponsive(inst: PluginInstance, reason: string): void {
+    this.deps.lifecycle(this.name, "unresponsive", reason, inst.id);
+  }
+
+  private fail(reason: string): void {
+    this.clearRestarts();
+    this.setState("failed", reason);
+    this.bulkhead.rejectAll(this.unavailable());
+    void this.stopInstances("failed");
+    this.current = undefined;
+    this.notifyWaiters();
+  }
+
+  private drain(inst: PluginInstance): void {
+    this.health.unwatch(inst);
+    inst.state = "draining";
+    this.draining.add(inst);
+    if (inst.inflight === 0) return void this.retire(inst, "drained");
+    const timer = setTimeout(() => void this.retire(inst, `drain timeout (${inst.manifest.timeouts.drain} ms) with ${inst.inflight} calls in flight`), inst.manifest.timeouts.drain);
+    timer.unref();
+  }
+
+  private async retire(inst: PluginInstance, why: string): Promise<void> {
+    if (!this.draining.delete(inst)) return;
+    this.deps.lifecycle(this.name, "stopping", `old instance ${inst.id} ${why}`, inst.id);
+    await inst.stop(why);
+  }
+
+  private armIdle(): void {
+    clearTimeout(this.idleTimer);
+    this.idleTimer = setTimeout(() => {
+      const busy = this.allInstances().some((i) => i.inflight > 0);
+      if (busy || this.state !== "ready") return this.armIdle();
+      void this.stopInstances(`idle for ${this.manifest.idleMs} ms`).then(() => {
+        this.current = undefined;
+        this.setState("idle", `stopped after ${this.manifest.idleMs} ms without calls`);
+      });
+    }, this.manifest.idleMs);
+    this.idleTimer.unref();
+  }
+
+  private clearRestarts(): void {
+    for (const t of this.restartTimers) clearTimeout(t);
+    this.restartTimers.clear();
+  }
+
+  /** Moves the plugin to a new state and publishes it. Edges outside the table are logged, not thrown. */
+  setState(to: PluginState, reason?: string): void {
+    if (!canTransition(this.state, to)) {
+      this.deps.log(this.name, "debug", `unexpected state change ${this.state} -> ${to}`, undefined, undefined, "daemon");
+    }
+    this.state = to;
+    this.reason = reason;
+    this.deps.lifecycle(this.name, to, reason);
+    this.notifyWaiters();
+  }
+
+  private notifyWaiters(): void {
+    const ws = this.stateWaiters;
+    this.stateWaiters = [];
+    for (const w of ws) w();
+  }
+}

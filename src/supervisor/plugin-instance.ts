@@ -1,0 +1,316 @@
+/**
+ * One plugin process and its protocol connection: handshake, calls, pings, and an exit report.
+ * It does not decide about restarts; its owner (PluginHost) does.
+ */
+import type { ChildProcess } from "node:child_process";
+import { createInterface } from "node:readline";
+import semver from "semver";
+import { CancellationTokenSource, ResponseError, type MessageConnection } from "vscode-jsonrpc/node";
+import {
+  BkgError,
+  ErrorCodes,
+  FramingError,
+  Methods,
+  PROTOCOL_VERSION,
+  createFramedConnection,
+  type BkgCallParams,
+  type CallMeta,
+  type EmitParams,
+  type InitializeParams,
+  type InitializeResult,
+  type LogParams,
+  type MethodDescriptor,
+} from "@bkg/protocol";
+import type { Manifest } from "../registry/index.js";
+import { describeExit, type ExitInfo } from "./restart-policy.js";
+import { signalGroup, spawnPlugin } from "./spawn-plugin.js";
+
+export type InstanceState = "spawning" | "initializing" | "ready" | "draining" | "stopping" | "exited";
+
+export interface InstanceExit extends ExitInfo {
+  /** Why it ended, in words: "exited with code 3", "hung: 3 pings unanswered", "garbage on stdout: ...". */
+  reason: string;
+  /** True when the daemon asked it to stop (no restart follows). */
+  expected: boolean;
+  stderrTail: string[];
+}
+
+export interface InstanceHooks {
+  /** A `bkg/call` from the plugin; resolve with the result or throw a BkgError. */
+  onPluginCall(instance: PluginInstance, params: BkgCallParams): Promise<unknown>;
+  onLog(instance: PluginInstance, level: string, msg: string, fields: Record<string, unknown> | undefined, stream: "stderr" | "bkg/log"): void;
+  onEmit(instance: PluginInstance, event: string, data: unknown): void;
+  onExit(instance: PluginInstance, exit: InstanceExit): void;
+}
+
+export interface CallOptions {
+  signal?: AbortSignal;
+  onProgress?: (value: unknown) => void;
+}
+
+const STDERR_TAIL = 50;
+let progressSeq = 0;
+
+export class PluginInstance {
+  state: InstanceState = "spawning";
+  readonly startedAt = Date.now();
+  /** Slots taken through the Bulkhead; owned by PluginHost. */
+  inflight = 0;
+  calls = 0;
+  info?: InitializeResult;
+  private child?: ChildProcess;
+  private connection?: MessageConnection;
+  private readonly pending = new Map<number, { what: string; fail: (err: BkgError) => void }>();
+  private readonly progress = new Map<string, (value: unknown) => void>();
+  private readonly stderrTail: string[] = [];
+  private exitInfo?: InstanceExit;
+  private killReason?: string;
+  private stopRequested = false;
+  private pendingSeq = 0;
+  private exitWaiters: ((e: InstanceExit) => void)[] = [];
+
+  constructor(
+    readonly id: string,
+    readonly manifest: Manifest,
+    private readonly dataDir: string,
+    private readonly daemonVersion: string,
+    private readonly hooks: InstanceHooks,
+  ) {}
+
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  get exited(): InstanceExit | undefined {
+    return this.exitInfo;
+  }
+
+  get methods(): MethodDescriptor[] {
+    return this.info?.methods ?? [];
+  }
+
+  /**
+   * Spawns the process and performs the handshake within timeouts.start. Resolves with the
+   * plugin's answer once `initialized` is sent; rejects with a BkgError (and the process is
+   * killed) on any failure. Call once.
+   */
+  async start(): Promise<InitializeResult> {
+    const m = this.manifest;
+    const child = spawnPlugin(m, this.id, this.dataDir);
+    this.child = child;
+    child.on("error", (e) => this.kill(`could not start ${JSON.stringify(m.command.join(" "))}: ${e.message}`));
+    child.on("exit", (code, signal) => setTimeout(() => this.finish(code, signal), 200).unref());
+    child.on("close", (code: number | null, signal: NodeJS.Signals | null) => this.finish(code, signal));
+    child.stdin?.on("error", () => undefined);
+    createInterface({ input: child.stderr! }).on("line", (line) => {
+      this.stderrTail.push(line);
+      if (this.stderrTail.length > STDERR_TAIL) this.stderrTail.shift();
+      this.hooks.onLog(this, "info", line, undefined, "stderr");
+    });
+
+    const { connection } = createFramedConnection(child.stdout!, child.stdin!, { maxMessageBytes: m.limits.maxMessageBytes });
+    this.connection = connection;
+    connection.onError(([err]) => {
+      if (err instanceof FramingError) {
+        const what = err.kind === "too-large" ? "message over the size limit" : err.kind === "header" ? "garbage on stdout" : "invalid JSON on stdout";
+        this.kill(`protocol violation (${what}): ${err.message}`);
+      }
+    });
+    connection.onUnhandledProgress(({ token, value }) => this.progress.get(String(token))?.(value));
+    connection.onRequest(Methods.call, (params: BkgCallParams) => this.hooks.onPluginCall(this, params).catch((e) => {
+      const err = BkgError.from(e);
+      throw new ResponseError(err.code, err.message, err.data);
+    }));
+    connection.onNotification(Methods.log, (p: LogParams) => {
+      const { level, msg, ...fields } = p ?? ({} as LogParams);
+      this.hooks.onLog(this, typeof level === "string" ? level : "info", String(msg ?? ""), Object.keys(fields).length ? fields : undefined, "bkg/log");
+    });
+    connection.onNotification(Methods.emit, (p: EmitParams) => {
+      if (p && typeof p.event === "string") this.hooks.onEmit(this, p.event, p.data);
+    });
+    connection.onRequest(Methods.ping, () => ({ now: Date.now() }));
+    connection.listen();
+
+    this.state = "initializing";
+    const params: InitializeParams = {
+      protocolVersion: PROTOCOL_VERSION,
+      daemon: { version: this.daemonVersion },
+      plugin: { name: m.name, instanceId: this.id, dataDir: this.dataDir },
+      config: m.config,
+    };
+    let result: InitializeResult;
+    try {
+      result = (await this.request(Methods.initialize, params, { timeoutMs: m.timeouts.start, what: "the initialize handshake" })) as InitializeResult;
+      this.checkInitialize(result);
+    } catch (e) {
+      const err = BkgError.from(e);
+      this.kill(`handshake failed: ${err.message}`);
+      // A plugin that refuses our protocol version will refuse it again: do not retry.
+      if (err.code === ErrorCodes.ProtocolMismatch) throw new BkgError(err.code, err.message, { permanent: true });
+      throw err;
+    }
+    this.info = result;
+    void connection.sendNotification(Methods.initialized, {});
+    this.state = "ready";
+    return result;
+  }
+
+  private checkInitialize(r: InitializeResult): void {
+    const m = this.manifest;
+    if (!r || typeof r !== "object" || typeof r.protocolVersion !== "string" || !Array.isArray(r.methods)) {
+      throw new BkgError(ErrorCodes.InvalidRequest, "initialize answer must have protocolVersion (string) and methods (array)");
+    }
+    const theirs = semver.coerce(r.protocolVersion);
+    const ours = semver.major(PROTOCOL_VERSION);
+    if (!theirs || semver.major(theirs) !== ours || !semver.satisfies(theirs, m.protocol)) {
+      throw new BkgError(
+        ErrorCodes.ProtocolMismatch,
+        `protocol mismatch: plugin speaks ${r.protocolVersion}, the daemon speaks ${PROTOCOL_VERSION} and the manifest requires ${m.protocol}`,
+        { permanent: true },
+      );
+    }
+    const names = new Set(r.methods.map((x) => x?.name));
+    const missing = m.provides.filter((p) => !names.has(p));
+    if (missing.length) {
+      throw new BkgError(ErrorCodes.InvalidRequest, `the manifest provides ${missing.join(", ")}, but the plugin announced only: ${[...names].join(", ") || "(none)"}`, { permanent: true });
+    }
+  }
+
+  /**
+   * Sends one call. Resolves with the result, rejects with a BkgError: the plugin's own error,
+   * -33004 if the process dies first, or -32800 once opts.signal aborts (the plugin is sent
+   * $/cancelRequest). In-flight accounting lasts until the plugin really answers or dies.
+   */
+  call(method: string, params: Record<string, unknown>, meta: CallMeta, opts: CallOptions = {}): Promise<unknown> {
+    let token: string | undefined;
+    if (opts.onProgress) {
+      token = `${this.id}:${++progressSeq}`;
+      this.progress.set(token, opts.onProgress);
+      meta = { ...meta, progressToken: token };
+    }
+    this.calls++;
+    const p = this.request(method, { ...params, _meta: meta }, { signal: opts.signal, what: `${this.manifest.name}.${method}` });
+    if (token) {
+      const done = () => this.progress.delete(token!);
+      p.then(done, done);
+    }
+    return p;
+  }
+
+  /** Round-trip time of a bkg/ping in ms; rejects after timeoutMs. */
+  async ping(timeoutMs: number): Promise<number> {
+    const t0 = performance.now();
+    await this.request(Methods.ping, {}, { timeoutMs, what: "bkg/ping" });
+    return performance.now() - t0;
+  }
+
+  private request(method: string, params: unknown, o: { timeoutMs?: number; signal?: AbortSignal; what: string }): Promise<unknown> {
+    const conn = this.connection;
+    if (!conn || this.exitInfo) return Promise.reject(this.goneError(o.what));
+    return new Promise((resolve, reject) => {
+      const key = ++this.pendingSeq;
+      const cts = new CancellationTokenSource();
+      let timer: NodeJS.Timeout | undefined;
+      const settle = (fn: () => void) => {
+        if (!this.pending.delete(key)) return;
+        if (timer) clearTimeout(timer);
+        o.signal?.removeEventListener("abort", onAbort);
+        fn();
+      };
+      const onAbort = () => {
+        cts.cancel();
+        settle(() => reject(BkgError.from(o.signal!.reason ?? new BkgError(ErrorCodes.RequestCancelled, "cancelled"))));
+      };
+      this.pending.set(key, { what: o.what, fail: (err) => settle(() => reject(err)) });
+      if (o.timeoutMs) timer = setTimeout(() => settle(() => reject(new BkgError(ErrorCodes.DeadlineExceeded, `${o.what} got no answer within ${o.timeoutMs} ms`))), o.timeoutMs);
+      if (o.signal) {
+        if (o.signal.aborted) return onAbort();
+        o.signal.addEventListener("abort", onAbort, { once: true });
+      }
+      conn.sendRequest(method, params, cts.token).then(
+        (r) => settle(() => resolve(r)),
+        (e) => settle(() => reject(this.fromWire(e, o.what))),
+      );
+    });
+  }
+
+  private fromWire(e: unknown, what: string): BkgError {
+    if (e instanceof ResponseError) {
+      // vscode-jsonrpc's own codes for a disposed connection mean the process went away.
+      if (e.code >= -32099 && e.code <= -32000 && this.exitInfo) return this.goneError(what);
+      return new BkgError(e.code, e.message, e.data);
+    }
+    return this.exitInfo ? this.goneError(what) : BkgError.from(e);
+  }
+
+  private goneError(what: string): BkgError {
+    const why = this.exitInfo?.reason ?? this.killReason ?? "the plugin process is gone";
+    return new BkgError(ErrorCodes.PluginCrashed, `${this.id} ended before answering ${what}: ${why}`);
+  }
+
+  /**
+   * Graceful stop: shutdown, exit, then SIGTERM and SIGKILL to the process group on the
+   * manifest's timeouts. Resolves when the process has exited. Idempotent.
+   */
+  async stop(reason = "stopped"): Promise<InstanceExit> {
+    if (this.exitInfo) return this.exitInfo;
+    if (!this.stopRequested) {
+      this.stopRequested = true;
+      this.killReason = reason;
+      this.state = "stopping";
+      const t = this.manifest.timeouts;
+      const exited = this.waitExit();
+      const within = (ms: number) => Promise.race([exited.then(() => true), delay(ms).then(() => false)]);
+      try {
+        await Promise.race([this.request(Methods.shutdown, null, { timeoutMs: t.shutdown, what: "shutdown" }), exited]);
+        void this.connection?.sendNotification(Methods.exit);
+        this.child?.stdin?.end();
+      } catch {
+        /* no answer: signals follow */
+      }
+      if (!(await within(t.shutdown))) {
+        signalGroup(this.pid, "SIGTERM");
+        if (!(await within(t.kill))) signalGroup(this.pid, "SIGKILL");
+      }
+    }
+    return this.waitExit();
+  }
+
+  /** Immediate SIGKILL of the whole group; `reason` becomes the exit's reason. Idempotent. */
+  kill(reason: string): void {
+    if (this.exitInfo) return;
+    this.killReason ??= reason;
+    signalGroup(this.pid, "SIGKILL");
+    if (!this.child?.pid) this.finish(null, "SIGKILL");
+  }
+
+  waitExit(): Promise<InstanceExit> {
+    if (this.exitInfo) return Promise.resolve(this.exitInfo);
+    return new Promise((res) => this.exitWaiters.push(res));
+  }
+
+  private finish(code: number | null, signal: NodeJS.Signals | null): void {
+    if (this.exitInfo) return;
+    // Reap anything the plugin left behind in its group.
+    signalGroup(this.pid, "SIGKILL");
+    const exit: InstanceExit = {
+      code,
+      signal,
+      uptimeMs: Date.now() - this.startedAt,
+      expected: this.stopRequested,
+      reason: this.killReason && !this.stopRequested ? this.killReason : describeExit({ code, signal }),
+      stderrTail: [...this.stderrTail],
+    };
+    this.exitInfo = exit;
+    this.state = "exited";
+    for (const p of [...this.pending.values()]) p.fail(this.goneError(p.what));
+    this.pending.clear();
+    this.progress.clear();
+    this.connection?.dispose();
+    for (const w of this.exitWaiters) w(exit);
+    this.exitWaiters = [];
+    this.hooks.onExit(this, exit);
+  }
+}
+
+const delay = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref());

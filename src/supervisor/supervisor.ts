@@ -1,0 +1,258 @@
+/**
+ * The set of plugins: turns manifest files into PluginHosts, keeps invalid and blocked ones
+ * visible with their reasons, starts plugins in dependency order and fans their logs and
+ * lifecycle out to the event bus.
+ */
+import { basename } from "node:path";
+import type { BkgCallParams } from "@bkg/protocol";
+import type { ResolvedConfig } from "../config/index.js";
+import type { EventBus, PluginState } from "../events/index.js";
+import { LogRing, type Logger } from "../logs/index.js";
+import { checkRequires, parseManifest, startOrder, type InvalidManifest, type Manifest } from "../registry/index.js";
+import { PluginHost, type LastExit } from "./plugin-host.js";
+
+export interface SupervisorDeps {
+  config: ResolvedConfig;
+  bus: EventBus;
+  logger: Logger;
+  daemonVersion: string;
+  /** A bkg/call from a plugin, to be checked and routed. */
+  pluginCall(caller: PluginHost, params: BkgCallParams): Promise<unknown>;
+}
+
+export interface InstanceSummary {
+  id: string;
+  pid?: number;
+  state: string;
+  inflight: number;
+  calls: number;
+  uptimeMs: number;
+}
+
+export interface PluginSummary {
+  name: string;
+  state: PluginState;
+  reason?: string;
+  version?: string;
+  file: string;
+  activation?: string;
+  instances: InstanceSummary[];
+  restarts: number;
+  queued: number;
+  /** Manifest problems: why it is invalid, or what is wrong with a newer manifest while the last valid one serves. */
+  problems?: { file: string; path: string; message: string }[];
+}
+
+export interface PluginInfo extends PluginSummary {
+  description?: string;
+  methods: { name: string; description?: string; streaming?: boolean; paramsSchema?: unknown }[];
+  manifest?: Manifest;
+  lastExit?: LastExit;
+}
+
+export class Supervisor {
+  readonly hosts = new Map<string, PluginHost>();
+  private readonly invalid = new Map<string, InvalidManifest>();
+  private readonly files = new Map<string, string>();
+  private readonly rings = new Map<string, LogRing>();
+  private started = false;
+
+  constructor(private readonly deps: SupervisorDeps) {}
+
+  get(name: string): PluginHost | undefined {
+    return this.hosts.get(name);
+  }
+
+  /** A manifest file appeared or changed. Never throws: a bad file becomes an `invalid` entry. */
+  upsert(file: string, text: string): void {
+    const r = parseManifest(file, text, this.deps.config);
+    if (!r.ok) return this.markInvalid(r.invalid);
+    const m = r.manifest;
+    this.invalid.delete(file);
+    this.files.set(file, m.name);
+    let host = this.hosts.get(m.name);
+    if (!host) {
+      host = this.createHost(m);
+      this.deps.logger.info({ plugin: m.name, file }, `manifest loaded: ${m.name} ${m.version}`);
+      if (this.started) void this.activate(host);
+    } else {
+      host.manifestProblems = undefined;
+      if (m.digest === host.manifest.digest && host.state !== "invalid") return;
+      this.deps.logger.info({ plugin: m.name, file }, `manifest changed: ${m.name} ${m.version}`);
+      if (!m.enabled) {
+        host.manifest = m;
+        void host.stop("disabled in its manifest").then(() => host!.setState("disabled", "enabled: false in the manifest"));
+      } else if (host.state === "invalid" || host.state === "blocked" || host.state === "disabled") {
+        host.manifest = m;
+        void this.activate(host);
+      } else void host.reload(m, "manifest changed");
+    }
+    this.recheckBlocked();
+  }
+
+  /** A manifest file was deleted: the plugin stops and disappears. */
+  async remove(file: string): Promise<void> {
+    this.invalid.delete(file);
+    const name = this.files.get(file);
+    this.files.delete(file);
+    const host = name ? this.hosts.get(name) : undefined;
+    if (!host || host.manifest.file !== file) return;
+    this.deps.logger.info({ plugin: name, file }, `manifest deleted: stopping ${name}`);
+    await host.stop("manifest deleted");
+    this.hosts.delete(host.name);
+    this.recheckBlocked();
+  }
+
+  /** Starts every valid plugin, each after the plugins it requires are ready. */
+  async startAll(): Promise<void> {
+    this.started = true;
+    const all = this.manifests();
+    await Promise.all(startOrder(all).map((name) => this.activate(this.hosts.get(name)!)));
+  }
+
+  /** Stops every plugin, dependents before what they depend on. */
+  async stopAll(reason = "daemon shutting down"): Promise<void> {
+    this.started = false;
+    const order = startOrder(this.manifests()).reverse();
+    const dependents = (name: string) => order.filter((n) => n !== name && this.hosts.get(n)?.manifest.requires[name]);
+    const stopping = new Map<string, Promise<void>>();
+    const stopOne = (name: string): Promise<void> => {
+      if (!stopping.has(name)) {
+        stopping.set(name, Promise.all(dependents(name).map(stopOne)).then(() => this.hosts.get(name)?.stop(reason)));
+      }
+      return stopping.get(name)!;
+    };
+    await Promise.all(order.map(stopOne));
+  }
+
+  private async activate(host: PluginHost): Promise<void> {
+    const m = host.manifest;
+    if (!m.enabled) return host.setState("disabled", "enabled: false in the manifest");
+    const ok = checkRequires(m, this.manifests());
+    if (!ok.ok) {
+      this.deps.logger.warn({ plugin: m.name }, `plugin ${m.name} is blocked: ${ok.reason}`);
+      return host.setState("blocked", ok.reason);
+    }
+    for (const dep of Object.keys(m.requires)) {
+      const other = this.hosts.get(dep)!;
+      if (other.manifest.activation === "lazy") continue;
+      try {
+        await other.waitReady(AbortSignal.timeout(m.timeouts.start + other.manifest.timeouts.start));
+      } catch {
+        return host.setState("blocked", `requires ${dep}, which is ${other.state}${other.reason ? `: ${other.reason}` : ""}`);
+      }
+    }
+    if (host.state !== "ready") host.start();
+  }
+
+  private recheckBlocked(): void {
+    if (!this.started) return;
+    for (const host of this.hosts.values()) {
+      if (host.state === "blocked" && checkRequires(host.manifest, this.manifests()).ok) void this.activate(host);
+    }
+  }
+
+  private markInvalid(inv: InvalidManifest): void {
+    this.invalid.set(inv.file, inv);
+    for (const p of inv.problems) {
+      this.deps.logger.error({ file: inv.file, pointer: p.path || "/", plugin: inv.name }, `invalid manifest ${basename(inv.file)}: ${p.path || "/"} ${p.message}`);
+    }
+    const name = this.files.get(inv.file);
+    const host = name ? this.hosts.get(name) : undefined;
+    if (!host) return;
+    const text = inv.problems.map((p) => `${p.path || "/"} ${p.message}`).join("; ");
+    if (host.serving().length) host.manifestProblems = text;
+    else {
+      void host.stop("manifest became invalid").then(() => host.setState("invalid", text));
+    }
+  }
+
+  private createHost(m: Manifest): PluginHost {
+    const ring = this.ring(m.name);
+    const host = new PluginHost(m, {
+      dataDir: this.deps.config.dataDir,
+      daemonVersion: this.deps.daemonVersion,
+      logs: ring,
+      lifecycle: (plugin, state, reason, instance) => {
+        this.deps.bus.publish({ kind: "lifecycle", ts: Date.now(), plugin, state, reason, instance });
+        this.deps.logger.info({ plugin, instance, state }, `${instance ?? plugin} ${state}${reason ? `: ${reason}` : ""}`);
+      },
+      log: (plugin, level, msg, fields, instance, stream) => this.log(plugin, level, msg, fields, instance, stream),
+      emit: (plugin, event, data) => this.deps.bus.publish({ kind: "plugin", ts: Date.now(), plugin, event: `${plugin}.${event}`, data }),
+      pluginCall: (h, params) => this.deps.pluginCall(h, params),
+    });
+    this.hosts.set(m.name, host);
+    return host;
+  }
+
+  private log(plugin: string, level: string, msg: string, fields: Record<string, unknown> | undefined, instance: string | undefined, stream: "stderr" | "bkg/log" | "daemon"): void {
+    const e = { kind: "log" as const, ts: Date.now(), plugin, level, msg, instance, stream, fields };
+    this.ring(plugin).push(e);
+    this.deps.bus.publish(e);
+    const lvl = (["trace", "debug", "info", "warn", "error", "fatal"].includes(level) ? level : "info") as "info";
+    this.deps.logger[lvl]({ plugin, instance, stream, ...fields }, msg);
+  }
+
+  private ring(name: string): LogRing {
+    let r = this.rings.get(name);
+    if (!r) this.rings.set(name, (r = new LogRing(this.deps.config.limits.logLines)));
+    return r;
+  }
+
+  logs(name: string, limit?: number) {
+    return this.rings.get(name)?.tail(limit) ?? [];
+  }
+
+  private manifests(): Map<string, Manifest> {
+    return new Map([...this.hosts].map(([n, h]) => [n, h.manifest]));
+  }
+
+  list(): PluginSummary[] {
+    const out: PluginSummary[] = [...this.hosts.values()].map((h) => this.summary(h));
+    for (const inv of this.invalid.values()) {
+      if (inv.name && this.hosts.get(inv.name)?.manifest.file === inv.file) continue;
+      out.push({
+        name: inv.name ?? basename(inv.file, ".json"),
+        state: "invalid",
+        reason: inv.problems.map((p) => `${p.path || "/"} ${p.message}`).join("; "),
+        file: inv.file,
+        instances: [],
+        restarts: 0,
+        queued: 0,
+        problems: inv.problems.map((p) => ({ file: inv.file, ...p })),
+      });
+    }
+    return out.sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  info(name: string): PluginInfo | undefined {
+    const h = this.hosts.get(name);
+    if (!h) {
+      const s = this.list().find((p) => p.name === name);
+      return s ? { ...s, methods: [] } : undefined;
+    }
+    return {
+      ...this.summary(h),
+      description: h.manifest.description,
+      methods: h.methodList().map((d) => ({ name: d.name, description: d.description, streaming: d.streaming, paramsSchema: d.paramsSchema })),
+      manifest: h.manifest,
+      lastExit: h.lastExit,
+    };
+  }
+
+  private summary(h: PluginHost): PluginSummary {
+    const inv = this.invalid.get(h.manifest.file);
+    return {
+      name: h.name,
+      state: h.state,
+      reason: h.reason,
+      version: h.manifest.version,
+      file: h.manifest.file,
+      activation: h.manifest.activation,
+      instances: h.allInstances().map((i) => ({ id: i.id, pid: i.pid, state: i.state, inflight: i.inflight, calls: i.calls, uptimeMs: Date.now() - i.startedAt })),
+      restarts: h.restarts,
+      queued: h.bulkhead.queued,
+      ...(inv ? { problems: inv.problems.map((p) => ({ file: inv.file, ...p })) } : {}),
+    };
+  }
+}
