@@ -1,0 +1,4 @@
+export * as calls from "./calls.js";
+export * as large from "./large.js";
+export * as lifecycle from "./lifecycle.js";
+export * as outbound from "./outbound.js";
