@@ -1,0 +1,138 @@
+/**
+ * Boots a real daemon process (bin/bkg daemon start) in a throwaway folder and hands back a
+ * connected client. Every test that uses it tears it down, even on failure.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { connect, type BkgClient } from "../../src/client/index.js";
+import type { BusEvent } from "../../src/events/index.js";
+
+export const ROOT = resolve(fileURLToPath(new URL("../..", import.meta.url)));
+export const BIN = join(ROOT, "bin", "bkg");
+export const ECHO_DIR = join(ROOT, "plugins", "echo");
+export const ROGUE = join(ROOT, "test", "fixtures", "plugins", "rogue.mjs");
+
+export interface TestDaemon {
+  dir: string;
+  manifestsDir: string;
+  socketPath: string;
+  configFile: string;
+  proc: ChildProcess;
+  client: BkgClient;
+  /** Everything the daemon printed (JSON log lines). */
+  output(): string;
+  writeManifest(name: string, manifest: Record<string, unknown>): string;
+  removeManifest(name: string): void;
+  /** Runs bin/bkg against this daemon; resolves with exit code and output. */
+  cli(args: string[], opts?: { timeoutMs?: number }): Promise<{ code: number | null; stdout: string; stderr: string }>;
+  waitFor(pred: () => Promise<boolean> | boolean, what: string, timeoutMs?: number): Promise<void>;
+  /** Waits for a plugin to reach a state (as bkg.plugins.list shows it). */
+  waitState(name: string, state: string | string[], timeoutMs?: number): Promise<void>;
+  events: BusEvent[];
+  stop(): Promise<void>;
+}
+
+export function echoManifest(name = "echo", extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    name,
+    version: "1.0.0",
+    command: ["node", "dist/index.js"],
+    cwd: ECHO_DIR,
+    provides: ["echo", "reverse", "sleep", "stream", "fail", "crash", "relay", "pid"],
+    permissions: [`${name}.*`],
+    restart: { backoff: { initialMs: 20, maxMs: 200 } },
+    ...extra,
+  };
+}
+
+export function rogueManifest(name: string, scenario: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return { name, version: "0.0.1", command: ["node", ROGUE, scenario], provides: [], restart: { backoff: { initialMs: 20, maxMs: 200 } }, ...extra };
+}
+
+export async function startTestDaemon(manifests: Record<string, Record<string, unknown>> = { echo: echoManifest() }, config: Record<string, unknown> = {}): Promise<TestDaemon> {
+  const dir = mkdtempSync(join(tmpdir(), "bkg-"));
+  const manifestsDir = join(dir, "manifests");
+  mkdirSync(manifestsDir);
+  const writeManifest = (name: string, m: Record<string, unknown>) => {
+    const file = join(manifestsDir, `${name}.json`);
+    writeFileSync(file, JSON.stringify(m, null, 2));
+    return file;
+  };
+  for (const [name, m] of Object.entries(manifests)) writeManifest(name, m);
+  const configFile = join(dir, "bkg.config.json");
+  const socketPath = join(dir, "bkg.sock");
+  writeFileSync(configFile, JSON.stringify({ manifestsDir: "manifests", dataDir: "data", socketPath: "bkg.sock", logLevel: "debug", ...config }));
+  const env = { ...process.env, BKG_LOG_FORMAT: "json" };
+  delete env.BKG_CONFIG;
+  const proc = spawn(process.execPath, [BIN, "--config", configFile, "daemon", "start"], { env, stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  proc.stdout!.on("data", (d) => (out += d));
+  proc.stderr!.on("data", (d) => (out += d));
+  const exited = new Promise<void>((r) => proc.once("exit", () => r()));
+
+  const waitFor = async (pred: () => Promise<boolean> | boolean, what: string, timeoutMs = 10_000) => {
+    const until = Date.now() + timeoutMs;
+    for (;;) {
+      if (await pred()) return;
+      if (Date.now() > until) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}\n--- daemon output ---\n${out.slice(-4000)}`);
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  };
+  let client: BkgClient | undefined;
+  await waitFor(async () => {
+    if (proc.exitCode !== null) throw new Error(`daemon exited with ${proc.exitCode}:\n${out}`);
+    try {
+      client = await connect({ socketPath, connectTimeoutMs: 200 });
+      return true;
+    } catch {
+      return false;
+    }
+  }, "the daemon's socket");
+  const events: BusEvent[] = [];
+  await client!.subscribe({}, (e) => events.push(e));
+
+  const d: TestDaemon = {
+    dir,
+    manifestsDir,
+    socketPath,
+    configFile,
+    proc,
+    client: client!,
+    events,
+    output: () => out,
+    writeManifest,
+    removeManifest: (name) => rmSync(join(manifestsDir, `${name}.json`)),
+    cli: (args, opts = {}) =>
+      new Promise((res) => {
+        const p = spawn(process.execPath, [BIN, "--config", configFile, ...args], { env, stdio: ["ignore", "pipe", "pipe"] });
+        let stdout = "";
+        let stderr = "";
+        p.stdout.on("data", (x) => (stdout += x));
+        p.stderr.on("data", (x) => (stderr += x));
+        const t = setTimeout(() => p.kill("SIGKILL"), opts.timeoutMs ?? 15_000);
+        p.on("close", (code) => {
+          clearTimeout(t);
+          res({ code, stdout, stderr });
+        });
+      }),
+    waitFor,
+    waitState: (name, state, timeoutMs) => {
+      const want = Array.isArray(state) ? state : [state];
+      return waitFor(async () => want.includes((await d.client.plugins.list()).find((p) => p.name === name)?.state ?? "absent"), `${name} to be ${want.join(" or ")}`, timeoutMs);
+    },
+    async stop() {
+      d.client.close();
+      if (proc.exitCode === null) {
+        proc.kill("SIGTERM");
+        const t = setTimeout(() => proc.kill("SIGKILL"), 10_000);
+        await exited;
+        clearTimeout(t);
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  return d;
+}
