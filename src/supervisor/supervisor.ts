@@ -212,7 +212,7 @@ export class Supervisor {
     for (const inv of this.invalid.values()) {
       if (inv.name && this.hosts.get(inv.name)?.manifest.file === inv.file) continue;
       out.push({
-        name: inv.name ?? basename(inv.file, ".json"),
+        name: basename(inv.file, ".json"),
         state: "invalid",
         reason: inv.problems.map((p) => `${p.path || "/"} ${p.message}`).join("; "),
         file: inv.file,

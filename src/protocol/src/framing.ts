@@ -112,7 +112,7 @@ function parseHeaders(block: string): number | string {
   let length = -1;
   for (const line of block.split("\r\n")) {
     const colon = line.indexOf(":");
-    if (colon <= 0) return `malformed header line ${JSON.stringify(line.slice(0, 80))}`;
+    if (colon <= 0) return `malformed header line ${JSON.stringify(line.slice(0, 80))} (expected "Content-Length: <bytes>")`;
     const key = line.slice(0, colon).trim().toLowerCase();
     const value = line.slice(colon + 1).trim();
     if (key === "content-length") {

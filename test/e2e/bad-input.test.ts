@@ -1,0 +1,90 @@
+import { createConnection } from "node:net";
+import t from "tap";
+import { ErrorCodes } from "@bkg/protocol";
+import { echoManifest, rogueManifest, startTestDaemon } from "../helpers/daemon.js";
+
+const frame = (body: string) => `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+
+/** Sends raw bytes on a fresh socket connection and collects parsed replies. */
+function rawSocket(path: string) {
+  const s = createConnection(path);
+  let buf = "";
+  const replies: any[] = [];
+  s.on("data", (d) => {
+    buf += d.toString();
+    for (;;) {
+      const m = /^Content-Length: (\d+)\r\n\r\n/.exec(buf);
+      if (!m || buf.length < m[0].length + Number(m[1])) return;
+      replies.push(JSON.parse(buf.slice(m[0].length, m[0].length + Number(m[1]))));
+      buf = buf.slice(m[0].length + Number(m[1]));
+    }
+  });
+  const closed = new Promise<void>((r) => s.on("close", () => r()));
+  return {
+    send: (raw: string) => s.write(raw),
+    replies,
+    closed,
+    next: async (n: number) => {
+      const until = Date.now() + 5000;
+      while (replies.length < n && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
+      return replies[n - 1];
+    },
+    end: () => s.destroy(),
+  };
+}
+
+t.test("garbage from a socket client", async (t) => {
+  const d = await startTestDaemon({ echo: echoManifest() });
+  t.teardown(() => d.stop());
+  await d.waitState("echo", "ready");
+
+  const s = rawSocket(d.socketPath);
+  s.send(frame("{not json"));
+  t.match(await s.next(1), { jsonrpc: "2.0", id: null, error: { code: ErrorCodes.ParseError } }, "malformed JSON gets -32700");
+  s.send(frame(JSON.stringify({ hello: "world" })));
+  t.match(await s.next(2), { id: null, error: { code: ErrorCodes.InvalidRequest, message: /jsonrpc/ } }, "JSON that is not JSON-RPC gets -32600");
+  s.send(frame(JSON.stringify([{ jsonrpc: "2.0", id: 1, method: "echo.echo" }])));
+  t.match(await s.next(3), { error: { code: ErrorCodes.InvalidRequest, message: /batches/ } });
+  s.send(frame(JSON.stringify({ jsonrpc: "2.0", id: 7, method: "echo.reverse", params: { text: "still up" } })));
+  t.match(await s.next(4), { id: 7, result: "pu llits" }, "the same connection keeps working");
+  s.send(frame(JSON.stringify({ jsonrpc: "2.0", id: 8, method: "echo.reverse", params: ["positional"] })));
+  t.match(await s.next(5), { id: 8, error: { code: ErrorCodes.InvalidParams, message: /must be a JSON object/ } });
+  s.end();
+
+  const s2 = rawSocket(d.socketPath);
+  s2.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+  t.match(await s2.next(1), { error: { code: ErrorCodes.ParseError, message: /Content-Length/ } }, "broken framing gets -32700 ...");
+  await s2.closed;
+  t.pass("... and the connection is closed, since the stream cannot be resynchronised");
+
+  t.equal(await d.client.call("echo.reverse", { text: "ok" }), "ko", "the daemon and other clients are unaffected");
+});
+
+t.test("garbage from a plugin", async (t) => {
+  const d = await startTestDaemon({
+    echo: echoManifest(),
+    rogue: rogueManifest("rogue", "ok", { limits: { maxMessageBytes: 1_000_000 } }),
+    loud: rogueManifest("loud", "garbage-start", { restart: { maxRestarts: 2, windowMs: 60000, backoff: { initialMs: 10 } } }),
+  });
+  t.teardown(() => d.stop());
+  await d.waitState("rogue", "ready");
+  const c = d.client;
+
+  for (const [method, why] of [
+    ["garble", /garbage on stdout/],
+    ["nolength", /no Content-Length/],
+    ["huge", /over the limit of 1000000 bytes/],
+  ] as const) {
+    const { pid } = (await c.call("rogue.ok", {}, { timeoutMs: 5000 })) as { pid: number };
+    const e = await c.call(`rogue.${method}`, { bytes: 2_000_000 }, { timeoutMs: 5000 }).catch((e) => e);
+    t.equal(e.code, ErrorCodes.PluginCrashed, `${method}: the in-flight call fails with -33004`);
+    t.match(e.message, why);
+    t.throws(() => process.kill(pid, 0), `${method}: the instance was killed`);
+    const again = (await c.call("rogue.ok", {}, { timeoutMs: 5000 })) as { pid: number };
+    t.not(again.pid, pid, `${method}: a new instance serves`);
+  }
+  t.equal(await c.call("echo.reverse", { text: "calm" }), "mlac", "other plugins never notice");
+
+  await d.waitState("loud", "crashloop", 15_000);
+  t.match((await c.plugins.info("loud")).lastExit?.reason, /garbage on stdout.*hello from a plugin/);
+});
