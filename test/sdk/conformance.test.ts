@@ -1,0 +1,34 @@
+/**
+ * Every SDK's conformance plugin through the language-neutral suite (plugin-sdk/conformance).
+ * Each case is its own assertion, so a failure names the SDK and the case.
+ */
+import { spawnSync } from "node:child_process";
+import { join } from "node:path";
+import t from "tap";
+import { runConformance } from "@bkg/conformance";
+import { ROOT } from "../helpers/daemon.js";
+
+const targets: { sdk: string; command: string[]; prepare?: () => string | undefined }[] = [
+  { sdk: "typescript", command: [process.execPath, join(ROOT, "plugin-sdk/typescript/test/conformance-plugin.mjs")] },
+  { sdk: "raw node (no SDK)", command: [process.execPath, join(ROOT, "plugin-sdk/conformance/fixtures/raw-node-plugin.mjs")] },
+  { sdk: "python", command: ["python3", join(ROOT, "plugin-sdk/python/examples/conformance_plugin.py")] },
+  {
+    sdk: "rust",
+    command: [join(ROOT, "plugin-sdk/rust/target/release/conformance")],
+    prepare: () => {
+      const r = spawnSync("cargo", ["build", "--release", "--quiet", "--bin", "conformance"], { cwd: join(ROOT, "plugin-sdk/rust"), encoding: "utf8" });
+      return r.status === 0 ? undefined : `cargo build failed (${r.status}): ${r.stderr || r.error?.message}`;
+    },
+  },
+];
+
+for (const target of targets) {
+  t.test(`conformance: ${target.sdk}`, async (t) => {
+    const problem = target.prepare?.();
+    if (problem) return t.fail(problem);
+    const report = await runConformance({ command: target.command, cwd: ROOT });
+    for (const c of report.cases) t.ok(c.ok, `${c.name}${c.ok ? "" : `: ${c.reason}`}`);
+    t.equal(report.failed, 0, `${target.sdk}: ${report.passed} passed, ${report.failed} failed`);
+    t.ok(report.passed >= 60, "the suite ran its cases");
+  });
+}
