@@ -174,8 +174,12 @@ export class Supervisor {
       daemonVersion: this.deps.daemonVersion,
       logs: ring,
       lifecycle: (plugin, state, reason, instance) => {
-        this.deps.bus.publish({ kind: "lifecycle", ts: Date.now(), plugin, state, reason, instance });
-        this.deps.logger.info({ plugin, instance, state }, `${instance ?? plugin} ${state}${reason ? `: ${reason}` : ""}`);
+        const ts = Date.now();
+        const msg = `${instance ?? plugin} ${state}${reason ? `: ${reason}` : ""}`;
+        this.deps.bus.publish({ kind: "lifecycle", ts, plugin, state, reason, instance });
+        // The plugin's log ring tells its whole story, lifecycle included.
+        this.ring(plugin).push({ kind: "log", ts, plugin, level: "info", msg, instance, stream: "daemon" });
+        this.deps.logger.info({ plugin, instance, state }, msg);
       },
       log: (plugin, level, msg, fields, instance, stream) => this.log(plugin, level, msg, fields, instance, stream),
       emit: (plugin, event, data) => this.deps.bus.publish({ kind: "plugin", ts: Date.now(), plugin, event: `${plugin}.${event}`, data }),

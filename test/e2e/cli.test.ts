@@ -1,0 +1,128 @@
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import t from "tap";
+import { BIN, echoManifest, startTestDaemon } from "../helpers/daemon.js";
+
+function bkg(args: string[], env: Record<string, string> = {}, cwd?: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const p = spawn(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, BKG_LOG_FORMAT: "json", ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    p.stdout.on("data", (d) => (stdout += d));
+    p.stderr.on("data", (d) => (stderr += d));
+    const timer = setTimeout(() => p.kill("SIGKILL"), 15_000);
+    p.on("close", (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+t.test("an invalid config: one line per problem with its JSON path, exit 78", async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), "bkg-cfg-"));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, "bkg.config.json");
+  writeFileSync(file, JSON.stringify({ logLevel: "loud", http: { port: 70000 }, surprise: true }));
+  const r = await bkg(["--config", file, "daemon", "start"]);
+  t.equal(r.code, 78);
+  const lines = r.stderr.trim().split("\n");
+  t.equal(lines.length, 3, r.stderr);
+  t.match(r.stderr, /\/logLevel: must be one of "trace"/);
+  t.match(r.stderr, /\/http\/port: must be <= 65535/);
+  t.match(r.stderr, /unknown property "surprise"/);
+
+  writeFileSync(file, "{ nope");
+  const r2 = await bkg(["--config", file, "daemon", "start"]);
+  t.equal(r2.code, 78);
+  t.match(r2.stderr, /not valid JSON/);
+
+  writeFileSync(file, "{}");
+  const r3 = await bkg(["--config", file, "daemon", "start"], { BKG_HTTP_PORT: "eighty" });
+  t.equal(r3.code, 78);
+  t.match(r3.stderr, /\/http\/port: BKG_HTTP_PORT="eighty" is not a valid integer/, "environment overrides are checked too");
+
+  const r4 = await bkg(["--config", join(dir, "missing.json"), "status"]);
+  t.equal(r4.code, 78);
+  t.match(r4.stderr, /does not exist/);
+});
+
+t.test("against a daemon that is not running: one clear line, exit 1", async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), "bkg-none-"));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  for (const args of [["status"], ["plugins", "list"], ["call", "echo.reverse", '{"text":"x"}'], ["daemon", "stop"]]) {
+    const r = await bkg(["--socket", join(dir, "nobody.sock"), ...args], {}, dir);
+    t.equal(r.code, 1, args.join(" "));
+    t.equal(r.stderr.trim().split("\n").length, 1, `${args.join(" ")}: one line`);
+    t.match(r.stderr, /no (bkg )?daemon is running at/);
+  }
+});
+
+t.test("commands against a running daemon", async (t) => {
+  const d = await startTestDaemon({ echo: echoManifest() });
+  t.teardown(() => d.stop());
+  await d.waitState("echo", "ready");
+
+  const call = await d.cli(["call", "echo.reverse", '{"text":"abc"}']);
+  t.equal(call.code, 0);
+  t.equal(call.stdout, "cba\n", "bkg call echo.reverse prints cba");
+
+  const json = await d.cli(["call", "echo.echo", '{"a":1}', "--json"]);
+  t.same(JSON.parse(json.stdout), { a: 1 });
+
+  const stream = await d.cli(["call", "echo.stream", '{"n":3}', "--stream"]);
+  t.same(stream.stdout.trim().split("\n").map((l) => JSON.parse(l)), [{ i: 0 }, { i: 1 }, { i: 2 }, { count: 3 }]);
+
+  const late = await d.cli(["call", "echo.sleep", '{"ms":3000}', "--timeout", "100"]);
+  t.equal(late.code, 1);
+  t.match(late.stderr, /error -33001 DeadlineExceeded/);
+
+  const badJson = await d.cli(["call", "echo.reverse", "{text"]);
+  t.equal(badJson.code, 2);
+  t.match(badJson.stderr, /params are not valid JSON/);
+
+  const list = await d.cli(["plugins", "list"]);
+  t.match(list.stdout, /^NAME\s+STATE\s+VERSION/);
+  t.match(list.stdout, /echo\s+ready\s+1\.0\.0/);
+  const listJson = JSON.parse((await d.cli(["plugins", "list", "--json"])).stdout);
+  t.equal(listJson[0].name, "echo");
+
+  const info = await d.cli(["plugins", "info", "echo"]);
+  t.match(info.stdout, /method\s+echo\.reverse/);
+  const missing = await d.cli(["plugins", "info", "ghost"]);
+  t.equal(missing.code, 1);
+  t.match(missing.stderr, /no plugin named "ghost"/);
+
+  const status = await d.cli(["status", "--json"]);
+  t.match(JSON.parse(status.stdout), { pid: d.proc.pid, plugins: { total: 1 } });
+
+  const stop = await d.cli(["plugins", "stop", "echo"]);
+  t.match(stop.stdout, /echo: stopped/);
+  const start = await d.cli(["plugins", "start", "echo"]);
+  t.match(start.stdout, /echo: starting/);
+  await d.waitState("echo", "ready");
+  const reload = await d.cli(["plugins", "reload", "echo"]);
+  t.match(reload.stdout, /echo: ready/);
+
+  const logs = await d.cli(["plugins", "logs", "echo", "-n", "50"]);
+  t.match(logs.stdout, /echo#1 stopping|old instance/);
+
+  const help = await d.cli(["call", "--help"]);
+  t.equal(help.code, 0);
+  t.match(help.stdout, /--stream/);
+
+  const stopDaemon = await d.cli(["daemon", "stop"]);
+  t.equal(stopDaemon.code, 0);
+  t.match(stopDaemon.stdout, /stopped/);
+  await d.waitFor(() => d.proc.exitCode !== null, "the daemon to exit");
+  t.equal(d.proc.exitCode, 0, "the daemon exits 0 after a graceful stop");
+});
+
+t.test("a second daemon on the same socket refuses to start", async (t) => {
+  const d = await startTestDaemon({});
+  t.teardown(() => d.stop());
+  const r = await bkg(["--config", d.configFile, "daemon", "start"]);
+  t.equal(r.code, 1);
+  t.match(r.stderr, /already running/);
+});
