@@ -1,0 +1,51 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import t from "tap";
+import { ConfigError, DEFAULTS, loadConfig } from "../../../src/config/index.js";
+
+const dir = mkdtempSync(join(tmpdir(), "bkg-conf-"));
+const write = (obj: unknown) => {
+  const f = join(dir, `c${Math.random().toString(36).slice(2)}.json`);
+  writeFileSync(f, typeof obj === "string" ? obj : JSON.stringify(obj));
+  return f;
+};
+
+t.test("defaults with no file at all; paths are absolute", async (t) => {
+  const c = loadConfig({ cwd: dir, env: {} });
+  t.equal(c.file, undefined);
+  t.equal(c.manifestsDir, join(dir, "manifests"));
+  t.equal(c.socketPath, join(dir, ".bkg", "bkg.sock"));
+  t.same(c.defaults.timeouts, DEFAULTS.defaults.timeouts);
+  t.equal(c.http.port, 43119);
+});
+
+t.test("the file's values merge over defaults; relative paths are relative to the file", async (t) => {
+  const f = write({ dataDir: "state", defaults: { timeouts: { call: 5 }, restart: { backoff: { maxMs: 7 } } } });
+  const c = loadConfig({ file: f, env: {} });
+  t.equal(c.dataDir, join(dir, "state"));
+  t.equal(c.defaults.timeouts.call, 5);
+  t.equal(c.defaults.timeouts.start, DEFAULTS.defaults.timeouts.start, "untouched siblings keep their defaults");
+  t.equal(c.defaults.restart.backoff.maxMs, 7);
+  t.equal(c.defaults.restart.backoff.initialMs, DEFAULTS.defaults.restart.backoff.initialMs);
+});
+
+t.test("BKG_* variables override the file", async (t) => {
+  const f = write({ http: { port: 1000 } });
+  const c = loadConfig({ file: f, env: { BKG_HTTP_PORT: "2000", BKG_LOG_LEVEL: "warn", BKG_HTTP_ENABLED: "false", BKG_SOCKET_PATH: "/tmp/x.sock" } });
+  t.equal(c.http.port, 2000);
+  t.equal(c.logLevel, "warn");
+  t.equal(c.http.enabled, false);
+  t.equal(c.socketPath, "/tmp/x.sock");
+  const viaEnv = loadConfig({ env: { BKG_CONFIG: f }, cwd: "/" });
+  t.equal(viaEnv.file, f, "BKG_CONFIG names the file");
+});
+
+t.test("every problem is reported with its JSON path", async (t) => {
+  const f = write({ logLevel: "noisy", http: { port: -1 }, defaults: { restart: { policy: "sometimes" } }, extra: 1 });
+  const err = t.throws(() => loadConfig({ file: f, env: { BKG_MAX_MESSAGE_BYTES: "lots" } })) as unknown as ConfigError;
+  t.ok(err instanceof ConfigError);
+  const paths = err.problems.map((p) => p.path).sort();
+  t.same(paths, ["", "/defaults/restart/policy", "/http/port", "/limits/maxMessageBytes", "/logLevel"]);
+  t.match(err.problems.find((p) => p.path === "")!.message, /unknown property "extra"/);
+});

@@ -1,0 +1,75 @@
+import t from "tap";
+import { FrameParser, FrameWriter, FramingError, encodeFrame } from "@bkg/protocol";
+
+function parse(chunks: (string | Buffer)[], max?: number) {
+  const msgs: unknown[] = [];
+  const errors: FramingError[] = [];
+  const p = new FrameParser((m) => msgs.push(m), (e) => errors.push(e), { maxMessageBytes: max });
+  for (const c of chunks) p.push(Buffer.isBuffer(c) ? c : Buffer.from(c));
+  return { msgs, errors };
+}
+
+t.test("many messages in one chunk, one message across many chunks", async (t) => {
+  const a = encodeFrame({ a: 1 });
+  const b = encodeFrame({ b: "ü🎉" });
+  t.same(parse([a + b + a]).msgs, [{ a: 1 }, { b: "ü🎉" }, { a: 1 }]);
+  const bytes = Buffer.from(b);
+  t.same(parse([...bytes].map((x) => Buffer.from([x]))).msgs, [{ b: "ü🎉" }], "byte by byte, split inside a multi-byte character");
+});
+
+t.test("Content-Length counts bytes, headers are case-insensitive, Content-Type is allowed", async (t) => {
+  const body = JSON.stringify({ s: "日本" });
+  const raw = `content-length: ${Buffer.byteLength(body)}\r\nContent-Type: application/vscode-jsonrpc; charset=utf-8\r\n\r\n${body}`;
+  t.same(parse([raw]).msgs, [{ s: "日本" }]);
+});
+
+t.test("garbage is caught at the first byte, not buffered", async (t) => {
+  const r = parse(["hello world\n"]);
+  t.equal(r.errors.length, 1);
+  t.equal(r.errors[0].kind, "header");
+  t.ok(r.errors[0].fatal);
+  const r2 = parse([encodeFrame({ ok: 1 }) + "oops"]);
+  t.same(r2.msgs, [{ ok: 1 }], "messages before the garbage still arrive");
+  t.equal(r2.errors[0].kind, "header");
+});
+
+t.test("a header block without Content-Length, or with a bad one", async (t) => {
+  t.match(parse(["Content-Type: x\r\n\r\n{}"]).errors[0].message, /no Content-Length/);
+  t.match(parse(["Content-Length: ten\r\n\r\n{}"]).errors[0].message, /not a number/);
+  t.match(parse(["Content-Length: 2\r\nContent-Type: text/plain; charset=latin1\r\n\r\n{}"]).errors[0].message, /charset/);
+});
+
+t.test("the size limit is enforced before the body is buffered", async (t) => {
+  const r = parse(["Content-Length: 999999999\r\n\r\n"], 1000);
+  t.equal(r.errors[0].kind, "too-large");
+  t.match(r.errors[0].message, /999999999 bytes is over the limit of 1000/);
+});
+
+t.test("bad JSON in a good frame is not fatal", async (t) => {
+  const r = parse([`Content-Length: 5\r\n\r\n{nope` + encodeFrame({ after: true })]);
+  t.equal(r.errors[0].kind, "json");
+  t.notOk(r.errors[0].fatal);
+  t.same(r.msgs, [{ after: true }], "the stream resynchronises on the next frame");
+});
+
+t.test("after a fatal error the parser ignores further input", async (t) => {
+  const msgs: unknown[] = [];
+  const p = new FrameParser((m) => msgs.push(m), () => undefined);
+  p.push(Buffer.from("xx"));
+  p.push(Buffer.from(encodeFrame({ late: 1 })));
+  t.same(msgs, []);
+});
+
+t.test("the writer coalesces a tick's frames into one write", async (t) => {
+  const writes: string[] = [];
+  const w = new FrameWriter({ write: (s) => (writes.push(s), true) });
+  w.write({ a: 1 });
+  w.write({ b: 2 });
+  t.equal(writes.length, 0, "nothing is written synchronously");
+  await Promise.resolve();
+  t.equal(writes.length, 1);
+  t.same(parse([writes[0]]).msgs, [{ a: 1 }, { b: 2 }]);
+  w.write({ c: 3 });
+  w.flushNow();
+  t.equal(writes.length, 2, "flushNow writes at once");
+});
