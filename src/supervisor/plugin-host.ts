@@ -12,6 +12,7 @@ import { HealthMonitor } from "./health-monitor.js";
 import { compileMethods, type MethodTable } from "./method-table.js";
 import { PluginInstance, type InstanceExit } from "./plugin-instance.js";
 import { canTransition, UNAVAILABLE } from "./plugin-state.js";
+import { PluginFileWatcher } from "./watch-files.js";
 import { decide, EMPTY_HISTORY, type RestartHistory } from "./restart-policy.js";
 
 export interface HostDeps {
@@ -54,6 +55,7 @@ export class PluginHost {
   private stateWaiters: (() => void)[] = [];
   private seq = 0;
   private idleTimer?: NodeJS.Timeout;
+  private files?: { key: string; watcher: PluginFileWatcher };
   readonly bulkhead: Bulkhead;
   private readonly health: HealthMonitor;
 
@@ -102,6 +104,7 @@ export class PluginHost {
       return;
     }
     this.setState("starting", reason);
+    this.syncFileWatch();
     this.current = { manifest: this.manifest, instances: new Set() };
     for (let i = 0; i < this.manifest.instances; i++) this.spawnInto(this.current);
   }
@@ -165,6 +168,7 @@ export class PluginHost {
     const gen: Generation = { manifest: next, instances: new Set() };
     this.swapping = gen;
     this.manifest = next;
+    this.syncFileWatch();
     this.setState("swapping", reason);
     const started = await Promise.all(Array.from({ length: next.instances }, () => this.startInstance(gen)));
     const failed = started.find((r) => r instanceof BkgError) as BkgError | undefined;
@@ -195,9 +199,32 @@ export class PluginHost {
     clearTimeout(this.idleTimer);
     if (this.state !== "stopped") this.setState("stopping", reason);
     this.bulkhead.rejectAll(this.unavailable());
+    void this.closeFileWatch();
     await this.stopInstances(reason);
     this.current = undefined;
     this.setState("stopped", reason);
+  }
+
+  /** Keeps a watcher on the manifest's `watch` globs: a change hot-swaps the plugin. */
+  private syncFileWatch(): void {
+    const m = this.manifest;
+    const key = m.watch.length ? `${m.cwd}\0${m.watch.join("\0")}` : "";
+    if (this.files?.key === key) return;
+    void this.closeFileWatch();
+    if (!key) return;
+    const watcher = new PluginFileWatcher(m.cwd, m.watch, (files) => {
+      if (this.state === "stopped" || this.state === "stopping") return;
+      const shown = files.slice(0, 3).join(", ") + (files.length > 3 ? ` and ${files.length - 3} more` : "");
+      void this.reload(this.manifest, `files changed: ${shown}`);
+    });
+    this.files = { key, watcher };
+    watcher.start().catch((e) => this.deps.log(this.name, "warn", `cannot watch ${m.watch.join(", ")}: ${(e as Error).message}`, undefined, undefined, "daemon"));
+  }
+
+  private async closeFileWatch(): Promise<void> {
+    const f = this.files;
+    this.files = undefined;
+    await f?.watcher.close();
   }
 
   private async stopInstances(reason: string): Promise<void> {
