@@ -1,0 +1,197 @@
+"""repo.tree, repo.file.read, repo.search, repo.patch: the file-system side."""
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+import re
+import tempfile
+from typing import Any, Callable
+
+from .workspace import Resolved, Workspace, invalid
+
+SNIFF = 8192
+_UMASK = os.umask(0)   # read once at import (os.umask is process-wide: never toggle it in threads)
+os.umask(_UMASK)
+MAX_LINE_CHARS = 500
+
+
+def looks_binary(data: bytes) -> bool:
+    """NUL bytes in the first 8 KiB, or bytes that are not UTF-8."""
+    if b"\x00" in data[:SNIFF]:
+        return True
+    try:
+        _decode_strict(data)
+    except UnicodeDecodeError:
+        return True
+    return False
+
+
+def _decode_strict(data: bytes) -> str:
+    """Decode UTF-8, tolerating a sequence cut at the start or the end (a truncated read)."""
+    start = 0
+    while start < min(3, len(data)) and 0x80 <= data[start] <= 0xBF:
+        start += 1
+    try:
+        return data[start:].decode("utf-8")
+    except UnicodeDecodeError as e:
+        if e.reason == "unexpected end of data" and e.start >= len(data) - start - 3:
+            return data[start:start + e.start].decode("utf-8")
+        raise
+
+
+# -- repo.tree ------------------------------------------------------------------------------------
+def tree(ws: Workspace, res: Resolved, depth: int | None, limit: int,
+         cancelled: Callable[[], bool]) -> dict[str, Any]:
+    entries: list[dict[str, Any]] = []
+    truncated = False
+    for e in ws.walk(res, max_depth=depth, cancelled=cancelled):
+        if len(entries) >= limit:
+            truncated = True
+            break
+        item: dict[str, Any] = {"path": e.rel, "type": e.type}
+        if e.type != "dir":
+            item["size"] = e.size
+        entries.append(item)
+    entries.sort(key=lambda x: x["path"])
+    return {"path": res.rel, "root": res.root, "type": "dir" if os.path.isdir(res.real) else "file",
+            "depth": depth, "count": len(entries), "truncated": truncated, "entries": entries}
+
+
+# -- repo.file.read -------------------------------------------------------------------------------
+def read_file(res: Resolved, encoding: str, offset: int, max_bytes: int) -> dict[str, Any]:
+    if os.path.isdir(res.real):
+        raise invalid(f"path {res.given!r} is a directory (use repo.tree)", path=res.given)
+    if not os.path.isfile(res.real):
+        raise invalid(f"path {res.given!r} is not a regular file", path=res.given)
+    size = os.path.getsize(res.real)
+    with open(res.real, "rb") as f:
+        if offset:
+            f.seek(offset)
+        data = f.read(max_bytes)
+    truncated = offset + len(data) < size
+    binary = looks_binary(data)
+    out: dict[str, Any] = {"path": res.rel, "root": res.root, "size": size, "offset": offset,
+                           "bytes": len(data), "encoding": encoding, "binary": binary,
+                           "truncated": truncated}
+    if encoding == "base64":
+        out["content"] = base64.b64encode(data).decode("ascii")
+    elif binary:
+        out["content"] = None
+        out["note"] = "binary file: ask again with encoding \"base64\""
+    else:
+        out["content"] = _decode_strict(data)
+    return out
+
+
+# -- repo.search ----------------------------------------------------------------------------------
+def search(ws: Workspace, res: Resolved, query: str, *, max_results: int, case_sensitive: bool,
+           regex: bool, max_file_bytes: int, cancelled: Callable[[], bool]) -> dict[str, Any]:
+    flags = 0 if case_sensitive else re.IGNORECASE
+    try:
+        pat = re.compile(query if regex else re.escape(query), flags)
+    except re.error as e:
+        raise invalid(f"invalid regular expression {query!r}: {e}", query=query) from None
+    matches: list[dict[str, Any]] = []
+    searched = skipped = 0
+    truncated = False
+    for e in ws.walk(res, cancelled=cancelled):
+        if cancelled() or truncated:
+            break
+        if e.type != "file":
+            continue
+        if e.size > max_file_bytes:
+            skipped += 1
+            continue
+        try:
+            with open(e.path, "rb") as f:
+                data = f.read()
+        except OSError:
+            skipped += 1
+            continue
+        if b"\x00" in data[:SNIFF]:
+            skipped += 1
+            continue
+        searched += 1
+        text = data.decode("utf-8", errors="replace")
+        if not regex and not pat.search(text):   # cheap pre-check (anchors make it unsafe for regexes)
+            continue
+        for no, line in enumerate(text.split("\n"), 1):
+            line = line.rstrip("\r")
+            m = pat.search(line)
+            if m is None:
+                continue
+            if len(matches) >= max_results:
+                truncated = True
+                break
+            matches.append({"path": e.rel, "line": no, "column": m.start() + 1,
+                            "text": line[:MAX_LINE_CHARS]})
+    return {"query": query, "path": res.rel, "root": res.root, "count": len(matches),
+            "truncated": truncated, "filesSearched": searched, "filesSkipped": skipped, "matches": matches}
+
+
+# -- repo.patch -----------------------------------------------------------------------------------
+def patch(ws: Workspace, changes: list[dict[str, Any]], max_file_bytes: int) -> dict[str, Any]:
+    """Validate every change first (paths, modes, sizes), then apply them in order."""
+    plan: list[tuple[Resolved, str, bytes]] = []
+    for i, ch in enumerate(changes):
+        mode = ch.get("mode", "write")
+        res = ws.resolve(ch["path"], must_exist=(mode == "delete"))
+        if res.rel == ".":
+            raise invalid(f"changes[{i}]: path {res.given!r} is a workspace root", path=res.given)
+        if os.path.isdir(res.real):
+            raise invalid(f"changes[{i}]: path {res.given!r} is a directory", path=res.given)
+        data = b""
+        if mode in ("write", "append"):
+            if not isinstance(ch.get("content"), str):
+                raise invalid(f"changes[{i}]: mode {mode!r} needs content", path=res.given)
+            if ch.get("encoding") == "base64":
+                try:
+                    data = base64.b64decode(ch["content"], validate=True)
+                except (binascii.Error, ValueError) as e:
+                    raise invalid(f"changes[{i}]: content is not valid base64: {e}", path=res.given) from None
+            else:
+                data = ch["content"].encode("utf-8")
+            if len(data) > max_file_bytes:
+                raise invalid(f"changes[{i}]: content is {len(data)} bytes, more than maxFileBytes "
+                              f"({max_file_bytes})", path=res.given)
+        elif mode != "delete":
+            raise invalid(f"changes[{i}]: unknown mode {mode!r}", path=res.given)
+        plan.append((res, mode, data))
+
+    applied = []
+    for res, mode, data in plan:
+        if mode == "delete":
+            os.remove(res.real)
+        elif mode == "append":
+            os.makedirs(os.path.dirname(res.real), exist_ok=True)
+            with open(res.real, "ab") as f:
+                f.write(data)
+        else:
+            _atomic_write(res.real, data)
+        applied.append({"path": res.rel, "root": res.root, "mode": mode, "bytes": len(data)})
+    return {"applied": applied, "count": len(applied)}
+
+
+def _atomic_write(path: str, data: bytes) -> None:
+    folder = os.path.dirname(path)
+    os.makedirs(folder, exist_ok=True)
+    try:
+        mode = os.stat(path).st_mode & 0o7777
+    except FileNotFoundError:
+        mode = None
+    fd, tmp = tempfile.mkstemp(prefix=".repoagent-", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        if mode is not None:
+            os.chmod(tmp, mode)
+        else:
+            os.chmod(tmp, 0o666 & ~_UMASK)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
