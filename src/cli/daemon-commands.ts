@@ -4,8 +4,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Command } from "commander";
 import { connect } from "../client/index.js";
-import { startDaemon } from "../daemon.js";
-import { isAlive } from "../gateway/index.js";
+import { isAlive } from "../gateway/socket-probe.js";
 import { configOrExit, type GlobalOptions } from "./connect-daemon.js";
 import { CliExit, EXIT } from "./output.js";
 
@@ -25,6 +24,8 @@ export function registerDaemonCommands(program: Command, globals: () => GlobalOp
       const config = configOrExit(g);
       if (await isAlive(config.socketPath)) throw new CliExit(EXIT.error, `bkg: a daemon is already running at ${config.socketPath}`);
       if (o.detach) return detach(config.dataDir, config.socketPath, g);
+      // Loaded here so that every other command starts without the daemon's dependencies.
+      const { startDaemon } = await import("../daemon.js");
       const d = await startDaemon(config).catch((e) => {
         throw new CliExit(EXIT.error, `bkg: the daemon could not start: ${(e as Error).message}`);
       });

@@ -4,13 +4,14 @@
  * notifications. Trust comes from the socket's file mode (0600).
  */
 import { chmodSync, existsSync, mkdirSync, unlinkSync } from "node:fs";
-import { createConnection, createServer, type Server, type Socket } from "node:net";
+import { createServer, type Server, type Socket } from "node:net";
 import { dirname } from "node:path";
 import { CancellationToken, ResponseError } from "vscode-jsonrpc/node";
 import { BkgError, ErrorCodes, FramingError, Methods, createFramedConnection, type CallMeta } from "@bkg/protocol";
 import type { Topic } from "../events/index.js";
 import { CONTROL_METHODS } from "./control-api.js";
 import type { DaemonContext } from "./daemon-context.js";
+import { isAlive } from "./socket-probe.js";
 
 /** Client-side `_meta`: what a socket client may ask for on a call. */
 interface ClientMeta extends Pick<CallMeta, "progressToken" | "traceparent" | "deadline"> {
@@ -154,19 +155,4 @@ function invalidRequest(msg: unknown): string | undefined {
   if ("id" in m && m.id !== null && typeof m.id !== "string" && typeof m.id !== "number") return 'invalid request: "id" must be a string or a number';
   if ("params" in m && m.params !== null && typeof m.params !== "object") return 'invalid request: "params" must be an object or an array';
   return undefined;
-}
-
-/** Is a daemon answering on this socket path? */
-export function isAlive(path: string, timeoutMs = 500): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = createConnection(path);
-    const done = (v: boolean) => {
-      clearTimeout(t);
-      s.destroy();
-      resolve(v);
-    };
-    const t = setTimeout(() => done(false), timeoutMs);
-    s.once("connect", () => done(true));
-    s.once("error", () => done(false));
-  });
 }
