@@ -77,8 +77,10 @@ export async function startDaemon(config: ResolvedConfig, options: DaemonOptions
   const socket = new SocketServer(daemon);
   await socket.listen();
   writeFileSync(pidFile, `${process.pid}\n`);
+  supervisor.reapOrphans();
   await watcher.start();
   await supervisor.startAll();
+  supervisor.startSampling();
   logger.info({ socket: config.socketPath, manifests: config.manifestsDir, version: VERSION }, `bkg ${VERSION} listening on ${config.socketPath}`);
   return daemon;
 }

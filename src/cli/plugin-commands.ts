@@ -88,7 +88,10 @@ function printInfo(p: PluginInfo): void {
   if (p.description) line("description", p.description);
   line("restarts", p.restarts);
   for (const pr of p.problems ?? []) line("problem", `${pr.path || "/"} ${pr.message}`);
-  for (const i of p.instances) line("instance", `${i.id} pid ${i.pid ?? "-"} ${i.state}, ${i.inflight} in flight, ${i.calls} calls, up ${duration(i.uptimeMs)}`);
+  for (const i of p.instances) {
+    const usage = i.rssBytes !== undefined ? `, ${Math.round(i.rssBytes / 1048576)} MiB, ${Math.round((i.cpu ?? 0) * 100)}% cpu` : "";
+    line("instance", `${i.id} pid ${i.pid ?? "-"} ${i.state}, ${i.inflight} in flight, ${i.calls} calls, up ${duration(i.uptimeMs)}${usage}`);
+  }
   for (const m of p.methods) line("method", `${p.name}.${m.name}${m.streaming ? " (streaming)" : ""}${m.description ? ` — ${m.description}` : ""}`);
   const x = p.lastExit;
   if (x) {

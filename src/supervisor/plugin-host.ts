@@ -11,12 +11,15 @@ import { Bulkhead } from "./bulkhead.js";
 import { HealthMonitor } from "./health-monitor.js";
 import { compileMethods, type MethodTable } from "./method-table.js";
 import { PluginInstance, type InstanceExit } from "./plugin-instance.js";
+import type { GroupUsage } from "./process-sampler.js";
 import { canTransition, UNAVAILABLE } from "./plugin-state.js";
 import { PluginFileWatcher } from "./watch-files.js";
 import { decide, EMPTY_HISTORY, type RestartHistory } from "./restart-policy.js";
 
 export interface HostDeps {
   dataDir: string;
+  /** Where instances record their process groups (see orphan-reaper.ts). */
+  runDir: string;
   daemonVersion: string;
   logs: LogRing;
   /** Publishes a lifecycle event (the supervisor fans it out). */
@@ -106,7 +109,7 @@ export class PluginHost {
     this.setState("starting", reason);
     this.syncFileWatch();
     this.current = { manifest: this.manifest, instances: new Set() };
-    for (let i = 0; i < this.manifest.instances; i++) this.spawnInto(this.current);
+    for (let i = 0; i < this.manifest.instances + this.manifest.standby; i++) this.spawnInto(this.current);
   }
 
   /**
@@ -186,6 +189,7 @@ export class PluginHost {
       this.setState("ready", `serving ${next.version}`);
       this.bulkhead.wake();
       for (const inst of old.instances) this.drain(inst);
+      this.topUpStandby(gen);
     }
     if (this.reloadAgain) {
       this.reloadAgain = false;
@@ -243,12 +247,19 @@ export class PluginHost {
   /** Starts one instance into a generation; resolves with the instance or the start error. */
   private async startInstance(gen: Generation): Promise<PluginInstance | BkgError> {
     const id = `${this.name}#${++this.seq}`;
-    const inst = new PluginInstance(id, gen.manifest, this.dataDir, this.deps.daemonVersion, {
-      onPluginCall: (_i, params) => this.deps.pluginCall(this, params),
-      onLog: (i, level, msg, fields, stream) => this.deps.log(this.name, level, msg, fields, i.id, stream),
-      onEmit: (_i, event, data) => this.deps.emit(this.name, event, data),
-      onExit: (i, exit) => this.onExit(gen, i, exit),
-    });
+    const inst = new PluginInstance(
+      id,
+      gen.manifest,
+      this.dataDir,
+      this.deps.daemonVersion,
+      {
+        onPluginCall: (_i, params) => this.deps.pluginCall(this, params),
+        onLog: (i, level, msg, fields, stream) => this.deps.log(this.name, level, msg, fields, i.id, stream),
+        onEmit: (_i, event, data) => this.deps.emit(this.name, event, data),
+        onExit: (i, exit) => this.onExit(gen, i, exit),
+      },
+      this.deps.runDir,
+    );
     gen.instances.add(inst);
     this.deps.lifecycle(this.name, "starting", `spawning ${gen.manifest.command.join(" ")}`, id);
     try {
@@ -265,9 +276,10 @@ export class PluginHost {
       void inst.stop("generation retired before it was ready");
       return new BkgError(ErrorCodes.PluginUnavailable, "generation retired");
     }
-    this.deps.lifecycle(this.name, "ready", `pid ${inst.pid}`, id);
+    if (gen === this.current && !this.assignRole(gen, inst)) return inst;
+    this.deps.lifecycle(this.name, "ready", inst.role === "standby" ? `pid ${inst.pid}, warm standby` : `pid ${inst.pid}`, id);
     this.health.watch(inst);
-    if (gen === this.current) {
+    if (gen === this.current && inst.role === "serving") {
       if (this.state !== "ready" && this.state !== "swapping") this.setState("ready", `pid ${inst.pid}`);
       this.bulkhead.wake();
       this.notifyWaiters();
@@ -276,11 +288,71 @@ export class PluginHost {
     return inst;
   }
 
+  /**
+   * Decides what a newly ready instance of the serving generation is for: taking calls while
+   * fewer than `instances` do, else a warm spare while fewer than `standby` wait, else surplus
+   * (stopped). Returns false for surplus.
+   */
+  private assignRole(gen: Generation, inst: PluginInstance): boolean {
+    const others = [...gen.instances].filter((i) => i !== inst && i.state !== "exited" && i.state !== "draining");
+    const serving = others.filter((i) => i.role === "serving" && (i.state === "ready" || i.state === "initializing" || i.state === "spawning")).length;
+    const spares = others.filter((i) => i.role === "standby" && i.state === "standby").length;
+    if (serving < gen.manifest.instances) inst.role = "serving";
+    else if (spares < gen.manifest.standby) {
+      inst.role = "standby";
+      inst.state = "standby";
+    } else {
+      void inst.stop("surplus instance");
+      return false;
+    }
+    return true;
+  }
+
+  /** Hands a dead serving instance's place to a warm spare at once. */
+  private promoteStandby(gen: Generation, dead: PluginInstance): void {
+    const spare = [...gen.instances].find((i) => i.role === "standby" && i.state === "standby");
+    if (!spare) return;
+    spare.role = "serving";
+    spare.state = "ready";
+    this.deps.lifecycle(this.name, "ready", `warm standby ${spare.id} took over from ${dead.id}`, spare.id);
+    if (this.state !== "ready" && this.state !== "swapping") this.setState("ready", `warm standby ${spare.id} took over`);
+    this.bulkhead.wake();
+    this.notifyWaiters();
+  }
+
+  /** Starts the spares a generation should have (after a hot swap). */
+  private topUpStandby(gen: Generation): void {
+    const spares = [...gen.instances].filter((i) => i.role === "standby").length;
+    for (let i = spares; i < gen.manifest.standby; i++) this.spawnInto(gen);
+  }
+
+  /**
+   * A graceful replacement (memory limit): a new instance starts first, takes the old one's
+   * place once ready, and the old one drains. Idempotent per instance.
+   */
+  replace(inst: PluginInstance, reason: string): void {
+    const gen = this.current;
+    if (!gen || !gen.instances.has(inst) || inst.replacing) return;
+    inst.replacing = true;
+    const wasServing = inst.role === "serving";
+    inst.role = "retiring";
+    this.deps.lifecycle(this.name, "restarting", `${inst.id}: ${reason}; starting its replacement first`, inst.id);
+    if (!wasServing) return void this.retireNow(inst, reason);
+    void this.startInstance(gen).then(() => this.retireNow(inst, reason));
+  }
+
+  private retireNow(inst: PluginInstance, reason: string): void {
+    if (inst.state === "exited") return;
+    this.drain(inst);
+    this.deps.log(this.name, "info", `${inst.id} retired: ${reason}`, undefined, inst.id, "daemon");
+  }
+
   private onExit(gen: Generation, inst: PluginInstance, exit: InstanceExit): void {
     this.health.unwatch(inst);
     gen.instances.delete(inst);
     this.draining.delete(inst);
     if (exit.expected || (gen !== this.current && gen !== this.swapping)) return;
+    if (inst.role === "serving" && gen === this.current) this.promoteStandby(gen, inst);
     const now = Date.now();
     this.lastExit = { ...exit, at: now, instance: inst.id };
     this.deps.lifecycle(this.name, "crashed", `${inst.id} ${exit.reason} after ${Math.round(exit.uptimeMs)} ms`, inst.id);
@@ -310,6 +382,27 @@ export class PluginHost {
       this.setState("stopped", `${exit.reason} (${d.reason})`);
       this.current = undefined;
       this.notifyWaiters();
+    }
+  }
+
+  /**
+   * Takes a /proc sample: records each instance's RSS and CPU, and replaces (gracefully) any
+   * instance over limits.memoryMb, logging the figure.
+   */
+  takeSample(groups: ReadonlyMap<number, GroupUsage>, now: number, ticksPerSecond = 100): void {
+    for (const inst of this.allInstances()) {
+      const g = inst.pid ? groups.get(inst.pid) : undefined;
+      if (!g) continue;
+      const prev = inst.usage;
+      const cpu = prev && now > prev.at ? (g.cpuTicks - prev.cpuTicks) / ticksPerSecond / ((now - prev.at) / 1000) : 0;
+      inst.usage = { rssBytes: g.rssBytes, cpu: Math.max(0, cpu), pids: g.pids.length, at: now, cpuTicks: g.cpuTicks };
+      const limit = inst.manifest.limits.memoryMb;
+      if (limit && g.rssBytes > limit * 1048576 && !inst.replacing && inst.state !== "draining" && inst.state !== "stopping") {
+        const mib = Math.round(g.rssBytes / 1048576);
+        const why = `uses ${mib} MiB (${g.pids.length} process${g.pids.length === 1 ? "" : "es"}), over its limit of ${limit} MiB`;
+        this.deps.log(this.name, "warn", `${inst.id} ${why}: restarting it gracefully`, { rssMiB: mib, limitMiB: limit }, inst.id, "daemon");
+        this.replace(inst, why);
+      }
     }
   }
 

@@ -23,9 +23,11 @@ import {
 } from "@bkg/protocol";
 import type { Manifest } from "../registry/index.js";
 import { describeExit, type ExitInfo } from "./restart-policy.js";
+import { capMemory } from "./cgroup-limit.js";
+import { forgetGroup, rememberGroup } from "./orphan-reaper.js";
 import { signalGroup, spawnPlugin } from "./spawn-plugin.js";
 
-export type InstanceState = "spawning" | "initializing" | "ready" | "draining" | "stopping" | "exited";
+export type InstanceState = "spawning" | "initializing" | "ready" | "standby" | "draining" | "stopping" | "exited";
 
 export interface InstanceExit extends ExitInfo {
   /** Why it ended, in words: "exited with code 3", "hung: 3 pings unanswered", "garbage on stdout: ...". */
@@ -56,6 +58,13 @@ export class PluginInstance {
   readonly startedAt = Date.now();
   /** Slots taken through the Bulkhead; owned by PluginHost. */
   inflight = 0;
+  /** Latest sample of the process group: RSS and CPU share of one core (0..n). */
+  usage?: { rssBytes: number; cpu: number; pids: number; at: number; cpuTicks: number };
+  /** Set while a replacement is starting (memory limit), so one trigger replaces once. */
+  replacing = false;
+  /** What the host uses it for once ready: taking calls, a warm spare, or on its way out. */
+  role: "serving" | "standby" | "retiring" = "serving";
+  private releaseCgroup?: () => void;
   calls = 0;
   info?: InitializeResult;
   private child?: ChildProcess;
@@ -75,7 +84,14 @@ export class PluginInstance {
     private readonly dataDir: string,
     private readonly daemonVersion: string,
     private readonly hooks: InstanceHooks,
+    /** Where the instance records its process group so a restarted daemon can reap leftovers. */
+    private readonly runDir: string,
   ) {}
+
+  /** True when the instance runs under a cgroup memory.max (a hard cap), not just sampling. */
+  get hardMemoryCap(): boolean {
+    return this.releaseCgroup !== undefined;
+  }
 
   get pid(): number | undefined {
     return this.child?.pid;
@@ -98,6 +114,10 @@ export class PluginInstance {
     const m = this.manifest;
     const child = spawnPlugin(m, this.id, this.dataDir);
     this.child = child;
+    if (child.pid) {
+      rememberGroup(this.runDir, child.pid, this.id);
+      if (m.limits.memoryMb) this.releaseCgroup = capMemory(this.id, child.pid, m.limits.memoryMb);
+    }
     child.on("error", (e) => this.kill(`could not start ${JSON.stringify(m.command.join(" "))}: ${e.message}`));
     child.on("exit", (code, signal) => setTimeout(() => this.finish(code, signal), 200).unref());
     child.on("close", (code: number | null, signal: NodeJS.Signals | null) => this.finish(code, signal));
@@ -293,6 +313,8 @@ export class PluginInstance {
     if (this.exitInfo) return;
     // Reap anything the plugin left behind in its group.
     signalGroup(this.pid, "SIGKILL");
+    if (this.pid) forgetGroup(this.runDir, this.pid);
+    this.releaseCgroup?.();
     const exit: InstanceExit = {
       code,
       signal,

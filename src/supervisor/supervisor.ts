@@ -3,13 +3,16 @@
  * visible with their reasons, starts plugins in dependency order and fans their logs and
  * lifecycle out to the event bus.
  */
-import { basename } from "node:path";
+import { basename, join } from "node:path";
 import type { BkgCallParams } from "@bkg/protocol";
 import type { ResolvedConfig } from "../config/index.js";
 import type { EventBus, PluginState } from "../events/index.js";
 import { LogRing, type Logger } from "../logs/index.js";
 import { checkRequires, parseManifest, startOrder, type InvalidManifest, type Manifest } from "../registry/index.js";
+import { probeCgroup } from "./cgroup-limit.js";
+import { reapLeftovers } from "./orphan-reaper.js";
 import { PluginHost, type LastExit } from "./plugin-host.js";
+import { sampleGroups } from "./process-sampler.js";
 
 export interface SupervisorDeps {
   config: ResolvedConfig;
@@ -27,6 +30,10 @@ export interface InstanceSummary {
   inflight: number;
   calls: number;
   uptimeMs: number;
+  /** Resident memory of the instance's whole process group, from the last sample. */
+  rssBytes?: number;
+  /** CPU of the process group over the last sample interval, in cores (1 = one core busy). */
+  cpu?: number;
 }
 
 export interface PluginSummary {
@@ -56,8 +63,40 @@ export class Supervisor {
   private readonly files = new Map<string, string>();
   private readonly rings = new Map<string, LogRing>();
   private started = false;
+  private sampler?: NodeJS.Timeout;
+  private cgroupNoted = false;
 
   constructor(private readonly deps: SupervisorDeps) {}
+
+  get runDir(): string {
+    return join(this.deps.config.dataDir, "run");
+  }
+
+  /**
+   * Samples every plugin's process group once a second (RSS, CPU) and enforces memory limits.
+   * Idempotent; stopped by stopAll.
+   */
+  startSampling(intervalMs = 1000): void {
+    if (this.sampler) return;
+    this.sampler = setInterval(() => this.sampleNow(), intervalMs);
+    this.sampler.unref();
+  }
+
+  sampleNow(): void {
+    const pgids = new Set<number>();
+    for (const h of this.hosts.values()) for (const i of h.allInstances()) if (i.pid) pgids.add(i.pid);
+    if (!pgids.size) return;
+    const groups = sampleGroups(pgids);
+    const now = Date.now();
+    for (const h of this.hosts.values()) h.takeSample(groups, now);
+  }
+
+  /** Kills what a previous daemon's plugins left behind; logs each group. */
+  reapOrphans(): void {
+    for (const r of reapLeftovers(this.runDir)) {
+      this.deps.logger.warn({ pgid: r.pgid, instance: r.instance, pids: r.pids }, `killed ${r.pids.length} leftover process(es) of ${r.instance} from a previous daemon`);
+    }
+  }
 
   get(name: string): PluginHost | undefined {
     return this.hosts.get(name);
@@ -113,6 +152,8 @@ export class Supervisor {
   /** Stops every plugin, dependents before what they depend on. */
   async stopAll(reason = "daemon shutting down"): Promise<void> {
     this.started = false;
+    clearInterval(this.sampler);
+    this.sampler = undefined;
     const order = startOrder(this.manifests()).reverse();
     const dependents = (name: string) => order.filter((n) => n !== name && this.hosts.get(n)?.manifest.requires[name]);
     const stopping = new Map<string, Promise<void>>();
@@ -169,8 +210,17 @@ export class Supervisor {
 
   private createHost(m: Manifest): PluginHost {
     const ring = this.ring(m.name);
+    if (m.limits.memoryMb && !this.cgroupNoted) {
+      this.cgroupNoted = true;
+      const cg = probeCgroup();
+      this.deps.logger.info(
+        { cgroup: cg.available },
+        cg.available ? `memory limits are hard caps (${cg.detail}) and also sampled every second` : `memory limits are enforced by sampling RSS every second: ${cg.detail}`,
+      );
+    }
     const host = new PluginHost(m, {
       dataDir: this.deps.config.dataDir,
+      runDir: this.runDir,
       daemonVersion: this.deps.daemonVersion,
       logs: ring,
       lifecycle: (plugin, state, reason, instance) => {
@@ -253,7 +303,15 @@ export class Supervisor {
       version: h.manifest.version,
       file: h.manifest.file,
       activation: h.manifest.activation,
-      instances: h.allInstances().map((i) => ({ id: i.id, pid: i.pid, state: i.state, inflight: i.inflight, calls: i.calls, uptimeMs: Date.now() - i.startedAt })),
+      instances: h.allInstances().map((i) => ({
+        id: i.id,
+        pid: i.pid,
+        state: i.state,
+        inflight: i.inflight,
+        calls: i.calls,
+        uptimeMs: Date.now() - i.startedAt,
+        ...(i.usage ? { rssBytes: i.usage.rssBytes, cpu: Math.round(i.usage.cpu * 1000) / 1000 } : {}),
+      })),
       restarts: h.restarts,
       queued: h.bulkhead.queued,
       ...(inv ? { problems: inv.problems.map((p) => ({ file: inv.file, ...p })) } : {}),

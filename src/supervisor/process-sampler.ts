@@ -1,0 +1,46 @@
+/**
+ * Reads /proc once per sample and sums memory and CPU per process group, so one pass serves
+ * every plugin: a plugin runs as the leader of its own group, so its group is its whole tree
+ * (children and grandchildren included, unless they leave the group on purpose).
+ */
+import { readdirSync, readFileSync } from "node:fs";
+
+export interface GroupUsage {
+  rssBytes: number;
+  /** utime + stime of every member, in clock ticks (USER_HZ, 100 on Linux). */
+  cpuTicks: number;
+  pids: number[];
+}
+
+const PAGE = 4096;
+
+/** Usage per process group id. Processes that vanish mid-scan are skipped. Linux only; empty elsewhere. */
+export function sampleGroups(groups?: ReadonlySet<number>): Map<number, GroupUsage> {
+  const out = new Map<number, GroupUsage>();
+  let entries: string[];
+  try {
+    entries = readdirSync("/proc");
+  } catch {
+    return out;
+  }
+  for (const name of entries) {
+    const c = name.charCodeAt(0);
+    if (c < 48 || c > 57) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${name}/stat`, "latin1");
+    } catch {
+      continue;
+    }
+    // Fields after the command name (which may contain spaces and parentheses).
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    const pgrp = Number(f[2]);
+    if (groups && !groups.has(pgrp)) continue;
+    let g = out.get(pgrp);
+    if (!g) out.set(pgrp, (g = { rssBytes: 0, cpuTicks: 0, pids: [] }));
+    g.rssBytes += Number(f[21]) * PAGE;
+    g.cpuTicks += Number(f[11]) + Number(f[12]);
+    g.pids.push(Number(name));
+  }
+  return out;
+}
