@@ -295,7 +295,7 @@ export class PluginHost {
    */
   private assignRole(gen: Generation, inst: PluginInstance): boolean {
     const others = [...gen.instances].filter((i) => i !== inst && i.state !== "exited" && i.state !== "draining");
-    const serving = others.filter((i) => i.role === "serving" && (i.state === "ready" || i.state === "initializing" || i.state === "spawning")).length;
+    const serving = others.filter((i) => i.role === "serving" && i.state === "ready").length;
     const spares = others.filter((i) => i.role === "standby" && i.state === "standby").length;
     if (serving < gen.manifest.instances) inst.role = "serving";
     else if (spares < gen.manifest.standby) {

@@ -41,7 +41,7 @@ export function echoManifest(name = "echo", extra: Record<string, unknown> = {})
     version: "1.0.0",
     command: ["node", "dist/index.js"],
     cwd: ECHO_DIR,
-    provides: ["echo", "reverse", "sleep", "stream", "fail", "crash", "relay", "pid"],
+    provides: ["echo", "reverse", "sleep", "stream", "fail", "crash", "relay", "pid", "block"],
     permissions: [`${name}.*`],
     restart: { backoff: { initialMs: 20, maxMs: 200 } },
     ...extra,

@@ -78,5 +78,16 @@ definePlugin({
       description: "Returns this instance's process id.",
       handler: () => ({ pid: process.pid }),
     },
+    block: {
+      description: "Blocks the event loop for ms milliseconds (a hung plugin, for tests).",
+      params: { type: "object", required: ["ms"], properties: { ms: { type: "integer", minimum: 0, maximum: 600000 } } },
+      handler: ({ ms }: { ms: number }) => {
+        const until = Date.now() + ms;
+        while (Date.now() < until) {
+          /* busy: pings go unanswered */
+        }
+        return { blocked: ms };
+      },
+    },
   },
 }).serve();
