@@ -1,1 +1,1 @@
-export { Router, type RouteOptions } from "./router.js";
+export { Router, type RouteOptions, type CallObserver } from "./router.js";

@@ -20,7 +20,22 @@ export interface RouteOptions {
   traceparent?: string;
 }
 
+/**
+ * Watches routed calls (telemetry, metrics). `started` is called once the target method is known
+ * to exist; `done` exactly once afterwards with the wire code (0 on success), the time since the
+ * call reached the router and the time spent waiting for a slot. Both are synchronous, cheap and
+ * must not throw. Calls to unknown plugins or methods are not observed (their names are the
+ * caller's, not bounded).
+ */
+export interface CallObserver<S = unknown> {
+  started(plugin: string, method: string): S;
+  done(state: S, code: number, durationMs: number, queueWaitMs: number, error?: BkgError): void;
+}
+
 export class Router {
+  /** Set by the composition root; absent, calls are not observed. */
+  observer?: CallObserver;
+
   constructor(private readonly supervisor: Supervisor) {}
 
   /**
@@ -50,20 +65,45 @@ export class Router {
     if (opts.signal?.aborted) onCallerAbort();
     else opts.signal?.addEventListener("abort", onCallerAbort, { once: true });
     try {
-      return await this.dispatch(host, t.method, params as Record<string, unknown>, deadline, ac.signal, opts);
+      return await this.dispatch(host, t.method, params as Record<string, unknown>, deadline, ac.signal, opts, performance.now());
     } finally {
       clearTimeout(timer);
       opts.signal?.removeEventListener("abort", onCallerAbort);
     }
   }
 
-  private async dispatch(host: PluginHost, method: string, params: Record<string, unknown>, deadline: number, signal: AbortSignal, opts: RouteOptions): Promise<unknown> {
+  private async dispatch(host: PluginHost, method: string, params: Record<string, unknown>, deadline: number, signal: AbortSignal, opts: RouteOptions, t0: number): Promise<unknown> {
     if (host.serving().length === 0) await host.waitReady(signal);
     const entry = host.methods?.get(method);
     if (!entry) {
       const names = [...(host.methods?.keys() ?? [])].sort();
       throw new BkgError(ErrorCodes.MethodNotFound, `plugin ${host.name} has no method "${method}"; it has: ${names.join(", ") || "(none)"}`);
     }
+    const observer = this.observer;
+    if (!observer) return this.invoke(host, method, entry, params, deadline, signal, opts);
+    const state = observer.started(host.name, method);
+    const wait = { ms: 0 };
+    try {
+      const result = await this.invoke(host, method, entry, params, deadline, signal, opts, wait);
+      observer.done(state, 0, performance.now() - t0, wait.ms);
+      return result;
+    } catch (e) {
+      const err = BkgError.from(e);
+      observer.done(state, err.code, performance.now() - t0, wait.ms, err);
+      throw e;
+    }
+  }
+
+  private async invoke(
+    host: PluginHost,
+    method: string,
+    entry: NonNullable<ReturnType<NonNullable<PluginHost["methods"]>["get"]>>,
+    params: Record<string, unknown>,
+    deadline: number,
+    signal: AbortSignal,
+    opts: RouteOptions,
+    wait?: { ms: number },
+  ): Promise<unknown> {
     if ("_meta" in params) {
       const { _meta, ...rest } = params;
       params = rest;
@@ -72,7 +112,9 @@ export class Router {
       const errors = toProblems(entry.validate.errors);
       throw new BkgError(ErrorCodes.InvalidParams, `invalid params for ${host.name}.${method}: ${errors.map((e) => `${e.path || "/"} ${e.message}`).join("; ")}`, { errors });
     }
+    const q0 = wait ? performance.now() : 0;
     const inst = await host.bulkhead.acquire(signal);
+    if (wait) wait.ms = performance.now() - q0;
     const meta: CallMeta = { deadline, caller: opts.caller };
     if (opts.traceparent) meta.traceparent = opts.traceparent;
     try {
