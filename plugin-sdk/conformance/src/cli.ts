@@ -1,13 +1,14 @@
 #!/usr/bin/env node
 /**
  * bkg-conformance: runs the conformance suite against a plugin command.
- *   node plugin-sdk/conformance/dist/cli.js [--json] [--cwd DIR] -- <command> [args...]
+ *   node plugin-sdk/conformance/dist/cli.js [--json] [--cwd DIR] [--protocol-only [--name NAME]] -- <command> [args...]
  */
 import { resolve } from "node:path";
 import type { CaseResult } from "./case.js";
 import { runConformance } from "./runner.js";
 
 const USAGE = `usage: bkg-conformance [--json] [--cwd DIR] -- <command> [args...]
+       bkg-conformance --protocol-only [--name NAME] [--json] [--cwd DIR] -- <command> [args...]
 
 Starts <command> as a bkg plugin (JSON-RPC 2.0 over stdio, Content-Length framing), acts as
 the daemon, and checks it against docs/protocol.md and plugin-sdk/conformance/CONTRACT.md:
@@ -15,33 +16,47 @@ the handshake, a protocol mismatch, every vector in vectors/*.json, cancellation
 streaming, bkg/call, bkg/emit, bkg/log, bkg/ping, 8 MiB messages, concurrency, shutdown,
 stdin closing and a clean stdout.
 
-  --json      print one JSON report {cases, passed, failed} instead of lines
-  --cwd DIR   working directory of the plugin (default: the current one)
-  -h, --help  show this help
+  --json           print one JSON report {cases, passed, failed, skipped} instead of lines
+  --cwd DIR        working directory of the plugin (default: the current one)
+  --protocol-only  check only the protocol's rules, for any plugin whatever its methods:
+                   handshake, protocol mismatch, unknown method, ping, cancel of unknown
+                   ids, an 8 MiB frame, shutdown and exit, stdin close, clean stdout
+                   (concurrency needs the contract's sleep method: it is skipped)
+  --name NAME      the plugin name sent in initialize (default: conformance)
+  -h, --help       show this help
 
-Prints "ok   <case>" or "FAIL <case>: <reason>" per case, then
-"conformance: N passed, M failed". Exits 0 only if every case passed (1 if any failed,
-2 on a usage error).
+Prints "ok   <case>", "FAIL <case>: <reason>" or "skip <case>: <reason>" per case, then
+"conformance: N passed, M failed" (and ", K skipped"). Exits 0 only if no case failed
+(1 if any failed, 2 on a usage error).
 
 examples:
   bkg-conformance -- node plugin-sdk/conformance/fixtures/raw-node-plugin.mjs
   bkg-conformance --cwd ./my-plugin -- python3 conformance_plugin.py
+  bkg-conformance --protocol-only --name hello --cwd plugins/hello -- node index.mjs
 `;
 
 interface Args {
   json: boolean;
+  protocolOnly: boolean;
+  name?: string;
   cwd?: string;
   command: string[];
 }
 
 function parseArgs(argv: string[]): Args | string {
-  const args: Args = { json: false, command: [] };
+  const args: Args = { json: false, protocolOnly: false, command: [] };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === "--") {
       args.command = argv.slice(i + 1);
       break;
     } else if (a === "--json") args.json = true;
+    else if (a === "--protocol-only") args.protocolOnly = true;
+    else if (a === "--name") {
+      const name = argv[++i];
+      if (name === undefined) return "--name needs a plugin name";
+      args.name = name;
+    } else if (a.startsWith("--name=")) args.name = a.slice("--name=".length);
     else if (a === "--cwd") {
       const dir = argv[++i];
       if (dir === undefined) return "--cwd needs a directory";
@@ -54,10 +69,12 @@ function parseArgs(argv: string[]): Args | string {
     }
   }
   if (args.command.length === 0) return "no plugin command given after --";
+  if (args.name !== undefined && !/^[a-z][a-z0-9_-]{0,62}$/.test(args.name)) return `--name must be a plugin name (lowercase letters, digits, - and _), got ${JSON.stringify(args.name)}`;
   return args;
 }
 
 function line(r: CaseResult): string {
+  if (r.skipped) return `skip ${r.name}: ${r.reason ?? "not run"}`;
   return r.ok ? `ok   ${r.name}` : `FAIL ${r.name}: ${r.reason ?? "failed"}`;
 }
 
@@ -86,11 +103,13 @@ async function main(argv: string[]): Promise<number> {
   const report = await runConformance({
     command: args.command,
     cwd: args.cwd,
+    mode: args.protocolOnly ? "protocol" : "contract",
+    pluginName: args.name,
     signal: abort.signal,
     onCase: args.json ? undefined : (r) => process.stdout.write(`${line(r)}\n`),
   });
   if (args.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
-  else process.stdout.write(`conformance: ${report.passed} passed, ${report.failed} failed\n`);
+  else process.stdout.write(`conformance: ${report.passed} passed, ${report.failed} failed${report.skipped ? `, ${report.skipped} skipped` : ""}\n`);
   if (abort.signal.aborted) return 130;
   return report.failed === 0 ? 0 : 1;
 }

@@ -1,7 +1,8 @@
 /**
- * The `initialize` exchange (docs/protocol.md §2.1) and the checks on the plugin's answer
- * that plugin-sdk/conformance/CONTRACT.md adds: name `conformance`, every contract method,
- * `reverse`'s paramsSchema and `stream`'s streaming flag.
+ * The `initialize` exchange (docs/protocol.md §2.1) and the checks on the plugin's answer:
+ * the protocol's own (protocolVersion, name, version, the shape of methods and events) and,
+ * in the contract mode, what plugin-sdk/conformance/CONTRACT.md adds: name `conformance`,
+ * every contract method, `reverse`'s paramsSchema and `stream`'s streaming flag.
  */
 import { PROTOCOL_VERSION } from "@bkg/protocol";
 import { isObject, preview } from "./util.js";
@@ -25,24 +26,33 @@ export const CONTRACT_METHODS = [
   "meta",
 ] as const;
 
-export function initializeParams(instanceId: string, dataDir: string, protocolVersion = PROTOCOL_VERSION) {
+export function initializeParams(instanceId: string, dataDir: string, protocolVersion = PROTOCOL_VERSION, name = PLUGIN_NAME) {
   return {
     protocolVersion,
     daemon: { version: DAEMON_VERSION },
-    plugin: { name: PLUGIN_NAME, instanceId, dataDir },
+    plugin: { name, instanceId, dataDir },
     config: {},
   };
 }
 
+/**
+ * Which rules a run checks. `contract` (the default): the protocol and every method of
+ * CONTRACT.md, for an SDK's conformance plugin. `protocol`: only what any plugin must do,
+ * whatever its methods (docs/protocol.md), for real plugins and scaffolds.
+ */
+export type ConformanceMode = "contract" | "protocol";
+
 /** Returns every problem with an initialize result; an empty list means it is valid. */
-export function checkInitializeResult(result: unknown): string[] {
+export function checkInitializeResult(result: unknown, mode: ConformanceMode = "contract"): string[] {
   if (!isObject(result)) return [`expected the initialize result to be an object, got ${preview(result)}`];
   const problems: string[] = [];
   const v = result.protocolVersion;
   const major = typeof v === "string" ? /^(\d+)\.\d+\.\d+/.exec(v)?.[1] : undefined;
   if (major === undefined) problems.push(`expected protocolVersion to be a semver string such as "1.0.0", got ${preview(v)}`);
   else if (major !== PROTOCOL_VERSION.split(".")[0]) problems.push(`expected protocolVersion with major ${PROTOCOL_VERSION.split(".")[0]}, got ${JSON.stringify(v)}`);
-  if (result.name !== PLUGIN_NAME) problems.push(`expected name ${JSON.stringify(PLUGIN_NAME)}, got ${preview(result.name)}`);
+  if (mode === "contract") {
+    if (result.name !== PLUGIN_NAME) problems.push(`expected name ${JSON.stringify(PLUGIN_NAME)}, got ${preview(result.name)}`);
+  } else if (typeof result.name !== "string" || result.name === "") problems.push(`expected name to be a non-empty string, got ${preview(result.name)}`);
   if (typeof result.version !== "string" || result.version === "") problems.push(`expected version to be a non-empty string, got ${preview(result.version)}`);
   if (result.events !== undefined && (!Array.isArray(result.events) || !result.events.every((e) => typeof e === "string"))) {
     problems.push(`expected events to be an array of strings when present, got ${preview(result.events)}`);
@@ -53,9 +63,14 @@ export function checkInitializeResult(result: unknown): string[] {
   }
   const byName = new Map<string, Record<string, unknown>>();
   for (const m of result.methods) {
-    if (!isObject(m) || typeof m.name !== "string") problems.push(`expected every method to be an object with a string name, got ${preview(m)}`);
-    else byName.set(m.name, m);
+    if (!isObject(m) || typeof m.name !== "string" || m.name === "") problems.push(`expected every method to be an object with a non-empty string name, got ${preview(m)}`);
+    else if (byName.has(m.name)) problems.push(`method ${JSON.stringify(m.name)} is declared twice`);
+    else {
+      byName.set(m.name, m);
+      problems.push(...methodShapeProblems(m));
+    }
   }
+  if (mode === "protocol") return problems;
   const missing = CONTRACT_METHODS.filter((n) => !byName.has(n));
   if (missing.length > 0) problems.push(`methods lack ${missing.join(", ")} (the contract needs ${CONTRACT_METHODS.join(", ")}); got ${[...byName.keys()].join(", ") || "none"}`);
   const reverse = byName.get("reverse");
@@ -77,4 +92,14 @@ function reverseSchemaProblem(schema: unknown): string | undefined {
   const text = isObject(props) ? props.text : undefined;
   if (!isObject(text) || text.type !== "string") return `expected properties.text to be {"type":"string"}, got ${preview(text)}`;
   return undefined;
+}
+
+/** The optional fields of a method descriptor, when present, must have their types. */
+function methodShapeProblems(m: Record<string, unknown>): string[] {
+  const out: string[] = [];
+  const at = `method ${JSON.stringify(m.name)}`;
+  if (m.description !== undefined && typeof m.description !== "string") out.push(`${at}: expected description to be a string, got ${preview(m.description)}`);
+  if (m.streaming !== undefined && typeof m.streaming !== "boolean") out.push(`${at}: expected streaming to be a boolean, got ${preview(m.streaming)}`);
+  if (m.paramsSchema !== undefined && !isObject(m.paramsSchema) && typeof m.paramsSchema !== "boolean") out.push(`${at}: expected paramsSchema to be a JSON Schema (an object), got ${preview(m.paramsSchema)}`);
+  return out;
 }

@@ -33,6 +33,8 @@ export class Harness {
   readonly sessions: PluginSession[] = [];
   /** Set when the main session could not be started at all; later cases fail fast with it. */
   startFailure?: string;
+  /** The main session's first answer to `initialize`, once the handshake case has it. */
+  initializeResult?: unknown;
   private main?: PluginSession;
   private instances = 0;
   private closed = false;
@@ -40,6 +42,8 @@ export class Harness {
   constructor(
     readonly spec: PluginCommand,
     readonly timeouts: Timeouts = DEFAULT_TIMEOUTS,
+    /** The plugin name the runner uses in `initialize` and BKG_PLUGIN_NAME, as a manifest would. */
+    readonly pluginName: string = PLUGIN_NAME,
   ) {
     this.dataRoot = mkdtempSync(join(tmpdir(), "bkg-conformance-"));
   }
@@ -47,17 +51,17 @@ export class Harness {
   /** Starts a new plugin process (no handshake yet). */
   spawn(): PluginSession {
     if (this.closed) fail("not run: the run was stopped");
-    const instanceId = `${PLUGIN_NAME}#${++this.instances}`;
+    const instanceId = `${this.pluginName}#${++this.instances}`;
     const dataDir = join(this.dataRoot, instanceId.replace("#", "-"));
     mkdirSync(dataDir, { recursive: true });
-    const s = new PluginSession(this.spec, { name: PLUGIN_NAME, instanceId, dataDir });
+    const s = new PluginSession(this.spec, { name: this.pluginName, instanceId, dataDir });
     this.sessions.push(s);
     return s;
   }
 
   /** Sends `initialize` (with the given protocol version) and returns the plugin's answer. */
   initialize(s: PluginSession, protocolVersion?: string): Promise<Answer> {
-    return s.request("initialize", initializeParams(s.instance.instanceId, s.instance.dataDir, protocolVersion), this.timeouts.startMs);
+    return s.request("initialize", initializeParams(s.instance.instanceId, s.instance.dataDir, protocolVersion, this.pluginName), this.timeouts.startMs);
   }
 
   /** Sends `initialized` and marks the session ready for calls. */
@@ -75,7 +79,10 @@ export class Harness {
     this.main = s;
     try {
       const answer = await this.initialize(s);
-      if (answer.ok) this.ready(s);
+      if (answer.ok) {
+        this.initializeResult = answer.result;
+        this.ready(s);
+      }
       else fail(`expected a result to initialize, got error ${answer.error.code} ${preview(answer.error.message)}`);
       return { session: s, answer };
     } catch (e) {

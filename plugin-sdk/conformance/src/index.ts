@@ -6,6 +6,6 @@ export { runConformance, conformanceCases, type ConformanceOptions, type Conform
 export type { Case, CaseResult } from "./case.js";
 export type { PluginCommand } from "./spawn.js";
 export { DEFAULT_TIMEOUTS, type Timeouts } from "./harness.js";
-export { CONTRACT_METHODS, checkInitializeResult } from "./handshake.js";
+export { CONTRACT_METHODS, checkInitializeResult, type ConformanceMode } from "./handshake.js";
 export { loadVectors, DEFAULT_VECTORS_DIR, type Vector, type VectorFile } from "./vectors.js";
 export { mismatch, partialMismatch } from "./match.js";

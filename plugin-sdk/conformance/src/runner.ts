@@ -4,14 +4,23 @@
  * restarted, so one bug does not fail every case after it.
  */
 import type { Case, CaseResult } from "./case.js";
-import { calls, lifecycle, large, outbound } from "./cases/index.js";
+import { calls, lifecycle, large, outbound, protocol } from "./cases/index.js";
+import { PLUGIN_NAME, type ConformanceMode } from "./handshake.js";
 import { DEFAULT_TIMEOUTS, Harness, type Timeouts } from "./harness.js";
 import type { PluginCommand } from "./spawn.js";
 import { reasonOf } from "./util.js";
 import { loadVectors, vectorCase } from "./vectors.js";
 
 export interface ConformanceOptions extends PluginCommand {
-  /** Folder of vector files; the package's own vectors/ by default. */
+  /**
+   * `contract` (default): the protocol and every method of CONTRACT.md, for an SDK's
+   * conformance plugin. `protocol`: only the protocol's rules, for any plugin whatever its
+   * methods; the cases that need contract methods are left out, and concurrency is skipped.
+   */
+  mode?: ConformanceMode;
+  /** The plugin name sent in `initialize` and BKG_PLUGIN_NAME (default "conformance"). */
+  pluginName?: string;
+  /** Folder of vector files; the package's own vectors/ by default (contract mode only). */
   vectorsDir?: string;
   /** Overrides of the runner's waits. */
   timeouts?: Partial<Timeouts>;
@@ -25,13 +34,29 @@ export interface ConformanceReport {
   cases: CaseResult[];
   passed: number;
   failed: number;
+  /** Cases not run (each with its reason); they are not failures. */
+  skipped: number;
 }
 
 /** No single case may take longer than this, whatever its own waits say. */
 const CASE_LIMIT_MS = 60_000;
 
 /** The cases in the order they run. */
-export function conformanceCases(vectorsDir?: string): Case[] {
+export function conformanceCases(vectorsDir?: string, mode: ConformanceMode = "contract"): Case[] {
+  if (mode === "protocol") {
+    return [
+      protocol.handshake,
+      lifecycle.protocolMismatch,
+      protocol.unknownMethodCase,
+      calls.ping,
+      protocol.cancelUnknown,
+      protocol.largeRequest,
+      protocol.concurrencySkipped,
+      lifecycle.shutdownExit,
+      lifecycle.stdinClose,
+      lifecycle.stdoutClean,
+    ];
+  }
   return [
     lifecycle.handshake,
     lifecycle.protocolMismatch,
@@ -55,11 +80,18 @@ export function conformanceCases(vectorsDir?: string): Case[] {
   ];
 }
 
+const NAME = /^[a-z][a-z0-9_-]{0,62}$/;
+
 export async function runConformance(options: ConformanceOptions): Promise<ConformanceReport> {
-  const cases = conformanceCases(options.vectorsDir);
+  const mode = options.mode ?? "contract";
+  if (mode !== "contract" && mode !== "protocol") throw new Error(`mode must be "contract" or "protocol", got ${JSON.stringify(mode)}`);
+  const pluginName = options.pluginName ?? PLUGIN_NAME;
+  if (!NAME.test(pluginName)) throw new Error(`pluginName must be a plugin name (${NAME.source}), got ${JSON.stringify(pluginName)}`);
+  const cases = conformanceCases(options.vectorsDir, mode);
   const h = new Harness(
     { command: options.command, cwd: options.cwd, env: options.env },
     { ...DEFAULT_TIMEOUTS, ...options.timeouts },
+    pluginName,
   );
   const results: CaseResult[] = [];
   const onAbort = () => void h.close();
@@ -76,11 +108,13 @@ export async function runConformance(options: ConformanceOptions): Promise<Confo
     options.signal?.removeEventListener("abort", onAbort);
     await h.close();
   }
-  const passed = results.filter((r) => r.ok).length;
-  return { cases: results, passed, failed: results.length - passed };
+  const skipped = results.filter((r) => r.skipped).length;
+  const passed = results.filter((r) => r.ok && !r.skipped).length;
+  return { cases: results, passed, failed: results.length - passed - skipped, skipped };
 }
 
 async function runCase(h: Harness, c: Case): Promise<CaseResult> {
+  if (c.skip !== undefined) return { name: c.name, ok: true, skipped: true, reason: c.skip, ms: 0 };
   const t0 = Date.now();
   let timer: NodeJS.Timeout | undefined;
   const limit = new Promise<never>((_, reject) => {
