@@ -36,7 +36,7 @@ export class HealthMonitor {
   }
 
   private async probe(inst: PluginInstance, w: Watched): Promise<void> {
-    if (w.busy || inst.exited) return;
+    if (w.busy || inst.exited || inst.state === "stopping") return;
     w.busy = true;
     const { timeoutMs, misses } = inst.manifest.health;
     try {

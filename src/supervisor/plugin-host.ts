@@ -420,7 +420,7 @@ export class PluginHost {
   }
 
   private drain(inst: PluginInstance): void {
-    this.health.unwatch(inst);
+    // Pings go on while it drains: a draining instance that hangs is killed as hung, not left to the drain timeout.
     inst.state = "draining";
     this.draining.add(inst);
     if (inst.inflight === 0) return void this.retire(inst, "drained");

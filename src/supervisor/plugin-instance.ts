@@ -76,6 +76,7 @@ export class PluginInstance {
   private killReason?: string;
   private stopRequested = false;
   private pendingSeq = 0;
+  private connectionClosed = false;
   private exitWaiters: ((e: InstanceExit) => void)[] = [];
 
   constructor(
@@ -135,6 +136,13 @@ export class PluginInstance {
         const what = err.kind === "too-large" ? "message over the size limit" : err.kind === "header" ? "garbage on stdout" : "invalid JSON on stdout";
         this.kill(`protocol violation (${what}): ${err.message}`);
       }
+    });
+    connection.onClose(() => {
+      this.connectionClosed = true;
+      // No call may be routed to an instance that can no longer answer.
+      if (this.state === "ready" || this.state === "standby") this.state = "stopping";
+      // A process that closed its stdout but lives on is broken; one that is exiting is gone by then.
+      setTimeout(() => this.kill("it closed its stdout"), 500).unref();
     });
     connection.onUnhandledProgress(({ token, value }) => this.progress.get(String(token))?.(value));
     connection.onRequest(Methods.call, (params: BkgCallParams) => this.hooks.onPluginCall(this, params).catch((e) => {
@@ -249,7 +257,11 @@ export class PluginInstance {
       }
       conn.sendRequest(method, params, cts.token).then(
         (r) => settle(() => resolve(r)),
-        (e) => settle(() => reject(this.fromWire(e, o.what))),
+        (e) => {
+          // The connection broke under the call: finish() rejects it with the exit's reason.
+          if (!(e instanceof ResponseError) && (this.connectionClosed || this.exitInfo)) return;
+          settle(() => reject(this.fromWire(e, o.what)));
+        },
       );
     });
   }
@@ -300,6 +312,7 @@ export class PluginInstance {
   kill(reason: string): void {
     if (this.exitInfo) return;
     this.killReason ??= reason;
+    if (this.state === "ready" || this.state === "standby") this.state = "stopping";
     signalGroup(this.pid, "SIGKILL");
     if (!this.child?.pid) this.finish(null, "SIGKILL");
   }
