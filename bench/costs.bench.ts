@@ -1,0 +1,143 @@
+/**
+ * Scenario 8: what features cost. Telemetry on vs off (socket calls, 64 in flight, two daemons
+ * side by side, runs interleaved), and the auth cache on vs off (HTTP with an API key, 64
+ * connections, auth.cacheTtlMs default vs 0). Each part says "not available yet" on its own
+ * when the daemon lacks the switch.
+ */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { cannon } from "./lib/autocannon.js";
+import { bootDaemon, echoManifest, type BenchDaemon } from "./lib/daemon.js";
+import { bootGateway, type Gateway } from "./lib/gateway.js";
+import { closedLoop } from "./lib/load.js";
+import { ROOT } from "./lib/paths.js";
+import { SMALL } from "./lib/payloads.js";
+import type { BenchContext, Row, Scenario, TargetCheck } from "./lib/scenario.js";
+import { summarize } from "./lib/stats.js";
+
+/** Does schemas/bkg-config.schema.json have this property path (e.g. ["telemetry", "enabled"])? */
+function configHas(path: string[]): boolean {
+  try {
+    let node = JSON.parse(readFileSync(join(ROOT, "schemas", "bkg-config.schema.json"), "utf8")) as { properties?: Record<string, unknown> };
+    for (const key of path) {
+      const next = node.properties?.[key] as typeof node | undefined;
+      if (!next) return false;
+      node = next;
+    }
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+interface Part {
+  rows: Row[];
+  targets: TargetCheck[];
+  notes: string[];
+}
+
+async function telemetryCost(ctx: BenchContext): Promise<Part> {
+  const target = "telemetry costs under 3% of throughput";
+  if (!configHas(["telemetry", "enabled"])) {
+    return { rows: [], targets: [{ target, met: null, detail: "not available yet: the daemon's config has no telemetry.enabled switch (issue 5)" }], notes: [] };
+  }
+  const daemons: BenchDaemon[] = [];
+  try {
+    const on = await bootDaemon({ manifests: { echo: echoManifest() }, config: { telemetry: { enabled: true } } });
+    daemons.push(on);
+    const off = await bootDaemon({ manifests: { echo: echoManifest() }, config: { telemetry: { enabled: false } } });
+    daemons.push(off);
+    await on.waitReady(["echo"]);
+    await off.waitReady(["echo"]);
+    const subjects = [
+      { name: "telemetry on", d: on },
+      { name: "telemetry off", d: off },
+    ];
+    const durationMs = ctx.quick ? 500 : 3000;
+    for (const s of subjects) await closedLoop(() => s.d.client.call("echo.echo", SMALL), { inflight: 64, durationMs: 500, maxCalls: 500_000 });
+    const cps = new Map<string, number[]>(subjects.map((s) => [s.name, []]));
+    const runs = ctx.quick ? 2 : ctx.runs;
+    for (let r = 0; r < runs; r++) {
+      for (let j = 0; j < subjects.length; j++) {
+        const s = subjects[(r + j) % subjects.length];
+        const lr = await closedLoop(() => s.d.client.call("echo.echo", SMALL), { inflight: 64, durationMs, warmupMs: 100, maxCalls: 2_000_000 });
+        cps.get(s.name)!.push(lr.callsPerSec);
+      }
+    }
+    const ratios = summarize(cps.get("telemetry on")!.map((x, i) => x / cps.get("telemetry off")![i]));
+    const cost = (1 - ratios.median) * 100;
+    return {
+      rows: subjects.map((s) => ({ case: "socket, 64 in flight", subject: s.name, metrics: [{ label: "calls/s", summary: summarize(cps.get(s.name)!) }], vs: s.name === "telemetry on" ? `${ratios.median.toFixed(3)}x off` : undefined })),
+      targets: [{ target, met: cost < 3, detail: `on/off = ${ratios.median.toFixed(3)} (runs ${ratios.min.toFixed(3)}–${ratios.max.toFixed(3)}): cost ${cost.toFixed(1)}%${cost < 3 ? "" : `; gap ${(cost - 3).toFixed(1)} points`}` }],
+      notes: [`Telemetry: two daemons side by side (telemetry.enabled true / false), ${runs} interleaved runs of ${durationMs} ms; the ratio is the median of per-run ratios. On a shared 2-core machine a 3% difference is within run-to-run noise: read the spread.`],
+    };
+  } finally {
+    for (const d of daemons) await d.stop();
+  }
+}
+
+async function authCacheCost(ctx: BenchContext): Promise<Part> {
+  const target = "auth cache keeps authenticated HTTP within 5% of auth off";
+  if (!configHas(["auth", "cacheTtlMs"])) {
+    return { rows: [], targets: [{ target, met: null, detail: "not available yet: the daemon's config has no auth.cacheTtlMs (issue 4)" }], notes: [] };
+  }
+  const gws: Gateway[] = [];
+  try {
+    const cached = await bootGateway();
+    if ("unavailable" in cached) return { rows: [], targets: [{ target, met: null, detail: `not available yet: ${cached.unavailable}` }], notes: [] };
+    gws.push(cached);
+    const uncached = await bootGateway({ auth: { cacheTtlMs: 0 } });
+    if ("unavailable" in uncached) return { rows: [], targets: [{ target, met: null, detail: `not available yet: ${uncached.unavailable}` }], notes: [] };
+    gws.push(uncached);
+    const body = JSON.stringify(SMALL);
+    const subjects = [
+      { name: "auth cache on (default TTL)", gw: cached },
+      { name: "auth cache off (cacheTtlMs 0)", gw: uncached },
+    ];
+    const headers = (g: Gateway) => ({ "content-type": "application/json", authorization: `Bearer ${g.key}` });
+    const duration = ctx.quick ? 1 : 3;
+    for (const s of subjects) await cannon({ url: `${s.gw.baseUrl}/api/call/echo/echo`, method: "POST", body, headers: headers(s.gw), connections: 16, duration: 0.5 });
+    const rps = new Map<string, number[]>(subjects.map((s) => [s.name, []]));
+    const runs = ctx.quick ? 2 : ctx.runs;
+    for (let r = 0; r < runs; r++) {
+      for (let j = 0; j < subjects.length; j++) {
+        const s = subjects[(r + j) % subjects.length];
+        const c = await cannon({ url: `${s.gw.baseUrl}/api/call/echo/echo`, method: "POST", body, headers: headers(s.gw), connections: 64, duration });
+        rps.get(s.name)!.push(c.reqPerSec);
+      }
+    }
+    const ratios = summarize(rps.get(subjects[0].name)!.map((x, i) => x / rps.get(subjects[1].name)![i]));
+    return {
+      rows: subjects.map((s, i) => ({ case: "HTTP with an API key, 64 connections", subject: s.name, metrics: [{ label: "req/s", summary: summarize(rps.get(s.name)!) }], vs: i === 0 ? `${ratios.median.toFixed(2)}x cache off` : undefined })),
+      targets: [
+        {
+          target,
+          met: null,
+          detail: `n/a: /api/call cannot run with auth off, so the comparison the target asks for cannot be made; measured instead: cache on vs off = ${ratios.median.toFixed(2)}x (runs ${ratios.min.toFixed(2)}–${ratios.max.toFixed(2)})`,
+        },
+      ],
+      notes: [`Auth cache: two daemons (auth.cacheTtlMs default vs 0), autocannon ${duration} s per run, ${runs} interleaved runs, rate limits off.`],
+    };
+  } finally {
+    for (const g of gws) await g.daemon.stop();
+  }
+}
+
+export const scenario: Scenario = {
+  name: "costs",
+  title: "8. Costs: telemetry, auth cache",
+  async run(ctx) {
+    const a = await telemetryCost(ctx);
+    ctx.log("costs: telemetry done");
+    const b = await authCacheCost(ctx);
+    const parts = [a, b];
+    const available = parts.some((p) => p.rows.length > 0);
+    return {
+      available,
+      reason: available ? undefined : parts.flatMap((p) => p.targets.map((t) => t.detail)).join("; "),
+      rows: parts.flatMap((p) => p.rows),
+      targets: parts.flatMap((p) => p.targets),
+      notes: parts.flatMap((p) => p.notes),
+    };
+  },
+};

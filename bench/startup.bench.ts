@@ -1,0 +1,113 @@
+/**
+ * Scenario 6: start-up. From spawning `node bin/bkg daemon start` to 1, 10 and 50 echo plugins
+ * ready (as bkg.plugins.list reports them), beside the floor: a fresh Node process that spawns
+ * the same number of plain vscode-jsonrpc echo children and waits for each to answer once.
+ */
+import { join } from "node:path";
+import { exitWithin } from "./lib/baselines.js";
+import { bootDaemon, echoManifest } from "./lib/daemon.js";
+import { BASELINES } from "./lib/paths.js";
+import { rssBytes, sleep, spawnTracked, tail, waitFor } from "./lib/procs.js";
+import type { Row, Scenario, TargetCheck } from "./lib/scenario.js";
+import { ratio, summarize } from "./lib/stats.js";
+
+export const scenario: Scenario = {
+  name: "startup",
+  title: "6. Start-up",
+  async run(ctx) {
+    const counts = ctx.quick ? [1, 10] : [1, 10, 50];
+    const runs = ctx.quick ? 2 : ctx.runs;
+    const rows: Row[] = [];
+    const targets: TargetCheck[] = [];
+    for (const n of counts) {
+      const bkg: number[] = [];
+      const socketUp: number[] = [];
+      const rss: number[] = [];
+      const bare: number[] = [];
+      const nRuns = n >= 50 ? Math.min(runs, 3) : runs;
+      for (let r = 0; r < nRuns; r++) {
+        const t = await bkgStart(n);
+        bkg.push(t.readyMs);
+        socketUp.push(t.socketMs);
+        rss.push(t.rssMiB);
+        await sleep(200);
+        bare.push(await bareStart(n));
+        await sleep(200);
+      }
+      ctx.log(`startup: ${n} plugin(s) done`);
+      const b = summarize(bkg);
+      const f = summarize(bare);
+      rows.push({
+        case: `${n} echo plugin${n > 1 ? "s" : ""}`,
+        subject: "bkg daemon start",
+        metrics: [
+          { label: "ready ms", summary: b },
+          { label: "socket up ms", summary: summarize(socketUp) },
+          { label: "daemon RSS MiB", summary: summarize(rss), digits: 1 },
+        ],
+        vs: `${ratio(b, f).toFixed(2)}x bare`,
+      });
+      rows.push({ case: `${n} echo plugin${n > 1 ? "s" : ""}`, subject: "bare (node + N plain children)", metrics: [{ label: "ready ms", summary: f }] });
+      if (n === 10) {
+        targets.push({
+          target: "10 echo plugins ready in under 1 s",
+          met: b.median < 1000,
+          detail: `${b.median.toFixed(0)} ms (runs ${b.min.toFixed(0)}–${b.max.toFixed(0)}); the bare floor took ${f.median.toFixed(0)} ms${b.median < 1000 ? "" : `; gap ${(b.median - 1000).toFixed(0)} ms`}`,
+        });
+      }
+    }
+    return {
+      available: true,
+      rows,
+      targets,
+      notes: [
+        `Time from spawning the process to every plugin "ready" (polled every 10 ms over the socket) / every child answering. ${runs} runs each (at most 3 for 50 plugins), bkg and bare alternating.`,
+        "Each plugin is the TypeScript echo plugin (Node + @bkg/plugin-sdk); the bare children are plain vscode-jsonrpc scripts, so they load a little less code.",
+      ],
+    };
+  },
+};
+
+async function bkgStart(n: number): Promise<{ readyMs: number; socketMs: number; rssMiB: number }> {
+  const manifests = Object.fromEntries(Array.from({ length: n }, (_, i) => [`echo${i + 1}`, echoManifest(`echo${i + 1}`)]));
+  const d = await bootDaemon({ manifests, noConnect: true });
+  try {
+    await d.connect(20_000);
+    const socketMs = performance.now() - d.spawnedAt;
+    const names = Object.keys(manifests);
+    await waitFor(
+      async () => {
+        const list = await d.client.plugins.list();
+        return names.every((name) => list.find((p) => p.name === name)?.state === "ready");
+      },
+      `${n} plugins ready`,
+      60_000,
+      10,
+    );
+    const readyMs = performance.now() - d.spawnedAt;
+    return { readyMs, socketMs, rssMiB: rssBytes(d.pid) / 2 ** 20 };
+  } finally {
+    await d.stop();
+  }
+}
+
+async function bareStart(n: number): Promise<number> {
+  const t0 = performance.now();
+  const proc = spawnTracked(process.execPath, [join(BASELINES, "bare-start.js"), String(n)], { stdio: ["pipe", "pipe", "inherit"] });
+  const out = tail(proc.stdout);
+  try {
+    await waitFor(
+      () => {
+        if (proc.exitCode !== null) throw new Error(`bare-start exited with ${proc.exitCode}`);
+        return out().includes("ready");
+      },
+      `bare start of ${n}`,
+      60_000,
+      1,
+    );
+    return performance.now() - t0;
+  } finally {
+    proc.kill("SIGTERM");
+    await exitWithin(proc, 3000);
+  }
+}
