@@ -8,9 +8,10 @@ import { Router } from "./bus/index.js";
 import type { ResolvedConfig } from "./config/index.js";
 import { EventBus } from "./events/index.js";
 import { SocketServer, type DaemonContext } from "./gateway/index.js";
-import { createLogger, type Logger } from "./logs/index.js";
+import { createLogger, PluginLogFiles, type Logger } from "./logs/index.js";
 import { ManifestWatcher } from "./registry/index.js";
 import { Supervisor } from "./supervisor/index.js";
+import { Telemetry } from "./telemetry/index.js";
 import { VERSION } from "./version.js";
 
 export interface DaemonOptions {
@@ -31,6 +32,13 @@ export async function startDaemon(config: ResolvedConfig, options: DaemonOptions
   mkdirSync(config.manifestsDir, { recursive: true });
   const logger = options.logger ?? createLogger(config.logLevel);
   const bus = new EventBus();
+  const startedAt = Date.now();
+  // The store first: a database it cannot use (unreachable, newer schema) stops the start here.
+  const opened = await Telemetry.open(config, { bus, logger, version: VERSION, startedAt });
+  if (!opened.ok) throw new Error(opened.error);
+  const telemetry = opened.value;
+  const logFiles = new PluginLogFiles(config.dataDir, config.logs, (msg) => logger.warn(msg));
+  const detachLogFiles = logFiles.attach(bus);
   let router: Router | undefined;
   const supervisor = new Supervisor({
     config,
@@ -40,6 +48,7 @@ export async function startDaemon(config: ResolvedConfig, options: DaemonOptions
     pluginCall: (caller, params) => router!.pluginCall(caller, params),
   });
   router = new Router(supervisor);
+  router.observer = telemetry.recorder;
   const watcher = new ManifestWatcher(config.manifestsDir, {
     upsert: (file, text) => supervisor.upsert(file, text),
     remove: (file) => void supervisor.remove(file),
@@ -52,11 +61,12 @@ export async function startDaemon(config: ResolvedConfig, options: DaemonOptions
 
   const daemon: Daemon = {
     version: VERSION,
-    startedAt: Date.now(),
+    startedAt,
     config,
     supervisor,
     router,
     bus,
+    telemetry,
     logger,
     stopped,
     shutdown(reason: string) {
@@ -65,6 +75,9 @@ export async function startDaemon(config: ResolvedConfig, options: DaemonOptions
         await watcher.close();
         await supervisor.stopAll("daemon shutting down");
         await socket.close();
+        detachLogFiles();
+        logFiles.close();
+        await telemetry.stop(reason);
         rmSync(pidFile, { force: true });
         logger.info("daemon stopped");
         logger.flush?.();
@@ -77,6 +90,7 @@ export async function startDaemon(config: ResolvedConfig, options: DaemonOptions
   const socket = new SocketServer(daemon);
   await socket.listen();
   writeFileSync(pidFile, `${process.pid}\n`);
+  telemetry.start(supervisor);
   supervisor.reapOrphans();
   await watcher.start();
   await supervisor.startAll();

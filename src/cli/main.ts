@@ -6,6 +6,8 @@ import type { GlobalOptions } from "./connect-daemon.js";
 import { registerDaemonCommands } from "./daemon-commands.js";
 import { CliExit, EXIT } from "./output.js";
 import { registerPluginCommands } from "./plugin-commands.js";
+import { registerPluginNewCommand } from "./plugin-new-command.js";
+import { registerDevCommand } from "./dev-command.js";
 import { registerStatusCommand } from "./status-command.js";
 
 export async function main(argv: string[]): Promise<number> {
@@ -20,6 +22,8 @@ export async function main(argv: string[]): Promise<number> {
   registerDaemonCommands(program, globals);
   registerStatusCommand(program, globals);
   registerPluginCommands(program, globals);
+  registerPluginNewCommand(program, globals);
+  registerDevCommand(program, globals);
   registerCallCommand(program, globals);
   for (const c of program.commands) c.exitOverride();
   for (const c of program.commands.flatMap((c) => c.commands)) c.exitOverride();

@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { printClusterStatus } from "./cluster-status.js";
 import { withClient, type GlobalOptions } from "./connect-daemon.js";
 import { duration, printJson, printTable } from "./output.js";
 
@@ -7,8 +8,10 @@ export function registerStatusCommand(program: Command, globals: () => GlobalOpt
     .command("status")
     .description("the daemon's version, uptime, socket and plugins")
     .option("--json", "print JSON")
-    .action((o: { json?: boolean }) =>
+    .option("--cluster", "every daemon sharing this store (PostgreSQL), with its plugins and when it was last seen")
+    .action((o: { json?: boolean; cluster?: boolean }) =>
       withClient(globals(), async (c) => {
+        if (o.cluster) return printClusterStatus(c, o.json);
         const [s, plugins] = await Promise.all([c.status(), c.plugins.list()]);
         if (o.json) return printJson({ ...s, pluginList: plugins });
         process.stdout.write(

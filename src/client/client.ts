@@ -7,6 +7,19 @@ import { CancellationTokenSource, ResponseError, type MessageConnection } from "
 import { BkgError, ErrorCodes, createFramedConnection } from "@bkg/protocol";
 import type { BusEvent, Topic } from "../events/index.js";
 import type { PluginInfo, PluginSummary } from "../supervisor/index.js";
+import type { StoredEvent } from "../store/index.js";
+import type { ClusterNode, LiveSnapshot, StatsReport } from "../telemetry/index.js";
+
+/** Times are epoch ms, ISO times, or durations back from now ("15m", "1h", "7d"). */
+export interface EventsQuery {
+  plugin?: string;
+  since?: number | string;
+  until?: number | string;
+  /** Some of: lifecycle, call-error, audit, plugin, daemon (an array or comma-separated). */
+  kinds?: string[] | string;
+  node?: string;
+  limit?: number;
+}
 
 export interface ConnectOptions {
   /** The daemon's socket; see resolveSocketPath in the CLI for how the default is found. */
@@ -87,6 +100,23 @@ export class BkgClient {
     stop: (name: string) => this.request("bkg.plugins.stop", { name }) as Promise<{ name: string; state: string }>,
     reload: (name: string) => this.request("bkg.plugins.reload", { name }) as Promise<{ name: string; state: string; reason?: string; version: string }>,
     logs: (name: string, limit?: number) => this.request("bkg.plugins.logs", { name, limit }) as Promise<BusEvent[]>,
+  };
+
+  /** Stored events (lifecycle, call errors, audit, plugin events, daemon notes), oldest first. */
+  events(q: EventsQuery = {}): Promise<StoredEvent[]> {
+    return this.request("bkg.events.query", q) as Promise<StoredEvent[]>;
+  }
+
+  readonly telemetry = {
+    /** What `bkg top` shows: every plugin with its rates, latency, errors, RSS and CPU. */
+    live: () => this.request("bkg.telemetry.live", {}) as Promise<LiveSnapshot>,
+    /** Per-method and per-instance summaries of the stored rollups (default: the last hour). */
+    stats: (q: { plugin?: string; since?: number | string; until?: number | string; node?: string } = {}) => this.request("bkg.telemetry.stats", q) as Promise<StatsReport>,
+  };
+
+  readonly cluster = {
+    /** Every daemon writing to the same store, this one first. */
+    nodes: () => this.request("bkg.cluster.nodes", {}) as Promise<ClusterNode[]>,
   };
 
   /** Streams daemon events to `handler` until the returned function is called. */

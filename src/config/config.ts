@@ -35,6 +35,12 @@ export interface ResolvedConfig {
   logLevel: LogLevelSetting;
   http: { enabled: boolean; host: string; port: number };
   limits: { maxMessageBytes: number; logLines: number };
+  /** Where telemetry, events and cluster nodes are kept: a postgres:// URL, sqlite:PATH, or (absent) <dataDir>/bkg.db. */
+  storage: { url?: string; nodeId?: string };
+  /** Per-call recording (the router's recorder), its flush interval and how long it is kept. */
+  telemetry: { enabled: boolean; flushMs: number; retentionDays: number };
+  /** Plugin log files in <dataDir>/logs/plugins/: size rotation. */
+  logs: { maxBytes: number; files: number };
   defaults: { timeouts: TimeoutSettings; restart: RestartSettings; health: HealthSettings; idleMs: number };
 }
 
@@ -45,6 +51,9 @@ export const DEFAULTS = {
   logLevel: "info" as LogLevelSetting,
   http: { enabled: true, host: "127.0.0.1", port: 43119 },
   limits: { maxMessageBytes: 64 * 1024 * 1024, logLines: 500 },
+  storage: {} as { url?: string; nodeId?: string },
+  telemetry: { enabled: true, flushMs: 5_000, retentionDays: 7 },
+  logs: { maxBytes: 10 * 1024 * 1024, files: 5 },
   defaults: {
     timeouts: { start: 10_000, call: 30_000, shutdown: 5_000, kill: 2_000, drain: 30_000 },
     restart: {

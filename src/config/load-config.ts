@@ -20,6 +20,13 @@ export const ENV_OVERRIDES: Record<string, [string[], "string" | "integer" | "bo
   BKG_HTTP_HOST: [["http", "host"], "string"],
   BKG_HTTP_PORT: [["http", "port"], "integer"],
   BKG_MAX_MESSAGE_BYTES: [["limits", "maxMessageBytes"], "integer"],
+  BKG_STORAGE_URL: [["storage", "url"], "string"],
+  BKG_NODE_ID: [["storage", "nodeId"], "string"],
+  BKG_TELEMETRY_ENABLED: [["telemetry", "enabled"], "boolean"],
+  BKG_TELEMETRY_FLUSH_MS: [["telemetry", "flushMs"], "integer"],
+  BKG_TELEMETRY_RETENTION_DAYS: [["telemetry", "retentionDays"], "integer"],
+  BKG_LOGS_MAX_BYTES: [["logs", "maxBytes"], "integer"],
+  BKG_LOGS_FILES: [["logs", "files"], "integer"],
 };
 
 /**
@@ -76,6 +83,9 @@ export function loadConfig(options: LoadConfigOptions = {}): ResolvedConfig {
     logLevel: merged.logLevel ?? d.logLevel,
     http: { ...d.http, ...merged.http },
     limits: { ...d.limits, ...merged.limits },
+    storage: { ...d.storage, ...merged.storage },
+    telemetry: { ...d.telemetry, ...merged.telemetry },
+    logs: { ...d.logs, ...merged.logs },
     defaults: {
       timeouts: { ...d.defaults.timeouts, ...md.timeouts },
       restart: { ...d.defaults.restart, ...md.restart, backoff: { ...d.defaults.restart.backoff, ...md.restart?.backoff } },

@@ -45,5 +45,17 @@ export interface PluginEmitEvent {
   data?: unknown;
 }
 
-export type BusEvent = LifecycleEvent | LogEvent | PluginEmitEvent;
+/** Something an operator or a client did (started or stopped a plugin, created a key, ...); telemetry stores it. */
+export interface AuditEvent {
+  kind: "audit";
+  ts: number;
+  /** Who: "operator" (the socket), a credential or user id. */
+  actor: string;
+  /** What, as a method-like name: "plugins.stop", "auth.createKey". */
+  action: string;
+  plugin?: string;
+  detail?: Record<string, unknown>;
+}
+
+export type BusEvent = LifecycleEvent | LogEvent | PluginEmitEvent | AuditEvent;
 export type Topic = BusEvent["kind"];

@@ -5,6 +5,7 @@
 import { BkgError, ErrorCodes } from "@bkg/protocol";
 import type { PluginHost } from "../supervisor/index.js";
 import type { DaemonContext } from "./daemon-context.js";
+import { audit, TELEMETRY_METHODS } from "./telemetry-api.js";
 
 type Params = Record<string, unknown>;
 export type ControlMethod = (ctx: DaemonContext, params: Params) => unknown | Promise<unknown>;
@@ -39,22 +40,26 @@ export function status(ctx: DaemonContext) {
 }
 
 export const CONTROL_METHODS: Record<string, ControlMethod> = {
+  ...TELEMETRY_METHODS,
   "bkg.status": (ctx) => status(ctx),
   "bkg.plugins.list": (ctx) => ctx.supervisor.list(),
   "bkg.plugins.info": (ctx, p) => ctx.supervisor.info(hostOf(ctx, p).name),
   "bkg.plugins.start": (ctx, p) => {
     const host = hostOf(ctx, p);
     host.start("started by an operator");
+    audit(ctx, "plugins.start", host.name);
     return { name: host.name, state: host.state };
   },
   "bkg.plugins.stop": async (ctx, p) => {
     const host = hostOf(ctx, p);
+    audit(ctx, "plugins.stop", host.name);
     await host.stop("stopped by an operator");
     return { name: host.name, state: host.state };
   },
   "bkg.plugins.reload": async (ctx, p) => {
     const host = hostOf(ctx, p);
     const before = host.manifest.version;
+    audit(ctx, "plugins.reload", host.name);
     await host.reload(host.manifest, "reload requested by an operator");
     return { name: host.name, state: host.state, reason: host.reason, version: host.manifest.version, previous: before };
   },

@@ -3,6 +3,7 @@ import type { ResolvedConfig } from "../config/index.js";
 import type { EventBus } from "../events/index.js";
 import type { Logger } from "../logs/index.js";
 import type { Supervisor } from "../supervisor/index.js";
+import type { Telemetry } from "../telemetry/index.js";
 
 /** What every gateway (socket, HTTP, WebSocket, gRPC) needs from the running daemon. */
 export interface DaemonContext {
@@ -13,6 +14,8 @@ export interface DaemonContext {
   router: Router;
   bus: EventBus;
   logger: Logger;
+  /** Telemetry, events and the store; absent in a context built without a store. */
+  telemetry?: Telemetry;
   /** Stops the daemon gracefully; resolves when everything is down. */
   shutdown(reason: string): Promise<void>;
 }

@@ -18,7 +18,7 @@ interface ClientMeta extends Pick<CallMeta, "progressToken" | "traceparent" | "d
   timeoutMs?: number;
 }
 
-const TOPICS: Topic[] = ["lifecycle", "log", "plugin"];
+const TOPICS: Topic[] = ["lifecycle", "log", "plugin", "audit"];
 
 export class SocketServer {
   private server?: Server;
@@ -91,7 +91,7 @@ export class SocketServer {
     connection.onRequest("bkg.subscribe", (p: { topics?: string[]; plugin?: string } | undefined) => {
       const topics = (p?.topics ?? TOPICS).map((t) => (t === "logs" ? "log" : t === "events" ? "plugin" : t));
       const bad = topics.filter((t) => !TOPICS.includes(t as Topic));
-      if (bad.length) throw new ResponseError(ErrorCodes.InvalidParams, `unknown topic(s) ${bad.join(", ")}; topics are: lifecycle, log (logs), plugin (events)`);
+      if (bad.length) throw new ResponseError(ErrorCodes.InvalidParams, `unknown topic(s) ${bad.join(", ")}; topics are: lifecycle, log (logs), plugin (events), audit`);
       const id = ++subSeq;
       subs.set(id, this.ctx.bus.subscribe({ topics: topics as Topic[], plugin: p?.plugin }, (event) => void connection.sendNotification("bkg/event", { subscription: id, event })));
       return { subscription: id, topics };

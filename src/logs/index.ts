@@ -1,2 +1,3 @@
 export { LogRing } from "./log-ring.js";
+export { PluginLogFiles, formatLine, type LogFileSettings } from "./log-files.js";
 export { createLogger, type Logger } from "./logger.js";

@@ -2,6 +2,7 @@
 // Runs before npm test: makes sure the tools the SDK suites need are present, installing what
 // a package registry can provide (pytest) and saying clearly what it cannot (cargo, python3).
 import { spawnSync } from "node:child_process";
+import { installPgserver, postgresBin } from "./postgres.mjs";
 
 const ok = (cmd, args) => spawnSync(cmd, args, { stdio: "ignore" }).status === 0;
 const problems = [];
@@ -14,6 +15,11 @@ else if (!ok("python3", ["-m", "pytest", "--version"])) {
 }
 if (!ok("cargo", ["--version"])) problems.push("cargo is not on the PATH (the Rust SDK needs a Rust toolchain: https://rustup.rs)");
 if (!ok("git", ["--version"])) problems.push("git is not on the PATH (RepoAgent's tests use it)");
+// PostgreSQL with pgvector for the store tests (test/store): the PyPI package pgserver ships it.
+if (ok("python3", ["--version"])) {
+  const missing = installPgserver() ?? postgresBin().error;
+  if (missing) problems.push(missing);
+}
 
 if (problems.length) {
   for (const p of problems) process.stderr.write(`ensure-tools: ${p}\n`);

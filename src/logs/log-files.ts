@@ -1,0 +1,158 @@
+/**
+ * Log files per plugin in <dataDir>/logs/plugins/<name>.log, with size rotation: when a file
+ * would pass maxBytes it becomes <name>.log.1 (.1 becomes .2, ...) and a new file starts; at most
+ * `files` files per plugin are kept, the current one included. Lines are buffered and written
+ * in one append per plugin every FLUSH_MS (and at close), so logging costs no syscall per line;
+ * a daemon killed with SIGKILL loses at most that much of the plugins' logs.
+ */
+import { closeSync, fstatSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
+import { join } from "node:path";
+import type { BusEvent, EventBus } from "../events/index.js";
+
+const FLUSH_MS = 200;
+/** Past this much buffered text for one plugin, it is written at once. */
+const MAX_BUFFER = 256 * 1024;
+
+export interface LogFileSettings {
+  maxBytes: number;
+  files: number;
+}
+
+class RotatingFile {
+  private fd?: number;
+  private size = 0;
+  buffer: string[] = [];
+  buffered = 0;
+
+  constructor(
+    readonly path: string,
+    private readonly s: LogFileSettings,
+  ) {}
+
+  write(text: string): void {
+    const bytes = Buffer.byteLength(text);
+    if (this.fd === undefined) this.open();
+    if (this.size > 0 && this.size + bytes > this.s.maxBytes) this.rotate();
+    writeSync(this.fd!, text);
+    this.size += bytes;
+  }
+
+  private open(): void {
+    this.fd = openSync(this.path, "a", 0o600);
+    this.size = fstatSync(this.fd).size;
+  }
+
+  private rotate(): void {
+    closeSync(this.fd!);
+    this.fd = undefined;
+    const last = this.s.files - 1;
+    rmSync(`${this.path}.${last}`, { force: true });
+    for (let i = last - 1; i >= 1; i--) {
+      try {
+        renameSync(`${this.path}.${i}`, `${this.path}.${i + 1}`);
+      } catch {
+        /* not there yet */
+      }
+    }
+    if (last >= 1) renameSync(this.path, `${this.path}.1`);
+    else rmSync(this.path, { force: true });
+    this.open();
+  }
+
+  close(): void {
+    if (this.fd !== undefined) closeSync(this.fd);
+    this.fd = undefined;
+  }
+}
+
+export class PluginLogFiles {
+  readonly dir: string;
+  private readonly files = new Map<string, RotatingFile>();
+  private timer?: NodeJS.Timeout;
+  private failed = false;
+
+  /** @param onError told once when the files cannot be written (disk full, permissions). */
+  constructor(
+    dataDir: string,
+    private readonly settings: LogFileSettings,
+    private readonly onError: (message: string) => void = () => undefined,
+  ) {
+    this.dir = join(dataDir, "logs", "plugins");
+  }
+
+  /** Writes each plugin's log lines and lifecycle notes; returns the unsubscribe function. */
+  attach(bus: EventBus): () => void {
+    mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+    return bus.subscribe({ topics: ["log", "lifecycle"] }, (e) => this.add(e));
+  }
+
+  /** The current file of a plugin. */
+  pathOf(plugin: string): string {
+    return join(this.dir, `${plugin}.log`);
+  }
+
+  add(e: BusEvent): void {
+    if (e.kind !== "log" && e.kind !== "lifecycle") return;
+    if (!e.plugin) return;
+    let f = this.files.get(e.plugin);
+    if (!f) this.files.set(e.plugin, (f = new RotatingFile(this.pathOf(e.plugin), this.settings)));
+    const line = formatLine(e);
+    f.buffer.push(line);
+    f.buffered += line.length;
+    if (f.buffered > MAX_BUFFER) this.flushFile(f);
+    else this.timer ??= setTimeout(() => this.flush(), FLUSH_MS).unref();
+  }
+
+  flush(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    for (const f of this.files.values()) this.flushFile(f);
+  }
+
+  private flushFile(f: RotatingFile): void {
+    if (!f.buffer.length) return;
+    const lines = f.buffer;
+    f.buffer = [];
+    f.buffered = 0;
+    try {
+      // One write per rotation segment: a chunk never straddles a rotation by more than a line.
+      let chunk = "";
+      for (const l of lines) {
+        if (chunk && Buffer.byteLength(chunk) + Buffer.byteLength(l) > this.settings.maxBytes) {
+          f.write(chunk);
+          chunk = "";
+        }
+        chunk += l;
+      }
+      if (chunk) f.write(chunk);
+      this.failed = false;
+    } catch (e) {
+      if (!this.failed) this.onError(`cannot write ${f.path}: ${(e as Error).message}`);
+      this.failed = true;
+    }
+  }
+
+  close(): void {
+    this.flush();
+    for (const f of this.files.values()) f.close();
+    this.files.clear();
+  }
+}
+
+/** One line: time, level, instance (or plugin), the stream's prefix, the message, then any fields as JSON. */
+export function formatLine(e: BusEvent): string {
+  const t = new Date(e.ts).toISOString();
+  if (e.kind === "lifecycle") return `${t} INFO  ${e.instance ?? e.plugin} [lifecycle] ${e.state}${e.reason ? `: ${e.reason}` : ""}\n`;
+  if (e.kind !== "log") return "";
+  const fields = e.fields && Object.keys(e.fields).length ? " " + safeJson(e.fields) : "";
+  const msg = e.msg.replace(/\r?\n/g, "\\n");
+  return `${t} ${e.level.toUpperCase().padEnd(5)} ${e.instance ?? e.plugin} ${e.stream === "stderr" ? "stderr: " : e.stream === "daemon" ? "[bkg] " : ""}${msg}${fields}\n`;
+}
+
+function safeJson(v: unknown): string {
+  try {
+    return JSON.stringify(v);
+  } catch {
+    return '"[unserializable fields]"';
+  }
+}
