@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { Router } from "./bus/index.js";
 import type { ResolvedConfig } from "./config/index.js";
 import { EventBus } from "./events/index.js";
-import { SocketServer, type DaemonContext } from "./gateway/index.js";
+import { SocketServer, startControlSurface, type ControlSurface, type DaemonContext } from "./gateway/index.js";
 import { createLogger, PluginLogFiles, type Logger } from "./logs/index.js";
 import { ManifestWatcher } from "./registry/index.js";
 import { Supervisor } from "./supervisor/index.js";
@@ -58,6 +58,7 @@ export async function startDaemon(config: ResolvedConfig, options: DaemonOptions
   const stopped = new Promise<void>((r) => (resolveStopped = r));
   let stopping: Promise<void> | undefined;
   const pidFile = join(config.dataDir, "bkg.pid");
+  let surface: ControlSurface | undefined;
 
   const daemon: Daemon = {
     version: VERSION,
@@ -72,6 +73,7 @@ export async function startDaemon(config: ResolvedConfig, options: DaemonOptions
     shutdown(reason: string) {
       stopping ??= (async () => {
         logger.info({ reason }, `daemon stopping: ${reason}`);
+        await surface?.close();
         await watcher.close();
         await supervisor.stopAll("daemon shutting down");
         await socket.close();
@@ -90,6 +92,12 @@ export async function startDaemon(config: ResolvedConfig, options: DaemonOptions
   const socket = new SocketServer(daemon);
   await socket.listen();
   writeFileSync(pidFile, `${process.pid}\n`);
+  // HTTP, WebSocket and gRPC (as configured); a port in use stops the start here.
+  surface = await startControlSurface(daemon).catch(async (e) => {
+    await socket.close();
+    rmSync(pidFile, { force: true });
+    throw e;
+  });
   telemetry.start(supervisor);
   supervisor.reapOrphans();
   await watcher.start();

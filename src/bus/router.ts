@@ -32,6 +32,9 @@ export interface CallObserver<S = unknown> {
   done(state: S, code: number, durationMs: number, queueWaitMs: number, error?: BkgError): void;
 }
 
+/** A plugin's own clock may run a little ahead of ours. */
+const DEADLINE_SLACK_MS = 50;
+
 export class Router {
   /** Set by the composition root; absent, calls are not observed. */
   observer?: CallObserver;
@@ -119,6 +122,13 @@ export class Router {
     if (opts.traceparent) meta.traceparent = opts.traceparent;
     try {
       return await inst.call(method, params, meta, { signal, onProgress: opts.onProgress });
+    } catch (e) {
+      // A plugin stops by itself at _meta.deadline (protocol §3.1) and may answer -32800 a moment
+      // before our timer fires; the caller did not cancel, so it is still the deadline.
+      if (!signal.aborted && (e as BkgError)?.code === ErrorCodes.RequestCancelled && Date.now() >= deadline - DEADLINE_SLACK_MS) {
+        throw new BkgError(ErrorCodes.DeadlineExceeded, `${host.name}.${method} did not answer before its deadline; the plugin stopped at _meta.deadline`);
+      }
+      throw e;
     } finally {
       host.release(inst);
     }

@@ -2,6 +2,7 @@
 import { Command, CommanderError } from "commander";
 import { VERSION } from "../version.js";
 import { registerCallCommand } from "./call-command.js";
+import { registerAuthCommands } from "./auth-commands.js";
 import type { GlobalOptions } from "./connect-daemon.js";
 import { registerDaemonCommands } from "./daemon-commands.js";
 import { CliExit, EXIT } from "./output.js";
@@ -25,6 +26,7 @@ export async function main(argv: string[]): Promise<number> {
   registerPluginNewCommand(program, globals);
   registerDevCommand(program, globals);
   registerCallCommand(program, globals);
+  registerAuthCommands(program, globals);
   for (const c of program.commands) c.exitOverride();
   for (const c of program.commands.flatMap((c) => c.commands)) c.exitOverride();
 

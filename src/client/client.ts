@@ -49,6 +49,10 @@ export interface DaemonStatus {
   configFile: string | null;
   rssBytes: number;
   plugins: { total: number; byState: Record<string, number> };
+  /** Where the HTTP control API listens (null when http.enabled is false). */
+  http?: { host: string; port: number; url: string; ws: string } | null;
+  /** Where gRPC bkg.v1.Bus listens (null unless grpc.enabled). */
+  grpc?: { host: string; port: number; address: string } | null;
 }
 
 export interface SubscribeOptions {

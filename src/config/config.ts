@@ -25,6 +25,36 @@ export interface HealthSettings {
   misses: number;
 }
 
+/** The HTTP and WebSocket control surface (docs/http.md). */
+export interface HttpSettings {
+  enabled: boolean;
+  host: string;
+  /** 0 picks a free port; the bound port is logged and shown by bkg.status. */
+  port: number;
+  /** Largest request body, bytes; larger bodies get 413. */
+  bodyLimit: number;
+  /** Origins allowed by CORS (exact, e.g. "https://ops.example.com"); empty: no CORS headers. */
+  cors: { origins: string[] };
+  /** Requests a window per credential, and per client IP for requests without a valid one; 0 turns a limit off. */
+  rateLimit: { perCredential: number; perIp: number; windowMs: number };
+  /** Read-only routes served without a credential, as "GET /path" (the route as /openapi.json names it). */
+  publicRoutes: string[];
+  /** One pino line per request: id, credential id, route, status, latency. */
+  accessLog: boolean;
+}
+
+/** The daemon's side of authentication (the provider is a plugin; see docs/http.md). */
+export interface AuthSettings {
+  /** The plugin that answers auth.validate / auth.login / auth.createKey ... (default "apikeys"). */
+  plugin: string;
+  /** How long an auth.validate answer is reused, ms; revocation events clear it at once. 0: ask every time. */
+  cacheTtlMs: number;
+  /** How long to wait for the auth plugin's answer before failing closed with 503, ms. */
+  validateTimeoutMs: number;
+  /** Create <dataDir>/root.token on first start and accept it as an admin credential. */
+  rootToken: boolean;
+}
+
 /** The daemon's configuration after defaults, the file and the environment are merged; paths are absolute. */
 export interface ResolvedConfig {
   /** The file it came from, or undefined when only defaults and environment applied. */
@@ -33,7 +63,9 @@ export interface ResolvedConfig {
   dataDir: string;
   socketPath: string;
   logLevel: LogLevelSetting;
-  http: { enabled: boolean; host: string; port: number };
+  http: HttpSettings;
+  grpc: { enabled: boolean; host: string; port: number };
+  auth: AuthSettings;
   limits: { maxMessageBytes: number; logLines: number };
   /** Where telemetry, events and cluster nodes are kept: a postgres:// URL, sqlite:PATH, or (absent) <dataDir>/bkg.db. */
   storage: { url?: string; nodeId?: string };
@@ -49,7 +81,18 @@ export const DEFAULTS = {
   manifestsDir: "manifests",
   dataDir: ".bkg",
   logLevel: "info" as LogLevelSetting,
-  http: { enabled: true, host: "127.0.0.1", port: 43119 },
+  http: {
+    enabled: true,
+    host: "127.0.0.1",
+    port: 43119,
+    bodyLimit: 1024 * 1024,
+    cors: { origins: [] as string[] },
+    rateLimit: { perCredential: 600, perIp: 600, windowMs: 60_000 },
+    publicRoutes: ["GET /health"],
+    accessLog: true,
+  },
+  grpc: { enabled: false, host: "127.0.0.1", port: 43120 },
+  auth: { plugin: "apikeys", cacheTtlMs: 10_000, validateTimeoutMs: 5_000, rootToken: true },
   limits: { maxMessageBytes: 64 * 1024 * 1024, logLines: 500 },
   storage: {} as { url?: string; nodeId?: string },
   telemetry: { enabled: true, flushMs: 5_000, retentionDays: 7 },

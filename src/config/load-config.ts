@@ -10,8 +10,10 @@ export interface LoadConfigOptions {
   cwd?: string;
 }
 
+type EnvType = "string" | "integer" | "boolean" | "list";
+
 /** Environment variables that override the file: name -> [JSON path, type]. */
-export const ENV_OVERRIDES: Record<string, [string[], "string" | "integer" | "boolean"]> = {
+export const ENV_OVERRIDES: Record<string, [string[], EnvType]> = {
   BKG_MANIFESTS_DIR: [["manifestsDir"], "string"],
   BKG_DATA_DIR: [["dataDir"], "string"],
   BKG_SOCKET_PATH: [["socketPath"], "string"],
@@ -19,6 +21,14 @@ export const ENV_OVERRIDES: Record<string, [string[], "string" | "integer" | "bo
   BKG_HTTP_ENABLED: [["http", "enabled"], "boolean"],
   BKG_HTTP_HOST: [["http", "host"], "string"],
   BKG_HTTP_PORT: [["http", "port"], "integer"],
+  BKG_HTTP_BODY_LIMIT: [["http", "bodyLimit"], "integer"],
+  BKG_HTTP_CORS_ORIGINS: [["http", "cors", "origins"], "list"],
+  BKG_HTTP_RATE_LIMIT: [["http", "rateLimit", "perCredential"], "integer"],
+  BKG_HTTP_RATE_LIMIT_IP: [["http", "rateLimit", "perIp"], "integer"],
+  BKG_GRPC_ENABLED: [["grpc", "enabled"], "boolean"],
+  BKG_GRPC_HOST: [["grpc", "host"], "string"],
+  BKG_GRPC_PORT: [["grpc", "port"], "integer"],
+  BKG_AUTH_PLUGIN: [["auth", "plugin"], "string"],
   BKG_MAX_MESSAGE_BYTES: [["limits", "maxMessageBytes"], "integer"],
   BKG_STORAGE_URL: [["storage", "url"], "string"],
   BKG_NODE_ID: [["storage", "nodeId"], "string"],
@@ -81,7 +91,15 @@ export function loadConfig(options: LoadConfigOptions = {}): ResolvedConfig {
     dataDir,
     socketPath: merged.socketPath ? resolve(base, merged.socketPath) : resolve(dataDir, "bkg.sock"),
     logLevel: merged.logLevel ?? d.logLevel,
-    http: { ...d.http, ...merged.http },
+    http: {
+      ...d.http,
+      ...merged.http,
+      cors: { ...d.http.cors, ...merged.http?.cors },
+      rateLimit: { ...d.http.rateLimit, ...merged.http?.rateLimit },
+      publicRoutes: merged.http?.publicRoutes ?? d.http.publicRoutes,
+    },
+    grpc: { ...d.grpc, ...merged.grpc },
+    auth: { ...d.auth, ...merged.auth },
     limits: { ...d.limits, ...merged.limits },
     storage: { ...d.storage, ...merged.storage },
     telemetry: { ...d.telemetry, ...merged.telemetry },
@@ -95,8 +113,9 @@ export function loadConfig(options: LoadConfigOptions = {}): ResolvedConfig {
   };
 }
 
-function parseEnv(value: string, type: "string" | "integer" | "boolean"): unknown {
+function parseEnv(value: string, type: EnvType): unknown {
   if (type === "string") return value;
+  if (type === "list") return value.split(",").map((x) => x.trim()).filter(Boolean);
   if (type === "integer") return /^-?\d+$/.test(value) ? Number(value) : undefined;
   if (/^(1|true|yes|on)$/i.test(value)) return true;
   if (/^(0|false|no|off)$/i.test(value)) return false;

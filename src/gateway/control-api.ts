@@ -36,6 +36,8 @@ export function status(ctx: DaemonContext) {
     configFile: ctx.config.file ?? null,
     rssBytes: process.memoryUsage().rss,
     plugins: { total: plugins.length, byState },
+    http: ctx.endpoints?.http ?? null,
+    grpc: ctx.endpoints?.grpc ?? null,
   };
 }
 

@@ -5,6 +5,11 @@ import type { Logger } from "../logs/index.js";
 import type { Supervisor } from "../supervisor/index.js";
 import type { Telemetry } from "../telemetry/index.js";
 
+export interface Endpoints {
+  http?: { host: string; port: number; url: string; ws: string };
+  grpc?: { host: string; port: number; address: string };
+}
+
 /** What every gateway (socket, HTTP, WebSocket, gRPC) needs from the running daemon. */
 export interface DaemonContext {
   version: string;
@@ -16,6 +21,8 @@ export interface DaemonContext {
   logger: Logger;
   /** Telemetry, events and the store; absent in a context built without a store. */
   telemetry?: Telemetry;
+  /** Where the network gateways actually listen (set once they are bound; port 0 resolved). */
+  endpoints?: Endpoints;
   /** Stops the daemon gracefully; resolves when everything is down. */
   shutdown(reason: string): Promise<void>;
 }

@@ -3,7 +3,7 @@
  * connected client. Every test that uses it tears it down, even on failure.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -14,6 +14,9 @@ export const ROOT = resolve(fileURLToPath(new URL("../..", import.meta.url)));
 export const BIN = join(ROOT, "bin", "bkg");
 export const ECHO_DIR = join(ROOT, "plugins", "echo");
 export const ROGUE = join(ROOT, "test", "fixtures", "plugins", "rogue.mjs");
+export const APIKEYS_DIR = join(ROOT, "plugins", "apikeys");
+/** The password of the admin apikeysManifest() bootstraps. */
+export const ADMIN_PASSWORD = "correct horse battery staple";
 
 export interface TestDaemon {
   dir: string;
@@ -27,11 +30,17 @@ export interface TestDaemon {
   writeManifest(name: string, manifest: Record<string, unknown>): string;
   removeManifest(name: string): void;
   /** Runs bin/bkg against this daemon; resolves with exit code and output. */
-  cli(args: string[], opts?: { timeoutMs?: number }): Promise<{ code: number | null; stdout: string; stderr: string }>;
+  cli(args: string[], opts?: { timeoutMs?: number; input?: string }): Promise<{ code: number | null; stdout: string; stderr: string }>;
   waitFor(pred: () => Promise<boolean> | boolean, what: string, timeoutMs?: number): Promise<void>;
   /** Waits for a plugin to reach a state (as bkg.plugins.list shows it). */
   waitState(name: string, state: string | string[], timeoutMs?: number): Promise<void>;
   events: BusEvent[];
+  /** The HTTP control API's base URL (http://127.0.0.1:<port>), unless http.enabled is false. */
+  httpUrl?: string;
+  /** host:port of gRPC bkg.v1.Bus when grpc.enabled. */
+  grpcAddress?: string;
+  /** The root token the daemon created in its data folder. */
+  rootToken(): string;
   stop(): Promise<void>;
 }
 
@@ -44,6 +53,20 @@ export function echoManifest(name = "echo", extra: Record<string, unknown> = {})
     provides: ["echo", "reverse", "sleep", "stream", "fail", "crash", "relay", "pid", "block"],
     permissions: [`${name}.*`],
     restart: { backoff: { initialMs: 20, maxMs: 200 } },
+    ...extra,
+  };
+}
+
+/** The real apikeys plugin (manifests/apikeys.json) with an absolute cwd, cheap bcrypt, and an admin "admin" / ADMIN_PASSWORD. */
+export function apikeysManifest(extra: Record<string, unknown> = {}, config: Record<string, unknown> = {}): Record<string, unknown> {
+  const m = JSON.parse(readFileSync(join(ROOT, "manifests", "apikeys.json"), "utf8")) as Record<string, unknown>;
+  delete m.$schema;
+  return {
+    ...m,
+    cwd: APIKEYS_DIR,
+    watch: [],
+    restart: { policy: "always", backoff: { initialMs: 20, maxMs: 200 } },
+    config: { ...(m.config as object), bcryptRounds: 4, bootstrapAdmin: { username: "admin", password: ADMIN_PASSWORD }, ...config },
     ...extra,
   };
 }
@@ -64,7 +87,9 @@ export async function startTestDaemon(manifests: Record<string, Record<string, u
   for (const [name, m] of Object.entries(manifests)) writeManifest(name, m);
   const configFile = join(dir, "bkg.config.json");
   const socketPath = join(dir, "bkg.sock");
-  writeFileSync(configFile, JSON.stringify({ manifestsDir: "manifests", dataDir: "data", socketPath: "bkg.sock", logLevel: "debug", ...config }));
+  // HTTP on a free port unless the test says otherwise (many daemons run at once).
+  const http = { port: 0, ...(config.http as Record<string, unknown> | undefined) };
+  writeFileSync(configFile, JSON.stringify({ manifestsDir: "manifests", dataDir: "data", socketPath: "bkg.sock", logLevel: "debug", ...config, http }));
   const env = { ...process.env, BKG_LOG_FORMAT: "json" };
   delete env.BKG_CONFIG;
   const proc = spawn(process.execPath, [BIN, "--config", configFile, "daemon", "start"], { env, stdio: ["ignore", "pipe", "pipe"] });
@@ -93,6 +118,15 @@ export async function startTestDaemon(manifests: Record<string, Record<string, u
   }, "the daemon's socket");
   const events: BusEvent[] = [];
   await client!.subscribe({}, (e) => events.push(e));
+  // The socket answers before the HTTP/gRPC servers are bound; wait for their addresses.
+  const grpcOn = (config.grpc as { enabled?: boolean } | undefined)?.enabled === true;
+  let endpoints: Awaited<ReturnType<BkgClient["status"]>> | undefined;
+  if (http.enabled !== false || grpcOn) {
+    await waitFor(async () => {
+      endpoints = await client!.status();
+      return (http.enabled === false || Boolean(endpoints.http)) && (!grpcOn || Boolean(endpoints.grpc));
+    }, "the HTTP/gRPC servers");
+  }
 
   const d: TestDaemon = {
     dir,
@@ -102,12 +136,16 @@ export async function startTestDaemon(manifests: Record<string, Record<string, u
     proc,
     client: client!,
     events,
+    httpUrl: endpoints?.http?.url,
+    grpcAddress: endpoints?.grpc?.address,
+    rootToken: () => readFileSync(join(dir, "data", "root.token"), "utf8").trim(),
     output: () => out,
     writeManifest,
     removeManifest: (name) => rmSync(join(manifestsDir, `${name}.json`)),
     cli: (args, opts = {}) =>
       new Promise((res) => {
-        const p = spawn(process.execPath, [BIN, "--config", configFile, ...args], { env, stdio: ["ignore", "pipe", "pipe"] });
+        const p = spawn(process.execPath, [BIN, "--config", configFile, ...args], { env, stdio: [opts.input === undefined ? "ignore" : "pipe", "pipe", "pipe"] });
+        if (opts.input !== undefined) p.stdin!.end(opts.input);
         let stdout = "";
         let stderr = "";
         p.stdout.on("data", (x) => (stdout += x));

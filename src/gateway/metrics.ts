@@ -1,0 +1,222 @@
+/**
+ * Prometheus metrics (prom-client, a registry of our own, not the global one), served at
+ * GET /metrics. What is measured:
+ *
+ *   bkg_calls_total{plugin,method,outcome}      routed calls; outcome "ok" or the error's name
+ *                                               (DeadlineExceeded, PluginError, ...; "other" for a plugin's own code)
+ *   bkg_call_duration_seconds{plugin,method}    histogram, from reaching the router to the answer
+ *   bkg_call_queue_wait_seconds{plugin}         histogram, time waiting for a concurrency slot
+ *   bkg_plugin_calls_in_flight{plugin}          calls being served, plus queued
+ *   bkg_plugin_restarts_total{plugin}           unexpected exits restarted
+ *   bkg_plugin_state{plugin,state}              1 for the plugin's current state
+ *   bkg_plugin_instances{plugin}                running instances
+ *   bkg_plugin_resident_memory_bytes{plugin}    } from a UsageSource, when one is set
+ *   bkg_plugin_cpu_seconds_total{plugin}        }   (the telemetry sampler plugs in here)
+ *   bkg_http_requests_total{method,route,status}, bkg_http_request_duration_seconds{method,route}
+ *   bkg_auth_checks_total{outcome}              root | cache | plugin | refused | unavailable
+ *   bkg_rate_limited_total{by}                  credential | ip
+ *   bkg_ws_connections                          open WebSocket sessions
+ *   bkg_build_info{version}, and the daemon's own process_* and nodejs_* metrics.
+ *
+ * Gateways only see the small `GatewayMetrics` interface; the call counters are fed by the
+ * router's CallObserver hook, so socket, HTTP, WebSocket, gRPC and plugin-to-plugin calls all count.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { errorInfo, type BkgError } from "@bkg/protocol";
+import type { CallObserver } from "../bus/index.js";
+import type { Supervisor } from "../supervisor/index.js";
+import type { AuthOutcome } from "../auth/index.js";
+
+/** Per-plugin resource usage, from whoever samples processes. */
+export interface PluginUsage {
+  plugin: string;
+  rssBytes: number;
+  cpuSecondsTotal: number;
+}
+export type UsageSource = () => Iterable<PluginUsage>;
+
+/** What the gateways report; kept small so the collection can change behind it. */
+export interface GatewayMetrics {
+  http(method: string, route: string, status: number, seconds: number): void;
+  auth(outcome: AuthOutcome): void;
+  rateLimited(by: "credential" | "ip"): void;
+  wsConnections(delta: number): void;
+}
+
+/** Totals of one plugin method, for the telemetry routes. */
+export interface MethodTotals {
+  plugin: string;
+  method: string;
+  calls: number;
+  errors: number;
+  byOutcome: Record<string, number>;
+}
+
+interface CallState {
+  plugin: string;
+  method: string;
+}
+
+const CALL_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+
+export function outcomeOf(code: number): string {
+  if (code === 0) return "ok";
+  return errorInfo(code)?.name ?? "other";
+}
+
+export class Metrics implements GatewayMetrics {
+  readonly registry = new Registry();
+  private usage?: UsageSource;
+  private readonly callsTotal: Counter<"plugin" | "method" | "outcome">;
+  private readonly callDuration: Histogram<"plugin" | "method">;
+  private readonly queueWait: Histogram<"plugin">;
+  private readonly httpTotal: Counter<"method" | "route" | "status">;
+  private readonly httpDuration: Histogram<"method" | "route">;
+  private readonly authTotal: Counter<"outcome">;
+  private readonly limitedTotal: Counter<"by">;
+  private readonly wsGauge: Gauge;
+
+  /** Feeds the call counters; give it to the router (alone or through fanOut). */
+  readonly calls: CallObserver<CallState>;
+
+  constructor(supervisor: Supervisor, version: string) {
+    const registers = [this.registry];
+    collectDefaultMetrics({ register: this.registry });
+    new Gauge({ name: "bkg_build_info", help: "The daemon's version", labelNames: ["version"], registers }).set({ version }, 1);
+    this.callsTotal = new Counter({ name: "bkg_calls_total", help: "Routed calls by plugin, method and outcome", labelNames: ["plugin", "method", "outcome"], registers });
+    this.callDuration = new Histogram({ name: "bkg_call_duration_seconds", help: "Call latency, from reaching the router to the answer", labelNames: ["plugin", "method"], buckets: CALL_BUCKETS, registers });
+    this.queueWait = new Histogram({ name: "bkg_call_queue_wait_seconds", help: "Time a call waited for a concurrency slot", labelNames: ["plugin"], buckets: CALL_BUCKETS, registers });
+    this.httpTotal = new Counter({ name: "bkg_http_requests_total", help: "HTTP requests by method, route and status", labelNames: ["method", "route", "status"], registers });
+    this.httpDuration = new Histogram({ name: "bkg_http_request_duration_seconds", help: "HTTP request latency", labelNames: ["method", "route"], buckets: CALL_BUCKETS, registers });
+    this.authTotal = new Counter({ name: "bkg_auth_checks_total", help: "Credential checks by outcome (cache: answered from the cache)", labelNames: ["outcome"], registers });
+    this.limitedTotal = new Counter({ name: "bkg_rate_limited_total", help: "Requests refused by a rate limit", labelNames: ["by"], registers });
+    this.wsGauge = new Gauge({ name: "bkg_ws_connections", help: "Open WebSocket sessions", registers });
+
+    const plugins = () => supervisor.list();
+    new Gauge({
+      name: "bkg_plugin_calls_in_flight",
+      help: "Calls being served by the plugin's instances, plus calls queued for a slot",
+      labelNames: ["plugin"],
+      registers,
+      collect() {
+        this.reset();
+        for (const p of plugins()) this.set({ plugin: p.name }, p.instances.reduce((n, i) => n + i.inflight, 0) + p.queued);
+      },
+    });
+    new Counter({
+      name: "bkg_plugin_restarts_total",
+      help: "Times the plugin was restarted after an unexpected exit",
+      labelNames: ["plugin"],
+      registers,
+      collect() {
+        this.reset();
+        for (const p of plugins()) this.inc({ plugin: p.name }, p.restarts);
+      },
+    });
+    new Gauge({
+      name: "bkg_plugin_state",
+      help: "1 for the plugin's current state",
+      labelNames: ["plugin", "state"],
+      registers,
+      collect() {
+        this.reset();
+        for (const p of plugins()) this.set({ plugin: p.name, state: p.state }, 1);
+      },
+    });
+    new Gauge({
+      name: "bkg_plugin_instances",
+      help: "Running instances of the plugin",
+      labelNames: ["plugin"],
+      registers,
+      collect() {
+        this.reset();
+        for (const p of plugins()) this.set({ plugin: p.name }, p.instances.length);
+      },
+    });
+    const usage = () => this.usage?.() ?? [];
+    new Gauge({
+      name: "bkg_plugin_resident_memory_bytes",
+      help: "Resident memory of the plugin's processes",
+      labelNames: ["plugin"],
+      registers,
+      collect() {
+        this.reset();
+        for (const u of usage()) this.set({ plugin: u.plugin }, u.rssBytes);
+      },
+    });
+    new Counter({
+      name: "bkg_plugin_cpu_seconds_total",
+      help: "CPU time (user + system) used by the plugin's processes",
+      labelNames: ["plugin"],
+      registers,
+      collect() {
+        this.reset();
+        for (const u of usage()) this.inc({ plugin: u.plugin }, u.cpuSecondsTotal);
+      },
+    });
+
+    this.calls = {
+      started: (plugin, method) => ({ plugin, method }),
+      done: (s, code, durationMs, queueWaitMs) => {
+        this.callsTotal.inc({ plugin: s.plugin, method: s.method, outcome: outcomeOf(code) });
+        this.callDuration.observe({ plugin: s.plugin, method: s.method }, durationMs / 1000);
+        this.queueWait.observe({ plugin: s.plugin }, queueWaitMs / 1000);
+      },
+    };
+  }
+
+  /** Where per-plugin RSS and CPU come from (the telemetry sampler); without one those series are empty. */
+  setUsageSource(source: UsageSource): void {
+    this.usage = source;
+  }
+
+  http(method: string, route: string, status: number, seconds: number): void {
+    this.httpTotal.inc({ method, route, status: String(status) });
+    this.httpDuration.observe({ method, route }, seconds);
+  }
+
+  auth(outcome: AuthOutcome): void {
+    this.authTotal.inc({ outcome });
+  }
+
+  rateLimited(by: "credential" | "ip"): void {
+    this.limitedTotal.inc({ by });
+  }
+
+  wsConnections(delta: number): void {
+    this.wsGauge.inc(delta);
+  }
+
+  /** The Prometheus text exposition. */
+  render(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  /** Call totals per method since the daemon started (optionally of one plugin). */
+  async totals(plugin?: string): Promise<MethodTotals[]> {
+    const byKey = new Map<string, MethodTotals>();
+    for (const v of (await this.callsTotal.get()).values) {
+      const l = v.labels as { plugin: string; method: string; outcome: string };
+      if (plugin && l.plugin !== plugin) continue;
+      const k = `${l.plugin}.${l.method}`;
+      let t = byKey.get(k);
+      if (!t) byKey.set(k, (t = { plugin: l.plugin, method: l.method, calls: 0, errors: 0, byOutcome: {} }));
+      t.calls += v.value;
+      if (l.outcome !== "ok") t.errors += v.value;
+      t.byOutcome[l.outcome] = (t.byOutcome[l.outcome] ?? 0) + v.value;
+    }
+    return [...byKey.values()].sort((a, b) => a.plugin.localeCompare(b.plugin) || a.method.localeCompare(b.method));
+  }
+}
+
+/** One CallObserver that feeds several (metrics and the telemetry recorder, say). */
+export function fanOut(...observers: CallObserver<any>[]): CallObserver<unknown[]> {
+  return {
+    started: (plugin, method) => observers.map((o) => o.started(plugin, method)),
+    done: (states, code, durationMs, queueWaitMs, error?: BkgError) => observers.forEach((o, i) => o.done(states[i], code, durationMs, queueWaitMs, error)),
+  };
+}

@@ -1,0 +1,49 @@
+/** storage, telemetry and logs in the config: defaults, the file, the environment, and bad values. */
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import t from "tap";
+import { ConfigError, loadConfig } from "../../../src/config/index.js";
+import { storeTarget } from "../../../src/store/index.js";
+
+const dir = mkdtempSync(join(tmpdir(), "bkg-cfg-"));
+t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+const load = (file: object | undefined, env: Record<string, string> = {}) => {
+  const path = join(dir, "bkg.config.json");
+  if (file) writeFileSync(path, JSON.stringify(file));
+  return loadConfig({ file: file ? path : undefined, env, cwd: dir });
+};
+
+t.test("defaults", async (t) => {
+  const c = load(undefined);
+  t.same(c.storage, {});
+  t.same(c.telemetry, { enabled: true, flushMs: 5000, retentionDays: 7 });
+  t.same(c.logs, { maxBytes: 10 * 1024 * 1024, files: 5 });
+  t.same(storeTarget(c.storage.url, c.dataDir), { ok: true, value: { driver: "sqlite", where: join(c.dataDir, "bkg.db") } });
+});
+
+t.test("the file, then the environment", async (t) => {
+  const c = load({ storage: { url: "sqlite:state/t.db" }, telemetry: { flushMs: 1000 }, logs: { files: 2 } }, { BKG_TELEMETRY_ENABLED: "false", BKG_LOGS_MAX_BYTES: "4096", BKG_NODE_ID: "node-1" });
+  t.same(c.telemetry, { enabled: false, flushMs: 1000, retentionDays: 7 });
+  t.same(c.logs, { maxBytes: 4096, files: 2 });
+  t.same(c.storage, { url: "sqlite:state/t.db", nodeId: "node-1" });
+  t.same(storeTarget(c.storage.url, c.dataDir), { ok: true, value: { driver: "sqlite", where: join(c.dataDir, "state/t.db") } });
+  const pg = load({}, { BKG_STORAGE_URL: "postgresql://bkg:secret@db.internal:5432/bkg" });
+  t.match(storeTarget(pg.storage.url, pg.dataDir), { ok: true, value: { driver: "postgres", where: "postgresql://bkg:secret@db.internal:5432/bkg" } });
+});
+
+t.test("bad values name their path", async (t) => {
+  const err = (f: () => unknown) => {
+    try {
+      f();
+    } catch (e) {
+      return e instanceof ConfigError ? e.problems.map((p) => `${p.path} ${p.message}`).join("\n") : String(e);
+    }
+    return "no error";
+  };
+  t.match(err(() => load({ storage: { url: "mysql://x" } })), /\/storage\/url must match pattern/);
+  t.match(err(() => load({ telemetry: { flushMs: 5 } })), /\/telemetry\/flushMs must be >= 100/);
+  t.match(err(() => load({ logs: { files: 0 } })), /\/logs\/files must be >= 1/);
+  t.match(err(() => load({}, { BKG_TELEMETRY_RETENTION_DAYS: "a week" })), /BKG_TELEMETRY_RETENTION_DAYS="a week" is not a valid integer/);
+  t.match(storeTarget("redis://x", "/d"), { ok: false, error: /neither postgres:\/\/user@host\/db nor sqlite:\/path\/to\/file\.db/ });
+});
