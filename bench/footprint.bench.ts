@@ -4,12 +4,14 @@
  * peer: both are the supervising process, not the supervised ones). Plugin and app RSS are
  * shown too, summed.
  */
+import { execFile } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
+import { pathToFileURL } from "node:url";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { bootDaemon, echoManifest } from "./lib/daemon.js";
 import { closedLoop } from "./lib/load.js";
-import { BASELINES } from "./lib/paths.js";
+import { BASELINES, ROOT } from "./lib/paths.js";
 import { SMALL } from "./lib/payloads.js";
 import { startPm2 } from "./lib/pm2.js";
 import { descendants, onCleanup, rssBytes, sleep, waitFor } from "./lib/procs.js";
@@ -40,12 +42,21 @@ async function sampleWhile(fn: () => number, during: Promise<unknown> | number, 
   return out;
 }
 
+/** RSS and heap of a fresh Node process after importing `url` (nothing when empty) and a full GC. */
+function nodeMemory(url: string): Promise<{ rss: number; heapUsed: number }> {
+  const code = `${url ? `await import(${JSON.stringify(url)});` : ""} globalThis.gc(); await new Promise((r) => setTimeout(r, 200)); const m = process.memoryUsage(); process.stdout.write(JSON.stringify({ rss: m.rss, heapUsed: m.heapUsed }));`;
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, ["--expose-gc", "--input-type=module", "-e", code], { cwd: ROOT, timeout: 30_000 }, (err, stdout) => (err ? reject(err) : resolve(JSON.parse(stdout))));
+  });
+}
+
 export const scenario: Scenario = {
   name: "footprint",
   title: "7. Footprint",
   async run(ctx) {
-    const settleMs = ctx.quick ? 1000 : 3000;
-    const loadMs = ctx.quick ? 2000 : 6000;
+    const settleMs = ctx.quick ? 500 : 3000;
+    const loadMs = ctx.quick ? 1500 : 6000;
+    const idleMs = ctx.quick ? 500 : 2000;
     const rows: Row[] = [];
 
     ctx.log(`footprint: bkg with ${N} echo plugins`);
@@ -57,7 +68,7 @@ export const scenario: Scenario = {
       await d.waitReady(names);
       await sleep(settleMs);
       const pluginRss = () => descendants(d.pid).reduce((s, p) => s + rssBytes(p), 0) / MiB;
-      bkgIdle = summarize(await sampleWhile(() => rssBytes(d.pid) / MiB, 1000));
+      bkgIdle = summarize(await sampleWhile(() => rssBytes(d.pid) / MiB, idleMs));
       const pluginsIdle = summarize([pluginRss()]);
       let k = 0;
       const load = closedLoop(() => d.client.call(`${names[k++ % N]}.echo`, SMALL), { inflight: 64, durationMs: loadMs, maxCalls: 5_000_000 });
@@ -88,12 +99,20 @@ export const scenario: Scenario = {
       await pm2.start(socks.map((s, i) => ({ name: `app${i + 1}`, script: join(BASELINES, "socket-echo-app.js"), args: [s], exec_mode: "fork", pmx: false, vizion: false, automation: false })));
       for (const s of socks) await waitFor(() => connectRpc(s).then((c) => (c.close(), true), () => false), "pm2 apps to listen", 20_000);
       await sleep(settleMs);
-      godIdle = summarize(await sampleWhile(() => pm2.godRss() / MiB, 1000));
+      godIdle = summarize(await sampleWhile(() => pm2.godRss() / MiB, idleMs));
       const apps = await pm2.list();
       const appsRss = apps.reduce((s, a) => s + rssBytes(a.pid), 0) / MiB;
       rows.push({ case: `${N} apps, idle`, subject: "pm2 God daemon", metrics: [{ label: "RSS MiB", summary: godIdle, digits: 1 }, { label: "plugins' RSS MiB (sum)", summary: summarize([appsRss]), digits: 0 }] });
     } finally {
       await pm2.kill();
+    }
+    // Where the daemon's RSS comes from: Node itself, then loading the daemon's modules.
+    for (const [subject, what] of [
+      ["node, empty", ""],
+      ["node + import dist/daemon.js", pathToFileURL(join(ROOT, "dist", "daemon.js")).href],
+    ] as const) {
+      const m = await nodeMemory(what);
+      rows.push({ case: "for reference, no plugins", subject, metrics: [{ label: "RSS MiB", summary: summarize([m.rss / MiB]), digits: 1 }, { label: "heap used MiB", summary: summarize([m.heapUsed / MiB]), digits: 1 }] });
     }
     rows[0].vs = `${(bkgIdle.median / godIdle.median).toFixed(2)}x pm2 God daemon`;
     const met = bkgIdle.median <= godIdle.median;
@@ -108,8 +127,9 @@ export const scenario: Scenario = {
         },
       ],
       notes: [
-        `RSS from /proc/<pid>/status (VmRSS), sampled every 100 ms: idle for 1 s after ${settleMs} ms of settling, and through ${loadMs} ms of load. Cells: median (min–max) of the samples.`,
+        `RSS from /proc/<pid>/status (VmRSS), sampled every 100 ms: idle for ${idleMs} ms after ${settleMs} ms of settling, and through ${loadMs} ms of load. Cells: median (min–max) of the samples.`,
         "pm2's apps are plain vscode-jsonrpc socket servers, bkg's plugins are the TypeScript echo plugin; the supervised processes are shown for context, the target compares the supervisors.",
+        "For reference: a fresh Node process, empty and after importing the daemon's modules (no daemon started), each after a full GC: what Node and the module graph cost before any plugin runs.",
       ],
     };
   },

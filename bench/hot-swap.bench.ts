@@ -13,12 +13,15 @@ import { BENCH_DIST } from "./lib/paths.js";
 import { onCleanup, sleep } from "./lib/procs.js";
 import type { Row, Scenario, TargetCheck } from "./lib/scenario.js";
 import { summarize } from "./lib/stats.js";
+import { phases, recordLifecycle, type LifecycleLog } from "./lib/lifecycle.js";
 
 const INFLIGHT = 16;
 
 interface SwapResult {
   /** ms from the change to the first answer from the new version; NaN if it never came. */
   swapMs: number;
+  /** change -> "swapping", -> new instance "ready", -> "swapped", -> first new answer (ms). */
+  phases: number[];
   failed: number;
   calls: number;
   firstError?: string;
@@ -39,18 +42,19 @@ export const scenario: Scenario = {
   name: "hot-swap",
   title: "4. Hot swap under load",
   async run(ctx) {
-    const swaps = ctx.quick ? 2 : ctx.runs;
+    const swaps = ctx.quick ? 1 : ctx.runs;
+    const windowMs = ctx.quick ? 400 : 1000;
     const dir = mkdtempSync(join(tmpdir(), "bkg-bench-swap-"));
     onCleanup(`remove ${dir}`, () => rmSync(dir, { recursive: true, force: true }));
     let v = 1;
     writeFileSync(join(dir, "version.json"), JSON.stringify({ version: String(v) }));
     const d = await bootDaemon({ manifests: { swap: manifest(dir, "1.0.0") } });
+    const log = await recordLifecycle(d.client, "swap");
     const byMethod: Record<string, SwapResult[]> = { "watched file changed": [], "manifest rewritten": [] };
     try {
       await d.waitReady(["swap"]);
       for (let i = 0; i < swaps; i++) {
         for (const how of Object.keys(byMethod)) {
-          if (ctx.quick && how === "manifest rewritten" && i > 0) continue;
           v++;
           const next = String(v);
           const change =
@@ -67,7 +71,7 @@ export const scenario: Scenario = {
             d.writeManifest("swap", { ...manifest(dir, `1.0.${v - 1}`), watch: [] });
             await waitSettled(d, String(v - 1));
           }
-          byMethod[how].push(await swapUnderLoad(d, next, change));
+          byMethod[how].push(await swapUnderLoad(d, log, next, change, windowMs));
           if (how === "manifest rewritten") {
             d.writeManifest("swap", manifest(dir, `1.0.${next}`));
             await waitSettled(d, next);
@@ -77,6 +81,7 @@ export const scenario: Scenario = {
         ctx.log(`hot-swap: ${i + 1}/${swaps}`);
       }
     } finally {
+      await log.stop();
       await d.stop();
     }
     const rows: Row[] = [];
@@ -85,6 +90,7 @@ export const scenario: Scenario = {
       if (!rs.length) continue;
       const t = summarize(rs.map((r) => r.swapMs));
       const failed = rs.reduce((s, r) => s + r.failed, 0);
+      const ph = (i: number) => summarize(rs.map((r) => r.phases[i]));
       rows.push({
         case: `${how} (${rs.length} swaps, ${INFLIGHT} in flight)`,
         subject: "bkg",
@@ -92,6 +98,16 @@ export const scenario: Scenario = {
           { label: "change -> new version ms", summary: t },
           { label: "failed calls (all swaps)", summary: summarize([failed]) },
           { label: "calls per swap window", summary: summarize(rs.map((r) => r.calls)) },
+        ],
+      });
+      rows.push({
+        case: `${how} (${rs.length} swaps, ${INFLIGHT} in flight)`,
+        subject: "bkg, by phase",
+        metrics: [
+          { label: "change -> swapping ms", summary: ph(0) },
+          { label: "-> new instance ready ms", summary: ph(1) },
+          { label: "-> swapped ms", summary: ph(2) },
+          { label: "-> first new answer ms", summary: ph(3) },
         ],
       });
       targets.push({ target: `${how}: 0 failed calls`, met: failed === 0, detail: `${failed} failed of ${rs.reduce((s, r) => s + r.calls, 0)}${failed ? `: ${rs.find((r) => r.firstError)?.firstError}` : ""}` });
@@ -106,8 +122,9 @@ export const scenario: Scenario = {
       rows,
       targets,
       notes: [
-        `Closed loop of ${INFLIGHT} calls in flight for 1 s before each change and until 1 s after the new version answered. The time runs from the write (file or manifest) to the first answer carrying the new version.`,
-        "It includes the file watcher's debounce (150 ms for watch globs), the new process's start and handshake, and the switch; the old instance is drained, not killed.",
+        `Closed loop of ${INFLIGHT} calls in flight for ${windowMs} ms before each change and until ${windowMs} ms after the new version answered. The time runs from the write (file or manifest) to the first answer carrying the new version.`,
+        "It includes the file watcher's debounce (150 ms for watch globs, 50 ms for manifests), the new process's start and handshake, and the switch; the old instance is drained, not killed.",
+        "By phase: from the daemon's lifecycle events (epoch ms): the change noticed (state swapping), the new instance ready, the switch (swapped), then the first answer the client saw from the new version.",
       ],
     };
   },
@@ -129,20 +146,24 @@ async function waitSettled(d: BenchDaemon, version: string): Promise<void> {
   throw new Error(`swap did not settle on version ${version}`);
 }
 
-async function swapUnderLoad(d: BenchDaemon, next: string, change: () => void): Promise<SwapResult> {
+async function swapUnderLoad(d: BenchDaemon, log: LifecycleLog, next: string, change: () => void, windowMs: number): Promise<SwapResult> {
   let stop = false;
   let failed = 0;
   let calls = 0;
   let firstError: string | undefined;
   let changedAt = NaN;
   let seenAt = NaN;
+  let seenEpoch = NaN;
   const hardStop = performance.now() + 20_000;
   const worker = async () => {
     while (!stop && performance.now() < hardStop) {
       try {
         const r = await d.client.call<{ version: string }>("swap.version", {}, { timeoutMs: 10_000 });
         calls++;
-        if (r.version === next && Number.isNaN(seenAt)) seenAt = performance.now();
+        if (r.version === next && Number.isNaN(seenAt)) {
+          seenAt = performance.now();
+          seenEpoch = Date.now();
+        }
       } catch (e) {
         failed++;
         firstError ??= (e as Error).message;
@@ -150,12 +171,16 @@ async function swapUnderLoad(d: BenchDaemon, next: string, change: () => void): 
     }
   };
   const workers = Array.from({ length: INFLIGHT }, worker);
-  await sleep(1000);
+  await sleep(windowMs);
   changedAt = performance.now();
+  const changedEpoch = Date.now();
   change();
   while (Number.isNaN(seenAt) && performance.now() - changedAt < 15_000) await sleep(2);
-  await sleep(1000);
+  await sleep(windowMs);
   stop = true;
   await Promise.all(workers);
-  return { swapMs: seenAt - changedAt, failed, calls, firstError };
+  const swapping = log.first(changedEpoch, "swapping");
+  const ready = log.first(swapping?.ts ?? changedEpoch, "ready", true);
+  const swapped = log.first(changedEpoch, "swapped");
+  return { swapMs: seenAt - changedAt, phases: phases([changedEpoch, swapping?.ts, ready?.ts, swapped?.ts, Number.isNaN(seenEpoch) ? undefined : seenEpoch]), failed, calls, firstError };
 }

@@ -46,13 +46,13 @@ export const scenario: Scenario = {
         { name: "bkg (API key)", url: `${gw.baseUrl}/api/call/echo/echo`, headers: { ...json, authorization: `Bearer ${gw.key}` } },
         { name: "bare node:http -> child", url: `http://127.0.0.1:${bare.port}/api/call/echo/echo`, headers: json },
       ];
-      const duration = ctx.quick ? 1 : 3;
+      const duration = ctx.quick ? 0.5 : 3;
       const runs = ctx.quick ? 2 : ctx.runs;
       const res = new Map<string, CannonResult[]>();
       const p50 = new Map<string, number[]>();
       const push = <T>(m: Map<string, T[]>, k: string, v: T) => m.set(k, [...(m.get(k) ?? []), v]);
       // Warm-up, unmeasured.
-      for (const s of subjects) await cannon({ url: s.url, method: "POST", body, headers: s.headers, connections: 16, duration: ctx.quick ? 0.5 : 1 });
+      for (const s of subjects) await cannon({ url: s.url, method: "POST", body, headers: s.headers, connections: 16, duration: ctx.quick ? 0.3 : 1 });
       for (let r = 0; r < runs; r++) {
         for (const conns of [1, 64]) {
           for (let j = 0; j < subjects.length; j++) {

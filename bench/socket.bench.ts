@@ -40,8 +40,8 @@ export const scenario: Scenario = {
   name: "socket",
   title: "1. Socket-routed calls to echo",
   async run(ctx) {
-    const durationMs = ctx.quick ? 400 : 3000;
-    const warmupMs = ctx.quick ? 150 : 500;
+    const durationMs = ctx.quick ? 300 : 3000;
+    const warmupMs = ctx.quick ? 100 : 500;
     ctx.log(`socket: starting LIMIT-A child, LIMIT-C relay and a bkg daemon`);
     const direct = startDirectChild();
     const relay = await startRelay();
@@ -64,7 +64,7 @@ export const scenario: Scenario = {
           // Rotate the order each run so no subject always goes first.
           const order = subjects.map((_, i) => subjects[(i + run) % subjects.length]);
           for (const s of order) {
-            const r = await closedLoop(() => s.call(c.payload), { inflight: c.inflight, durationMs, warmupMs: 100, maxCalls: 2_000_000, pids: s.pids });
+            const r = await closedLoop(() => s.call(c.payload), { inflight: c.inflight, durationMs, warmupMs: ctx.quick ? 50 : 100, maxCalls: 2_000_000, pids: s.pids });
             const list = results.get(key(c, s)) ?? [];
             list.push(r);
             results.set(key(c, s), list);
@@ -98,7 +98,7 @@ export const scenario: Scenario = {
 
       const targets = checkTargets(get(CASES[1], "bkg"), get(CASES[1], "LIMIT-A"), get(CASES[1], "LIMIT-C"), get(CASES[0], "bkg"), get(CASES[0], "LIMIT-C"));
       const notes = [
-        `Payloads: ${bytes(SMALL)} B and ${bytes(LARGE)} B JSON objects, echoed back. ${ctx.runs} runs of ${durationMs} ms per case and subject (after ${warmupMs} ms warm-up per case, and 100 ms before each run), interleaved.`,
+        `Payloads: ${bytes(SMALL)} B and ${bytes(LARGE)} B JSON objects, echoed back. ${ctx.runs} runs of ${durationMs} ms per case and subject (after ${warmupMs} ms warm-up per case, and ${ctx.quick ? 50 : 100} ms before each run), interleaved.`,
         "Ratios are medians of per-run ratios (each run's bkg against the same run's baseline).",
         "CPU µs/call (all) sums the load generator (this process), the middle hop and the echo child; (hop) is the daemon or relay alone. /proc CPU times have 10 ms resolution.",
         "bkg uses its own client (import { connect } from \"bkg\"); the baselines use vscode-jsonrpc's StreamMessageReader/Writer on both ends.",

@@ -3,12 +3,15 @@
  * ready (as bkg.plugins.list reports them), beside the floor: a fresh Node process that spawns
  * the same number of plain vscode-jsonrpc echo children and waits for each to answer once.
  */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { monotonicMicros, profilesIn, summarizeProfile } from "./lib/profile.js";
 import { exitWithin } from "./lib/baselines.js";
 import { bootDaemon, echoManifest } from "./lib/daemon.js";
 import { BASELINES } from "./lib/paths.js";
-import { rssBytes, sleep, spawnTracked, tail, waitFor } from "./lib/procs.js";
-import type { Row, Scenario, TargetCheck } from "./lib/scenario.js";
+import { onCleanup, rssBytes, sleep, spawnTracked, tail, waitFor } from "./lib/procs.js";
+import type { BenchContext, ProfileSummary, Row, Scenario, TargetCheck } from "./lib/scenario.js";
 import { ratio, summarize } from "./lib/stats.js";
 
 export const scenario: Scenario = {
@@ -56,10 +59,13 @@ export const scenario: Scenario = {
         });
       }
     }
+    let profiles: ProfileSummary[] | undefined;
+    if (ctx.profile) profiles = await profileStart(ctx, 10);
     return {
       available: true,
       rows,
       targets,
+      profiles,
       notes: [
         `Time from spawning the process to every plugin "ready" (polled every 10 ms over the socket) / every child answering. ${runs} runs each (at most 3 for 50 plugins), bkg and bare alternating.`,
         "Each plugin is the TypeScript echo plugin (Node + @bkg/plugin-sdk); the bare children are plain vscode-jsonrpc scripts, so they load a little less code.",
@@ -88,6 +94,33 @@ async function bkgStart(n: number): Promise<{ readyMs: number; socketMs: number;
     return { readyMs, socketMs, rssMiB: rssBytes(d.pid) / 2 ** 20 };
   } finally {
     await d.stop();
+  }
+}
+
+/** One more start of 10 plugins with --cpu-prof on the daemon: where its start-up time goes. */
+async function profileStart(ctx: BenchContext, n: number): Promise<ProfileSummary[]> {
+  const dir = mkdtempSync(join(tmpdir(), "bkg-bench-prof-"));
+  const removeDir = onCleanup(`remove ${dir}`, () => rmSync(dir, { recursive: true, force: true }));
+  try {
+    ctx.log(`startup: profiling a start with ${n} plugins`);
+    const manifests = Object.fromEntries(Array.from({ length: n }, (_, i) => [`echo${i + 1}`, echoManifest(`echo${i + 1}`)]));
+    const d = await bootDaemon({ manifests, noConnect: true, nodeArgs: ["--cpu-prof", `--cpu-prof-dir=${dir}`, "--cpu-prof-interval=250"] });
+    let readyUs = 0;
+    try {
+      await d.connect(20_000);
+      await d.waitReady(Object.keys(manifests), 60_000);
+      readyUs = monotonicMicros();
+    } finally {
+      await d.stop();
+    }
+    return profilesIn(dir)
+      .filter((p) => p.pid === d.pid)
+      .map((p) => summarizeProfile(p.profile, "daemon", `start with ${n} plugins, until all ready`, { fromUs: 0, toUs: readyUs }));
+  } catch (e) {
+    ctx.log(`startup: profiling failed: ${(e as Error).message}`);
+    return [];
+  } finally {
+    await removeDir();
   }
 }
 

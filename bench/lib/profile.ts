@@ -118,16 +118,18 @@ export function areaOf(cf: CallFrame): string {
   if (cf.functionName === "(garbage collector)") return "GC";
   if (cf.functionName === "(program)") return "V8/native (program)";
   if (!u) return "native / builtins";
-  if (u.includes("vscode-jsonrpc")) return "vscode-jsonrpc";
-  if (u.includes("/src/protocol/") || u.includes("@bkg/protocol")) return "bkg framing (@bkg/protocol)";
+  if (u.startsWith("node:")) return "node internals (net, streams, timers, modules)";
+  const nm = u.lastIndexOf("/node_modules/");
+  if (nm >= 0) {
+    const parts = u.slice(nm + "/node_modules/".length).split("/");
+    return parts[0].startsWith("@") ? `${parts[0]}/${parts[1]}` : parts[0];
+  }
+  if (u.includes("/src/protocol/")) return "bkg framing (@bkg/protocol)";
   if (u.includes("/plugin-sdk/")) return "plugin SDK";
   if (u.includes("/plugins/")) return "plugin code";
-  if (u.includes("/dist/bus/")) return "bkg router";
-  if (u.includes("/dist/gateway/")) return "bkg socket server";
-  if (u.includes("/dist/supervisor/")) return "bkg supervisor";
-  if (u.includes("/dist/client/")) return "bkg client";
+  if (u.includes("/bench/")) return "benchmark code";
+  const m = /\/dist\/([^/]+)\//.exec(u);
+  if (m) return `bkg ${m[1]}`;
   if (u.includes("/dist/")) return "bkg other";
-  if (u.includes("/node_modules/")) return "other packages";
-  if (u.startsWith("node:")) return "node internals (net, streams, timers)";
   return "other";
 }
