@@ -60,7 +60,10 @@ export async function startDaemon(config: ResolvedConfig, options: DaemonOptions
   const pidFile = join(config.dataDir, "bkg.pid");
   let surface: ControlSurface | undefined;
 
+  let markLoaded!: () => void;
+  const loaded = new Promise<void>((r) => (markLoaded = r));
   const daemon: Daemon = {
+    loaded,
     version: VERSION,
     startedAt,
     config,
@@ -101,6 +104,7 @@ export async function startDaemon(config: ResolvedConfig, options: DaemonOptions
   telemetry.start(supervisor);
   supervisor.reapOrphans();
   await watcher.start();
+  markLoaded();
   await supervisor.startAll();
   supervisor.startSampling();
   logger.info({ socket: config.socketPath, manifests: config.manifestsDir, version: VERSION }, `bkg ${VERSION} listening on ${config.socketPath}`);

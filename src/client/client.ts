@@ -3,8 +3,7 @@
  * plugins over the daemon's unix socket.
  */
 import { createConnection } from "node:net";
-import { CancellationTokenSource, ResponseError, type MessageConnection } from "vscode-jsonrpc/node";
-import { BkgError, ErrorCodes, createFramedConnection } from "@bkg/protocol";
+import { BkgError, ErrorCodes, Methods, RpcPeer } from "@bkg/protocol";
 import type { BusEvent, Topic } from "../events/index.js";
 import type { PluginInfo, PluginSummary } from "../supervisor/index.js";
 import type { StoredEvent } from "../store/index.js";
@@ -68,10 +67,10 @@ export class BkgClient {
   private closed = false;
 
   constructor(
-    private readonly connection: MessageConnection,
+    private readonly connection: RpcPeer,
     private readonly socket?: { destroy(): void },
   ) {
-    connection.onUnhandledProgress(({ token, value }) => this.progress.get(String(token))?.(value));
+    connection.onNotification(Methods.progress, (p: { token?: unknown; value?: unknown }) => this.progress.get(String(p?.token))?.(p?.value));
     connection.onNotification("bkg/event", (p: { subscription: number; event: BusEvent }) => this.subscribers.get(p.subscription)?.(p.event));
   }
 
@@ -150,16 +149,10 @@ export class BkgClient {
   }
 
   private async request(method: string, params: unknown, signal?: AbortSignal): Promise<unknown> {
-    const cts = new CancellationTokenSource();
-    const onAbort = () => cts.cancel();
-    signal?.addEventListener("abort", onAbort, { once: true });
     try {
-      return await this.connection.sendRequest(method, params, cts.token);
+      return await this.connection.request(method, params, signal);
     } catch (e) {
-      if (e instanceof ResponseError) throw new BkgError(e.code, e.message, e.data);
       throw BkgError.from(e);
-    } finally {
-      signal?.removeEventListener("abort", onAbort);
     }
   }
 }
@@ -184,9 +177,7 @@ export function connect(options: ConnectOptions): Promise<BkgClient> {
       clearTimeout(timer);
       socket.off("error", fail);
       socket.on("error", () => undefined);
-      const { connection } = createFramedConnection(socket, socket);
-      connection.listen();
-      resolve(new BkgClient(connection, socket));
+      resolve(new BkgClient(new RpcPeer(socket, socket).listen(), socket));
     });
   });
 }

@@ -23,6 +23,12 @@ export interface DaemonContext {
   telemetry?: Telemetry;
   /** Where the network gateways actually listen (set once they are bound; port 0 resolved). */
   endpoints?: Endpoints;
+  /**
+   * Resolves once the manifests folder has been read and every plugin is registered. Gateways
+   * listen before that (so a second daemon fails fast) and hold requests until it resolves, so
+   * a client never sees a plugin list that is still filling in.
+   */
+  loaded?: Promise<void>;
   /** Stops the daemon gracefully; resolves when everything is down. */
   shutdown(reason: string): Promise<void>;
 }

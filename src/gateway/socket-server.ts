@@ -6,8 +6,7 @@
 import { chmodSync, existsSync, mkdirSync, unlinkSync } from "node:fs";
 import { createServer, type Server, type Socket } from "node:net";
 import { dirname } from "node:path";
-import { CancellationToken, ResponseError } from "vscode-jsonrpc/node";
-import { BkgError, ErrorCodes, FramingError, Methods, createFramedConnection, type CallMeta } from "@bkg/protocol";
+import { BkgError, ErrorCodes, Methods, RpcError, RpcPeer, type CallMeta } from "@bkg/protocol";
 import type { Topic } from "../events/index.js";
 import { CONTROL_METHODS } from "./control-api.js";
 import type { DaemonContext } from "./daemon-context.js";
@@ -67,23 +66,22 @@ export class SocketServer {
     this.sockets.add(socket);
     socket.on("close", () => this.sockets.delete(socket));
     socket.on("error", () => socket.destroy());
-    const { connection, writer } = createFramedConnection(socket, socket, {
+    const connection: RpcPeer = new RpcPeer(socket, socket, {
       maxMessageBytes: this.ctx.config.limits.maxMessageBytes,
       accept: (msg) => {
         const problem = invalidRequest(msg);
         if (!problem) return true;
         const id = msg && typeof msg === "object" && "id" in msg ? (msg as { id: unknown }).id : null;
-        writer.writeRaw({ jsonrpc: "2.0", id: typeof id === "string" || typeof id === "number" ? id : null, error: { code: ErrorCodes.InvalidRequest, message: problem } });
+        connection.writeRaw({ jsonrpc: "2.0", id: typeof id === "string" || typeof id === "number" ? id : null, error: { code: ErrorCodes.InvalidRequest, message: problem } });
         return false;
       },
-    });
-    connection.onError(([err]) => {
-      if (!(err instanceof FramingError)) return;
-      writer.writeRaw({ jsonrpc: "2.0", id: null, error: { code: ErrorCodes.ParseError, message: `parse error: ${err.message}` } });
-      if (err.fatal) {
-        writer.flush();
-        socket.end();
-      }
+      onFramingError: (err) => {
+        connection.writeRaw({ jsonrpc: "2.0", id: null, error: { code: ErrorCodes.ParseError, message: `parse error: ${err.message}` } });
+        if (err.fatal) {
+          connection.flush();
+          socket.end();
+        }
+      },
     });
 
     const subs = new Map<number, () => void>();
@@ -91,9 +89,9 @@ export class SocketServer {
     connection.onRequest("bkg.subscribe", (p: { topics?: string[]; plugin?: string } | undefined) => {
       const topics = (p?.topics ?? TOPICS).map((t) => (t === "logs" ? "log" : t === "events" ? "plugin" : t));
       const bad = topics.filter((t) => !TOPICS.includes(t as Topic));
-      if (bad.length) throw new ResponseError(ErrorCodes.InvalidParams, `unknown topic(s) ${bad.join(", ")}; topics are: lifecycle, log (logs), plugin (events), audit`);
+      if (bad.length) throw new RpcError(ErrorCodes.InvalidParams, `unknown topic(s) ${bad.join(", ")}; topics are: lifecycle, log (logs), plugin (events), audit`);
       const id = ++subSeq;
-      subs.set(id, this.ctx.bus.subscribe({ topics: topics as Topic[], plugin: p?.plugin }, (event) => void connection.sendNotification("bkg/event", { subscription: id, event })));
+      subs.set(id, this.ctx.bus.subscribe({ topics: topics as Topic[], plugin: p?.plugin }, (event) => connection.notify("bkg/event", { subscription: id, event })));
       return { subscription: id, topics };
     });
     connection.onRequest("bkg.unsubscribe", (p: { subscription?: number }) => {
@@ -105,14 +103,15 @@ export class SocketServer {
       setImmediate(() => void this.ctx.shutdown(`requested by ${client}`));
       return { stopping: true, pid: process.pid };
     });
-    connection.onRequest(async (method: string, params: unknown, token: CancellationToken) => {
+    connection.onAnyRequest(async (method: string, params: unknown, rctx) => {
       try {
+        await this.ctx.loaded;
         const control = CONTROL_METHODS[method];
         if (control) return await control(this.ctx, (params ?? {}) as Record<string, unknown>);
-        return await this.route(connection, client, method, params, token);
+        return await this.route(connection, client, method, params, rctx.signal);
       } catch (e) {
         const err = BkgError.from(e);
-        throw new ResponseError(err.code, err.message, err.data);
+        throw new RpcError(err.code, err.message, err.data);
       }
     });
     connection.onClose(() => {
@@ -122,15 +121,13 @@ export class SocketServer {
     connection.listen();
   }
 
-  private route(connection: { sendNotification(m: string, p: unknown): Promise<void> }, client: string, method: string, params: unknown, token: CancellationToken) {
+  private route(connection: RpcPeer, client: string, method: string, params: unknown, signal: AbortSignal) {
     let meta: ClientMeta = {};
     if (params && typeof params === "object" && !Array.isArray(params) && "_meta" in params) {
       const { _meta, ...rest } = params as { _meta?: ClientMeta };
       meta = _meta ?? {};
       params = rest;
     }
-    const ac = new AbortController();
-    const sub = token.onCancellationRequested(() => ac.abort());
     const progressToken = meta.progressToken;
     return this.ctx.router
       .call(method, params, {
@@ -138,10 +135,9 @@ export class SocketServer {
         timeoutMs: typeof meta.timeoutMs === "number" ? meta.timeoutMs : undefined,
         deadline: typeof meta.deadline === "number" ? meta.deadline : undefined,
         traceparent: meta.traceparent,
-        signal: ac.signal,
-        onProgress: progressToken === undefined ? undefined : (value) => void connection.sendNotification(Methods.progress, { token: progressToken, value }),
-      })
-      .finally(() => sub.dispose());
+        signal,
+        onProgress: progressToken === undefined ? undefined : (value) => connection.notify(Methods.progress, { token: progressToken, value }),
+      });
   }
 }
 

@@ -5,14 +5,14 @@
 import type { ChildProcess } from "node:child_process";
 import { createInterface } from "node:readline";
 import semver from "semver";
-import { CancellationTokenSource, ResponseError, type MessageConnection } from "vscode-jsonrpc/node";
 import {
   BkgError,
   ErrorCodes,
   FramingError,
   Methods,
   PROTOCOL_VERSION,
-  createFramedConnection,
+  RpcError,
+  RpcPeer,
   type BkgCallParams,
   type CallMeta,
   type EmitParams,
@@ -68,7 +68,7 @@ export class PluginInstance {
   calls = 0;
   info?: InitializeResult;
   private child?: ChildProcess;
-  private connection?: MessageConnection;
+  private connection?: RpcPeer;
   private readonly pending = new Map<number, { what: string; fail: (err: BkgError) => void }>();
   private readonly progress = new Map<string, (value: unknown) => void>();
   private readonly stderrTail: string[] = [];
@@ -76,7 +76,6 @@ export class PluginInstance {
   private killReason?: string;
   private stopRequested = false;
   private pendingSeq = 0;
-  private connectionClosed = false;
   private exitWaiters: ((e: InstanceExit) => void)[] = [];
 
   constructor(
@@ -129,26 +128,22 @@ export class PluginInstance {
       this.hooks.onLog(this, "info", line, undefined, "stderr");
     });
 
-    const { connection } = createFramedConnection(child.stdout!, child.stdin!, { maxMessageBytes: m.limits.maxMessageBytes });
-    this.connection = connection;
-    connection.onError(([err]) => {
-      if (err instanceof FramingError) {
+    const connection = new RpcPeer(child.stdout!, child.stdin!, {
+      maxMessageBytes: m.limits.maxMessageBytes,
+      onFramingError: (err: FramingError) => {
         const what = err.kind === "too-large" ? "message over the size limit" : err.kind === "header" ? "garbage on stdout" : "invalid JSON on stdout";
         this.kill(`protocol violation (${what}): ${err.message}`);
-      }
+      },
     });
+    this.connection = connection;
     connection.onClose(() => {
-      this.connectionClosed = true;
       // No call may be routed to an instance that can no longer answer.
       if (this.state === "ready" || this.state === "standby") this.state = "stopping";
       // A process that closed its stdout but lives on is broken; one that is exiting is gone by then.
       setTimeout(() => this.kill("it closed its stdout"), 500).unref();
     });
-    connection.onUnhandledProgress(({ token, value }) => this.progress.get(String(token))?.(value));
-    connection.onRequest(Methods.call, (params: BkgCallParams) => this.hooks.onPluginCall(this, params).catch((e) => {
-      const err = BkgError.from(e);
-      throw new ResponseError(err.code, err.message, err.data);
-    }));
+    connection.onNotification(Methods.progress, (p: { token?: unknown; value?: unknown }) => this.progress.get(String(p?.token))?.(p?.value));
+    connection.onRequest(Methods.call, (params: BkgCallParams) => this.hooks.onPluginCall(this, params));
     connection.onNotification(Methods.log, (p: LogParams) => {
       const { level, msg, ...fields } = p ?? ({} as LogParams);
       this.hooks.onLog(this, typeof level === "string" ? level : "info", String(msg ?? ""), Object.keys(fields).length ? fields : undefined, "bkg/log");
@@ -178,7 +173,7 @@ export class PluginInstance {
       throw err;
     }
     this.info = result;
-    void connection.sendNotification(Methods.initialized, {});
+    connection.notify(Methods.initialized, {});
     this.state = "ready";
     return result;
   }
@@ -237,7 +232,7 @@ export class PluginInstance {
     if (!conn || this.exitInfo) return Promise.reject(this.goneError(o.what));
     return new Promise((resolve, reject) => {
       const key = ++this.pendingSeq;
-      const cts = new CancellationTokenSource();
+      const cancel = new AbortController();
       let timer: NodeJS.Timeout | undefined;
       const settle = (fn: () => void) => {
         if (!this.pending.delete(key)) return;
@@ -246,7 +241,7 @@ export class PluginInstance {
         fn();
       };
       const onAbort = () => {
-        cts.cancel();
+        cancel.abort();
         settle(() => reject(BkgError.from(o.signal!.reason ?? new BkgError(ErrorCodes.RequestCancelled, "cancelled"))));
       };
       this.pending.set(key, { what: o.what, fail: (err) => settle(() => reject(err)) });
@@ -255,24 +250,15 @@ export class PluginInstance {
         if (o.signal.aborted) return onAbort();
         o.signal.addEventListener("abort", onAbort, { once: true });
       }
-      conn.sendRequest(method, params, cts.token).then(
+      conn.request(method, params, cancel.signal).then(
         (r) => settle(() => resolve(r)),
         (e) => {
           // The connection broke under the call: finish() rejects it with the exit's reason.
-          if (!(e instanceof ResponseError) && (this.connectionClosed || this.exitInfo)) return;
-          settle(() => reject(this.fromWire(e, o.what)));
+          if (!(e instanceof RpcError)) return;
+          settle(() => reject(new BkgError(e.code, e.message, e.data)));
         },
       );
     });
-  }
-
-  private fromWire(e: unknown, what: string): BkgError {
-    if (e instanceof ResponseError) {
-      // vscode-jsonrpc's own codes for a disposed connection mean the process went away.
-      if (e.code >= -32099 && e.code <= -32000 && this.exitInfo) return this.goneError(what);
-      return new BkgError(e.code, e.message, e.data);
-    }
-    return this.exitInfo ? this.goneError(what) : BkgError.from(e);
   }
 
   private goneError(what: string): BkgError {
@@ -295,7 +281,8 @@ export class PluginInstance {
       const within = (ms: number) => Promise.race([exited.then(() => true), delay(ms).then(() => false)]);
       try {
         await Promise.race([this.request(Methods.shutdown, null, { timeoutMs: t.shutdown, what: "shutdown" }), exited]);
-        void this.connection?.sendNotification(Methods.exit);
+        this.connection?.notify(Methods.exit);
+        this.connection?.flush();
         this.child?.stdin?.end();
       } catch {
         /* no answer: signals follow */

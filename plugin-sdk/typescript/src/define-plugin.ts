@@ -1,10 +1,10 @@
-import type { MessageConnection } from "vscode-jsonrpc/node";
+import type { RpcPeer } from "@bkg/protocol";
 import { serve, type ServeOptions } from "./server.js";
 import type { PluginDefinition } from "./types.js";
 
 export interface Plugin extends PluginDefinition {
   /** Starts serving on stdin/stdout (or the given streams). Call once per process. */
-  serve(options?: ServeOptions): MessageConnection;
+  serve(options?: ServeOptions): RpcPeer;
 }
 
 /**

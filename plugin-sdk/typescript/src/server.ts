@@ -1,11 +1,11 @@
 import type { Readable, Writable } from "node:stream";
-import { ResponseError, type CancellationToken, type MessageConnection } from "vscode-jsonrpc/node";
 import {
   BkgError,
   ErrorCodes,
   Methods,
   PROTOCOL_VERSION,
-  createFramedConnection,
+  RpcError,
+  RpcPeer,
   type CallMeta,
   type InitializeParams,
   type InitializeResult,
@@ -26,13 +26,19 @@ const PROTOCOL_MAJOR = PROTOCOL_VERSION.split(".")[0];
  * Serves a plugin definition over a framed stream pair (stdin/stdout by default). Returns once
  * listening; the process then lives until `exit` or stdin closing. Calling it twice serves twice.
  */
-export function serve(def: PluginDefinition, options: ServeOptions = {}): MessageConnection {
+export function serve(def: PluginDefinition, options: ServeOptions = {}): RpcPeer {
   const input = options.input ?? process.stdin;
   const output = options.output ?? process.stdout;
   const usingStdio = output === process.stdout;
   if (usingStdio) protectStdout();
   const exit = options.onExit ?? ((code: number) => process.exit(code));
-  const { connection, writer } = createFramedConnection(input, output);
+  const connection = new RpcPeer(input, output, {
+    // A daemon that sends garbage cannot be spoken to: leave, as when stdin closes.
+    onFramingError: (err) => {
+      if (err.fatal) void finish(1);
+    },
+  });
+  const writer = connection;
 
   let init: InitializeParams | undefined;
   let deactivated = false;
@@ -42,7 +48,7 @@ export function serve(def: PluginDefinition, options: ServeOptions = {}): Messag
     instanceId: init?.plugin.instanceId ?? "",
     log: (level, msg, fields) => log(connection, level, msg, fields),
     call: (method, params, opts) => call(connection, method, params, opts?.timeoutMs),
-    emit: (event, data) => void connection.sendNotification(Methods.emit, { event, data }),
+    emit: (event, data) => connection.notify(Methods.emit, { event, data }),
   });
   const deactivate = async () => {
     if (deactivated) return;
@@ -61,7 +67,7 @@ export function serve(def: PluginDefinition, options: ServeOptions = {}): Messag
   connection.onRequest(Methods.initialize, (params: InitializeParams): InitializeResult => {
     const theirMajor = String(params?.protocolVersion ?? "").split(".")[0];
     if (theirMajor !== PROTOCOL_MAJOR) {
-      throw new ResponseError(
+      throw new RpcError(
         ErrorCodes.ProtocolMismatch,
         `protocol mismatch: plugin ${def.name} speaks ${PROTOCOL_VERSION}, daemon speaks ${params?.protocolVersion}`,
       );
@@ -89,15 +95,15 @@ export function serve(def: PluginDefinition, options: ServeOptions = {}): Messag
     return null;
   });
   connection.onNotification(Methods.exit, () => void finish(0));
-  connection.onRequest(async (method: string, params: unknown, token: CancellationToken) => {
+  connection.onAnyRequest(async (method: string, params: unknown, rctx) => {
     const m = def.methods[method];
     if (!m) {
-      throw new ResponseError(
+      throw new RpcError(
         ErrorCodes.MethodNotFound,
         `plugin ${def.name} has no method "${method}"; it has: ${Object.keys(def.methods).join(", ")}`,
       );
     }
-    return runHandler(connection, m, params, token, init);
+    return runHandler(connection, m, params, rctx.signal, init);
   });
   connection.onClose(() => void finish(0));
   connection.listen();
@@ -116,10 +122,10 @@ function describe(name: string, m: MethodDefinition) {
 }
 
 async function runHandler(
-  connection: MessageConnection,
+  connection: RpcPeer,
   m: MethodDefinition,
   rawParams: unknown,
-  token: CancellationToken,
+  cancelled: AbortSignal,
   init: InitializeParams | undefined,
 ): Promise<unknown> {
   const { params, meta } = splitMeta(rawParams);
@@ -127,7 +133,8 @@ async function runHandler(
   const cancel = (reason: BkgError) => {
     if (!controller.signal.aborted) controller.abort(reason);
   };
-  const sub = token.onCancellationRequested(() => cancel(new BkgError(ErrorCodes.RequestCancelled, "cancelled by the caller")));
+  const onCancel = () => cancel(new BkgError(ErrorCodes.RequestCancelled, "cancelled by the caller"));
+  cancelled.addEventListener("abort", onCancel, { once: true });
   const timer =
     typeof meta.deadline === "number"
       ? setTimeout(() => cancel(new BkgError(ErrorCodes.DeadlineExceeded, "deadline exceeded")), Math.max(0, meta.deadline - Date.now()))
@@ -145,9 +152,9 @@ async function runHandler(
       const timeoutMs = opts?.timeoutMs ?? left;
       return call(connection, method, p, timeoutMs);
     },
-    emit: (event, data) => void connection.sendNotification(Methods.emit, { event, data }),
+    emit: (event, data) => connection.notify(Methods.emit, { event, data }),
     progress: (value) => {
-      if (meta.progressToken !== undefined) void connection.sendNotification(Methods.progress, { token: meta.progressToken, value });
+      if (meta.progressToken !== undefined) connection.notify(Methods.progress, { token: meta.progressToken, value });
     },
   };
   try {
@@ -156,10 +163,10 @@ async function runHandler(
     if (controller.signal.aborted) throw controller.signal.reason;
     return out === undefined ? null : out;
   } catch (e) {
-    if (controller.signal.aborted) throw toResponseError(new BkgError(ErrorCodes.RequestCancelled, (controller.signal.reason as Error).message));
-    throw toResponseError(e);
+    if (controller.signal.aborted) throw new RpcError(ErrorCodes.RequestCancelled, (controller.signal.reason as Error).message);
+    throw toRpcError(e);
   } finally {
-    sub.dispose();
+    cancelled.removeEventListener("abort", onCancel);
     if (timer) clearTimeout(timer);
   }
 }
@@ -191,23 +198,24 @@ function splitMeta(raw: unknown): { params: unknown; meta: CallMeta } {
   return { params: raw ?? {}, meta: {} };
 }
 
-async function call(connection: MessageConnection, method: string, params: unknown, timeoutMs?: number): Promise<any> {
+async function call(connection: RpcPeer, method: string, params: unknown, timeoutMs?: number): Promise<any> {
   try {
-    return await connection.sendRequest(Methods.call, { method, params, ...(timeoutMs ? { timeoutMs } : {}) });
+    return await connection.request(Methods.call, { method, params, ...(timeoutMs ? { timeoutMs } : {}) });
   } catch (e) {
     throw BkgError.from(e);
   }
 }
 
-function log(connection: MessageConnection, level: LogLevel, msg: string, fields?: Record<string, unknown>): void {
-  void connection.sendNotification(Methods.log, { ...fields, level, msg });
+function log(connection: RpcPeer, level: LogLevel, msg: string, fields?: Record<string, unknown>): void {
+  connection.notify(Methods.log, { ...fields, level, msg });
 }
 
-function toResponseError(e: unknown): ResponseError<unknown> {
-  if (e instanceof ResponseError) return e;
-  if (e instanceof BkgError) return new ResponseError(e.code, e.message, e.data);
+/** A handler's failure as a wire error: its own code when it has one, -33010 otherwise. */
+function toRpcError(e: unknown): RpcError {
+  if (e instanceof RpcError) return e;
+  if (e instanceof BkgError) return new RpcError(e.code, e.message, e.data);
   const message = e instanceof Error ? e.message : String(e);
-  return new ResponseError(ErrorCodes.PluginError, message);
+  return new RpcError(ErrorCodes.PluginError, message);
 }
 
 function isAsyncIterable(v: unknown): v is AsyncIterable<unknown> {

@@ -4,3 +4,4 @@ export * from "./errors.js";
 export * from "./messages.js";
 export * from "./framing.js";
 export * from "./connection.js";
+export * from "./peer.js";

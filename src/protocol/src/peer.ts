@@ -1,0 +1,250 @@
+/**
+ * A lean JSON-RPC 2.0 endpoint for bkg's hot paths (daemon <-> plugin, client <-> daemon).
+ *
+ * It keeps vscode-jsonrpc's semantics — requests matched to responses by id, `$/cancelRequest`
+ * turning into an aborted signal on the handling side, handlers for named methods and a
+ * catch-all, notifications in order, pending requests rejected when the stream closes — but
+ * dispatches every message synchronously as the parser yields it, where vscode-jsonrpc queues
+ * each message for its own event-loop turn. Framing is FrameParser/FrameWriter: many messages
+ * per chunk in, one write per tick out.
+ */
+import type { Readable, Writable } from "node:stream";
+import { ErrorCodes } from "./error-codes.js";
+import { FrameParser, FrameWriter, FramingError } from "./framing.js";
+
+/** An error answer from the other side, or one to send: a JSON-RPC error object as a value. */
+export class RpcError extends Error {
+  constructor(
+    readonly code: number,
+    message: string,
+    readonly data?: unknown,
+  ) {
+    super(message);
+    this.name = "RpcError";
+  }
+}
+
+/** The stream closed before the answer came. */
+export class PeerClosedError extends Error {
+  readonly code = -32097;
+  constructor(what: string) {
+    super(`the connection closed before ${what} was answered`);
+    this.name = "PeerClosedError";
+  }
+}
+
+export interface RequestContext {
+  id: number | string;
+  /** Aborted when the other side sends $/cancelRequest for this id. */
+  signal: AbortSignal;
+}
+
+export type RequestHandler = (params: any, ctx: RequestContext) => unknown;
+export type AnyRequestHandler = (method: string, params: any, ctx: RequestContext) => unknown;
+export type NotificationHandler = (params: any) => void;
+
+export interface PeerOptions {
+  maxMessageBytes?: number;
+  /** Sees every parsed message first; returning false drops it (after answering -32600, say). */
+  accept?: (msg: unknown) => boolean;
+  /** Framing problems. Fatal ones (`err.fatal`) end reading; the peer does not close the stream itself. */
+  onFramingError?: (err: FramingError) => void;
+}
+
+interface Pending {
+  method: string;
+  resolve(v: unknown): void;
+  reject(e: unknown): void;
+}
+
+interface Message {
+  jsonrpc?: string;
+  id?: number | string | null;
+  method?: string;
+  params?: unknown;
+  result?: unknown;
+  error?: { code: number; message: string; data?: unknown };
+}
+
+const CANCEL = "$/cancelRequest";
+
+export class RpcPeer {
+  private readonly writer: FrameWriter;
+  private readonly parser: FrameParser;
+  private readonly requestHandlers = new Map<string, RequestHandler>();
+  private readonly notificationHandlers = new Map<string, NotificationHandler>();
+  private anyRequest?: AnyRequestHandler;
+  private anyNotification?: (method: string, params: any) => void;
+  private readonly pending = new Map<number, Pending>();
+  private readonly incoming = new Map<number | string, AbortController>();
+  private readonly closeListeners: (() => void)[] = [];
+  private nextId = 0;
+  private closed = false;
+
+  constructor(
+    private readonly input: Readable,
+    private readonly output: Writable,
+    private readonly options: PeerOptions = {},
+  ) {
+    this.writer = new FrameWriter({
+      write: (chunk) => (this.closed || output.destroyed || output.writableEnded ? false : output.write(chunk)),
+    });
+    this.parser = new FrameParser(
+      (m) => this.dispatch(m as Message),
+      (e) => options.onFramingError?.(e),
+      { maxMessageBytes: options.maxMessageBytes },
+    );
+    output.on("error", () => this.markClosed());
+  }
+
+  /** Starts reading. Call once, after registering handlers. */
+  listen(): this {
+    this.input.on("data", (chunk: Buffer) => this.parser.push(chunk));
+    this.input.on("end", () => this.markClosed());
+    this.input.on("close", () => this.markClosed());
+    this.input.on("error", () => this.markClosed());
+    return this;
+  }
+
+  onRequest(method: string, handler: RequestHandler): void {
+    this.requestHandlers.set(method, handler);
+  }
+
+  /** Handles every request no named handler takes. */
+  onAnyRequest(handler: AnyRequestHandler): void {
+    this.anyRequest = handler;
+  }
+
+  onNotification(method: string, handler: NotificationHandler): void {
+    this.notificationHandlers.set(method, handler);
+  }
+
+  onAnyNotification(handler: (method: string, params: any) => void): void {
+    this.anyNotification = handler;
+  }
+
+  onClose(fn: () => void): void {
+    if (this.closed) queueMicrotask(fn);
+    else this.closeListeners.push(fn);
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /**
+   * Sends a request. Resolves with the result; rejects with RpcError (the other side's error)
+   * or PeerClosedError. An aborted signal sends $/cancelRequest and keeps waiting for the
+   * answer, as vscode-jsonrpc does: the other side answers -32800 or its result.
+   */
+  request(method: string, params?: unknown, signal?: AbortSignal): Promise<unknown> {
+    if (this.closed) return Promise.reject(new PeerClosedError(method));
+    const id = ++this.nextId;
+    const p = new Promise<unknown>((resolve, reject) => this.pending.set(id, { method, resolve, reject }));
+    this.writer.write(params === undefined ? { jsonrpc: "2.0", id, method } : { jsonrpc: "2.0", id, method, params });
+    if (signal) {
+      const cancel = () => {
+        if (this.pending.has(id)) this.notify(CANCEL, { id });
+      };
+      if (signal.aborted) cancel();
+      else {
+        signal.addEventListener("abort", cancel, { once: true });
+        const off = () => signal.removeEventListener("abort", cancel);
+        p.then(off, off);
+      }
+    }
+    return p;
+  }
+
+  notify(method: string, params?: unknown): void {
+    if (this.closed) return;
+    this.writer.write(params === undefined ? { jsonrpc: "2.0", method } : { jsonrpc: "2.0", method, params });
+  }
+
+  /** Writes any message as is (e.g. an error with id null for a parse error). */
+  writeRaw(msg: unknown): void {
+    this.writer.write(msg);
+  }
+
+  /** Writes what is queued now, for the last message before exit. */
+  flush(): void {
+    this.writer.flushNow();
+  }
+
+  /** Stops the peer: pending requests reject, handlers are told through their signals. Idempotent. */
+  dispose(): void {
+    this.writer.flushNow();
+    this.markClosed();
+  }
+
+  private dispatch(m: Message): void {
+    if (this.options.accept && !this.options.accept(m)) return;
+    if (typeof m.method === "string") {
+      if (m.id === undefined || m.id === null) return this.handleNotification(m.method, m.params);
+      return this.handleRequest(m.id, m.method, m.params);
+    }
+    if (typeof m.id === "number") {
+      const p = this.pending.get(m.id);
+      if (!p) return;
+      this.pending.delete(m.id);
+      if (m.error) p.reject(new RpcError(m.error.code, m.error.message, m.error.data));
+      else p.resolve(m.result);
+    }
+  }
+
+  private handleNotification(method: string, params: unknown): void {
+    if (method === CANCEL) {
+      const id = (params as { id?: number | string } | undefined)?.id;
+      if (id !== undefined) this.incoming.get(id)?.abort();
+      return;
+    }
+    const h = this.notificationHandlers.get(method);
+    if (h) h(params);
+    else this.anyNotification?.(method, params);
+  }
+
+  private handleRequest(id: number | string, method: string, params: unknown): void {
+    const named = this.requestHandlers.get(method);
+    if (!named && !this.anyRequest) {
+      return this.writer.write({ jsonrpc: "2.0", id, error: { code: ErrorCodes.MethodNotFound, message: `unhandled method ${method}` } });
+    }
+    const ac = new AbortController();
+    this.incoming.set(id, ac);
+    const ctx: RequestContext = { id, signal: ac.signal };
+    let out: unknown;
+    try {
+      out = named ? named(params, ctx) : this.anyRequest!(method, params, ctx);
+    } catch (e) {
+      return this.answerError(id, e);
+    }
+    if (out instanceof Promise) {
+      out.then(
+        (r) => this.answer(id, r),
+        (e) => this.answerError(id, e),
+      );
+    } else this.answer(id, out);
+  }
+
+  private answer(id: number | string, result: unknown): void {
+    this.incoming.delete(id);
+    this.writer.write({ jsonrpc: "2.0", id, result: result === undefined ? null : result });
+  }
+
+  private answerError(id: number | string, e: unknown): void {
+    this.incoming.delete(id);
+    const err = e as { code?: unknown; message?: unknown; data?: unknown };
+    const code = typeof err?.code === "number" ? err.code : ErrorCodes.InternalError;
+    const message = typeof err?.message === "string" ? err.message : String(e);
+    this.writer.write({ jsonrpc: "2.0", id, error: err?.data === undefined ? { code, message } : { code, message, data: err.data } });
+  }
+
+  private markClosed(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const [, p] of this.pending) p.reject(new PeerClosedError(p.method));
+    this.pending.clear();
+    for (const ac of this.incoming.values()) ac.abort();
+    this.incoming.clear();
+    for (const fn of this.closeListeners.splice(0)) fn();
+  }
+}
