@@ -9,6 +9,7 @@ import { Agent, request } from "node:http";
 import { startListening } from "./lib/baselines.js";
 import { cannon, type CannonResult } from "./lib/autocannon.js";
 import { bootGateway } from "./lib/gateway.js";
+import { profileDaemon } from "./lib/profile-daemon.js";
 import { closedLoop } from "./lib/load.js";
 import { SMALL } from "./lib/payloads.js";
 import { unavailable, type Row, type Scenario, type TargetCheck } from "./lib/scenario.js";
@@ -39,6 +40,8 @@ export const scenario: Scenario = {
     const gw = await bootGateway();
     if ("unavailable" in gw) return unavailable(gw.unavailable);
     const bare = await startListening("http-forwarder.js");
+    let profKey = "";
+    let profUrl = "";
     try {
       const body = JSON.stringify(SMALL);
       const json = { "content-type": "application/json" };
@@ -98,10 +101,25 @@ export const scenario: Scenario = {
         { target: "64 connections: above 15,000 req/s", met: bkg64.median > 15_000, detail: `${bkg64.median.toFixed(0)} req/s${bkg64.median > 15_000 ? "" : `; gap ${(15_000 - bkg64.median).toFixed(0)} req/s`}` },
         { target: "1 connection: p50 at most the bare server's", met: bkgP50.median <= bareP50.median, detail: `bkg ${bkgP50.median.toFixed(0)} µs vs bare ${bareP50.median.toFixed(0)} µs${bkgP50.median <= bareP50.median ? "" : `; gap ${(bkgP50.median - bareP50.median).toFixed(0)} µs`}` },
       ];
+      const profiles = ctx.profile
+        ? await profileDaemon(
+            "HTTP POST /api/call/echo/echo, 64 connections",
+            ctx.log,
+            async (nodeArgs) => {
+              const g = await bootGateway({}, nodeArgs);
+              if ("unavailable" in g) return undefined;
+              profKey = g.key;
+              profUrl = `${g.baseUrl}/api/call/echo/echo`;
+              return { pid: g.daemon.pid, stop: () => g.daemon.stop() };
+            },
+            () => cannon({ url: profUrl, method: "POST", body, headers: { ...json, authorization: `Bearer ${profKey}` }, connections: 64, duration: 3 }),
+          )
+        : undefined;
       return {
         available: true,
         rows,
         targets,
+        profiles,
         notes: [
           `Body: ${body.length} B of JSON. autocannon runs in the benchmark process, ${duration} s per case and subject, ${runs} runs, interleaved; rate limits off (they would answer 429), access log on (the default).`,
           "p50 µs (own client): one keep-alive connection, one request at a time, node:http, for half the case's duration.",

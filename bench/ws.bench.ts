@@ -7,6 +7,7 @@
 import WebSocket from "ws";
 import { startListening } from "./lib/baselines.js";
 import { bootGateway } from "./lib/gateway.js";
+import { profileDaemon } from "./lib/profile-daemon.js";
 import { closedLoop, type LoadResult } from "./lib/load.js";
 import { SMALL } from "./lib/payloads.js";
 import { withTimeout } from "./lib/procs.js";
@@ -103,8 +104,29 @@ export const scenario: Scenario = {
         }
       }
       const r64 = ratioOf(64);
+      let profWs: WsCaller | undefined;
+      const profiles = ctx.profile
+        ? await profileDaemon(
+            "WebSocket CALL, 64 in flight",
+            ctx.log,
+            async (nodeArgs) => {
+              const g = await bootGateway({}, nodeArgs);
+              if ("unavailable" in g) return undefined;
+              profWs = await openWs(`ws://${g.host}:${g.port}/ws/plugins`, { authorization: `Bearer ${g.key}` }, true, "echo.echo");
+              return {
+                pid: g.daemon.pid,
+                stop: async () => {
+                  profWs?.close();
+                  await g.daemon.stop();
+                },
+              };
+            },
+            () => closedLoop(() => profWs!.call(SMALL), { inflight: 64, durationMs: 3000, maxCalls: 2_000_000 }),
+          )
+        : undefined;
       return {
         available: true,
+        profiles,
         rows,
         targets: [
           {

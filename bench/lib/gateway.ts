@@ -44,7 +44,7 @@ export function apikeysManifest(): Record<string, unknown> {
 }
 
 /** Boots the daemon with HTTP on; resolves with the gateway, or with the reason it is not there. */
-export async function bootGateway(config: Record<string, unknown> = {}): Promise<Gateway | { unavailable: string }> {
+export async function bootGateway(config: Record<string, unknown> = {}, nodeArgs: string[] = []): Promise<Gateway | { unavailable: string }> {
   const port = await freePort();
   const host = "127.0.0.1";
   const { http: httpExtra, ...rest } = config as { http?: Record<string, unknown> };
@@ -52,6 +52,7 @@ export async function bootGateway(config: Record<string, unknown> = {}): Promise
   try {
     daemon = await bootDaemon({
       manifests: { echo: echoManifest(), apikeys: apikeysManifest() },
+      nodeArgs,
       // Rate limits would answer 429 within the first second of load: off for the benchmark.
       config: { http: { enabled: true, host, port, rateLimit: { perCredential: 0, perIp: 0 }, ...httpExtra }, ...rest },
     });

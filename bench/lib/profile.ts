@@ -38,7 +38,7 @@ export interface Window {
 }
 
 /** Summarises a profile's self time (idle excluded) within `window` if given. */
-export function summarizeProfile(profile: CpuProfile, processLabel: string, caseLabel: string, window?: Window, topN = 15): ProfileSummary {
+export function summarizeProfile(profile: CpuProfile, processLabel: string, caseLabel: string, window?: Window, topN = 20): ProfileSummary {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const self = new Map<number, number>();
   let t = profile.startTime;
