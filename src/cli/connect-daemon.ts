@@ -1,5 +1,5 @@
 import { connect, type BkgClient } from "../client/index.js";
-import { ConfigError, loadConfig, type ResolvedConfig } from "../config/index.js";
+import { ConfigError, loadConfig, resolveSocketPath, type ResolvedConfig } from "../config/index.js";
 import { CliExit, EXIT } from "./output.js";
 
 export interface GlobalOptions {
@@ -14,19 +14,26 @@ export function configOrExit(opts: GlobalOptions): ResolvedConfig {
     if (opts.socket) config.socketPath = opts.socket;
     return config;
   } catch (e) {
-    if (e instanceof ConfigError) {
-      const where = e.file ? ` in ${e.file}` : "";
-      throw new CliExit(EXIT.config, e.problems.map((p) => `bkg: invalid config${where}: ${p.path || "/"}: ${p.message}`).join("\n"));
-    }
-    throw e;
+    throw configExit(e);
   }
+}
+
+function configExit(e: unknown): unknown {
+  if (!(e instanceof ConfigError)) return e;
+  const where = e.file ? ` in ${e.file}` : "";
+  return new CliExit(EXIT.config, e.problems.map((p) => `bkg: invalid config${where}: ${p.path || "/"}: ${p.message}`).join("\n"));
 }
 
 /** Connects to the configured daemon; exits 1 with one clear line when none runs. */
 export async function clientOrExit(opts: GlobalOptions): Promise<BkgClient> {
-  const config = configOrExit(opts);
+  let socketPath: string;
   try {
-    return await connect({ socketPath: config.socketPath });
+    socketPath = opts.socket ?? resolveSocketPath({ file: opts.config });
+  } catch (e) {
+    throw configExit(e);
+  }
+  try {
+    return await connect({ socketPath });
   } catch (e) {
     throw new CliExit(EXIT.error, `bkg: ${(e as Error).message}`);
   }

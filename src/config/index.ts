@@ -1,2 +1,3 @@
 export * from "./config.js";
 export { loadConfig, ENV_OVERRIDES, type LoadConfigOptions } from "./load-config.js";
+export { resolveSocketPath } from "./socket-path.js";

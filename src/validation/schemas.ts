@@ -3,11 +3,11 @@
  * helper that turns ajv's errors into lines a person can act on.
  */
 import { readFileSync } from "node:fs";
-import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
-import addFormatsModule from "ajv-formats";
-import semver from "semver";
+import { createRequire } from "node:module";
+import type { Ajv, ErrorObject, ValidateFunction } from "ajv";
 
-const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
+// ajv, its formats and semver are loaded on first use: CLI commands that never validate start faster.
+const require = createRequire(import.meta.url);
 
 /** The schemas/ folder at the top of the project (same relative place from src/ and dist/). */
 export const SCHEMAS_DIR = new URL("../../schemas/", import.meta.url);
@@ -19,7 +19,10 @@ export interface Problem {
 }
 
 export function createAjv(): Ajv {
-  const ajv = new Ajv({ allErrors: true, strict: false, useDefaults: false });
+  const { Ajv: AjvClass } = require("ajv") as typeof import("ajv");
+  const addFormats = require("ajv-formats") as (ajv: Ajv) => Ajv;
+  const semver = require("semver") as typeof import("semver");
+  const ajv = new AjvClass({ allErrors: true, strict: false, useDefaults: false });
   addFormats(ajv);
   ajv.addFormat("semver", { type: "string", validate: (v: string) => semver.valid(v) !== null });
   ajv.addFormat("semver-range", { type: "string", validate: (v: string) => semver.validRange(v) !== null });
