@@ -16,7 +16,10 @@ export function registerStatusCommand(program: Command, globals: () => GlobalOpt
         if (o.json) return printJson({ ...s, pluginList: plugins });
         process.stdout.write(
           `bkg ${s.version}, pid ${s.pid}, up ${duration(s.uptimeMs)}, ${Math.round(s.rssBytes / 1048576)} MiB\n` +
-            `socket     ${s.socketPath}\nmanifests  ${s.manifestsDir}\ndata       ${s.dataDir}\n\n`,
+            `socket     ${s.socketPath}\n` +
+            (s.http ? `http       ${s.http.url} (WebSocket ${s.http.ws})\n` : "") +
+            (s.grpc ? `grpc       ${s.grpc.address}\n` : "") +
+            `manifests  ${s.manifestsDir}\ndata       ${s.dataDir}\n\n`,
         );
         printTable(
           ["PLUGIN", "STATE", "VERSION", "INSTANCES", "RESTARTS"],

@@ -102,9 +102,14 @@ export function registerAuthRoutes(app: FastifyInstance, { ctx, auth }: SurfaceD
     "/api/keys/:id/rotate",
     {
       config: { action: "bkg.keys.rotate" },
-      schema: { tags, summary: "Gives a key a new secret (in `key`); the old one stops working at once", params: idParams, body: { type: "object", additionalProperties: false, properties: { expiresInDays: { type: "number" } } }, response: ok },
+      // No body schema: the body is optional ({expiresInDays?}), and the plugin checks it.
+      schema: { tags, summary: "Gives a key a new secret (in `key`); the old one stops working at once. Optional body: {expiresInDays}", params: idParams, response: ok },
     },
-    async (req) => callAuth(req, "rotateKey", { id: req.params.id, ...(req.body ?? {}) }),
+    async (req) => {
+      const body = req.body ?? {};
+      if (typeof body !== "object" || Array.isArray(body)) throw new HttpError(400, ErrorCodes.InvalidParams, "the body, if any, must be {\"expiresInDays\": <days>}");
+      return callAuth(req, "rotateKey", { ...body, id: req.params.id });
+    },
   );
 
   app.get("/api/users", { config: { action: "bkg.users.list" }, schema: { tags, summary: "Users (never password hashes)", response: ok } }, async (req) => callAuth(req, "listUsers", {}, false));
