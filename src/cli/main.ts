@@ -10,6 +10,8 @@ import { registerPluginCommands } from "./plugin-commands.js";
 import { registerPluginNewCommand } from "./plugin-new-command.js";
 import { registerDevCommand } from "./dev-command.js";
 import { registerStatusCommand } from "./status-command.js";
+import { registerEventsCommand } from "./events-command.js";
+import { registerTopCommand } from "./top-command.js";
 
 export async function main(argv: string[]): Promise<number> {
   const program = new Command("bkg")
@@ -27,6 +29,8 @@ export async function main(argv: string[]): Promise<number> {
   registerDevCommand(program, globals);
   registerCallCommand(program, globals);
   registerAuthCommands(program, globals);
+  registerEventsCommand(program, globals);
+  registerTopCommand(program, globals);
   for (const c of program.commands) c.exitOverride();
   for (const c of program.commands.flatMap((c) => c.commands)) c.exitOverride();
 
