@@ -174,7 +174,7 @@ t.test("auth through the apikeys plugin", async (t) => {
   t.test("the CLI: bkg users add, bkg keys create|list|revoke, over the socket", async (t) => {
     const add = await d.cli(["users", "add", "carol", "--role", "operator", "--password-stdin"], { input: "carol password 1\n" });
     t.equal(add.code, 0, add.stderr);
-    t.match(add.stdout, /created user carol \(usr_\w+\), role operator/);
+    t.match(add.stdout, /created user carol \(usr_[\w-]+\), role operator/);
     secrets.push("carol password 1");
     t.equal((await api(d.httpUrl!)("POST", "/auth/login", { body: { username: "carol", password: "carol password 1" } })).status, 200);
     const create = await d.cli(["keys", "create", "cli-made", "--role", "operator", "--scope", "echo.*", "--json"]);

@@ -1,0 +1,74 @@
+/** Rate limiter, HTTP error mapping, gRPC status mapping and WebSocket message parsing, without servers. */
+import t from "tap";
+import * as grpc from "@grpc/grpc-js";
+import { BkgError, ErrorCodes } from "@bkg/protocol";
+import { grpcStatusOf } from "../../../src/gateway/grpc-server.js";
+import { HttpError, toHttpError } from "../../../src/gateway/http-errors.js";
+import { outcomeOf } from "../../../src/gateway/metrics.js";
+import { RateLimiter } from "../../../src/gateway/rate-limiter.js";
+import { parseClientMessage } from "../../../src/gateway/ws-messages.js";
+
+t.test("RateLimiter: per key, fixed window, 0 is off, retry-after in seconds", async (t) => {
+  const l = new RateLimiter({ perCredential: 3, perIp: 1, windowMs: 60_000 });
+  t.equal(l.take("cred:a"), undefined);
+  t.equal(l.take("cred:a"), undefined);
+  t.equal(l.take("cred:a"), undefined);
+  const e = l.take("cred:a");
+  t.match(e, { code: ErrorCodes.Overloaded, data: { reason: "rate_limited", limit: 3, retryAfterSeconds: Number } });
+  t.ok(e!.data && (e!.data as { retryAfterSeconds: number }).retryAfterSeconds <= 60);
+  t.equal(l.take("cred:b"), undefined, "another credential has its own budget");
+  t.equal(l.take("ip:1.2.3.4"), undefined);
+  t.ok(l.take("ip:1.2.3.4"), "addresses have their own limit");
+  const off = new RateLimiter({ perCredential: 0, perIp: 0, windowMs: 1000 });
+  for (let i = 0; i < 1000; i++) t.equal(off.take("cred:x"), undefined);
+  const shortWindow = new RateLimiter({ perCredential: 1, perIp: 1, windowMs: 1000 });
+  shortWindow.take("cred:z");
+  t.ok(shortWindow.take("cred:z"));
+  await new Promise((r) => setTimeout(r, 1050));
+  t.equal(shortWindow.take("cred:z"), undefined, "a new window starts");
+  let peek: { current: number } | undefined;
+  l.read("cred:a", (_e, r) => (peek = r), 60_000);
+  t.equal(peek?.current, 4, "read does not count");
+});
+
+t.test("toHttpError: ERROR_TABLE statuses, plugin codes 502, fastify's own errors", async (t) => {
+  const s = (e: unknown) => toHttpError(e, 4096).status;
+  t.equal(s(new BkgError(ErrorCodes.MethodNotFound, "x")), 404);
+  t.equal(s(new BkgError(ErrorCodes.InvalidParams, "x")), 400);
+  t.equal(s(new BkgError(ErrorCodes.Unauthenticated, "x")), 401);
+  t.equal(s(new BkgError(ErrorCodes.PermissionDenied, "x")), 403);
+  t.equal(s(new BkgError(ErrorCodes.Overloaded, "x")), 429);
+  t.equal(s(new BkgError(ErrorCodes.PluginUnavailable, "x")), 503);
+  t.equal(s(new BkgError(ErrorCodes.DeadlineExceeded, "x")), 504);
+  t.equal(s(new BkgError(ErrorCodes.PluginError, "x")), 502);
+  t.equal(s(new BkgError(4242, "x")), 502);
+  t.equal(s(new HttpError(409, ErrorCodes.InvalidParams, "x")), 409);
+  t.equal(s(Object.assign(new Error("big"), { code: "FST_ERR_CTP_BODY_TOO_LARGE", statusCode: 413 })), 413);
+  t.equal(s(Object.assign(new Error("type"), { code: "FST_ERR_CTP_INVALID_MEDIA_TYPE", statusCode: 415 })), 415);
+  const v = toHttpError(Object.assign(new Error("bad"), { validation: [{ instancePath: "/limit", message: "must be <= 500" }], validationContext: "querystring" }));
+  t.match(v, { status: 400, body: { error: { code: ErrorCodes.InvalidParams, message: "invalid querystring: /limit must be <= 500", details: { errors: [{ path: "/limit" }] } } } });
+  t.same(toHttpError(new BkgError(4242, "mine", { a: 1 })).body, { error: { code: 4242, message: "mine", details: { a: 1 } } }, "a plugin's own code has no name");
+});
+
+t.test("gRPC statuses and metric outcomes", async (t) => {
+  t.equal(grpcStatusOf(ErrorCodes.Unauthenticated), grpc.status.UNAUTHENTICATED);
+  t.equal(grpcStatusOf(ErrorCodes.PermissionDenied), grpc.status.PERMISSION_DENIED);
+  t.equal(grpcStatusOf(ErrorCodes.DeadlineExceeded), grpc.status.DEADLINE_EXCEEDED);
+  t.equal(grpcStatusOf(ErrorCodes.Overloaded), grpc.status.RESOURCE_EXHAUSTED);
+  t.equal(grpcStatusOf(ErrorCodes.PluginError), grpc.status.UNKNOWN);
+  t.equal(grpcStatusOf(77), grpc.status.UNKNOWN);
+  t.equal(outcomeOf(0), "ok");
+  t.equal(outcomeOf(ErrorCodes.DeadlineExceeded), "DeadlineExceeded");
+  t.equal(outcomeOf(4242), "other");
+});
+
+t.test("WebSocket messages: what parses and what each refusal says", async (t) => {
+  t.same(parseClientMessage('{"action":"SUB","topic":"logs","plugin":"echo"}'), { action: "SUB", topic: "logs", plugin: "echo" });
+  t.same(parseClientMessage('{"action":"CALL","id":1,"method":"echo.reverse","params":{"text":"a"}}'), { action: "CALL", id: 1, method: "echo.reverse", params: { text: "a" }, timeoutMs: undefined });
+  t.throws(() => parseClientMessage("{"), { code: ErrorCodes.ParseError });
+  t.throws(() => parseClientMessage("[]"), { code: ErrorCodes.InvalidRequest });
+  t.throws(() => parseClientMessage('{"action":"SUB","topic":"gossip"}'), /status, logs, telemetry, events/);
+  t.throws(() => parseClientMessage('{"action":"CALL","method":"echo.reverse"}'), /needs "id"/);
+  t.throws(() => parseClientMessage('{"action":"CALL","id":1,"method":"reverse"}'), /plugin\.method/);
+  t.throws(() => parseClientMessage('{"action":"DANCE"}'), /AUTH, SUB, UNSUB, CALL, CANCEL/);
+});
