@@ -6,9 +6,9 @@
  */
 import { Authenticator } from "../auth/index.js";
 import type { DaemonContext } from "./daemon-context.js";
-import { GrpcServer } from "./grpc-server.js";
-import { HttpServer } from "./http-server.js";
-import { Metrics, fanOut, type PluginUsage, type UsageSource } from "./metrics.js";
+import type { GrpcServer } from "./grpc-server.js";
+import type { HttpServer } from "./http-server.js";
+import type { Metrics, PluginUsage, UsageSource } from "./metrics.js";
 import { RateLimiter } from "./rate-limiter.js";
 import { basicTelemetry, type TelemetrySource } from "./telemetry-source.js";
 
@@ -20,7 +20,8 @@ export interface ControlSurfaceOptions {
 }
 
 export interface ControlSurface {
-  metrics: Metrics;
+  /** Absent when neither HTTP nor gRPC is enabled (nothing would serve it). */
+  metrics?: Metrics;
   auth?: Authenticator;
   http?: HttpServer;
   grpc?: GrpcServer;
@@ -34,14 +35,16 @@ interface TelemetryEngine {
 }
 
 export async function startControlSurface(ctx: DaemonContext, options: ControlSurfaceOptions = {}): Promise<ControlSurface> {
+  const { http: httpCfg, grpc: grpcCfg } = ctx.config;
+  if (!httpCfg.enabled && !grpcCfg.enabled) return { close: async () => undefined };
+  // Loaded only when a gateway is on: fastify, ws, grpc-js and prom-client cost ~0.5 s of start-up.
+  const { Metrics, fanOut } = await import("./metrics.js");
   const engine = (ctx as { telemetry?: TelemetryEngine }).telemetry;
   const metrics = new Metrics(ctx.supervisor, ctx.version);
   const usage = options.usage ?? (engine?.usage ? () => engine.usage!() : undefined);
   if (usage) metrics.setUsageSource(usage);
   // Another observer (the telemetry recorder) may already be there: feed both.
   ctx.router.observer = ctx.router.observer ? fanOut(ctx.router.observer, metrics.calls) : metrics.calls;
-  const { http: httpCfg, grpc: grpcCfg } = ctx.config;
-  if (!httpCfg.enabled && !grpcCfg.enabled) return { metrics, close: async () => undefined };
 
   const auth = new Authenticator({
     settings: ctx.config.auth,
@@ -56,12 +59,14 @@ export async function startControlSurface(ctx: DaemonContext, options: ControlSu
   const surface: ControlSurface = { metrics, auth, close: async () => undefined };
   try {
     if (httpCfg.enabled) {
+      const { HttpServer } = await import("./http-server.js");
       surface.http = await HttpServer.start(deps);
       const a = surface.http.address;
       ctx.endpoints = { ...ctx.endpoints, http: { host: a.host, port: a.port, url: a.url, ws: `${a.url.replace(/^http/, "ws")}/ws/plugins` } };
       ctx.logger.info({ url: a.url, port: a.port }, `HTTP control API on ${a.url} (WebSocket ${a.url.replace(/^http/, "ws")}/ws/plugins)`);
     }
     if (grpcCfg.enabled) {
+      const { GrpcServer } = await import("./grpc-server.js");
       surface.grpc = await GrpcServer.start(deps);
       ctx.endpoints = { ...ctx.endpoints, grpc: { host: surface.grpc.host, port: surface.grpc.port, address: `${surface.grpc.host}:${surface.grpc.port}` } };
       ctx.logger.info({ port: surface.grpc.port }, `gRPC bkg.v1.Bus on ${surface.grpc.host}:${surface.grpc.port}`);
