@@ -91,12 +91,10 @@ t.test("bkg dev: starts a daemon, attaches the plugin, hot-swaps on save, detach
 });
 
 t.test("bkg dev: a folder without a manifest, and a name taken by another folder", async (t) => {
-  const none = await bkg(config, ["dev", dir]);
+  writeFileSync(join(manifestsDir, "hello.json"), JSON.stringify({ name: "hello", version: "1.0.0", command: ["node", "x.mjs"], cwd: "/somewhere/else" }));
+  const [none, taken] = await Promise.all([bkg(config, ["dev", dir]), bkg(config, ["dev", join(dir, "hello")])]);
   t.equal(none.code, 1);
   t.match(none.out, /bkg dev: no manifest for .*: expected bkg\.plugin\.json there/);
-
-  writeFileSync(join(manifestsDir, "hello.json"), JSON.stringify({ name: "hello", version: "1.0.0", command: ["node", "x.mjs"], cwd: "/somewhere/else" }));
-  const taken = await bkg(config, ["dev", join(dir, "hello")]);
   t.equal(taken.code, 1);
   t.match(taken.out, /manifests\/hello\.json already exists for another plugin folder \(\/somewhere\/else\)/);
   rmSync(join(manifestsDir, "hello.json"));

@@ -82,19 +82,20 @@ t.test("mistakes get one line and exit 1, and nothing is overwritten", async (t)
     [["plugin", "new", "again", "--dir", join(dir, "hello-ts")], /hello-ts already exists and is not empty/],
     [["plugin", "new", "hellopy", "--lang", "rust"], /already exists/],
   ];
-  for (const [args, why] of cases) {
-    const r = await bkg(config, args, { cwd: dir });
+  writeFileSync(join(dir, "manifests", "taken.json"), "{}");
+  cases.push([["plugin", "new", "taken", "--lang", "python"], /a manifest for taken already exists/]);
+  const [json, ...results] = await Promise.all([
+    bkg(config, ["plugin", "new", "viajson", "--lang", "python", "--dir", join(dir, "viajson"), "--json"]),
+    ...cases.map(([args]) => bkg(config, args, { cwd: dir })),
+  ]);
+  cases.forEach(([args, why], i) => {
+    const r = results[i];
     t.equal(r.code, 1, args.join(" "));
     t.match(r.out, why);
     t.equal(r.out.trim().split("\n").length, 1, "one line");
-  }
-  writeFileSync(join(dir, "manifests", "taken.json"), "{}");
-  const r = await bkg(config, ["plugin", "new", "taken", "--lang", "python"], { cwd: dir });
-  t.equal(r.code, 1);
-  t.match(r.out, /a manifest for taken already exists/);
+  });
   t.notOk(existsSync(join(dir, "plugins", "taken")), "no plugin folder was started");
 
-  const json = await bkg(config, ["plugin", "new", "viajson", "--lang", "python", "--dir", join(dir, "viajson"), "--json"]);
   exitedOk(t, json, "--json");
   const res = JSON.parse(json.out);
   t.equal(res.manifestFile, join(dir, "viajson", "bkg.plugin.json"));
