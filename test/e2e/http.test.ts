@@ -213,6 +213,8 @@ t.test("the HTTP control API", async (t) => {
     t.match(r.text, /bkg_plugin_calls_in_flight\{plugin="echo"\} 0/);
     t.match(r.text, /bkg_plugin_restarts_total\{plugin="echo"\} 0/);
     t.match(r.text, /bkg_plugin_state\{plugin="echo",state="ready"\} 1/);
+    t.match(r.text, /bkg_plugin_resident_memory_bytes\{plugin="echo"\} [1-9]\d+/, "RSS per plugin, from the telemetry sampler");
+    t.match(r.text, /bkg_plugin_cpu_seconds_total\{plugin="echo"\} [\d.e-]+/);
     t.match(r.text, /bkg_http_requests_total\{method="POST",route="\/api\/call\/:plugin\/:method",status="200"\} \d+/);
     t.match(r.text, /bkg_auth_checks_total\{outcome="root"\} \d+/);
     t.match(r.text, /process_resident_memory_bytes \d+/);
