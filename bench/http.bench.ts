@@ -19,6 +19,9 @@ interface Subject {
   name: string;
   url: string;
   headers: Record<string, string>;
+  pids: Record<string, number | undefined>;
+  /** The role that is the middle hop (the daemon, or the forwarding server). */
+  hop: string;
 }
 
 /** One POST on a keep-alive agent; resolves when the whole answer is read, rejects on non-2xx. */
@@ -46,8 +49,8 @@ export const scenario: Scenario = {
       const body = JSON.stringify(SMALL);
       const json = { "content-type": "application/json" };
       const subjects: Subject[] = [
-        { name: "bkg (API key)", url: `${gw.baseUrl}/api/call/echo/echo`, headers: { ...json, authorization: `Bearer ${gw.key}` } },
-        { name: "bare node:http -> child", url: `http://127.0.0.1:${bare.port}/api/call/echo/echo`, headers: json },
+        { name: "bkg (API key)", url: `${gw.baseUrl}/api/call/echo/echo`, headers: { ...json, authorization: `Bearer ${gw.key}` }, pids: gw.pids, hop: "daemon" },
+        { name: "bare node:http -> child", url: `http://127.0.0.1:${bare.port}/api/call/echo/echo`, headers: json, pids: bare.pids, hop: "server" },
       ];
       const duration = ctx.quick ? 0.5 : 3;
       const runs = ctx.quick ? 2 : ctx.runs;
@@ -60,7 +63,7 @@ export const scenario: Scenario = {
         for (const conns of [1, 64]) {
           for (let j = 0; j < subjects.length; j++) {
             const s = subjects[(r + j) % subjects.length];
-            push(res, `${conns}\0${s.name}`, await cannon({ url: s.url, method: "POST", body, headers: s.headers, connections: conns, duration }));
+            push(res, `${conns}\0${s.name}`, await cannon({ url: s.url, method: "POST", body, headers: s.headers, connections: conns, duration, pids: s.pids }));
           }
         }
         for (const s of subjects) {
@@ -85,6 +88,8 @@ export const scenario: Scenario = {
             { label: "req/s", summary: sum(conns, s, (c) => c.reqPerSec) },
             { label: "p50 ms (autocannon)", summary: sum(conns, s, (c) => c.p50Ms) },
             { label: "p99 ms (autocannon)", summary: sum(conns, s, (c) => c.p99Ms) },
+            { label: "server CPU µs/req (all)", summary: sum(conns, s, (c) => Object.values(c.cpuByRole).reduce((a, b) => a + b, 0)) },
+            { label: "CPU µs/req (hop)", summary: sum(conns, s, (c) => c.cpuByRole[s.hop] ?? NaN) },
             { label: "non-2xx + errors", summary: sum(conns, s, (c) => c.non2xx + c.errors) },
           ];
           if (conns === 1) metrics.splice(1, 0, { label: "p50 µs (own client)", summary: summarize(p50.get(s.name) ?? []) });
@@ -123,6 +128,7 @@ export const scenario: Scenario = {
         notes: [
           `Body: ${body.length} B of JSON. autocannon runs in the benchmark process, ${duration} s per case and subject, ${runs} runs, interleaved; rate limits off (they would answer 429), access log on (the default).`,
           "p50 µs (own client): one keep-alive connection, one request at a time, node:http, for half the case's duration.",
+          "server CPU µs/req (all): bkg's daemon + echo plugin + apikeys plugin, or the bare server + its child; (hop): the daemon or the bare server alone. autocannon's own CPU is not counted.",
         ],
       };
     } finally {

@@ -64,7 +64,7 @@ export const scenario: Scenario = {
       const bareWs = await openWs(`ws://127.0.0.1:${bare.port}/`, {}, false, "echo.echo");
       callers.push(bkgWs, bareWs);
       const subjects = [
-        { name: "bkg /ws/plugins", ws: bkgWs, pids: { daemon: gw.daemon.pid } },
+        { name: "bkg /ws/plugins", ws: bkgWs, pids: gw.pids },
         { name: "bare ws -> child", ws: bareWs, pids: bare.pids },
       ];
       const durationMs = ctx.quick ? 500 : 3000;
@@ -97,6 +97,8 @@ export const scenario: Scenario = {
               { label: "calls/s", summary: summarize(rs.map((x) => x.callsPerSec)) },
               { label: "p50 µs", summary: summarize(rs.map((x) => x.p50Us)) },
               { label: "p99 µs", summary: summarize(rs.map((x) => x.p99Us)) },
+              { label: "CPU µs/call (all)", summary: summarize(rs.map((x) => x.cpuUsPerCall)) },
+              { label: "CPU µs/call (hop)", summary: summarize(rs.map((x) => x.cpuByRole.daemon ?? x.cpuByRole.server)) },
               { label: "errors", summary: summarize(rs.map((x) => x.errors)) },
             ],
             vs: s === subjects[0] ? `calls/s ${ratioOf(inflight).median.toFixed(2)}x bare` : undefined,
@@ -135,7 +137,10 @@ export const scenario: Scenario = {
             detail: `${r64.median.toFixed(2)}x (runs ${r64.min.toFixed(2)}–${r64.max.toFixed(2)})${r64.median >= 1.5 ? "" : `; gap ${((1.5 / r64.median - 1) * 100).toFixed(0)}% more calls/s needed`}`,
           },
         ],
-        notes: [`One WebSocket connection per subject, ${JSON.stringify(SMALL).length} B params, CALL/result messages of the same shape on both; ${runs} runs of ${durationMs} ms, interleaved.`],
+        notes: [
+          `One WebSocket connection per subject, ${JSON.stringify(SMALL).length} B params, CALL/result messages of the same shape on both; ${runs} runs of ${durationMs} ms, interleaved.`,
+          "CPU µs/call (all): the client (this process) plus the daemon, echo and apikeys plugins, or the bare server and its child; (hop): the daemon or the bare server alone.",
+        ],
       };
     } finally {
       for (const c of callers) c.close();

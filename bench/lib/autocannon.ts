@@ -1,5 +1,6 @@
 /** autocannon (no bundled types) behind the few fields the HTTP scenario reads. */
 import { createRequire } from "node:module";
+import { cpuMicros } from "./procs.js";
 
 export interface CannonOptions {
   url: string;
@@ -9,8 +10,8 @@ export interface CannonOptions {
   connections: number;
   /** seconds */
   duration: number;
-  /** hard cap on requests, so the run is bounded in count as well as time */
-  amount?: number;
+  /** Processes whose CPU time is charged to the run, by role (µs per request in the result). */
+  pids?: Record<string, number | undefined>;
 }
 
 export interface CannonResult {
@@ -21,6 +22,8 @@ export interface CannonResult {
   non2xx: number;
   errors: number;
   requests: number;
+  /** CPU µs per request of each role in opts.pids. */
+  cpuByRole: Record<string, number>;
 }
 
 type Autocannon = (o: Record<string, unknown>, cb: (err: Error | null, r: AutocannonRaw) => void) => unknown;
@@ -37,10 +40,16 @@ const require = createRequire(import.meta.url);
 
 export function cannon(o: CannonOptions): Promise<CannonResult> {
   const run = require("autocannon") as Autocannon;
+  const { pids, ...opts } = o;
+  const roles = Object.entries(pids ?? {}).filter((e): e is [string, number] => typeof e[1] === "number");
+  const cpu0 = roles.map(([, pid]) => cpuMicros(pid));
   return new Promise((resolve, reject) => {
-    run({ ...o, pipelining: 1, timeout: 10 }, (err, r) => {
+    run({ ...opts, pipelining: 1, timeout: 10 }, (err, r) => {
       if (err) return reject(err);
+      const cpuByRole: Record<string, number> = {};
+      roles.forEach(([role, pid], i) => (cpuByRole[role] = (cpuMicros(pid) - cpu0[i]) / Math.max(1, r.requests.total)));
       resolve({
+        cpuByRole,
         reqPerSec: r.requests.total / r.duration,
         p50Ms: r.latency.p50,
         p99Ms: r.latency.p99,

@@ -16,6 +16,8 @@ export interface Gateway {
   port: number;
   /** The API key's secret (Authorization: Bearer <key>). */
   key: string;
+  /** The processes serving a call: the daemon, the echo plugin, the auth plugin. */
+  pids: { daemon: number; plugin?: number; auth?: number };
 }
 
 /** A free TCP port on 127.0.0.1 (the OS picks; the tiny race with another binder is accepted). */
@@ -83,5 +85,7 @@ export async function bootGateway(config: Record<string, unknown> = {}, nodeArgs
     await daemon.stop();
     return { unavailable: `POST /api/call/echo/echo with an API key answered ${probe.status}: ${text.slice(0, 200)}` };
   }
-  return { daemon, baseUrl, host, port, key: created.key };
+  const [plugin] = await daemon.pluginPids("echo");
+  const [auth] = await daemon.pluginPids("apikeys");
+  return { daemon, baseUrl, host, port, key: created.key, pids: { daemon: daemon.pid, plugin, auth } };
 }

@@ -11,6 +11,9 @@ export function connectRpc(socketPath: string): Promise<{ connection: MessageCon
       socket.off("error", reject);
       socket.on("error", () => socket.destroy());
       const connection = createMessageConnection(new StreamMessageReader(socket), new StreamMessageWriter(socket));
+      // vscode-jsonrpc leaves pending requests pending when the stream closes; dispose rejects them,
+      // so a connection accepted by a dying server fails at once instead of hanging.
+      socket.on("close", () => connection.dispose());
       connection.listen();
       resolve({
         connection,
