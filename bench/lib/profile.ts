@@ -18,6 +18,7 @@ interface CallFrame {
 interface ProfileNode {
   id: number;
   callFrame: CallFrame;
+  children?: number[];
 }
 export interface CpuProfile {
   nodes: ProfileNode[];
@@ -40,6 +41,8 @@ export interface Window {
 /** Summarises a profile's self time (idle excluded) within `window` if given. */
 export function summarizeProfile(profile: CpuProfile, processLabel: string, caseLabel: string, window?: Window, topN = 20): ProfileSummary {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const parent = new Map<number, number>();
+  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
   const self = new Map<number, number>();
   let t = profile.startTime;
   let total = 0;
@@ -65,6 +68,22 @@ export function summarizeProfile(profile: CpuProfile, processLabel: string, case
     byArea.set(area, (byArea.get(area) ?? 0) + us);
   }
   const pct = (us: number) => Math.round((us / Math.max(1, total)) * 1000) / 10;
+  // Inclusive time: each sample counts once for every distinct bkg or package function on its stack.
+  const incl = new Map<string, { fn: string; where: string; us: number }>();
+  for (const [id, us] of self) {
+    const seen = new Set<string>();
+    for (let n: number | undefined = id; n !== undefined; n = parent.get(n)) {
+      const cf = byId.get(n)!.callFrame;
+      if (!cf.url || cf.url.startsWith("node:") || cf.url.includes("/bench/")) continue;
+      const where = `${shortUrl(cf.url)}:${cf.lineNumber + 1}`;
+      const key = `${cf.functionName}\0${where}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      const e = incl.get(key) ?? { fn: cf.functionName || "(anonymous)", where, us: 0 };
+      e.us += us;
+      incl.set(key, e);
+    }
+  }
   return {
     process: processLabel,
     case: caseLabel,
@@ -74,6 +93,10 @@ export function summarizeProfile(profile: CpuProfile, processLabel: string, case
       .slice(0, topN)
       .map((e) => ({ fn: e.fn, where: e.where, selfMs: Math.round(e.us / 1000), selfPct: pct(e.us) })),
     byArea: [...byArea.entries()].sort((a, b) => b[1] - a[1]).map(([area, us]) => ({ area, selfPct: pct(us) })),
+    inclusive: [...incl.values()]
+      .sort((a, b) => b.us - a.us)
+      .slice(0, topN)
+      .map((e) => ({ fn: e.fn, where: e.where, totalPct: pct(e.us) })),
   };
 }
 

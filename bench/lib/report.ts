@@ -127,6 +127,10 @@ export function markdown(entries: { name: string; run: RunFile }[]): string {
       out.push(`\n**Profile: ${p.process}, ${p.case}** (${p.totalMs} ms on CPU in the window; self time)\n`);
       out.push(`By area: ${p.byArea.filter((a) => a.selfPct >= 1).map((a) => `${a.area} ${a.selfPct}%`).join(", ")}\n`);
       out.push(mdTable([["function", "where", "self %"], ...p.top.slice(0, 10).map((t) => [t.fn, t.where, `${t.selfPct}`])]) + "\n");
+      if (p.inclusive?.length) {
+        out.push(`<details><summary>Inclusive time of bkg and package functions (${p.process}, ${p.case})</summary>\n`);
+        out.push(mdTable([["function", "where", "total %"], ...p.inclusive.slice(0, 15).map((t) => [t.fn, t.where, `${t.totalPct}`])]) + "\n\n</details>\n");
+      }
     }
   }
   return out.join("\n");

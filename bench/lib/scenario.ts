@@ -65,6 +65,8 @@ export interface ProfileSummary {
   top: { fn: string; where: string; selfMs: number; selfPct: number }[];
   /** Self time grouped by package/area (vscode-jsonrpc, bkg protocol, router, node internals, GC...). */
   byArea: { area: string; selfPct: number }[];
+  /** Inclusive (total) time of bkg and package functions: which code paths the time is spent under. */
+  inclusive?: { fn: string; where: string; totalPct: number }[];
 }
 
 export interface Scenario {
