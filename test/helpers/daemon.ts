@@ -98,7 +98,7 @@ export async function startTestDaemon(manifests: Record<string, Record<string, u
   proc.stderr!.on("data", (d) => (out += d));
   const exited = new Promise<void>((r) => proc.once("exit", () => r()));
 
-  const waitFor = async (pred: () => Promise<boolean> | boolean, what: string, timeoutMs = 10_000) => {
+  const waitFor = async (pred: () => Promise<boolean> | boolean, what: string, timeoutMs = 20_000) => {
     const until = Date.now() + timeoutMs;
     for (;;) {
       if (await pred()) return;
@@ -115,7 +115,7 @@ export async function startTestDaemon(manifests: Record<string, Record<string, u
     } catch {
       return false;
     }
-  }, "the daemon's socket");
+  }, "the daemon's socket", 30_000);
   const events: BusEvent[] = [];
   await client!.subscribe({}, (e) => events.push(e));
   // The socket answers before the HTTP/gRPC servers are bound; wait for their addresses.
