@@ -6,9 +6,9 @@
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { cannon, type CannonResult } from "./lib/autocannon.js";
 import { bootDaemon, echoManifest, type BenchDaemon } from "./lib/daemon.js";
 import { bootGateway, type Gateway } from "./lib/gateway.js";
+import { cannon, type CannonResult } from "./lib/autocannon.js";
 import { closedLoop, type LoadResult } from "./lib/load.js";
 import { ROOT } from "./lib/paths.js";
 import { SMALL } from "./lib/payloads.js";
@@ -29,6 +29,9 @@ function configHas(path: string[]): boolean {
     return false;
   }
 }
+
+/** Connections (and API keys) in the auth-cache comparison. */
+const CONNS = 64;
 
 interface Part {
   rows: Row[];
@@ -117,31 +120,51 @@ async function authCacheCost(ctx: BenchContext): Promise<Part> {
     gws.push(uncached);
     const body = JSON.stringify(SMALL);
     const subjects = [
-      { name: "auth cache on (default TTL)", gw: cached },
-      { name: "auth cache off (cacheTtlMs 0)", gw: uncached },
+      { name: "auth cache on (default TTL)", gw: cached, keys: [] as string[] },
+      { name: "auth cache off (cacheTtlMs 0)", gw: uncached, keys: [] as string[] },
     ];
-    const cpuOf = (c: CannonResult) => Object.values(c.cpuByRole).reduce((x, y) => x + y, 0);
-    const headers = (g: Gateway) => ({ "content-type": "application/json", authorization: `Bearer ${g.key}` });
-    const duration = ctx.quick ? 1 : 3;
-    for (const s of subjects) await cannon({ url: `${s.gw.baseUrl}/api/call/echo/echo`, method: "POST", body, headers: headers(s.gw), connections: 16, duration: 0.5 });
+    for (const s of subjects) {
+      for (let i = 0; i < CONNS; i++) {
+        const k = await s.gw.daemon.client.call<{ key: string }>("apikeys.auth.createKey", { name: `bench-${i}`, role: "operator", scopes: ["echo.*"] });
+        s.keys.push(k.key);
+      }
+    }
+    // Each request takes the next key in turn: 64 requests in flight carry (nearly) 64 different keys.
+    const run = (s: (typeof subjects)[number], duration: number) => {
+      let next = 0;
+      return cannon({
+        url: `${s.gw.baseUrl}/api/call/echo/echo`,
+        method: "POST",
+        body,
+        headers: { "content-type": "application/json" },
+        setupRequest: (req) => ({ ...req, headers: { ...req.headers, "content-type": "application/json", authorization: `Bearer ${s.keys[next++ % CONNS]}` } }),
+        connections: CONNS,
+        duration,
+        pids: s.gw.pids,
+      });
+    };
+    const duration = ctx.quick ? 0.5 : 3;
+    for (const s of subjects) await run(s, ctx.quick ? 0.3 : 0.5);
     const res = new Map<string, CannonResult[]>(subjects.map((s) => [s.name, []]));
     const runs = ctx.quick ? 2 : ctx.runs;
     for (let r = 0; r < runs; r++) {
       for (let j = 0; j < subjects.length; j++) {
         const s = subjects[(r + j) % subjects.length];
-        res.get(s.name)!.push(await cannon({ url: `${s.gw.baseUrl}/api/call/echo/echo`, method: "POST", body, headers: headers(s.gw), connections: 64, duration, pids: s.gw.pids }));
+        res.get(s.name)!.push(await run(s, duration));
       }
     }
+    const cpuOf = (c: CannonResult) => Object.values(c.cpuByRole).reduce((x, y) => x + y, 0);
     const on = res.get(subjects[0].name)!;
     const off = res.get(subjects[1].name)!;
     const ratios = summarize(on.map((x, i) => x.reqPerSec / off[i].reqPerSec));
     const cpuRatios = summarize(on.map((x, i) => cpuOf(x) / cpuOf(off[i])));
     return {
       rows: subjects.map((s, i) => ({
-        case: "HTTP with an API key, 64 connections",
+        case: `HTTP, ${CONNS} connections, ${CONNS} API keys in turn`,
         subject: s.name,
         metrics: [
           { label: "req/s", summary: summarize(res.get(s.name)!.map((c) => c.reqPerSec)) },
+          { label: "p50 ms (autocannon)", summary: summarize(res.get(s.name)!.map((c) => c.p50Ms)) },
           { label: "server CPU µs/req (all)", summary: summarize(res.get(s.name)!.map(cpuOf)) },
           { label: "CPU µs/req (apikeys plugin)", summary: summarize(res.get(s.name)!.map((c) => c.cpuByRole.auth ?? NaN)), digits: 1 },
         ],
@@ -154,7 +177,9 @@ async function authCacheCost(ctx: BenchContext): Promise<Part> {
           detail: `n/a: /api/call cannot run with auth off, so the comparison the target asks for cannot be made; measured instead, cache on vs off: req/s ${ratios.median.toFixed(2)}x (runs ${ratios.min.toFixed(2)}–${ratios.max.toFixed(2)}), server CPU per request ${cpuRatios.median.toFixed(2)}x (runs ${cpuRatios.min.toFixed(2)}–${cpuRatios.max.toFixed(2)})`,
         },
       ],
-      notes: [`Auth cache: two daemons (auth.cacheTtlMs default vs 0), autocannon ${duration} s per run, ${runs} interleaved runs, rate limits off. Server CPU: daemon + echo plugin + apikeys plugin.`],
+      notes: [
+        `Auth cache: two daemons (auth.cacheTtlMs default vs 0), autocannon with ${CONNS} connections, each request carrying the next of ${CONNS} API keys (with one key, requests in flight would share one validation even with the cache off), ${runs} interleaved runs of ${duration} s, rate limits off. Server CPU: daemon + echo plugin + apikeys plugin.`,
+      ],
     };
   } finally {
     for (const g of gws) await g.daemon.stop();

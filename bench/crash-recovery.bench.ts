@@ -58,7 +58,9 @@ export const scenario: Scenario = {
     await sleep(500);
     const echoProcs = descendants(daemon.pid).filter((pid) => cmdline(pid).includes("dist/index.js"));
     const standbyWorks = echoProcs.length >= 3;
-    if (standbyWorks) subjects.push({ name: "bkg standby", trial: () => bkgTrial(daemon.client, "spare") });
+    const spareLog = await recordLifecycle(daemon.client, "spare");
+    const sparePhases: number[][] = [];
+    if (standbyWorks) subjects.push({ name: "bkg standby", trial: () => bkgTrial(daemon.client, "spare", spareLog, sparePhases) });
     else notes.push(`bkg standby: not available yet: the manifest accepts \`standby: 1\` but the daemon starts no spare instance (${echoProcs.length} echo processes for two plugins, one with standby: 1).`);
 
     const bare = new BareSupervisor();
@@ -83,6 +85,7 @@ export const scenario: Scenario = {
         await withTimeout(s.trial(), 2 * TRIAL_LIMIT_MS, s.name); // unmeasured
       }
       echoPhases.length = 0;
+      sparePhases.length = 0;
       const times = new Map<string, number[]>(subjects.map((s) => [s.name, []]));
       for (let i = 0; i < trials; i++) {
         for (let j = 0; j < subjects.length; j++) {
@@ -122,6 +125,17 @@ export const scenario: Scenario = {
         });
         notes.push("bkg by phase: from the daemon's lifecycle events (\"crashed\", then the new instance's \"ready\"; epoch ms, so 1 ms steps), then the client's answer.");
       }
+      if (sparePhases.length) {
+        const col = (i: number) => summarize(sparePhases.map((p) => p[i]));
+        rows.splice(rows.findIndex((r) => r.subject === "bkg standby") + 1, 0, {
+          case: `SIGKILL -> answering again (${trials} trials)`,
+          subject: "bkg standby, by phase",
+          metrics: [
+            { label: "kill -> exit noticed ms", summary: col(0) },
+            { label: "-> answered ms", summary: col(1) },
+          ],
+        });
+      }
       const b = sums.get("bkg")!;
       const targets: TargetCheck[] = [
         {
@@ -144,6 +158,7 @@ export const scenario: Scenario = {
       return { available: true, rows, targets, notes };
     } finally {
       await echoLog.stop();
+      await spareLog.stop();
       await daemon.stop();
       await bare.stop();
       await pm2.kill();
@@ -165,8 +180,8 @@ async function bkgTrial(client: BkgClient, plugin: string, log?: LifecycleLog, p
           const answered = Date.now();
           await sleep(20); // let the events that preceded the answer arrive
           const crashed = log.first(t0Epoch, "crashed", true);
-          const ready = log.first(crashed?.ts ?? t0Epoch, "ready", true);
-          phasesOut.push(phases([t0Epoch, crashed?.ts, ready?.ts, answered]));
+          if (plugin === "spare") phasesOut.push(phases([t0Epoch, crashed?.ts, answered]));
+          else phasesOut.push(phases([t0Epoch, crashed?.ts, log.first(crashed?.ts ?? t0Epoch, "ready", true)?.ts, answered]));
         }
         return ms;
       }

@@ -10,6 +10,8 @@ export interface CannonOptions {
   connections: number;
   /** seconds */
   duration: number;
+  /** autocannon's per-request setup (e.g. a different credential per request). */
+  setupRequest?: (req: { headers?: Record<string, string> }) => { headers?: Record<string, string> };
   /** Processes whose CPU time is charged to the run, by role (µs per request in the result). */
   pids?: Record<string, number | undefined>;
 }
@@ -40,7 +42,8 @@ const require = createRequire(import.meta.url);
 
 export function cannon(o: CannonOptions): Promise<CannonResult> {
   const run = require("autocannon") as Autocannon;
-  const { pids, ...opts } = o;
+  const { pids, setupRequest, ...rest } = o;
+  const opts = setupRequest ? { ...rest, requests: [{ method: rest.method, body: rest.body, setupRequest }] } : rest;
   const roles = Object.entries(pids ?? {}).filter((e): e is [string, number] => typeof e[1] === "number");
   const cpu0 = roles.map(([, pid]) => cpuMicros(pid));
   return new Promise((resolve, reject) => {

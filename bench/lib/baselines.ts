@@ -88,8 +88,8 @@ export interface ListeningBaseline {
 }
 
 /** Starts a baseline server (bench/baselines/<file>) that prints "listening <port>". */
-export async function startListening(file: string): Promise<ListeningBaseline> {
-  const proc = spawnTracked(process.execPath, [join(BASELINES, file)], { stdio: ["ignore", "pipe", "pipe"] });
+export async function startListening(file: string, args: string[] = []): Promise<ListeningBaseline> {
+  const proc = spawnTracked(process.execPath, [join(BASELINES, file), ...args], { stdio: ["ignore", "pipe", "pipe"] });
   const out = tail(proc.stdout);
   const err = tail(proc.stderr);
   const close = once(async () => {
