@@ -95,17 +95,29 @@ export async function startDaemon(config: ResolvedConfig, options: DaemonOptions
   const socket = new SocketServer(daemon);
   await socket.listen();
   writeFileSync(pidFile, `${process.pid}\n`);
-  // HTTP, WebSocket and gRPC (as configured); a port in use stops the start here.
-  surface = await startControlSurface(daemon).catch(async (e) => {
-    await socket.close();
-    rmSync(pidFile, { force: true });
-    throw e;
-  });
   telemetry.start(supervisor);
   supervisor.reapOrphans();
   await watcher.start();
   markLoaded();
-  await supervisor.startAll();
+  // Plugins first: loading HTTP, WebSocket and gRPC takes the event loop for a while, and the
+  // plugins' handshakes should not queue behind it. The surface follows once they are ready,
+  // or after 1.5 s at most.
+  const starting = supervisor.startAll();
+  await Promise.all(
+    [...supervisor.hosts.values()]
+      .filter((h) => h.manifest.activation === "eager" && h.state !== "idle")
+      .map((h) => h.waitReady(AbortSignal.timeout(1500)).catch(() => undefined)),
+  );
+  // A port in use stops the start here, plugins and all.
+  surface = await startControlSurface(daemon).catch(async (e) => {
+    await starting.catch(() => undefined);
+    await watcher.close();
+    await supervisor.stopAll("the control surface could not start");
+    await socket.close();
+    rmSync(pidFile, { force: true });
+    throw e;
+  });
+  await starting;
   supervisor.startSampling();
   logger.info({ socket: config.socketPath, manifests: config.manifestsDir, version: VERSION }, `bkg ${VERSION} listening on ${config.socketPath}`);
   return daemon;
