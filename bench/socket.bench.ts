@@ -86,6 +86,7 @@ export const scenario: Scenario = {
             { label: "hop", summary: summarize(rs.map((r) => (s.hop ? r.cpuByRole[s.hop] : NaN))) },
             { label: "echo", summary: summarize(rs.map((r) => r.cpuByRole.plugin ?? r.cpuByRole.child)) },
             { label: "all", summary: summarize(rs.map((r) => r.cpuUsPerCall)) },
+            { label: "cores busy", summary: summarize(rs.map((r) => (r.callsPerSec * r.cpuUsPerCall) / 1e6)), digits: 2 },
             { label: "errors", summary: summarize(rs.map((r) => r.errors)) },
           ];
           let vs: string | undefined;
@@ -102,7 +103,7 @@ export const scenario: Scenario = {
       const notes = [
         `Payloads: ${bytes(SMALL)} B and ${bytes(LARGE)} B JSON objects, echoed back. ${ctx.runs} runs of ${durationMs} ms per case and subject (after ${warmupMs} ms warm-up per case, and ${ctx.quick ? 50 : 100} ms before each run), interleaved.`,
         "Ratios are medians of per-run ratios (each run's bkg against the same run's baseline).",
-        "CPU µs per call, by process: client (the load generator, this process), hop (the daemon or the relay), echo (the plugin or the child), and all of them. /proc CPU times have 10 ms resolution. A single-threaded hop cannot exceed 1,000,000 / (its CPU µs per call) calls/s.",
+        "CPU µs per call, by process: client (the load generator, this process), hop (the daemon or the relay), echo (the plugin or the child), and all of them. /proc CPU times have 10 ms resolution. A single-threaded hop cannot exceed 1,000,000 / (its CPU µs per call) calls/s. Cores busy = calls/s × all CPU per call: how much of the machine's 2 cores the path kept busy (2.00 = saturated).",
         "bkg uses its own client (import { connect } from \"bkg\"); the baselines use vscode-jsonrpc's StreamMessageReader/Writer on both ends.",
       ];
       const failed = [...results.values()].flat().find((r) => r.errors > 0);

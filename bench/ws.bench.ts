@@ -99,6 +99,7 @@ export const scenario: Scenario = {
               { label: "p99 µs", summary: summarize(rs.map((x) => x.p99Us)) },
               { label: "CPU µs/call (all)", summary: summarize(rs.map((x) => x.cpuUsPerCall)) },
               { label: "CPU µs/call (hop)", summary: summarize(rs.map((x) => x.cpuByRole.daemon ?? x.cpuByRole.server)) },
+              { label: "cores busy", summary: summarize(rs.map((x) => (x.callsPerSec * x.cpuUsPerCall) / 1e6)), digits: 2 },
               { label: "errors", summary: summarize(rs.map((x) => x.errors)) },
             ],
             vs: s === subjects[0] ? `calls/s ${ratioOf(inflight).median.toFixed(2)}x bare` : undefined,
