@@ -4,12 +4,12 @@
  * it dies with the benchmark whatever happens.
  */
 import { type ChildProcess } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { connect, type BkgClient } from "bkg";
 import { BIN, ECHO_DIR } from "./paths.js";
-import { killTree, onCleanup, spawnTracked, tail, waitFor, withTimeout } from "./procs.js";
+import { killTree, onCleanup, spawnTracked, waitFor, withTimeout } from "./procs.js";
 
 export interface BenchDaemon {
   dir: string;
@@ -75,15 +75,24 @@ export async function bootDaemon(opts: BootOptions = {}): Promise<BenchDaemon> {
   );
   const env: NodeJS.ProcessEnv = { ...process.env, BKG_LOG_FORMAT: "json", ...opts.env };
   delete env.BKG_CONFIG;
+  // The daemon logs to a file, as `bkg daemon start --detach` does, so its log lines cost the
+  // benchmark process nothing (the HTTP access log writes one line per request).
+  const logFile = join(dir, "daemon.log");
+  const logFd = openSync(logFile, "a");
   const spawnedAt = performance.now();
   const proc = spawnTracked(process.execPath, [...(opts.nodeArgs ?? []), BIN, "--config", configFile, "daemon", "start"], {
     env,
     cwd: dir,
-    stdio: ["ignore", "pipe", "pipe"],
+    stdio: ["ignore", logFd, logFd],
   });
-  const out = tail(proc.stdout);
-  const err = tail(proc.stderr);
-  const output = () => `${out()}\n${err()}`;
+  closeSync(logFd);
+  const output = () => {
+    try {
+      return readFileSync(logFile, "utf8").slice(-4000);
+    } catch {
+      return "(no daemon log)";
+    }
+  };
   const exited = new Promise<void>((r) => proc.once("exit", () => r()));
 
   let client: BkgClient | undefined;
