@@ -57,9 +57,13 @@ export class FrameParser {
     const buf = this.buf;
     while (!this.dead) {
       if (this.expected < 0) {
+        // Checked before looking for the header's end, so garbage is named the same way however it was chunked.
+        if (pos < buf.length && !looksLikeHeaderStart(buf, pos)) {
+          return this.fail("header", `expected a "Content-Length:" header, got ${preview(buf, pos)}`);
+        }
         const end = buf.indexOf(CRLFCRLF, pos);
         if (end < 0) {
-          if (buf.length - pos > MAX_HEADER_BYTES || !looksLikeHeaderStart(buf, pos)) {
+          if (buf.length - pos > MAX_HEADER_BYTES) {
             return this.fail("header", `expected a "Content-Length:" header, got ${preview(buf, pos)}`);
           }
           break;

@@ -33,6 +33,12 @@ t.test("garbage is caught at the first byte, not buffered", async (t) => {
   t.equal(r2.errors[0].kind, "header");
 });
 
+t.test("regression: garbage arriving in the same chunk as a frame is named as garbage", async (t) => {
+  const r = parse(["hello from a plugin that prints\n" + encodeFrame({ ok: 1 })]);
+  t.equal(r.errors[0].kind, "header");
+  t.match(r.errors[0].message, /expected a "Content-Length:" header, got "hello from a plugin/);
+});
+
 t.test("a header block without Content-Length, or with a bad one", async (t) => {
   t.match(parse(["Content-Type: x\r\n\r\n{}"]).errors[0].message, /no Content-Length/);
   t.match(parse(["Content-Length: ten\r\n\r\n{}"]).errors[0].message, /not a number/);
