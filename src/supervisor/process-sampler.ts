@@ -12,7 +12,19 @@ export interface GroupUsage {
   pids: number[];
 }
 
-const PAGE = 4096;
+/** The page size, found by comparing /proc/self/statm with what Node reports (no syscall API for it). */
+function pageSize(): number {
+  try {
+    const pages = Number(readFileSync("/proc/self/statm", "latin1").split(" ")[1]);
+    const guess = process.memoryUsage.rss() / pages;
+    for (const size of [4096, 16384, 65536]) if (Math.abs(guess - size) / size < 0.25) return size;
+  } catch {
+    /* not Linux */
+  }
+  return 4096;
+}
+
+const PAGE = pageSize();
 
 /** Usage per process group id. Processes that vanish mid-scan are skipped. Linux only; empty elsewhere. */
 export function sampleGroups(groups?: ReadonlySet<number>): Map<number, GroupUsage> {

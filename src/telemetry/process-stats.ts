@@ -4,7 +4,7 @@
  * included). One pass over /proc serves every instance. Linux only: elsewhere every figure is
  * absent and nothing fails.
  */
-import { readdirSync, readFileSync } from "node:fs";
+import { sampleGroups, type GroupUsage } from "../supervisor/process-sampler.js";
 
 export interface ProcUsage {
   rssBytes: number;
@@ -19,21 +19,7 @@ export interface ProcUsage {
 /** USER_HZ: the unit of utime/stime in /proc/<pid>/stat; 100 on every Linux port in use. */
 const TICKS_PER_SECOND = 100;
 
-/** The page size, found by comparing /proc/self/statm with what Node reports (no syscall API for it). */
-function pageSize(): number {
-  try {
-    const pages = Number(readFileSync("/proc/self/statm", "latin1").split(" ")[1]);
-    const rss = process.memoryUsage.rss();
-    const guess = rss / pages;
-    for (const size of [4096, 16384, 65536]) if (Math.abs(guess - size) / size < 0.25) return size;
-  } catch {
-    /* not Linux */
-  }
-  return 4096;
-}
-
 export class ProcessStats {
-  private readonly page = pageSize();
   private readonly prevTicks = new Map<number, { ticks: number; at: number }>();
   private last?: { at: number; usage: Map<number, ProcUsage> };
 
@@ -43,35 +29,9 @@ export class ProcessStats {
   /** Usage of the process groups led by `leaders` (plugin pids). */
   sample(leaders: readonly number[], now = Date.now()): Map<number, ProcUsage> {
     if (this.last && now - this.last.at < this.minIntervalMs && leaders.every((p) => this.last!.usage.has(p))) return this.last.usage;
-    const wanted = new Set(leaders);
-    const groups = new Map<number, { rss: number; ticks: number; n: number }>();
-    if (wanted.size) {
-      let entries: string[] = [];
-      try {
-        entries = readdirSync("/proc");
-      } catch {
-        /* not Linux */
-      }
-      for (const name of entries) {
-        const c = name.charCodeAt(0);
-        if (c < 48 || c > 57) continue;
-        let stat: string;
-        try {
-          stat = readFileSync(`/proc/${name}/stat`, "latin1");
-        } catch {
-          continue; // gone since readdir
-        }
-        // Fields after the command name, which may itself contain spaces and parentheses.
-        const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-        const pgrp = Number(f[2]);
-        if (!wanted.has(pgrp)) continue;
-        let g = groups.get(pgrp);
-        if (!g) groups.set(pgrp, (g = { rss: 0, ticks: 0, n: 0 }));
-        g.rss += Number(f[21]) * this.page;
-        g.ticks += Number(f[11]) + Number(f[12]);
-        g.n++;
-      }
-    }
+    // One /proc scan, shared with the supervisor's memory limits (supervisor/process-sampler.ts).
+    const scanned = leaders.length ? sampleGroups(new Set(leaders)) : new Map<number, GroupUsage>();
+    const groups = new Map([...scanned].map(([pgid, g]) => [pgid, { rss: g.rssBytes, ticks: g.cpuTicks, n: g.pids.length }]));
     const usage = new Map<number, ProcUsage>();
     for (const [pid, g] of groups) {
       const prev = this.prevTicks.get(pid);
