@@ -2,7 +2,7 @@
  * The router: "plugin.method" to a ready instance, with the call's deadline, cancellation,
  * params validation, bulkhead and streaming. Every failure is a BkgError with a wire code.
  */
-import { BkgError, ErrorCodes, permits, splitTarget, type BkgCallParams, type CallMeta } from "@bkg/protocol";
+import { BkgError, CancelToken, ErrorCodes, permits, splitTarget, type BkgCallParams, type CallMeta } from "@bkg/protocol";
 import type { PluginHost, Supervisor } from "../supervisor/index.js";
 import { toProblems } from "../validation/schemas.js";
 
@@ -15,6 +15,8 @@ export interface RouteOptions {
   deadline?: number;
   /** Aborts the call: the plugin gets $/cancelRequest and the call rejects with -32800. */
   signal?: AbortSignal;
+  /** The same as `signal`, as bkg's cheaper token (what the gateways use on their hot paths). */
+  cancel?: CancelToken;
   /** Receives streamed values in order; its presence asks the plugin to stream. */
   onProgress?: (value: unknown) => void;
   traceparent?: string;
@@ -59,23 +61,28 @@ export class Router {
     }
     const deadline = opts.deadline ?? Date.now() + (opts.timeoutMs ?? host.manifest.timeouts.call);
     const budget = deadline - Date.now();
-    const ac = new AbortController();
+    const token = new CancelToken();
     const timer = setTimeout(
-      () => ac.abort(new BkgError(ErrorCodes.DeadlineExceeded, `${target} did not answer within ${Math.max(0, budget)} ms; the plugin was asked to cancel`)),
+      () => token.abort(new BkgError(ErrorCodes.DeadlineExceeded, `${target} did not answer within ${Math.max(0, budget)} ms; the plugin was asked to cancel`)),
       Math.max(0, budget),
     );
-    const onCallerAbort = () => ac.abort(new BkgError(ErrorCodes.RequestCancelled, `${target} was cancelled by the caller`));
-    if (opts.signal?.aborted) onCallerAbort();
-    else opts.signal?.addEventListener("abort", onCallerAbort, { once: true });
+    const onCallerAbort = () => token.abort(new BkgError(ErrorCodes.RequestCancelled, `${target} was cancelled by the caller`));
+    const { signal, cancel } = opts;
+    if (signal?.aborted || cancel?.aborted) onCallerAbort();
+    else {
+      signal?.addEventListener("abort", onCallerAbort, { once: true });
+      cancel?.onAbort(onCallerAbort);
+    }
     try {
-      return await this.dispatch(host, t.method, params as Record<string, unknown>, deadline, ac.signal, opts, performance.now());
+      return await this.dispatch(host, t.method, params as Record<string, unknown>, deadline, token, opts, performance.now());
     } finally {
       clearTimeout(timer);
-      opts.signal?.removeEventListener("abort", onCallerAbort);
+      signal?.removeEventListener("abort", onCallerAbort);
+      cancel?.off(onCallerAbort);
     }
   }
 
-  private async dispatch(host: PluginHost, method: string, params: Record<string, unknown>, deadline: number, signal: AbortSignal, opts: RouteOptions, t0: number): Promise<unknown> {
+  private async dispatch(host: PluginHost, method: string, params: Record<string, unknown>, deadline: number, signal: CancelToken, opts: RouteOptions, t0: number): Promise<unknown> {
     if (host.serving().length === 0) await host.waitReady(signal);
     const entry = host.methods?.get(method);
     if (!entry) {
@@ -103,7 +110,7 @@ export class Router {
     entry: NonNullable<ReturnType<NonNullable<PluginHost["methods"]>["get"]>>,
     params: Record<string, unknown>,
     deadline: number,
-    signal: AbortSignal,
+    signal: CancelToken,
     opts: RouteOptions,
     wait?: { ms: number },
   ): Promise<unknown> {
@@ -121,7 +128,7 @@ export class Router {
     const meta: CallMeta = { deadline, caller: opts.caller };
     if (opts.traceparent) meta.traceparent = opts.traceparent;
     try {
-      return await inst.call(method, params, meta, { signal, onProgress: opts.onProgress });
+      return await inst.call(method, params, meta, { cancel: signal, onProgress: opts.onProgress });
     } catch (e) {
       // A plugin stops by itself at _meta.deadline (protocol §3.1) and may answer -32800 a moment
       // before our timer fires; the caller did not cancel, so it is still the deadline.

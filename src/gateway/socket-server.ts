@@ -6,7 +6,7 @@
 import { chmodSync, existsSync, mkdirSync, unlinkSync } from "node:fs";
 import { createServer, type Server, type Socket } from "node:net";
 import { dirname } from "node:path";
-import { BkgError, ErrorCodes, Methods, RpcError, RpcPeer, type CallMeta } from "@bkg/protocol";
+import { BkgError, ErrorCodes, Methods, RpcError, RpcPeer, type CallMeta, type CancelToken } from "@bkg/protocol";
 import type { Topic } from "../events/index.js";
 import { CONTROL_METHODS } from "./control-api.js";
 import type { DaemonContext } from "./daemon-context.js";
@@ -108,7 +108,7 @@ export class SocketServer {
         await this.ctx.loaded;
         const control = CONTROL_METHODS[method];
         if (control) return await control(this.ctx, (params ?? {}) as Record<string, unknown>);
-        return await this.route(connection, client, method, params, rctx.signal);
+        return await this.route(connection, client, method, params, rctx.token);
       } catch (e) {
         const err = BkgError.from(e);
         throw new RpcError(err.code, err.message, err.data);
@@ -121,7 +121,7 @@ export class SocketServer {
     connection.listen();
   }
 
-  private route(connection: RpcPeer, client: string, method: string, params: unknown, signal: AbortSignal) {
+  private route(connection: RpcPeer, client: string, method: string, params: unknown, cancel: CancelToken) {
     let meta: ClientMeta = {};
     if (params && typeof params === "object" && !Array.isArray(params) && "_meta" in params) {
       const { _meta, ...rest } = params as { _meta?: ClientMeta };
@@ -135,7 +135,7 @@ export class SocketServer {
         timeoutMs: typeof meta.timeoutMs === "number" ? meta.timeoutMs : undefined,
         deadline: typeof meta.deadline === "number" ? meta.deadline : undefined,
         traceparent: meta.traceparent,
-        signal,
+        cancel,
         onProgress: progressToken === undefined ? undefined : (value) => connection.notify(Methods.progress, { token: progressToken, value }),
       });
   }

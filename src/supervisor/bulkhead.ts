@@ -3,14 +3,14 @@
  * queue. A slot is taken synchronously in `acquire`, so two callers in the same tick can never
  * both take the last one.
  */
-import { BkgError, ErrorCodes } from "@bkg/protocol";
+import { BkgError, ErrorCodes, type CancelToken } from "@bkg/protocol";
 import type { PluginInstance } from "./plugin-instance.js";
 
 interface Waiter {
   resolve(inst: PluginInstance): void;
   reject(err: unknown): void;
-  signal?: AbortSignal;
-  onAbort?: () => void;
+  cancel?: CancelToken;
+  onAbort?: (reason: unknown) => void;
 }
 
 export interface BulkheadLimits {
@@ -32,7 +32,7 @@ export class Bulkhead {
   }
 
   /** Takes a slot on the least-loaded ready instance, waiting in the queue if all are full. */
-  acquire(signal?: AbortSignal): Promise<PluginInstance> {
+  acquire(cancel?: CancelToken): Promise<PluginInstance> {
     const inst = this.tryTake();
     if (inst) return Promise.resolve(inst);
     const { concurrency, queue } = this.limits();
@@ -42,13 +42,13 @@ export class Bulkhead {
       );
     }
     return new Promise((resolve, reject) => {
-      const w: Waiter = { resolve, reject, signal };
-      if (signal) {
-        w.onAbort = () => {
+      const w: Waiter = { resolve, reject, cancel };
+      if (cancel) {
+        w.onAbort = (reason) => {
           this.waiters = this.waiters.filter((x) => x !== w);
-          reject(signal.reason);
+          reject(reason);
         };
-        signal.addEventListener("abort", w.onAbort, { once: true });
+        cancel.onAbort(w.onAbort);
       }
       this.waiters.push(w);
     });
@@ -66,7 +66,7 @@ export class Bulkhead {
       const inst = this.tryTake();
       if (!inst) return;
       const w = this.waiters.shift()!;
-      if (w.onAbort) w.signal!.removeEventListener("abort", w.onAbort);
+      if (w.onAbort) w.cancel!.off(w.onAbort);
       w.resolve(inst);
     }
   }
@@ -75,7 +75,7 @@ export class Bulkhead {
     const ws = this.waiters;
     this.waiters = [];
     for (const w of ws) {
-      if (w.onAbort) w.signal!.removeEventListener("abort", w.onAbort);
+      if (w.onAbort) w.cancel!.off(w.onAbort);
       w.reject(err);
     }
   }

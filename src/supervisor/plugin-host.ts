@@ -3,7 +3,7 @@
  * moves the plugin through its state machine, and hands ready instances to the router.
  */
 import { join } from "node:path";
-import { BkgError, ErrorCodes, type BkgCallParams, type MethodDescriptor } from "@bkg/protocol";
+import { BkgError, ErrorCodes, whenAborted, type BkgCallParams, type Cancellation, type MethodDescriptor } from "@bkg/protocol";
 import type { PluginState } from "../events/index.js";
 import type { LogRing } from "../logs/index.js";
 import type { Manifest } from "../registry/index.js";
@@ -116,17 +116,16 @@ export class PluginHost {
    * Resolves when a call can be routed (an instance is ready), starting a lazy plugin. Rejects
    * with -33000 when the plugin is unavailable, or with the signal's reason when it aborts.
    */
-  async waitReady(signal?: AbortSignal): Promise<void> {
+  async waitReady(cancel?: Cancellation): Promise<void> {
     for (;;) {
       if (this.serving().length) return;
       if (this.state === "idle") this.start("first call");
       else if (UNAVAILABLE.has(this.state)) throw this.unavailable();
-      if (signal?.aborted) throw signal.reason;
+      if (cancel?.aborted) throw cancel.reason;
       await new Promise<void>((resolve, reject) => {
-        const onAbort = () => reject(signal!.reason);
-        signal?.addEventListener("abort", onAbort, { once: true });
+        const off = cancel ? whenAborted(cancel, reject) : undefined;
         this.stateWaiters.push(() => {
-          signal?.removeEventListener("abort", onAbort);
+          off?.();
           resolve();
         });
       });

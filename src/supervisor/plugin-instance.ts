@@ -15,6 +15,7 @@ import {
   RpcPeer,
   type BkgCallParams,
   type CallMeta,
+  type CancelToken,
   type EmitParams,
   type InitializeParams,
   type InitializeResult,
@@ -46,7 +47,7 @@ export interface InstanceHooks {
 }
 
 export interface CallOptions {
-  signal?: AbortSignal;
+  cancel?: CancelToken;
   onProgress?: (value: unknown) => void;
 }
 
@@ -201,7 +202,7 @@ export class PluginInstance {
 
   /**
    * Sends one call. Resolves with the result, rejects with a BkgError: the plugin's own error,
-   * -33004 if the process dies first, or -32800 once opts.signal aborts (the plugin is sent
+   * -33004 if the process dies first, or the abort's reason once opts.cancel aborts (the plugin is sent
    * $/cancelRequest). In-flight accounting lasts until the plugin really answers or dies.
    */
   call(method: string, params: Record<string, unknown>, meta: CallMeta, opts: CallOptions = {}): Promise<unknown> {
@@ -212,7 +213,7 @@ export class PluginInstance {
       meta = { ...meta, progressToken: token };
     }
     this.calls++;
-    const p = this.request(method, { ...params, _meta: meta }, { signal: opts.signal, what: `${this.manifest.name}.${method}` });
+    const p = this.request(method, { ...params, _meta: meta }, { cancel: opts.cancel, what: `${this.manifest.name}.${method}` });
     if (token) {
       const done = () => this.progress.delete(token!);
       p.then(done, done);
@@ -227,30 +228,28 @@ export class PluginInstance {
     return performance.now() - t0;
   }
 
-  private request(method: string, params: unknown, o: { timeoutMs?: number; signal?: AbortSignal; what: string }): Promise<unknown> {
+  private request(method: string, params: unknown, o: { timeoutMs?: number; cancel?: CancelToken; what: string }): Promise<unknown> {
     const conn = this.connection;
     if (!conn || this.exitInfo) return Promise.reject(this.goneError(o.what));
     return new Promise((resolve, reject) => {
       const key = ++this.pendingSeq;
-      const cancel = new AbortController();
+      const cancel = o.cancel;
       let timer: NodeJS.Timeout | undefined;
       const settle = (fn: () => void) => {
         if (!this.pending.delete(key)) return;
         if (timer) clearTimeout(timer);
-        o.signal?.removeEventListener("abort", onAbort);
+        cancel?.off(onAbort);
         fn();
       };
-      const onAbort = () => {
-        cancel.abort();
-        settle(() => reject(BkgError.from(o.signal!.reason ?? new BkgError(ErrorCodes.RequestCancelled, "cancelled"))));
-      };
+      // Runs before the peer's own callback on the same token, which sends $/cancelRequest.
+      const onAbort = (reason: unknown) => settle(() => reject(BkgError.from(reason ?? new BkgError(ErrorCodes.RequestCancelled, "cancelled"))));
       this.pending.set(key, { what: o.what, fail: (err) => settle(() => reject(err)) });
       if (o.timeoutMs) timer = setTimeout(() => settle(() => reject(new BkgError(ErrorCodes.DeadlineExceeded, `${o.what} got no answer within ${o.timeoutMs} ms`))), o.timeoutMs);
-      if (o.signal) {
-        if (o.signal.aborted) return onAbort();
-        o.signal.addEventListener("abort", onAbort, { once: true });
+      if (cancel) {
+        if (cancel.aborted) return onAbort(cancel.reason);
+        cancel.onAbort(onAbort);
       }
-      conn.request(method, params, cancel.signal).then(
+      conn.request(method, params, cancel).then(
         (r) => settle(() => resolve(r)),
         (e) => {
           // The connection broke under the call: finish() rejects it with the exit's reason.

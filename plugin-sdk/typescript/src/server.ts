@@ -1,6 +1,7 @@
 import type { Readable, Writable } from "node:stream";
 import {
   BkgError,
+  CancelToken,
   ErrorCodes,
   Methods,
   PROTOCOL_VERSION,
@@ -103,7 +104,7 @@ export function serve(def: PluginDefinition, options: ServeOptions = {}): RpcPee
         `plugin ${def.name} has no method "${method}"; it has: ${Object.keys(def.methods).join(", ")}`,
       );
     }
-    return runHandler(connection, m, params, rctx.signal, init);
+    return runHandler(connection, m, params, rctx.token, init);
   });
   connection.onClose(() => void finish(0));
   connection.listen();
@@ -121,64 +122,82 @@ function describe(name: string, m: MethodDefinition) {
   };
 }
 
+/**
+ * One call's Context. Its AbortSignal is made only when a handler reads ctx.signal: most calls
+ * never do, and an AbortController per call was the largest item in the SDK's CPU profile.
+ */
+class CallContext implements Context {
+  readonly token = new CancelToken();
+  constructor(
+    private readonly connection: RpcPeer,
+    readonly meta: CallMeta,
+    private readonly init: InitializeParams | undefined,
+  ) {}
+  get signal(): AbortSignal {
+    return this.token.signal;
+  }
+  get deadline(): number | undefined {
+    return this.meta.deadline;
+  }
+  get caller(): string | undefined {
+    return this.meta.caller;
+  }
+  get config(): Record<string, unknown> {
+    return this.init?.config ?? {};
+  }
+  get dataDir(): string {
+    return this.init?.plugin.dataDir ?? process.env.BKG_DATA_DIR ?? "";
+  }
+  // Arrow properties, not methods: handlers destructure them (`async (p, { log, progress })`).
+  readonly log = (level: LogLevel, msg: string, fields?: Record<string, unknown>): void => log(this.connection, level, msg, fields);
+  readonly call = <T = unknown>(method: string, p?: unknown, opts?: { timeoutMs?: number }): Promise<T> => {
+    const left = this.meta.deadline ? this.meta.deadline - Date.now() : undefined;
+    return call(this.connection, method, p, opts?.timeoutMs ?? left);
+  };
+  readonly emit = (event: string, data?: unknown): void => this.connection.notify(Methods.emit, { event, data });
+  readonly progress = (value: unknown): void => {
+    if (this.meta.progressToken !== undefined) this.connection.notify(Methods.progress, { token: this.meta.progressToken, value });
+  };
+}
+
 async function runHandler(
   connection: RpcPeer,
   m: MethodDefinition,
   rawParams: unknown,
-  cancelled: AbortSignal,
+  cancelled: CancelToken,
   init: InitializeParams | undefined,
 ): Promise<unknown> {
   const { params, meta } = splitMeta(rawParams);
-  const controller = new AbortController();
-  const cancel = (reason: BkgError) => {
-    if (!controller.signal.aborted) controller.abort(reason);
-  };
-  const onCancel = () => cancel(new BkgError(ErrorCodes.RequestCancelled, "cancelled by the caller"));
-  cancelled.addEventListener("abort", onCancel, { once: true });
+  const ctx = new CallContext(connection, meta, init);
+  const token = ctx.token;
+  const onCancel = () => token.abort(new BkgError(ErrorCodes.RequestCancelled, "cancelled by the caller"));
+  cancelled.onAbort(onCancel);
   const timer =
     typeof meta.deadline === "number"
-      ? setTimeout(() => cancel(new BkgError(ErrorCodes.DeadlineExceeded, "deadline exceeded")), Math.max(0, meta.deadline - Date.now()))
+      ? setTimeout(() => token.abort(new BkgError(ErrorCodes.DeadlineExceeded, "deadline exceeded")), Math.max(0, meta.deadline - Date.now()))
       : undefined;
-  const ctx: Context = {
-    signal: controller.signal,
-    deadline: meta.deadline,
-    caller: meta.caller,
-    meta,
-    config: init?.config ?? {},
-    dataDir: init?.plugin.dataDir ?? process.env.BKG_DATA_DIR ?? "",
-    log: (level, msg, fields) => log(connection, level, msg, fields),
-    call: (method, p, opts) => {
-      const left = meta.deadline ? meta.deadline - Date.now() : undefined;
-      const timeoutMs = opts?.timeoutMs ?? left;
-      return call(connection, method, p, timeoutMs);
-    },
-    emit: (event, data) => connection.notify(Methods.emit, { event, data }),
-    progress: (value) => {
-      if (meta.progressToken !== undefined) connection.notify(Methods.progress, { token: meta.progressToken, value });
-    },
-  };
   try {
     let out = await m.handler(params as never, ctx);
     if (isAsyncIterable(out)) out = await drain(out, ctx, meta);
-    if (controller.signal.aborted) throw controller.signal.reason;
+    if (token.aborted) throw token.reason;
     return out === undefined ? null : out;
   } catch (e) {
-    if (controller.signal.aborted) throw new RpcError(ErrorCodes.RequestCancelled, (controller.signal.reason as Error).message);
+    if (token.aborted) throw new RpcError(ErrorCodes.RequestCancelled, (token.reason as Error).message);
     throw toRpcError(e);
   } finally {
-    cancelled.removeEventListener("abort", onCancel);
+    cancelled.off(onCancel);
     if (timer) clearTimeout(timer);
   }
 }
 
 /** Streams an async iterable as progress; the result is its return value, else the chunks when nobody streamed. */
-async function drain(iterable: AsyncIterable<unknown>, ctx: Context, meta: CallMeta): Promise<unknown> {
+async function drain(iterable: AsyncIterable<unknown>, ctx: CallContext, meta: CallMeta): Promise<unknown> {
   const chunks: unknown[] = [];
   const it = iterable[Symbol.asyncIterator]();
   for (;;) {
-    if (ctx.signal.aborted) {
+    if (ctx.token.aborted) {
       await it.return?.();
-      throw ctx.signal.reason;
+      throw ctx.token.reason;
     }
     const step = await it.next();
     if (step.done) {

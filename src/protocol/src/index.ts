@@ -5,3 +5,4 @@ export * from "./messages.js";
 export * from "./framing.js";
 export * from "./connection.js";
 export * from "./peer.js";
+export * from "./cancellation.js";

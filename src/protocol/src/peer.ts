@@ -9,6 +9,7 @@
  * per chunk in, one write per tick out.
  */
 import type { Readable, Writable } from "node:stream";
+import { CancelToken, type Cancellation } from "./cancellation.js";
 import { ErrorCodes } from "./error-codes.js";
 import { FrameParser, FrameWriter, FramingError } from "./framing.js";
 
@@ -34,9 +35,19 @@ export class PeerClosedError extends Error {
 }
 
 export interface RequestContext {
-  id: number | string;
-  /** Aborted when the other side sends $/cancelRequest for this id. */
-  signal: AbortSignal;
+  readonly id: number | string;
+  /** Aborted when the other side sends $/cancelRequest for this id (or the peer closes). */
+  readonly token: CancelToken;
+  /** The same as an AbortSignal, made on first use. */
+  readonly signal: AbortSignal;
+}
+
+class IncomingRequest implements RequestContext {
+  readonly token = new CancelToken();
+  constructor(readonly id: number | string) {}
+  get signal(): AbortSignal {
+    return this.token.signal;
+  }
 }
 
 export type RequestHandler = (params: any, ctx: RequestContext) => unknown;
@@ -76,7 +87,7 @@ export class RpcPeer {
   private anyRequest?: AnyRequestHandler;
   private anyNotification?: (method: string, params: any) => void;
   private readonly pending = new Map<number, Pending>();
-  private readonly incoming = new Map<number | string, AbortController>();
+  private readonly incoming = new Map<number | string, CancelToken>();
   private readonly closeListeners: (() => void)[] = [];
   private nextId = 0;
   private closed = false;
@@ -134,22 +145,26 @@ export class RpcPeer {
 
   /**
    * Sends a request. Resolves with the result; rejects with RpcError (the other side's error)
-   * or PeerClosedError. An aborted signal sends $/cancelRequest and keeps waiting for the
+   * or PeerClosedError. A cancellation sends $/cancelRequest and keeps waiting for the
    * answer, as vscode-jsonrpc does: the other side answers -32800 or its result.
    */
-  request(method: string, params?: unknown, signal?: AbortSignal): Promise<unknown> {
+  request(method: string, params?: unknown, cancel?: Cancellation): Promise<unknown> {
     if (this.closed) return Promise.reject(new PeerClosedError(method));
     const id = ++this.nextId;
     const p = new Promise<unknown>((resolve, reject) => this.pending.set(id, { method, resolve, reject }));
     this.writer.write(params === undefined ? { jsonrpc: "2.0", id, method } : { jsonrpc: "2.0", id, method, params });
-    if (signal) {
-      const cancel = () => {
+    if (cancel) {
+      const send = () => {
         if (this.pending.has(id)) this.notify(CANCEL, { id });
       };
-      if (signal.aborted) cancel();
-      else {
-        signal.addEventListener("abort", cancel, { once: true });
-        const off = () => signal.removeEventListener("abort", cancel);
+      if (cancel.aborted) send();
+      else if (cancel instanceof CancelToken) {
+        cancel.onAbort(send);
+        const off = () => cancel.off(send);
+        p.then(off, off);
+      } else {
+        cancel.addEventListener("abort", send, { once: true });
+        const off = () => cancel.removeEventListener("abort", send);
         p.then(off, off);
       }
     }
@@ -208,9 +223,8 @@ export class RpcPeer {
     if (!named && !this.anyRequest) {
       return this.writer.write({ jsonrpc: "2.0", id, error: { code: ErrorCodes.MethodNotFound, message: `unhandled method ${method}` } });
     }
-    const ac = new AbortController();
-    this.incoming.set(id, ac);
-    const ctx: RequestContext = { id, signal: ac.signal };
+    const ctx = new IncomingRequest(id);
+    this.incoming.set(id, ctx.token);
     let out: unknown;
     try {
       out = named ? named(params, ctx) : this.anyRequest!(method, params, ctx);
@@ -243,7 +257,7 @@ export class RpcPeer {
     this.closed = true;
     for (const [, p] of this.pending) p.reject(new PeerClosedError(p.method));
     this.pending.clear();
-    for (const ac of this.incoming.values()) ac.abort();
+    for (const token of this.incoming.values()) token.abort();
     this.incoming.clear();
     for (const fn of this.closeListeners.splice(0)) fn();
   }
