@@ -9,7 +9,7 @@
 import { fileURLToPath } from "node:url";
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
-import { BkgError, ErrorCodes } from "@bkg/protocol";
+import { BkgError, CancelToken, ErrorCodes } from "@bkg/protocol";
 import { authorizeAction, authorizeCall, credentialFromMetadata, type DaemonAction, type Principal } from "../auth/index.js";
 import type { Topic } from "../events/index.js";
 import type { SurfaceDeps } from "./surface-deps.js";
@@ -108,11 +108,11 @@ export class GrpcServer {
           throw new BkgError(ErrorCodes.ParseError, `params_json is not valid JSON: ${(e as Error).message}`);
         }
       }
-      const ac = new AbortController();
-      call.on("cancelled", () => ac.abort());
+      const cancel = new CancelToken();
+      call.on("cancelled", () => cancel.abort());
       const d = call.getDeadline();
       const deadline = d instanceof Date ? d.getTime() : Number.isFinite(d) ? Number(d) : undefined;
-      return { params, opts: { caller: `grpc:${p.id}`, signal: ac.signal, timeoutMs: req.timeoutMs || undefined, deadline: req.timeoutMs ? undefined : deadline } };
+      return { params, opts: { caller: `grpc:${p.id}`, cancel, timeoutMs: req.timeoutMs || undefined, deadline: req.timeoutMs ? undefined : deadline } };
     };
 
     server.addService(loadBusService(), {

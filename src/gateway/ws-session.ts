@@ -5,7 +5,7 @@
  * reads too slowly (more than 16 MiB waiting) is closed rather than buffered without bound.
  */
 import type { WebSocket } from "ws";
-import { BkgError, ErrorCodes } from "@bkg/protocol";
+import { BkgError, CancelToken, ErrorCodes } from "@bkg/protocol";
 import { authorizeAction, authorizeCall, type DaemonAction, type Principal } from "../auth/index.js";
 import type { BusEvent, Topic } from "../events/index.js";
 import { errorBody } from "./http-errors.js";
@@ -32,7 +32,7 @@ export class WsSession {
   private principal?: Principal;
   private credential?: string;
   private readonly subs = new Map<string, () => void>();
-  private readonly calls = new Map<string | number, AbortController>();
+  private readonly calls = new Map<string | number, CancelToken>();
   private readonly openedAt = Date.now();
   private authTimer?: NodeJS.Timeout;
   private alive = true;
@@ -151,14 +151,14 @@ export class WsSession {
     if (limited) throw limited;
     if (this.calls.has(m.id)) throw new BkgError(ErrorCodes.InvalidRequest, `a call with id ${JSON.stringify(m.id)} is still running; use a new id`);
     if (this.calls.size >= MAX_CALLS) throw new BkgError(ErrorCodes.Overloaded, `this session already has ${MAX_CALLS} calls running; wait for some to finish`);
-    const ac = new AbortController();
-    this.calls.set(m.id, ac);
+    const cancel = new CancelToken();
+    this.calls.set(m.id, cancel);
     this.callCount++;
     try {
       const result = await this.deps.ctx.router.call(m.method, m.params ?? {}, {
         caller: `http:${p.id}`,
         timeoutMs: m.timeoutMs,
-        signal: ac.signal,
+        cancel,
         onProgress: (value) => this.send({ type: "progress", id: m.id, payload: value }),
       });
       this.send({ type: "result", id: m.id, payload: result });
@@ -208,7 +208,7 @@ export class WsSession {
     clearTimeout(this.authTimer);
     for (const off of this.subs.values()) off();
     this.subs.clear();
-    for (const ac of this.calls.values()) ac.abort();
+    for (const cancel of this.calls.values()) cancel.abort();
     this.calls.clear();
     if (this.principal && !this.closedLogged) {
       this.closedLogged = true;

@@ -132,6 +132,20 @@ t.test("WebSocket /ws/plugins", async (t) => {
     await d.waitFor(() => d.events.some((e) => e.kind === "plugin" && (e.data as { ms?: number })?.ms === 55_555), "the plugin to see it");
   });
 
+  t.test("a client that closes the socket mid-call cancels its calls", async (t) => {
+    const c = await open();
+    await c.next((m) => m.type === "bootstrap", "bootstrap");
+    c.send({ action: "CALL", id: 1, method: "echo.sleep", params: { ms: 66_666 } });
+    c.send({ action: "CALL", id: 2, method: "echo.sleep", params: { ms: 66_667 } });
+    await new Promise((r) => setTimeout(r, 150));
+    c.close();
+    await d.waitFor(
+      () => [66_666, 66_667].every((ms) => d.events.some((e) => e.kind === "plugin" && e.event === "echo.sleep.cancelled" && (e.data as { ms?: number })?.ms === ms)),
+      "the plugin to see both cancellations",
+    );
+    t.pass("both calls were cancelled");
+  });
+
   t.test("scopes and roles apply per message", async (t) => {
     const echoOnly = await key("operator", ["echo.*"]);
     const c = await open(bearer(echoOnly.key));
