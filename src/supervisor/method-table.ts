@@ -4,7 +4,7 @@
  */
 import type { ValidateFunction } from "ajv";
 import { BkgError, ErrorCodes, type MethodDescriptor } from "@bkg/protocol";
-import { createAjv } from "../validation/schemas.js";
+import { createSchemaSet } from "../validation/schemas.js";
 
 export interface MethodEntry {
   descriptor: MethodDescriptor;
@@ -16,14 +16,15 @@ export type MethodTable = Map<string, MethodEntry>;
 /** Throws a BkgError naming the method when a paramsSchema does not compile. */
 export function compileMethods(plugin: string, methods: MethodDescriptor[]): MethodTable {
   const table: MethodTable = new Map();
-  // A fresh ajv per generation: schemas with the same $id in two versions must not collide.
-  const ajv = createAjv();
+  // An ajv per generation: schemas with the same $id in two versions, or two plugins, must not
+  // collide, and one plugin must not resolve another's $ids. It shares the meta-schema check.
+  let ajv: ReturnType<typeof createSchemaSet> | undefined;
   for (const d of methods) {
     if (!d || typeof d.name !== "string") continue;
     let validate: ValidateFunction | undefined;
     if (d.paramsSchema && typeof d.paramsSchema === "object") {
       try {
-        validate = ajv.compile(d.paramsSchema);
+        validate = (ajv ??= createSchemaSet()).compile(d.paramsSchema);
       } catch (e) {
         throw new BkgError(ErrorCodes.InvalidRequest, `${plugin}.${d.name} has an invalid paramsSchema: ${(e as Error).message}`, { permanent: true });
       }

@@ -12,20 +12,43 @@ const require = createRequire(import.meta.url);
 /** The schemas/ folder at the top of the project (same relative place from src/ and dist/). */
 export const SCHEMAS_DIR = new URL("../../schemas/", import.meta.url);
 
+/** bkg's own schemas, in schemas/. */
+export const BKG_SCHEMAS = ["plugin-manifest.schema.json", "bkg-config.schema.json"] as const;
+
 export interface Problem {
   /** JSON pointer into the validated document ("" for the root). */
   path: string;
   message: string;
 }
 
-export function createAjv(): Ajv {
+/**
+ * A new ajv with bkg's formats. `validateSchema: false` skips checking schemas against the JSON
+ * Schema meta-schema (for bkg's own schemas, which the tests check).
+ */
+export function createAjv(options: { validateSchema?: boolean } = {}): Ajv {
   const { Ajv: AjvClass } = require("ajv") as typeof import("ajv");
   const addFormats = require("ajv-formats") as (ajv: Ajv) => Ajv;
   const semver = require("semver") as typeof import("semver");
-  const ajv = new AjvClass({ allErrors: true, strict: false, useDefaults: false });
+  const ajv = new AjvClass({ allErrors: true, strict: false, useDefaults: false, validateSchema: options.validateSchema ?? true });
   addFormats(ajv);
   ajv.addFormat("semver", { type: "string", validate: (v: string) => semver.valid(v) !== null });
   ajv.addFormat("semver-range", { type: "string", validate: (v: string) => semver.validRange(v) !== null });
+  return ajv;
+}
+
+let metaChecker: Ajv | undefined;
+/**
+ * An ajv for one set of schemas that may refer to each other (a plugin generation's
+ * paramsSchemas): its own registry of $ids, so two sets never see or collide with each other's.
+ * Checking a schema against the meta-schema is delegated to one ajv per process, holding nothing
+ * else, so the meta-schema is compiled once rather than once per set (it is most of the cost of
+ * a fresh ajv); the checks, their order and their errors are ajv's own.
+ */
+export function createSchemaSet(): Ajv {
+  metaChecker ??= createAjv();
+  const checker = metaChecker;
+  const ajv = createAjv();
+  ajv.validateSchema = (schema, throwOrLogError) => checker.validateSchema(schema, throwOrLogError);
   return ajv;
 }
 
@@ -33,14 +56,15 @@ let shared: Ajv | undefined;
 /** bkg's schemas loaded once per process (idempotent). */
 export function bkgAjv(): Ajv {
   if (shared) return shared;
-  shared = createAjv();
-  for (const file of ["plugin-manifest.schema.json", "bkg-config.schema.json"]) {
+  // Not checked against the meta-schema here: a CLI command would pay for compiling it.
+  shared = createAjv({ validateSchema: false });
+  for (const file of BKG_SCHEMAS) {
     shared.addSchema(JSON.parse(readFileSync(new URL(file, SCHEMAS_DIR), "utf8")), file);
   }
   return shared;
 }
 
-export function validatorFor(file: "plugin-manifest.schema.json" | "bkg-config.schema.json"): ValidateFunction {
+export function validatorFor(file: (typeof BKG_SCHEMAS)[number]): ValidateFunction {
   const v = bkgAjv().getSchema(file);
   if (!v) throw new Error(`schema ${file} is not loaded`);
   return v;

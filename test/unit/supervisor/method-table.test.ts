@@ -1,0 +1,113 @@
+import t from "tap";
+import type { MethodDescriptor } from "@bkg/protocol";
+import { compileMethods } from "../../../src/supervisor/method-table.js";
+import { toProblems } from "../../../src/validation/schemas.js";
+
+const compile = (plugin: string, methods: Record<string, unknown>) =>
+  compileMethods(plugin, Object.entries(methods).map(([name, paramsSchema]) => ({ name, paramsSchema }) as MethodDescriptor));
+const validator = (plugin: string, schema: unknown) => compile(plugin, { m: schema }).get("m")!.validate!;
+const failure = (plugin: string, methods: Record<string, unknown>) => {
+  try {
+    compile(plugin, methods);
+  } catch (e) {
+    const err = e as { code: number; message: string; data: unknown };
+    return { code: err.code, message: err.message, data: err.data };
+  }
+  return undefined;
+};
+
+t.test("two plugins whose schemas use the same $id each validate with their own schema", async (t) => {
+  const a = validator("pa", { $id: "https://example.com/shape", type: "object", required: ["a"], properties: { a: { type: "string" } } });
+  const b = validator("pb", { $id: "https://example.com/shape", type: "object", required: ["b"], properties: { b: { type: "integer" } } });
+  // And a third generation of the first plugin (a hot swap) with the same $id again.
+  const a2 = validator("pa", { $id: "https://example.com/shape", type: "object", required: ["c"] });
+  t.equal(a({ a: "x" }), true);
+  t.equal(a({ b: 1 }), false);
+  t.same(a.errors, [{ instancePath: "", schemaPath: "#/required", keyword: "required", params: { missingProperty: "a" }, message: "must have required property 'a'" }]);
+  t.equal(b({ b: 1 }), true);
+  t.equal(b({ a: "x" }), false);
+  t.same(b.errors, [{ instancePath: "", schemaPath: "#/required", keyword: "required", params: { missingProperty: "b" }, message: "must have required property 'b'" }]);
+  t.equal(a2({ c: 1 }), true);
+  t.equal(a2({ a: "x" }), false);
+  t.equal(a({ a: "x" }), true, "the first generation still validates with its own schema");
+});
+
+t.test("nested $ids of two plugins do not collide", async (t) => {
+  const a = validator("na", { type: "object", properties: { p: { $id: "https://example.com/inner", type: "string" } } });
+  const b = validator("nb", { type: "object", properties: { p: { $id: "https://example.com/inner", type: "number" } } });
+  t.equal(a({ p: "s" }), true);
+  t.equal(a({ p: 1 }), false);
+  t.equal(b({ p: 1 }), true);
+  t.equal(b({ p: "s" }), false);
+});
+
+t.test("within one plugin: methods may $ref each other's $id, and may not share one", async (t) => {
+  const table = compile("cross", {
+    m1: { $id: "https://example.com/defs", definitions: { s: { type: "string" } } },
+    m2: { $ref: "https://example.com/defs#/definitions/s" },
+  });
+  t.equal(table.get("m2")!.validate!("x"), true);
+  t.equal(table.get("m2")!.validate!(1), false);
+  t.same(failure("dup", { m1: { $id: "https://example.com/same" }, m2: { $id: "https://example.com/same", type: "object" } }), {
+    code: -32600,
+    message: 'dup.m2 has an invalid paramsSchema: schema with key or id "https://example.com/same" already exists',
+    data: { permanent: true },
+  });
+});
+
+t.test("another plugin's $id is not visible", async (t) => {
+  compile("owner", { m: { $id: "https://example.com/owned", definitions: { s: { type: "string" } } } });
+  t.same(failure("other", { m: { $ref: "https://example.com/owned#/definitions/s" } }), {
+    code: -32600,
+    message: "other.m has an invalid paramsSchema: can't resolve reference https://example.com/owned#/definitions/s from id #",
+    data: { permanent: true },
+  });
+  t.match(failure("cfg", { m: { $ref: "plugin-manifest.schema.json" } }), { message: /can't resolve reference plugin-manifest.schema.json/ }, "nor are bkg's own schemas");
+});
+
+t.test("invalid schemas fail with ajv's messages", async (t) => {
+  const cases: [Record<string, unknown>, string][] = [
+    [
+      { type: "object", properties: { x: { type: "strin" } } },
+      "schema is invalid: data/properties/x/type must be equal to one of the allowed values, data/properties/x/type must be array, data/properties/x/type must match a schema in anyOf",
+    ],
+    [{ minimum: "x" }, "schema is invalid: data/minimum must be number"],
+    [{ $schema: "http://example.com/unknown", type: "object" }, 'no schema with key or ref "http://example.com/unknown"'],
+    [{ $schema: "plugin-manifest.schema.json", type: "object" }, 'no schema with key or ref "plugin-manifest.schema.json"'],
+    [{ type: "object", properties: { x: { $ref: "#/definitions/nope" } } }, "can't resolve reference #/definitions/nope from id #"],
+  ];
+  for (const [schema, message] of cases) {
+    t.same(failure("bad", { m: schema }), { code: -32600, message: `bad.m has an invalid paramsSchema: ${message}`, data: { permanent: true } }, message);
+  }
+  t.ok(compile("meta", { m: { $schema: "http://json-schema.org/draft-07/schema#", type: "object" } }).get("m")!.validate, "the draft-07 $schema is known");
+});
+
+t.test("params errors: formats (bkg's semver too), every error, toProblems", async (t) => {
+  const v = validator("fmt", {
+    type: "object",
+    required: ["n"],
+    properties: { e: { type: "string", format: "email" }, v: { type: "string", format: "semver" }, n: { type: "integer", minimum: 0 } },
+    additionalProperties: false,
+  });
+  t.equal(v({ e: "a@b.c", v: "1.2.3", n: 1 }), true);
+  t.equal(v({ e: "nope", v: "x", n: -1, z: 1 }), false);
+  t.same(v.errors, [
+    { instancePath: "", schemaPath: "#/additionalProperties", keyword: "additionalProperties", params: { additionalProperty: "z" }, message: "must NOT have additional properties" },
+    { instancePath: "/e", schemaPath: "#/properties/e/format", keyword: "format", params: { format: "email" }, message: 'must match format "email"' },
+    { instancePath: "/v", schemaPath: "#/properties/v/format", keyword: "format", params: { format: "semver" }, message: 'must match format "semver"' },
+    { instancePath: "/n", schemaPath: "#/properties/n/minimum", keyword: "minimum", params: { comparison: ">=", limit: 0 }, message: "must be >= 0" },
+  ]);
+  t.same(toProblems(v.errors), [
+    { path: "", message: 'unknown property "z"' },
+    { path: "/e", message: "must be a valid email" },
+    { path: "/v", message: "must be a valid semver" },
+    { path: "/n", message: "must be >= 0" },
+  ]);
+});
+
+t.test("methods without a schema, and malformed descriptors", async (t) => {
+  const table = compileMethods("p", [{ name: "a" }, { name: "b", paramsSchema: true } as unknown as MethodDescriptor, null as unknown as MethodDescriptor]);
+  t.same([...table.keys()], ["a", "b"]);
+  t.equal(table.get("a")!.validate, undefined);
+  t.equal(table.get("b")!.validate, undefined);
+});

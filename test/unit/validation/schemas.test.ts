@@ -1,0 +1,14 @@
+import t from "tap";
+import { readFileSync } from "node:fs";
+import { BKG_SCHEMAS, createAjv, SCHEMAS_DIR, validatorFor } from "../../../src/validation/schemas.js";
+
+// bkgAjv() does not check bkg's own schemas against the meta-schema at run time (it would cost
+// every CLI command the meta-schema's compilation), so this test does.
+t.test("bkg's own schemas are valid JSON Schema and compile", async (t) => {
+  const ajv = createAjv();
+  for (const file of BKG_SCHEMAS) {
+    const schema = JSON.parse(readFileSync(new URL(file, SCHEMAS_DIR), "utf8"));
+    t.equal(ajv.validateSchema(schema), true, `${file}: ${ajv.errorsText()}`);
+    t.type(validatorFor(file), "function", `${file} compiles`);
+  }
+});
