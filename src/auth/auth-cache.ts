@@ -8,7 +8,7 @@
  * revocation). Concurrent validations of one credential share one round trip (`pending`), which
  * is cleared too, so a request after a revocation never joins a validation from before it.
  */
-import { createHash } from "node:crypto";
+import * as crypto from "node:crypto";
 import type { Principal } from "./access-policy.js";
 
 interface Entry {
@@ -16,6 +16,15 @@ interface Entry {
   /** Epoch ms after which the entry is stale. */
   until: number;
 }
+
+/**
+ * SHA-256, base64url. crypto.hash (Node 20.12+) is one call without a Hash object, about 2.5x
+ * cheaper than createHash(): this runs on every authenticated request.
+ */
+const sha256: (s: string) => string =
+  typeof (crypto as { hash?: unknown }).hash === "function"
+    ? (s) => crypto.hash("sha256", s, "base64url")
+    : (s) => crypto.createHash("sha256").update(s).digest("base64url");
 
 export class AuthCache {
   private readonly entries = new Map<string, Entry>();
@@ -28,7 +37,7 @@ export class AuthCache {
   ) {}
 
   static keyOf(credential: string): string {
-    return createHash("sha256").update(credential).digest("base64url");
+    return sha256(credential);
   }
 
   /** The generation a validation starts in; pass it back to `set`. */

@@ -93,7 +93,18 @@ export class Authenticator {
   }
 
   /** Who `credential` is; see the file comment for the contract. */
-  async authenticate(credential: string | undefined): Promise<Principal> {
+  async authenticate(credential: string | undefined, key?: string): Promise<Principal> {
+    return this.cached(credential, key) ?? this.cache.shared((key ??= AuthCache.keyOf(credential!)), () => this.validate(credential!, key!));
+  }
+
+  /**
+   * The synchronous part of `authenticate`, for the hot paths: the Principal when the root token
+   * or a cached answer settles it; throws what `authenticate` would for a missing, malformed or
+   * wrong root credential; undefined when only the auth plugin can tell (then call `authenticate`).
+   * `key` is `cacheKey(credential)`, for a caller that checks one credential many times (a
+   * WebSocket session) and need not hash it again.
+   */
+  cached(credential: string | undefined, key?: string): Principal | undefined {
     if (credential === undefined || credential === "") throw unauthenticated("missing", MISSING_CREDENTIAL);
     const shape = credentialShape(credential);
     if (!shape) {
@@ -108,13 +119,14 @@ export class Authenticator {
       this.deps.onCheck?.("refused");
       throw unauthenticated("unknown", this.root ? "the root token does not match (it is in <dataDir>/root.token)" : "root tokens are turned off (auth.rootToken: false)");
     }
-    const key = AuthCache.keyOf(credential);
-    const hit = this.cache.get(key);
-    if (hit) {
-      this.deps.onCheck?.("cache");
-      return hit;
-    }
-    return this.cache.shared(key, () => this.validate(credential, key));
+    const hit = this.cache.get(key ?? AuthCache.keyOf(credential));
+    if (hit) this.deps.onCheck?.("cache");
+    return hit;
+  }
+
+  /** The cache key of a credential (its SHA-256; see AuthCache). */
+  cacheKey(credential: string): string {
+    return AuthCache.keyOf(credential);
   }
 
   private async validate(credential: string, key: string): Promise<Principal> {
