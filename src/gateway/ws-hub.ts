@@ -66,7 +66,7 @@ export class WsHub {
     const limited = limiter.take(principal ? `cred:${principal.id}` : `ip:${ip}`);
     if (limited) return reject(socket, limited);
     this.wss.handleUpgrade(req, socket, head, (ws) => {
-      const session = new WsSession(ws, this.deps, { id: ++this.seq, ip, principal, credential });
+      const session = new WsSession(ws, this.deps, { id: ++this.seq, ip, principal, credential, socket });
       this.sessions.add(session);
       this.deps.metrics.wsConnections(1);
       ws.once("close", () => {

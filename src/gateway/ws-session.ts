@@ -4,6 +4,7 @@
  * authenticator's cache, so revocation and expiry apply to open sessions too. A client that
  * reads too slowly (more than 16 MiB waiting) is closed rather than buffered without bound.
  */
+import type { Duplex } from "node:stream";
 import type { WebSocket } from "ws";
 import { BkgError, CancelToken, ErrorCodes } from "@bkg/protocol";
 import { authorizeAction, authorizeCall, type DaemonAction, type Principal } from "../auth/index.js";
@@ -26,11 +27,23 @@ export interface SessionInit {
   ip: string;
   principal?: Principal;
   credential?: string;
+  /** The upgraded socket, corked while a tick's messages are sent (one write for all of them). */
+  socket?: Duplex;
+}
+
+/** Ends a tick's batch of sends: one write for every message queued in it. */
+function uncork(s: WsSession): void {
+  s.corked = false;
+  s.init.socket?.uncork();
 }
 
 export class WsSession {
   private principal?: Principal;
   private credential?: string;
+  /** The cache key of `credential`, hashed once per session rather than once per call. */
+  private credentialKey?: string;
+  /** A nextTick will uncork the socket (see send). */
+  corked = false;
   private readonly subs = new Map<string, () => void>();
   private readonly calls = new Map<string | number, CancelToken>();
   private readonly openedAt = Date.now();
@@ -41,9 +54,9 @@ export class WsSession {
   constructor(
     private readonly ws: WebSocket,
     private readonly deps: SurfaceDeps,
-    private readonly init: SessionInit,
+    readonly init: SessionInit,
   ) {
-    this.credential = init.credential;
+    this.setCredential(init.credential);
     ws.on("message", (data, isBinary) => void this.onMessage(isBinary ? "" : data.toString("utf8")));
     ws.on("pong", () => (this.alive = true));
     ws.on("close", () => this.cleanup());
@@ -52,6 +65,17 @@ export class WsSession {
     else {
       this.authTimer = setTimeout(() => this.fail(new BkgError(ErrorCodes.Unauthenticated, `no credential within ${AUTH_WAIT_MS / 1000} s; send {"action":"AUTH","token":"..."} first`), CLOSE.unauthenticated), AUTH_WAIT_MS);
     }
+  }
+
+  private setCredential(credential: string | undefined): void {
+    this.credential = credential;
+    this.credentialKey = credential ? this.deps.auth.cacheKey(credential) : undefined;
+  }
+
+  /** The session's principal now: from the authenticator's cache (no await) when it can, else asks. */
+  private async principalNow(): Promise<Principal> {
+    const { auth } = this.deps;
+    return auth.cached(this.credential, this.credentialKey) ?? (await auth.authenticate(this.credential, this.credentialKey));
   }
 
   private get log() {
@@ -89,7 +113,7 @@ export class WsSession {
     if (!this.principal) {
       if (m.action !== "AUTH") return this.fail(new BkgError(ErrorCodes.Unauthenticated, 'authenticate first: {"action":"AUTH","token":"..."}'), CLOSE.unauthenticated);
       try {
-        this.credential = m.token;
+        this.setCredential(m.token);
         return this.ready(await this.deps.auth.authenticate(m.token));
       } catch (e) {
         const err = BkgError.from(e);
@@ -144,7 +168,7 @@ export class WsSession {
 
   private async call(m: Extract<ClientMessage, { action: "CALL" }>): Promise<void> {
     // Re-checked on every call (a cache hit normally): revocation and expiry apply at once.
-    const p = await this.deps.auth.authenticate(this.credential);
+    const p = await this.principalNow();
     this.principal = p;
     authorizeCall(p, m.method, this.deps.auth.plugin);
     const limited = this.deps.limiter.take(`cred:${p.id}`);
@@ -171,7 +195,7 @@ export class WsSession {
   async recheck(): Promise<void> {
     if (!this.principal || this.principal.type === "root") return;
     try {
-      this.principal = await this.deps.auth.authenticate(this.credential);
+      this.principal = await this.principalNow();
     } catch (e) {
       const err = BkgError.from(e);
       if (err.code === ErrorCodes.Unauthenticated) this.fail(err, CLOSE.unauthenticated);
@@ -187,6 +211,14 @@ export class WsSession {
   private send(msg: unknown): void {
     if (this.ws.readyState !== this.ws.OPEN) return;
     if (this.ws.bufferedAmount > MAX_BUFFERED) return this.close(CLOSE.tooSlow, "the client reads too slowly; subscribe to less or read faster");
+    // Answers to many calls come back from the plugin in one chunk and are sent in one tick: cork
+    // the socket at the first, uncork after the tick's microtasks, so they leave in one write.
+    const socket = this.init.socket;
+    if (socket && !this.corked) {
+      this.corked = true;
+      socket.cork();
+      process.nextTick(uncork, this);
+    }
     this.ws.send(JSON.stringify(msg));
   }
 
