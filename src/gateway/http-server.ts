@@ -4,21 +4,27 @@
  * the user's reference.
  *
  * Each request goes through, in order:
- *   onRequest   (ours)       request id; credential -> Principal (or the auth error, kept for later)
- *   onRequest   (rate-limit) one count against cred:<id>, or ip:<addr> without a valid credential: 429
+ *   onRequest   (cors)       CORS headers; answers preflights
+ *   onRequest   (ours)       request id; credential -> Principal (or the auth error, kept for later);
+ *                            then the rate limit: one count against cred:<id>, or ip:<addr> without a
+ *                            valid credential, X-RateLimit-* headers, 429 with Retry-After
  *   preParsing  (ours)       the kept auth error (401/503), then role and scope (403) - before the body is read
+ *   body                     JSON (parseJsonBody: JSON.parse, prototype-poisoning checked only when the text could hide it)
  *   handler                  errors become {error: {code, name, message, details?}} (http-errors.ts)
  *   onResponse  (ours)       access log line and HTTP metrics
+ *
+ * The hooks are callback-style and synchronous whenever they can be (a cached credential): each
+ * async hook costs promises and microtask turns on every request, and the call route is hot.
  */
 import { randomUUID } from "node:crypto";
 import type { AddressInfo } from "node:net";
-import Fastify, { type FastifyInstance, type FastifyRequest } from "fastify";
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import cors from "@fastify/cors";
-import rateLimit from "@fastify/rate-limit";
 import swagger from "@fastify/swagger";
 import { BkgError, ErrorCodes } from "@bkg/protocol";
 import { authorizeAction, authorizeCall, credentialFromHeaders, type DaemonAction, type Principal } from "../auth/index.js";
 import { HttpError, toHttpError } from "./http-errors.js";
+import type { RateKey } from "./rate-limiter.js";
 import { registerAuthRoutes } from "./http-routes-auth.js";
 import { registerCallRoutes } from "./http-routes-call.js";
 import { registerPluginRoutes } from "./http-routes-plugins.js";
@@ -36,7 +42,7 @@ declare module "fastify" {
   interface FastifyRequest {
     principal: Principal | null;
     authError: BkgError | null;
-    rateKey: string;
+    rateKey: RateKey;
   }
 }
 
@@ -78,7 +84,7 @@ export class HttpServer {
     app.setSerializerCompiler(() => (data) => JSON.stringify(data));
     app.decorateRequest("principal", null);
     app.decorateRequest("authError", null);
-    app.decorateRequest("rateKey", "");
+    app.decorateRequest("rateKey", "ip:");
 
     app.setErrorHandler((err, req, reply) => {
       const { status, body } = toHttpError(err, cfg.bodyLimit);
@@ -94,60 +100,94 @@ export class HttpServer {
 
     await app.register(cors, { origin: cfg.cors.origins.length ? cfg.cors.origins : false, methods: ["GET", "POST", "DELETE"], allowedHeaders: ["authorization", "x-api-key", "content-type", "x-request-id", "traceparent", "last-event-id"], exposedHeaders: ["x-request-id", "retry-after", "x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset"], maxAge: 600 });
 
-    app.addHook("onRequest", async (req, reply) => {
+    // Bodies are parsed as JSON by a leaner parser than fastify's (which adds secure-json-parse's
+    // regular expressions over every body); same limit, same errors.
+    app.removeContentTypeParser("application/json");
+    app.addContentTypeParser("application/json", { parseAs: "string" }, parseJsonBody);
+
+    /** Counts the request against its key; sets the X-RateLimit-* headers; the 429 when over. */
+    const rateLimit = (req: FastifyRequest, reply: FastifyReply): HttpError | undefined => {
+      const key = req.rateKey;
+      const max = limiter.limitFor(key);
+      if (max <= 0) return undefined;
+      const { current, ttl } = limiter.hit(key);
+      const reset = Math.ceil(ttl / 1000);
+      reply.header("x-ratelimit-limit", max);
+      reply.header("x-ratelimit-remaining", Math.max(0, max - current));
+      reply.header("x-ratelimit-reset", reset);
+      if (current <= max) return undefined;
+      metrics.rateLimited(key.startsWith("cred:") ? "credential" : "ip");
+      reply.header("retry-after", reset);
+      const e = limiter.exceeded(key, max, reset);
+      return new HttpError(429, e.code, e.message, e.data);
+    };
+
+    app.addHook("onRequest", (req, reply, done) => {
       reply.header("x-request-id", req.id);
-      req.rateKey = `ip:${req.ip}`;
-      const conf = req.routeOptions.config;
-      if (!req.routeOptions.url || req.method === "OPTIONS") return;
-      const method = req.method === "HEAD" ? "GET" : req.method;
-      if (conf.public === "always" || publicRoutes.has(`${method} ${req.routeOptions.url}`)) return;
-      try {
-        req.principal = await auth.authenticate(credentialFromHeaders(req.headers));
-        req.rateKey = `cred:${req.principal.id}`;
-      } catch (e) {
-        req.authError = BkgError.from(e);
+      const url = req.routeOptions.url;
+      // Unmatched routes (404) and CORS preflights are neither authenticated nor counted.
+      if (!url || req.method === "OPTIONS") {
+        req.rateKey = `ip:${req.ip}`;
+        return done();
       }
+      const method = req.method === "HEAD" ? "GET" : req.method;
+      if (req.routeOptions.config.public === "always" || publicRoutes.has(`${method} ${url}`)) {
+        req.rateKey = `ip:${req.ip}`;
+        return done(rateLimit(req, reply));
+      }
+      const credential = credentialFromHeaders(req.headers);
+      let principal: Principal | undefined;
+      try {
+        principal = auth.cached(credential);
+      } catch (e) {
+        return done(refused(req, reply, e));
+      }
+      if (principal) return done(accepted(req, reply, principal));
+      auth.authenticate(credential).then(
+        (p) => done(accepted(req, reply, p)),
+        (e) => done(refused(req, reply, e)),
+      );
     });
+    const accepted = (req: FastifyRequest, reply: FastifyReply, p: Principal) => {
+      req.principal = p;
+      req.rateKey = `cred:${p.id}`;
+      return rateLimit(req, reply);
+    };
+    const refused = (req: FastifyRequest, reply: FastifyReply, e: unknown) => {
+      req.authError = BkgError.from(e);
+      req.rateKey = `ip:${req.ip}`;
+      return rateLimit(req, reply);
+    };
 
-    await app.register(rateLimit, {
-      global: true,
-      hook: "onRequest",
-      timeWindow: cfg.rateLimit.windowMs,
-      keyGenerator: (req) => req.rateKey,
-      max: (_req, key) => limiter.limitFor(key),
-      allowList: (_req, key) => limiter.limitFor(key) <= 0,
-      store: class {
-        constructor() {
-          return limiter;
+    app.addHook("preParsing", (req, _reply, payload, done) => {
+      try {
+        if (req.authError) throw req.authError;
+        const p = req.principal;
+        const action = req.routeOptions.config.action;
+        if (p && action && action !== "self") {
+          if (action === "call") {
+            const { plugin, method } = req.params as { plugin: string; method: string };
+            authorizeCall(p, `${plugin}.${method}`, auth.plugin);
+          } else authorizeAction(p, action);
         }
-      } as never,
-      onExceeded: (req) => metrics.rateLimited(req.rateKey.startsWith("cred:") ? "credential" : "ip"),
-      errorResponseBuilder: (req, c) => {
-        const e = limiter.exceeded(req.rateKey, c.max, Math.ceil(c.ttl / 1000));
-        return new HttpError(429, e.code, e.message, e.data);
-      },
+      } catch (e) {
+        return done(e as Error);
+      }
+      done(null, payload);
     });
 
-    app.addHook("preParsing", async (req) => {
-      if (req.authError) throw req.authError;
-      const p = req.principal;
-      const action = req.routeOptions.config.action;
-      if (!p || !action || action === "self") return;
-      if (action === "call") {
-        const { plugin, method } = req.params as { plugin: string; method: string };
-        authorizeCall(p, `${plugin}.${method}`, auth.plugin);
-      } else authorizeAction(p, action);
-    });
-
-    app.addHook("onResponse", async (req, reply) => {
+    app.addHook("onResponse", (req, reply, done) => {
       const route = req.routeOptions.url ?? "(unmatched)";
       metrics.http(req.method, route, reply.statusCode, reply.elapsedTime / 1000);
-      if (!cfg.accessLog) return;
-      const path = req.url.split("?")[0];
-      log.info(
-        { reqId: req.id, cred: req.principal?.id ?? null, method: req.method, route, path, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10, ip: req.ip },
-        `${req.method} ${path} ${reply.statusCode}`,
-      );
+      if (cfg.accessLog) {
+        const q = req.url.indexOf("?");
+        const path = q < 0 ? req.url : req.url.slice(0, q);
+        log.info(
+          { reqId: req.id, cred: req.principal?.id ?? null, method: req.method, route, path, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10, ip: req.ip },
+          `${req.method} ${path} ${reply.statusCode}`,
+        );
+      }
+      done();
     });
 
     await app.register(swagger, {
@@ -189,4 +229,37 @@ export class HttpServer {
       clearTimeout(timer);
     }
   }
+}
+
+/** Text that could spell "__proto__" or "constructor" (directly or with \u escapes) is walked. */
+const SUSPECT = /__proto__|constructor|\\u/;
+
+/**
+ * application/json bodies: JSON.parse, then what fastify's secure-json-parse refuses - an own
+ * "__proto__" key, or a "constructor" holding "prototype" - refused the same way (400), but
+ * looked for only when the text could contain one. An empty body is a 400 too.
+ */
+export function parseJsonBody(_req: FastifyRequest, body: string | Buffer, done: (err: Error | null, body?: unknown) => void): void {
+  const text = typeof body === "string" ? body : body.toString("utf8");
+  if (text.length === 0) return done(new HttpError(400, ErrorCodes.ParseError, "the body is empty but Content-Type says JSON; send {} or no Content-Type"));
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (e) {
+    return done(new HttpError(400, ErrorCodes.ParseError, `the body is not valid JSON: ${(e as Error).message}`));
+  }
+  if (SUSPECT.test(text) && poisoned(value)) {
+    return done(new HttpError(400, ErrorCodes.ParseError, "the body is not valid JSON: Object contains forbidden prototype property"));
+  }
+  done(null, value);
+}
+
+function poisoned(v: unknown): boolean {
+  if (v === null || typeof v !== "object") return false;
+  if (Array.isArray(v)) return v.some(poisoned);
+  if (Object.prototype.hasOwnProperty.call(v, "__proto__")) return true;
+  const c = (v as Record<string, unknown>).constructor;
+  if (Object.prototype.hasOwnProperty.call(v, "constructor") && c !== null && typeof c === "object" && Object.prototype.hasOwnProperty.call(c, "prototype")) return true;
+  for (const k in v) if (poisoned((v as Record<string, unknown>)[k])) return true;
+  return false;
 }

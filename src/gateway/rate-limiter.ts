@@ -1,9 +1,8 @@
 /**
  * Rate limits shared by every gateway: a fixed window per key, where the key is
  * `cred:<principal id>` for requests with a valid credential and `ip:<address>` for the rest
- * (public routes, failed authentications, logins). HTTP uses it as the store of
- * @fastify/rate-limit (which adds the hook and the X-RateLimit-* / Retry-After headers);
- * WebSocket CALLs and gRPC calls use `take`. One counter per key whatever the gateway, so a
+ * (public routes, failed authentications, logins). HTTP's onRequest hook uses `hit` (and sets
+ * the X-RateLimit-* / Retry-After headers itself); WebSocket CALLs and gRPC calls use `take`. One counter per key whatever the gateway, so a
  * credential's budget is the same everywhere. A limit of 0 is no limit.
  */
 import { BkgError, ErrorCodes } from "@bkg/protocol";
@@ -35,19 +34,9 @@ export class RateLimiter {
     return key.startsWith("cred:") ? this.settings.perCredential : this.settings.perIp;
   }
 
-  /** @fastify/rate-limit's store contract: counts one request and reports {current, ttl}. */
-  incr(key: string, cb: (err: Error | null, res?: { current: number; ttl: number }) => void, timeWindow: number): void {
-    cb(null, this.count(key, timeWindow, 1));
-  }
-
-  /** The store contract's non-counting peek. */
-  read(key: string, cb: (err: Error | null, res?: { current: number; ttl: number }) => void, timeWindow: number): void {
-    cb(null, this.count(key, timeWindow, 0));
-  }
-
-  /** The store contract: routes share this one store. */
-  child(): this {
-    return this;
+  /** Counts one request for `key` in the current window: the count so far and the ms left in the window. */
+  hit(key: RateKey): { current: number; ttl: number } {
+    return this.count(key, this.settings.windowMs, 1);
   }
 
   /**

@@ -253,9 +253,20 @@ t.test("rate limits, public routes, and no auth plugin at all", async (t) => {
   });
 
   t.test("per credential, independent of the address", async (t) => {
-    const statuses = [];
-    for (let i = 0; i < 6; i++) statuses.push((await root("GET", "/ready")).status);
-    t.same(statuses, [200, 200, 200, 200, 200, 429]);
+    const answers = [];
+    for (let i = 0; i < 6; i++) answers.push(await root("GET", "/ready"));
+    t.same(answers.map((a) => a.status), [200, 200, 200, 200, 200, 429]);
+    const h = (i: number, name: string) => answers[i].headers.get(name);
+    t.same([0, 1, 4].map((i) => [h(i, "x-ratelimit-limit"), h(i, "x-ratelimit-remaining")]), [["5", "4"], ["5", "3"], ["5", "0"]], "X-RateLimit-Limit and -Remaining on every answer");
+    t.ok(Number(h(0, "x-ratelimit-reset")) > 0 && Number(h(0, "x-ratelimit-reset")) <= 60, "X-RateLimit-Reset in seconds");
+    t.same([h(5, "x-ratelimit-limit"), h(5, "x-ratelimit-remaining")], ["5", "0"]);
+    t.equal(h(5, "retry-after"), h(5, "x-ratelimit-reset"), "the 429 says when to retry");
+    t.equal(h(0, "retry-after"), null, "only the 429 has Retry-After");
+    const metrics = await api(d.httpUrl!, d.rootToken())("GET", "/metrics");
+    t.equal(metrics.status, 429, "the credential's budget covers every route");
+    const call = await root("POST", "/api/call/echo/echo", { body: {} });
+    t.equal(call.status, 429, "calls too");
+    t.equal(call.json.error.code, ErrorCodes.Overloaded);
   });
 
 });

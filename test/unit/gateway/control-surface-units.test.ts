@@ -4,6 +4,7 @@ import * as grpc from "@grpc/grpc-js";
 import { BkgError, ErrorCodes } from "@bkg/protocol";
 import { grpcStatusOf } from "../../../src/gateway/grpc-server.js";
 import { HttpError, toHttpError } from "../../../src/gateway/http-errors.js";
+import { parseJsonBody } from "../../../src/gateway/http-server.js";
 import { outcomeOf } from "../../../src/gateway/metrics.js";
 import { RateLimiter } from "../../../src/gateway/rate-limiter.js";
 import { parseClientMessage } from "../../../src/gateway/ws-messages.js";
@@ -26,9 +27,32 @@ t.test("RateLimiter: per key, fixed window, 0 is off, retry-after in seconds", a
   t.ok(shortWindow.take("cred:z"));
   await new Promise((r) => setTimeout(r, 1050));
   t.equal(shortWindow.take("cred:z"), undefined, "a new window starts");
-  let peek: { current: number } | undefined;
-  l.read("cred:a", (_e, r) => (peek = r), 60_000);
-  t.equal(peek?.current, 4, "read does not count");
+  const h = l.hit("cred:b");
+  t.equal(h.current, 2, "hit counts and says how many so far");
+  t.ok(h.ttl > 0 && h.ttl <= 60_000, "and the ms left in the window");
+});
+
+t.test("parseJsonBody: JSON.parse, with fastify's refusals (empty, broken, prototype poisoning) as 400 -32700", async (t) => {
+  const parse = (text: string) => {
+    let out: { err: Error | null; value?: unknown } | undefined;
+    parseJsonBody({} as never, text, (err, value) => (out = { err, value }));
+    return out!;
+  };
+  t.same(parse('{"text":"a","constructor":"x","n":[1,{"b":null}]}'), { err: null, value: { text: "a", constructor: "x", n: [1, { b: null }] } });
+  t.same(parse("[1,2]").value, [1, 2], "any JSON value parses (the router says what it accepts)");
+  const refused = (text: string, message: RegExp) => {
+    const { err } = parse(text);
+    t.ok(err instanceof HttpError, `${text} is refused`);
+    t.match(toHttpError(err), { status: 400, body: { error: { code: ErrorCodes.ParseError, name: "ParseError", message } } });
+  };
+  refused("", /the body is empty but Content-Type says JSON/);
+  refused("{nope", /^the body is not valid JSON: /);
+  refused('{"__proto__":{"admin":true}}', /forbidden prototype property/);
+  refused('{"a":[{"b":{"__proto__":{}}}]}', /forbidden prototype property/);
+  refused('{"\\u005f_proto__":{"admin":true}}', /forbidden prototype property/);
+  refused('{"constructor":{"prototype":{"admin":true}}}', /forbidden prototype property/);
+  t.equal(parse('{"constructor":{"name":"x"}}').err, null, "a constructor without prototype is fine, as in fastify");
+  t.equal(parse(Buffer.from('{"a":1}') as never).err, null, "a Buffer body too");
 });
 
 t.test("toHttpError: ERROR_TABLE statuses, plugin codes 502, fastify's own errors", async (t) => {
