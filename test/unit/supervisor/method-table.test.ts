@@ -111,3 +111,35 @@ t.test("methods without a schema, and malformed descriptors", async (t) => {
   t.equal(table.get("a")!.validate, undefined);
   t.equal(table.get("b")!.validate, undefined);
 });
+
+t.test("an unchanged set of schemas is compiled once; any change compiles anew", async (t) => {
+  const schemas = () => ({ a: { type: "object", required: ["x"] }, b: { $id: "https://example.com/b", type: "string" }, c: undefined });
+  const first = compile("same1", schemas());
+  const again = compile("same2", schemas());
+  t.equal(again.get("a")!.validate, first.get("a")!.validate, "the same validator");
+  t.equal(again.get("b")!.validate, first.get("b")!.validate);
+  t.equal(again.get("c")!.validate, undefined);
+  const changed = compile("same3", { ...schemas(), b: { $id: "https://example.com/b", type: "number" } });
+  t.not(changed.get("b")!.validate, first.get("b")!.validate);
+  t.equal(changed.get("b")!.validate!(1), true);
+  t.equal(first.get("b")!.validate!(1), false);
+  const renamed = compile("same4", { a2: schemas().a, b: schemas().b });
+  t.not(renamed.get("a2")!.validate, first.get("a")!.validate, "method names are part of the set");
+  t.equal(renamed.get("a2")!.validate!({}), false);
+  t.same(renamed.get("a2")!.validate!.errors, [{ instancePath: "", schemaPath: "#/required", keyword: "required", params: { missingProperty: "x" }, message: "must have required property 'x'" }]);
+  const bad = { m: { type: "object", properties: { x: { type: "strin" } } } };
+  t.match(failure("bad1", bad), { message: /^bad1\.m has an invalid paramsSchema: schema is invalid/ });
+  t.match(failure("bad2", bad), { message: /^bad2\.m has an invalid paramsSchema: schema is invalid/ }, "a set that failed fails again, naming its plugin");
+});
+
+t.test("a method announced twice keeps the last announcement, schema or none", async (t) => {
+  const table = compileMethods("twice", [
+    { name: "a", paramsSchema: { type: "string" } },
+    { name: "a" },
+    { name: "b" },
+    { name: "b", paramsSchema: { type: "number" } },
+  ] as MethodDescriptor[]);
+  t.equal(table.get("a")!.validate, undefined);
+  t.equal(table.get("b")!.validate!(1), true);
+  t.equal(table.get("b")!.validate!("x"), false);
+});
