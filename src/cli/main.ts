@@ -48,6 +48,12 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
+// `bkg ... | head` closes the pipe early: that is the reader's choice, not a failure.
+process.stdout.on("error", (e: NodeJS.ErrnoException) => {
+  if (e.code === "EPIPE") process.exit(EXIT.ok);
+  throw e;
+});
+
 const code = await main(process.argv);
 // Long-running commands (daemon start, logs -f) settle their own exit; the rest end here.
 process.exitCode = code;

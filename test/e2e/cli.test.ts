@@ -126,3 +126,16 @@ t.test("a second daemon on the same socket refuses to start", async (t) => {
   t.equal(r.code, 1);
   t.match(r.stderr, /already running/);
 });
+
+t.test("a reader that stops early (bkg ... | head) is not an error", async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), "bkg-epipe-"));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const p = spawn(process.execPath, [BIN, "plugin", "new", "piped", "--lang", "ts", "--dir", join(dir, "piped")], { stdio: ["ignore", "pipe", "pipe"] });
+  let stderr = "";
+  p.stderr.on("data", (c) => (stderr += c));
+  // Like `head -c 1`: take the first bytes, then close the pipe while bkg is still writing.
+  p.stdout.once("data", () => p.stdout.destroy());
+  const code = await new Promise<number | null>((r) => p.on("close", r));
+  t.equal(code, 0, "exit 0");
+  t.notMatch(stderr, /EPIPE|Unhandled/, "no stack trace");
+});
