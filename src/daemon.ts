@@ -12,6 +12,7 @@ import { createLogger, PluginLogFiles, type Logger } from "./logs/index.js";
 import { ManifestWatcher } from "./registry/index.js";
 import { Supervisor } from "./supervisor/index.js";
 import { Telemetry } from "./telemetry/index.js";
+import { prepareSchemaChecks } from "./validation/schemas.js";
 import { VERSION } from "./version.js";
 
 export interface DaemonOptions {
@@ -103,6 +104,9 @@ export async function startDaemon(config: ResolvedConfig, options: DaemonOptions
   // plugins' handshakes should not queue behind it. The surface follows once they are ready,
   // or after 1.5 s at most.
   const starting = supervisor.startAll();
+  // While the plugins start (they have been spawned by now), compile what checking their
+  // paramsSchemas needs, so that their handshakes do not wait for it.
+  if (supervisor.hosts.size) setImmediate(prepareSchemaChecks);
   await Promise.all(
     [...supervisor.hosts.values()]
       .filter((h) => h.manifest.activation === "eager" && h.state !== "idle")

@@ -37,6 +37,19 @@ export function createAjv(options: { validateSchema?: boolean } = {}): Ajv {
 }
 
 let metaChecker: Ajv | undefined;
+function schemaChecker(): Ajv {
+  return (metaChecker ??= createAjv());
+}
+
+/**
+ * Compiles the meta-schema now rather than when the first paramsSchema arrives: the daemon calls
+ * this while its plugins start, so their handshakes do not wait for it.
+ */
+export function prepareSchemaChecks(): void {
+  const checker = schemaChecker();
+  const meta = checker.defaultMeta();
+  if (typeof meta === "string") checker.getSchema(meta);
+}
 /**
  * An ajv for one set of schemas that may refer to each other (a plugin generation's
  * paramsSchemas): its own registry of $ids, so two sets never see or collide with each other's.
@@ -45,8 +58,7 @@ let metaChecker: Ajv | undefined;
  * a fresh ajv); the checks, their order and their errors are ajv's own.
  */
 export function createSchemaSet(): Ajv {
-  metaChecker ??= createAjv();
-  const checker = metaChecker;
+  const checker = schemaChecker();
   const ajv = createAjv();
   ajv.validateSchema = (schema, throwOrLogError) => checker.validateSchema(schema, throwOrLogError);
   return ajv;

@@ -12,3 +12,12 @@ t.test("bkg's own schemas are valid JSON Schema and compile", async (t) => {
     t.type(validatorFor(file), "function", `${file} compiles`);
   }
 });
+
+t.test("prepareSchemaChecks compiles the meta-schema ahead; checks are unchanged after it", async (t) => {
+  const { prepareSchemaChecks, createSchemaSet } = await import("../../../src/validation/schemas.js");
+  prepareSchemaChecks();
+  prepareSchemaChecks();
+  const set = createSchemaSet();
+  t.throws(() => set.compile({ minimum: "x" }), { message: "schema is invalid: data/minimum must be number" });
+  t.equal(set.compile({ type: "string" })("x"), true);
+});
