@@ -5,7 +5,7 @@ import { BkgError, ErrorCodes } from "@bkg/protocol";
 import { grpcStatusOf } from "../../../src/gateway/grpc-server.js";
 import { HttpError, toHttpError } from "../../../src/gateway/http-errors.js";
 import { parseJsonBody } from "../../../src/gateway/http-server.js";
-import { outcomeOf } from "../../../src/gateway/metrics.js";
+import { Metrics, outcomeOf } from "../../../src/gateway/metrics.js";
 import { RateLimiter } from "../../../src/gateway/rate-limiter.js";
 import { parseClientMessage } from "../../../src/gateway/ws-messages.js";
 
@@ -95,4 +95,41 @@ t.test("WebSocket messages: what parses and what each refusal says", async (t) =
   t.throws(() => parseClientMessage('{"action":"CALL","method":"echo.reverse"}'), /needs "id"/);
   t.throws(() => parseClientMessage('{"action":"CALL","id":1,"method":"reverse"}'), /plugin\.method/);
   t.throws(() => parseClientMessage('{"action":"DANCE"}'), /AUTH, SUB, UNSUB, CALL, CANCEL/);
+});
+
+t.test("Metrics: call and HTTP series print as prom-client's counters and histograms", async (t) => {
+  const m = new Metrics({ list: () => [] } as never, "9.9.9");
+  m.calls.done(m.calls.started("echo", "reverse"), 0, 3, 0.1);
+  m.calls.done(m.calls.started("echo", "reverse"), ErrorCodes.DeadlineExceeded, 700, 0);
+  m.calls.done(m.calls.started("echo", "odd"), 4242, 1, 0);
+  m.http("POST", "/api/call/:plugin/:method", 200, 0.002);
+  m.http("POST", "/api/call/:plugin/:method", 200, 0.02);
+  m.http("GET", "(unmatched)", 404, 0.0001);
+  const text = await m.render();
+  const lines = (re: RegExp) => text.split("\n").filter((l) => re.test(l));
+  t.same(lines(/^bkg_calls_total/), [
+    'bkg_calls_total{plugin="echo",method="reverse",outcome="ok"} 1',
+    'bkg_calls_total{plugin="echo",method="reverse",outcome="DeadlineExceeded"} 1',
+    'bkg_calls_total{plugin="echo",method="odd",outcome="other"} 1',
+  ], "a series appears once it counted something");
+  t.match(text, /# HELP bkg_calls_total Routed calls by plugin, method and outcome\n# TYPE bkg_calls_total counter\n/);
+  t.match(text, /# TYPE bkg_call_duration_seconds histogram\n/);
+  t.same(lines(/^bkg_call_duration_seconds\w*\{.*method="reverse"/).filter((l) => /le="(0.0025|0.005|1|30|\+Inf)"|_sum|_count/.test(l)), [
+    'bkg_call_duration_seconds_bucket{le="0.0025",plugin="echo",method="reverse"} 0',
+    'bkg_call_duration_seconds_bucket{le="0.005",plugin="echo",method="reverse"} 1',
+    'bkg_call_duration_seconds_bucket{le="1",plugin="echo",method="reverse"} 2',
+    'bkg_call_duration_seconds_bucket{le="30",plugin="echo",method="reverse"} 2',
+    'bkg_call_duration_seconds_bucket{le="+Inf",plugin="echo",method="reverse"} 2',
+    "bkg_call_duration_seconds_sum{plugin=\"echo\",method=\"reverse\"} 0.703",
+    "bkg_call_duration_seconds_count{plugin=\"echo\",method=\"reverse\"} 2",
+  ], "cumulative buckets, le first, then +Inf, sum and count");
+  t.same(lines(/^bkg_call_queue_wait_seconds_count/), ['bkg_call_queue_wait_seconds_count{plugin="echo"} 3']);
+  t.same(lines(/^bkg_http_requests_total/), ['bkg_http_requests_total{method="POST",route="/api/call/:plugin/:method",status="200"} 2', 'bkg_http_requests_total{method="GET",route="(unmatched)",status="404"} 1']);
+  t.same(lines(/^bkg_http_request_duration_seconds_bucket\{le="0.005",method="POST"/), ['bkg_http_request_duration_seconds_bucket{le="0.005",method="POST",route="/api/call/:plugin/:method"} 1']);
+  t.match(text, /bkg_build_info\{version="9.9.9"\} 1/);
+  t.same(await m.totals(), [
+    { plugin: "echo", method: "odd", calls: 1, errors: 1, byOutcome: { other: 1 } },
+    { plugin: "echo", method: "reverse", calls: 2, errors: 1, byOutcome: { ok: 1, DeadlineExceeded: 1 } },
+  ]);
+  t.same(await m.totals("nosuch"), []);
 });
