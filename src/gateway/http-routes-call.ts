@@ -36,6 +36,22 @@ function onResponseClose(this: CancellableResponse): void {
   if (!this.writableFinished) this[kCancel]?.abort();
 }
 
+/**
+ * Calls that arrive in one poll phase are routed together, in its check phase (one setImmediate
+ * for all of them). Each HTTP request is its own I/O callback, so routed one by one each frame
+ * to the plugin left in its own write system call (the framing coalesces only within a tick);
+ * routed together they leave in one write, and the plugin answers them in one too.
+ */
+let batch: Promise<void> | undefined;
+function nextBatch(): Promise<void> {
+  return (batch ??= new Promise<void>((resolve) =>
+    setImmediate(() => {
+      batch = undefined;
+      resolve();
+    }),
+  ));
+}
+
 const sse = (event: string, data: unknown, id?: number) => `event: ${event}\n${id === undefined ? "" : `id: ${id}\n`}data: ${JSON.stringify(data ?? null)}\n\n`;
 
 export function registerCallRoutes(app: FastifyInstance, { ctx }: SurfaceDeps): void {
@@ -67,6 +83,7 @@ export function registerCallRoutes(app: FastifyInstance, { ctx }: SurfaceDeps): 
         traceparent: typeof traceparent === "string" ? traceparent : undefined,
       };
       const params = req.body ?? {};
+      await nextBatch();
       if (!/\btext\/event-stream\b/.test(req.headers.accept ?? "")) {
         return { result: await ctx.router.call(target, params, opts) };
       }
