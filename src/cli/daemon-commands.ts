@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process";
 import { mkdirSync, openSync } from "node:fs";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Command } from "commander";
 import { connect } from "../client/index.js";
@@ -18,7 +18,8 @@ export function registerDaemonCommands(program: Command, globals: () => GlobalOp
     .description("start the daemon in the foreground (logs to stdout), or in the background with --detach")
     .option("--detach", "run in the background; logs go to <dataDir>/logs/daemon.log")
     .option("--log-level <level>", "trace | debug | info | warn | error | fatal | silent")
-    .action(async (o: { detach?: boolean; logLevel?: string }) => {
+    .option("--log-file <path>", "write the daemon's logs (JSON lines) to this file instead of stdout, rotated by size like plugin logs (logs.maxBytes x logs.files)")
+    .action(async (o: { detach?: boolean; logLevel?: string; logFile?: string }) => {
       const g = globals();
       if (o.logLevel) process.env.BKG_LOG_LEVEL = o.logLevel;
       const config = configOrExit(g);
@@ -26,7 +27,12 @@ export function registerDaemonCommands(program: Command, globals: () => GlobalOp
       if (o.detach) return detach(config.dataDir, config.socketPath, g);
       // Loaded here so that every other command starts without the daemon's dependencies.
       const { startDaemon } = await import("../daemon.js");
-      const d = await startDaemon(config).catch((e) => {
+      let logger: import("../logs/index.js").Logger | undefined;
+      if (o.logFile) {
+        const { createLogger } = await import("../logs/index.js");
+        logger = createLogger(config.logLevel, { file: { path: resolve(o.logFile), ...config.logs } });
+      }
+      const d = await startDaemon(config, { logger }).catch((e) => {
         throw new CliExit(EXIT.error, `bkg: the daemon could not start: ${(e as Error).message}`);
       });
       const stop = (signal: string) => void d.shutdown(`received ${signal}`);
@@ -66,8 +72,10 @@ export function registerDaemonCommands(program: Command, globals: () => GlobalOp
 async function detach(dataDir: string, socketPath: string, g: GlobalOptions): Promise<void> {
   mkdirSync(join(dataDir, "logs"), { recursive: true });
   const logFile = join(dataDir, "logs", "daemon.log");
-  const out = openSync(logFile, "a");
-  const args = [BIN, ...(g.config ? ["--config", g.config] : []), ...(g.socket ? ["--socket", g.socket] : []), "daemon", "start"];
+  // The logger rotates daemon.log itself; anything written around it (a crash before the logger
+  // exists, Node's own warnings) lands in daemon.out, which stays small.
+  const out = openSync(join(dataDir, "logs", "daemon.out"), "a", 0o600);
+  const args = [BIN, ...(g.config ? ["--config", g.config] : []), ...(g.socket ? ["--socket", g.socket] : []), "daemon", "start", "--log-file", logFile];
   const child = spawn(process.execPath, args, { detached: true, stdio: ["ignore", out, out], env: { ...process.env, BKG_LOG_FORMAT: "json" } });
   child.unref();
   const until = Date.now() + 15_000;
@@ -79,5 +87,5 @@ async function detach(dataDir: string, socketPath: string, g: GlobalOptions): Pr
     if (child.exitCode !== null) break;
     await new Promise((r) => setTimeout(r, 100));
   }
-  throw new CliExit(EXIT.error, `bkg: the daemon did not come up; see ${logFile}`);
+  throw new CliExit(EXIT.error, `bkg: the daemon did not come up; see ${logFile} and ${join(dataDir, "logs", "daemon.out")}`);
 }

@@ -5,65 +5,16 @@
  * in one append per plugin every FLUSH_MS (and at close), so logging costs no syscall per line;
  * a daemon killed with SIGKILL loses at most that much of the plugins' logs.
  */
-import { closeSync, fstatSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { BusEvent, EventBus } from "../events/index.js";
+import { RotatingFile, type LogFileSettings } from "./rotating-file.js";
+
+export type { LogFileSettings };
 
 const FLUSH_MS = 200;
 /** Past this much buffered text for one plugin, it is written at once. */
 const MAX_BUFFER = 256 * 1024;
-
-export interface LogFileSettings {
-  maxBytes: number;
-  files: number;
-}
-
-class RotatingFile {
-  private fd?: number;
-  private size = 0;
-  buffer: string[] = [];
-  buffered = 0;
-
-  constructor(
-    readonly path: string,
-    private readonly s: LogFileSettings,
-  ) {}
-
-  write(text: string): void {
-    const bytes = Buffer.byteLength(text);
-    if (this.fd === undefined) this.open();
-    if (this.size > 0 && this.size + bytes > this.s.maxBytes) this.rotate();
-    writeSync(this.fd!, text);
-    this.size += bytes;
-  }
-
-  private open(): void {
-    this.fd = openSync(this.path, "a", 0o600);
-    this.size = fstatSync(this.fd).size;
-  }
-
-  private rotate(): void {
-    closeSync(this.fd!);
-    this.fd = undefined;
-    const last = this.s.files - 1;
-    rmSync(`${this.path}.${last}`, { force: true });
-    for (let i = last - 1; i >= 1; i--) {
-      try {
-        renameSync(`${this.path}.${i}`, `${this.path}.${i + 1}`);
-      } catch {
-        /* not there yet */
-      }
-    }
-    if (last >= 1) renameSync(this.path, `${this.path}.1`);
-    else rmSync(this.path, { force: true });
-    this.open();
-  }
-
-  close(): void {
-    if (this.fd !== undefined) closeSync(this.fd);
-    this.fd = undefined;
-  }
-}
 
 export class PluginLogFiles {
   readonly dir: string;

@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import t from "tap";
@@ -138,4 +138,46 @@ t.test("a reader that stops early (bkg ... | head) is not an error", async (t) =
   const code = await new Promise<number | null>((r) => p.on("close", r));
   t.equal(code, 0, "exit 0");
   t.notMatch(stderr, /EPIPE|Unhandled/, "no stack trace");
+});
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+t.test("daemon start --detach: logs go to a rotated daemon.log, stray output to daemon.out", async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), "bkg-detach-"));
+  const config = join(dir, "bkg.config.json");
+  writeFileSync(config, JSON.stringify({ manifestsDir: "manifests", dataDir: "data", socketPath: "bkg.sock", logLevel: "debug", http: { enabled: false }, logs: { maxBytes: 2048, files: 2 } }));
+  const env = { BKG_CONFIG: "" };
+  t.teardown(async () => {
+    await bkg(["--config", config, "daemon", "stop"], env);
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const started = await bkg(["--config", config, "daemon", "start", "--detach"], env);
+  t.equal(started.code, 0, started.stderr);
+  t.match(started.stdout, /logs: +.*data\/logs\/daemon\.log/);
+  // Each rewrite of a broken manifest is a warning in the daemon's log: enough to pass 2 KiB a few times.
+  mkdirSync(join(dir, "manifests"), { recursive: true });
+  for (let i = 0; i < 16; i++) {
+    writeFileSync(join(dir, "manifests", "broken.json"), JSON.stringify({ name: "broken", version: "1.0.0", command: [], note: "x".repeat(100 + i) }));
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  const stopped = await bkg(["--config", config, "daemon", "stop"], env);
+  t.equal(stopped.code, 0, stopped.stderr);
+  // `daemon stop` returns once the socket is closed; the process writes its last lines as it exits.
+  const pid = Number(/pid (\d+)/.exec(stopped.stdout)?.[1]);
+  for (let i = 0; i < 200 && alive(pid); i++) await new Promise((r) => setTimeout(r, 50));
+  const logs = join(dir, "data", "logs");
+  const files = readdirSync(logs).sort();
+  t.ok(files.includes("daemon.log") && files.includes("daemon.log.1"), `rotated: ${files.join(", ")}`);
+  t.notOk(files.includes("daemon.log.2"), "no more files than logs.files");
+  t.ok(files.includes("daemon.out"));
+  const text = readFileSync(join(logs, "daemon.log"), "utf8");
+  t.ok(statSync(join(logs, "daemon.log")).size <= 4096, "the current file stays near maxBytes");
+  t.match(text.trim().split("\n").at(-1), /"msg":"daemon stopped"/, "JSON lines, down to the last one at exit");
 });
