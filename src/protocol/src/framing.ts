@@ -68,7 +68,7 @@ export class FrameParser {
           }
           break;
         }
-        const length = parseHeaders(buf.toString("ascii", pos, end));
+        const length = fastContentLength(buf, pos, end) ?? parseHeaders(buf.toString("ascii", pos, end));
         if (typeof length === "string") return this.fail("header", length);
         if (length > this.maxMessageBytes) {
           return this.fail("too-large", `message of ${length} bytes is over the limit of ${this.maxMessageBytes} bytes`);
@@ -109,6 +109,27 @@ function looksLikeHeaderStart(buf: Buffer, pos: number): boolean {
     if (c !== HEADER_PREFIX.charCodeAt(i)) return false;
   }
   return true;
+}
+
+const CL = "content-length:";
+
+/**
+ * The common header block, exactly "Content-Length: <digits>" (any case, optional spaces),
+ * read straight from the bytes; undefined for anything else, which parseHeaders then judges.
+ */
+function fastContentLength(buf: Buffer, pos: number, end: number): number | undefined {
+  if (end - pos <= CL.length) return undefined;
+  for (let i = 0; i < CL.length; i++) if ((buf[pos + i] | 0x20) !== CL.charCodeAt(i)) return undefined;
+  let i = pos + CL.length;
+  while (i < end && buf[i] === 0x20) i++;
+  if (i === end || end - i > 15) return undefined;
+  let n = 0;
+  for (; i < end; i++) {
+    const d = buf[i] - 0x30;
+    if (d < 0 || d > 9) return undefined;
+    n = n * 10 + d;
+  }
+  return n;
 }
 
 /** Returns the content length, or a string saying what is wrong with the header block. */

@@ -79,3 +79,14 @@ t.test("the writer coalesces a tick's frames into one write", async (t) => {
   w.flushNow();
   t.equal(writes.length, 2, "flushNow writes at once");
 });
+
+t.test("the one-header fast path reads the same lengths as the general parser", async (t) => {
+  const body = JSON.stringify({ s: "日本" });
+  const n = Buffer.byteLength(body);
+  for (const header of [`Content-Length: ${n}`, `content-length:${n}`, `CONTENT-LENGTH:   ${n}`, `Content-Length: ${n} `]) {
+    t.same(parse([`${header}\r\n\r\n${body}`]).msgs, [{ s: "日本" }], JSON.stringify(header));
+  }
+  t.match(parse(["Content-Length: 2x\r\n\r\n{}"]).errors[0].message, /not a number/, "a bad value still gets the general parser's message");
+  t.match(parse(["Content-Length: \r\n\r\n{}"]).errors[0].message, /not a number/);
+  t.match(parse(["Content-Length: 99999999999999999999\r\n\r\n{}"], 1000).errors[0].kind, "too-large", "a huge length is still refused");
+});
