@@ -129,6 +129,21 @@ export class Authenticator {
     return AuthCache.keyOf(credential);
   }
 
+  /**
+   * `cacheKey(credential)`, remembered for `holder` (an HTTP connection): a keep-alive connection
+   * sends the same credential with every request, so it is hashed once per connection, not once
+   * per request. The entry (credential and key) lives as long as the holder.
+   */
+  cacheKeyFor(holder: object, credential: string | undefined): string | undefined {
+    if (credential === undefined) return undefined;
+    const known = this.keysByHolder.get(holder);
+    if (known !== undefined && known.credential === credential) return known.key;
+    const key = AuthCache.keyOf(credential);
+    this.keysByHolder.set(holder, { credential, key });
+    return key;
+  }
+  private readonly keysByHolder = new WeakMap<object, { credential: string; key: string }>();
+
   private async validate(credential: string, key: string): Promise<Principal> {
     const generation = this.cache.generation;
     let answer: ValidateAnswer;

@@ -131,3 +131,43 @@ t.test("Authenticator: refusals, fail closed, cache, and revocation events", asy
   answer = { valid: true, principal: { type: "key", id: "key_2", role: "superuser", scopes: ["*"] } };
   await t.rejects(auth.authenticate(key), { code: ErrorCodes.Unauthenticated }, "an answer the daemon does not understand is a refusal");
 });
+
+t.test("Authenticator.cached: the synchronous part of authenticate; cacheKeyFor hashes once per holder", async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), "bkg-auth-"));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const bus = new EventBus();
+  let calls = 0;
+  const outcomes: string[] = [];
+  const auth = new Authenticator({
+    settings: { plugin: "apikeys", cacheTtlMs: 60_000, validateTimeoutMs: 1000, rootToken: true },
+    dataDir: dir,
+    bus,
+    logger: { warn() {}, debug() {}, info() {} } as never,
+    onCheck: (o) => outcomes.push(o),
+    call: async () => {
+      calls++;
+      return { valid: true, principal: { type: "key", id: "key_1", name: "ci", role: "operator", scopes: ["*"] }, expiresAt: null };
+    },
+  });
+  t.teardown(() => auth.close());
+  const key = "bkg_live_" + "b".repeat(43);
+  t.throws(() => auth.cached(undefined), { code: ErrorCodes.Unauthenticated, data: { reason: "missing" } });
+  t.throws(() => auth.cached("nonsense"), { data: { reason: "malformed" } });
+  t.throws(() => auth.cached("bkg_root_" + "x".repeat(43)), { data: { reason: "unknown" } });
+  t.match(auth.cached(auth.rootToken!.reveal()), { type: "root" }, "the root token needs no plugin");
+  t.equal(auth.cached(key), undefined, "not cached yet: only authenticate() can tell");
+  t.equal(calls, 0, "cached() never asks the plugin");
+  const conn = {};
+  const k = auth.cacheKeyFor(conn, key)!;
+  t.equal(k, auth.cacheKey(key));
+  t.equal(auth.cacheKeyFor(conn, key), k, "the same credential on the same connection: the remembered key");
+  t.not(auth.cacheKeyFor(conn, key + "c"), k, "another credential on it: its own key");
+  t.equal(auth.cacheKeyFor(conn, undefined), undefined);
+  t.match(await auth.authenticate(key, k), { id: "key_1" });
+  t.match(auth.cached(key, k), { id: "key_1" }, "then it is a cache hit, without an await");
+  t.match(auth.cached(key), { id: "key_1" }, "with or without the precomputed key");
+  t.equal(calls, 1);
+  t.same(outcomes, ["refused", "refused", "root", "plugin", "cache", "cache"]);
+  bus.publish({ kind: "plugin", ts: Date.now(), plugin: "apikeys", event: "apikeys.credential.revoked", data: { keyId: "key_1" } });
+  t.equal(auth.cached(key, k), undefined, "a revocation empties it at once");
+});
