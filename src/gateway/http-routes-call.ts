@@ -15,6 +15,7 @@ import { PassThrough } from "node:stream";
 import type { FastifyInstance } from "fastify";
 import { BkgError, CancelToken } from "@bkg/protocol";
 import type { RouteOptions } from "../bus/index.js";
+import { nextBatch } from "./http-call-common.js";
 import { errorBody } from "./http-errors.js";
 import { principalOf } from "./http-server.js";
 import { errorResponses } from "./http-schemas.js";
@@ -34,22 +35,6 @@ type CancellableResponse = ServerResponse & { [kCancel]?: CancelToken };
 /** The response closed before it was finished: the client went away, so the call is cancelled. */
 function onResponseClose(this: CancellableResponse): void {
   if (!this.writableFinished) this[kCancel]?.abort();
-}
-
-/**
- * Calls that arrive in one poll phase are routed together, in its check phase (one setImmediate
- * for all of them). Each HTTP request is its own I/O callback, so routed one by one each frame
- * to the plugin left in its own write system call (the framing coalesces only within a tick);
- * routed together they leave in one write, and the plugin answers them in one too.
- */
-let batch: Promise<void> | undefined;
-function nextBatch(): Promise<void> {
-  return (batch ??= new Promise<void>((resolve) =>
-    setImmediate(() => {
-      batch = undefined;
-      resolve();
-    }),
-  ));
 }
 
 const sse = (event: string, data: unknown, id?: number) => `event: ${event}\n${id === undefined ? "" : `id: ${id}\n`}data: ${JSON.stringify(data ?? null)}\n\n`;

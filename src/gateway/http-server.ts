@@ -17,14 +17,17 @@
  * async hook costs promises and microtask turns on every request, and the call route is hot.
  */
 import { randomUUID } from "node:crypto";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import cors from "@fastify/cors";
 import swagger from "@fastify/swagger";
 import { BkgError, ErrorCodes } from "@bkg/protocol";
 import { authorizeAction, authorizeCall, credentialFromHeaders, type DaemonAction, type Principal } from "../auth/index.js";
+import { parseJsonBody } from "./http-call-common.js";
 import { HttpError, toHttpError } from "./http-errors.js";
-import type { RateKey } from "./rate-limiter.js";
+import { fastCallHandler } from "./http-fast-call.js";
+import type { RateKey, RateLimiter } from "./rate-limiter.js";
 import { registerAuthRoutes } from "./http-routes-auth.js";
 import { registerCallRoutes } from "./http-routes-call.js";
 import { registerPluginRoutes } from "./http-routes-plugins.js";
@@ -70,13 +73,31 @@ export class HttpServer {
     const cfg = ctx.config.http;
     const log = ctx.logger.child({ component: "http" });
     const publicRoutes = new Set(cfg.publicRoutes);
+    let closing = false;
+    const responded = (reqId: string, cred: string | null, method: string, path: string, route: string, status: number, elapsedMs: number, ip: string) => {
+      metrics.http(method, route, status, elapsedMs / 1000);
+      if (cfg.accessLog) log.info({ reqId, cred, method, route, path, status, ms: Math.round(elapsedMs * 10) / 10, ip }, `${method} ${path} ${status}`);
+    };
+    const logFailure = (reqId: string, method: string, path: string, body: ReturnType<typeof toHttpError>["body"]) =>
+      log.error({ reqId, err: body.error }, `${method} ${path} failed: ${body.error.message}`);
+    // The plain POST /api/call case is served by http-fast-call.ts; everything else by fastify.
+    const fastCall = fastCallHandler(deps, { genReqId, rateLimit: (key, res) => rateLimit(limiter, metrics, key, res, setResHeader), closing: () => closing, logFailure, responded });
+    // A config that makes the call route public leaves it to fastify (whose handler refuses it).
+    const fast = publicRoutes.has("POST /api/call/:plugin/:method") ? () => false : fastCall;
     const app = Fastify({
       logger: false,
       bodyLimit: cfg.bodyLimit,
       return503OnClosing: true,
-      genReqId: (req) => {
-        const given = req.headers["x-request-id"];
-        return typeof given === "string" && /^[\w.:-]{1,64}$/.test(given) ? given : randomUUID();
+      genReqId,
+      serverFactory: (handler) => {
+        // As fastify makes its own server (its defaults: keepAliveTimeout 72 s, no request timeout).
+        const server = createServer((req, res) => {
+          if (!fast(req, res)) handler(req, res);
+        });
+        server.keepAliveTimeout = 72_000;
+        server.requestTimeout = 0;
+        server.setTimeout(0);
+        return server;
       },
       ajv: { customOptions: { removeAdditional: false, coerceTypes: "array", useDefaults: true, allErrors: true } },
     });
@@ -88,7 +109,7 @@ export class HttpServer {
 
     app.setErrorHandler((err, req, reply) => {
       const { status, body } = toHttpError(err, cfg.bodyLimit);
-      if (status >= 500 && status !== 503 && status !== 504 && status !== 502) log.error({ reqId: req.id, err: body.error }, `${req.method} ${req.url.split("?")[0]} failed: ${body.error.message}`);
+      if (status >= 500 && status !== 503 && status !== 504 && status !== 502) logFailure(req.id, req.method, req.url.split("?")[0], body);
       const retry = (body.error.details as { retryAfterSeconds?: number } | undefined)?.retryAfterSeconds;
       if (status === 429 && retry !== undefined) reply.header("retry-after", String(retry));
       return reply.code(status).type("application/json; charset=utf-8").send(body);
@@ -105,23 +126,6 @@ export class HttpServer {
     app.removeContentTypeParser("application/json");
     app.addContentTypeParser("application/json", { parseAs: "string" }, parseJsonBody);
 
-    /** Counts the request against its key; sets the X-RateLimit-* headers; the 429 when over. */
-    const rateLimit = (req: FastifyRequest, reply: FastifyReply): HttpError | undefined => {
-      const key = req.rateKey;
-      const max = limiter.limitFor(key);
-      if (max <= 0) return undefined;
-      const { current, ttl } = limiter.hit(key);
-      const reset = Math.ceil(ttl / 1000);
-      reply.header("x-ratelimit-limit", max);
-      reply.header("x-ratelimit-remaining", Math.max(0, max - current));
-      reply.header("x-ratelimit-reset", reset);
-      if (current <= max) return undefined;
-      metrics.rateLimited(key.startsWith("cred:") ? "credential" : "ip");
-      reply.header("retry-after", reset);
-      const e = limiter.exceeded(key, max, reset);
-      return new HttpError(429, e.code, e.message, e.data);
-    };
-
     app.addHook("onRequest", (req, reply, done) => {
       reply.header("x-request-id", req.id);
       const url = req.routeOptions.url;
@@ -133,17 +137,18 @@ export class HttpServer {
       const method = req.method === "HEAD" ? "GET" : req.method;
       if (req.routeOptions.config.public === "always" || publicRoutes.has(`${method} ${url}`)) {
         req.rateKey = `ip:${req.ip}`;
-        return done(rateLimit(req, reply));
+        return done(rateLimit(limiter, metrics, req.rateKey, reply, setReplyHeader));
       }
       const credential = credentialFromHeaders(req.headers);
+      const key = auth.cacheKeyFor(req.raw.socket, credential);
       let principal: Principal | undefined;
       try {
-        principal = auth.cached(credential);
+        principal = auth.cached(credential, key);
       } catch (e) {
         return done(refused(req, reply, e));
       }
       if (principal) return done(accepted(req, reply, principal));
-      auth.authenticate(credential).then(
+      auth.authenticate(credential, key).then(
         (p) => done(accepted(req, reply, p)),
         (e) => done(refused(req, reply, e)),
       );
@@ -151,12 +156,12 @@ export class HttpServer {
     const accepted = (req: FastifyRequest, reply: FastifyReply, p: Principal) => {
       req.principal = p;
       req.rateKey = `cred:${p.id}`;
-      return rateLimit(req, reply);
+      return rateLimit(limiter, metrics, req.rateKey, reply, setReplyHeader);
     };
     const refused = (req: FastifyRequest, reply: FastifyReply, e: unknown) => {
       req.authError = BkgError.from(e);
       req.rateKey = `ip:${req.ip}`;
-      return rateLimit(req, reply);
+      return rateLimit(limiter, metrics, req.rateKey, reply, setReplyHeader);
     };
 
     app.addHook("preParsing", (req, _reply, payload, done) => {
@@ -177,16 +182,8 @@ export class HttpServer {
     });
 
     app.addHook("onResponse", (req, reply, done) => {
-      const route = req.routeOptions.url ?? "(unmatched)";
-      metrics.http(req.method, route, reply.statusCode, reply.elapsedTime / 1000);
-      if (cfg.accessLog) {
-        const q = req.url.indexOf("?");
-        const path = q < 0 ? req.url : req.url.slice(0, q);
-        log.info(
-          { reqId: req.id, cred: req.principal?.id ?? null, method: req.method, route, path, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10, ip: req.ip },
-          `${req.method} ${path} ${reply.statusCode}`,
-        );
-      }
+      const q = req.url.indexOf("?");
+      responded(req.id, req.principal?.id ?? null, req.method, q < 0 ? req.url : req.url.slice(0, q), req.routeOptions.url ?? "(unmatched)", reply.statusCode, reply.elapsedTime, req.ip);
       done();
     });
 
@@ -216,11 +213,16 @@ export class HttpServer {
       const hint = e.code === "EADDRINUSE" ? `; another process has it (set http.port, or BKG_HTTP_PORT, e.g. to 0 for any free port)` : "";
       throw new BkgError(ErrorCodes.InternalError, `cannot listen for HTTP on ${cfg.host}:${cfg.port}: ${e.message}${hint}`);
     });
-    return new HttpServer(app, hub);
+    const server = new HttpServer(app, hub);
+    server.setClosing = () => (closing = true);
+    return server;
   }
+
+  private setClosing?: () => void;
 
   /** Stops taking requests; in-flight ones get up to `graceMs`, then their connections are closed. */
   async close(graceMs = 3000): Promise<void> {
+    this.setClosing?.();
     this.hub.close();
     const timer = setTimeout(() => this.app.server.closeAllConnections(), graceMs);
     try {
@@ -231,35 +233,30 @@ export class HttpServer {
   }
 }
 
-/** Text that could spell "__proto__" or "constructor" (directly or with \u escapes) is walked. */
-const SUSPECT = /__proto__|constructor|\\u/;
-
-/**
- * application/json bodies: JSON.parse, then what fastify's secure-json-parse refuses - an own
- * "__proto__" key, or a "constructor" holding "prototype" - refused the same way (400), but
- * looked for only when the text could contain one. An empty body is a 400 too.
- */
-export function parseJsonBody(_req: FastifyRequest, body: string | Buffer, done: (err: Error | null, body?: unknown) => void): void {
-  const text = typeof body === "string" ? body : body.toString("utf8");
-  if (text.length === 0) return done(new HttpError(400, ErrorCodes.ParseError, "the body is empty but Content-Type says JSON; send {} or no Content-Type"));
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (e) {
-    return done(new HttpError(400, ErrorCodes.ParseError, `the body is not valid JSON: ${(e as Error).message}`));
-  }
-  if (SUSPECT.test(text) && poisoned(value)) {
-    return done(new HttpError(400, ErrorCodes.ParseError, "the body is not valid JSON: Object contains forbidden prototype property"));
-  }
-  done(null, value);
+/** The request id: the client's X-Request-Id if it is sane, else a new UUID. */
+function genReqId(req: IncomingMessage): string {
+  const given = req.headers["x-request-id"];
+  return typeof given === "string" && /^[\w.:-]{1,64}$/.test(given) ? given : randomUUID();
 }
 
-function poisoned(v: unknown): boolean {
-  if (v === null || typeof v !== "object") return false;
-  if (Array.isArray(v)) return v.some(poisoned);
-  if (Object.prototype.hasOwnProperty.call(v, "__proto__")) return true;
-  const c = (v as Record<string, unknown>).constructor;
-  if (Object.prototype.hasOwnProperty.call(v, "constructor") && c !== null && typeof c === "object" && Object.prototype.hasOwnProperty.call(c, "prototype")) return true;
-  for (const k in v) if (poisoned((v as Record<string, unknown>)[k])) return true;
-  return false;
+const setReplyHeader = (reply: FastifyReply, name: string, value: number) => void reply.header(name, value);
+const setResHeader = (res: ServerResponse, name: string, value: number) => res.setHeader(name, value);
+
+/**
+ * The rate limit of one request: counts it against `key`, sets X-RateLimit-Limit, -Remaining and
+ * -Reset (as @fastify/rate-limit did), and when over the limit Retry-After and the 429 error.
+ */
+function rateLimit<T>(limiter: RateLimiter, metrics: SurfaceDeps["metrics"], key: RateKey, target: T, set: (target: T, name: string, value: number) => void): HttpError | undefined {
+  const max = limiter.limitFor(key);
+  if (max <= 0) return undefined;
+  const { current, ttl } = limiter.hit(key);
+  const reset = Math.ceil(ttl / 1000);
+  set(target, "x-ratelimit-limit", max);
+  set(target, "x-ratelimit-remaining", Math.max(0, max - current));
+  set(target, "x-ratelimit-reset", reset);
+  if (current <= max) return undefined;
+  metrics.rateLimited(key.startsWith("cred:") ? "credential" : "ip");
+  set(target, "retry-after", reset);
+  const e = limiter.exceeded(key, max, reset);
+  return new HttpError(429, e.code, e.message, e.data);
 }

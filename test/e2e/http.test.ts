@@ -224,6 +224,55 @@ t.test("the HTTP control API", async (t) => {
     t.notMatch(r.text, /method="nope"/, "unknown method names do not become labels");
   });
 
+  t.test("the call route answers alike whether its fast path or fastify serves it", async (t) => {
+    // An Origin header sends a call through fastify (CORS); without one it takes the node:http fast path.
+    const viewer = (await call("POST", "/api/keys", { body: { name: "fast-path-viewer", role: "viewer", scopes: ["*"] } })).json.key as string;
+    const cases: [string, string, Parameters<typeof call>[2]][] = [
+      ["ok", "/api/call/echo/reverse", { body: { text: "héllo" } }],
+      ["no body", "/api/call/echo/echo", {}],
+      ["timeoutMs", "/api/call/echo/echo?timeoutMs=5000", { body: { a: [1, { b: null }] } }],
+      ["invalid params", "/api/call/echo/reverse", { body: { text: 5 } }],
+      ["params not an object", "/api/call/echo/reverse", { body: [1] }],
+      ["broken JSON", "/api/call/echo/echo", { raw: "{nope", headers: { "content-type": "application/json" } }],
+      ["poisoned JSON", "/api/call/echo/echo", { raw: '{"__proto__":{"x":1}}', headers: { "content-type": "application/json" } }],
+      ["no method", "/api/call/echo/nope", { body: {} }],
+      ["no plugin", "/api/call/nosuch/x", { body: {} }],
+      ["plugin error", "/api/call/echo/fail", { body: { message: "boom", data: { why: 1 } } }],
+      ["plugin's own code", "/api/call/echo/fail", { body: { code: 4242, message: "mine" } }],
+      ["deadline", "/api/call/echo/sleep?timeoutMs=100", { body: { ms: 3000 } }],
+      ["no credential", "/api/call/echo/echo", { body: {}, token: "" }],
+      ["unknown key", "/api/call/echo/echo", { body: {}, token: "bkg_live_" + "z".repeat(43) }],
+      ["malformed credential", "/api/call/echo/echo", { body: {}, token: "nonsense" }],
+      ["role", "/api/call/echo/echo", { body: {}, token: viewer }],
+      ["the auth plugin's methods", "/api/call/apikeys/auth.listKeys", { body: {} }],
+      ["413", "/api/call/echo/echo", { body: { blob: "x".repeat(8000) } }],
+      ["415", "/api/call/echo/echo", { raw: "a=1", headers: { "content-type": "application/x-www-form-urlencoded" } }],
+      ["request id", "/api/call/echo/echo", { body: {}, headers: { "x-request-id": "fast-path-probe" } }],
+    ];
+    const ignored = new Set(["date", "vary", "connection", "keep-alive", "x-request-id", "x-ratelimit-remaining", "x-ratelimit-reset"]);
+    const shape = (r: Awaited<ReturnType<typeof call>>) => {
+      const out = {
+        status: r.status,
+        body: r.json ?? r.text,
+        headers: Object.fromEntries([...r.headers.entries()].filter(([k]) => !ignored.has(k) && !k.startsWith("access-control-"))),
+      };
+      // Which of two clocks ends a call at its deadline (the plugin's own stop, the router's timer) words the message.
+      if (out.body?.error?.code === ErrorCodes.DeadlineExceeded) {
+        delete out.body.error.message;
+        delete out.headers["content-length"];
+      }
+      return out;
+    };
+    for (const [name, path, req] of cases) {
+      const fast = await call("POST", path, req);
+      const viaFastify = await call("POST", path, { ...req, headers: { ...req?.headers, origin: "https://elsewhere.example.com" } });
+      t.same(shape(fast), shape(viaFastify), `${name}: ${fast.status}`);
+      t.ok(fast.headers.get("x-request-id"), `${name}: has a request id`);
+    }
+    t.equal((await call("POST", "/api/call/echo/echo", { body: {}, headers: { "x-request-id": "fast-path-probe" } })).headers.get("x-request-id"), "fast-path-probe");
+    t.same((await call("POST", "/api/call/echo/reverse", { body: { text: "ab" } })).json, { result: "ba" });
+  });
+
   t.test("GET /openapi.json describes the routes", async (t) => {
     const r = await call("GET", "/openapi.json");
     t.equal(r.status, 200);
@@ -251,6 +300,11 @@ t.test("the HTTP control API", async (t) => {
     await d.waitFor(() => d.output().includes("access-log-probe"), "the access log line");
     const line = JSON.parse(d.output().split("\n").find((l) => l.includes('"reqId":"access-log-probe"'))!);
     t.match(line, { component: "http", reqId: "access-log-probe", cred: "root", method: "GET", route: "/api/plugins/:name", path: "/api/plugins/echo", status: 200, ms: Number });
+    await call("POST", "/api/call/echo/reverse?timeoutMs=5000", { body: { text: "secret-param" }, headers: { "x-request-id": "access-log-call" } });
+    await d.waitFor(() => d.output().includes('"reqId":"access-log-call"'), "the call's access log line");
+    const callLine = JSON.parse(d.output().split("\n").find((l) => l.includes('"reqId":"access-log-call"'))!);
+    t.match(callLine, { component: "http", reqId: "access-log-call", cred: "root", method: "POST", route: "/api/call/:plugin/:method", path: "/api/call/echo/reverse", status: 200, ms: Number, ip: String, msg: "POST /api/call/echo/reverse 200" });
+    t.notMatch(d.output(), /secret-param|timeoutMs=5000/, "neither the body nor the query string is logged");
     t.notMatch(d.output(), new RegExp(root), "the root token is never logged");
   });
 });

@@ -4,7 +4,7 @@ import * as grpc from "@grpc/grpc-js";
 import { BkgError, ErrorCodes } from "@bkg/protocol";
 import { grpcStatusOf } from "../../../src/gateway/grpc-server.js";
 import { HttpError, toHttpError } from "../../../src/gateway/http-errors.js";
-import { parseJsonBody } from "../../../src/gateway/http-server.js";
+import { parseJsonBody } from "../../../src/gateway/http-call-common.js";
 import { Metrics, outcomeOf } from "../../../src/gateway/metrics.js";
 import { RateLimiter } from "../../../src/gateway/rate-limiter.js";
 import { parseClientMessage } from "../../../src/gateway/ws-messages.js";

@@ -1,0 +1,55 @@
+/**
+ * What the fastify call route and its node:http fast path (http-fast-call.ts) share: the JSON
+ * body parser and the batching of calls per poll phase.
+ */
+import { ErrorCodes } from "@bkg/protocol";
+import { HttpError } from "./http-errors.js";
+
+/**
+ * Calls that arrive in one poll phase are routed together, in its check phase (one setImmediate
+ * for all of them). Each HTTP request is its own I/O callback, so routed one by one each frame
+ * to the plugin left in its own write system call (the framing coalesces only within a tick);
+ * routed together they leave in one write, and the plugin answers them in one too.
+ */
+let batch: Promise<void> | undefined;
+export function nextBatch(): Promise<void> {
+  return (batch ??= new Promise<void>((resolve) =>
+    setImmediate(() => {
+      batch = undefined;
+      resolve();
+    }),
+  ));
+}
+
+/** Text that could spell "__proto__" or "constructor" (directly or with \u escapes) is walked. */
+const SUSPECT = /__proto__|constructor|\\u/;
+
+/**
+ * application/json bodies: JSON.parse, then what fastify's secure-json-parse refuses - an own
+ * "__proto__" key, or a "constructor" holding "prototype" - refused the same way (400), but
+ * looked for only when the text could contain one. An empty body is a 400 too.
+ */
+export function parseJsonBody(_req: unknown, body: string | Buffer, done: (err: Error | null, body?: unknown) => void): void {
+  const text = typeof body === "string" ? body : body.toString("utf8");
+  if (text.length === 0) return done(new HttpError(400, ErrorCodes.ParseError, "the body is empty but Content-Type says JSON; send {} or no Content-Type"));
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (e) {
+    return done(new HttpError(400, ErrorCodes.ParseError, `the body is not valid JSON: ${(e as Error).message}`));
+  }
+  if (SUSPECT.test(text) && poisoned(value)) {
+    return done(new HttpError(400, ErrorCodes.ParseError, "the body is not valid JSON: Object contains forbidden prototype property"));
+  }
+  done(null, value);
+}
+
+function poisoned(v: unknown): boolean {
+  if (v === null || typeof v !== "object") return false;
+  if (Array.isArray(v)) return v.some(poisoned);
+  if (Object.prototype.hasOwnProperty.call(v, "__proto__")) return true;
+  const c = (v as Record<string, unknown>).constructor;
+  if (Object.prototype.hasOwnProperty.call(v, "constructor") && c !== null && typeof c === "object" && Object.prototype.hasOwnProperty.call(c, "prototype")) return true;
+  for (const k in v) if (poisoned((v as Record<string, unknown>)[k])) return true;
+  return false;
+}

@@ -1,0 +1,136 @@
+/**
+ * The hot path of POST /api/call/:plugin/:method, served straight from node:http.
+ *
+ * fastify's request machinery (routing, hook runner, content-type parser, reply, serializer)
+ * profiled at a fifth of the daemon's CPU per call. The plain case of the call route - the one
+ * every client sends in a loop - is served here instead, with the same steps and the same helpers
+ * as the fastify route and hooks (http-server.ts, http-routes-call.ts):
+ *
+ *   request id -> credential (cached: no await) -> rate limit (X-RateLimit-*, 429) -> the auth
+ *   error (401/503) -> role and scope (403) -> body (parseJsonBody: 400) -> router -> 200
+ *   {"result"} or the error status and {"error"}; then HTTP metrics and the access log line.
+ *
+ * Anything else goes to fastify, decided from the request line and headers before a byte of the
+ * body is read: another route or method, a query other than ?timeoutMs=<positive integer>,
+ * escapes or odd characters in the path, an Origin header (CORS), Accept: text/event-stream
+ * (SSE), a body that is not Content-Length-framed JSON within http.bodyLimit (413, 415, empty
+ * JSON), or a server that is closing (503). So every refusal fastify words is still fastify's.
+ */
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { BkgError, CancelToken, ErrorCodes } from "@bkg/protocol";
+import { authorizeCall, credentialFromHeaders, type Principal } from "../auth/index.js";
+import { toHttpError, type HttpError } from "./http-errors.js";
+import type { RateKey } from "./rate-limiter.js";
+import { nextBatch, parseJsonBody } from "./http-call-common.js";
+import type { SurfaceDeps } from "./surface-deps.js";
+
+/** /api/call/<plugin>/<method>, with an optional ?timeoutMs=<1..999999999>. Names as the registry allows them, plus dots in methods. */
+const CALL_URL = /^\/api\/call\/([A-Za-z0-9_-]+)\/([A-Za-z0-9_.-]+)(?:\?timeoutMs=([1-9][0-9]{0,8}))?$/;
+const ROUTE = "/api/call/:plugin/:method";
+const JSON_TYPE = /^application\/json\s*(?:;\s*charset=utf-8\s*)?$/i;
+
+export interface FastCallHelpers {
+  genReqId(req: IncomingMessage): string;
+  /** Counts the request against `key`, sets the X-RateLimit-* (and on a 429, Retry-After) headers; the 429 error when over. */
+  rateLimit(key: RateKey, res: ServerResponse): HttpError | undefined;
+  /** The server is closing: fastify answers 503. */
+  closing(): boolean;
+  /** An error answer was 5xx (other than 502/503/504): log it as fastify's error handler does. */
+  logFailure(reqId: string, method: string, path: string, body: ReturnType<typeof toHttpError>["body"]): void;
+  /** The access log line and HTTP metrics, as fastify's onResponse hook writes them. */
+  responded(reqId: string, cred: string | null, method: string, path: string, route: string, status: number, elapsedMs: number, ip: string): void;
+}
+
+const kCancel = Symbol("bkg.fastCancel");
+type CancellableResponse = ServerResponse & { [kCancel]?: CancelToken };
+function onClose(this: CancellableResponse): void {
+  if (!this.writableFinished) this[kCancel]?.abort();
+}
+
+/** Returns the handler: true when it took the request, false when fastify should have it. */
+export function fastCallHandler({ ctx, auth }: SurfaceDeps, h: FastCallHelpers): (req: IncomingMessage, res: ServerResponse) => boolean {
+  const bodyLimit = ctx.config.http.bodyLimit;
+  return (req, res) => {
+    if (req.method !== "POST") return false;
+    const url = req.url;
+    if (url === undefined || !url.startsWith("/api/call/")) return false;
+    const m = CALL_URL.exec(url);
+    if (!m) return false;
+    const headers = req.headers;
+    if (headers.origin !== undefined || h.closing()) return false;
+    const accept = headers.accept;
+    if (accept !== undefined && accept.includes("text/event-stream")) return false;
+    const type = headers["content-type"];
+    const lengthHeader = headers["content-length"];
+    const length = lengthHeader === undefined ? 0 : Number(lengthHeader);
+    if (headers["transfer-encoding"] !== undefined || !Number.isSafeInteger(length) || length > bodyLimit) return false;
+    if (type === undefined ? length !== 0 : length === 0 || !JSON_TYPE.test(type)) return false;
+
+    void serve(req, res as CancellableResponse, m[1], m[2], m[3] === undefined ? undefined : Number(m[3]), length > 0);
+    return true;
+  };
+
+  async function serve(req: IncomingMessage, res: CancellableResponse, plugin: string, method: string, timeoutMs: number | undefined, hasBody: boolean): Promise<void> {
+    const t0 = performance.now();
+    const reqId = h.genReqId(req);
+    const ip = req.socket.remoteAddress ?? "";
+    const path = timeoutMs === undefined ? req.url! : req.url!.slice(0, req.url!.indexOf("?"));
+    res.setHeader("x-request-id", reqId);
+    let principal: Principal | undefined;
+    let status = 200;
+    let out: string;
+    try {
+      // onRequest: the credential (its failure is answered after the rate limit, as in fastify's hooks).
+      const credential = credentialFromHeaders(req.headers);
+      let authError: BkgError | undefined;
+      try {
+        const key = auth.cacheKeyFor(req.socket, credential);
+        principal = auth.cached(credential, key) ?? (await auth.authenticate(credential, key));
+      } catch (e) {
+        authError = BkgError.from(e);
+      }
+      const limited = h.rateLimit(principal ? `cred:${principal.id}` : `ip:${ip}`, res);
+      if (limited) throw limited;
+      // preParsing: 401/503, then role and scope.
+      if (authError) throw authError;
+      const target = `${plugin}.${method}`;
+      authorizeCall(principal!, target, auth.plugin);
+      // The body, then the call (with the requests of this poll phase; see nextBatch).
+      const params = hasBody ? await readJson(req) : {};
+      const cancel = new CancelToken();
+      res[kCancel] = cancel;
+      res.on("close", onClose);
+      await nextBatch();
+      const traceparent = req.headers.traceparent;
+      const result = await ctx.router.call(target, params, {
+        caller: `http:${principal!.id}`,
+        timeoutMs,
+        cancel,
+        traceparent: typeof traceparent === "string" ? traceparent : undefined,
+      });
+      out = JSON.stringify({ result });
+    } catch (e) {
+      const { status: s, body } = toHttpError(e, bodyLimit);
+      status = s;
+      if (status >= 500 && status !== 503 && status !== 504 && status !== 502) h.logFailure(reqId, "POST", path, body);
+      out = JSON.stringify(body);
+    }
+    if (res.destroyed) return void h.responded(reqId, principal?.id ?? null, "POST", path, ROUTE, status, performance.now() - t0, ip);
+    res.writeHead(status, { "content-type": "application/json; charset=utf-8", "content-length": Buffer.byteLength(out) });
+    res.end(out);
+    h.responded(reqId, principal?.id ?? null, "POST", path, ROUTE, status, performance.now() - t0, ip);
+  }
+}
+
+/** The request body (Content-Length-framed, within the limit: checked before) through parseJsonBody. */
+function readJson(req: IncomingMessage): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("error", reject);
+    req.on("end", () => {
+      const text = chunks.length === 1 ? chunks[0].toString("utf8") : Buffer.concat(chunks).toString("utf8");
+      parseJsonBody(null, text, (err, value) => (err ? reject(err) : resolve(value)));
+    });
+  });
+}
