@@ -112,7 +112,8 @@ export function fastCallHandler({ ctx, auth }: SurfaceDeps, h: FastCallHelpers):
     } catch (e) {
       const { status: s, body } = toHttpError(e, bodyLimit);
       status = s;
-      if (status >= 500 && status !== 503 && status !== 504 && status !== 502) h.logFailure(reqId, "POST", path, body);
+      if (res.destroyed) status = 499; // the client went away (mid-body or mid-call): nothing to answer, nothing failed
+      else if (status >= 500 && status !== 503 && status !== 504 && status !== 502) h.logFailure(reqId, "POST", path, body);
       out = JSON.stringify(body);
     }
     if (res.destroyed) return void h.responded(reqId, principal?.id ?? null, "POST", path, ROUTE, status, performance.now() - t0, ip);
@@ -128,6 +129,9 @@ function readJson(req: IncomingMessage): Promise<unknown> {
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
     req.on("error", reject);
+    req.on("close", () => {
+      if (!req.complete) reject(new BkgError(ErrorCodes.RequestCancelled, "the client went away while sending the body"));
+    });
     req.on("end", () => {
       const text = chunks.length === 1 ? chunks[0].toString("utf8") : Buffer.concat(chunks).toString("utf8");
       parseJsonBody(null, text, (err, value) => (err ? reject(err) : resolve(value)));
