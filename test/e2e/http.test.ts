@@ -3,6 +3,7 @@
  * route, server-sent events, and the error statuses (400, 401, 403, 404, 413, 415, 429, 502,
  * 503, 504). Auth flows, scopes and rate limits are in auth.test.ts.
  */
+import { connect } from "node:net";
 import t from "tap";
 import { ErrorCodes } from "@bkg/protocol";
 import { apikeysManifest, echoManifest, startTestDaemon } from "../helpers/daemon.js";
@@ -202,6 +203,18 @@ t.test("the HTTP control API", async (t) => {
     setTimeout(() => ac.abort(), 200);
     t.match(await p, { name: "AbortError" });
     await d.waitFor(() => d.events.some((e) => e.kind === "plugin" && e.event === "echo.sleep.cancelled" && (e.data as { ms: number }).ms === 4321), "the plugin to see the cancellation");
+
+    // Gone halfway through the body: the request ends (logged as 499), nothing is called or failed.
+    const u = new URL(d.httpUrl!);
+    const sock = connect(Number(u.port), u.hostname);
+    await new Promise((r) => sock.once("connect", r));
+    sock.write(`POST /api/call/echo/echo HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${root}\r\nX-Request-Id: half-a-body\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"a":`);
+    await new Promise((r) => setTimeout(r, 100));
+    sock.destroy();
+    await d.waitFor(() => d.output().includes('"reqId":"half-a-body"'), "the access log line of the abandoned request");
+    const line = JSON.parse(d.output().split("\n").find((l) => l.includes('"reqId":"half-a-body"'))!);
+    t.match(line, { status: 499, level: 30 });
+    t.equal((await call("POST", "/api/call/echo/reverse", { body: { text: "ok" } })).status, 200, "the next call is served");
   });
 
   t.test("GET /metrics: Prometheus text with calls, latency, in-flight, restarts, state and process metrics", async (t) => {
