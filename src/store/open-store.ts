@@ -3,7 +3,6 @@
  * PostgreSQL; `sqlite:PATH` or no URL selects SQLite (default file: <dataDir>/bkg.db).
  */
 import { isAbsolute, join, resolve } from "node:path";
-import { PostgresStore } from "./postgres-store.js";
 import { SqliteStore } from "./sqlite-store.js";
 import { fail, type Result, type Store } from "./store.js";
 
@@ -31,5 +30,8 @@ export function storeTarget(url: string | undefined, dataDir: string): Result<St
 export async function openStore(url: string | undefined, dataDir: string): Promise<Result<Store>> {
   const t = storeTarget(url, dataDir);
   if (!t.ok) return t;
-  return t.value.driver === "postgres" ? PostgresStore.open(t.value.where) : SqliteStore.open(t.value.where);
+  if (t.value.driver === "sqlite") return SqliteStore.open(t.value.where);
+  // pg is loaded only for PostgreSQL: ~5 MiB and ~55 ms that a SQLite daemon never needs.
+  const { PostgresStore } = await import("./postgres-store.js");
+  return PostgresStore.open(t.value.where);
 }
