@@ -113,7 +113,7 @@ export const scenario: Scenario = {
     ];
     // Each of the daemon's heavier dependencies alone (they overlap: the first package a process
     // loads pays for the module loader too). fastify loads only when HTTP is on.
-    if (!ctx.quick) for (const pkg of ["execa", "ajv", "pino", "better-sqlite3", "chokidar", "fastify"]) refs.push([`node + import ${pkg}`, pkg]);
+    if (!ctx.quick) for (const pkg of ["ajv", "pino", "better-sqlite3", "chokidar", "fastify"]) refs.push([`node + import ${pkg}`, pkg]);
     for (const [subject, what] of refs) {
       const m = await nodeMemory(what);
       rows.push({ case: "for reference, no plugins", subject, metrics: [{ label: "RSS MiB", summary: summarize([m.rss / MiB]), digits: 1 }, { label: "heap used MiB", summary: summarize([m.heapUsed / MiB]), digits: 1 }] });

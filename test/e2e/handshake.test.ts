@@ -9,6 +9,7 @@ t.test("the handshake", async (t) => {
     partial: rogueManifest("partial", "missing-method", { provides: ["ok", "garble"] }),
     mute: rogueManifest("mute", "no-answer", { timeouts: { start: 300 }, restart: { maxRestarts: 1, windowMs: 60000, backoff: { initialMs: 10 } } }),
     pinned: rogueManifest("pinned", "ok", { protocol: "~1.1.0" }),
+    missing: { ...rogueManifest("missing", "ok"), command: ["/nonexistent/bkg-plugin-binary"], restart: { maxRestarts: 1, windowMs: 60000, backoff: { initialMs: 10 } } },
   });
   t.teardown(() => d.stop());
   const c = d.client;
@@ -37,4 +38,9 @@ t.test("the handshake", async (t) => {
   const mute = await c.plugins.info("mute");
   t.match(mute.reason, /exits within/);
   t.match(mute.lastExit?.reason, /initialize handshake got no answer within 300 ms/);
+
+  await d.waitState("missing", "crashloop", 15_000);
+  const missing = await c.plugins.info("missing");
+  t.match(missing.lastExit?.reason, /ENOENT|not found|no such file/i, "a command that does not exist says so");
+  t.match(await c.call("good.ok"), { ok: true }, "and the daemon serves on");
 });
