@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import Ajv from "ajv";
-import { createFramedConnection } from "@bkg/protocol";
+import { createFramedConnection } from "@bkg/protocol/vscode-jsonrpc";
 import type { MessageConnection } from "vscode-jsonrpc/node";
 
 const repo = fileURLToPath(new URL("../../", import.meta.url));

@@ -3,6 +3,7 @@ export * from "./error-codes.js";
 export * from "./errors.js";
 export * from "./messages.js";
 export * from "./framing.js";
-export * from "./connection.js";
 export * from "./peer.js";
 export * from "./cancellation.js";
+// The vscode-jsonrpc adapters are a subpath, "@bkg/protocol/vscode-jsonrpc": the daemon and the
+// SDK never load vscode-jsonrpc.
