@@ -86,7 +86,7 @@ export class GrpcServer {
       const ip = /^ipv[46]:(.*):\d+$/.exec(call.getPeer())?.[1] ?? call.getPeer();
       let principal: Principal;
       try {
-        principal = await auth.authenticate(credential);
+        principal = auth.cached(credential) ?? (await auth.authenticate(credential));
       } catch (e) {
         throw limiter.take(`ip:${ip}`) ?? e;
       }
