@@ -122,7 +122,8 @@ export class HttpServer {
     await app.register(cors, { origin: cfg.cors.origins.length ? cfg.cors.origins : false, methods: ["GET", "POST", "DELETE"], allowedHeaders: ["authorization", "x-api-key", "content-type", "x-request-id", "traceparent", "last-event-id"], exposedHeaders: ["x-request-id", "retry-after", "x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset"], maxAge: 600 });
 
     // Bodies are parsed as JSON by a leaner parser than fastify's (which adds secure-json-parse's
-    // regular expressions over every body); same limit, same errors.
+    // regular expressions over every body); same limit, statuses and codes (400 -32700; a broken
+    // body's message now says where JSON.parse stopped instead of fastify's generic sentence).
     app.removeContentTypeParser("application/json");
     app.addContentTypeParser("application/json", { parseAs: "string" }, parseJsonBody);
 
