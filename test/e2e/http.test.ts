@@ -114,6 +114,27 @@ t.test("the HTTP control API", async (t) => {
     t.equal((await call("GET", "/api/plugins/nosuch/telemetry")).status, 404);
   });
 
+  t.test("GET /api/events and /api/cluster/nodes: what the store keeps, as bkg events shows it", async (t) => {
+    // The stop/start/reload above left lifecycle events; telemetry writes them in its next flush.
+    let r = await call("GET", "/api/events?plugin=echo&kinds=lifecycle");
+    await d.waitFor(async () => (r = await call("GET", "/api/events?plugin=echo&kinds=lifecycle")).json.length > 0, "stored lifecycle events");
+    t.equal(r.status, 200);
+    t.ok(r.json.every((e: { plugin: string; kind: string }) => e.plugin === "echo" && e.kind === "lifecycle"), "only what was asked for");
+    t.ok(r.json.every((e: { ts: number }, i: number, a: { ts: number }[]) => i === 0 || a[i - 1].ts <= e.ts), "oldest first");
+    const viaSocket = await d.client.events({ plugin: "echo", kinds: ["lifecycle"], since: "1h" });
+    const again = await call("GET", "/api/events?plugin=echo&kinds=lifecycle&since=1h");
+    t.same(again.json, viaSocket, "the same events the socket gives");
+    t.equal((await call("GET", "/api/events?plugin=echo&limit=1")).json.length, 1);
+    const bad = await call("GET", "/api/events?since=yesterday-ish");
+    t.equal(bad.status, 400);
+    t.match(bad.json.error, { code: ErrorCodes.InvalidParams, message: /since "yesterday-ish" is not a time/ });
+    t.equal((await call("GET", "/api/events?kinds=nonsense")).status, 400);
+    t.equal((await anon("GET", "/api/events")).status, 401, "events need a credential");
+    const nodes = await call("GET", "/api/cluster/nodes");
+    t.equal(nodes.status, 200);
+    t.ok(Array.isArray(nodes.json) && nodes.json.length >= 1, "at least this daemon");
+  });
+
   t.test("POST /api/call/:plugin/:method: results and mapped errors", async (t) => {
     const ok = await call("POST", "/api/call/echo/reverse", { body: { text: "héllo" } });
     t.equal(ok.status, 200);
@@ -290,7 +311,7 @@ t.test("the HTTP control API", async (t) => {
     const r = await call("GET", "/openapi.json");
     t.equal(r.status, 200);
     t.equal(r.json.openapi, "3.0.3");
-    for (const path of ["/health", "/ready", "/metrics", "/api/plugins", "/api/plugins/{name}", "/api/plugins/{name}/stop", "/api/plugins/{name}/logs", "/api/call/{plugin}/{method}", "/auth/login", "/api/keys", "/api/keys/{id}/rotate", "/api/users", "/api/audit"]) {
+    for (const path of ["/health", "/ready", "/metrics", "/api/plugins", "/api/plugins/{name}", "/api/plugins/{name}/stop", "/api/plugins/{name}/logs", "/api/events", "/api/cluster/nodes", "/api/call/{plugin}/{method}", "/auth/login", "/api/keys", "/api/keys/{id}/rotate", "/api/users", "/api/audit"]) {
       t.ok(r.json.paths[path], `documents ${path}`);
     }
     t.same(r.json.paths["/health"].get.security, [], "public routes say so");
