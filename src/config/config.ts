@@ -43,6 +43,14 @@ export interface HttpSettings {
   accessLog: boolean;
 }
 
+/** gRPC over TLS: absolute paths after loading (the file gives them relative to itself). */
+export interface GrpcTls {
+  certFile: string;
+  keyFile: string;
+  /** When set, clients must present a certificate this CA signed (mutual TLS). */
+  clientCaFile?: string;
+}
+
 /** The daemon's side of authentication (the provider is a plugin; see docs/http.md). */
 export interface AuthSettings {
   /** The plugin that answers auth.validate / auth.login / auth.createKey ... (default "apikeys"). */
@@ -64,7 +72,7 @@ export interface ResolvedConfig {
   socketPath: string;
   logLevel: LogLevelSetting;
   http: HttpSettings;
-  grpc: { enabled: boolean; host: string; port: number };
+  grpc: { enabled: boolean; host: string; port: number; tls?: GrpcTls };
   auth: AuthSettings;
   limits: { maxMessageBytes: number; logLines: number };
   /** Where telemetry, events and cluster nodes are kept: a postgres:// URL, sqlite:PATH, or (absent) <dataDir>/bkg.db. */

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { validatorFor, toProblems, type Problem } from "../validation/schemas.js";
-import { ConfigError, DEFAULTS, type ResolvedConfig } from "./config.js";
+import { ConfigError, DEFAULTS, type GrpcTls, type ResolvedConfig } from "./config.js";
 
 export interface LoadConfigOptions {
   /** An explicit file (--config). Missing is an error; when absent, BKG_CONFIG or ./bkg.config.json if present. */
@@ -98,7 +98,7 @@ export function loadConfig(options: LoadConfigOptions = {}): ResolvedConfig {
       rateLimit: { ...d.http.rateLimit, ...merged.http?.rateLimit },
       publicRoutes: merged.http?.publicRoutes ?? d.http.publicRoutes,
     },
-    grpc: { ...d.grpc, ...merged.grpc },
+    grpc: { ...d.grpc, ...merged.grpc, tls: resolveTls(base, merged.grpc?.tls) },
     auth: { ...d.auth, ...merged.auth },
     limits: { ...d.limits, ...merged.limits },
     storage: { ...d.storage, ...merged.storage },
@@ -126,4 +126,13 @@ function setPath(obj: Record<string, any>, path: string[], value: unknown): void
   let o = obj;
   for (const key of path.slice(0, -1)) o = o[key] && typeof o[key] === "object" ? o[key] : (o[key] = {});
   o[path[path.length - 1]] = value;
+}
+
+function resolveTls(base: string, tls: GrpcTls | undefined): GrpcTls | undefined {
+  if (!tls) return undefined;
+  return {
+    certFile: resolve(base, tls.certFile),
+    keyFile: resolve(base, tls.keyFile),
+    ...(tls.clientCaFile ? { clientCaFile: resolve(base, tls.clientCaFile) } : {}),
+  };
 }

@@ -68,8 +68,9 @@ export async function startControlSurface(ctx: DaemonContext, options: ControlSu
     if (grpcCfg.enabled) {
       const { GrpcServer } = await import("./grpc-server.js");
       surface.grpc = await GrpcServer.start(deps);
-      ctx.endpoints = { ...ctx.endpoints, grpc: { host: surface.grpc.host, port: surface.grpc.port, address: `${surface.grpc.host}:${surface.grpc.port}` } };
-      ctx.logger.info({ port: surface.grpc.port }, `gRPC bkg.v1.Bus on ${surface.grpc.host}:${surface.grpc.port}`);
+      ctx.endpoints = { ...ctx.endpoints, grpc: { host: surface.grpc.host, port: surface.grpc.port, address: `${surface.grpc.host}:${surface.grpc.port}`, tls: Boolean(grpcCfg.tls) } };
+      const tls = grpcCfg.tls ? (grpcCfg.tls.clientCaFile ? "TLS, client certificates required" : "TLS") : "plaintext";
+      ctx.logger.info({ port: surface.grpc.port, tls: Boolean(grpcCfg.tls) }, `gRPC bkg.v1.Bus on ${surface.grpc.host}:${surface.grpc.port} (${tls})`);
     }
   } catch (e) {
     await surface.http?.close(0);

@@ -7,7 +7,8 @@ import type { Telemetry } from "../telemetry/index.js";
 
 export interface Endpoints {
   http?: { host: string; port: number; url: string; ws: string };
-  grpc?: { host: string; port: number; address: string };
+  /** `tls`: whether clients must connect with TLS (grpc.tls). */
+  grpc?: { host: string; port: number; address: string; tls: boolean };
 }
 
 /** What every gateway (socket, HTTP, WebSocket, gRPC) needs from the running daemon. */

@@ -6,11 +6,13 @@
  * Errors carry the gRPC status of grpcStatusOf() and trailers bkg-error-code / bkg-error-data.
  * docs/grpc.md has a client example.
  */
+import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
 import { BkgError, CancelToken, ErrorCodes } from "@bkg/protocol";
 import { authorizeAction, authorizeCall, credentialFromMetadata, type DaemonAction, type Principal } from "../auth/index.js";
+import type { GrpcTls } from "../config/index.js";
 import type { Topic } from "../events/index.js";
 import type { SurfaceDeps } from "./surface-deps.js";
 
@@ -179,7 +181,7 @@ export class GrpcServer {
     });
 
     const port = await new Promise<number>((resolve, reject) =>
-      server.bindAsync(`${cfg.host}:${cfg.port}`, grpc.ServerCredentials.createInsecure(), (err, p) =>
+      server.bindAsync(`${cfg.host}:${cfg.port}`, serverCredentials(cfg.tls), (err, p) =>
         err ? reject(new BkgError(ErrorCodes.InternalError, `cannot listen for gRPC on ${cfg.host}:${cfg.port}: ${err.message} (set grpc.port, or BKG_GRPC_PORT)`)) : resolve(p),
       ),
     );
@@ -207,4 +209,18 @@ export class GrpcServer {
       });
     });
   }
+}
+
+/** TLS from grpc.tls (mutual when it names a client CA), plaintext without it. A file that cannot be read stops the start, naming it. */
+function serverCredentials(tls: GrpcTls | undefined): grpc.ServerCredentials {
+  if (!tls) return grpc.ServerCredentials.createInsecure();
+  const read = (what: string, file: string) => {
+    try {
+      return readFileSync(file);
+    } catch (e) {
+      throw new BkgError(ErrorCodes.InternalError, `cannot read grpc.tls.${what} ${file}: ${(e as Error).message}`);
+    }
+  };
+  const ca = tls.clientCaFile ? read("clientCaFile", tls.clientCaFile) : null;
+  return grpc.ServerCredentials.createSsl(ca, [{ cert_chain: read("certFile", tls.certFile), private_key: read("keyFile", tls.keyFile) }], Boolean(ca));
 }

@@ -5,11 +5,14 @@
  * cancellation, and a revoked key ending its Watch stream.
  */
 import t from "tap";
+import { execFileSync, spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
 import { ErrorCodes } from "@bkg/protocol";
-import { ROOT, apikeysManifest, echoManifest, startTestDaemon } from "../helpers/daemon.js";
+import { BIN, ROOT, apikeysManifest, echoManifest, startTestDaemon } from "../helpers/daemon.js";
 import { api } from "../helpers/http.js";
 
 type BusClient = grpc.Client & Record<string, (...args: unknown[]) => unknown>;
@@ -136,4 +139,69 @@ t.test("gRPC bkg.v1.Bus", async (t) => {
     t.match(d.output(), /"component":"grpc".*"rpc":"Call","cred":"root"/);
     t.notOk(d.output().includes(root));
   });
+});
+
+/** A throwaway CA, a server certificate for 127.0.0.1 and a client certificate, made with openssl. */
+function makeCerts(dir: string): Record<"ca" | "serverCert" | "serverKey" | "clientCert" | "clientKey", string> {
+  const ssl = (...args: string[]) => execFileSync("openssl", args, { cwd: dir, stdio: "pipe" });
+  ssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.crt", "-days", "1", "-subj", "/CN=bkg test CA");
+  for (const [name, cn, ext] of [["server", "127.0.0.1", "subjectAltName=IP:127.0.0.1"], ["client", "bkg test client", "extendedKeyUsage=clientAuth"]]) {
+    writeFileSync(join(dir, `${name}.ext`), ext + "\n");
+    ssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", `${name}.key`, "-out", `${name}.csr`, "-subj", `/CN=${cn}`);
+    ssl("x509", "-req", "-in", `${name}.csr`, "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-out", `${name}.crt`, "-days", "1", "-extfile", `${name}.ext`);
+  }
+  const f = (n: string) => readFileSync(join(dir, n), "utf8");
+  return { ca: f("ca.crt"), serverCert: f("server.crt"), serverKey: f("server.key"), clientCert: f("client.crt"), clientKey: f("client.key") };
+}
+
+t.test("grpc.tls: TLS, and mutual TLS with clientCaFile", async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), "bkg-grpc-tls-"));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const certs = makeCerts(dir);
+  const ping = (client: BusClient, token: string) =>
+    new Promise<unknown>((resolve, reject) =>
+      client.Call({ method: "echo.echo", paramsJson: JSON.stringify({ tls: true }), timeoutMs: 0 }, auth(token), { deadline: Date.now() + 5000 }, (err: grpc.ServiceError | null, res: { resultJson: string }) =>
+        err ? reject(failure(err)) : resolve(JSON.parse(res.resultJson)),
+      ),
+    );
+
+  const d = await startTestDaemon({ echo: echoManifest() }, { grpc: { enabled: true, port: 0, tls: { certFile: join(dir, "server.crt"), keyFile: join(dir, "server.key") } }, http: { enabled: false } });
+  t.teardown(() => d.stop());
+  await d.waitState("echo", "ready");
+  await d.waitFor(() => d.output().includes("(TLS)"), "the log says TLS");
+  const root = d.rootToken();
+  const tls = new Bus(d.grpcAddress!, grpc.credentials.createSsl(Buffer.from(certs.ca)));
+  t.teardown(() => tls.close());
+  t.same(await ping(tls, root), { tls: true }, "a TLS client that trusts the CA is served");
+  const plain = new Bus(d.grpcAddress!, grpc.credentials.createInsecure());
+  t.teardown(() => plain.close());
+  t.match(await ping(plain, root).catch((e) => e), { code: grpc.status.UNAVAILABLE }, "a plaintext client is not");
+
+  const m = await startTestDaemon(
+    { echo: echoManifest() },
+    { grpc: { enabled: true, port: 0, tls: { certFile: join(dir, "server.crt"), keyFile: join(dir, "server.key"), clientCaFile: join(dir, "ca.crt") } }, http: { enabled: false } },
+  );
+  t.teardown(() => m.stop());
+  await m.waitState("echo", "ready");
+  const mroot = m.rootToken();
+  const noCert = new Bus(m.grpcAddress!, grpc.credentials.createSsl(Buffer.from(certs.ca)));
+  t.teardown(() => noCert.close());
+  t.match(await ping(noCert, mroot).catch((e) => e), { code: grpc.status.UNAVAILABLE }, "mutual TLS: no client certificate, no connection");
+  const withCert = new Bus(m.grpcAddress!, grpc.credentials.createSsl(Buffer.from(certs.ca), Buffer.from(certs.clientKey), Buffer.from(certs.clientCert)));
+  t.teardown(() => withCert.close());
+  t.same(await ping(withCert, mroot), { tls: true }, "with one the CA signed, served");
+});
+
+t.test("grpc.tls naming a file that does not exist stops the start, naming it", async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), "bkg-grpc-tls-"));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(
+    join(dir, "bkg.config.json"),
+    JSON.stringify({ manifestsDir: ".", dataDir: "data", socketPath: "bkg.sock", http: { enabled: false }, grpc: { enabled: true, port: 0, tls: { certFile: "missing/server.crt", keyFile: "missing/server.key" } } }),
+  );
+  const env = { ...process.env, BKG_LOG_FORMAT: "json" };
+  delete env.BKG_CONFIG;
+  const r = spawnSync(process.execPath, [BIN, "--config", join(dir, "bkg.config.json"), "daemon", "start"], { env, encoding: "utf8", timeout: 30_000 });
+  t.equal(r.status, 1, "exit 1");
+  t.match(r.stderr, /the daemon could not start: cannot read grpc\.tls\.certFile .*\/missing\/server\.crt: ENOENT/, "the file is named, relative to the config file");
 });
