@@ -5,6 +5,7 @@
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import type { Ajv, ErrorObject, ValidateFunction } from "ajv";
+import { SCHEMA_FILES, bkgFormats, compiledValidator } from "./compiled-validators.js";
 
 // ajv, its formats and semver are loaded on first use: CLI commands that never validate start faster.
 const require = createRequire(import.meta.url);
@@ -13,7 +14,7 @@ const require = createRequire(import.meta.url);
 export const SCHEMAS_DIR = new URL("../../schemas/", import.meta.url);
 
 /** bkg's own schemas, in schemas/. */
-export const BKG_SCHEMAS = ["plugin-manifest.schema.json", "bkg-config.schema.json"] as const;
+export const BKG_SCHEMAS = SCHEMA_FILES;
 
 export interface Problem {
   /** JSON pointer into the validated document ("" for the root). */
@@ -27,12 +28,12 @@ export interface Problem {
  */
 export function createAjv(options: { validateSchema?: boolean } = {}): Ajv {
   const { Ajv: AjvClass } = require("ajv") as typeof import("ajv");
-  const addFormats = require("ajv-formats") as (ajv: Ajv) => Ajv;
-  const semver = require("semver") as typeof import("semver");
   const ajv = new AjvClass({ allErrors: true, strict: false, useDefaults: false, validateSchema: options.validateSchema ?? true });
-  addFormats(ajv);
-  ajv.addFormat("semver", { type: "string", validate: (v: string) => semver.valid(v) !== null });
-  ajv.addFormat("semver-range", { type: "string", validate: (v: string) => semver.validRange(v) !== null });
+  // ajv-formats (its full set and its formatMinimum/formatMaximum keywords), then semver and
+  // semver-range: the definitions the precompiled validators use too.
+  (require("ajv-formats") as (ajv: Ajv) => Ajv)(ajv);
+  const formats = bkgFormats();
+  for (const name of ["semver", "semver-range"]) ajv.addFormat(name, formats[name] as never);
   return ajv;
 }
 
@@ -76,7 +77,10 @@ export function bkgAjv(): Ajv {
   return shared;
 }
 
+/** The validator of one of bkg's schemas: precompiled (no ajv loaded) unless the schema changed since. */
 export function validatorFor(file: (typeof BKG_SCHEMAS)[number]): ValidateFunction {
+  const compiled = compiledValidator(file);
+  if (compiled) return compiled;
   const v = bkgAjv().getSchema(file);
   if (!v) throw new Error(`schema ${file} is not loaded`);
   return v;
