@@ -276,7 +276,9 @@ export class Supervisor {
         problems: inv.problems.map((p) => ({ file: inv.file, ...p })),
       });
     }
-    return out.sort((a, b) => a.name.localeCompare(b.name));
+    // Names are ASCII identifiers: code-unit order is the right order, and localeCompare (ICU)
+    // made this the daemon's largest item while clients polled `bkg plugins list` during start-up.
+    return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }
 
   info(name: string): PluginInfo | undefined {

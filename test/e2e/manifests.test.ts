@@ -35,6 +35,9 @@ t.test("manifests are watched: add, change, delete, invalid", async (t) => {
     writeFileSync(join(d.manifestsDir, "garbled.json"), "{ this is not json");
     await d.waitState("garbled", "invalid");
     t.match((await c.plugins.list()).find((p) => p.name === "garbled")!.reason, /not valid JSON/);
+    const names = (await c.plugins.list()).map((p) => p.name);
+    t.same(names, [...names].sort(), `the list is in name order, invalid entries included: ${names.join(", ")}`);
+    t.ok(names.includes("broken") && names.includes("echo"));
     t.equal(await c.call("echo.reverse", { text: "still" }), "llits", "other plugins keep serving");
     t.match(d.output(), /invalid manifest broken\.json: \/version must be a valid semver/, "the problem is in the logs");
     const cli = await d.cli(["plugins", "list"]);
