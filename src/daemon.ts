@@ -105,8 +105,9 @@ export async function startDaemon(config: ResolvedConfig, options: DaemonOptions
   // or after 1.5 s at most.
   const starting = supervisor.startAll();
   // While the plugins start (they have been spawned by now), compile what checking their
-  // paramsSchemas needs, so that their handshakes do not wait for it.
-  if (supervisor.hosts.size) setImmediate(prepareSchemaChecks);
+  // paramsSchemas needs, so that their handshakes do not wait for it — unless earlier starts left
+  // them compiled in the schema cache, when ajv may not be needed at all.
+  if (supervisor.hosts.size && supervisor.schemaCache.isEmpty()) setImmediate(prepareSchemaChecks);
   await Promise.all(
     [...supervisor.hosts.values()]
       .filter((h) => h.manifest.activation === "eager" && h.state !== "idle")

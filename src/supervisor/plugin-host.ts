@@ -7,6 +7,7 @@ import { BkgError, ErrorCodes, whenAborted, type BkgCallParams, type Cancellatio
 import type { PluginState } from "../events/index.js";
 import type { LogRing } from "../logs/index.js";
 import type { Manifest } from "../registry/index.js";
+import type { ParamsSchemaCache } from "../validation/params-schema-cache.js";
 import { Bulkhead } from "./bulkhead.js";
 import { HealthMonitor } from "./health-monitor.js";
 import { compileMethods, type MethodTable } from "./method-table.js";
@@ -20,6 +21,8 @@ export interface HostDeps {
   dataDir: string;
   /** Where instances record their process groups (see orphan-reaper.ts). */
   runDir: string;
+  /** Compiled paramsSchemas kept across daemon starts; absent, every start compiles. */
+  schemaCache?: ParamsSchemaCache;
   daemonVersion: string;
   logs: LogRing;
   /** Publishes a lifecycle event (the supervisor fans it out). */
@@ -263,7 +266,7 @@ export class PluginHost {
     this.deps.lifecycle(this.name, "starting", `spawning ${gen.manifest.command.join(" ")}`, id);
     try {
       const info = await inst.start();
-      if (!gen.methods) gen.methods = compileMethods(this.name, info.methods);
+      if (!gen.methods) gen.methods = compileMethods(this.name, info.methods, this.deps.schemaCache);
       if (info.name !== this.name) this.deps.log(this.name, "warn", `plugin announced itself as "${info.name}"; it is routed as "${this.name}"`, undefined, id, "daemon");
     } catch (e) {
       const err = BkgError.from(e);

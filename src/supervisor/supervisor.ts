@@ -9,6 +9,7 @@ import type { ResolvedConfig } from "../config/index.js";
 import type { EventBus, PluginState } from "../events/index.js";
 import { LogRing, type Logger } from "../logs/index.js";
 import { checkRequires, parseManifest, startOrder, type InvalidManifest, type Manifest } from "../registry/index.js";
+import { ParamsSchemaCache } from "../validation/params-schema-cache.js";
 import { probeCgroup } from "./cgroup-limit.js";
 import { reapLeftovers } from "./orphan-reaper.js";
 import { PluginHost, type LastExit } from "./plugin-host.js";
@@ -66,7 +67,12 @@ export class Supervisor {
   private sampler?: NodeJS.Timeout;
   private cgroupNoted = false;
 
-  constructor(private readonly deps: SupervisorDeps) {}
+  /** Plugins' compiled paramsSchemas, kept across starts (see params-schema-cache.ts). */
+  readonly schemaCache: ParamsSchemaCache;
+
+  constructor(private readonly deps: SupervisorDeps) {
+    this.schemaCache = new ParamsSchemaCache(join(deps.config.dataDir, "cache", "params-schemas"));
+  }
 
   get runDir(): string {
     return join(this.deps.config.dataDir, "run");
@@ -221,6 +227,7 @@ export class Supervisor {
     const host = new PluginHost(m, {
       dataDir: this.deps.config.dataDir,
       runDir: this.runDir,
+      schemaCache: this.schemaCache,
       daemonVersion: this.deps.daemonVersion,
       logs: ring,
       lifecycle: (plugin, state, reason, instance) => {

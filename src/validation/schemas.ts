@@ -26,9 +26,11 @@ export interface Problem {
  * A new ajv with bkg's formats. `validateSchema: false` skips checking schemas against the JSON
  * Schema meta-schema (for bkg's own schemas, which the tests check).
  */
-export function createAjv(options: { validateSchema?: boolean } = {}): Ajv {
-  const { Ajv: AjvClass } = require("ajv") as typeof import("ajv");
-  const ajv = new AjvClass({ allErrors: true, strict: false, useDefaults: false, validateSchema: options.validateSchema ?? true });
+export function createAjv(options: { validateSchema?: boolean; standalone?: boolean } = {}): Ajv {
+  const { Ajv: AjvClass, _ } = require("ajv") as typeof import("ajv");
+  // Standalone code refers to the formats as a module; params-schema-cache.ts resolves the name.
+  const code = options.standalone ? { code: { source: true, formats: _`require(${FORMATS_MODULE})` } } : {};
+  const ajv = new AjvClass({ allErrors: true, strict: false, useDefaults: false, validateSchema: options.validateSchema ?? true, ...code });
   // ajv-formats (its full set and its formatMinimum/formatMaximum keywords), then semver and
   // semver-range: the definitions the precompiled validators use too.
   (require("ajv-formats") as (ajv: Ajv) => Ajv)(ajv);
@@ -36,6 +38,9 @@ export function createAjv(options: { validateSchema?: boolean } = {}): Ajv {
   for (const name of ["semver", "semver-range"]) ajv.addFormat(name, formats[name] as never);
   return ajv;
 }
+
+/** The name standalone validators use for bkg's formats module (see params-schema-cache.ts). */
+export const FORMATS_MODULE = "bkg:formats";
 
 let metaChecker: Ajv | undefined;
 function schemaChecker(): Ajv {
@@ -58,9 +63,9 @@ export function prepareSchemaChecks(): void {
  * else, so the meta-schema is compiled once rather than once per set (it is most of the cost of
  * a fresh ajv); the checks, their order and their errors are ajv's own.
  */
-export function createSchemaSet(): Ajv {
+export function createSchemaSet(options: { standalone?: boolean } = {}): Ajv {
   const checker = schemaChecker();
-  const ajv = createAjv();
+  const ajv = createAjv(options);
   ajv.validateSchema = (schema, throwOrLogError) => checker.validateSchema(schema, throwOrLogError);
   return ajv;
 }

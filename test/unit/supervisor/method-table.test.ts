@@ -143,3 +143,51 @@ t.test("a method announced twice keeps the last announcement, schema or none", a
   t.equal(table.get("b")!.validate!(1), true);
   t.equal(table.get("b")!.validate!("x"), false);
 });
+
+t.test("the params-schema cache: a set compiled once is loaded on the next start without ajv, with the same errors", async (t) => {
+  const { mkdtempSync, readdirSync, rmSync, writeFileSync } = await import("node:fs");
+  const { tmpdir } = await import("node:os");
+  const { join } = await import("node:path");
+  const { spawnSync } = await import("node:child_process");
+  const { ParamsSchemaCache } = await import("../../../src/validation/params-schema-cache.js");
+  const dir = mkdtempSync(join(tmpdir(), "bkg-psc-"));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const methods = [
+    { name: "greet", paramsSchema: { type: "object", required: ["name"], properties: { name: { type: "string", minLength: 2 }, v: { type: "string", format: "semver" } }, additionalProperties: false } },
+    { name: "pick", paramsSchema: { $id: "https://example.com/pick", type: "object", properties: { n: { enum: [1, 2, 3] }, u: { type: "string", format: "uri" } } } },
+    { name: "plain" },
+  ];
+  const bad = { name: "x", v: "1.x", extra: true };
+  const run = (label: string) => {
+    const script = `
+      const { createRequire } = await import("node:module");
+      const { compileMethods } = await import(${JSON.stringify(new URL("../../../src/supervisor/method-table.ts", import.meta.url).href)});
+      const { ParamsSchemaCache } = await import(${JSON.stringify(new URL("../../../src/validation/params-schema-cache.ts", import.meta.url).href)});
+      const table = compileMethods("p", ${JSON.stringify(methods)}, new ParamsSchemaCache(${JSON.stringify(dir)}));
+      const greet = table.get("greet").validate, pick = table.get("pick").validate;
+      const out = { greet: [greet(${JSON.stringify(bad)}), greet.errors], pick: [pick({ n: 4, u: "x y" }), pick.errors], ok: greet({ name: "ada" }) };
+      const ajvLoaded = Object.keys(createRequire(import.meta.url).cache).some((k) => k.includes("/ajv/dist/core.js"));
+      process.stdout.write(JSON.stringify({ out, ajvLoaded }));`;
+    const r = spawnSync(process.execPath, [...process.execArgv, "--input-type=module", "-e", script], { encoding: "utf8" });
+    t.equal(r.status, 0, `${label}: ${r.stderr.slice(0, 500)}`);
+    return JSON.parse(r.stdout) as { out: unknown; ajvLoaded: boolean };
+  };
+  const first = run("first start");
+  t.equal(first.ajvLoaded, true, "the first start compiles with ajv");
+  t.equal(readdirSync(dir).filter((f) => f.endsWith(".cjs")).length, 1, "and stores the set");
+  const second = run("second start");
+  t.equal(second.ajvLoaded, false, "the next start loads it without ajv");
+  t.same(second.out, first.out, "same verdicts, same errors");
+  t.match(first.out, { greet: [false, [{ keyword: "additionalProperties" }, { keyword: "minLength" }, { keyword: "format", params: { format: "semver" } }]], ok: true });
+
+  const cache = new ParamsSchemaCache(dir);
+  const setJson = JSON.stringify(methods.filter((m) => m.paramsSchema).map((m) => [m.name, m.paramsSchema]));
+  writeFileSync(cache.fileOf(setJson), "this is not javascript {");
+  t.equal(cache.load(setJson, 2), undefined, "a corrupt file is a miss");
+  t.equal(run("after corruption").ajvLoaded, true, "which compiles again");
+  t.equal(run("and then").ajvLoaded, false, "and repairs the file");
+
+  const invalid = new ParamsSchemaCache(join(dir, "invalid"));
+  t.throws(() => compileMethods("p", [{ name: "m", paramsSchema: { minimum: "x" } } as MethodDescriptor], invalid), { message: /p\.m has an invalid paramsSchema/ });
+  t.equal(invalid.isEmpty(), true, "an invalid set is never stored");
+});
