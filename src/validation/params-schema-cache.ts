@@ -17,7 +17,7 @@
  * The files live in <dataDir>/cache/params-schemas/ (the daemon's own folder, mode 0700).
  */
 import { createHash } from "node:crypto";
-import { mkdirSync, readFileSync, readdirSync, renameSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import type { ValidateFunction } from "ajv";
@@ -28,6 +28,12 @@ const require = createRequire(import.meta.url);
 
 /** Bumped when the file layout below changes. */
 const LAYOUT = 1;
+
+/**
+ * Sets kept at most; past it the least recently written go. Every hot swap with changed schemas
+ * (every save under `bkg dev`) adds a set, so the folder must not grow without bound.
+ */
+export const MAX_CACHED_SETS = 200;
 
 let versionSalt: string | undefined;
 function salt(): string {
@@ -79,9 +85,18 @@ export class ParamsSchemaCache {
       const tmp = `${file}.${process.pid}.tmp`;
       writeFileSync(tmp, source, { mode: 0o600 });
       renameSync(tmp, file);
+      this.prune();
     } catch {
       /* the next start compiles again */
     }
+  }
+
+  /** Keeps the newest MAX_CACHED_SETS files (by modification time). */
+  private prune(): void {
+    const files = readdirSync(this.dir).filter((f) => f.endsWith(".cjs"));
+    if (files.length <= MAX_CACHED_SETS) return;
+    const byAge = files.map((f) => ({ f, t: statSync(join(this.dir, f)).mtimeMs })).sort((a, b) => a.t - b.t);
+    for (const { f } of byAge.slice(0, files.length - MAX_CACHED_SETS)) rmSync(join(this.dir, f), { force: true });
   }
 
   /** True when nothing is cached yet (a first start: worth preparing ajv early). */

@@ -191,3 +191,27 @@ t.test("the params-schema cache: a set compiled once is loaded on the next start
   t.throws(() => compileMethods("p", [{ name: "m", paramsSchema: { minimum: "x" } } as MethodDescriptor], invalid), { message: /p\.m has an invalid paramsSchema/ });
   t.equal(invalid.isEmpty(), true, "an invalid set is never stored");
 });
+
+t.test("the params-schema cache keeps at most MAX_CACHED_SETS sets, dropping the oldest", async (t) => {
+  const { mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } = await import("node:fs");
+  const { tmpdir } = await import("node:os");
+  const { join } = await import("node:path");
+  const { MAX_CACHED_SETS, ParamsSchemaCache } = await import("../../../src/validation/params-schema-cache.js");
+  const dir = mkdtempSync(join(tmpdir(), "bkg-psc-prune-"));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const cache = new ParamsSchemaCache(dir);
+  // Fill the folder with old sets, the oldest first.
+  const old = Date.now() / 1000 - 10_000;
+  for (let i = 0; i < MAX_CACHED_SETS; i++) {
+    const f = cache.fileOf(`old-${i}`);
+    writeFileSync(f, "exports.v0 = () => true;");
+    utimesSync(f, old + i, old + i);
+  }
+  compileMethods("fresh", [{ name: "m", paramsSchema: { type: "object", required: ["fresh"] } } as MethodDescriptor], cache);
+  const left = readdirSync(dir).filter((f) => f.endsWith(".cjs"));
+  t.equal(left.length, MAX_CACHED_SETS, "still at the bound");
+  t.notOk(left.includes(cache.fileOf("old-0").split("/").pop()!), "the oldest set went");
+  t.ok(left.includes(cache.fileOf("old-1").split("/").pop()!), "the next oldest stayed");
+  const fresh = JSON.stringify([["m", { type: "object", required: ["fresh"] }]]);
+  t.ok(left.includes(cache.fileOf(fresh).split("/").pop()!), "the new set is kept");
+});
