@@ -13,9 +13,11 @@ export interface RouteOptions {
   timeoutMs?: number;
   /** Absolute deadline (epoch ms); wins over timeoutMs. */
   deadline?: number;
-  /** Aborts the call: the plugin gets $/cancelRequest and the call rejects with -32800. */
-  signal?: AbortSignal;
-  /** The same as `signal`, as bkg's cheaper token (what the gateways use on their hot paths). */
+  /**
+   * Aborts the call: the plugin gets $/cancelRequest and the call rejects with -32800. A token,
+   * not an AbortSignal: it is made per call on every gateway's hot path
+   * (CancelToken.fromSignal bridges a signal).
+   */
   cancel?: CancelToken;
   /** Receives streamed values in order; its presence asks the plugin to stream. */
   onProgress?: (value: unknown) => void;
@@ -67,17 +69,13 @@ export class Router {
       Math.max(0, budget),
     );
     const onCallerAbort = () => token.abort(new BkgError(ErrorCodes.RequestCancelled, `${target} was cancelled by the caller`));
-    const { signal, cancel } = opts;
-    if (signal?.aborted || cancel?.aborted) onCallerAbort();
-    else {
-      signal?.addEventListener("abort", onCallerAbort, { once: true });
-      cancel?.onAbort(onCallerAbort);
-    }
+    const { cancel } = opts;
+    if (cancel?.aborted) onCallerAbort();
+    else cancel?.onAbort(onCallerAbort);
     try {
       return await this.dispatch(host, t.method, params as Record<string, unknown>, deadline, token, opts, performance.now());
     } finally {
       clearTimeout(timer);
-      signal?.removeEventListener("abort", onCallerAbort);
       cancel?.off(onCallerAbort);
     }
   }

@@ -23,15 +23,16 @@ const require = createRequire(import.meta.url);
 export const SCHEMA_FILES = ["plugin-manifest.schema.json", "bkg-config.schema.json"] as const;
 export type BkgSchemaFile = (typeof SCHEMA_FILES)[number];
 
-const SCHEMAS_DIR = new URL("../../schemas/", import.meta.url);
+/** The schemas/ folder at the top of the project (same relative place from src/ and dist/). */
+export const SCHEMAS_DIR = new URL("../../schemas/", import.meta.url);
 export const COMPILED_FILE = new URL("compiled/validators.cjs", SCHEMAS_DIR);
-const FORMATS_FILE = new URL("compiled/formats.cjs", SCHEMAS_DIR);
+export const FORMATS_FILE = new URL("compiled/formats.cjs", SCHEMAS_DIR);
 
-function schemaText(file: BkgSchemaFile): string {
+export function schemaText(file: BkgSchemaFile): string {
   return readFileSync(new URL(file, SCHEMAS_DIR), "utf8");
 }
 
-function sha256(text: string): string {
+export function sha256(text: string): string {
   return createHash("sha256").update(text).digest("hex");
 }
 
@@ -64,9 +65,13 @@ export function generateValidatorsSource(): string {
 }
 
 let loaded: Record<string, unknown> | null | undefined;
+// The schema files are part of the installed code: judged fresh or stale once per process,
+// not re-read and re-hashed for every manifest parsed.
+const verdicts = new Map<BkgSchemaFile, ValidateFunction | undefined>();
 
 /** The precompiled validator for `file`, or undefined when there is none or it is stale. */
 export function compiledValidator(file: BkgSchemaFile): ValidateFunction | undefined {
+  if (verdicts.has(file)) return verdicts.get(file);
   if (loaded === undefined) {
     try {
       loaded = require(fileURLToPath(COMPILED_FILE)) as Record<string, unknown>;
@@ -74,10 +79,11 @@ export function compiledValidator(file: BkgSchemaFile): ValidateFunction | undef
       loaded = null;
     }
   }
-  if (!loaded) return undefined;
-  const hashes = loaded.schemaHashes as Record<string, string> | undefined;
-  if (hashes?.[file] !== sha256(schemaText(file))) return undefined;
-  return loaded[file] as ValidateFunction | undefined;
+  const hashes = loaded?.schemaHashes as Record<string, string> | undefined;
+  const fresh = hashes?.[file] === sha256(schemaText(file));
+  const v = fresh ? (loaded![file] as ValidateFunction | undefined) : undefined;
+  verdicts.set(file, v);
+  return v;
 }
 
 // `node dist/validation/compiled-validators.js --write` (npm run schemas:compile).

@@ -21,7 +21,7 @@ import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, wri
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import type { ValidateFunction } from "ajv";
-import { bkgFormats } from "./compiled-validators.js";
+import { FORMATS_FILE, bkgFormats, sha256 } from "./compiled-validators.js";
 import { FORMATS_MODULE } from "./schemas.js";
 
 const require = createRequire(import.meta.url);
@@ -39,8 +39,7 @@ let versionSalt: string | undefined;
 function salt(): string {
   if (versionSalt === undefined) {
     const ajv = (require("ajv/package.json") as { version: string }).version;
-    const formats = readFileSync(require.resolve("../../schemas/compiled/formats.cjs"), "utf8");
-    versionSalt = `${LAYOUT}\0${ajv}\0${createHash("sha256").update(formats).digest("hex")}`;
+    versionSalt = `${LAYOUT}\0${ajv}\0${sha256(readFileSync(FORMATS_FILE, "utf8"))}`;
   }
   return versionSalt;
 }

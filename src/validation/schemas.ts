@@ -2,16 +2,14 @@
  * One ajv instance for bkg's own schemas (config, manifest) with the formats they use, and a
  * helper that turns ajv's errors into lines a person can act on.
  */
-import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import type { Ajv, ErrorObject, ValidateFunction } from "ajv";
-import { SCHEMA_FILES, bkgFormats, compiledValidator } from "./compiled-validators.js";
+import { SCHEMA_FILES, SCHEMAS_DIR, bkgFormats, compiledValidator, schemaText } from "./compiled-validators.js";
 
 // ajv, its formats and semver are loaded on first use: CLI commands that never validate start faster.
 const require = createRequire(import.meta.url);
 
-/** The schemas/ folder at the top of the project (same relative place from src/ and dist/). */
-export const SCHEMAS_DIR = new URL("../../schemas/", import.meta.url);
+export { SCHEMAS_DIR };
 
 /** bkg's own schemas, in schemas/. */
 export const BKG_SCHEMAS = SCHEMA_FILES;
@@ -77,7 +75,7 @@ export function bkgAjv(): Ajv {
   // Not checked against the meta-schema here: a CLI command would pay for compiling it.
   shared = createAjv({ validateSchema: false });
   for (const file of BKG_SCHEMAS) {
-    shared.addSchema(JSON.parse(readFileSync(new URL(file, SCHEMAS_DIR), "utf8")), file);
+    shared.addSchema(JSON.parse(schemaText(file)), file);
   }
   return shared;
 }

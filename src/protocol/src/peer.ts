@@ -9,7 +9,7 @@
  * per chunk in, one write per tick out.
  */
 import type { Readable, Writable } from "node:stream";
-import { CancelToken, type Cancellation } from "./cancellation.js";
+import { CancelToken, whenAborted, type Cancellation } from "./cancellation.js";
 import { ErrorCodes } from "./error-codes.js";
 import { FrameParser, FrameWriter, FramingError } from "./framing.js";
 
@@ -158,13 +158,8 @@ export class RpcPeer {
         if (this.pending.has(id)) this.notify(CANCEL, { id });
       };
       if (cancel.aborted) send();
-      else if (cancel instanceof CancelToken) {
-        cancel.onAbort(send);
-        const off = () => cancel.off(send);
-        p.then(off, off);
-      } else {
-        cancel.addEventListener("abort", send, { once: true });
-        const off = () => cancel.removeEventListener("abort", send);
+      else {
+        const off = whenAborted(cancel, send);
         p.then(off, off);
       }
     }
