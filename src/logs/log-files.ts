@@ -2,27 +2,22 @@
  * Log files per plugin in <dataDir>/logs/plugins/<name>.log, with size rotation: when a file
  * would pass maxBytes it becomes <name>.log.1 (.1 becomes .2, ...) and a new file starts; at most
  * `files` files per plugin are kept, the current one included. Lines are buffered and written
- * in one append per plugin every FLUSH_MS (and at close), so logging costs no syscall per line;
+ * in one append per plugin (a RotatingLogStream each: every 200 ms and at close), so logging costs no syscall per line;
  * a daemon killed with SIGKILL loses at most that much of the plugins' logs.
  */
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { BusEvent, EventBus } from "../events/index.js";
-import { RotatingFile, type LogFileSettings } from "./rotating-file.js";
+import type { LogFileSettings } from "./rotating-file.js";
+import { RotatingLogStream } from "./rotating-log-stream.js";
 
 export type { LogFileSettings };
 
-const FLUSH_MS = 200;
-/** Past this much buffered text for one plugin, it is written at once. */
-const MAX_BUFFER = 256 * 1024;
-
 export class PluginLogFiles {
   readonly dir: string;
-  private readonly files = new Map<string, RotatingFile>();
-  private timer?: NodeJS.Timeout;
-  private failed = false;
+  private readonly files = new Map<string, RotatingLogStream>();
 
-  /** @param onError told once when the files cannot be written (disk full, permissions). */
+  /** @param onError told once per file when it cannot be written (disk full, permissions). */
   constructor(
     dataDir: string,
     private readonly settings: LogFileSettings,
@@ -46,46 +41,16 @@ export class PluginLogFiles {
     if (e.kind !== "log" && e.kind !== "lifecycle") return;
     if (!e.plugin) return;
     let f = this.files.get(e.plugin);
-    if (!f) this.files.set(e.plugin, (f = new RotatingFile(this.pathOf(e.plugin), this.settings)));
-    const line = formatLine(e);
-    f.buffer.push(line);
-    f.buffered += line.length;
-    if (f.buffered > MAX_BUFFER) this.flushFile(f);
-    else this.timer ??= setTimeout(() => this.flush(), FLUSH_MS).unref();
+    if (!f) this.files.set(e.plugin, (f = new RotatingLogStream(this.pathOf(e.plugin), this.settings, { onError: this.onError })));
+    f.write(formatLine(e));
   }
 
   flush(): void {
-    clearTimeout(this.timer);
-    this.timer = undefined;
-    for (const f of this.files.values()) this.flushFile(f);
-  }
-
-  private flushFile(f: RotatingFile): void {
-    if (!f.buffer.length) return;
-    const lines = f.buffer;
-    f.buffer = [];
-    f.buffered = 0;
-    try {
-      // One write per rotation segment: a chunk never straddles a rotation by more than a line.
-      let chunk = "";
-      for (const l of lines) {
-        if (chunk && Buffer.byteLength(chunk) + Buffer.byteLength(l) > this.settings.maxBytes) {
-          f.write(chunk);
-          chunk = "";
-        }
-        chunk += l;
-      }
-      if (chunk) f.write(chunk);
-      this.failed = false;
-    } catch (e) {
-      if (!this.failed) this.onError(`cannot write ${f.path}: ${(e as Error).message}`);
-      this.failed = true;
-    }
+    for (const f of this.files.values()) f.flushSync();
   }
 
   close(): void {
-    this.flush();
-    for (const f of this.files.values()) f.close();
+    for (const f of this.files.values()) f.end();
     this.files.clear();
   }
 }

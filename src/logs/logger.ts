@@ -11,7 +11,7 @@ export function createLogger(
   level: LevelWithSilent,
   options: { pretty?: boolean; destination?: number | string; file?: { path: string } & LogFileSettings } = {},
 ): Logger {
-  if (options.file) return pino({ level, base: { pid: process.pid } }, new RotatingLogStream(options.file.path, options.file));
+  if (options.file) return pino({ level, base: { pid: process.pid } }, new RotatingLogStream(options.file.path, options.file, { flushOnExit: true }));
   const format = process.env.BKG_LOG_FORMAT;
   const pretty = options.pretty ?? (format ? format === "pretty" : Boolean(process.stdout.isTTY));
   if (pretty) {

@@ -13,8 +13,6 @@ export interface LogFileSettings {
 export class RotatingFile {
   private fd?: number;
   private size = 0;
-  buffer: string[] = [];
-  buffered = 0;
 
   constructor(
     readonly path: string,

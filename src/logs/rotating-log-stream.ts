@@ -1,34 +1,49 @@
 /**
- * A pino destination that appends to a size-rotated file (RotatingFile), for a daemon that
- * runs without a terminal (`bkg daemon start --log-file`, which --detach uses). Lines are
- * batched and written every FLUSH_MS, at MAX_BUFFER, on flush and at process exit, so a busy
- * daemon makes no write system call per line. A line is never split across two files.
+ * Lines batched into a size-rotated file (RotatingFile): the plugins' log files and the daemon's
+ * own (`bkg daemon start --log-file`, which --detach uses; it is a pino destination). Lines are
+ * written every FLUSH_MS, at MAX_BUFFER, on flush and on end, so a busy process makes no write
+ * system call per line; a process killed with SIGKILL loses at most that much. A batch is written
+ * in one piece per rotation segment, so no file passes maxBytes by more than a line.
  */
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { RotatingFile, type LogFileSettings } from "./rotating-file.js";
 
 const FLUSH_MS = 200;
+/** Past this much buffered text, it is written at once. */
 const MAX_BUFFER = 64 * 1024;
+
+export interface RotatingLogStreamOptions {
+  /** Told once (until a write succeeds again) when the file cannot be written. Default: a line on stderr. */
+  onError?: (message: string) => void;
+  /** Also write what is buffered when the process exits (for the daemon's own log). */
+  flushOnExit?: boolean;
+}
 
 export class RotatingLogStream {
   private readonly file: RotatingFile;
-  private buffer = "";
+  private lines: string[] = [];
+  private buffered = 0;
   private timer?: NodeJS.Timeout;
-  private reported = false;
+  private failed = false;
+  private readonly onError: (message: string) => void;
 
   constructor(
     readonly path: string,
-    settings: LogFileSettings,
+    private readonly settings: LogFileSettings,
+    options: RotatingLogStreamOptions = {},
   ) {
     mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
     this.file = new RotatingFile(path, settings);
-    process.once("exit", () => this.flushSync());
+    // The log itself is what failed: stderr is the only place left to say so.
+    this.onError = options.onError ?? ((message) => process.stderr.write(`bkg: ${message}\n`));
+    if (options.flushOnExit) process.once("exit", () => this.flushSync());
   }
 
   write(line: string): boolean {
-    this.buffer += line;
-    if (this.buffer.length >= MAX_BUFFER) this.flushSync();
+    this.lines.push(line);
+    this.buffered += line.length;
+    if (this.buffered >= MAX_BUFFER) this.flushSync();
     else this.timer ??= setTimeout(() => this.flushSync(), FLUSH_MS).unref();
     return true;
   }
@@ -42,16 +57,24 @@ export class RotatingLogStream {
   flushSync(): void {
     clearTimeout(this.timer);
     this.timer = undefined;
-    if (!this.buffer) return;
-    const text = this.buffer;
-    this.buffer = "";
+    if (!this.lines.length) return;
+    const lines = this.lines;
+    this.lines = [];
+    this.buffered = 0;
     try {
-      this.file.write(text);
-      this.reported = false;
+      let chunk = "";
+      for (const l of lines) {
+        if (chunk && Buffer.byteLength(chunk) + Buffer.byteLength(l) > this.settings.maxBytes) {
+          this.file.write(chunk);
+          chunk = "";
+        }
+        chunk += l;
+      }
+      if (chunk) this.file.write(chunk);
+      this.failed = false;
     } catch (e) {
-      // The log itself is what failed: stderr is the only place left to say so, once.
-      if (!this.reported) process.stderr.write(`bkg: cannot write ${this.path}: ${(e as Error).message}\n`);
-      this.reported = true;
+      if (!this.failed) this.onError(`cannot write ${this.path}: ${(e as Error).message}`);
+      this.failed = true;
     }
   }
 

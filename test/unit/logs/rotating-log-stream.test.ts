@@ -31,7 +31,7 @@ t.test("what is buffered is written when the process exits", async (t) => {
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const path = join(dir, "d.log");
   const mod = new URL("../../../src/logs/rotating-log-stream.ts", import.meta.url).href;
-  const script = `const { RotatingLogStream } = await import(${JSON.stringify(mod)}); const s = new RotatingLogStream(${JSON.stringify(path)}, { maxBytes: 1e6, files: 2 }); s.write("last words\\n"); process.exit(0);`;
+  const script = `const { RotatingLogStream } = await import(${JSON.stringify(mod)}); const s = new RotatingLogStream(${JSON.stringify(path)}, { maxBytes: 1e6, files: 2 }, { flushOnExit: true }); s.write("last words\\n"); process.exit(0);`;
   const r = spawnSync(process.execPath, [...process.execArgv, "--input-type=module", "-e", script], { encoding: "utf8" });
   t.equal(r.status, 0, r.stderr);
   t.ok(existsSync(path));
