@@ -1,9 +1,32 @@
 /**
  * What the fastify call route and its node:http fast path (http-fast-call.ts) share: the JSON
- * body parser and the batching of calls per poll phase.
+ * body parser, the batching of calls per poll phase, the call's cancellation when the client goes
+ * away, and its route options.
  */
-import { ErrorCodes } from "@bkg/protocol";
+import type { IncomingHttpHeaders, ServerResponse } from "node:http";
+import { CancelToken, ErrorCodes } from "@bkg/protocol";
+import type { RouteOptions } from "../bus/index.js";
 import { HttpError } from "./http-errors.js";
+
+const kCancel = Symbol("bkg.callCancel");
+type CancellableResponse = ServerResponse & { [kCancel]?: CancelToken };
+// One listener function for every response: no closure per request.
+function onResponseClose(this: CancellableResponse): void {
+  if (!this.writableFinished) this[kCancel]?.abort();
+}
+
+/**
+ * The route options of an HTTP call: caller, deadline, traceparent, and one cheap token per call
+ * (no AbortController) that aborts when the response closes before it was written — the client
+ * went away.
+ */
+export function httpCallOptions(res: ServerResponse, principalId: string, timeoutMs: number | undefined, headers: IncomingHttpHeaders): RouteOptions {
+  const cancel = new CancelToken();
+  (res as CancellableResponse)[kCancel] = cancel;
+  res.on("close", onResponseClose);
+  const traceparent = headers.traceparent;
+  return { caller: `http:${principalId}`, timeoutMs, cancel, traceparent: typeof traceparent === "string" ? traceparent : undefined };
+}
 
 /**
  * Calls that arrive in one poll phase are routed together, in its check phase (one setImmediate

@@ -17,11 +17,11 @@
  * JSON), or a server that is closing (503). So every refusal fastify words is still fastify's.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { BkgError, CancelToken, ErrorCodes } from "@bkg/protocol";
+import { BkgError, ErrorCodes } from "@bkg/protocol";
 import { authorizeCall, credentialFromHeaders, type Principal } from "../auth/index.js";
 import { toHttpError, type HttpError } from "./http-errors.js";
 import type { RateKey } from "./rate-limiter.js";
-import { nextBatch, parseJsonBody } from "./http-call-common.js";
+import { httpCallOptions, nextBatch, parseJsonBody } from "./http-call-common.js";
 import type { SurfaceDeps } from "./surface-deps.js";
 
 /** /api/call/<plugin>/<method>, with an optional ?timeoutMs=<1..999999999>. Names as the registry allows them, plus dots in methods. */
@@ -39,12 +39,6 @@ export interface FastCallHelpers {
   logFailure(reqId: string, method: string, path: string, body: ReturnType<typeof toHttpError>["body"]): void;
   /** The access log line and HTTP metrics, as fastify's onResponse hook writes them. */
   responded(reqId: string, cred: string | null, method: string, path: string, route: string, status: number, elapsedMs: number, ip: string): void;
-}
-
-const kCancel = Symbol("bkg.fastCancel");
-type CancellableResponse = ServerResponse & { [kCancel]?: CancelToken };
-function onClose(this: CancellableResponse): void {
-  if (!this.writableFinished) this[kCancel]?.abort();
 }
 
 /** Returns the handler: true when it took the request, false when fastify should have it. */
@@ -66,11 +60,11 @@ export function fastCallHandler({ ctx, auth }: SurfaceDeps, h: FastCallHelpers):
     if (headers["transfer-encoding"] !== undefined || !Number.isSafeInteger(length) || length > bodyLimit) return false;
     if (type === undefined ? length !== 0 : length === 0 || !JSON_TYPE.test(type)) return false;
 
-    void serve(req, res as CancellableResponse, m[1], m[2], m[3] === undefined ? undefined : Number(m[3]), length > 0);
+    void serve(req, res, m[1], m[2], m[3] === undefined ? undefined : Number(m[3]), length > 0);
     return true;
   };
 
-  async function serve(req: IncomingMessage, res: CancellableResponse, plugin: string, method: string, timeoutMs: number | undefined, hasBody: boolean): Promise<void> {
+  async function serve(req: IncomingMessage, res: ServerResponse, plugin: string, method: string, timeoutMs: number | undefined, hasBody: boolean): Promise<void> {
     const t0 = performance.now();
     const reqId = h.genReqId(req);
     const ip = req.socket.remoteAddress ?? "";
@@ -97,17 +91,9 @@ export function fastCallHandler({ ctx, auth }: SurfaceDeps, h: FastCallHelpers):
       authorizeCall(principal!, target, auth.plugin);
       // The body, then the call (with the requests of this poll phase; see nextBatch).
       const params = hasBody ? await readJson(req) : {};
-      const cancel = new CancelToken();
-      res[kCancel] = cancel;
-      res.on("close", onClose);
+      const opts = httpCallOptions(res, principal!.id, timeoutMs, req.headers);
       await nextBatch();
-      const traceparent = req.headers.traceparent;
-      const result = await ctx.router.call(target, params, {
-        caller: `http:${principal!.id}`,
-        timeoutMs,
-        cancel,
-        traceparent: typeof traceparent === "string" ? traceparent : undefined,
-      });
+      const result = await ctx.router.call(target, params, opts);
       out = JSON.stringify({ result });
     } catch (e) {
       const { status: s, body } = toHttpError(e, bodyLimit);

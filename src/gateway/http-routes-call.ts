@@ -10,12 +10,10 @@
  * proper status and JSON body. `?timeoutMs=` sets the call's deadline; a `traceparent` header is
  * passed on. A client that disconnects cancels the call (the plugin gets $/cancelRequest).
  */
-import type { ServerResponse } from "node:http";
 import { PassThrough } from "node:stream";
 import type { FastifyInstance } from "fastify";
-import { BkgError, CancelToken } from "@bkg/protocol";
-import type { RouteOptions } from "../bus/index.js";
-import { nextBatch } from "./http-call-common.js";
+import { BkgError } from "@bkg/protocol";
+import { httpCallOptions, nextBatch } from "./http-call-common.js";
 import { errorBody } from "./http-errors.js";
 import { principalOf } from "./http-server.js";
 import { errorResponses } from "./http-schemas.js";
@@ -28,14 +26,6 @@ interface CallReq {
 }
 
 const KEEPALIVE_MS = 15_000;
-
-const kCancel = Symbol("bkg.cancel");
-type CancellableResponse = ServerResponse & { [kCancel]?: CancelToken };
-
-/** The response closed before it was finished: the client went away, so the call is cancelled. */
-function onResponseClose(this: CancellableResponse): void {
-  if (!this.writableFinished) this[kCancel]?.abort();
-}
 
 const sse = (event: string, data: unknown, id?: number) => `event: ${event}\n${id === undefined ? "" : `id: ${id}\n`}data: ${JSON.stringify(data ?? null)}\n\n`;
 
@@ -55,18 +45,7 @@ export function registerCallRoutes(app: FastifyInstance, { ctx }: SurfaceDeps): 
     async (req, reply) => {
       const p = principalOf(req);
       const target = `${req.params.plugin}.${req.params.method}`;
-      // One cheap token per call (no AbortController); one shared listener, no closure per request.
-      const cancel = new CancelToken();
-      const raw = reply.raw as CancellableResponse;
-      raw[kCancel] = cancel;
-      raw.on("close", onResponseClose);
-      const traceparent = req.headers.traceparent;
-      const opts: RouteOptions = {
-        caller: `http:${p.id}`,
-        timeoutMs: req.query.timeoutMs,
-        cancel,
-        traceparent: typeof traceparent === "string" ? traceparent : undefined,
-      };
+      const opts = httpCallOptions(reply.raw, p.id, req.query.timeoutMs, req.headers);
       const params = req.body ?? {};
       await nextBatch();
       if (!/\btext\/event-stream\b/.test(req.headers.accept ?? "")) {
