@@ -259,6 +259,8 @@ export class PluginSession {
     this.dead = reason;
     for (const [id, p] of this.pending) {
       this.pending.delete(id);
+      // Answers already in the pipe are still read after a kill; one of them is not a breach.
+      this.abandoned.add(id);
       p.reject(new CaseFailure(`no answer to ${p.method} (id ${id}): ${reason}`));
     }
     for (const l of [...this.listeners]) l();
