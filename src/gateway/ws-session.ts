@@ -167,18 +167,19 @@ export class WsSession {
   }
 
   private async call(m: Extract<ClientMessage, { action: "CALL" }>): Promise<void> {
-    // Re-checked on every call (a cache hit normally): revocation and expiry apply at once.
-    const p = await this.principalNow();
-    this.principal = p;
-    authorizeCall(p, m.method, this.deps.auth.plugin);
-    const limited = this.deps.limiter.take(`cred:${p.id}`);
-    if (limited) throw limited;
     if (this.calls.has(m.id)) throw new BkgError(ErrorCodes.InvalidRequest, `a call with id ${JSON.stringify(m.id)} is still running; use a new id`);
     if (this.calls.size >= MAX_CALLS) throw new BkgError(ErrorCodes.Overloaded, `this session already has ${MAX_CALLS} calls running; wait for some to finish`);
+    // Registered before the first await: a CANCEL read in the same chunk as its CALL must find it.
     const cancel = new CancelToken();
     this.calls.set(m.id, cancel);
-    this.callCount++;
     try {
+      // Re-checked on every call (a cache hit normally): revocation and expiry apply at once.
+      const p = await this.principalNow();
+      this.principal = p;
+      authorizeCall(p, m.method, this.deps.auth.plugin);
+      const limited = this.deps.limiter.take(`cred:${p.id}`);
+      if (limited) throw limited;
+      this.callCount++;
       const result = await this.deps.ctx.router.call(m.method, m.params ?? {}, {
         caller: `http:${p.id}`,
         timeoutMs: m.timeoutMs,

@@ -126,10 +126,15 @@ t.test("WebSocket /ws/plugins", async (t) => {
     t.match(await c.next((m) => m.id === 3, "the deadline"), { type: "error", error: { code: ErrorCodes.DeadlineExceeded } });
 
     c.send({ action: "CALL", id: 4, method: "echo.sleep", params: { ms: 55_555 } });
-    await new Promise((r) => setTimeout(r, 100));
+    await d.waitFor(async () => (await d.client.plugins.info("echo")).instances.some((i) => i.inflight > 0), "the call to be in flight");
     c.send({ action: "CANCEL", id: 4 });
     t.match(await c.next((m) => m.id === 4, "the cancellation"), { type: "error", error: { code: ErrorCodes.RequestCancelled } });
     await d.waitFor(() => d.events.some((e) => e.kind === "plugin" && (e.data as { ms?: number })?.ms === 55_555), "the plugin to see it");
+
+    // A CANCEL in the same chunk as its CALL (read while the CALL's credential is re-checked).
+    c.send({ action: "CALL", id: 5, method: "echo.sleep", params: { ms: 55_556 } });
+    c.send({ action: "CANCEL", id: 5 });
+    t.match(await c.next((m) => m.id === 5, "the cancellation of a call cancelled at once"), { type: "error", error: { code: ErrorCodes.RequestCancelled } });
   });
 
   t.test("a client that closes the socket mid-call cancels its calls", async (t) => {
