@@ -80,7 +80,11 @@ export class GrpcServer {
     const log = ctx.logger.child({ component: "grpc" });
     const server = new grpc.Server({ "grpc.max_receive_message_length": ctx.config.limits.maxMessageBytes });
     const watches = new Set<{ recheck(): Promise<void>; end(): void }>();
-    const offRevoked = auth.onRevoked(() => watches.forEach((w) => void w.recheck()));
+    let revocations = 0;
+    const offRevoked = auth.onRevoked(() => {
+      revocations++;
+      watches.forEach((w) => void w.recheck());
+    });
 
     /** Authenticates and rate-limits one RPC; logs it when it ends. */
     const guard = async (call: grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerWritableStream<unknown, unknown>, rpc: string) => {
@@ -99,7 +103,15 @@ export class GrpcServer {
       return { principal, credential, done };
     };
 
-    const callOptions = (call: grpc.ServerUnaryCall<CallRequest, unknown> | grpc.ServerWritableStream<CallRequest, unknown>, p: Principal) => {
+    /** Taken before the first await: a client that cancels while it is authenticated is not missed. */
+    const cancelTokenFor = (call: grpc.ServerUnaryCall<CallRequest, unknown> | grpc.ServerWritableStream<CallRequest, unknown>) => {
+      const cancel = new CancelToken();
+      if (call.cancelled) cancel.abort();
+      else call.on("cancelled", () => cancel.abort());
+      return cancel;
+    };
+
+    const callOptions = (call: grpc.ServerUnaryCall<CallRequest, unknown> | grpc.ServerWritableStream<CallRequest, unknown>, p: Principal, cancel: CancelToken) => {
       const req = call.request;
       authorizeCall(p, req.method, auth.plugin);
       let params: unknown = {};
@@ -110,8 +122,6 @@ export class GrpcServer {
           throw new BkgError(ErrorCodes.ParseError, `params_json is not valid JSON: ${(e as Error).message}`);
         }
       }
-      const cancel = new CancelToken();
-      call.on("cancelled", () => cancel.abort());
       const d = call.getDeadline();
       const deadline = d instanceof Date ? d.getTime() : Number.isFinite(d) ? Number(d) : undefined;
       return { params, opts: { caller: `grpc:${p.id}`, cancel, timeoutMs: req.timeoutMs || undefined, deadline: req.timeoutMs ? undefined : deadline } };
@@ -119,10 +129,11 @@ export class GrpcServer {
 
     server.addService(loadBusService(), {
       Call: (call: grpc.ServerUnaryCall<CallRequest, unknown>, cb: grpc.sendUnaryData<unknown>) => {
+        const cancel = cancelTokenFor(call);
         void (async () => {
           const g = await guard(call, "Call");
           try {
-            const { params, opts } = callOptions(call, g.principal);
+            const { params, opts } = callOptions(call, g.principal, cancel);
             const result = await ctx.router.call(call.request.method, params, opts);
             g.done("OK");
             cb(null, { resultJson: JSON.stringify(result ?? null) });
@@ -133,10 +144,11 @@ export class GrpcServer {
         })().catch((e) => cb(toServiceError(e)));
       },
       CallStream: (call: grpc.ServerWritableStream<CallRequest, unknown>) => {
+        const cancel = cancelTokenFor(call);
         void (async () => {
           const g = await guard(call, "CallStream");
           try {
-            const { params, opts } = callOptions(call, g.principal);
+            const { params, opts } = callOptions(call, g.principal, cancel);
             const result = await ctx.router.call(call.request.method, params, { ...opts, onProgress: (v) => call.write({ progressJson: JSON.stringify(v ?? null) }) });
             g.done("OK");
             call.write({ resultJson: JSON.stringify(result ?? null) });
@@ -148,8 +160,10 @@ export class GrpcServer {
         })().catch((e) => call.emit("error", toServiceError(e)));
       },
       Watch: (call: grpc.ServerWritableStream<WatchRequest, unknown>) => {
+        const revocationsBefore = revocations;
         void (async () => {
           const g = await guard(call, "Watch");
+          if (call.cancelled) return g.done("CANCELLED");
           const want = call.request.topics.length ? call.request.topics : ["lifecycle", "log", "plugin"];
           const bad = want.filter((t) => !(t in WATCH_ACTION));
           if (bad.length) throw new BkgError(ErrorCodes.InvalidParams, `unknown topic(s) ${bad.join(", ")}; topics are lifecycle, log, plugin`);
@@ -176,6 +190,8 @@ export class GrpcServer {
           watches.add(watch);
           call.on("cancelled", () => (stop(), g.done("CANCELLED")));
           call.on("close", stop);
+          // A revocation while this stream authenticated found no watch to re-check: check it now.
+          if (revocations !== revocationsBefore) void watch.recheck();
         })().catch((e) => call.emit("error", toServiceError(e)));
       },
     });

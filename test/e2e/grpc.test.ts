@@ -97,7 +97,8 @@ t.test("gRPC bkg.v1.Bus", async (t) => {
 
   t.test("a client cancel cancels the plugin call", async (t) => {
     const c = client.Call({ method: "echo.sleep", paramsJson: JSON.stringify({ ms: 44_444 }) }, auth(root), () => undefined) as grpc.ClientUnaryCall;
-    setTimeout(() => c.cancel(), 200);
+    await d.waitFor(async () => (await d.client.plugins.info("echo")).instances.some((i) => i.inflight > 0), "the call to be in flight");
+    c.cancel();
     await d.waitFor(() => d.events.some((e) => e.kind === "plugin" && (e.data as { ms?: number })?.ms === 44_444), "the plugin to see the cancellation");
     t.pass("cancelled");
   });
@@ -116,7 +117,12 @@ t.test("gRPC bkg.v1.Bus", async (t) => {
     const w = client.Watch({ topics: ["lifecycle", "plugin"], plugin: "echo" }, auth(root)) as grpc.ClientReadableStream<(typeof events)[number]>;
     w.on("data", (e) => events.push(e));
     w.on("error", () => undefined);
-    await new Promise((r) => setTimeout(r, 200));
+    // A Watch has no acknowledgement: an event it carries shows the subscription is live.
+    const live = async (seen: { json: string }[], ms: number) => {
+      await call("echo.sleep", { ms }, auth(root), {}, 50).catch(() => undefined);
+      await d.waitFor(() => seen.some((e) => JSON.parse(e.json).data?.ms === ms), "the watch to carry an event");
+    };
+    await live(events, 33_332);
     await asRoot("POST", "/api/plugins/echo/stop");
     await asRoot("POST", "/api/plugins/echo/start");
     await d.waitState("echo", "ready");
@@ -127,10 +133,11 @@ t.test("gRPC bkg.v1.Bus", async (t) => {
     w.cancel();
 
     const k = (await asRoot("POST", "/api/keys", { body: { name: "watcher", role: "viewer", scopes: ["bkg.*"] } })).json;
-    const kw = client.Watch({ topics: ["lifecycle"] }, auth(k.key)) as grpc.ClientReadableStream<unknown>;
+    const kw = client.Watch({ topics: ["lifecycle", "plugin"] }, auth(k.key)) as grpc.ClientReadableStream<{ json: string }>;
     const ended = new Promise<Failure>((r) => kw.on("error", (e: grpc.ServiceError) => r(failure(e))));
-    kw.on("data", () => undefined);
-    await new Promise((r) => setTimeout(r, 200));
+    const seen: { json: string }[] = [];
+    kw.on("data", (e) => seen.push(e));
+    await live(seen, 33_331);
     await asRoot("DELETE", `/api/keys/${k.id}`);
     t.match(await ended, { code: grpc.status.UNAUTHENTICATED, bkgData: { reason: "revoked" } });
   });
