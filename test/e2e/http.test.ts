@@ -170,7 +170,10 @@ t.test("the HTTP control API", async (t) => {
 
   t.test("429 when the plugin is overloaded", async (t) => {
     const slow = [call("POST", "/api/call/tight/sleep", { body: { ms: 800 } }), call("POST", "/api/call/tight/sleep", { body: { ms: 800 } })];
-    await new Promise((r) => setTimeout(r, 100));
+    await d.waitFor(async () => {
+      const info = await d.client.plugins.info("tight");
+      return info.instances[0]?.inflight === 1 && info.queued === 1;
+    }, "one call in flight and one queued");
     const third = await call("POST", "/api/call/tight/sleep", { body: { ms: 10 } });
     t.equal(third.status, 429);
     t.equal(third.json.error.code, ErrorCodes.Overloaded);
@@ -221,7 +224,8 @@ t.test("the HTTP control API", async (t) => {
   t.test("a client that goes away cancels the call", async (t) => {
     const ac = new AbortController();
     const p = call("POST", "/api/call/echo/sleep", { body: { ms: 4321 }, signal: ac.signal }).catch((e) => e);
-    setTimeout(() => ac.abort(), 200);
+    await d.waitFor(async () => (await d.client.plugins.info("echo")).instances.some((i) => i.inflight > 0), "the call to be in flight");
+    ac.abort();
     t.match(await p, { name: "AbortError" });
     await d.waitFor(() => d.events.some((e) => e.kind === "plugin" && e.event === "echo.sleep.cancelled" && (e.data as { ms: number }).ms === 4321), "the plugin to see the cancellation");
 
@@ -232,8 +236,7 @@ t.test("the HTTP control API", async (t) => {
     sock.write(`POST /api/call/echo/echo HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${root}\r\nX-Request-Id: half-a-body\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"a":`);
     await new Promise((r) => setTimeout(r, 100));
     sock.destroy();
-    await d.waitFor(() => d.output().includes('"reqId":"half-a-body"'), "the access log line of the abandoned request");
-    const line = JSON.parse(d.output().split("\n").find((l) => l.includes('"reqId":"half-a-body"'))!);
+    const line = await d.logLine('"reqId":"half-a-body"', "the access log line of the abandoned request");
     t.match(line, { status: 499, level: 30 });
     t.equal((await call("POST", "/api/call/echo/reverse", { body: { text: "ok" } })).status, 200, "the next call is served");
   });
@@ -331,12 +334,10 @@ t.test("the HTTP control API", async (t) => {
 
   t.test("the access log: request id, credential id, route, status, latency", async (t) => {
     await call("GET", "/api/plugins/echo", { headers: { "x-request-id": "access-log-probe" } });
-    await d.waitFor(() => d.output().includes("access-log-probe"), "the access log line");
-    const line = JSON.parse(d.output().split("\n").find((l) => l.includes('"reqId":"access-log-probe"'))!);
+    const line = await d.logLine('"reqId":"access-log-probe"', "the access log line");
     t.match(line, { component: "http", reqId: "access-log-probe", cred: "root", method: "GET", route: "/api/plugins/:name", path: "/api/plugins/echo", status: 200, ms: Number });
     await call("POST", "/api/call/echo/reverse?timeoutMs=5000", { body: { text: "secret-param" }, headers: { "x-request-id": "access-log-call" } });
-    await d.waitFor(() => d.output().includes('"reqId":"access-log-call"'), "the call's access log line");
-    const callLine = JSON.parse(d.output().split("\n").find((l) => l.includes('"reqId":"access-log-call"'))!);
+    const callLine = await d.logLine('"reqId":"access-log-call"', "the call's access log line");
     t.match(callLine, { component: "http", reqId: "access-log-call", cred: "root", method: "POST", route: "/api/call/:plugin/:method", path: "/api/call/echo/reverse", status: 200, ms: Number, ip: String, msg: "POST /api/call/echo/reverse 200" });
     t.notMatch(d.output(), /secret-param|timeoutMs=5000/, "neither the body nor the query string is logged");
     t.notMatch(d.output(), new RegExp(root), "the root token is never logged");

@@ -27,6 +27,8 @@ export interface TestDaemon {
   client: BkgClient;
   /** Everything the daemon printed (JSON log lines). */
   output(): string;
+  /** The first complete output line containing `needle`, parsed; waits for it (a line may arrive in pieces). */
+  logLine(needle: string, what: string, timeoutMs?: number): Promise<Record<string, unknown>>;
   writeManifest(name: string, manifest: Record<string, unknown>): string;
   removeManifest(name: string): void;
   /** Runs bin/bkg against this daemon; resolves with exit code and output. */
@@ -140,6 +142,25 @@ export async function startTestDaemon(manifests: Record<string, Record<string, u
     grpcAddress: endpoints?.grpc?.address,
     rootToken: () => readFileSync(join(dir, "data", "root.token"), "utf8").trim(),
     output: () => out,
+    logLine: async (needle, what, timeoutMs) => {
+      let found: Record<string, unknown> | undefined;
+      await waitFor(() => {
+        const complete = out.slice(0, out.lastIndexOf("\n") + 1);
+        found = complete
+          .split("\n")
+          .filter((l) => l.includes(needle))
+          .map((l) => {
+            try {
+              return JSON.parse(l) as Record<string, unknown>;
+            } catch {
+              return undefined;
+            }
+          })
+          .find((v) => v !== undefined);
+        return found !== undefined;
+      }, what, timeoutMs);
+      return found!;
+    },
     writeManifest,
     removeManifest: (name) => rmSync(join(manifestsDir, `${name}.json`)),
     cli: (args, opts = {}) =>
