@@ -123,15 +123,18 @@ t.test("hot swap under load: about 2,000 calls through 5 swaps, 0 failed", async
   await d.waitState("echo", "ready");
   const c = rawClient(d.socketPath);
   t.teardown(() => c.close());
+  // 400 calls/s paced by the clock, for at least 5 s: a fast machine swaps sooner, not with fewer calls.
+  const started = Date.now();
   const load = setInterval(() => {
-    for (let i = 0; i < 4; i++) c.send("echo.sleep", { ms: 20 });
+    const due = Math.floor(((Date.now() - started) / 1000) * 400);
+    while (c.sent < due) c.send("echo.sleep", { ms: 20 });
   }, 10);
   for (let i = 0; i < 5; i++) {
     await pause(500);
     const r = await d.client.plugins.reload("echo");
     t.equal(r.state, "ready", `swap ${i + 1} completed`);
   }
-  await pause(300);
+  await pause(Math.max(300, started + 5000 - Date.now()));
   clearInterval(load);
   const offered = c.sent;
   await d.waitFor(() => c.answers.size === offered, `answers to all ${offered} calls`, 30_000);

@@ -29,7 +29,9 @@ t.test("Rust, with --dir: cargo test, then the manifest's cargo run passes the p
   t.equal(test.code, 0, test.code === 0 ? "cargo test: exit 0" : `cargo test:\n${test.out.slice(-6000)}`);
   t.match(test.out, /test result: ok\. 1 passed/);
 
-  const report = await runConformance({ command: m.command, cwd: pluginDir, env, mode: "protocol", pluginName: "hello_rs" });
+  // The manifest's start timeout, as the daemon would use it: `cargo run` may wait for the
+  // target folder's lock while another test builds in it.
+  const report = await runConformance({ command: m.command, cwd: pluginDir, env, mode: "protocol", pluginName: "hello_rs", timeouts: { startMs: m.timeouts.start } });
   const failed = report.cases.filter((c) => !c.ok).map((c) => `${c.name}: ${c.reason}`);
   t.same(failed, [], `hello_rs: ${report.passed} passed, ${report.failed} failed, ${report.skipped} skipped`);
   t.equal(report.passed, 9);

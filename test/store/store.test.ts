@@ -197,7 +197,13 @@ for (const [driver, setup] of Object.entries(DRIVERS)) {
       await b.waitFor(async () => (await nodesOf(b)).find((n) => n.nodeId === `${driver}-a`)?.plugins.some((p) => p.name === "echo" && p.state === "ready") ?? false, "b to see a's echo ready");
       const seenByA = JSON.parse((await a.cli(["status", "--cluster", "--json"])).stdout) as { nodeId: string; self: boolean }[];
       t.same(seenByA.map((n) => [n.nodeId, n.self]), [[`${driver}-a`, true], [`${driver}-b`, false]], "this node first, then the others");
-      const table = await a.cli(["status", "--cluster"]);
+      // b is "lost?" when its last heartbeat is older than 3 flushes, which a loaded machine can
+      // make happen for a moment: the table is read until it shows b running.
+      let table = { stdout: "" };
+      await a.waitFor(async () => {
+        table = await a.cli(["status", "--cluster"]);
+        return new RegExp(`${driver}-b .*running`).test(table.stdout);
+      }, "the table to show b running");
       t.match(table.stdout, new RegExp(`${driver}-a \\(this\\).*echo:ready`));
       t.match(table.stdout, new RegExp(`${driver}-b .*running.*echo2:ready`));
 

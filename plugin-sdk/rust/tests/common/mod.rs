@@ -157,6 +157,23 @@ impl PluginProc {
         self.request(id, method, params)
     }
 
+    /// Asks `wasCancelled` until it says yes or `d` passes: the SDK may answer -32800 for a
+    /// handler that is still stopping, so the handler's record can follow the answer.
+    pub fn was_cancelled(&mut self, tag: &str, d: Duration) -> bool {
+        let until = Instant::now() + d;
+        let mut id = 900_000;
+        loop {
+            id += 1;
+            if self.call(id, "wasCancelled", json!({ "tag": tag }))["result"]["cancelled"] == json!(true) {
+                return true;
+            }
+            if Instant::now() >= until {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     pub fn close_stdin(&mut self) {
         self.stdin = None;
     }
@@ -235,6 +252,21 @@ impl PluginProc {
             }
             if Instant::now() >= until {
                 return None;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// Waits until the plugin's stderr contains `needle`: the reader thread may still be
+    /// copying it when the process has already exited or answered.
+    pub fn stderr_contains(&self, needle: &str, d: Duration) -> bool {
+        let until = Instant::now() + d;
+        loop {
+            if self.stderr.lock().unwrap().contains(needle) {
+                return true;
+            }
+            if Instant::now() >= until {
+                return false;
             }
             std::thread::sleep(Duration::from_millis(10));
         }
