@@ -170,13 +170,13 @@ def test_concurrency(plugin):
     for rid in ids:
         assert plugin.response(rid, timeout=3)["result"] == {"slept": 300}
     elapsed = time.monotonic() - t0
-    assert elapsed < 2.0, elapsed
+    assert elapsed < 2.5, elapsed  # one at a time would take 3 s
     # a slow call does not delay a quick one, nor a ping
     slow = plugin.request("sleep", {"ms": 1500})
     t1 = time.monotonic()
     assert plugin.result("reverse", {"text": "ab"}) == "ba"
     plugin.result("bkg/ping", {})
-    assert time.monotonic() - t1 < 0.5
+    assert time.monotonic() - t1 < 1.0  # not behind the 1.5 s sleep
     assert plugin.response(slow, timeout=3)["result"] == {"slept": 1500}
 
 

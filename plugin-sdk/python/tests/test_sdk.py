@@ -78,7 +78,7 @@ def test_sync_handlers(sdk):
     rid = sdk.request("syncSleep", {"ms": 1000})
     t0 = time.monotonic()
     sdk.result("bkg/ping", {})
-    assert time.monotonic() - t0 < 0.3
+    assert time.monotonic() - t0 < 0.7  # well under the 1 s the sync handler blocks its thread
     sdk.notify("$/cancelRequest", {"id": rid})
     assert sdk.response(rid)["error"]["code"] == -32800
 
