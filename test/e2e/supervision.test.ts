@@ -112,10 +112,15 @@ t.test("a daemon killed with SIGKILL leaves no plugin process; the next one reap
   t.ok(alive(grandchild), "a grandchild that ignores its parent's death survives the daemon ...");
 
   const next = spawn(process.execPath, [BIN, "--config", d.configFile, "daemon", "start"], { stdio: "ignore", env: { ...process.env, BKG_LOG_FORMAT: "json" } });
+  const nextExited = new Promise((r) => next.once("exit", r));
   t.teardown(() => void next.kill("SIGKILL"));
   await d.waitFor(() => !alive(grandchild), "the next daemon to reap the grandchild", 10_000);
   t.pass("... until the next daemon on the same data folder reaps it");
+  // Stopped and gone before the data folder is removed (its plugins may still be writing there).
   next.kill("SIGTERM");
+  const timer = setTimeout(() => next.kill("SIGKILL"), 10_000);
+  await nextExited;
+  clearTimeout(timer);
 });
 
 t.test("lazy activation: start on the first call, stop when idle", async (t) => {
