@@ -93,8 +93,9 @@ t.test("WebSocket /ws/plugins", async (t) => {
 
     await asRoot("POST", "/api/plugins/echo/stop");
     t.match(await c.next((m) => m.type === "status" && m.payload.state === "stopped", "echo stopped"), { payload: { kind: "lifecycle", plugin: "echo" } });
+    const restarted = c.messages.length;
     await asRoot("POST", "/api/plugins/echo/start");
-    await c.next((m) => m.type === "status" && m.payload.plugin === "echo" && m.payload.state === "ready", "echo ready");
+    await c.next((m) => m.type === "status" && m.payload.plugin === "echo" && m.payload.state === "ready", "echo ready", 5000, restarted);
 
     await d.client.call("echo.sleep", { ms: 77_777 }, { timeoutMs: 30 }).catch(() => undefined);
     t.match(await c.next((m) => m.type === "events" && m.payload.data?.ms === 77_777, "the plugin event"), { payload: { kind: "plugin", event: "echo.sleep.cancelled" } });
