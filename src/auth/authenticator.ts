@@ -64,6 +64,7 @@ export class Authenticator {
   private readonly revokedListeners = new Set<() => void>();
   private readonly unsubscribe: () => void;
   private lastUnavailable = 0;
+  private revokedCount = 0;
 
   constructor(private readonly deps: AuthenticatorDeps) {
     this.plugin = deps.settings.plugin;
@@ -77,13 +78,24 @@ export class Authenticator {
       if (e.kind === "plugin" && e.event !== revokedEvent) return;
       // A revocation, or the auth plugin changed state (restart, reload, stop): answers may be stale.
       this.cache.clear();
-      if (e.kind === "plugin") for (const fn of this.revokedListeners) fn();
+      if (e.kind === "plugin") {
+        this.revokedCount++;
+        for (const fn of this.revokedListeners) fn();
+      }
     });
   }
 
   /** The root token, for printing once when it was just created. */
   get rootToken(): RootToken | undefined {
     return this.root;
+  }
+
+  /**
+   * How many revocations this daemon has seen. A long-lived session that authenticates across an
+   * await compares it before and after: a revocation in between found no session to re-check.
+   */
+  get revocations(): number {
+    return this.revokedCount;
   }
 
   /** Called after every revocation (once the cache is clear), so long-lived sessions can re-check. */

@@ -80,11 +80,7 @@ export class GrpcServer {
     const log = ctx.logger.child({ component: "grpc" });
     const server = new grpc.Server({ "grpc.max_receive_message_length": ctx.config.limits.maxMessageBytes });
     const watches = new Set<{ recheck(): Promise<void>; end(): void }>();
-    let revocations = 0;
-    const offRevoked = auth.onRevoked(() => {
-      revocations++;
-      watches.forEach((w) => void w.recheck());
-    });
+    const offRevoked = auth.onRevoked(() => watches.forEach((w) => void w.recheck()));
 
     /** Authenticates and rate-limits one RPC; logs it when it ends. */
     const guard = async (call: grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerWritableStream<unknown, unknown>, rpc: string) => {
@@ -160,7 +156,7 @@ export class GrpcServer {
         })().catch((e) => call.emit("error", toServiceError(e)));
       },
       Watch: (call: grpc.ServerWritableStream<WatchRequest, unknown>) => {
-        const revocationsBefore = revocations;
+        const revocationsBefore = auth.revocations;
         void (async () => {
           const g = await guard(call, "Watch");
           if (call.cancelled) return g.done("CANCELLED");
@@ -191,7 +187,7 @@ export class GrpcServer {
           call.on("cancelled", () => (stop(), g.done("CANCELLED")));
           call.on("close", stop);
           // A revocation while this stream authenticated found no watch to re-check: check it now.
-          if (revocations !== revocationsBefore) void watch.recheck();
+          if (auth.revocations !== revocationsBefore) void watch.recheck();
         })().catch((e) => call.emit("error", toServiceError(e)));
       },
     });

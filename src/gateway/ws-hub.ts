@@ -54,6 +54,7 @@ export class WsHub {
     }
     const ip = req.socket.remoteAddress ?? "unknown";
     const credential = credentialFromHeaders(req.headers);
+    const revocationsBefore = auth.revocations;
     let principal: Principal | undefined;
     if (credential !== undefined) {
       try {
@@ -68,6 +69,8 @@ export class WsHub {
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       const session = new WsSession(ws, this.deps, { id: ++this.seq, ip, principal, credential, socket });
       this.sessions.add(session);
+      // A revocation while this upgrade authenticated found no session to re-check: check it now.
+      if (auth.revocations !== revocationsBefore) void session.recheck();
       this.deps.metrics.wsConnections(1);
       ws.once("close", () => {
         this.sessions.delete(session);

@@ -114,7 +114,10 @@ export class WsSession {
       if (m.action !== "AUTH") return this.fail(new BkgError(ErrorCodes.Unauthenticated, 'authenticate first: {"action":"AUTH","token":"..."}'), CLOSE.unauthenticated);
       try {
         this.setCredential(m.token);
-        return this.ready(await this.deps.auth.authenticate(m.token));
+        const revocationsBefore = this.deps.auth.revocations;
+        this.ready(await this.deps.auth.authenticate(m.token));
+        if (this.deps.auth.revocations !== revocationsBefore) void this.recheck();
+        return;
       } catch (e) {
         const err = BkgError.from(e);
         return this.fail(err, err.code === ErrorCodes.Unauthenticated ? CLOSE.unauthenticated : CLOSE.unavailable);

@@ -119,8 +119,10 @@ t.test("Authenticator: refusals, fail closed, cache, and revocation events", asy
   t.equal(calls, 1, "the second check is a cache hit");
   let revoked = 0;
   auth.onRevoked(() => revoked++);
+  const before = auth.revocations;
   bus.publish({ kind: "plugin", ts: Date.now(), plugin: "apikeys", event: "apikeys.credential.revoked", data: { keyId: "key_1" } });
   t.equal(revoked, 1);
+  t.equal(auth.revocations, before + 1, "revocations are counted, for sessions that authenticate across an await");
   answer = { valid: false, reason: "revoked", keyId: "key_1" };
   await t.rejects(auth.authenticate(key), { code: ErrorCodes.Unauthenticated, data: { reason: "revoked" } });
   t.equal(calls, 2, "the revocation emptied the cache");
