@@ -69,7 +69,7 @@ t.test("routed calls over the socket", async (t) => {
     const ac = new AbortController();
     const p = c.call("echo.sleep", { ms: 4000 }, { signal: ac.signal });
     // Cancel once the call has reached the plugin (a cancel that overtakes it never gets there, rightly).
-    await d.waitFor(async () => (await c.plugins.info("echo")).instances.some((i) => i.inflight > 0), "the call to be in flight");
+    await d.waitInFlight("echo");
     ac.abort();
     t.equal(await codeOf(p), ErrorCodes.RequestCancelled);
     await d.waitFor(() => d.events.some((ev) => ev.kind === "plugin" && ev.event === "echo.sleep.cancelled" && (ev.data as { ms: number }).ms === 4000), "the plugin to report the cancellation");

@@ -97,7 +97,7 @@ t.test("gRPC bkg.v1.Bus", async (t) => {
 
   t.test("a client cancel cancels the plugin call", async (t) => {
     const c = client.Call({ method: "echo.sleep", paramsJson: JSON.stringify({ ms: 44_444 }) }, auth(root), () => undefined) as grpc.ClientUnaryCall;
-    await d.waitFor(async () => (await d.client.plugins.info("echo")).instances.some((i) => i.inflight > 0), "the call to be in flight");
+    await d.waitInFlight("echo");
     c.cancel();
     await d.waitFor(() => d.events.some((e) => e.kind === "plugin" && (e.data as { ms?: number })?.ms === 44_444), "the plugin to see the cancellation");
     t.pass("cancelled");

@@ -224,7 +224,7 @@ t.test("the HTTP control API", async (t) => {
   t.test("a client that goes away cancels the call", async (t) => {
     const ac = new AbortController();
     const p = call("POST", "/api/call/echo/sleep", { body: { ms: 4321 }, signal: ac.signal }).catch((e) => e);
-    await d.waitFor(async () => (await d.client.plugins.info("echo")).instances.some((i) => i.inflight > 0), "the call to be in flight");
+    await d.waitInFlight("echo");
     ac.abort();
     t.match(await p, { name: "AbortError" });
     await d.waitFor(() => d.events.some((e) => e.kind === "plugin" && e.event === "echo.sleep.cancelled" && (e.data as { ms: number }).ms === 4321), "the plugin to see the cancellation");

@@ -127,7 +127,7 @@ t.test("WebSocket /ws/plugins", async (t) => {
     t.match(await c.next((m) => m.id === 3, "the deadline"), { type: "error", error: { code: ErrorCodes.DeadlineExceeded } });
 
     c.send({ action: "CALL", id: 4, method: "echo.sleep", params: { ms: 55_555 } });
-    await d.waitFor(async () => (await d.client.plugins.info("echo")).instances.some((i) => i.inflight > 0), "the call to be in flight");
+    await d.waitInFlight("echo");
     c.send({ action: "CANCEL", id: 4 });
     t.match(await c.next((m) => m.id === 4, "the cancellation"), { type: "error", error: { code: ErrorCodes.RequestCancelled } });
     await d.waitFor(() => d.events.some((e) => e.kind === "plugin" && (e.data as { ms?: number })?.ms === 55_555), "the plugin to see it");

@@ -34,6 +34,8 @@ export interface TestDaemon {
   /** Runs bin/bkg against this daemon; resolves with exit code and output. */
   cli(args: string[], opts?: { timeoutMs?: number; input?: string }): Promise<{ code: number | null; stdout: string; stderr: string }>;
   waitFor(pred: () => Promise<boolean> | boolean, what: string, timeoutMs?: number): Promise<void>;
+  /** Waits until one of a plugin's instances has a call in flight (before cancelling it, say). */
+  waitInFlight(name: string): Promise<void>;
   /** Waits for a plugin to reach a state (as bkg.plugins.list shows it). */
   waitState(name: string, state: string | string[], timeoutMs?: number): Promise<void>;
   events: BusEvent[];
@@ -178,6 +180,7 @@ export async function startTestDaemon(manifests: Record<string, Record<string, u
         });
       }),
     waitFor,
+    waitInFlight: (name) => waitFor(async () => (await d.client.plugins.info(name)).instances.some((i) => i.inflight > 0), `a call to ${name} to be in flight`),
     waitState: (name, state, timeoutMs) => {
       const want = Array.isArray(state) ? state : [state];
       return waitFor(async () => want.includes((await d.client.plugins.list()).find((p) => p.name === name)?.state ?? "absent"), `${name} to be ${want.join(" or ")}`, timeoutMs);
