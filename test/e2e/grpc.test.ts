@@ -10,14 +10,11 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
-import * as protoLoader from "@grpc/proto-loader";
 import { ErrorCodes } from "@bkg/protocol";
-import { BIN, ROOT, apikeysManifest, echoManifest, startTestDaemon } from "../helpers/daemon.js";
+import { BIN, apikeysManifest, echoManifest, startTestDaemon } from "../helpers/daemon.js";
 import { api } from "../helpers/http.js";
+import { Bus, type BusClient } from "../helpers/grpc.js";
 
-type BusClient = grpc.Client & Record<string, (...args: unknown[]) => unknown>;
-const def = protoLoader.loadSync(join(ROOT, "schemas", "bkg.proto"), { keepCase: false, longs: Number, enums: String, defaults: true, oneofs: true });
-const Bus = (grpc.loadPackageDefinition(def) as unknown as { bkg: { v1: { Bus: new (addr: string, creds: grpc.ChannelCredentials) => BusClient } } }).bkg.v1.Bus;
 
 const auth = (token?: string) => {
   const md = new grpc.Metadata();

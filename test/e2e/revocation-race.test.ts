@@ -5,13 +5,12 @@
  * once they exist, and close.
  */
 import t from "tap";
-import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as grpc from "@grpc/grpc-js";
-import * as protoLoader from "@grpc/proto-loader";
 import { ErrorCodes } from "@bkg/protocol";
 import { ROOT, echoManifest, startTestDaemon } from "../helpers/daemon.js";
 import { WsClient } from "../helpers/ws.js";
+import { Bus } from "../helpers/grpc.js";
 
 const slowAuth = fileURLToPath(new URL("../fixtures/plugins/slow-auth.mjs", import.meta.url));
 const credential = (c: string) => "bkg_live_" + c.repeat(43);
@@ -44,8 +43,6 @@ t.test("a credential revoked while its session authenticates is refused once the
   });
 
   t.test("gRPC Watch", async (t) => {
-    const def = protoLoader.loadSync(join(ROOT, "schemas", "bkg.proto"), { keepCase: false, longs: Number, enums: String, defaults: true, oneofs: true });
-    const Bus = (grpc.loadPackageDefinition(def) as unknown as { bkg: { v1: { Bus: new (addr: string, creds: grpc.ChannelCredentials) => grpc.Client & Record<string, (...a: unknown[]) => unknown> } } }).bkg.v1.Bus;
     const client = new Bus(d.grpcAddress!, grpc.credentials.createInsecure());
     t.teardown(() => client.close());
     const key = credential("g");
