@@ -160,18 +160,11 @@ impl PluginProc {
     /// Asks `wasCancelled` until it says yes or `d` passes: the SDK may answer -32800 for a
     /// handler that is still stopping, so the handler's record can follow the answer.
     pub fn was_cancelled(&mut self, tag: &str, d: Duration) -> bool {
-        let until = Instant::now() + d;
         let mut id = 900_000;
-        loop {
+        poll_until(d, || {
             id += 1;
-            if self.call(id, "wasCancelled", json!({ "tag": tag }))["result"]["cancelled"] == json!(true) {
-                return true;
-            }
-            if Instant::now() >= until {
-                return false;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
+            self.call(id, "wasCancelled", json!({ "tag": tag }))["result"]["cancelled"] == json!(true)
+        })
     }
 
     pub fn close_stdin(&mut self) {
@@ -260,16 +253,21 @@ impl PluginProc {
     /// Waits until the plugin's stderr contains `needle`: the reader thread may still be
     /// copying it when the process has already exited or answered.
     pub fn stderr_contains(&self, needle: &str, d: Duration) -> bool {
-        let until = Instant::now() + d;
-        loop {
-            if self.stderr.lock().unwrap().contains(needle) {
-                return true;
-            }
-            if Instant::now() >= until {
-                return false;
-            }
-            std::thread::sleep(Duration::from_millis(10));
+        poll_until(d, || self.stderr.lock().unwrap().contains(needle))
+    }
+}
+
+/// Checks `ok` every 10 ms until it holds (true) or `d` has passed (false).
+pub fn poll_until(d: Duration, mut ok: impl FnMut() -> bool) -> bool {
+    let until = Instant::now() + d;
+    loop {
+        if ok() {
+            return true;
         }
+        if Instant::now() >= until {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(10));
     }
 }
 
