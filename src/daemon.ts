@@ -48,7 +48,7 @@ export async function startDaemon(config: ResolvedConfig, options: DaemonOptions
     daemonVersion: VERSION,
     pluginCall: (caller, params) => router!.pluginCall(caller, params),
   });
-  router = new Router(supervisor);
+  router = new Router(supervisor, { jsonDepth: config.limits.jsonDepth });
   router.observer = telemetry.recorder;
   const watcher = new ManifestWatcher(config.manifestsDir, {
     upsert: (file, text) => supervisor.upsert(file, text),

@@ -50,7 +50,7 @@ const REFUSALS: Record<string, string> = {
   malformed: "the credential is malformed: expected an API key (bkg_live_...), a session token (JWT) or the root token",
 };
 
-export function unauthenticated(reason: string, message = REFUSALS[reason] ?? `the credential was refused (${reason})`): BkgError {
+export function unauthenticated(reason: string, message = (Object.hasOwn(REFUSALS, reason) ? REFUSALS[reason] : undefined) ?? `the credential was refused (${reason})`): BkgError {
   return new BkgError(ErrorCodes.Unauthenticated, message, { reason });
 }
 

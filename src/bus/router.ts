@@ -2,7 +2,7 @@
  * The router: "plugin.method" to a ready instance, with the call's deadline, cancellation,
  * params validation, bulkhead and streaming. Every failure is a BkgError with a wire code.
  */
-import { BkgError, CancelToken, ErrorCodes, permits, splitTarget, type BkgCallParams, type CallMeta } from "@bkg/protocol";
+import { BkgError, CancelToken, DEFAULT_MAX_JSON_DEPTH, ErrorCodes, exceedsDepth, permits, splitTarget, type BkgCallParams, type CallMeta } from "@bkg/protocol";
 import type { PluginHost, Supervisor } from "../supervisor/index.js";
 import { toProblems } from "../validation/schemas.js";
 
@@ -38,12 +38,22 @@ export interface CallObserver<S = unknown> {
 
 /** A plugin's own clock may run a little ahead of ours. */
 const DEADLINE_SLACK_MS = 50;
+/** setTimeout fires at once for anything above 2^31 - 1 ms (about 24.8 days). */
+export const MAX_TIMEOUT_MS = 2_147_483_647;
+
+export interface RouterLimits {
+  /** How deeply params may nest (config limits.jsonDepth). */
+  jsonDepth: number;
+}
 
 export class Router {
   /** Set by the composition root; absent, calls are not observed. */
   observer?: CallObserver;
 
-  constructor(private readonly supervisor: Supervisor) {}
+  constructor(
+    private readonly supervisor: Supervisor,
+    private readonly limits: RouterLimits = { jsonDepth: DEFAULT_MAX_JSON_DEPTH },
+  ) {}
 
   /**
    * Routes one call. Resolves with the plugin's result or rejects with a BkgError; never both,
@@ -61,8 +71,15 @@ export class Router {
     if (typeof params !== "object" || Array.isArray(params)) {
       throw new BkgError(ErrorCodes.InvalidParams, `params for ${target} must be a JSON object, got ${Array.isArray(params) ? "an array" : typeof params}`);
     }
+    if (exceedsDepth(params, this.limits.jsonDepth)) {
+      throw new BkgError(ErrorCodes.InvalidParams, `params for ${target} are nested deeper than ${this.limits.jsonDepth} levels (limits.jsonDepth)`);
+    }
+    if (opts.timeoutMs !== undefined) checkTimeout(target, opts.timeoutMs);
+    if (opts.deadline !== undefined && !Number.isFinite(opts.deadline)) {
+      throw new BkgError(ErrorCodes.InvalidParams, `the deadline for ${target} must be a time in epoch milliseconds`);
+    }
     const deadline = opts.deadline ?? Date.now() + (opts.timeoutMs ?? host.manifest.timeouts.call);
-    const budget = deadline - Date.now();
+    const budget = Math.min(deadline - Date.now(), MAX_TIMEOUT_MS);
     const token = new CancelToken();
     const timer = setTimeout(
       () => token.abort(new BkgError(ErrorCodes.DeadlineExceeded, `${target} did not answer within ${Math.max(0, budget)} ms; the plugin was asked to cancel`)),
@@ -154,5 +171,15 @@ export class Router {
       );
     }
     return this.call(p.method, p.params, { caller: `plugin:${caller.name}`, timeoutMs: p.timeoutMs });
+  }
+}
+
+/** A timeout the timers can keep: from 1 to MAX_TIMEOUT_MS ms. */
+function checkTimeout(target: string, ms: unknown): void {
+  if (typeof ms !== "number" || !Number.isFinite(ms) || ms < 1 || ms > MAX_TIMEOUT_MS) {
+    throw new BkgError(
+      ErrorCodes.InvalidParams,
+      `the timeout for ${target} must be a number of milliseconds from 1 to ${MAX_TIMEOUT_MS} (about 24.8 days), got ${JSON.stringify(ms)}`,
+    );
   }
 }

@@ -38,10 +38,11 @@ export function registerDaemonCommands(program: Command, globals: () => GlobalOp
       const stop = (signal: string) => void d.shutdown(`received ${signal}`);
       process.once("SIGINT", () => stop("SIGINT"));
       process.once("SIGTERM", () => stop("SIGTERM"));
-      process.on("uncaughtException", (e) => {
-        d.logger.fatal({ err: e }, `uncaught exception: ${e.message}`);
-        void d.shutdown("uncaught exception").finally(() => process.exit(1));
-      });
+      // A throw or rejection that reached the top is a bug in bkg, not in a client's input: it is
+      // logged loudly (the test suite fails on such a line) and the daemon keeps serving, so
+      // one bad request cannot take every plugin down with it.
+      process.on("uncaughtException", (e) => d.logger.error({ err: e, bug: true }, `bkg bug: uncaught exception: ${e?.message ?? e}`));
+      process.on("unhandledRejection", (e) => d.logger.error({ err: e, bug: true }, `bkg bug: unhandled rejection: ${(e as Error)?.message ?? e}`));
       await d.stopped;
       process.exit(0);
     });

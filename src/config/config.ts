@@ -74,7 +74,7 @@ export interface ResolvedConfig {
   http: HttpSettings;
   grpc: { enabled: boolean; host: string; port: number; tls?: GrpcTls };
   auth: AuthSettings;
-  limits: { maxMessageBytes: number; logLines: number };
+  limits: { maxMessageBytes: number; logLines: number; jsonDepth: number };
   /** Where telemetry, events and cluster nodes are kept: a postgres:// URL, sqlite:PATH, or (absent) <dataDir>/bkg.db. */
   storage: { url?: string; nodeId?: string };
   /** Per-call recording (the router's recorder), its flush interval and how long it is kept. */
@@ -101,7 +101,7 @@ export const DEFAULTS = {
   },
   grpc: { enabled: false, host: "127.0.0.1", port: 43120 },
   auth: { plugin: "apikeys", cacheTtlMs: 10_000, validateTimeoutMs: 5_000, rootToken: true },
-  limits: { maxMessageBytes: 64 * 1024 * 1024, logLines: 500 },
+  limits: { maxMessageBytes: 64 * 1024 * 1024, logLines: 500, jsonDepth: 128 },
   storage: {} as { url?: string; nodeId?: string },
   telemetry: { enabled: true, flushMs: 5_000, retentionDays: 7 },
   logs: { maxBytes: 10 * 1024 * 1024, files: 5 },

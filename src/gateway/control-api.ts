@@ -41,7 +41,7 @@ export function status(ctx: DaemonContext) {
   };
 }
 
-export const CONTROL_METHODS: Record<string, ControlMethod> = {
+const BUILTIN_METHODS: Record<string, ControlMethod> = {
   ...TELEMETRY_METHODS,
   "bkg.status": (ctx) => status(ctx),
   "bkg.plugins.list": (ctx) => ctx.supervisor.list(),
@@ -72,3 +72,14 @@ export const CONTROL_METHODS: Record<string, ControlMethod> = {
     return ctx.supervisor.logs(name, limit);
   },
 };
+
+/** Every control method by name, in a null-prototype object ("constructor" is not a member). */
+export const CONTROL_METHODS: Record<string, ControlMethod> = Object.assign(Object.create(null) as Record<string, ControlMethod>, BUILTIN_METHODS);
+
+/**
+ * The control method a client named, if there is one. Client input never indexes a plain object:
+ * "constructor" or "__proto__" would find Object.prototype's members.
+ */
+export function findControlMethod(name: string): ControlMethod | undefined {
+  return Object.hasOwn(CONTROL_METHODS, name) ? CONTROL_METHODS[name] : undefined;
+}

@@ -8,7 +8,7 @@ import { createServer, type Server, type Socket } from "node:net";
 import { dirname } from "node:path";
 import { BkgError, ErrorCodes, Methods, RpcError, RpcPeer, type CallMeta, type CancelToken } from "@bkg/protocol";
 import type { Topic } from "../events/index.js";
-import { CONTROL_METHODS } from "./control-api.js";
+import { findControlMethod } from "./control-api.js";
 import type { DaemonContext } from "./daemon-context.js";
 import { isAlive } from "./socket-probe.js";
 
@@ -68,6 +68,7 @@ export class SocketServer {
     socket.on("error", () => socket.destroy());
     const connection: RpcPeer = new RpcPeer(socket, socket, {
       maxMessageBytes: this.ctx.config.limits.maxMessageBytes,
+      maxDepth: this.ctx.config.limits.jsonDepth,
       accept: (msg) => {
         const problem = invalidRequest(msg);
         if (!problem) return true;
@@ -86,12 +87,16 @@ export class SocketServer {
 
     const subs = new Map<number, () => void>();
     let subSeq = 0;
-    connection.onRequest("bkg.subscribe", (p: { topics?: string[]; plugin?: string } | undefined) => {
-      const topics = (p?.topics ?? TOPICS).map((t) => (t === "logs" ? "log" : t === "events" ? "plugin" : t));
+    connection.onRequest("bkg.subscribe", (p: { topics?: unknown; plugin?: unknown } | undefined) => {
+      if (p?.topics !== undefined && (!Array.isArray(p.topics) || !p.topics.every((t) => typeof t === "string"))) {
+        throw new RpcError(ErrorCodes.InvalidParams, `"topics" must be an array of topic names (lifecycle, log, plugin, audit), got ${JSON.stringify(p.topics)?.slice(0, 80)}`);
+      }
+      if (p?.plugin !== undefined && typeof p.plugin !== "string") throw new RpcError(ErrorCodes.InvalidParams, '"plugin" must be a plugin name');
+      const topics = ((p?.topics as string[] | undefined) ?? TOPICS).map((t) => (t === "logs" ? "log" : t === "events" ? "plugin" : t));
       const bad = topics.filter((t) => !TOPICS.includes(t as Topic));
       if (bad.length) throw new RpcError(ErrorCodes.InvalidParams, `unknown topic(s) ${bad.join(", ")}; topics are: lifecycle, log (logs), plugin (events), audit`);
       const id = ++subSeq;
-      subs.set(id, this.ctx.bus.subscribe({ topics: topics as Topic[], plugin: p?.plugin }, (event) => connection.notify("bkg/event", { subscription: id, event })));
+      subs.set(id, this.ctx.bus.subscribe({ topics: topics as Topic[], plugin: p?.plugin as string | undefined }, (event) => connection.notify("bkg/event", { subscription: id, event })));
       return { subscription: id, topics };
     });
     connection.onRequest("bkg.unsubscribe", (p: { subscription?: number }) => {
@@ -106,7 +111,7 @@ export class SocketServer {
     connection.onAnyRequest(async (method: string, params: unknown, rctx) => {
       try {
         await this.ctx.loaded;
-        const control = CONTROL_METHODS[method];
+        const control = findControlMethod(method);
         if (control) return await control(this.ctx, (params ?? {}) as Record<string, unknown>);
         return await this.route(connection, client, method, params, rctx.token);
       } catch (e) {

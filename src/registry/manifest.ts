@@ -50,7 +50,7 @@ export interface Manifest {
   idleMs: number;
   timeouts: TimeoutSettings;
   restart: RestartSettings;
-  limits: { memoryMb?: number; maxMessageBytes: number };
+  limits: { memoryMb?: number; maxMessageBytes: number; jsonDepth: number };
   health: HealthSettings;
   watch: string[];
   config: Record<string, unknown>;

@@ -45,7 +45,7 @@ export function parseManifest(file: string, text: string, config: ResolvedConfig
     idleMs: m.idleMs ?? d.idleMs,
     timeouts: { ...d.timeouts, ...m.timeouts },
     restart: { ...d.restart, ...m.restart, backoff: { ...d.restart.backoff, ...m.restart?.backoff } },
-    limits: { maxMessageBytes: config.limits.maxMessageBytes, ...m.limits },
+    limits: { maxMessageBytes: config.limits.maxMessageBytes, jsonDepth: config.limits.jsonDepth, ...m.limits },
     health: { ...d.health, ...m.health },
     watch: m.watch ?? [],
     config: m.config ?? {},

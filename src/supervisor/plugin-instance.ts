@@ -131,6 +131,8 @@ export class PluginInstance {
 
     const connection = new RpcPeer(child.stdout!, child.stdin!, {
       maxMessageBytes: m.limits.maxMessageBytes,
+      maxDepth: m.limits.jsonDepth,
+      onTooDeep: (what) => this.hooks.onLog(this, "warn", `refused a message from the plugin: ${what} (limits.jsonDepth)`, undefined, "bkg/log"),
       onFramingError: (err: FramingError) => {
         const what = err.kind === "too-large" ? "message over the size limit" : err.kind === "header" ? "garbage on stdout" : "invalid JSON on stdout";
         this.kill(`protocol violation (${what}): ${err.message}`);
@@ -143,7 +145,15 @@ export class PluginInstance {
       // A process that closed its stdout but lives on is broken; one that is exiting is gone by then.
       setTimeout(() => this.kill("it closed its stdout"), 500).unref();
     });
-    connection.onNotification(Methods.progress, (p: { token?: unknown; value?: unknown }) => this.progress.get(String(p?.token))?.(p?.value));
+    connection.onNotification(Methods.progress, (p: { token?: unknown; value?: unknown }) => {
+      try {
+        this.progress.get(String(p?.token))?.(p?.value);
+      } catch (e) {
+        // The caller's sink failed (its connection is gone, say): that is the caller's loss, not
+        // a reason to stop reading this plugin's stdout.
+        this.hooks.onLog(this, "warn", `a progress value could not be delivered: ${(e as Error).message}`, undefined, "bkg/log");
+      }
+    });
     connection.onRequest(Methods.call, (params: BkgCallParams) => this.hooks.onPluginCall(this, params));
     connection.onNotification(Methods.log, (p: LogParams) => {
       const { level, msg, ...fields } = p ?? ({} as LogParams);
@@ -249,7 +259,14 @@ export class PluginInstance {
         if (cancel.aborted) return onAbort(cancel.reason);
         cancel.onAbort(onAbort);
       }
-      conn.request(method, params, cancel).then(
+      let sent: Promise<unknown>;
+      try {
+        sent = conn.request(method, params, cancel);
+      } catch (e) {
+        // Nothing was written: params JSON cannot encode (the router bounds depth first).
+        return settle(() => reject(new BkgError(ErrorCodes.InvalidParams, `${o.what}: the params could not be encoded as JSON: ${(e as Error).message}`)));
+      }
+      sent.then(
         (r) => settle(() => resolve(r)),
         (e) => {
           // The connection broke under the call: finish() rejects it with the exit's reason.

@@ -161,7 +161,7 @@ export class Supervisor {
     clearInterval(this.sampler);
     this.sampler = undefined;
     const order = startOrder(this.manifests()).reverse();
-    const dependents = (name: string) => order.filter((n) => n !== name && this.hosts.get(n)?.manifest.requires[name]);
+    const dependents = (name: string) => order.filter((n) => n !== name && Object.hasOwn(this.hosts.get(n)?.manifest.requires ?? {}, name));
     const stopping = new Map<string, Promise<void>>();
     const stopOne = (name: string): Promise<void> => {
       if (!stopping.has(name)) {

@@ -194,6 +194,9 @@ export async function startTestDaemon(manifests: Record<string, Record<string, u
         clearTimeout(t);
       }
       rmSync(dir, { recursive: true, force: true });
+      // An uncaught exception or unhandled rejection in the daemon is a bug even if it kept serving.
+      const bugs = out.split("\n").filter((l) => l.includes('"bug":true'));
+      if (bugs.length) throw new Error(`the daemon logged ${bugs.length} bug(s) (uncaught exception / unhandled rejection):\n${bugs.slice(0, 3).join("\n")}`);
     },
   };
   return d;

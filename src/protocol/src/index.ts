@@ -5,5 +5,6 @@ export * from "./messages.js";
 export * from "./framing.js";
 export * from "./peer.js";
 export * from "./cancellation.js";
+export * from "./json-depth.js";
 // The vscode-jsonrpc adapters are a subpath, "@bkg/protocol/vscode-jsonrpc": the daemon and the
 // SDK never load vscode-jsonrpc.

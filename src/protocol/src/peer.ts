@@ -12,6 +12,7 @@ import type { Readable, Writable } from "node:stream";
 import { CancelToken, whenAborted, type Cancellation } from "./cancellation.js";
 import { ErrorCodes } from "./error-codes.js";
 import { FrameParser, FrameWriter, FramingError } from "./framing.js";
+import { exceedsDepth } from "./json-depth.js";
 
 /** An error answer from the other side, or one to send: a JSON-RPC error object as a value. */
 export class RpcError extends Error {
@@ -60,6 +61,13 @@ export interface PeerOptions {
   accept?: (msg: unknown) => boolean;
   /** Framing problems. Fatal ones (`err.fatal`) end reading; the peer does not close the stream itself. */
   onFramingError?: (err: FramingError) => void;
+  /**
+   * Bounds how deeply a message's params, result or error data may nest (see exceedsDepth).
+   * A request past it is answered -32602, a response past it rejects its request with -32603,
+   * a notification past it is dropped; `onTooDeep` hears of each. Unbounded when absent.
+   */
+  maxDepth?: number;
+  onTooDeep?: (what: string) => void;
 }
 
 interface Pending {
@@ -151,8 +159,10 @@ export class RpcPeer {
   request(method: string, params?: unknown, cancel?: Cancellation): Promise<unknown> {
     if (this.closed) return Promise.reject(new PeerClosedError(method));
     const id = ++this.nextId;
-    const p = new Promise<unknown>((resolve, reject) => this.pending.set(id, { method, resolve, reject }));
+    // Encoded before it is recorded: params that cannot be encoded (too deep, a BigInt) throw here,
+    // to the caller, and leave no pending entry for a later close to reject with no one listening.
     this.writer.write(params === undefined ? { jsonrpc: "2.0", id, method } : { jsonrpc: "2.0", id, method, params });
+    const p = new Promise<unknown>((resolve, reject) => this.pending.set(id, { method, resolve, reject }));
     if (cancel) {
       const send = () => {
         if (this.pending.has(id)) this.notify(CANCEL, { id });
@@ -189,6 +199,8 @@ export class RpcPeer {
 
   private dispatch(m: Message): void {
     if (this.options.accept && !this.options.accept(m)) return;
+    const maxDepth = this.options.maxDepth;
+    if (maxDepth !== undefined && m !== null && typeof m === "object" && exceedsDepth(m.params ?? m.result ?? m.error?.data, maxDepth)) return this.refuseTooDeep(m, maxDepth);
     if (typeof m.method === "string") {
       if (m.id === undefined || m.id === null) return this.handleNotification(m.method, m.params);
       return this.handleRequest(m.id, m.method, m.params);
@@ -234,9 +246,30 @@ export class RpcPeer {
     } else this.answer(id, out);
   }
 
+  private refuseTooDeep(m: Message, maxDepth: number): void {
+    const what = `nested deeper than ${maxDepth} levels`;
+    if (typeof m.method === "string") {
+      this.options.onTooDeep?.(`${m.method}: params ${what}`);
+      if (m.id === undefined || m.id === null) return;
+      return this.writer.write({ jsonrpc: "2.0", id: m.id, error: { code: ErrorCodes.InvalidParams, message: `params of ${m.method} are ${what}` } });
+    }
+    if (typeof m.id !== "number") return;
+    const p = this.pending.get(m.id);
+    if (!p) return;
+    this.pending.delete(m.id);
+    this.options.onTooDeep?.(`the answer to ${p.method}: ${what}`);
+    p.reject(new RpcError(ErrorCodes.InternalError, `the answer to ${p.method} was refused: it is ${what}`));
+  }
+
   private answer(id: number | string, result: unknown): void {
     this.incoming.delete(id);
-    this.writer.write({ jsonrpc: "2.0", id, result: result === undefined ? null : result });
+    try {
+      this.writer.write({ jsonrpc: "2.0", id, result: result === undefined ? null : result });
+    } catch (e) {
+      // A handler's result that JSON cannot carry must still answer the request, and must not
+      // throw out of the promise callback that delivered it.
+      this.writer.write({ jsonrpc: "2.0", id, error: { code: ErrorCodes.InternalError, message: `the result could not be encoded as JSON: ${(e as Error).message}` } });
+    }
   }
 
   private answerError(id: number | string, e: unknown): void {
@@ -244,7 +277,11 @@ export class RpcPeer {
     const err = e as { code?: unknown; message?: unknown; data?: unknown };
     const code = typeof err?.code === "number" ? err.code : ErrorCodes.InternalError;
     const message = typeof err?.message === "string" ? err.message : String(e);
-    this.writer.write({ jsonrpc: "2.0", id, error: err?.data === undefined ? { code, message } : { code, message, data: err.data } });
+    try {
+      this.writer.write({ jsonrpc: "2.0", id, error: err?.data === undefined ? { code, message } : { code, message, data: err.data } });
+    } catch {
+      this.writer.write({ jsonrpc: "2.0", id, error: { code, message } });
+    }
   }
 
   private markClosed(): void {

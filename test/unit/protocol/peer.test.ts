@@ -20,3 +20,45 @@ t.test("answers that arrive together with the end of the stream resolve their ca
   t.equal(peer.isClosed, true, "then the peer is closed");
   t.rejects(peer.request("late"), { code: -32097 }, "after the end, requests fail as closed");
 });
+
+t.test("bug: params that cannot be encoded were recorded as pending, and the close rejected a promise no one held", async (t) => {
+  const input = new PassThrough();
+  const output = new PassThrough();
+  const peer = new RpcPeer(input, output).listen();
+  const unhandled: unknown[] = [];
+  const onUnhandled = (e: unknown) => unhandled.push(e);
+  process.on("unhandledRejection", onUnhandled);
+  t.teardown(() => process.off("unhandledRejection", onUnhandled));
+  const deep = JSON.parse("[".repeat(20_000) + "]".repeat(20_000));
+  t.throws(() => peer.request("echo", { deep }), RangeError, "the request throws to its caller, synchronously");
+  t.throws(() => peer.request("echo", { n: 1n }), TypeError, "a BigInt too");
+  input.end();
+  await new Promise((r) => setTimeout(r, 20));
+  t.same(unhandled, [], "closing the peer rejects nothing that no one listens to");
+});
+
+t.test("maxDepth: a deep request is answered -32602, a deep answer rejects its call with -32603, a deep notification is dropped", async (t) => {
+  const input = new PassThrough();
+  const output = new PassThrough();
+  const refused: string[] = [];
+  const peer = new RpcPeer(input, output, { maxDepth: 16, onTooDeep: (w) => refused.push(w) }).listen();
+  const heard: unknown[] = [];
+  peer.onNotification("note", (p) => heard.push(p));
+  peer.onRequest("echo", (p) => p);
+  const written: string[] = [];
+  output.on("data", (d) => written.push(String(d)));
+  const deep = "[".repeat(40) + "]".repeat(40);
+  const call = peer.request("get");
+  const frame = (b: string) => `Content-Length: ${Buffer.byteLength(b)}\r\n\r\n${b}`;
+  input.write(frame(`{"jsonrpc":"2.0","id":1,"result":${deep}}`));
+  await t.rejects(call, { code: -32603, message: /nested deeper than 16 levels/ });
+  const req = `{"jsonrpc":"2.0","id":"r","method":"echo","params":{"x":${deep}}}`;
+  const note = `{"jsonrpc":"2.0","method":"note","params":{"x":${deep}}}`;
+  const ok = `{"jsonrpc":"2.0","method":"note","params":{"x":[[1]]}}`;
+  for (const b of [req, note, ok]) input.write(frame(b));
+  await new Promise((r) => setTimeout(r, 20));
+  t.match(written.join(""), /"id":"r","error":\{"code":-32602,"message":"params of echo are nested deeper than 16 levels"/, "the deep request is answered -32602");
+  t.same(heard, [{ x: [[1]] }], "the deep notification is dropped; a shallow one is delivered");
+  t.equal(refused.length, 3, "each refusal is reported");
+  peer.dispose();
+});
