@@ -36,6 +36,7 @@ export const ACTIONS = {
   "bkg.events": "viewer",
   "bkg.plugins.list": "viewer",
   "bkg.plugins.info": "viewer",
+  "bkg.plugins.secrets": "admin",
   "bkg.plugins.logs": "viewer",
   "bkg.plugins.telemetry": "viewer",
   "bkg.plugins.start": "operator",

@@ -28,9 +28,10 @@ export function registerPluginCommands(program: Command, globals: () => GlobalOp
     .command("info <name>")
     .description("state, instances, methods, manifest and the last crash of one plugin")
     .option("--json", "print JSON")
-    .action((name: string, o: { json?: boolean }) =>
+    .option("--show-secrets", "show the manifest's env values and secret config unredacted")
+    .action((name: string, o: { json?: boolean; showSecrets?: boolean }) =>
       withClient(globals(), async (c) => {
-        const info = await c.plugins.info(name);
+        const info = await c.plugins.info(name, { secrets: o.showSecrets === true });
         if (o.json) return printJson(info);
         printInfo(info);
       }),

@@ -98,7 +98,8 @@ export class BkgClient {
 
   readonly plugins = {
     list: () => this.request("bkg.plugins.list", {}) as Promise<PluginSummary[]>,
-    info: (name: string) => this.request("bkg.plugins.info", { name }) as Promise<PluginInfo>,
+    /** One plugin's details; the manifest's env values and secret config are redacted unless `secrets` is true. */
+    info: (name: string, opts: { secrets?: boolean } = {}) => this.request("bkg.plugins.info", { name, ...(opts.secrets ? { secrets: true } : {}) }) as Promise<PluginInfo>,
     start: (name: string) => this.request("bkg.plugins.start", { name }) as Promise<{ name: string; state: string }>,
     stop: (name: string) => this.request("bkg.plugins.stop", { name }) as Promise<{ name: string; state: string }>,
     reload: (name: string) => this.request("bkg.plugins.reload", { name }) as Promise<{ name: string; state: string; reason?: string; version: string }>,

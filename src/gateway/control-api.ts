@@ -45,7 +45,8 @@ const BUILTIN_METHODS: Record<string, ControlMethod> = {
   ...TELEMETRY_METHODS,
   "bkg.status": (ctx) => status(ctx),
   "bkg.plugins.list": (ctx) => ctx.supervisor.list(),
-  "bkg.plugins.info": (ctx, p) => ctx.supervisor.info(hostOf(ctx, p).name),
+  // The socket is the machine owner's (mode 0600): it may ask for the manifest's secrets.
+  "bkg.plugins.info": (ctx, p) => ctx.supervisor.info(hostOf(ctx, p).name, { secrets: p.secrets === true }),
   "bkg.plugins.start": (ctx, p) => {
     const host = hostOf(ctx, p);
     host.start("started by an operator");

@@ -5,7 +5,9 @@
  */
 import type { FastifyInstance } from "fastify";
 import { BkgError, ErrorCodes } from "@bkg/protocol";
+import { authorizeAction } from "../auth/index.js";
 import { CONTROL_METHODS } from "./control-api.js";
+import { principalOf } from "./http-server.js";
 import { anyObject, errorResponses, nameParams } from "./http-schemas.js";
 import type { SurfaceDeps } from "./surface-deps.js";
 
@@ -24,14 +26,21 @@ export function registerPluginRoutes(app: FastifyInstance, { ctx, telemetry }: S
     async () => CONTROL_METHODS["bkg.plugins.list"](ctx, {}),
   );
 
-  app.get<NameReq>(
+  app.get<NameReq & { Querystring: { secrets?: boolean } }>(
     "/api/plugins/:name",
     {
       config: { action: "bkg.plugins.info" },
-      schema: { tags, summary: "One plugin: state and reason, pids, instances, methods, manifest, restarts, last exit", params: nameParams, response: { 200: anyObject, ...errorResponses } },
+      schema: {
+        tags,
+        summary: "One plugin: state and reason, pids, instances, methods, manifest (env values and secret config redacted), restarts, last exit",
+        params: nameParams,
+        querystring: { type: "object", properties: { secrets: { type: "boolean", default: false, description: "Show the manifest's env and config unredacted (admin only)" } } },
+        response: { 200: anyObject, ...errorResponses },
+      },
     },
     async (req) => {
-      const info = ctx.supervisor.info(req.params.name);
+      if (req.query.secrets) authorizeAction(principalOf(req), "bkg.plugins.secrets");
+      const info = ctx.supervisor.info(req.params.name, { secrets: req.query.secrets === true });
       if (!info) throw notFound(req.params.name);
       return { ...info, pids: info.instances.map((i) => i.pid).filter((p) => p !== undefined), lastError: info.lastExit ?? (info.reason ? { reason: info.reason } : null) };
     },

@@ -8,7 +8,7 @@ import type { BkgCallParams } from "@bkg/protocol";
 import type { ResolvedConfig } from "../config/index.js";
 import type { EventBus, PluginState } from "../events/index.js";
 import { LogRing, type Logger } from "../logs/index.js";
-import { checkRequires, parseManifest, startOrder, type InvalidManifest, type Manifest } from "../registry/index.js";
+import { checkRequires, parseManifest, redactManifest, startOrder, type InvalidManifest, type Manifest } from "../registry/index.js";
 import { ParamsSchemaCache } from "../validation/params-schema-cache.js";
 import { probeCgroup } from "./cgroup-limit.js";
 import { reapLeftovers } from "./orphan-reaper.js";
@@ -288,7 +288,11 @@ export class Supervisor {
     return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }
 
-  info(name: string): PluginInfo | undefined {
+  /**
+   * One plugin's details. The manifest's env values and secret-looking config are redacted
+   * unless `secrets` is true (callers check that the principal is an admin who asked).
+   */
+  info(name: string, opts: { secrets?: boolean } = {}): PluginInfo | undefined {
     const h = this.hosts.get(name);
     if (!h) {
       const s = this.list().find((p) => p.name === name);
@@ -298,7 +302,7 @@ export class Supervisor {
       ...this.summary(h),
       description: h.manifest.description,
       methods: h.methodList().map((d) => ({ name: d.name, description: d.description, streaming: d.streaming, paramsSchema: d.paramsSchema })),
-      manifest: h.manifest,
+      manifest: opts.secrets ? h.manifest : redactManifest(h.manifest),
       lastExit: h.lastExit,
     };
   }
