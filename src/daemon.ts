@@ -5,7 +5,7 @@
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Router } from "./bus/index.js";
-import type { ResolvedConfig } from "./config/index.js";
+import { ensurePrivateDir, type ResolvedConfig } from "./config/index.js";
 import { EventBus } from "./events/index.js";
 import { SocketServer, startControlSurface, type ControlSurface, type DaemonContext } from "./gateway/index.js";
 import { createLogger, PluginLogFiles, type Logger } from "./logs/index.js";
@@ -29,9 +29,10 @@ export interface Daemon extends DaemonContext {
  * Resolves once every eager plugin has been started (not necessarily ready).
  */
 export async function startDaemon(config: ResolvedConfig, options: DaemonOptions = {}): Promise<Daemon> {
-  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  const loosened = ensurePrivateDir(config.dataDir);
   mkdirSync(config.manifestsDir, { recursive: true });
   const logger = options.logger ?? createLogger(config.logLevel);
+  if (loosened !== undefined) logger.warn({ dataDir: config.dataDir }, `the data folder ${config.dataDir} was mode 0${loosened.toString(8)}; set it to 0700 (it holds the root token and the store)`);
   const bus = new EventBus();
   const startedAt = Date.now();
   // The store first: a database it cannot use (unreachable, newer schema) stops the start here.
@@ -95,7 +96,7 @@ export async function startDaemon(config: ResolvedConfig, options: DaemonOptions
 
   const socket = new SocketServer(daemon);
   await socket.listen();
-  writeFileSync(pidFile, `${process.pid}\n`);
+  writeFileSync(pidFile, `${process.pid}\n`, { mode: 0o600 });
   telemetry.start(supervisor);
   supervisor.reapOrphans();
   await watcher.start();

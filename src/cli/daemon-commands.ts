@@ -71,7 +71,7 @@ export function registerDaemonCommands(program: Command, globals: () => GlobalOp
 }
 
 async function detach(dataDir: string, socketPath: string, g: GlobalOptions): Promise<void> {
-  mkdirSync(join(dataDir, "logs"), { recursive: true });
+  mkdirSync(join(dataDir, "logs"), { recursive: true, mode: 0o700 });
   const logFile = join(dataDir, "logs", "daemon.log");
   // The logger rotates daemon.log itself; anything written around it (a crash before the logger
   // exists, Node's own warnings) lands in daemon.out, which stays small.

@@ -1,3 +1,4 @@
 export * from "./config.js";
 export { loadConfig, ENV_OVERRIDES, type LoadConfigOptions } from "./load-config.js";
 export { resolveSocketPath } from "./socket-path.js";
+export { ensurePrivateDir } from "./data-dir.js";

@@ -3,7 +3,7 @@
  * better-sqlite3 is synchronous, so every operation runs on the event loop: the daemon calls
  * the store only from its flush timer and from queries, never from the call path.
  */
-import { mkdirSync } from "node:fs";
+import { closeSync, mkdirSync, openSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import { latestVersion, migrationsFor, newerSchemaError, SCHEMA_TABLE_SQL } from "./migrations.js";
@@ -22,6 +22,9 @@ export class SqliteStore implements Store {
     const s = new SqliteStore(file);
     try {
       mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+      // Made 0600 before SQLite opens it (SQLite's own create follows the umask, 0644), and SQLite
+      // gives the -wal and -shm files the database file's mode.
+      closeSync(openSync(file, "a", 0o600));
       const db = new Database(file, { timeout: 5000 });
       db.pragma("journal_mode = WAL");
       db.pragma("synchronous = NORMAL");

@@ -11,8 +11,8 @@ import { sampleGroups } from "./process-sampler.js";
 
 export function rememberGroup(runDir: string, pgid: number, instanceId: string): void {
   try {
-    mkdirSync(runDir, { recursive: true });
-    writeFileSync(join(runDir, `${pgid}.pgid`), instanceId);
+    mkdirSync(runDir, { recursive: true, mode: 0o700 });
+    writeFileSync(join(runDir, `${pgid}.pgid`), instanceId, { mode: 0o600 });
   } catch {
     /* best effort: reaping is a safety net */
   }

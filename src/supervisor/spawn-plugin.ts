@@ -45,7 +45,7 @@ export function pluginArgv(m: Manifest): [string, string[]] {
  * time that lands on every start, restart and standby promotion.
  */
 export function spawnPlugin(m: Manifest, instanceId: string, dataDir: string, daemonEnv: NodeJS.ProcessEnv = process.env): ChildProcess {
-  mkdirSync(dataDir, { recursive: true });
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const [file, args] = pluginArgv(m);
   return spawn(file, args, {
     cwd: m.cwd,
