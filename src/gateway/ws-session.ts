@@ -86,7 +86,7 @@ export class WsSession {
     clearTimeout(this.authTimer);
     this.principal = p;
     this.log.info({ session: this.init.id, cred: p.id, ip: this.init.ip }, `ws session ${this.init.id} opened by ${p.id}`);
-    void this.bootstrap(p);
+    this.bootstrap(p).catch((e) => this.sendError(BkgError.from(e)));
   }
 
   private async bootstrap(p: Principal): Promise<void> {
@@ -143,7 +143,7 @@ export class WsSession {
       const timer = setInterval(() => void push().catch(() => undefined), TELEMETRY_EVERY_MS);
       this.subs.set(key, () => clearInterval(timer));
       this.send({ type: "subscribed", payload: { topic, plugin: plugin ?? null } });
-      void push();
+      push().catch((e) => this.sendError(BkgError.from(e)));
       return;
     }
     this.send({ type: "subscribed", payload: { topic, plugin: plugin ?? null } });
