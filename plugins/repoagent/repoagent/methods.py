@@ -8,6 +8,7 @@ from bkg_plugin import Context, ErrorCodes, LifecycleContext, Plugin, PluginErro
 
 from . import __version__
 from .analyze import analyze
+from .argcheck import check_args
 from .config import Config, parse_config
 from .files import patch, read_file, search, tree
 from .gitops import Git
@@ -181,10 +182,10 @@ def repo_command(params: dict, ctx: Context) -> dict[str, Any]:
                           f"{', '.join(allowed) if allowed else '(none: config.commands is empty)'}",
                           {"allowed": allowed})
     ws = Workspace(cfg)
-    where = ws.resolve(params.get("cwd", "."))
+    where = ws.resolve(params.get("cwd", "."), allow_ignored=False)
     if not os.path.isdir(where.real):
         raise invalid(f"cwd {where.given!r} is not a folder", path=where.given)
-    argv = cfg.commands[name] + list(params.get("args", []))
+    argv = cfg.commands[name] + check_args(ws, where, name, cfg.commands[name], params.get("args", []))
     try:
         r = run_capped(argv, where.real, timeout_s=cfg.command_timeout_ms / 1000.0,
                        max_bytes=cfg.max_output_bytes, cancelled=lambda: ctx.cancelled)

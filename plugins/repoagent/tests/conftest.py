@@ -321,6 +321,10 @@ def commands() -> dict[str, list[str]]:
         "sleep": [PY, "-c", "import time; time.sleep(30)"],
         "spew": [PY, "-c", "import sys; sys.stdout.write('x' * 500000)"],
         "missing": ["definitely-not-a-real-program-xyz"],
+        "ls": ["ls", "-la"],
+        "git-log": ["git", "log", "--oneline"],
+        "git-diff": ["git", "diff"],
+        "git-any": ["git"],
     }
 
 

@@ -1,0 +1,155 @@
+"""The checks on a caller's extra arguments to an allowlisted command (repo.command).
+
+A command's argv grammar is unknown in general, so every argument is classified conservatively:
+
+- after ``--``, and any argument not starting with ``-``, is an operand: it is checked as a path
+  (relative to the command's cwd). It must lie inside a workspace root once ``..`` and symlinks
+  are resolved, and must not be in ``.git`` or an ignored folder. An operand that is not a path
+  (a git rev, a pattern) passes as long as it would name a path inside the cwd's root;
+- ``--name=value``: the value is checked as a path too;
+- ``-abc`` (a cluster of short flags): letters and digits only, since an attached value
+  (``-C/tmp``, ``-o../x``) cannot be told apart from flags; a separate value is an operand;
+- per-program tables refuse options that write files, run programs, or point the program at
+  another repository or recurse past the ignore rules (git's ``--output``, ``--ext-diff``,
+  ``--upload-pack``, ``ls -R``). A long option is refused if it is a prefix of a denied one,
+  because git and GNU getopt accept unambiguous abbreviations (``--outp`` is ``--output``).
+"""
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+
+from bkg_plugin import ErrorCodes, PluginError
+
+from .workspace import Resolved, Workspace
+
+_FLAGS = re.compile(r"^-[A-Za-z0-9]+$")
+
+
+@dataclass(frozen=True)
+class Denied:
+    long: tuple[str, ...]   # option names, "--" included
+    short: str              # flag letters refused in any cluster
+    why: str
+
+
+# git options that write outside the command's output, run a program, or read another repository
+_GIT = Denied(
+    long=("--output", "--output-directory", "--ext-diff", "--exec", "--exec-path", "--upload-pack",
+          "--receive-pack", "--open-files-in-pager", "--git-dir", "--work-tree", "--namespace",
+          "--super-prefix", "--config-env", "--template", "--no-index", "--orderfile"),
+    short="oO",
+    why="it writes files, runs another program, or reads outside the repository",
+)
+# subcommands whose -u runs a program (--upload-pack) on the remote side, here a local one
+_GIT_UPLOAD = frozenset({"fetch", "clone", "ls-remote", "pull", "archive", "push"})
+_LS = Denied(long=("--recursive",), short="R",
+             why="it recurses into ignored folders (.git, node_modules, ...)")
+
+# git's global options that take a value in the next argument (for finding the subcommand)
+_GIT_GLOBAL_WITH_VALUE = frozenset({"-C", "-c", "--git-dir", "--work-tree", "--namespace",
+                                    "--exec-path", "--super-prefix", "--config-env"})
+
+
+def git_subcommand(prefix: list[str]) -> str | None:
+    """The git subcommand named in an allowlisted argv prefix, or None if the prefix leaves it to
+    the caller (``["git"]``, ``["git", "-C", "x"]``)."""
+    i = 1
+    while i < len(prefix):
+        a = prefix[i]
+        if a in _GIT_GLOBAL_WITH_VALUE:
+            i += 2
+            continue
+        if a.startswith("-"):
+            i += 1
+            continue
+        return a
+    return None
+
+
+def _program(prefix: list[str]) -> str:
+    return os.path.basename(prefix[0])
+
+
+def _refuse(name: str, index: int, arg: str, rule: str, code: int = ErrorCodes.InvalidParams) -> PluginError:
+    return PluginError(code, f"command {name!r}: args[{index}] {arg!r} is refused: {rule}",
+                       {"arg": arg, "index": index, "rule": rule})
+
+
+def _denied_for(prefix: list[str]) -> tuple[Denied | None, str]:
+    prog = _program(prefix)
+    if prog == "git":
+        sub = git_subcommand(prefix) or ""
+        extra = "u" if sub in _GIT_UPLOAD else ""
+        return Denied(_GIT.long, _GIT.short + extra, _GIT.why), "git"
+    if prog == "ls":
+        return _LS, "ls"
+    return None, prog
+
+
+def _check_option(name: str, i: int, arg: str, denied: Denied | None, prog: str) -> str | None:
+    """Checks an option; returns the value of ``--name=value`` (to check as a path) or None."""
+    if arg.startswith("--"):
+        opt, eq, value = arg.partition("=")
+        if denied and any(d.startswith(opt) for d in denied.long):
+            full = next(d for d in denied.long if d.startswith(opt))
+            shown = opt if opt == full else f"{opt} (an abbreviation of {full})"
+            raise _refuse(name, i, arg, f"{prog} option {shown} is not allowed: {denied.why}",
+                          ErrorCodes.PermissionDenied)
+        return value if eq else None
+    if not _FLAGS.match(arg):
+        raise _refuse(name, i, arg, "an option with an attached value cannot be checked; "
+                                    "pass the value as its own argument (e.g. ['-C', 'dir'])")
+    if denied:
+        bad = sorted({c for c in arg[1:] if c in denied.short})
+        if bad:
+            raise _refuse(name, i, arg, f"{prog} option -{bad[0]} is not allowed: {denied.why}",
+                          ErrorCodes.PermissionDenied)
+    return None
+
+
+def _check_path(ws: Workspace, cwd: Resolved, name: str, i: int, arg: str, what: str,
+                path: str | None = None) -> None:
+    try:
+        ws.resolve(arg if path is None else path, must_exist=False, allow_ignored=False, base=cwd.real)
+    except PluginError as e:
+        # the workspace message names the path; say which argument and which rule it broke
+        raise _refuse(name, i, arg, f"{what} must be a path inside the workspace roots, "
+                                    f"not ignored and not in .git ({e.message})") from None
+
+
+def check_args(ws: Workspace, cwd: Resolved, name: str, prefix: list[str], args: list[object]) -> list[str]:
+    """Checks the caller's extra args of command ``name`` (argv prefix ``prefix``) run in ``cwd``.
+
+    Returns the args (all strings). Raises PluginError naming the first refused argument and the
+    rule: -32602 for a path outside the roots or an unclassifiable argument, -33003 for an option
+    the program's table denies. Pure apart from reading the file system; never runs anything."""
+    if not isinstance(args, list):
+        raise PluginError(ErrorCodes.InvalidParams, f"command {name!r}: args must be a list of strings",
+                          {"rule": "args is a list"})
+    denied, prog = _denied_for(prefix)
+    if prog == "git" and args and git_subcommand(prefix) is None:
+        raise PluginError(ErrorCodes.PermissionDenied,
+                          f"command {name!r}: extra args are refused because its allowlisted argv "
+                          f"{prefix!r} leaves the git subcommand (and git's global options such as -c) "
+                          "to the caller; name the subcommand in config.commands",
+                          {"rule": "git prefix without a subcommand"})
+    out: list[str] = []
+    operands_only = False
+    for i, arg in enumerate(args):
+        if not isinstance(arg, str):
+            raise _refuse(name, i, repr(arg), "every argument must be a string")
+        if "\x00" in arg:
+            raise _refuse(name, i, arg, "an argument cannot contain a NUL byte")
+        out.append(arg)
+        if not operands_only and arg == "--":
+            operands_only = True
+            continue
+        if operands_only or not arg.startswith("-") or arg == "-":
+            _check_path(ws, cwd, name, i, arg, "an operand")
+            continue
+        value = _check_option(name, i, arg, denied, prog)
+        if value:
+            _check_path(ws, cwd, name, i, arg, f"the value of {arg.partition('=')[0]}", value)
+    return out
