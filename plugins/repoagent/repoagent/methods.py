@@ -117,7 +117,8 @@ def repo_search(params: dict, ctx: Context) -> dict[str, Any]:
     res = ws.resolve(params.get("path", "."), allow_ignored=False)
     return search(ws, res, params["query"], max_results=params.get("maxResults", 100),
                   case_sensitive=params.get("caseSensitive", False), regex=params.get("regex", False),
-                  max_file_bytes=_cfg().max_file_bytes, cancelled=lambda: ctx.cancelled)
+                  max_file_bytes=_cfg().max_file_bytes, regex_timeout_ms=_cfg().regex_timeout_ms,
+                  cancelled=lambda: ctx.cancelled)
 
 
 @plugin.method(
