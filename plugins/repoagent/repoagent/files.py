@@ -66,6 +66,9 @@ def read_file(res: Resolved, encoding: str, offset: int, max_bytes: int) -> dict
     if not os.path.isfile(res.real):
         raise invalid(f"path {res.given!r} is not a regular file", path=res.given)
     size = os.path.getsize(res.real)
+    if offset > size:
+        raise invalid(f"offset {offset} is past the end of {res.given!r} ({size} bytes); "
+                      f"offset must be from 0 to {size}", path=res.given, offset=offset, size=size)
     with open(res.real, "rb") as f:
         if offset:
             f.seek(offset)
