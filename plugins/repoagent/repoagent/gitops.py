@@ -17,10 +17,14 @@ GIT_ENV = {
     "PAGER": "cat",
     "GIT_OPTIONAL_LOCKS": "0",    # read-only commands do not take index.lock
     "LC_ALL": "C",
+    # a path is a path: pathspec magic such as ":(top)" would reach files above the workspace
+    # root when that root is a folder inside a larger repository
+    "GIT_LITERAL_PATHSPECS": "1",
 }
 INTERNAL_MAX_BYTES = 16 * 1024 * 1024   # for git output we parse (diff text uses maxOutputBytes)
 EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
-_REV = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_./~^@{}:+-]*$")
+# no ":" (rev:path, :/search, :0:path name blobs and trees, not commits), no leading "-" (options)
+_REV = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_./~^@{}+-]*$")
 _FIELD, _RECORD = "\x1f", "\x1e"
 
 
@@ -93,7 +97,7 @@ class Git:
         if rev is not None:
             if not _REV.match(rev):
                 raise invalid(f"invalid rev {rev!r}: must look like a commit, branch, tag or A..B range "
-                              "(and must not start with '-')", rev=rev)
+                              "(letters, digits and _./~^@{}+-, not starting with '-'; no ':')", rev=rev)
             base = rev
         else:
             base = "HEAD" if self.has_head(cwd) else EMPTY_TREE
