@@ -169,6 +169,9 @@ def patch(ws: Workspace, changes: list[dict[str, Any]], max_file_bytes: int) -> 
             raise invalid(f"changes[{i}]: path {res.given!r} is a workspace root", path=res.given)
         if os.path.isdir(res.real):
             raise invalid(f"changes[{i}]: path {res.given!r} is a directory", path=res.given)
+        if ws.matchers[res.root].is_excluded(res.rel, False):
+            raise invalid(f"changes[{i}]: path {res.given!r} matches the ignore config, which "
+                          "repo.patch never writes (the daemon's .bkg/ state, secrets, ...)", path=res.given)
         data = b""
         if mode in ("write", "append"):
             if not isinstance(ch.get("content"), str):

@@ -121,6 +121,10 @@ class Git:
     def commit(self, message: str, paths: list[str] | None, cancelled: Callable[[], bool]) -> dict[str, Any]:
         if paths:
             resolved = [self.ws.resolve(p, must_exist=False) for p in paths]
+            for r in resolved:
+                if self.ws.matchers[r.root].is_excluded(r.rel, os.path.isdir(r.real)):
+                    raise invalid(f"repo.commit: path {r.given!r} matches the ignore config, which "
+                                  "repo.commit never stages", path=r.given)
             roots = {r.root for r in resolved}
             if len(roots) > 1:
                 raise invalid("repo.commit: all paths must lie in the same workspace root", paths=paths)
