@@ -118,6 +118,24 @@ class Git:
             out["untracked"] = [f for f in u.text().splitlines() if f]
         return out
 
+    def _refuse_excluded(self, root: str, top: str, specs: list[str], cancelled: Callable[[], bool]) -> None:
+        """Refuses (-32602) a commit whose ``git add -A`` would stage a file the ignore config
+        excludes but .gitignore does not (a ``*.pem`` under a folder path): asks git first
+        (``--dry-run``), so the index is never touched."""
+        dry = self.run(root, ["add", "-A", "--dry-run", "--", *specs], cancelled=cancelled)
+        excluded = []
+        for line in dry.text().splitlines():
+            verb, _, quoted = line.partition(" ")
+            if verb not in ("add", "remove") or len(quoted) < 2 or quoted[0] != "'" or quoted[-1] != "'":
+                continue
+            rel = os.path.relpath(os.path.join(top, quoted[1:-1]), root).replace(os.sep, "/")
+            if not rel.startswith("../") and self.ws.matchers[root].is_excluded(rel, False):
+                excluded.append(rel)
+        if excluded:
+            raise invalid(f"repo.commit would stage {', '.join(repr(x) for x in excluded[:10])}"
+                          f"{' and more' if len(excluded) > 10 else ''}, which the ignore config excludes; "
+                          "name the paths to commit, or add them to .gitignore", excluded=excluded)
+
     def commit(self, message: str, paths: list[str] | None, cancelled: Callable[[], bool]) -> dict[str, Any]:
         if paths:
             resolved = [self.ws.resolve(p, must_exist=False) for p in paths]
@@ -133,7 +151,8 @@ class Git:
         else:
             root = self.ws.default_root
             specs = ["."]
-        self.toplevel(root, paths[0] if paths else ".")
+        top = self.toplevel(root, paths[0] if paths else ".")
+        self._refuse_excluded(root, top, specs, cancelled)
         self.run(root, ["add", "-A", "--", *specs], cancelled=cancelled)
         st = self.run(root, ["diff", "--cached", "--name-only", "--", *specs], cancelled=cancelled)
         if not st.text().strip():

@@ -114,3 +114,18 @@ def test_bug_commit_cannot_stage_what_the_ignore_config_excludes(guarded, wrepo)
 def test_patch_still_writes_gitignored_files(guarded, wrepo):
     r = guarded.result("repo.patch", {"changes": [{"path": "build/fresh.txt", "mode": "write", "content": "ok"}]})
     assert r["count"] == 1 and (wrepo / "build" / "fresh.txt").read_text() == "ok"
+
+
+def test_bug_commit_all_does_not_stage_what_the_ignore_config_excludes(guarded, wrepo, sandbox):
+    # .bkg/ and *.pem are excluded by the config but not by .gitignore: `git add -A` alone
+    # would commit the daemon's root.token and the key
+    head = git_out(wrepo, "rev-parse", "HEAD", env=sandbox["env"])
+    (wrepo / "server.pem").write_text("PRIVATE KEY\n")
+    try:
+        e = guarded.error("repo.commit", {"message": "everything"})
+        assert e["code"] == INVALID_PARAMS and "'server.pem'" in e["message"], e
+        assert e["data"]["excluded"] == [".bkg/root.token", "server.pem"]
+        assert git_out(wrepo, "rev-parse", "HEAD", env=sandbox["env"]) == head
+        assert git_out(wrepo, "diff", "--cached", "--name-only", env=sandbox["env"]) == ""
+    finally:
+        (wrepo / "server.pem").unlink()
