@@ -355,6 +355,35 @@ def agent(spawn, repo) -> Client:
 
 @pytest.fixture(scope="session")
 def tight(spawn, repo) -> Client:
-    """Small limits: 300 ms command timeout, 200 output bytes."""
+    """Small limits: 300 ms command timeout (only for a command that never ends by itself),
+    200 output bytes."""
     return spawn({"workspaceRoots": [str(repo)], "commands": commands(),
                   "commandTimeoutMs": 300, "maxOutputBytes": 200})
+
+
+@pytest.fixture(scope="session")
+def capped(spawn, repo) -> Client:
+    """200 output bytes and a timeout no healthy command reaches, even on a loaded machine."""
+    return spawn({"workspaceRoots": [str(repo)], "commands": commands(),
+                  "commandTimeoutMs": 60000, "maxOutputBytes": 200})
+
+
+def child_pids(pid: int) -> list[int]:
+    """The live child processes of process ``pid`` (Linux /proc)."""
+    kids: list[int] = []
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{tid}/children") as f:
+            kids += [int(k) for k in f.read().split()]
+    return kids
+
+
+def wait_until(pred: Callable[[], bool], timeout: float = 10.0) -> bool:
+    """Polls pred (bounded in count and time) until it holds; returns its last value."""
+    end = time.monotonic() + timeout
+    for _ in range(10000):
+        if pred():
+            return True
+        if time.monotonic() > end:
+            break
+        time.sleep(0.01)
+    return pred()

@@ -2,10 +2,8 @@
 ~30 s per call, and every other call with it, since Python's re holds the GIL)."""
 from __future__ import annotations
 
-import os
-import time
-
 import pytest
+from conftest import child_pids, wait_until
 
 INVALID_PARAMS = -32602
 PLUGIN_ERROR = -33010
@@ -21,33 +19,13 @@ def evil_root(tmp_path):
     return tmp_path
 
 
-def _children(pid: int) -> list[int]:
-    kids: list[int] = []
-    for tid in os.listdir(f"/proc/{pid}/task"):
-        with open(f"/proc/{pid}/task/{tid}/children") as f:
-            kids += [int(k) for k in f.read().split()]
-    return kids
-
-
-def _wait_no_children(pid: int) -> list[int]:
-    """Polls (bounded in count and time) until the plugin has no child process left."""
-    end = time.monotonic() + 10
-    kids = _children(pid)
-    for _ in range(1000):
-        if not kids or time.monotonic() > end:
-            break
-        time.sleep(0.01)
-        kids = _children(pid)
-    return kids
-
-
 def test_bug_catastrophic_regex_is_stopped_at_the_budget(spawn, evil_root):
     c = spawn({"workspaceRoots": [str(evil_root)], "regexTimeoutMs": 300})
     e = c.error("repo.search", {"query": EVIL, "regex": True}, timeout=20)
     assert e["code"] == PLUGIN_ERROR, e
     assert repr(EVIL) in e["message"] and "300 ms (regexTimeoutMs)" in e["message"], e
     assert e["data"] == {"query": EVIL, "budgetMs": 300, "path": "evil.txt"}
-    assert _wait_no_children(c.proc.pid) == []
+    assert wait_until(lambda: child_pids(c.proc.pid) == [])
     # the plugin goes on serving, regexes included
     r = c.result("repo.search", {"query": "^a+$", "regex": True})
     assert [(m["path"], m["line"]) for m in r["matches"]] == [("a_fine.txt", 1)]
@@ -65,7 +43,7 @@ def test_bug_hung_regex_does_not_block_concurrent_calls(spawn, evil_root):
     assert not [m for m in c.seen if m.get("id") == rid], "the regex call cannot have finished"
     c.send({"jsonrpc": "2.0", "method": "$/cancelRequest", "params": {"id": rid}})
     assert c.response(rid, timeout=20)["error"]["code"] == CANCELLED
-    assert _wait_no_children(c.proc.pid) == []
+    assert wait_until(lambda: child_pids(c.proc.pid) == [])
 
 
 def test_budget_counts_matching_over_all_files_of_a_call(spawn, tmp_path):
