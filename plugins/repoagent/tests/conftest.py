@@ -372,8 +372,11 @@ def child_pids(pid: int) -> list[int]:
     """The live child processes of process ``pid`` (Linux /proc)."""
     kids: list[int] = []
     for tid in os.listdir(f"/proc/{pid}/task"):
-        with open(f"/proc/{pid}/task/{tid}/children") as f:
-            kids += [int(k) for k in f.read().split()]
+        try:
+            with open(f"/proc/{pid}/task/{tid}/children") as f:
+                kids += [int(k) for k in f.read().split()]
+        except FileNotFoundError:   # the thread ended since the listing (the SDK has one per call)
+            continue
     return kids
 
 
