@@ -9,6 +9,9 @@ A command's argv grammar is unknown in general, so every argument is classified 
 - ``--name=value``: the value is checked as a path too;
 - ``-abc`` (a cluster of short flags): letters and digits only, since an attached value
   (``-C/tmp``, ``-o../x``) cannot be told apart from flags; a separate value is an operand;
+- a git command takes extra args only if its prefix names a read-only subcommand (status, log,
+  diff, ...; branch and tag only with --list), since others write the repository or run
+  programs from their operands (config, rebase --exec, submodule foreach, bisect run);
 - per-program tables refuse options that write files, run programs, or point the program at
   another repository or recurse past the ignore rules (git's ``--output``, ``--ext-diff``,
   ``--upload-pack``, ``ls -R``). A long option is refused if it is a prefix of a denied one,
@@ -42,8 +45,14 @@ _GIT = Denied(
     short="oO",
     why="it writes files, runs another program, or reads outside the repository",
 )
-# subcommands whose -u runs a program (--upload-pack) on the remote side, here a local one
-_GIT_UPLOAD = frozenset({"fetch", "clone", "ls-remote", "pull", "archive", "push"})
+# the git subcommands that only read, whose extra args repoagent can check; any other one
+# (config, rebase --exec, submodule foreach, bisect run, difftool -x, fetch ext::...) can write
+# the repository or run a program, so it takes no extra args
+_GIT_READ_ONLY = frozenset({"status", "log", "show", "diff", "blame", "ls-files", "ls-tree", "rev-parse",
+                            "describe", "shortlog", "grep", "cat-file", "rev-list", "show-ref", "name-rev",
+                            "whatchanged", "count-objects", "branch", "tag"})
+# these list with --list / -l, but create or delete refs without it
+_GIT_LISTING = frozenset({"branch", "tag"})
 _LS = Denied(long=("--recursive",), short="R",
              why="it recurses into ignored folders (.git, node_modules, ...)")
 
@@ -80,12 +89,29 @@ def _refuse(name: str, index: int, arg: str, rule: str, code: int = ErrorCodes.I
 def _denied_for(prefix: list[str]) -> tuple[Denied | None, str]:
     prog = _program(prefix)
     if prog == "git":
-        sub = git_subcommand(prefix) or ""
-        extra = "u" if sub in _GIT_UPLOAD else ""
-        return Denied(_GIT.long, _GIT.short + extra, _GIT.why), "git"
+        return _GIT, "git"
     if prog == "ls":
         return _LS, "ls"
     return None, prog
+
+
+def _git_refusal(name: str, prefix: list[str]) -> PluginError | None:
+    """Why a git command takes no extra args at all (-33003), or None."""
+    sub = git_subcommand(prefix)
+    why = None
+    if sub is None:
+        why = ("leaves the git subcommand (and git's global options such as -c) to the caller; "
+               "name the subcommand in config.commands")
+    elif sub not in _GIT_READ_ONLY:
+        why = (f"runs 'git {sub}', which is not one of the read-only subcommands whose args repoagent "
+               f"can check ({', '.join(sorted(_GIT_READ_ONLY))})")
+    elif sub in _GIT_LISTING and not {"--list", "-l"} & set(prefix):
+        why = f"runs 'git {sub}' without --list, where an extra arg would create or delete a {sub}"
+    if why is None:
+        return None
+    return PluginError(ErrorCodes.PermissionDenied,
+                       f"command {name!r}: extra args are refused because its allowlisted argv {prefix!r} {why}",
+                       {"rule": "git subcommand", "subcommand": sub})
 
 
 def _check_option(name: str, i: int, arg: str, denied: Denied | None, prog: str) -> str | None:
@@ -129,12 +155,10 @@ def check_args(ws: Workspace, cwd: Resolved, name: str, prefix: list[str], args:
         raise PluginError(ErrorCodes.InvalidParams, f"command {name!r}: args must be a list of strings",
                           {"rule": "args is a list"})
     denied, prog = _denied_for(prefix)
-    if prog == "git" and args and git_subcommand(prefix) is None:
-        raise PluginError(ErrorCodes.PermissionDenied,
-                          f"command {name!r}: extra args are refused because its allowlisted argv "
-                          f"{prefix!r} leaves the git subcommand (and git's global options such as -c) "
-                          "to the caller; name the subcommand in config.commands",
-                          {"rule": "git prefix without a subcommand"})
+    if prog == "git" and args:
+        refusal = _git_refusal(name, prefix)
+        if refusal is not None:
+            raise refusal
     out: list[str] = []
     operands_only = False
     for i, arg in enumerate(args):

@@ -325,6 +325,9 @@ def commands() -> dict[str, list[str]]:
         "git-log": ["git", "log", "--oneline"],
         "git-diff": ["git", "diff"],
         "git-any": ["git"],
+        "git-config": ["git", "config"],
+        "git-branch": ["git", "branch", "--list"],
+        "git-branch-any": ["git", "branch"],
     }
 
 

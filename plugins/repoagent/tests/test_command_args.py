@@ -115,3 +115,16 @@ def test_relative_operand_naming_nothing_is_allowed(agent, repo):
     r = agent.result("repo.command", {"name": "echo", "args": ["HEAD~1", "main..HEAD"]})
     assert r["stdout"] == "HEAD~1 main..HEAD\n"
     assert not os.path.exists(repo / "HEAD~1")
+
+
+@pytest.mark.parametrize("name,args,says", [
+    ("git-config", ["core.hooksPath", "hooks"], "'git config', which is not one of the read-only"),
+    ("git-branch-any", ["evil-branch"], "without --list"),
+])
+def test_git_subcommands_that_write_or_run_programs_take_no_args(agent, repo, name, args, says):
+    e = _refused(agent, name, args, PERMISSION_DENIED)
+    assert says in e["message"], e
+    r = agent.result("repo.command", {"name": "git-branch", "args": ["evil-branch"]})
+    assert r["exitCode"] == 0 and r["stdout"] == ""       # a --list pattern: lists nothing, creates nothing
+    r = agent.result("repo.command", {"name": "git-branch", "args": ["ma*"]})
+    assert "main" in r["stdout"]
