@@ -38,10 +38,12 @@ class Denied:
 
 
 # git options that write outside the command's output, run a program, or read another repository
+# or ignored files (grep --no-exclude-standard)
 _GIT = Denied(
     long=("--output", "--output-directory", "--ext-diff", "--exec", "--exec-path", "--upload-pack",
           "--receive-pack", "--open-files-in-pager", "--git-dir", "--work-tree", "--namespace",
-          "--super-prefix", "--config-env", "--template", "--no-index", "--orderfile"),
+          "--super-prefix", "--config-env", "--template", "--no-index", "--orderfile",
+          "--no-exclude-standard"),
     short="oO",
     why="it writes files, runs another program, or reads outside the repository",
 )

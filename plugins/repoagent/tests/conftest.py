@@ -326,6 +326,7 @@ def commands() -> dict[str, list[str]]:
         "git-diff": ["git", "diff"],
         "git-any": ["git"],
         "git-config": ["git", "config"],
+        "git-grep": ["git", "grep", "-n"],
         "git-branch": ["git", "branch", "--list"],
         "git-branch-any": ["git", "branch"],
     }

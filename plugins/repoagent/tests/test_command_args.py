@@ -128,3 +128,11 @@ def test_git_subcommands_that_write_or_run_programs_take_no_args(agent, repo, na
     assert r["exitCode"] == 0 and r["stdout"] == ""       # a --list pattern: lists nothing, creates nothing
     r = agent.result("repo.command", {"name": "git-branch", "args": ["ma*"]})
     assert "main" in r["stdout"]
+
+
+def test_git_grep_cannot_read_ignored_files(agent):
+    for args in (["--untracked", "--no-exclude-standard", "NEEDLE"], ["--no-exclude", "--untracked", "NEEDLE"]):
+        e = _refused(agent, "git-grep", args, PERMISSION_DENIED)
+        assert "--no-exclude-standard" in e["message"], e
+    r = agent.result("repo.command", {"name": "git-grep", "args": ["--untracked", "-i", "needle"]})
+    assert "README.md" in r["stdout"] and "secret" not in r["stdout"] and "build/" not in r["stdout"], r
