@@ -14,7 +14,7 @@ A command's argv grammar is unknown in general, so every argument is classified 
   programs from their operands (config, rebase --exec, submodule foreach, bisect run);
 - per-program tables refuse options that write files, run programs, or point the program at
   another repository or recurse past the ignore rules (git's ``--output``, ``--ext-diff``,
-  ``--upload-pack``, ``ls -R``). A long option is refused if it is a prefix of a denied one,
+  ``--upload-pack``, ``ls -R``, ``find -exec``). A long option is refused if it is a prefix of a denied one,
   because git and GNU getopt accept unambiguous abbreviations (``--outp`` is ``--output``).
 """
 from __future__ import annotations
@@ -35,6 +35,7 @@ class Denied:
     long: tuple[str, ...]   # option names, "--" included
     short: str              # flag letters refused in any cluster
     why: str
+    words: tuple[str, ...] = ()   # single-dash long options (find's -exec), refused as written
 
 
 # git options that write outside the command's output, run a program, or read another repository
@@ -57,6 +58,10 @@ _GIT_READ_ONLY = frozenset({"status", "log", "show", "diff", "blame", "ls-files"
 _GIT_LISTING = frozenset({"branch", "tag"})
 _LS = Denied(long=("--recursive",), short="R",
              why="it recurses into ignored folders (.git, node_modules, ...)")
+_FIND = Denied(long=(), short="",
+               words=("-exec", "-execdir", "-ok", "-okdir", "-delete", "-fprint", "-fprint0", "-fprintf", "-fls"),
+               why="it runs a program, deletes or writes files")
+_TABLES = {"git": _GIT, "ls": _LS, "find": _FIND}
 
 # git's global options that take a value in the next argument (for finding the subcommand)
 _GIT_GLOBAL_WITH_VALUE = frozenset({"-C", "-c", "--git-dir", "--work-tree", "--namespace",
@@ -90,11 +95,7 @@ def _refuse(name: str, index: int, arg: str, rule: str, code: int = ErrorCodes.I
 
 def _denied_for(prefix: list[str]) -> tuple[Denied | None, str]:
     prog = _program(prefix)
-    if prog == "git":
-        return _GIT, "git"
-    if prog == "ls":
-        return _LS, "ls"
-    return None, prog
+    return _TABLES.get(prog), prog
 
 
 def _git_refusal(name: str, prefix: list[str]) -> PluginError | None:
@@ -126,6 +127,8 @@ def _check_option(name: str, i: int, arg: str, denied: Denied | None, prog: str)
             raise _refuse(name, i, arg, f"{prog} option {shown} is not allowed: {denied.why}",
                           ErrorCodes.PermissionDenied)
         return value if eq else None
+    if denied and arg in denied.words:
+        raise _refuse(name, i, arg, f"{prog} option {arg} is not allowed: {denied.why}", ErrorCodes.PermissionDenied)
     if not _FLAGS.match(arg):
         raise _refuse(name, i, arg, "an option with an attached value cannot be checked; "
                                     "pass the value as its own argument (e.g. ['-C', 'dir'])")

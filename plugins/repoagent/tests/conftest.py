@@ -327,6 +327,7 @@ def commands() -> dict[str, list[str]]:
         "git-any": ["git"],
         "git-config": ["git", "config"],
         "git-grep": ["git", "grep", "-n"],
+        "find": ["find"],
         "git-branch": ["git", "branch", "--list"],
         "git-branch-any": ["git", "branch"],
     }

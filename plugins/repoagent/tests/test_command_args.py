@@ -136,3 +136,12 @@ def test_git_grep_cannot_read_ignored_files(agent):
         assert "--no-exclude-standard" in e["message"], e
     r = agent.result("repo.command", {"name": "git-grep", "args": ["--untracked", "-i", "needle"]})
     assert "README.md" in r["stdout"] and "secret" not in r["stdout"] and "build/" not in r["stdout"], r
+
+
+def test_find_cannot_run_programs_or_delete(agent, repo):
+    for args in ([".", "-exec", "touch", "pwned", ";"], [".", "-delete"], [".", "-fprint", "out.txt"]):
+        e = _refused(agent, "find", args, PERMISSION_DENIED)
+        assert "runs a program, deletes or writes files" in e["message"], e
+    assert not (repo / "pwned").exists() and not (repo / "out.txt").exists()
+    r = agent.result("repo.command", {"name": "find", "args": ["pkg", "-name", "*.py"]})
+    assert "pkg/core.py" in r["stdout"].splitlines(), r
