@@ -1,4 +1,4 @@
-/** Each SDK's own test suite, in its own language's runner, as part of npm test. */
+/** Each SDK's own test suite, and RepoAgent's (a Python plugin), in its own language's runner, as part of npm test. */
 import { spawn } from "node:child_process";
 import { join } from "node:path";
 import t from "tap";
@@ -17,6 +17,7 @@ function run(cmd: string, args: string[], cwd: string): Promise<{ code: number |
 
 const suites = [
   { name: "python SDK (pytest)", cmd: "python3", args: ["-m", "pytest", "-q", "-p", "no:cacheprovider"], dir: "plugin-sdk/python" },
+  { name: "repoagent plugin (pytest)", cmd: "python3", args: ["-m", "pytest", "-q", "-p", "no:cacheprovider"], dir: "plugins/repoagent" },
   { name: "rust SDK (cargo test)", cmd: "cargo", args: ["test", "--quiet"], dir: "plugin-sdk/rust" },
 ];
 

@@ -17,6 +17,7 @@ class Config:
     commands: dict[str, list[str]] = field(default_factory=dict)
     command_timeout_ms: int = 10_000
     git_timeout_ms: int = 30_000
+    regex_timeout_ms: int = 2_000
     max_output_bytes: int = MIB
     allow_write: bool = False
     max_file_bytes: int = 2 * MIB
@@ -30,6 +31,7 @@ class Config:
             "commands": {k: list(v) for k, v in self.commands.items()},
             "commandTimeoutMs": self.command_timeout_ms,
             "gitTimeoutMs": self.git_timeout_ms,
+            "regexTimeoutMs": self.regex_timeout_ms,
             "maxOutputBytes": self.max_output_bytes,
             "allowWrite": self.allow_write,
             "maxFileBytes": self.max_file_bytes,
@@ -102,6 +104,7 @@ def parse_config(raw: Any, cwd: str | None = None) -> Config:
         commands=commands,
         command_timeout_ms=_int(raw, "commandTimeoutMs", 10_000),
         git_timeout_ms=_int(raw, "gitTimeoutMs", 30_000),
+        regex_timeout_ms=_int(raw, "regexTimeoutMs", 2_000),
         max_output_bytes=_int(raw, "maxOutputBytes", MIB),
         allow_write=_bool(raw, "allowWrite", False),
         max_file_bytes=_int(raw, "maxFileBytes", 2 * MIB),

@@ -8,6 +8,7 @@ import re
 import tempfile
 from typing import Any, Callable
 
+from .regex_search import RegexSearch
 from .workspace import Resolved, Workspace, invalid
 
 SNIFF = 8192
@@ -65,6 +66,9 @@ def read_file(res: Resolved, encoding: str, offset: int, max_bytes: int) -> dict
     if not os.path.isfile(res.real):
         raise invalid(f"path {res.given!r} is not a regular file", path=res.given)
     size = os.path.getsize(res.real)
+    if offset > size:
+        raise invalid(f"offset {offset} is past the end of {res.given!r} ({size} bytes); "
+                      f"offset must be from 0 to {size}", path=res.given, offset=offset, size=size)
     with open(res.real, "rb") as f:
         if offset:
             f.seek(offset)
@@ -85,13 +89,41 @@ def read_file(res: Resolved, encoding: str, offset: int, max_bytes: int) -> dict
 
 
 # -- repo.search ----------------------------------------------------------------------------------
+def _literal_lines(pat: re.Pattern[str], data: bytes, want: int) -> list[tuple[int, int, str]]:
+    """In-process matching: safe for an escaped literal, which cannot backtrack."""
+    text = data.decode("utf-8", errors="replace")
+    if not pat.search(text):   # cheap pre-check (anchors make it unsafe for regexes)
+        return []
+    out: list[tuple[int, int, str]] = []
+    for no, line in enumerate(text.split("\n"), 1):
+        line = line.rstrip("\r")
+        m = pat.search(line)
+        if m is not None:
+            out.append((no, m.start() + 1, line[:MAX_LINE_CHARS]))
+            if len(out) >= want:
+                break
+    return out
+
+
 def search(ws: Workspace, res: Resolved, query: str, *, max_results: int, case_sensitive: bool,
-           regex: bool, max_file_bytes: int, cancelled: Callable[[], bool]) -> dict[str, Any]:
+           regex: bool, max_file_bytes: int, regex_timeout_ms: int,
+           cancelled: Callable[[], bool]) -> dict[str, Any]:
     flags = 0 if case_sensitive else re.IGNORECASE
     try:
         pat = re.compile(query if regex else re.escape(query), flags)
     except re.error as e:
         raise invalid(f"invalid regular expression {query!r}: {e}", query=query) from None
+    worker = (RegexSearch(query, flags, budget_ms=regex_timeout_ms, max_chars=MAX_LINE_CHARS,
+                          cancelled=cancelled) if regex else None)
+    try:
+        return _search(ws, res, query, pat, worker, max_results, max_file_bytes, cancelled)
+    finally:
+        if worker is not None:
+            worker.close()
+
+
+def _search(ws: Workspace, res: Resolved, query: str, pat: re.Pattern[str], worker: RegexSearch | None,
+            max_results: int, max_file_bytes: int, cancelled: Callable[[], bool]) -> dict[str, Any]:
     matches: list[dict[str, Any]] = []
     searched = skipped = 0
     truncated = False
@@ -105,27 +137,23 @@ def search(ws: Workspace, res: Resolved, query: str, *, max_results: int, case_s
             continue
         try:
             with open(e.path, "rb") as f:
-                data = f.read()
+                data = f.read(max_file_bytes + 1)   # the file may have grown since the walk
         except OSError:
             skipped += 1
             continue
-        if b"\x00" in data[:SNIFF]:
+        if b"\x00" in data[:SNIFF] or len(data) > max_file_bytes:
             skipped += 1
             continue
         searched += 1
-        text = data.decode("utf-8", errors="replace")
-        if not regex and not pat.search(text):   # cheap pre-check (anchors make it unsafe for regexes)
-            continue
-        for no, line in enumerate(text.split("\n"), 1):
-            line = line.rstrip("\r")
-            m = pat.search(line)
-            if m is None:
-                continue
+        want = max_results - len(matches) + 1     # one more than fits tells us to set truncated
+        found = worker.search(data, want, e.rel) if worker else _literal_lines(pat, data, want)
+        if found is None:                          # cancelled
+            break
+        for no, col, text in found:
             if len(matches) >= max_results:
                 truncated = True
                 break
-            matches.append({"path": e.rel, "line": no, "column": m.start() + 1,
-                            "text": line[:MAX_LINE_CHARS]})
+            matches.append({"path": e.rel, "line": no, "column": col, "text": text})
     return {"query": query, "path": res.rel, "root": res.root, "count": len(matches),
             "truncated": truncated, "filesSearched": searched, "filesSkipped": skipped, "matches": matches}
 
@@ -141,6 +169,9 @@ def patch(ws: Workspace, changes: list[dict[str, Any]], max_file_bytes: int) -> 
             raise invalid(f"changes[{i}]: path {res.given!r} is a workspace root", path=res.given)
         if os.path.isdir(res.real):
             raise invalid(f"changes[{i}]: path {res.given!r} is a directory", path=res.given)
+        if ws.matchers[res.root].is_excluded(res.rel, False):
+            raise invalid(f"changes[{i}]: path {res.given!r} matches the ignore config, which "
+                          "repo.patch never writes (the daemon's .bkg/ state, secrets, ...)", path=res.given)
         data = b""
         if mode in ("write", "append"):
             if not isinstance(ch.get("content"), str):

@@ -17,10 +17,14 @@ GIT_ENV = {
     "PAGER": "cat",
     "GIT_OPTIONAL_LOCKS": "0",    # read-only commands do not take index.lock
     "LC_ALL": "C",
+    # a path is a path: pathspec magic such as ":(top)" would reach files above the workspace
+    # root when that root is a folder inside a larger repository
+    "GIT_LITERAL_PATHSPECS": "1",
 }
 INTERNAL_MAX_BYTES = 16 * 1024 * 1024   # for git output we parse (diff text uses maxOutputBytes)
 EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
-_REV = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_./~^@{}:+-]*$")
+# no ":" (rev:path, :/search, :0:path name blobs and trees, not commits), no leading "-" (options)
+_REV = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_./~^@{}+-]*$")
 _FIELD, _RECORD = "\x1f", "\x1e"
 
 
@@ -93,7 +97,7 @@ class Git:
         if rev is not None:
             if not _REV.match(rev):
                 raise invalid(f"invalid rev {rev!r}: must look like a commit, branch, tag or A..B range "
-                              "(and must not start with '-')", rev=rev)
+                              "(letters, digits and _./~^@{}+-, not starting with '-'; no ':')", rev=rev)
             base = rev
         else:
             base = "HEAD" if self.has_head(cwd) else EMPTY_TREE
@@ -114,9 +118,31 @@ class Git:
             out["untracked"] = [f for f in u.text().splitlines() if f]
         return out
 
+    def _refuse_excluded(self, root: str, top: str, specs: list[str], cancelled: Callable[[], bool]) -> None:
+        """Refuses (-32602) a commit whose ``git add -A`` would stage a file the ignore config
+        excludes but .gitignore does not (a ``*.pem`` under a folder path): asks git first
+        (``--dry-run``), so the index is never touched."""
+        dry = self.run(root, ["add", "-A", "--dry-run", "--", *specs], cancelled=cancelled)
+        excluded = []
+        for line in dry.text().splitlines():
+            verb, _, quoted = line.partition(" ")
+            if verb not in ("add", "remove") or len(quoted) < 2 or quoted[0] != "'" or quoted[-1] != "'":
+                continue
+            rel = os.path.relpath(os.path.join(top, quoted[1:-1]), root).replace(os.sep, "/")
+            if not rel.startswith("../") and self.ws.matchers[root].is_excluded(rel, False):
+                excluded.append(rel)
+        if excluded:
+            raise invalid(f"repo.commit would stage {', '.join(repr(x) for x in excluded[:10])}"
+                          f"{' and more' if len(excluded) > 10 else ''}, which the ignore config excludes; "
+                          "name the paths to commit, or add them to .gitignore", excluded=excluded)
+
     def commit(self, message: str, paths: list[str] | None, cancelled: Callable[[], bool]) -> dict[str, Any]:
         if paths:
             resolved = [self.ws.resolve(p, must_exist=False) for p in paths]
+            for r in resolved:
+                if self.ws.matchers[r.root].is_excluded(r.rel, os.path.isdir(r.real)):
+                    raise invalid(f"repo.commit: path {r.given!r} matches the ignore config, which "
+                                  "repo.commit never stages", path=r.given)
             roots = {r.root for r in resolved}
             if len(roots) > 1:
                 raise invalid("repo.commit: all paths must lie in the same workspace root", paths=paths)
@@ -125,7 +151,8 @@ class Git:
         else:
             root = self.ws.default_root
             specs = ["."]
-        self.toplevel(root, paths[0] if paths else ".")
+        top = self.toplevel(root, paths[0] if paths else ".")
+        self._refuse_excluded(root, top, specs, cancelled)
         self.run(root, ["add", "-A", "--", *specs], cancelled=cancelled)
         st = self.run(root, ["diff", "--cached", "--name-only", "--", *specs], cancelled=cancelled)
         if not st.text().strip():

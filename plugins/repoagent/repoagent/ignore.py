@@ -192,6 +192,19 @@ class IgnoreMatcher:
             return bool(_apply(self._git_rules(rel), rel, is_dir, None))
         return False
 
+    def is_excluded(self, rel: str, is_dir: bool) -> bool:
+        """Whether rel or a parent folder matches the config's ignore globs or is ``.git``: the
+        hard excludes, which even writes respect (.gitignore only hides from reads)."""
+        if rel in ("", "."):
+            return False
+        parts = rel.split("/")
+        for i in range(1, len(parts) + 1):
+            sub = "/".join(parts[:i])
+            last = i == len(parts)
+            if parts[i - 1] == ".git" or _apply(self.config_rules, sub, is_dir if last else True, None):
+                return True
+        return False
+
     def is_ignored(self, rel: str, is_dir: bool) -> bool:
         """Whether rel or any of its parent folders is ignored."""
         if rel in ("", "."):

@@ -2,19 +2,23 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from typing import Any
 
 from bkg_plugin import Context, ErrorCodes, LifecycleContext, Plugin, PluginError
 
 from . import __version__
 from .analyze import analyze
+from .argcheck import check_args
 from .config import Config, parse_config
 from .files import patch, read_file, search, tree
 from .gitops import Git
+from .params import MAX_SAFE_INTEGER, check, check_schema
 from .procs import run_capped
 from .workspace import Workspace, invalid
 
 plugin = Plugin("repoagent", __version__)
+Handler = Callable[[dict, Context], Any]
 
 
 class _State:
@@ -59,13 +63,27 @@ def _obj(props: dict[str, Any], required: list[str] | None = None) -> dict[str, 
     return s
 
 
+def _method(*, name: str, description: str, params: dict[str, Any]) -> Callable[[Handler], Handler]:
+    """``plugin.method``, plus a check of the params against ``params`` before the handler runs
+    (the handler sees integral floats as ints; a bad param is -32602 naming it)."""
+    check_schema(params)
+
+    def register(fn: Handler) -> Handler:
+        def checked(p: Any, ctx: Context) -> Any:
+            return fn(check(params, {} if p is None else p), ctx)
+        checked.__name__ = checked.__qualname__ = fn.__name__
+        plugin.method(name=name, description=description, params=params)(checked)
+        return fn
+    return register
+
+
 PATH = {"type": "string", "minLength": 1,
         "description": "relative to the first workspace root, or absolute inside any root"}
 
 
 # -- read-only ------------------------------------------------------------------------------------
-@plugin.method(name="repo.info", description="Workspace roots, limits, allowWrite and the command allowlist",
-               params=_obj({}))
+@_method(name="repo.info", description="Workspace roots, limits, allowWrite and the command allowlist",
+         params=_obj({}))
 def repo_info(params: dict, ctx: Context) -> dict[str, Any]:
     cfg = _cfg()
     out = cfg.summary()
@@ -73,11 +91,11 @@ def repo_info(params: dict, ctx: Context) -> dict[str, Any]:
     return out
 
 
-@plugin.method(
+@_method(
     name="repo.tree",
     description="Flat, path-sorted listing under a folder (breadth first up to `limit`), ignores honoured",
     params=_obj({"path": PATH,
-                 "depth": {"type": "integer", "minimum": 1, "description": "levels below path (default: no limit)"},
+                 "depth": {"type": "integer", "minimum": 1, "maximum": MAX_SAFE_INTEGER, "description": "levels below path (default: no limit)"},
                  "limit": {"type": "integer", "minimum": 1, "maximum": 100000, "description": "max entries (default 1000)"}},
                 ["path"]),
 )
@@ -87,12 +105,13 @@ def repo_tree(params: dict, ctx: Context) -> dict[str, Any]:
     return tree(ws, res, params.get("depth"), params.get("limit", 1000), lambda: ctx.cancelled)
 
 
-@plugin.method(
+@_method(
     name="repo.file.read",
     description="Reads a file (up to maxFileBytes) as UTF-8 text or base64, with binary detection",
     params=_obj({"path": PATH,
                  "encoding": {"enum": ["utf-8", "base64"], "description": "default utf-8"},
-                 "offset": {"type": "integer", "minimum": 0, "description": "byte offset to start at (default 0)"}},
+                 "offset": {"type": "integer", "minimum": 0, "maximum": MAX_SAFE_INTEGER,
+                            "description": "byte offset to start at, at most the file's size (default 0)"}},
                 ["path"]),
 )
 def repo_file_read(params: dict, ctx: Context) -> dict[str, Any]:
@@ -101,7 +120,7 @@ def repo_file_read(params: dict, ctx: Context) -> dict[str, Any]:
     return read_file(res, params.get("encoding", "utf-8"), params.get("offset", 0), _cfg().max_file_bytes)
 
 
-@plugin.method(
+@_method(
     name="repo.search",
     description="Searches text files for a string or regular expression; ignores honoured",
     params=_obj({"query": {"type": "string", "minLength": 1},
@@ -116,15 +135,16 @@ def repo_search(params: dict, ctx: Context) -> dict[str, Any]:
     res = ws.resolve(params.get("path", "."), allow_ignored=False)
     return search(ws, res, params["query"], max_results=params.get("maxResults", 100),
                   case_sensitive=params.get("caseSensitive", False), regex=params.get("regex", False),
-                  max_file_bytes=_cfg().max_file_bytes, cancelled=lambda: ctx.cancelled)
+                  max_file_bytes=_cfg().max_file_bytes, regex_timeout_ms=_cfg().regex_timeout_ms,
+                  cancelled=lambda: ctx.cancelled)
 
 
-@plugin.method(
+@_method(
     name="repo.analyze",
     description="Counts files, folders, bytes, languages; Python modules, classes, functions, "
                 "complexity and import graph. Streams progress ($/progress) every `progressEvery` files",
     params=_obj({"path": PATH,
-                 "progressEvery": {"type": "integer", "minimum": 0,
+                 "progressEvery": {"type": "integer", "minimum": 0, "maximum": MAX_SAFE_INTEGER,
                                    "description": "files between progress values (default 200; 0 = none)"}},
                 ["path"]),
 )
@@ -136,7 +156,7 @@ def repo_analyze(params: dict, ctx: Context) -> dict[str, Any]:
                    cancelled=lambda: ctx.cancelled)
 
 
-@plugin.method(
+@_method(
     name="repo.log",
     description="Commits touching a path (git log): hash, author, email, ISO date, subject",
     params=_obj({"path": PATH,
@@ -149,7 +169,7 @@ def repo_log(params: dict, ctx: Context) -> dict[str, Any]:
     return Git(_cfg(), ws).log(res, params.get("limit", 20), lambda: ctx.cancelled)
 
 
-@plugin.method(
+@_method(
     name="repo.diff",
     description="Unified diff of a path: working tree vs HEAD (default) or vs `rev` (or a rev range A..B)",
     params=_obj({"path": PATH,
@@ -162,7 +182,7 @@ def repo_diff(params: dict, ctx: Context) -> dict[str, Any]:
     return Git(_cfg(), ws).diff(res, params.get("rev"), lambda: ctx.cancelled)
 
 
-@plugin.method(
+@_method(
     name="repo.command",
     description="Runs an allowlisted command (config.commands: name -> argv prefix) plus args, no shell, "
                 "in the workspace root, with a timeout and output caps",
@@ -181,10 +201,10 @@ def repo_command(params: dict, ctx: Context) -> dict[str, Any]:
                           f"{', '.join(allowed) if allowed else '(none: config.commands is empty)'}",
                           {"allowed": allowed})
     ws = Workspace(cfg)
-    where = ws.resolve(params.get("cwd", "."))
+    where = ws.resolve(params.get("cwd", "."), allow_ignored=False)
     if not os.path.isdir(where.real):
         raise invalid(f"cwd {where.given!r} is not a folder", path=where.given)
-    argv = cfg.commands[name] + list(params.get("args", []))
+    argv = cfg.commands[name] + check_args(ws, where, name, cfg.commands[name], params.get("args", []))
     try:
         r = run_capped(argv, where.real, timeout_s=cfg.command_timeout_ms / 1000.0,
                        max_bytes=cfg.max_output_bytes, cancelled=lambda: ctx.cancelled)
@@ -204,7 +224,7 @@ def repo_command(params: dict, ctx: Context) -> dict[str, Any]:
 
 
 # -- writes (allowWrite) ----------------------------------------------------------------------------
-@plugin.method(
+@_method(
     name="repo.patch",
     description="Writes, appends to or deletes files (all paths checked before any change); needs allowWrite",
     params=_obj({"changes": {
@@ -221,7 +241,7 @@ def repo_patch(params: dict, ctx: Context) -> dict[str, Any]:
     return patch(Workspace(cfg), params["changes"], cfg.max_file_bytes)
 
 
-@plugin.method(
+@_method(
     name="repo.commit",
     description="Stages (git add -A) and commits the given paths, or everything under the first root; needs allowWrite",
     params=_obj({"message": {"type": "string", "minLength": 1},

@@ -54,13 +54,16 @@ class Workspace:
         return self.roots[0]
 
     # -- resolution ---------------------------------------------------------------------------
-    def resolve(self, path: str | None, *, must_exist: bool = True, allow_ignored: bool = True) -> Resolved:
+    def resolve(self, path: str | None, *, must_exist: bool = True, allow_ignored: bool = True,
+                base: str | None = None) -> Resolved:
         """Resolve a caller's path; PluginError -32602 naming the path when it is outside every
-        root (``..``, absolute paths, symlinks), inside ``.git``, missing, or ignored."""
+        root (``..``, absolute paths, symlinks), inside ``.git``, missing, or ignored (a missing
+        path is ignored when a parent folder is). A relative path is taken against ``base``
+        (default: the first root)."""
         given = "." if path is None or path == "" else path
         if not isinstance(given, str) or "\x00" in given:
             raise invalid(f"invalid path {given!r}", path=given)
-        cand = given if os.path.isabs(given) else os.path.join(self.default_root, given)
+        cand = given if os.path.isabs(given) else os.path.join(base or self.default_root, given)
         real = os.path.realpath(cand)
         holders = [r for r in self.roots if _within(real, r)]
         if not holders:
@@ -75,9 +78,9 @@ class Workspace:
         res = Resolved(given, root, real, rel)
         if must_exist and not os.path.lexists(real):
             raise invalid(f"path {given!r} does not exist", path=given)
-        if not allow_ignored and rel != "." and os.path.lexists(real):
-            if self.matchers[root].is_ignored(rel, os.path.isdir(real) and not os.path.islink(real)):
-                raise invalid(f"path {given!r} is ignored (ignore config or .gitignore)", path=given)
+        is_dir = os.path.isdir(real) and not os.path.islink(real)
+        if not allow_ignored and rel != "." and self.matchers[root].is_ignored(rel, is_dir):
+            raise invalid(f"path {given!r} is ignored (ignore config or .gitignore)", path=given)
         return res
 
     # -- walking ------------------------------------------------------------------------------

@@ -321,6 +321,15 @@ def commands() -> dict[str, list[str]]:
         "sleep": [PY, "-c", "import time; time.sleep(30)"],
         "spew": [PY, "-c", "import sys; sys.stdout.write('x' * 500000)"],
         "missing": ["definitely-not-a-real-program-xyz"],
+        "ls": ["ls", "-la"],
+        "git-log": ["git", "log", "--oneline"],
+        "git-diff": ["git", "diff"],
+        "git-any": ["git"],
+        "git-config": ["git", "config"],
+        "git-grep": ["git", "grep", "-n"],
+        "find": ["find"],
+        "git-branch": ["git", "branch", "--list"],
+        "git-branch-any": ["git", "branch"],
     }
 
 
@@ -351,6 +360,38 @@ def agent(spawn, repo) -> Client:
 
 @pytest.fixture(scope="session")
 def tight(spawn, repo) -> Client:
-    """Small limits: 300 ms command timeout, 200 output bytes."""
+    """Small limits: 300 ms command timeout (only for a command that never ends by itself),
+    200 output bytes."""
     return spawn({"workspaceRoots": [str(repo)], "commands": commands(),
                   "commandTimeoutMs": 300, "maxOutputBytes": 200})
+
+
+@pytest.fixture(scope="session")
+def capped(spawn, repo) -> Client:
+    """200 output bytes and a timeout no healthy command reaches, even on a loaded machine."""
+    return spawn({"workspaceRoots": [str(repo)], "commands": commands(),
+                  "commandTimeoutMs": 60000, "maxOutputBytes": 200})
+
+
+def child_pids(pid: int) -> list[int]:
+    """The live child processes of process ``pid`` (Linux /proc)."""
+    kids: list[int] = []
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/children") as f:
+                kids += [int(k) for k in f.read().split()]
+        except FileNotFoundError:   # the thread ended since the listing (the SDK has one per call)
+            continue
+    return kids
+
+
+def wait_until(pred: Callable[[], bool], timeout: float = 10.0) -> bool:
+    """Polls pred (bounded in count and time) until it holds; returns its last value."""
+    end = time.monotonic() + timeout
+    for _ in range(10000):
+        if pred():
+            return True
+        if time.monotonic() > end:
+            break
+        time.sleep(0.01)
+    return pred()

@@ -82,3 +82,50 @@ def test_commit_paths_then_everything(writer, wrepo, sandbox):
 
 def test_writer_still_refuses_commands_off_the_list(writer):
     assert writer.error("repo.command", {"name": "rm"})["code"] == -33003
+
+
+@pytest.fixture(scope="module")
+def guarded(spawn, wrepo):
+    (wrepo / ".bkg").mkdir(exist_ok=True)
+    (wrepo / ".bkg" / "root.token").write_text("daemon-secret\n")
+    return spawn({"workspaceRoots": [str(wrepo)], "allowWrite": True, "ignore": [".bkg/", "*.pem"],
+                  "commitIdentity": {"name": "Repo Agent", "email": "agent@example.com"}})
+
+
+@pytest.mark.parametrize("path", [".bkg/root.token", ".bkg/new.txt", ".bkg", "keys/server.pem", "server.pem"])
+def test_bug_patch_cannot_write_what_the_ignore_config_excludes(guarded, wrepo, path):
+    # the daemon keeps root.token in .bkg/: a write there would hand out the root credential
+    e = guarded.error("repo.patch", {"changes": [{"path": path, "mode": "write", "content": "x"}]})
+    assert e["code"] == INVALID_PARAMS and repr(path) in e["message"], e
+    assert "ignore config" in e["message"] or "directory" in e["message"], e
+    assert (wrepo / ".bkg" / "root.token").read_text() == "daemon-secret\n"
+    assert not (wrepo / "keys").exists() and not (wrepo / "server.pem").exists()
+
+
+def test_bug_commit_cannot_stage_what_the_ignore_config_excludes(guarded, wrepo):
+    (wrepo / "server.pem").write_text("PRIVATE KEY\n")
+    try:
+        e = guarded.error("repo.commit", {"message": "leak", "paths": ["server.pem"]})
+        assert e["code"] == INVALID_PARAMS and "'server.pem'" in e["message"] and "ignore config" in e["message"]
+    finally:
+        (wrepo / "server.pem").unlink()
+
+
+def test_patch_still_writes_gitignored_files(guarded, wrepo):
+    r = guarded.result("repo.patch", {"changes": [{"path": "build/fresh.txt", "mode": "write", "content": "ok"}]})
+    assert r["count"] == 1 and (wrepo / "build" / "fresh.txt").read_text() == "ok"
+
+
+def test_bug_commit_all_does_not_stage_what_the_ignore_config_excludes(guarded, wrepo, sandbox):
+    # .bkg/ and *.pem are excluded by the config but not by .gitignore: `git add -A` alone
+    # would commit the daemon's root.token and the key
+    head = git_out(wrepo, "rev-parse", "HEAD", env=sandbox["env"])
+    (wrepo / "server.pem").write_text("PRIVATE KEY\n")
+    try:
+        e = guarded.error("repo.commit", {"message": "everything"})
+        assert e["code"] == INVALID_PARAMS and "'server.pem'" in e["message"], e
+        assert e["data"]["excluded"] == [".bkg/root.token", "server.pem"]
+        assert git_out(wrepo, "rev-parse", "HEAD", env=sandbox["env"]) == head
+        assert git_out(wrepo, "diff", "--cached", "--name-only", env=sandbox["env"]) == ""
+    finally:
+        (wrepo / "server.pem").unlink()
