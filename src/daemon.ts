@@ -47,7 +47,7 @@ export async function startDaemon(config: ResolvedConfig, options: DaemonOptions
     bus,
     logger,
     daemonVersion: VERSION,
-    pluginCall: (caller, params) => router!.pluginCall(caller, params),
+    pluginCall: (caller, params, link) => router!.pluginCall(caller, params, link),
   });
   router = new Router(supervisor, { jsonDepth: config.limits.jsonDepth });
   router.observer = telemetry.recorder;

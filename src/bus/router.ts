@@ -3,7 +3,7 @@
  * params validation, bulkhead and streaming. Every failure is a BkgError with a wire code.
  */
 import { BkgError, CancelToken, DEFAULT_MAX_JSON_DEPTH, ErrorCodes, exceedsDepth, permits, splitTarget, type BkgCallParams, type CallMeta } from "@bkg/protocol";
-import type { PluginHost, Supervisor } from "../supervisor/index.js";
+import type { CallLink, PluginHost, Supervisor } from "../supervisor/index.js";
 import { toProblems } from "../validation/schemas.js";
 
 export interface RouteOptions {
@@ -13,6 +13,8 @@ export interface RouteOptions {
   timeoutMs?: number;
   /** Absolute deadline (epoch ms); wins over timeoutMs. */
   deadline?: number;
+  /** The call may not outlive this (epoch ms): a nested call's outer deadline. */
+  notAfter?: number;
   /**
    * Aborts the call: the plugin gets $/cancelRequest and the call rejects with -32800. A token,
    * not an AbortSignal: it is made per call on every gateway's hot path
@@ -78,7 +80,8 @@ export class Router {
     if (opts.deadline !== undefined && !Number.isFinite(opts.deadline)) {
       throw new BkgError(ErrorCodes.InvalidParams, `the deadline for ${target} must be a time in epoch milliseconds`);
     }
-    const deadline = opts.deadline ?? Date.now() + (opts.timeoutMs ?? host.manifest.timeouts.call);
+    let deadline = opts.deadline ?? Date.now() + (opts.timeoutMs ?? host.manifest.timeouts.call);
+    if (opts.notAfter !== undefined && opts.notAfter < deadline) deadline = opts.notAfter;
     const budget = Math.min(deadline - Date.now(), MAX_TIMEOUT_MS);
     const token = new CancelToken();
     const timer = setTimeout(
@@ -156,8 +159,13 @@ export class Router {
     }
   }
 
-  /** A bkg/call from a plugin: checked against its manifest's permissions, then routed. */
-  pluginCall(caller: PluginHost, p: BkgCallParams): Promise<unknown> {
+  /**
+   * A bkg/call from a plugin: checked against its manifest's permissions, then routed. When it
+   * names the call it serves (`parent`), it inherits that call's deadline (the smaller of the
+   * two wins), its cancellation and its trace; it is also cancelled by the plugin's own
+   * $/cancelRequest or exit (`link.cancel`).
+   */
+  pluginCall(caller: PluginHost, p: BkgCallParams, link?: CallLink): Promise<unknown> {
     if (!p || typeof p.method !== "string") {
       return Promise.reject(new BkgError(ErrorCodes.InvalidParams, "bkg/call needs params {method: \"plugin.method\", params?}"));
     }
@@ -170,7 +178,29 @@ export class Router {
         ),
       );
     }
-    return this.call(p.method, p.params, { caller: `plugin:${caller.name}`, timeoutMs: p.timeoutMs });
+    const parent = link?.parent;
+    const cancel = new CancelToken();
+    const sources = [link?.cancel, parent?.cancel].filter((c): c is CancelToken => c !== undefined);
+    const onAbort = (reason?: unknown) =>
+      cancel.abort(
+        parent?.cancel?.aborted
+          ? new BkgError(ErrorCodes.RequestCancelled, `${p.method} was cancelled: the call ${caller.name} made it for ended (${BkgError.from(reason ?? "cancelled").message})`)
+          : new BkgError(ErrorCodes.RequestCancelled, `${p.method} was cancelled by ${caller.name}`),
+      );
+    for (const s of sources) {
+      if (s.aborted) onAbort(s.reason);
+      else s.onAbort(onAbort);
+    }
+    const done = this.call(p.method, p.params, {
+      caller: `plugin:${caller.name}`,
+      timeoutMs: p.timeoutMs,
+      notAfter: parent?.deadline,
+      cancel,
+      traceparent: typeof p.traceparent === "string" ? p.traceparent : parent?.traceparent,
+    });
+    const off = () => sources.forEach((s) => s.off(onAbort));
+    done.then(off, off);
+    return done;
   }
 }
 

@@ -11,7 +11,7 @@ import type { ParamsSchemaCache } from "../validation/params-schema-cache.js";
 import { Bulkhead } from "./bulkhead.js";
 import { HealthMonitor } from "./health-monitor.js";
 import { compileMethods, type MethodTable } from "./method-table.js";
-import { PluginInstance, type InstanceExit } from "./plugin-instance.js";
+import { PluginInstance, type CallLink, type InstanceExit } from "./plugin-instance.js";
 import type { GroupUsage } from "./process-sampler.js";
 import { canTransition, UNAVAILABLE } from "./plugin-state.js";
 import { PluginFileWatcher } from "./watch-files.js";
@@ -29,7 +29,7 @@ export interface HostDeps {
   lifecycle(plugin: string, state: PluginState, reason?: string, instance?: string): void;
   log(plugin: string, level: string, msg: string, fields: Record<string, unknown> | undefined, instance: string | undefined, stream: "stderr" | "bkg/log" | "daemon"): void;
   emit(plugin: string, event: string, data: unknown): void;
-  pluginCall(host: PluginHost, params: BkgCallParams): Promise<unknown>;
+  pluginCall(host: PluginHost, params: BkgCallParams, link: CallLink): Promise<unknown>;
 }
 
 /** A set of instances started from one manifest version; a hot swap starts a new generation. */
@@ -255,7 +255,7 @@ export class PluginHost {
       this.dataDir,
       this.deps.daemonVersion,
       {
-        onPluginCall: (_i, params) => this.deps.pluginCall(this, params),
+        onPluginCall: (_i, params, link) => this.deps.pluginCall(this, params, link),
         onLog: (i, level, msg, fields, stream) => this.deps.log(this.name, level, msg, fields, i.id, stream),
         onEmit: (_i, event, data) => this.deps.emit(this.name, event, data),
         onExit: (i, exit) => this.onExit(gen, i, exit),

@@ -38,9 +38,17 @@ export interface InstanceExit extends ExitInfo {
   stderrTail: string[];
 }
 
+/** What a plugin's bkg/call inherits from the call it is made for (its `parent`), and its own cancellation. */
+export interface CallLink {
+  /** The outer call's deadline, cancellation and trace, when `parent` names a call in flight here. */
+  parent?: { deadline?: number; cancel?: CancelToken; traceparent?: string };
+  /** Aborted when the plugin sends $/cancelRequest for this bkg/call, or its process goes away. */
+  cancel: CancelToken;
+}
+
 export interface InstanceHooks {
   /** A `bkg/call` from the plugin; resolve with the result or throw a BkgError. */
-  onPluginCall(instance: PluginInstance, params: BkgCallParams): Promise<unknown>;
+  onPluginCall(instance: PluginInstance, params: BkgCallParams, link: CallLink): Promise<unknown>;
   onLog(instance: PluginInstance, level: string, msg: string, fields: Record<string, unknown> | undefined, stream: "stderr" | "bkg/log"): void;
   onEmit(instance: PluginInstance, event: string, data: unknown): void;
   onExit(instance: PluginInstance, exit: InstanceExit): void;
@@ -53,6 +61,8 @@ export interface CallOptions {
 
 const STDERR_TAIL = 50;
 let progressSeq = 0;
+let callSeq = 0;
+const CANCELLED_PARENT_KEPT_MS = 10_000;
 
 export class PluginInstance {
   state: InstanceState = "spawning";
@@ -72,6 +82,8 @@ export class PluginInstance {
   private connection?: RpcPeer;
   private readonly pending = new Map<number, { what: string; fail: (err: BkgError) => void }>();
   private readonly progress = new Map<string, (value: unknown) => void>();
+  /** Calls in flight to this instance by _meta.callId, for the bkg/calls they make. */
+  private readonly inflightCalls = new Map<string, NonNullable<CallLink["parent"]>>();
   private readonly stderrTail: string[] = [];
   private exitInfo?: InstanceExit;
   private killReason?: string;
@@ -154,7 +166,10 @@ export class PluginInstance {
         this.hooks.onLog(this, "warn", `a progress value could not be delivered: ${(e as Error).message}`, undefined, "bkg/log");
       }
     });
-    connection.onRequest(Methods.call, (params: BkgCallParams) => this.hooks.onPluginCall(this, params));
+    connection.onRequest(Methods.call, (params: BkgCallParams, rctx) => {
+      const parent = typeof params?.parent === "string" ? this.inflightCalls.get(params.parent) : undefined;
+      return this.hooks.onPluginCall(this, params, { parent, cancel: rctx.token });
+    });
     connection.onNotification(Methods.log, (p: LogParams) => {
       const { level, msg, ...fields } = p ?? ({} as LogParams);
       this.hooks.onLog(this, typeof level === "string" ? level : "info", String(msg ?? ""), Object.keys(fields).length ? fields : undefined, "bkg/log");
@@ -223,11 +238,18 @@ export class PluginInstance {
       meta = { ...meta, progressToken: token };
     }
     this.calls++;
+    const callId = String(++callSeq);
+    meta = { ...meta, callId };
+    this.inflightCalls.set(callId, { deadline: meta.deadline, cancel: opts.cancel, traceparent: meta.traceparent });
     const p = this.request(method, { ...params, _meta: meta }, { cancel: opts.cancel, what: `${this.manifest.name}.${method}` });
-    if (token) {
-      const done = () => this.progress.delete(token!);
-      p.then(done, done);
-    }
+    const done = () => {
+      if (token) this.progress.delete(token);
+      // A cancelled call is settled here at once, but the plugin may still be winding it down and
+      // make a bkg/call for it: that call must find its parent cancelled, not run unbounded.
+      if (opts.cancel?.aborted) setTimeout(() => this.inflightCalls.delete(callId), CANCELLED_PARENT_KEPT_MS).unref();
+      else this.inflightCalls.delete(callId);
+    };
+    p.then(done, done);
     return p;
   }
 

@@ -13,6 +13,7 @@ import { ParamsSchemaCache } from "../validation/params-schema-cache.js";
 import { probeCgroup } from "./cgroup-limit.js";
 import { reapLeftovers } from "./orphan-reaper.js";
 import { PluginHost, type LastExit } from "./plugin-host.js";
+import type { CallLink } from "./plugin-instance.js";
 import { sampleGroups } from "./process-sampler.js";
 
 export interface SupervisorDeps {
@@ -21,7 +22,7 @@ export interface SupervisorDeps {
   logger: Logger;
   daemonVersion: string;
   /** A bkg/call from a plugin, to be checked and routed. */
-  pluginCall(caller: PluginHost, params: BkgCallParams): Promise<unknown>;
+  pluginCall(caller: PluginHost, params: BkgCallParams, link: CallLink): Promise<unknown>;
 }
 
 export interface InstanceSummary {
@@ -240,7 +241,7 @@ export class Supervisor {
       },
       log: (plugin, level, msg, fields, instance, stream) => this.log(plugin, level, msg, fields, instance, stream),
       emit: (plugin, event, data) => this.deps.bus.publish({ kind: "plugin", ts: Date.now(), plugin, event: `${plugin}.${event}`, data }),
-      pluginCall: (h, params) => this.deps.pluginCall(h, params),
+      pluginCall: (h, params, link) => this.deps.pluginCall(h, params, link),
     });
     this.hosts.set(m.name, host);
     return host;

@@ -322,6 +322,10 @@ impl Context {
         if let Some(t) = timeout {
             p.insert("timeoutMs".into(), json!(t.as_millis().max(1) as u64));
         }
+        // The daemon links the nested call to this one: its deadline, cancellation and trace.
+        if let Some(parent) = self.meta().get("callId").and_then(Value::as_str) {
+            p.insert("parent".into(), json!(parent));
+        }
         let (tx, rx) = oneshot::channel();
         self.shared.pending.lock().unwrap().insert(id.clone(), tx);
         let mut guard = PendingCall { shared: &self.shared, id: id.clone(), answered: false };

@@ -150,9 +150,11 @@ class CallContext implements Context {
   }
   // Arrow properties, not methods: handlers destructure them (`async (p, { log, progress })`).
   readonly log = (level: LogLevel, msg: string, fields?: Record<string, unknown>): void => log(this.connection, level, msg, fields);
+  /** A bkg/call made for this call: it names this call as its parent, so the daemon gives it this call's deadline (or `timeoutMs` if sooner), cancellation and trace. */
   readonly call = <T = unknown>(method: string, p?: unknown, opts?: { timeoutMs?: number }): Promise<T> => {
-    const left = this.meta.deadline ? this.meta.deadline - Date.now() : undefined;
-    return call(this.connection, method, p, opts?.timeoutMs ?? left);
+    const left = this.meta.deadline ? Math.max(1, this.meta.deadline - Date.now()) : undefined;
+    const timeoutMs = opts?.timeoutMs !== undefined && left !== undefined ? Math.min(opts.timeoutMs, left) : (opts?.timeoutMs ?? left);
+    return call(this.connection, method, p, timeoutMs, this.meta.callId);
   };
   readonly emit = (event: string, data?: unknown): void => this.connection.notify(Methods.emit, { event, data });
   readonly progress = (value: unknown): void => {
@@ -217,9 +219,9 @@ function splitMeta(raw: unknown): { params: unknown; meta: CallMeta } {
   return { params: raw ?? {}, meta: {} };
 }
 
-async function call(connection: RpcPeer, method: string, params: unknown, timeoutMs?: number): Promise<any> {
+async function call(connection: RpcPeer, method: string, params: unknown, timeoutMs?: number, parent?: string): Promise<any> {
   try {
-    return await connection.request(Methods.call, { method, params, ...(timeoutMs ? { timeoutMs } : {}) });
+    return await connection.request(Methods.call, { method, params, ...(timeoutMs ? { timeoutMs } : {}), ...(parent === undefined ? {} : { parent }) });
   } catch (e) {
     throw BkgError.from(e);
   }

@@ -71,8 +71,8 @@ definePlugin({
     },
     relay: {
       description: "Calls another plugin's method through the daemon and returns its result.",
-      params: { type: "object", required: ["method"], properties: { method: { type: "string" }, params: {} } },
-      handler: ({ method, params }: { method: string; params?: unknown }, ctx) => ctx.call(method, params ?? {}),
+      params: { type: "object", required: ["method"], properties: { method: { type: "string" }, params: {}, timeoutMs: { type: "integer", minimum: 1 } } },
+      handler: ({ method, params, timeoutMs }: { method: string; params?: unknown; timeoutMs?: number }, ctx) => ctx.call(method, params ?? {}, { timeoutMs }),
     },
     pid: {
       description: "Returns this instance's process id.",

@@ -27,6 +27,12 @@ export interface CallMeta {
   progressToken?: string | number;
   /** W3C trace context, passed through untouched. */
   traceparent?: string;
+  /**
+   * The daemon's handle for this call, unique per instance. A plugin names it as `parent` in the
+   * bkg/calls it makes while serving the call, so they inherit its deadline, cancellation and
+   * trace (protocol §4.1).
+   */
+  callId?: string;
 }
 
 export interface MethodDescriptor {
@@ -67,6 +73,10 @@ export interface BkgCallParams {
   params?: unknown;
   /** Optional timeout for the nested call, ms; bounded by the outer call's deadline. */
   timeoutMs?: number;
+  /** The `_meta.callId` of the call being served: the nested call inherits its deadline, cancellation and trace. */
+  parent?: string;
+  /** W3C trace context of the nested call; the parent's when absent. */
+  traceparent?: string;
 }
 
 export interface EmitParams {

@@ -78,7 +78,7 @@ class LifecycleContext:
 
         Raises ``PluginError`` carrying the remote error's code, message and data.
         """
-        return await self._rt.call_out(method, params, timeout_ms, self._default_timeout_ms())
+        return await self._rt.call_out(method, params, timeout_ms, self._default_timeout_ms(), self._parent())
 
     def call_sync(self, method: str, params: Mapping[str, Any] | None = None,
                   timeout_ms: int | None = None) -> Any:
@@ -96,6 +96,10 @@ class LifecycleContext:
         return fut.result()
 
     def _default_timeout_ms(self) -> int | None:
+        return None
+
+    def _parent(self) -> str | None:
+        """The daemon's handle of the call this context serves (``_meta.callId``), if any."""
         return None
 
 
@@ -170,6 +174,10 @@ class Context(LifecycleContext):
     def _default_timeout_ms(self) -> int | None:
         left = self.time_left()
         return None if left is None else max(1, int(left * 1000))
+
+    def _parent(self) -> str | None:
+        p = self.meta.get("callId")
+        return p if isinstance(p, str) else None
 
     # -- streaming ----------------------------------------------------------------------------
     def progress(self, value: Any) -> None:

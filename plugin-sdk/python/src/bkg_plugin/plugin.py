@@ -776,7 +776,7 @@ class _Runtime:
         return fut
 
     async def call_out(self, method: str, params: Any, timeout_ms: int | None,
-                       default_timeout_ms: int | None) -> Any:
+                       default_timeout_ms: int | None, parent: str | None = None) -> Any:
         if self.loop is None or asyncio.get_running_loop() is not self.loop:
             raise RuntimeError("ctx.call() must be awaited on the plugin's event loop (use call_sync from threads)")
         if not self.initialized:
@@ -786,9 +786,11 @@ class _Runtime:
         self.next_out += 1
         oid = f"c{self.next_out}"
         body: dict[str, Any] = {"method": method, "params": dict(params) if params is not None else {}}
-        t = timeout_ms if timeout_ms is not None else default_timeout_ms
-        if t is not None:
-            body["timeoutMs"] = int(t)
+        given = [x for x in (timeout_ms, default_timeout_ms) if x is not None]
+        if given:
+            body["timeoutMs"] = int(min(given))
+        if parent is not None:
+            body["parent"] = parent  # the daemon links deadline, cancellation and trace to it
         fut: asyncio.Future[Any] = self.loop.create_future()
         self.pending_out[oid] = fut
         try:
