@@ -25,6 +25,9 @@ const targets: { sdk: string; command: string[]; cwd?: string; mode?: Conformanc
   { sdk: "apikeys plugin (plain Node, protocol only)", command: [process.execPath, "index.mjs"], cwd: join(ROOT, "plugins/apikeys"), mode: "protocol", pluginName: "apikeys" },
 ];
 
+// The Rust case builds its plugin in release mode first: minutes on a cold 2-core machine.
+t.setTimeout(10 * 60_000);
+
 for (const target of targets) {
   t.test(`conformance: ${target.sdk}`, async (t) => {
     const problem = target.prepare?.();
