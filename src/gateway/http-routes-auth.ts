@@ -50,7 +50,8 @@ export function registerAuthRoutes(app: FastifyInstance, { ctx, auth }: SurfaceD
         response: ok,
       },
     },
-    async (req) => callAuth(req, "login", { username: req.body.username, password: req.body.password }, false),
+    // The client's address, so the plugin throttles failed logins per address and per (username, address).
+    async (req) => callAuth(req, "login", { username: req.body.username, password: req.body.password, source: req.ip }, false),
   );
 
   app.get("/auth/me", { config: { action: "self" }, schema: { tags, summary: "Who the credential is: type, id, name, role, scopes, expiry", response: ok } }, async (req) => principalOf(req));
