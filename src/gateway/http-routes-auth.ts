@@ -44,7 +44,7 @@ export function registerAuthRoutes(app: FastifyInstance, { ctx, auth }: SurfaceD
       config: { public: "always" },
       schema: {
         tags,
-        summary: "Exchanges a username and password for a session token (JWT); wrong credentials: 401",
+        summary: "Exchanges a username and password for a session token (JWT); wrong credentials: 401; throttled after failures, or too many logins in progress: 429 with Retry-After",
         security: [],
         body: { type: "object", required: ["username", "password"], additionalProperties: false, properties: { username: { type: "string", minLength: 1 }, password: { type: "string" } } },
         response: ok,
