@@ -36,7 +36,7 @@ t.test("bug: 40 wrong-password logins kept the apikeys plugin busy with bcrypt a
   // event loop took 40 slices.
   const loose = { backoffAfter: 1000, lockoutAfter: 1000, userBackoffAfter: 1000, addressBackoffAfter: 1000 };
   const d = await startTestDaemon(
-    { apikeys: apikeysManifest({}, { bcryptRounds: 11, hashQueue: 80, loginThrottle: loose }) },
+    { apikeys: apikeysManifest({}, { bcryptRounds: 11, hashQueue: 40, loginThrottle: loose }) },
     { http: { rateLimit: { perCredential: 100000, perIp: 100000 } }, auth: { validateTimeoutMs: 2000 } },
   );
   t.teardown(() => d.stop());
