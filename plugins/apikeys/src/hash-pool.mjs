@@ -45,7 +45,10 @@ export class HashPool {
     });
   }
 
-  /** bcrypt-compares in a worker. Rejects at once with busy() when the pool is full. Never blocks the caller's thread. */
+  /**
+   * bcrypt-compares in a worker. Rejects at once with busy() when the pool is full, even while
+   * `hash` (a string, or a promise of one) is still being made. Never blocks the caller's thread.
+   */
   compare(password, hash) {
     return this.run({ op: "compare", password, hash }, "login attempts", "login_busy");
   }
@@ -55,22 +58,22 @@ export class HashPool {
     return this.run({ op: "hash", password, rounds }, "password hashes", "hash_busy");
   }
 
-  /** Like hash(), but waits instead of being refused: for the plugin's own start-up work. */
+  /** Like hash(), but never refused and not counted against the bound: for the plugin's own one-off start-up work. */
   hashUnbounded(password, rounds) {
     return this.run({ op: "hash", password, rounds }, "", "", false);
   }
 
   async run(job, what, reason, bounded = true) {
     if (bounded && this.outstanding >= this.capacity) throw this.busy(what, reason);
-    this.outstanding++;
+    if (bounded) this.outstanding++;
     try {
-      const { result, ms } = await this.piscina.run(job);
+      const { result, ms } = await this.piscina.run(job.op === "compare" ? { ...job, hash: await job.hash } : job);
       this.meanMs = this.meanMs === 0 ? ms : this.meanMs * 0.8 + ms * 0.2;
       return result;
     } catch (e) {
       throw new BkgError(ErrorCodes.PluginError, `the password worker failed: ${/** @type {Error} */ (e).message}`);
     } finally {
-      this.outstanding--;
+      if (bounded) this.outstanding--;
     }
   }
 

@@ -53,7 +53,7 @@ export class PasswordCheck {
     }
     let same;
     try {
-      same = await this.pool.compare(password, hash ?? (await this.dummyHash));
+      same = await this.pool.compare(password, hash ?? this.dummyHash);
     } catch (e) {
       this.throttle.release(a.ticket);
       if (/** @type {BkgError} */ (e).code === ErrorCodes.Overloaded) onRefused(/** @type {BkgError} */ (e));
