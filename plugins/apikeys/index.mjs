@@ -35,7 +35,7 @@ let pruneTimer;
  * waits for activation, runs, and tracks the call for a clean shutdown.
  * @param {keyof typeof schemas} name
  * @param {string} description
- * @param {(svc: AuthService, params: any, call: {caller?: string}) => unknown} fn
+ * @param {(svc: AuthService, params: any, call: {caller?: string, signal: AbortSignal}) => unknown} fn
  */
 function method(name, description, fn) {
   const schema = schemas[name];
@@ -49,7 +49,7 @@ function method(name, description, fn) {
       }
       if (stopping) throw new BkgError(ErrorCodes.PluginError, "apikeys is shutting down");
       const svc = service ?? (await ready);
-      const p = Promise.resolve().then(() => fn(svc, params, { caller: ctx.caller }));
+      const p = Promise.resolve().then(() => fn(svc, params, { caller: ctx.caller, signal: ctx.signal }));
       inflight.add(p);
       try {
         return await p;

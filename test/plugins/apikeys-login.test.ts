@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { ErrorCodes } from "@bkg/protocol";
+import { CancellationTokenSource } from "vscode-jsonrpc/node";
 import { Plugin } from "../helpers/apikeys-plugin.js";
 
 async function start(t: Test, config: Record<string, unknown>): Promise<Plugin> {
@@ -46,6 +47,27 @@ t.test("bug: logins queued for tens of seconds behind bcrypt; with the hash queu
   }
   const { entries } = await p.call("auth.audit", { action: "auth.login", limit: 100 });
   t.equal(entries.filter((e: any) => e.detail?.reason === "login_busy").length, 7, "each refusal is audited");
+});
+
+t.test("bug: a cancelled login kept its place in the hash queue; now the place is free at once", async (t) => {
+  // One thread, one waiting place, and a cost high enough that A is still being hashed below.
+  const p = await start(t, { bcryptRounds: 13, hashThreads: 1, hashQueue: 1 });
+  const fail = (x: Promise<unknown>) => x.then(() => ({ code: 0 }), (e: any) => ({ code: e.code as number, data: e.data }));
+  const login = (i: number, cancel?: CancellationTokenSource) => {
+    const params = { username: `nobody${i}`, password: "wrong password", _meta: { deadline: Date.now() + 60_000, caller: `client:${i}` } };
+    return fail(cancel ? p.conn.sendRequest("auth.login", params, cancel.token) : p.conn.sendRequest("auth.login", params));
+  };
+  const answered: string[] = [];
+  const a = login(0).then((r) => (answered.push("A"), r));
+  const cancel = new CancellationTokenSource();
+  const b = login(1, cancel).then((r) => (answered.push("B"), r));
+  t.match(await login(2), { code: ErrorCodes.Overloaded, data: { reason: "login_busy" } }, "control: with A running and B waiting, the pool is full");
+  cancel.cancel();
+  t.equal((await b).code, ErrorCodes.RequestCancelled, "B is cancelled");
+  t.same(answered, ["B"], "B leaves the queue at once: it is answered while A is still being hashed, not after its own hash");
+  const c = await login(3);
+  t.equal(c.code, ErrorCodes.Unauthenticated, "C takes B's place instead of being refused");
+  t.equal((await a).code, ErrorCodes.Unauthenticated, "A is answered");
 });
 
 t.test("a throttled login says so with -33002 and when to retry; the caller stands in for a missing source", async (t) => {

@@ -48,9 +48,11 @@ export class HashPool {
   /**
    * bcrypt-compares in a worker. Rejects at once with busy() when the pool is full, even while
    * `hash` (a string, or a promise of one) is still being made. Never blocks the caller's thread.
+   * When `signal` fires, a waiting job leaves the queue at once (its place is free for the next
+   * login) and a running one ends with its worker thread, which piscina replaces.
    */
-  compare(password, hash) {
-    return this.run({ op: "compare", password, hash }, "login attempts", "login_busy");
+  compare(password, hash, signal) {
+    return this.run({ op: "compare", password, hash }, "login attempts", "login_busy", true, signal);
   }
 
   /** bcrypt-hashes in a worker. Rejects at once with busy() when the pool is full. */
@@ -63,11 +65,11 @@ export class HashPool {
     return this.run({ op: "hash", password, rounds }, "", "", false);
   }
 
-  async run(job, what, reason, bounded = true) {
+  async run(job, what, reason, bounded = true, signal = undefined) {
     if (bounded && this.outstanding >= this.capacity) throw this.busy(what, reason);
     if (bounded) this.outstanding++;
     try {
-      const { result, ms } = await this.piscina.run(job.op === "compare" ? { ...job, hash: await job.hash } : job);
+      const { result, ms } = await this.piscina.run(job.op === "compare" ? { ...job, hash: await job.hash } : job, signal ? { signal } : {});
       this.meanMs = this.meanMs === 0 ? ms : this.meanMs * 0.8 + ms * 0.2;
       return result;
     } catch (e) {

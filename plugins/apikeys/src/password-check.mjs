@@ -40,11 +40,12 @@ export class PasswordCheck {
    * from `source`. Resolves true or false; rejects with -33002 (data.reason, data.scope,
    * data.retryAfterSeconds) when throttled or when the pool is full, without hashing.
    * `onRefused(error)` runs for every refusal before it is thrown (for the audit log).
-   * @param {{username: string, password: string, source: string, hash: string | undefined}} attempt
+   * `signal` (the call's cancellation or deadline) takes a waiting comparison out of the queue.
+   * @param {{username: string, password: string, source: string, hash: string | undefined, signal?: AbortSignal}} attempt
    * @param {(err: BkgError) => void} onRefused
    * @returns {Promise<boolean>}
    */
-  async check({ username, password, source, hash }, onRefused) {
+  async check({ username, password, source, hash, signal }, onRefused) {
     const a = this.throttle.admit(username, source);
     if (!a.ok) {
       const err = refusal(a, a.retryAfterMs === null ? this.pool.retryAfterSeconds() : Math.max(1, Math.ceil(a.retryAfterMs / 1000)));
@@ -53,7 +54,7 @@ export class PasswordCheck {
     }
     let same;
     try {
-      same = await this.pool.compare(password, hash ?? this.dummyHash);
+      same = await this.pool.compare(password, hash ?? this.dummyHash, signal);
     } catch (e) {
       this.throttle.release(a.ticket);
       if (/** @type {BkgError} */ (e).code === ErrorCodes.Overloaded) onRefused(/** @type {BkgError} */ (e));

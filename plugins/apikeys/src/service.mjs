@@ -31,7 +31,7 @@ const conflict = (message, data = {}) => new BkgError(Codes.InvalidParams, messa
 /**
  * @typedef {import("./store.mjs").Store} Store
  * @typedef {import("./config.mjs").Config} Config
- * @typedef {{caller?: string}} CallInfo
+ * @typedef {{caller?: string, signal?: AbortSignal}} CallInfo
  */
 
 export { readConfig } from "./config.mjs";
@@ -241,7 +241,7 @@ export class AuthService {
     const from = source ?? call.caller ?? "unknown";
     const base = { actor: username, caller: call.caller, action: "auth.login", target: user?.id ?? null };
     const onRefused = (/** @type {BkgError} */ err) => this.audit({ ...base, ok: false, detail: { ...(/** @type {object} */ (err.data)), source: from } });
-    const match = await this.passwords.check({ username, password, source: from, hash: user?.password_hash }, onRefused);
+    const match = await this.passwords.check({ username, password, source: from, hash: user?.password_hash, signal: call.signal }, onRefused);
     if (!match || !user) {
       this.audit({ ...base, ok: false, detail: { reason: user ? "wrong password" : "unknown user", source: from } });
       throw new BkgError(Codes.Unauthenticated, "invalid username or password");
