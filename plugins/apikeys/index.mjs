@@ -7,7 +7,9 @@
 import { BkgError, ErrorCodes, definePlugin } from "@bkg/plugin-sdk";
 import { loadOrCreateJwtSecret } from "./src/secrets.mjs";
 import { Store } from "./src/store.mjs";
-import { AuthService, readConfig } from "./src/service.mjs";
+import { AuthService } from "./src/service.mjs";
+import { readConfig } from "./src/config.mjs";
+import { HashPool } from "./src/hash-pool.mjs";
 import { check, schemas } from "./src/schemas.mjs";
 
 export const NAME = "apikeys";
@@ -17,6 +19,8 @@ export const VERSION = "1.0.0";
 let service;
 /** @type {Store | undefined} */
 let store;
+/** @type {HashPool | undefined} */
+let pool;
 /** Resolves once activate has opened the store; calls wait for it. */
 let resolveReady, rejectReady;
 const ready = new Promise((res, rej) => ((resolveReady = res), (rejectReady = rej)));
@@ -31,7 +35,7 @@ let pruneTimer;
  * waits for activation, runs, and tracks the call for a clean shutdown.
  * @param {keyof typeof schemas} name
  * @param {string} description
- * @param {(svc: AuthService, params: any, call: {caller?: string}) => unknown} fn
+ * @param {(svc: AuthService, params: any, call: {caller?: string, signal: AbortSignal}) => unknown} fn
  */
 function method(name, description, fn) {
   const schema = schemas[name];
@@ -45,7 +49,7 @@ function method(name, description, fn) {
       }
       if (stopping) throw new BkgError(ErrorCodes.PluginError, "apikeys is shutting down");
       const svc = service ?? (await ready);
-      const p = Promise.resolve().then(() => fn(svc, params, { caller: ctx.caller }));
+      const p = Promise.resolve().then(() => fn(svc, params, { caller: ctx.caller, signal: ctx.signal }));
       inflight.add(p);
       try {
         return await p;
@@ -61,7 +65,11 @@ export const plugin = definePlugin({
   version: VERSION,
   events: ["credential.revoked"],
   methods: {
-    "auth.login": method("auth.login", "Checks a username and password; returns a session JWT {token, expiresAt, user}. Wrong credentials: -33005.", (s, p, c) => s.login(p, c)),
+    "auth.login": method(
+      "auth.login",
+      "Checks a username and password; returns a session JWT {token, expiresAt, user}. Wrong credentials: -33005. Throttled, or too many logins in progress: -33002 with data.retryAfterSeconds.",
+      (s, p, c) => s.login(p, c),
+    ),
     "auth.validate": method(
       "auth.validate",
       "Checks an API key or a session JWT: {valid: true, principal {type, id, name, role, scopes}, expiresAt} or {valid: false, reason}.",
@@ -87,9 +95,13 @@ export const plugin = definePlugin({
       if (!ctx.dataDir) throw new Error("no data folder (initialize's plugin.dataDir and BKG_DATA_DIR are both empty)");
       store = new Store(ctx.dataDir);
       const jwtSecret = loadOrCreateJwtSecret(ctx.dataDir, ctx.log);
-      service = new AuthService({ store, jwtSecret, config, emit: ctx.emit, log: ctx.log });
-      await service.bootstrap();
-      service.pruneAudit();
+      pool = new HashPool({ threads: config.hashThreads, queue: config.hashQueue });
+      const svc = new AuthService({ store, jwtSecret, config, pool, emit: ctx.emit, log: ctx.log });
+      // Published only once the bootstrap admin exists: calls arriving meanwhile wait on `ready`
+      // (bootstrap hashes in a worker thread, which takes a moment to start).
+      await svc.bootstrap();
+      svc.pruneAudit();
+      service = svc;
       pruneTimer = setInterval(() => service?.pruneAudit(), 6 * 3600_000);
       pruneTimer.unref();
       resolveReady(service);
@@ -102,6 +114,7 @@ export const plugin = definePlugin({
     stopping = true;
     clearInterval(pruneTimer);
     await Promise.allSettled([...inflight]);
+    await pool?.close();
     store?.close();
   },
 });

@@ -44,13 +44,14 @@ export function registerAuthRoutes(app: FastifyInstance, { ctx, auth }: SurfaceD
       config: { public: "always" },
       schema: {
         tags,
-        summary: "Exchanges a username and password for a session token (JWT); wrong credentials: 401",
+        summary: "Exchanges a username and password for a session token (JWT); wrong credentials: 401; throttled after failures, or too many logins in progress: 429 with Retry-After",
         security: [],
         body: { type: "object", required: ["username", "password"], additionalProperties: false, properties: { username: { type: "string", minLength: 1 }, password: { type: "string" } } },
         response: ok,
       },
     },
-    async (req) => callAuth(req, "login", { username: req.body.username, password: req.body.password }, false),
+    // The client's address, so the plugin throttles failed logins per address and per (username, address).
+    async (req) => callAuth(req, "login", { username: req.body.username, password: req.body.password, source: req.ip }, false),
   );
 
   app.get("/auth/me", { config: { action: "self" }, schema: { tags, summary: "Who the credential is: type, id, name, role, scopes, expiry", response: ok } }, async (req) => principalOf(req));

@@ -25,7 +25,19 @@ const userRef = [{ required: ["id"] }, { required: ["username"] }];
 const object = (properties, required = [], extra = {}) => ({ type: "object", properties, required, additionalProperties: false, ...extra });
 
 export const schemas = {
-  "auth.login": object({ username: { type: "string", minLength: 1, maxLength: 200 }, password: { type: "string", maxLength: 1024 } }, ["username", "password"]),
+  "auth.login": object(
+    {
+      username: { type: "string", minLength: 1, maxLength: 200 },
+      password: { type: "string", maxLength: 1024 },
+      source: {
+        type: "string",
+        minLength: 1,
+        maxLength: 200,
+        description: "Where the attempt came from (the daemon passes the HTTP client's address); logins are throttled per username, per source and per pair. Absent: the caller.",
+      },
+    },
+    ["username", "password"],
+  ),
   "auth.validate": object({ credential: { type: "string", minLength: 1, maxLength: 8192, description: "An API key (bkg_live_...) or a session JWT; a leading 'Bearer ' is ignored" } }, ["credential"]),
   "auth.createKey": object(
     {

@@ -2,12 +2,13 @@
  * The apikeys logic, free of protocol concerns: users, API keys, sessions and the audit log.
  * Each mutating operation writes its audit entry (ok or not) before it returns or throws.
  */
-import bcrypt from "bcryptjs";
 import { SignJWT, jwtVerify } from "jose";
 import { randomBytes } from "node:crypto";
 import { BkgError, ErrorCodes } from "@bkg/plugin-sdk";
 import { KEY_PREFIX, KEY_RE, newApiKey, newId, sha256Hex } from "./secrets.mjs";
 import { ROLES, USERNAME_PATTERN } from "./schemas.mjs";
+import { PasswordCheck } from "./password-check.mjs";
+import { LoginThrottle } from "./login-throttle.mjs";
 
 export const ISSUER = "bkg-apikeys";
 export const AUDIENCE = "bkg";
@@ -21,6 +22,7 @@ export const Codes = {
   InvalidParams: ErrorCodes.InvalidParams, // -32602: bad params, unknown key/user id (data.reason "not_found"), conflicts (data.reason "conflict")
   Unauthenticated: ErrorCodes.Unauthenticated, // -33005: auth.login with a wrong username or password
   PermissionDenied: ErrorCodes.PermissionDenied, // -33003: a key's role above its owner's
+  Overloaded: ErrorCodes.Overloaded, // -33002: auth.login throttled, or too many password hashes in progress (data.retryAfterSeconds)
 };
 
 const notFound = (what, ref) => new BkgError(Codes.InvalidParams, `no ${what} "${ref}"`, { reason: "not_found", [what === "key" ? "id" : "user"]: ref });
@@ -28,25 +30,11 @@ const conflict = (message, data = {}) => new BkgError(Codes.InvalidParams, messa
 
 /**
  * @typedef {import("./store.mjs").Store} Store
- * @typedef {{sessionTtlHours: number, bcryptRounds: number, auditRetentionDays: number, bootstrapAdmin?: {username: string, password: string}}} Config
- * @typedef {{caller?: string}} CallInfo
+ * @typedef {import("./config.mjs").Config} Config
+ * @typedef {{caller?: string, signal?: AbortSignal}} CallInfo
  */
 
-/** Reads the manifest's config, with defaults; throws on a value it cannot use. @returns {Config} */
-export function readConfig(raw = {}) {
-  const num = (name, dflt, min, max) => {
-    const v = raw[name] ?? dflt;
-    if (typeof v !== "number" || !Number.isFinite(v) || v < min || v > max) throw new Error(`config.${name} must be a number from ${min} to ${max}, got ${JSON.stringify(v)}`);
-    return v;
-  };
-  const cfg = {
-    sessionTtlHours: num("sessionTtlHours", 24, 1 / 60, 24 * 365),
-    bcryptRounds: Math.round(num("bcryptRounds", 12, 4, 15)),
-    auditRetentionDays: num("auditRetentionDays", 365, 1, 36500),
-  };
-  if (raw.bootstrapAdmin !== undefined) cfg.bootstrapAdmin = raw.bootstrapAdmin;
-  return cfg;
-}
+export { readConfig } from "./config.mjs";
 
 const rank = (role) => ROLES.indexOf(role);
 
@@ -64,18 +52,20 @@ function scrub(v) {
 
 export class AuthService {
   /**
-   * @param {{store: Store, jwtSecret: Uint8Array, config: Config, emit: (event: string, data: unknown) => void,
-   *   log: (level: string, msg: string, fields?: object) => void, now?: () => number}} deps
+   * @param {{store: Store, jwtSecret: Uint8Array, config: Config, pool: import("./hash-pool.mjs").HashPool,
+   *   emit: (event: string, data: unknown) => void, log: (level: string, msg: string, fields?: object) => void, now?: () => number}} deps
    */
-  constructor({ store, jwtSecret, config, emit, log, now = Date.now }) {
+  constructor({ store, jwtSecret, config, pool, emit, log, now = Date.now }) {
     this.store = store;
     this.jwtSecret = jwtSecret;
     this.config = config;
     this.emit = emit;
     this.log = log;
     this.now = now;
-    /** Compared against when the username is unknown, so both failures take as long. */
-    this.dummyHash = bcrypt.hash(randomBytes(16).toString("hex"), config.bcryptRounds);
+    this.pool = pool;
+    // No username or address may hold more than half the pool, so one attacker cannot fill it alone.
+    const throttle = new LoginThrottle(config.loginThrottle, { maxInFlight: Math.max(1, Math.ceil(pool.capacity / 2)), now });
+    this.passwords = new PasswordCheck({ pool, throttle, bcryptRounds: config.bcryptRounds });
   }
 
   // ---- audit --------------------------------------------------------------------------
@@ -157,7 +147,7 @@ export class AuthService {
     if (/^usr_/i.test(username)) throw new BkgError(Codes.InvalidParams, 'usernames may not start with "usr_" (the prefix of user ids)', { reason: "invalid", field: "username" });
     this.checkPassword(password);
     if (this.store.userByName(username)) throw conflict(`username "${username}" is taken`, { field: "username" });
-    const hash = await bcrypt.hash(password, this.config.bcryptRounds);
+    const hash = await this.pool.hash(password, this.config.bcryptRounds);
     const now = this.now();
     const row = { id: newId("usr"), username, password_hash: hash, role, created_at: now };
     try {
@@ -209,7 +199,7 @@ export class AuthService {
       this.checkPassword(params.password);
       const user = this.resolveUser(ref);
       if (!user) throw notFound("user", ref);
-      const hash = await bcrypt.hash(params.password, this.config.bcryptRounds);
+      const hash = await this.pool.hash(params.password, this.config.bcryptRounds);
       const now = this.now();
       if (!this.store.setPassword(user.id, hash, now)) throw notFound("user", ref);
       this.emit("credential.revoked", { userId: user.id, reason: "password changed" });
@@ -241,14 +231,19 @@ export class AuthService {
 
   // ---- sessions -----------------------------------------------------------------------
 
-  async login({ username, password }, call) {
+  /**
+   * Exchanges a username and password for a session JWT. `source` is the address the attempt
+   * came from (the daemon passes the HTTP client's); without it, the caller stands in for it.
+   * Throttled or refused attempts fail with -33002 and data.retryAfterSeconds; see login-throttle.mjs.
+   */
+  async login({ username, password, source }, call) {
     const user = this.store.userByName(username);
-    const hash = user?.password_hash ?? (await this.dummyHash);
-    const fits = Buffer.byteLength(password, "utf8") <= BCRYPT_MAX_BYTES;
-    const match = (await bcrypt.compare(password, hash)) && fits && user !== undefined;
+    const from = source ?? call.caller ?? "unknown";
     const base = { actor: username, caller: call.caller, action: "auth.login", target: user?.id ?? null };
-    if (!match) {
-      this.audit({ ...base, ok: false, detail: { reason: user ? "wrong password" : "unknown user" } });
+    const onRefused = (/** @type {BkgError} */ err) => this.audit({ ...base, ok: false, detail: { ...(/** @type {object} */ (err.data)), source: from } });
+    const match = await this.passwords.check({ username, password, source: from, hash: user?.password_hash, signal: call.signal }, onRefused);
+    if (!match || !user) {
+      this.audit({ ...base, ok: false, detail: { reason: user ? "wrong password" : "unknown user", source: from } });
       throw new BkgError(Codes.Unauthenticated, "invalid username or password");
     }
     const now = this.now();
@@ -262,7 +257,7 @@ export class AuthService {
       .setExpirationTime(exp)
       .setJti(randomBytes(12).toString("base64url"))
       .sign(this.jwtSecret);
-    this.audit({ ...base, ok: true, detail: { expiresAt: exp * 1000 } });
+    this.audit({ ...base, ok: true, detail: { expiresAt: exp * 1000, source: from } });
     return { token, expiresAt: exp * 1000, user: { id: user.id, username: user.username, role: user.role } };
   }
 
