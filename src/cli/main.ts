@@ -17,7 +17,7 @@ export async function main(argv: string[]): Promise<number> {
   const program = new Command("bkg")
     .description("bkg: a plugin runtime. Runs every plugin as its own process and routes calls to them.")
     .version(VERSION, "-v, --version")
-    .option("-c, --config <file>", "bkg.config.json to use (default: ./bkg.config.json, or BKG_CONFIG)")
+    .option("-c, --config <file>", "bkg.config.json to use (default: BKG_CONFIG, else the nearest bkg.config.json in this folder or a parent)")
     .option("--socket <path>", "the daemon's socket (default: from the config)")
     .showHelpAfterError("(run with --help for usage)")
     .exitOverride();

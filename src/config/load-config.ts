@@ -2,9 +2,10 @@ import { existsSync, readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { validatorFor, toProblems, type Problem } from "../validation/schemas.js";
 import { ConfigError, DEFAULTS, type GrpcTls, type ResolvedConfig } from "./config.js";
+import { findConfigFile } from "./find-config-file.js";
 
 export interface LoadConfigOptions {
-  /** An explicit file (--config). Missing is an error; when absent, BKG_CONFIG or ./bkg.config.json if present. */
+  /** An explicit file (--config). Missing is an error; when absent, BKG_CONFIG, else the nearest bkg.config.json (findConfigFile). */
   file?: string;
   env?: NodeJS.ProcessEnv;
   cwd?: string;
@@ -47,7 +48,7 @@ export function loadConfig(options: LoadConfigOptions = {}): ResolvedConfig {
   const env = options.env ?? process.env;
   const cwd = options.cwd ?? process.cwd();
   const explicit = options.file ?? env.BKG_CONFIG;
-  const file = explicit ? resolve(cwd, explicit) : existsSync(resolve(cwd, "bkg.config.json")) ? resolve(cwd, "bkg.config.json") : undefined;
+  const file = explicit ? resolve(cwd, explicit) : findConfigFile(cwd);
 
   let raw: Record<string, any> = {};
   if (file) {

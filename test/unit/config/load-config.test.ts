@@ -1,8 +1,8 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import t from "tap";
-import { ConfigError, DEFAULTS, loadConfig } from "../../../src/config/index.js";
+import { ConfigError, DEFAULTS, findConfigFile, loadConfig } from "../../../src/config/index.js";
 
 const dir = mkdtempSync(join(tmpdir(), "bkg-conf-"));
 const write = (obj: unknown) => {
@@ -48,4 +48,23 @@ t.test("every problem is reported with its JSON path", async (t) => {
   const paths = err.problems.map((p) => p.path).sort();
   t.same(paths, ["", "/defaults/restart/policy", "/http/port", "/limits/maxMessageBytes", "/logLevel"]);
   t.match(err.problems.find((p) => p.path === "")!.message, /unknown property "extra"/);
+});
+
+t.test("the nearest bkg.config.json is found from a subfolder, as git finds its repository (issue 11)", async (t) => {
+  const project = mkdtempSync(join(tmpdir(), "bkg-find-"));
+  t.teardown(() => rmSync(project, { recursive: true, force: true }));
+  const deep = join(project, "plugins", "hello", "src");
+  mkdirSync(deep, { recursive: true });
+  writeFileSync(join(project, "bkg.config.json"), JSON.stringify({ dataDir: "state", manifestsDir: "manifests" }));
+  t.equal(findConfigFile(deep), join(project, "bkg.config.json"), "found two levels up");
+  const c = loadConfig({ cwd: deep, env: {} });
+  t.equal(c.file, join(project, "bkg.config.json"));
+  t.equal(c.dataDir, join(project, "state"), "relative paths are relative to the file, not to the folder bkg runs in");
+  t.equal(c.socketPath, join(project, "state", "bkg.sock"));
+  writeFileSync(join(project, "plugins", "bkg.config.json"), JSON.stringify({ dataDir: "inner" }));
+  t.equal(loadConfig({ cwd: deep, env: {} }).dataDir, join(project, "plugins", "inner"), "the nearest one wins");
+  const other = join(project, "other.json");
+  writeFileSync(other, JSON.stringify({ dataDir: "x" }));
+  t.equal(loadConfig({ cwd: deep, env: { BKG_CONFIG: other } }).file, other, "BKG_CONFIG wins over the search");
+  t.equal(loadConfig({ cwd: deep, file: other, env: {} }).file, other, "--config wins over the search");
 });
