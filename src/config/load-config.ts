@@ -107,7 +107,8 @@ export function loadConfig(options: LoadConfigOptions = {}): ResolvedConfig {
       cors: { ...d.http.cors, ...merged.http?.cors },
       rateLimit: { ...d.http.rateLimit, ...merged.http?.rateLimit },
       publicRoutes: merged.http?.publicRoutes ?? d.http.publicRoutes,
-      ws: { ...d.http.ws, ...merged.http?.ws },
+      // WebSocket messages had http.bodyLimit as their limit: a raised bodyLimit still raises it.
+      ws: { ...d.http.ws, maxPayloadBytes: merged.http?.bodyLimit ?? d.http.ws.maxPayloadBytes, ...merged.http?.ws },
     },
     grpc: { ...d.grpc, ...merged.grpc, tls: resolveTls(base, merged.grpc?.tls) },
     socket: { ...d.socket, ...merged.socket },

@@ -71,6 +71,21 @@ t.test("regression: a socket client that sends 10k calls and never reads its ans
   t.equal(got.length, sent, "every call it sent is answered once it reads");
 });
 
+t.test("a socket client whose unread answers pass socket.outputDropBytes is disconnected", async (t) => {
+  const d = await startTestDaemon(undefined, { socket: { outputPauseBytes: 1024, outputDropBytes: 65536 } });
+  t.teardown(() => d.stop());
+  const hog = await open(d.socketPath, false);
+  t.teardown(() => hog.socket.destroy());
+  // Four answers of 1 MB asked for in one write: more than the socket's buffer and the drop mark.
+  const blob = "x".repeat(1_000_000);
+  hog.socket.write(Array.from({ length: 4 }, (_, id) => encodeFrame({ jsonrpc: "2.0", id, method: "echo.echo", params: { blob } })).join(""));
+  await d.logLine("socket.outputDropBytes", "the daemon to drop the client");
+  hog.socket.on("data", () => undefined);
+  hog.socket.resume();
+  await d.waitFor(() => hog.closed, "the connection to be closed");
+  await stillServes(t, d);
+});
+
 t.test("regression: stalled half-frames are released at socket.frameTimeoutMs (10 held 479 MB)", async (t) => {
   const d = await startTestDaemon(undefined, { socket: { frameTimeoutMs: 500 } });
   t.teardown(() => d.stop());
