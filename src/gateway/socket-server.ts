@@ -1,7 +1,9 @@
 /**
  * The JSON-RPC unix socket: the same framing plugins speak. Clients call `plugin.method`
  * directly and the control methods (`bkg.*`); `bkg.subscribe` streams events as `bkg/event`
- * notifications. Trust comes from the socket's file mode (0600).
+ * notifications. Trust comes from the socket's file mode (0600). What one client can make the
+ * daemon hold is bounded by socket-guard.ts (connections, frame size and time, idle time,
+ * half-sent frames, answers it does not read); the settings are `socket.*` in the config.
  */
 import { chmodSync, existsSync, mkdirSync, unlinkSync } from "node:fs";
 import { createServer, type Server, type Socket } from "node:net";
