@@ -75,6 +75,8 @@ t.test("regression: a slow-body client was never closed (http.requestTimeoutMs);
   for (const c of [fast, slow, headers]) t.match(c.received, /^(HTTP\/1\.1 408|)/, "408 (or just closed)");
   const call = api(d.httpUrl!, token);
   t.equal((await call("POST", "/api/call/echo/echo", { body: { a: 1 } })).status, 200, "a prompt client is served");
+  // The timeout is for receiving the request: a call may take longer than it to answer.
+  t.equal((await call("POST", "/api/call/echo/sleep", { body: { ms: 2500 } })).status, 200, "a call longer than http.requestTimeoutMs is answered");
 });
 
 t.test("regression: a text/plain body on a JSON route is 415 on the fast path and on fastify's routes", async (t) => {
