@@ -41,6 +41,59 @@ export interface HttpSettings {
   publicRoutes: string[];
   /** One pino line per request: id, credential id, route, status, latency. */
   accessLog: boolean;
+  /** Open TCP connections at once (WebSocket sessions included); further ones are closed on accept. 0: no cap. */
+  maxConnections: number;
+  /** Time for a client to send a request's headers, ms (slowloris). */
+  headersTimeoutMs: number;
+  /** Time for a client to send a whole request, headers and body, ms (slow bodies get 408 and are closed). 0: none. */
+  requestTimeoutMs: number;
+  /** How long an idle keep-alive connection is kept between requests, ms. */
+  keepAliveTimeoutMs: number;
+  ws: WsSettings;
+}
+
+/** The WebSocket endpoint /ws/plugins. */
+export interface WsSettings {
+  /** Sessions open at once; further upgrades are answered 503. */
+  maxConnections: number;
+  /** Largest message a client may send, bytes; larger ones close the session with 1009. */
+  maxPayloadBytes: number;
+  /** Bytes waiting for a session that reads too slowly before it is closed with 1013. */
+  maxBufferedBytes: number;
+  /** A ping every this many ms; a session that has not answered the previous one is closed. */
+  pingIntervalMs: number;
+}
+
+/** The JSON-RPC unix socket (docs/config.md, "Connection limits"). */
+export interface SocketSettings {
+  /** Clients connected at once; a further one is sent a -33002 error frame and closed. */
+  maxConnections: number;
+  /** Largest frame a client may send, bytes (the plugin channel's limit is limits.maxMessageBytes). */
+  maxFrameBytes: number;
+  /** A frame begun but not completed within this many ms closes the connection. */
+  frameTimeoutMs: number;
+  /** A client with nothing in flight, no subscription and no traffic for this many ms is closed. 0: never. */
+  idleTimeoutMs: number;
+  /** Bytes held for incomplete frames across all clients; the client that would pass it is closed. */
+  maxPartialBytes: number;
+  /** Answers waiting for a client that does not read, bytes, above which its further requests are not read. */
+  outputPauseBytes: number;
+  /** Answers waiting for a client that does not read, bytes, above which it is disconnected. */
+  outputDropBytes: number;
+}
+
+/** gRPC server limits (docs/config.md). */
+export interface GrpcLimits {
+  maxReceiveMessageBytes: number;
+  maxSendMessageBytes: number;
+  /** HTTP/2 streams (RPCs) at once per connection. */
+  maxConcurrentStreams: number;
+  /** The server pings a connection after this much silence, ms ... */
+  keepaliveTimeMs: number;
+  /** ... and closes it when the ping is not answered within this many ms. */
+  keepaliveTimeoutMs: number;
+  /** A connection with no RPC for this many ms is closed (GOAWAY). */
+  maxConnectionIdleMs: number;
 }
 
 /** gRPC over TLS: absolute paths after loading (the file gives them relative to itself). */
@@ -72,7 +125,8 @@ export interface ResolvedConfig {
   socketPath: string;
   logLevel: LogLevelSetting;
   http: HttpSettings;
-  grpc: { enabled: boolean; host: string; port: number; tls?: GrpcTls };
+  grpc: { enabled: boolean; host: string; port: number; tls?: GrpcTls } & GrpcLimits;
+  socket: SocketSettings;
   auth: AuthSettings;
   limits: { maxMessageBytes: number; logLines: number; jsonDepth: number };
   /** Where telemetry, events and cluster nodes are kept: a postgres:// URL, sqlite:PATH, or (absent) <dataDir>/bkg.db. */
@@ -98,8 +152,32 @@ export const DEFAULTS = {
     rateLimit: { perCredential: 600, perIp: 600, windowMs: 60_000 },
     publicRoutes: ["GET /health"],
     accessLog: true,
+    maxConnections: 512,
+    headersTimeoutMs: 30_000,
+    requestTimeoutMs: 60_000,
+    keepAliveTimeoutMs: 72_000,
+    ws: { maxConnections: 256, maxPayloadBytes: 1024 * 1024, maxBufferedBytes: 16 * 1024 * 1024, pingIntervalMs: 30_000 },
   },
-  grpc: { enabled: false, host: "127.0.0.1", port: 43120 },
+  grpc: {
+    enabled: false,
+    host: "127.0.0.1",
+    port: 43120,
+    maxReceiveMessageBytes: 4 * 1024 * 1024,
+    maxSendMessageBytes: 64 * 1024 * 1024,
+    maxConcurrentStreams: 100,
+    keepaliveTimeMs: 120_000,
+    keepaliveTimeoutMs: 20_000,
+    maxConnectionIdleMs: 600_000,
+  },
+  socket: {
+    maxConnections: 128,
+    maxFrameBytes: 16 * 1024 * 1024,
+    frameTimeoutMs: 30_000,
+    idleTimeoutMs: 600_000,
+    maxPartialBytes: 128 * 1024 * 1024,
+    outputPauseBytes: 4 * 1024 * 1024,
+    outputDropBytes: 64 * 1024 * 1024,
+  },
   auth: { plugin: "apikeys", cacheTtlMs: 10_000, validateTimeoutMs: 5_000, rootToken: true },
   limits: { maxMessageBytes: 64 * 1024 * 1024, logLines: 500, jsonDepth: 128 },
   storage: {} as { url?: string; nodeId?: string },

@@ -31,6 +31,8 @@ export const ENV_OVERRIDES: Record<string, [string[], EnvType]> = {
   BKG_GRPC_PORT: [["grpc", "port"], "integer"],
   BKG_AUTH_PLUGIN: [["auth", "plugin"], "string"],
   BKG_MAX_MESSAGE_BYTES: [["limits", "maxMessageBytes"], "integer"],
+  BKG_HTTP_MAX_CONNECTIONS: [["http", "maxConnections"], "integer"],
+  BKG_SOCKET_MAX_CONNECTIONS: [["socket", "maxConnections"], "integer"],
   BKG_STORAGE_URL: [["storage", "url"], "string"],
   BKG_NODE_ID: [["storage", "nodeId"], "string"],
   BKG_TELEMETRY_ENABLED: [["telemetry", "enabled"], "boolean"],
@@ -80,6 +82,14 @@ export function loadConfig(options: LoadConfigOptions = {}): ResolvedConfig {
       if (!problems.some((q) => q.path === p.path)) problems.push({ ...p, message: `${p.message} (from the environment)` });
     }
   }
+  const h = { ...DEFAULTS.http, ...merged.http };
+  if (h.requestTimeoutMs > 0 && h.headersTimeoutMs > h.requestTimeoutMs) {
+    problems.push({ path: "/http/headersTimeoutMs", message: `${h.headersTimeoutMs} is longer than http.requestTimeoutMs (${h.requestTimeoutMs}); the headers are part of the request` });
+  }
+  const so = { ...DEFAULTS.socket, ...merged.socket };
+  if (so.outputDropBytes < so.outputPauseBytes) {
+    problems.push({ path: "/socket/outputDropBytes", message: `${so.outputDropBytes} is below socket.outputPauseBytes (${so.outputPauseBytes}); a client must be paused before it is dropped` });
+  }
   if (problems.length) throw new ConfigError(problems, file);
 
   const base = file ? dirname(file) : cwd;
@@ -98,8 +108,11 @@ export function loadConfig(options: LoadConfigOptions = {}): ResolvedConfig {
       cors: { ...d.http.cors, ...merged.http?.cors },
       rateLimit: { ...d.http.rateLimit, ...merged.http?.rateLimit },
       publicRoutes: merged.http?.publicRoutes ?? d.http.publicRoutes,
+      // WebSocket messages had http.bodyLimit as their limit: a raised bodyLimit still raises it.
+      ws: { ...d.http.ws, maxPayloadBytes: merged.http?.bodyLimit ?? d.http.ws.maxPayloadBytes, ...merged.http?.ws },
     },
     grpc: { ...d.grpc, ...merged.grpc, tls: resolveTls(base, merged.grpc?.tls) },
+    socket: { ...d.socket, ...merged.socket },
     auth: { ...d.auth, ...merged.auth },
     limits: { ...d.limits, ...merged.limits },
     storage: { ...d.storage, ...merged.storage },

@@ -78,7 +78,15 @@ export class GrpcServer {
     const { ctx, auth, limiter } = deps;
     const cfg = ctx.config.grpc;
     const log = ctx.logger.child({ component: "grpc" });
-    const server = new grpc.Server({ "grpc.max_receive_message_length": ctx.config.limits.maxMessageBytes });
+    // grpc-js has no connection cap; idle connections are closed and each one's streams and memory are bounded.
+    const server = new grpc.Server({
+      "grpc.max_receive_message_length": cfg.maxReceiveMessageBytes,
+      "grpc.max_send_message_length": cfg.maxSendMessageBytes,
+      "grpc.max_concurrent_streams": cfg.maxConcurrentStreams,
+      "grpc.keepalive_time_ms": cfg.keepaliveTimeMs,
+      "grpc.keepalive_timeout_ms": cfg.keepaliveTimeoutMs,
+      "grpc.max_connection_idle_ms": cfg.maxConnectionIdleMs,
+    });
     const watches = new Set<{ recheck(): Promise<void>; end(): void }>();
     const offRevoked = auth.onRevoked(() => watches.forEach((w) => void w.recheck()));
 

@@ -27,6 +27,7 @@ import { authorizeAction, authorizeCall, credentialFromHeaders, type DaemonActio
 import { parseJsonBody } from "./http-call-common.js";
 import { HttpError, toHttpError } from "./http-errors.js";
 import { fastCallHandler } from "./http-fast-call.js";
+import { ThrottledWarn } from "./throttled-warn.js";
 import type { RateKey, RateLimiter } from "./rate-limiter.js";
 import { registerAuthRoutes } from "./http-routes-auth.js";
 import { registerCallRoutes } from "./http-routes-call.js";
@@ -91,13 +92,31 @@ export class HttpServer {
       return503OnClosing: true,
       genReqId,
       serverFactory: (handler) => {
-        // As fastify makes its own server (its defaults: keepAliveTimeout 72 s, no request timeout).
-        const server = createServer((req, res) => {
-          if (!fast(req, res)) handler(req, res);
-        });
-        server.keepAliveTimeout = 72_000;
-        server.requestTimeout = 0;
+        // Every phase a client controls is timed (nginx's client_header/body timeouts): headers,
+        // the whole request (a slow body gets 408 and the connection closes), the idle time
+        // between keep-alive requests. The response phase is bounded by the call's own deadline.
+        const requestTimeout = cfg.requestTimeoutMs;
+        const server = createServer(
+          {
+            headersTimeout: cfg.headersTimeoutMs,
+            requestTimeout,
+            keepAliveTimeout: cfg.keepAliveTimeoutMs,
+            // Node checks the two timeouts above on this interval (30 s by default): a quarter of the shortest.
+            connectionsCheckingInterval: Math.max(50, Math.min(cfg.headersTimeoutMs, requestTimeout || Infinity) / 4),
+          },
+          (req, res) => {
+            if (!fast(req, res)) handler(req, res);
+          },
+        );
         server.setTimeout(0);
+        // WebSocket sessions count too: an upgraded socket stays one of the server's connections.
+        if (cfg.maxConnections > 0) {
+          server.maxConnections = cfg.maxConnections;
+          const refusals = new ThrottledWarn(log);
+          server.on("drop", (d?: { remoteAddress?: string }) =>
+            refusals.warn({ limit: "http.maxConnections", max: cfg.maxConnections, ip: d?.remoteAddress }, `refused an HTTP connection: ${cfg.maxConnections} are open (http.maxConnections)`),
+          );
+        }
         return server;
       },
       ajv: { customOptions: { removeAdditional: false, coerceTypes: "array", useDefaults: true, allErrors: true } },
@@ -125,7 +144,8 @@ export class HttpServer {
     // Bodies are parsed as JSON by a leaner parser than fastify's (which adds secure-json-parse's
     // regular expressions over every body); same limit, statuses and codes (400 -32700; a broken
     // body's message now says where JSON.parse stopped instead of fastify's generic sentence).
-    app.removeContentTypeParser("application/json");
+    // Only JSON: fastify's default text/plain parser would hand a route a string as its body (415 instead).
+    app.removeAllContentTypeParsers();
     app.addContentTypeParser("application/json", { parseAs: "string" }, parseJsonBody);
 
     app.addHook("onRequest", (req, reply, done) => {

@@ -1,7 +1,9 @@
 /**
  * The JSON-RPC unix socket: the same framing plugins speak. Clients call `plugin.method`
  * directly and the control methods (`bkg.*`); `bkg.subscribe` streams events as `bkg/event`
- * notifications. Trust comes from the socket's file mode (0600).
+ * notifications. Trust comes from the socket's file mode (0600). What one client can make the
+ * daemon hold is bounded by socket-guard.ts (connections, frame size and time, idle time,
+ * half-sent frames, answers it does not read); the settings are `socket.*` in the config.
  */
 import { chmodSync, existsSync, mkdirSync, unlinkSync } from "node:fs";
 import { createServer, type Server, type Socket } from "node:net";
@@ -10,6 +12,7 @@ import { BkgError, ErrorCodes, Methods, RpcError, RpcPeer, type CallMeta, type C
 import type { Topic } from "../events/index.js";
 import { findControlMethod } from "./control-api.js";
 import type { DaemonContext } from "./daemon-context.js";
+import { SocketGuard } from "./socket-guard.js";
 import { isAlive } from "./socket-probe.js";
 
 /** Client-side `_meta`: what a socket client may ask for on a call. */
@@ -23,8 +26,11 @@ export class SocketServer {
   private server?: Server;
   private readonly sockets = new Set<Socket>();
   private clientSeq = 0;
+  private readonly guard: SocketGuard;
 
-  constructor(private readonly ctx: DaemonContext) {}
+  constructor(private readonly ctx: DaemonContext) {
+    this.guard = new SocketGuard(ctx.config.socket, ctx.logger.child({ component: "socket" }));
+  }
 
   /**
    * Listens on the configured path with mode 0600. A stale socket file (no daemon answering)
@@ -52,6 +58,7 @@ export class SocketServer {
   }
 
   async close(): Promise<void> {
+    this.guard.close();
     for (const s of this.sockets) s.destroy();
     await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
     try {
@@ -62,13 +69,15 @@ export class SocketServer {
   }
 
   private accept(socket: Socket): void {
-    const client = `client:${++this.clientSeq}`;
     this.sockets.add(socket);
     socket.on("close", () => this.sockets.delete(socket));
+    if (!this.guard.admit(socket)) return;
+    const client = `client:${++this.clientSeq}`;
     socket.on("error", () => socket.destroy());
     const connection: RpcPeer = new RpcPeer(socket, socket, {
-      maxMessageBytes: this.ctx.config.limits.maxMessageBytes,
+      maxMessageBytes: this.ctx.config.socket.maxFrameBytes,
       maxDepth: this.ctx.config.limits.jsonDepth,
+      onBackpressure: (waiting) => this.guard.backpressure(socket, waiting),
       accept: (msg) => {
         const problem = invalidRequest(msg);
         if (!problem) return true;
@@ -124,6 +133,7 @@ export class SocketServer {
       subs.clear();
     });
     connection.listen();
+    this.guard.watch({ name: client, socket, peer: connection, subscriptions: () => subs.size });
   }
 
   private route(connection: RpcPeer, client: string, method: string, params: unknown, cancel: CancelToken) {

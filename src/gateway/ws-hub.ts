@@ -13,10 +13,10 @@ import { BkgError, ErrorCodes } from "@bkg/protocol";
 import { credentialFromHeaders, type Principal } from "../auth/index.js";
 import { errorBody, statusOf } from "./http-errors.js";
 import type { SurfaceDeps } from "./surface-deps.js";
+import { ThrottledWarn } from "./throttled-warn.js";
 import { WsSession } from "./ws-session.js";
 
 export const WS_PATH = "/ws/plugins";
-const HEARTBEAT_MS = 30_000;
 
 export class WsHub {
   private readonly wss: WebSocketServer;
@@ -24,13 +24,18 @@ export class WsHub {
   private readonly heartbeat: NodeJS.Timeout;
   private readonly offRevoked: () => void;
   private seq = 0;
+  /** Upgrades being authenticated: counted against the cap, so a burst cannot pass it while they await. */
+  private upgrading = 0;
+  private readonly refusals: ThrottledWarn;
 
   constructor(private readonly deps: SurfaceDeps) {
-    this.wss = new WebSocketServer({ noServer: true, maxPayload: deps.ctx.config.http.bodyLimit });
+    const ws = deps.ctx.config.http.ws;
+    this.wss = new WebSocketServer({ noServer: true, maxPayload: ws.maxPayloadBytes });
     this.heartbeat = setInterval(() => {
       for (const s of this.sessions) s.heartbeat();
-    }, HEARTBEAT_MS);
+    }, ws.pingIntervalMs);
     this.heartbeat.unref();
+    this.refusals = new ThrottledWarn(deps.ctx.logger.child({ component: "ws" }));
     this.offRevoked = deps.auth.onRevoked(() => {
       for (const s of this.sessions) void s.recheck();
     });
@@ -45,9 +50,23 @@ export class WsHub {
   }
 
   private async upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
-    const { auth, limiter } = this.deps;
     const path = (req.url ?? "/").split("?")[0];
     if (path !== WS_PATH) return reject(socket, new BkgError(ErrorCodes.MethodNotFound, `no WebSocket endpoint at ${path}; use ${WS_PATH}`));
+    if (this.sessions.size + this.upgrading >= this.deps.ctx.config.http.ws.maxConnections) {
+      const max = this.deps.ctx.config.http.ws.maxConnections;
+      this.refusals.warn({ limit: "http.ws.maxConnections", max, ip: req.socket.remoteAddress }, `refused a WebSocket session: ${max} are open (http.ws.maxConnections)`);
+      return reject(socket, new BkgError(ErrorCodes.Overloaded, `the daemon already has ${max} WebSocket sessions open (http.ws.maxConnections); try again later`), 503);
+    }
+    this.upgrading++;
+    try {
+      await this.authorizeUpgrade(req, socket, head);
+    } finally {
+      this.upgrading--;
+    }
+  }
+
+  private async authorizeUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    const { auth, limiter } = this.deps;
     const origin = req.headers.origin;
     if (origin && !this.originAllowed(origin, req.headers.host)) {
       return reject(socket, new BkgError(ErrorCodes.PermissionDenied, `origin ${origin} is not allowed; add it to http.cors.origins`), 403);
@@ -103,7 +122,7 @@ function reject(socket: Duplex, err: BkgError, status = statusOf(err.code)): voi
   const body = JSON.stringify(errorBody(err));
   const retry = (err.data as { retryAfterSeconds?: number } | undefined)?.retryAfterSeconds;
   socket.end(
-    `HTTP/1.1 ${status} ${status === 401 ? "Unauthorized" : status === 403 ? "Forbidden" : status === 404 ? "Not Found" : status === 429 ? "Too Many Requests" : "Error"}\r\n` +
+    `HTTP/1.1 ${status} ${status === 401 ? "Unauthorized" : status === 403 ? "Forbidden" : status === 404 ? "Not Found" : status === 429 ? "Too Many Requests" : status === 503 ? "Service Unavailable" : "Error"}\r\n` +
       `Content-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
       (retry !== undefined ? `Retry-After: ${retry}\r\n` : "") +
       `Connection: close\r\n\r\n${body}`,

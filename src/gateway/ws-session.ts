@@ -2,7 +2,8 @@
  * One WebSocket session: authentication (header or first message), subscriptions to the event
  * bus, and plugin calls with streamed progress. Every CALL re-checks the credential through the
  * authenticator's cache, so revocation and expiry apply to open sessions too. A client that
- * reads too slowly (more than 16 MiB waiting) is closed rather than buffered without bound.
+ * reads too slowly (more than http.ws.maxBufferedBytes waiting, 16 MiB by default) is closed
+ * with 1013 rather than buffered without bound.
  */
 import type { Duplex } from "node:stream";
 import type { WebSocket } from "ws";
@@ -14,7 +15,6 @@ import type { SurfaceDeps } from "./surface-deps.js";
 import { CLOSE, parseClientMessage, type ClientMessage, type WsTopic } from "./ws-messages.js";
 
 const AUTH_WAIT_MS = 10_000;
-const MAX_BUFFERED = 16 * 1024 * 1024;
 const MAX_CALLS = 256;
 const LOG_REPLAY = 100;
 const TELEMETRY_EVERY_MS = 2_000;
@@ -214,7 +214,10 @@ export class WsSession {
 
   private send(msg: unknown): void {
     if (this.ws.readyState !== this.ws.OPEN) return;
-    if (this.ws.bufferedAmount > MAX_BUFFERED) return this.close(CLOSE.tooSlow, "the client reads too slowly; subscribe to less or read faster");
+    if (this.ws.bufferedAmount > this.deps.ctx.config.http.ws.maxBufferedBytes) {
+      this.log.warn({ session: this.init.id, ip: this.init.ip, waiting: this.ws.bufferedAmount, limit: "http.ws.maxBufferedBytes" }, `closing ws session ${this.init.id}: it reads too slowly (over http.ws.maxBufferedBytes waiting)`);
+      return this.close(CLOSE.tooSlow, "the client reads too slowly; subscribe to less or read faster");
+    }
     // Answers to many calls come back from the plugin in one chunk and are sent in one tick: cork
     // the socket at the first, uncork after the tick's microtasks, so they leave in one write.
     const socket = this.init.socket;

@@ -145,6 +145,10 @@ export class PluginInstance {
       maxMessageBytes: m.limits.maxMessageBytes,
       maxDepth: m.limits.jsonDepth,
       onTooDeep: (what) => this.hooks.onLog(this, "warn", `refused a message from the plugin: ${what} (limits.jsonDepth)`, undefined, "bkg/log"),
+      // A plugin that stops reading its stdin is hung: its unread input is bounded, not buffered forever.
+      onBackpressure: (waiting) => {
+        if (waiting > 2 * m.limits.maxMessageBytes) this.kill(`hung: it stopped reading its stdin (${waiting} bytes unread, over twice limits.maxMessageBytes)`);
+      },
       onFramingError: (err: FramingError) => {
         const what = err.kind === "too-large" ? "message over the size limit" : err.kind === "header" ? "garbage on stdout" : "invalid JSON on stdout";
         this.kill(`protocol violation (${what}): ${err.message}`);

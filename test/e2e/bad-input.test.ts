@@ -88,3 +88,26 @@ t.test("garbage from a plugin", async (t) => {
   await d.waitState("loud", "crashloop", 15_000);
   t.match((await c.plugins.info("loud")).lastExit?.reason, /garbage on stdout.*hello from a plugin/);
 });
+
+t.test("regression: a plugin that stops reading its stdin had the daemon buffer its input without bound", async (t) => {
+  // Long call and health timeouts: what ends the instance must be the input bound (2 x maxMessageBytes).
+  const d = await startTestDaemon({
+    deaf: rogueManifest("deaf", "ok", { limits: { maxMessageBytes: 1_000_000 }, timeouts: { call: 600_000 }, health: { intervalMs: 600_000, timeoutMs: 5_000, misses: 3 } }),
+  });
+  t.teardown(() => d.stop());
+  await d.waitState("deaf", "ready");
+  const c = d.client;
+  const { pid } = (await c.call("deaf.deaf", {})) as { pid: number };
+  // 20 calls of 500 kB: 10 MB for a plugin that reads nothing (the bound is 2 MB).
+  const blob = "x".repeat(500_000);
+  // (A call deadline only so that the code before the fix fails instead of waiting.)
+  const calls = Array.from({ length: 20 }, () => c.call("deaf.ok", { blob }, { timeoutMs: 20_000 }).catch((e) => e));
+  const errors = await Promise.all(calls);
+  const codes = errors.map((e) => e?.code);
+  t.equal(codes[0], ErrorCodes.PluginCrashed, "the calls written to it fail -33004");
+  t.ok(codes.every((code) => code === ErrorCodes.PluginCrashed || code === ErrorCodes.PluginUnavailable), `the rest find it gone (-33000): ${[...new Set(codes)].join(", ")}`);
+  t.match(errors[0].message, /stopped reading its stdin/);
+  t.throws(() => process.kill(pid, 0), "the instance was killed");
+  await d.waitFor(async () => (await c.plugins.info("deaf")).lastExit !== undefined, "the exit to be recorded");
+  t.match((await c.plugins.info("deaf")).lastExit?.reason, /hung: it stopped reading its stdin \(\d+ bytes unread/);
+});

@@ -68,6 +68,12 @@ export interface PeerOptions {
    */
   maxDepth?: number;
   onTooDeep?: (what: string) => void;
+  /**
+   * Called after a write the output did not take at once (write() returned false), with the
+   * bytes now waiting in it: the place to pause reading or drop a peer that stopped reading.
+   * Never called while the other side keeps up, so it costs nothing on the hot path.
+   */
+  onBackpressure?: (waitingBytes: number) => void;
 }
 
 interface Pending {
@@ -105,8 +111,14 @@ export class RpcPeer {
     private readonly output: Writable,
     private readonly options: PeerOptions = {},
   ) {
+    const onBackpressure = options.onBackpressure;
     this.writer = new FrameWriter({
-      write: (chunk) => (this.closed || output.destroyed || output.writableEnded ? false : output.write(chunk)),
+      write: (chunk) => {
+        if (this.closed || output.destroyed || output.writableEnded) return false;
+        const ok = output.write(chunk);
+        if (!ok && onBackpressure) onBackpressure(output.writableLength);
+        return ok;
+      },
     });
     this.parser = new FrameParser(
       (m) => this.dispatch(m as Message),
@@ -145,6 +157,21 @@ export class RpcPeer {
   onClose(fn: () => void): void {
     if (this.closed) queueMicrotask(fn);
     else this.closeListeners.push(fn);
+  }
+
+  /** Bytes read but held for a frame not yet complete. */
+  get bufferedBytes(): number {
+    return this.parser.buffered;
+  }
+
+  /** When (Date.now()) the incomplete frame now held began to arrive; 0 when none is. */
+  get partialSince(): number {
+    return this.parser.partialSince;
+  }
+
+  /** Requests from the other side not yet answered. */
+  get inFlight(): number {
+    return this.incoming.size;
   }
 
   get isClosed(): boolean {

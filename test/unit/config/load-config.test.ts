@@ -67,4 +67,24 @@ t.test("the nearest bkg.config.json is found from a subfolder, as git finds its 
   writeFileSync(other, JSON.stringify({ dataDir: "x" }));
   t.equal(loadConfig({ cwd: deep, env: { BKG_CONFIG: other } }).file, other, "BKG_CONFIG wins over the search");
   t.equal(loadConfig({ cwd: deep, file: other, env: {} }).file, other, "--config wins over the search");
+
+t.test("connection limits: defaults, merging, and settings that contradict each other", async (t) => {
+  const c = loadConfig({ cwd: dir, env: {} });
+  t.same(c.socket, DEFAULTS.socket);
+  t.same(c.http.ws, DEFAULTS.http.ws);
+  t.equal(c.grpc.maxReceiveMessageBytes, 4 * 1024 * 1024);
+  const merged = loadConfig({ file: write({ socket: { maxConnections: 7 }, http: { bodyLimit: 2048, ws: { maxConnections: 3 } } }), env: { BKG_HTTP_MAX_CONNECTIONS: "9" } });
+  t.equal(merged.socket.maxConnections, 7);
+  t.equal(merged.socket.maxFrameBytes, DEFAULTS.socket.maxFrameBytes, "untouched siblings keep their defaults");
+  t.equal(merged.http.maxConnections, 9, "BKG_HTTP_MAX_CONNECTIONS");
+  t.equal(merged.http.ws.maxPayloadBytes, 2048, "WebSocket messages follow http.bodyLimit unless set");
+  t.equal(merged.http.ws.maxConnections, 3);
+  const bad = () => loadConfig({ file: write({ http: { headersTimeoutMs: 5000, requestTimeoutMs: 1000 }, socket: { outputPauseBytes: 4096, outputDropBytes: 2048 } }), env: {} });
+  t.throws(bad, ConfigError);
+  try {
+    bad();
+  } catch (e) {
+    const paths = (e as ConfigError).problems.map((p) => p.path);
+    t.same(paths.sort(), ["/http/headersTimeoutMs", "/socket/outputDropBytes"]);
+  }
 });

@@ -90,3 +90,53 @@ t.test("the one-header fast path reads the same lengths as the general parser", 
   t.match(parse(["Content-Length: \r\n\r\n{}"]).errors[0].message, /not a number/);
   t.match(parse(["Content-Length: 99999999999999999999\r\n\r\n{}"], 1000).errors[0].kind, "too-large", "a huge length is still refused");
 });
+
+t.test("regression: a large frame is parsed in linear time (the parser copied its whole buffer per chunk)", async (t) => {
+  // Counts the bytes FrameParser copies through Buffer.concat: 50 MB in 64 KiB chunks used to
+  // copy ~20 GB (n^2 / 2 / chunk); linear parsing copies each byte a small constant number of times.
+  const concat = Buffer.concat;
+  let copied = 0;
+  Buffer.concat = ((list: readonly Uint8Array[], total?: number) => {
+    const out = concat(list, total);
+    copied += out.length;
+    return out;
+  }) as typeof Buffer.concat;
+  t.teardown(() => void (Buffer.concat = concat));
+  const body = JSON.stringify({ blob: "x".repeat(50 * 1024 * 1024) });
+  const frame = Buffer.from(`Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}` + encodeFrame({ after: 1 }));
+  const msgs: unknown[] = [];
+  const p = new FrameParser((m) => msgs.push(m), (e) => t.fail(e.message), { maxMessageBytes: 64 * 1024 * 1024 });
+  const CHUNK = 64 * 1024;
+  let maxHeld = 0;
+  for (let i = 0; i < frame.length; i += CHUNK) {
+    p.push(frame.subarray(i, i + CHUNK));
+    maxHeld = Math.max(maxHeld, p.buffered);
+  }
+  Buffer.concat = concat;
+  t.equal(msgs.length, 2, "the large frame and the one after it arrive");
+  t.equal((msgs[0] as { blob: string }).blob.length, 50 * 1024 * 1024);
+  t.ok(copied <= 2 * frame.length, `copied ${copied} bytes for a ${frame.length}-byte stream (at most twice its size)`);
+  t.ok(maxHeld <= frame.length, "never holds more than was sent");
+  t.equal(p.buffered, 0, "nothing is held after the last frame");
+});
+
+t.test("buffered and partialSince report a half-sent frame, and clear when it completes", async (t) => {
+  const msgs: unknown[] = [];
+  const p = new FrameParser((m) => msgs.push(m), (e) => t.fail(e.message));
+  t.equal(p.buffered, 0);
+  t.equal(p.partialSince, 0);
+  const f = Buffer.from(encodeFrame({ k: "v".repeat(1000) }));
+  const before = Date.now();
+  p.push(f.subarray(0, 10));
+  t.equal(p.buffered, 10, "part of the header");
+  t.ok(p.partialSince >= before && p.partialSince <= Date.now(), "the time it began");
+  p.push(f.subarray(10, 500));
+  p.push(f.subarray(500, 900));
+  const started = p.partialSince;
+  t.ok(p.buffered > 800 && p.buffered <= 900, "part of the body (the header is read)");
+  t.equal(p.partialSince, started, "still the time the frame began");
+  p.push(f.subarray(900));
+  t.equal(msgs.length, 1);
+  t.equal(p.buffered, 0);
+  t.equal(p.partialSince, 0);
+});
