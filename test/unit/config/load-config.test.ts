@@ -67,6 +67,7 @@ t.test("the nearest bkg.config.json is found from a subfolder, as git finds its 
   writeFileSync(other, JSON.stringify({ dataDir: "x" }));
   t.equal(loadConfig({ cwd: deep, env: { BKG_CONFIG: other } }).file, other, "BKG_CONFIG wins over the search");
   t.equal(loadConfig({ cwd: deep, file: other, env: {} }).file, other, "--config wins over the search");
+});
 
 t.test("connection limits: defaults, merging, and settings that contradict each other", async (t) => {
   const c = loadConfig({ cwd: dir, env: {} });

@@ -61,6 +61,7 @@ t.test("maxDepth: a deep request is answered -32602, a deep answer rejects its c
   t.same(heard, [{ x: [[1]] }], "the deep notification is dropped; a shallow one is delivered");
   t.equal(refused.length, 3, "each refusal is reported");
   peer.dispose();
+});
 
 t.test("onBackpressure reports the bytes waiting when the other side does not read, and only then", async (t) => {
   const input = new PassThrough();
