@@ -26,7 +26,8 @@ import type { Manifest } from "../registry/index.js";
 import { describeExit, type ExitInfo } from "./restart-policy.js";
 import { capMemory } from "./cgroup-limit.js";
 import { forgetGroup, rememberGroup } from "./orphan-reaper.js";
-import { signalGroup, spawnPlugin } from "./spawn-plugin.js";
+import { resolveEnvReferences } from "./resolve-env-references.js";
+import { pluginEnv, signalGroup, spawnPlugin } from "./spawn-plugin.js";
 
 export type InstanceState = "spawning" | "initializing" | "ready" | "standby" | "draining" | "stopping" | "exited";
 
@@ -60,9 +61,11 @@ export class PluginInstance {
   /** Slots taken through the Bulkhead; owned by PluginHost. */
   inflight = 0;
   /** Latest sample of the process group: RSS and CPU share of one core (0..n). */
-  usage?: { rssBytes: number; cpu: number; pids: number; at: number; cpuTicks: number };
+  usage?: { rssBytes: number; cpu: number; pids: number; at: number; cpuTicks: number; members: number[] };
   /** Set while a replacement is starting (memory limit), so one trigger replaces once. */
   replacing = false;
+  /** Set once the hard memory limit killed it, so the fast sampler kills and logs once. */
+  memoryKilled = false;
   /** What the host uses it for once ready: taking calls, a warm spare, or on its way out. */
   role: "serving" | "standby" | "retiring" = "serving";
   private releaseCgroup?: () => void;
@@ -76,6 +79,7 @@ export class PluginInstance {
   private exitInfo?: InstanceExit;
   private killReason?: string;
   private stopRequested = false;
+  private forcedReason?: string;
   private pendingSeq = 0;
   private exitWaiters: ((e: InstanceExit) => void)[] = [];
 
@@ -87,6 +91,10 @@ export class PluginInstance {
     private readonly hooks: InstanceHooks,
     /** Where the instance records its process group so a restarted daemon can reap leftovers. */
     private readonly runDir: string,
+    /** BKG_DAEMON_RUN for the process and its descendants (see run-marker.ts). */
+    private readonly runMarker?: string,
+    /** The daemon's environment, which passEnv and {"$env"} references read. */
+    private readonly daemonEnv: NodeJS.ProcessEnv = process.env,
   ) {}
 
   /** True when the instance runs under a cgroup memory.max (a hard cap), not just sampling. */
@@ -113,11 +121,14 @@ export class PluginInstance {
    */
   async start(): Promise<InitializeResult> {
     const m = this.manifest;
-    const child = spawnPlugin(m, this.id, this.dataDir);
+    // A reference to a variable the daemon lacks fails here, before anything is spawned.
+    const env = pluginEnv(m, this.id, this.dataDir, this.daemonEnv, this.runMarker);
+    const config = resolveEnvReferences(m.config, this.daemonEnv, { file: m.file, pointer: "/config" });
+    const child = spawnPlugin(m, this.id, this.dataDir, env);
     this.child = child;
     if (child.pid) {
       rememberGroup(this.runDir, child.pid, this.id);
-      if (m.limits.memoryMb) this.releaseCgroup = capMemory(this.id, child.pid, m.limits.memoryMb);
+      if (m.limits.memoryHardMb) this.releaseCgroup = capMemory(this.id, child.pid, m.limits.memoryHardMb);
     }
     child.on("error", (e) => this.kill(`could not start ${JSON.stringify(m.command.join(" "))}: ${e.message}`));
     child.on("exit", (code, signal) => setTimeout(() => this.finish(code, signal), 200).unref());
@@ -160,7 +171,7 @@ export class PluginInstance {
       protocolVersion: PROTOCOL_VERSION,
       daemon: { version: this.daemonVersion },
       plugin: { name: m.name, instanceId: this.id, dataDir: this.dataDir },
-      config: m.config,
+      config,
     };
     let result: InitializeResult;
     try {
@@ -261,7 +272,7 @@ export class PluginInstance {
   }
 
   private goneError(what: string): BkgError {
-    const why = this.exitInfo?.reason ?? this.killReason ?? "the plugin process is gone";
+    const why = this.exitInfo?.reason ?? this.forcedReason ?? this.killReason ?? "the plugin process is gone";
     return new BkgError(ErrorCodes.PluginCrashed, `${this.id} ended before answering ${what}: ${why}`);
   }
 
@@ -294,9 +305,14 @@ export class PluginInstance {
     return this.waitExit();
   }
 
-  /** Immediate SIGKILL of the whole group; `reason` becomes the exit's reason. Idempotent. */
-  kill(reason: string): void {
+  /**
+   * Immediate SIGKILL of the whole group; `reason` becomes the exit's reason (and the message of
+   * the calls it held). With `overrides`, it is the reason even if a graceful stop or another
+   * kill came first (the memory ceiling uses it: its calls must say why). Idempotent.
+   */
+  kill(reason: string, overrides = false): void {
     if (this.exitInfo) return;
+    if (overrides) this.forcedReason ??= reason;
     this.killReason ??= reason;
     if (this.state === "ready" || this.state === "standby") this.state = "stopping";
     signalGroup(this.pid, "SIGKILL");
@@ -319,7 +335,7 @@ export class PluginInstance {
       signal,
       uptimeMs: Date.now() - this.startedAt,
       expected: this.stopRequested,
-      reason: this.killReason && !this.stopRequested ? this.killReason : describeExit({ code, signal }),
+      reason: this.forcedReason ?? (this.killReason && !this.stopRequested ? this.killReason : describeExit({ code, signal })),
       stderrTail: [...this.stderrTail],
     };
     this.exitInfo = exit;

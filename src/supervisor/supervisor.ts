@@ -11,9 +11,14 @@ import { LogRing, type Logger } from "../logs/index.js";
 import { checkRequires, parseManifest, startOrder, type InvalidManifest, type Manifest } from "../registry/index.js";
 import { ParamsSchemaCache } from "../validation/params-schema-cache.js";
 import { probeCgroup } from "./cgroup-limit.js";
+import { describeMemoryEnforcement } from "./memory-enforcement.js";
 import { reapLeftovers } from "./orphan-reaper.js";
 import { PluginHost, type LastExit } from "./plugin-host.js";
-import { sampleGroups } from "./process-sampler.js";
+import { sampleGroups, sampleRss } from "./process-sampler.js";
+import { newRunMarker } from "./run-marker.js";
+
+/** How often the plugins with limits.memoryMb are sampled (statm of their known processes only). */
+export const MEMORY_SAMPLE_MS = 100;
 
 export interface SupervisorDeps {
   config: ResolvedConfig;
@@ -56,6 +61,8 @@ export interface PluginInfo extends PluginSummary {
   methods: { name: string; description?: string; streaming?: boolean; paramsSchema?: unknown }[];
   manifest?: Manifest;
   lastExit?: LastExit;
+  /** How limits.memoryMb / memoryHardMb are enforced here (cgroup or sampling), when set. */
+  memory?: string;
 }
 
 export class Supervisor {
@@ -65,13 +72,17 @@ export class Supervisor {
   private readonly rings = new Map<string, LogRing>();
   private started = false;
   private sampler?: NodeJS.Timeout;
+  private memorySampler?: NodeJS.Timeout;
   private cgroupNoted = false;
+  /** BKG_DAEMON_RUN of this run: every plugin process and its descendants carry it. */
+  readonly runMarker: string;
 
   /** Plugins' compiled paramsSchemas, kept across starts (see params-schema-cache.ts). */
   readonly schemaCache: ParamsSchemaCache;
 
   constructor(private readonly deps: SupervisorDeps) {
     this.schemaCache = new ParamsSchemaCache(join(deps.config.dataDir, "cache", "params-schemas"));
+    this.runMarker = newRunMarker(deps.config.dataDir);
   }
 
   get runDir(): string {
@@ -79,13 +90,26 @@ export class Supervisor {
   }
 
   /**
-   * Samples every plugin's process group once a second (RSS, CPU) and enforces memory limits.
+   * Samples every plugin's process group once a second (RSS, CPU; a scan of /proc that also
+   * finds new members) and, every memoryMs, the known members of the instances with a memory
+   * limit (their statm only), so a fast-growing plugin meets its hard limit before it doubles.
    * Idempotent; stopped by stopAll.
    */
-  startSampling(intervalMs = 1000): void {
+  startSampling(intervalMs = 1000, memoryMs = MEMORY_SAMPLE_MS): void {
     if (this.sampler) return;
     this.sampler = setInterval(() => this.sampleNow(), intervalMs);
     this.sampler.unref();
+    this.memorySampler = setInterval(() => this.sampleMemory(), memoryMs);
+    this.memorySampler.unref();
+  }
+
+  sampleMemory(): void {
+    for (const h of this.hosts.values()) {
+      for (const inst of h.memoryLimited()) {
+        const members = inst.usage?.members.includes(inst.pid!) ? inst.usage.members : [inst.pid!, ...(inst.usage?.members ?? [])];
+        h.enforceMemory(inst, sampleRss(members), members.length);
+      }
+    }
   }
 
   sampleNow(): void {
@@ -159,7 +183,8 @@ export class Supervisor {
   async stopAll(reason = "daemon shutting down"): Promise<void> {
     this.started = false;
     clearInterval(this.sampler);
-    this.sampler = undefined;
+    clearInterval(this.memorySampler);
+    this.sampler = this.memorySampler = undefined;
     const order = startOrder(this.manifests()).reverse();
     const dependents = (name: string) => order.filter((n) => n !== name && this.hosts.get(n)?.manifest.requires[name]);
     const stopping = new Map<string, Promise<void>>();
@@ -216,17 +241,21 @@ export class Supervisor {
 
   private createHost(m: Manifest): PluginHost {
     const ring = this.ring(m.name);
-    if (m.limits.memoryMb && !this.cgroupNoted) {
-      this.cgroupNoted = true;
+    if (m.limits.memoryMb) {
       const cg = probeCgroup();
-      this.deps.logger.info(
-        { cgroup: cg.available },
-        cg.available ? `memory limits are hard caps (${cg.detail}) and also sampled every second` : `memory limits are enforced by sampling RSS every second: ${cg.detail}`,
-      );
+      if (!this.cgroupNoted) {
+        this.cgroupNoted = true;
+        this.deps.logger.info(
+          { cgroup: cg.available },
+          cg.available ? `memory limits are hard caps (${cg.detail}) and also sampled every ${MEMORY_SAMPLE_MS} ms` : `memory limits are enforced by sampling RSS every ${MEMORY_SAMPLE_MS} ms: ${cg.detail}`,
+        );
+      }
+      this.deps.logger.info({ plugin: m.name }, `${m.name} memory: ${describeMemoryEnforcement(m, cg, MEMORY_SAMPLE_MS)}`);
     }
     const host = new PluginHost(m, {
       dataDir: this.deps.config.dataDir,
       runDir: this.runDir,
+      runMarker: this.runMarker,
       schemaCache: this.schemaCache,
       daemonVersion: this.deps.daemonVersion,
       logs: ring,
@@ -300,6 +329,7 @@ export class Supervisor {
       methods: h.methodList().map((d) => ({ name: d.name, description: d.description, streaming: d.streaming, paramsSchema: d.paramsSchema })),
       manifest: h.manifest,
       lastExit: h.lastExit,
+      memory: describeMemoryEnforcement(h.manifest, probeCgroup(), MEMORY_SAMPLE_MS),
     };
   }
 

@@ -1,0 +1,83 @@
+/**
+ * Hard limits on plugin processes (the hardening issue, items 6-9): a memory ceiling that holds,
+ * no descendant outliving the daemon, bounded logs, and an allow-listed environment.
+ */
+import { spawn } from "node:child_process";
+import t from "tap";
+import { ErrorCodes } from "@bkg/protocol";
+import { BIN, rogueManifest, startTestDaemon } from "../helpers/daemon.js";
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+t.test("bug: limits.memoryMb 300 let a plugin reach 1,463 MB in one call; past the hard limit the call fails with -33004 and the instance is replaced", async (t) => {
+  const d = await startTestDaemon({ rogue: rogueManifest("rogue", "ok", { limits: { memoryMb: 64 } }) });
+  t.teardown(() => d.stop());
+  await d.waitState("rogue", "ready");
+  const { pid } = (await d.client.call("rogue.ok")) as { pid: number };
+  // Ten times the limit: the plugin answers only if it got there.
+  const e = await d.client.call("rogue.balloon", { mb: 640 }, { timeoutMs: 60_000 }).catch((e) => e);
+  t.equal(e.code, ErrorCodes.PluginCrashed, `the call failed (${e.message ?? JSON.stringify(e)})`);
+  t.match(e.message, /killed: it used \d+ MiB \(1 process\), over its hard memory limit of 80 MiB/);
+  t.notOk(alive(pid), "the instance was killed");
+  const { pid: next } = (await d.client.call("rogue.ok", {}, { timeoutMs: 10_000 })) as { pid: number };
+  t.not(next, pid, "a new instance serves");
+  const info = await d.client.plugins.info("rogue");
+  t.match(info.memory, /replaced gracefully over 64 MiB; (hard cap 80 MiB by cgroup v2|killed over 80 MiB, found by sampling every 100 ms)/, "plugins info says how the limit is enforced");
+  t.match(d.output(), /rogue memory: replaced gracefully over 64 MiB/, "so does the start log");
+});
+
+t.test("bug: DATABASE_URL, GH_PAT, *_PASS and AWS keys reached every plugin; only the allow-list, passEnv and $env references do now", async (t) => {
+  const secrets = {
+    DATABASE_URL: "postgres://u:secret@h/db",
+    GH_PAT: "ghp_secret",
+    FOO_PASS: "secret-pass",
+    SESSION_KEY: "secret-session",
+    NPM_AUTH: "secret-npm",
+    AWS_SECRET_ACCESS_KEY: "secret-aws",
+    AWS_ACCESS_KEY_ID: "AKIASECRET",
+    CARGO_HOME: "/opt/cargo",
+    STRIPE_KEY: "sk_test_123",
+    LC_TIME: "C",
+  };
+  const d = await startTestDaemon(
+    {
+      rogue: rogueManifest("rogue", "ok", {
+        passEnv: ["CARGO_HOME"],
+        env: { MODE: "fast", STRIPE: { $env: "STRIPE_KEY" } },
+        config: { stripe: { key: { $env: "STRIPE_KEY" } }, plain: 1 },
+      }),
+    },
+    {},
+    { env: secrets },
+  );
+  t.teardown(() => d.stop());
+  await d.waitState("rogue", "ready");
+  const { env, config } = (await d.client.call("rogue.env")) as { env: Record<string, string>; config: Record<string, unknown> };
+  for (const name of ["DATABASE_URL", "GH_PAT", "FOO_PASS", "SESSION_KEY", "NPM_AUTH", "AWS_SECRET_ACCESS_KEY", "AWS_ACCESS_KEY_ID", "STRIPE_KEY"]) {
+    t.notOk(name in env, `${name} does not reach the plugin`);
+  }
+  t.notOk(Object.values(env).some((v) => v.includes("secret")), "no value with a secret in it");
+  t.equal(env.CARGO_HOME, "/opt/cargo", "passEnv passes a named variable");
+  t.equal(env.LC_TIME, "C", "LC_* passes");
+  t.equal(env.MODE, "fast", "the manifest's own env arrives");
+  t.equal(env.STRIPE, "sk_test_123", "an env value {$env} is resolved");
+  t.same(config, { stripe: { key: "sk_test_123" }, plain: 1 }, "a config value {$env} is resolved at initialize");
+  t.ok(env.PATH && env.BKG_INSTANCE_ID === "rogue#1", "PATH and the daemon's BKG_* variables arrive");
+  const shown = await d.client.plugins.info("rogue");
+  t.same((shown.manifest as { env: unknown }).env, { MODE: "fast", STRIPE: { $env: "STRIPE_KEY" } }, "the manifest keeps the reference as written");
+});
+
+t.test("a $env reference to a variable the daemon lacks fails the start, naming manifest, field and variable", async (t) => {
+  const d = await startTestDaemon({ rogue: rogueManifest("rogue", "ok", { config: { db: { url: { $env: "NOT_SET_ANYWHERE_4711" } } } }) });
+  t.teardown(() => d.stop());
+  await d.waitState("rogue", "failed");
+  const info = await d.client.plugins.info("rogue");
+  t.match(info.reason, /manifest .*rogue\.json: \/config\/db\/url refers to \{"\$env": "NOT_SET_ANYWHERE_4711"\}, but NOT_SET_ANYWHERE_4711 is not set in the daemon's environment/);
+});
