@@ -10,6 +10,7 @@ import type { Manifest } from "../registry/index.js";
 import type { ParamsSchemaCache } from "../validation/params-schema-cache.js";
 import { Bulkhead } from "./bulkhead.js";
 import { HealthMonitor } from "./health-monitor.js";
+import type { InstanceCgroups } from "./instance-cgroups.js";
 import { compileMethods, type MethodTable } from "./method-table.js";
 import { PluginInstance, type InstanceExit } from "./plugin-instance.js";
 import type { GroupUsage } from "./process-sampler.js";
@@ -19,10 +20,10 @@ import { decide, EMPTY_HISTORY, type RestartHistory } from "./restart-policy.js"
 
 export interface HostDeps {
   dataDir: string;
-  /** Where instances record their process groups (see orphan-reaper.ts). */
-  runDir: string;
   /** BKG_DAEMON_RUN for every process of this daemon run (see run-marker.ts). */
   runMarker?: string;
+  /** A cgroup v2 leaf per instance, where available. */
+  cgroups?: InstanceCgroups;
   /** Compiled paramsSchemas kept across daemon starts; absent, every start compiles. */
   schemaCache?: ParamsSchemaCache;
   daemonVersion: string;
@@ -262,8 +263,7 @@ export class PluginHost {
         onEmit: (_i, event, data) => this.deps.emit(this.name, event, data),
         onExit: (i, exit) => this.onExit(gen, i, exit),
       },
-      this.deps.runDir,
-      this.deps.runMarker,
+      { runMarker: this.deps.runMarker, cgroups: this.deps.cgroups },
     );
     gen.instances.add(inst);
     this.deps.lifecycle(this.name, "starting", `spawning ${gen.manifest.command.join(" ")}`, id);

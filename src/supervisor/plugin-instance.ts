@@ -24,8 +24,8 @@ import {
 } from "@bkg/protocol";
 import type { Manifest } from "../registry/index.js";
 import { describeExit, type ExitInfo } from "./restart-policy.js";
-import { capMemory } from "./cgroup-limit.js";
-import { forgetGroup, rememberGroup } from "./orphan-reaper.js";
+import type { InstanceCgroups } from "./instance-cgroups.js";
+import { reapRun } from "./orphan-reaper.js";
 import { resolveEnvReferences } from "./resolve-env-references.js";
 import { pluginEnv, signalGroup, spawnPlugin } from "./spawn-plugin.js";
 
@@ -68,7 +68,8 @@ export class PluginInstance {
   memoryKilled = false;
   /** What the host uses it for once ready: taking calls, a warm spare, or on its way out. */
   role: "serving" | "standby" | "retiring" = "serving";
-  private releaseCgroup?: () => void;
+  /** Its cgroup v2 leaf, where the daemon can make one (see instance-cgroups.ts). */
+  private leaf?: string;
   calls = 0;
   info?: InitializeResult;
   private child?: ChildProcess;
@@ -89,17 +90,23 @@ export class PluginInstance {
     private readonly dataDir: string,
     private readonly daemonVersion: string,
     private readonly hooks: InstanceHooks,
-    /** Where the instance records its process group so a restarted daemon can reap leftovers. */
-    private readonly runDir: string,
-    /** BKG_DAEMON_RUN for the process and its descendants (see run-marker.ts). */
-    private readonly runMarker?: string,
+    /**
+     * How its descendants are found when it ends: runMarker is BKG_DAEMON_RUN for the process
+     * and everything it starts (see run-marker.ts); cgroups, where available, hold it in a leaf.
+     */
+    private readonly tracking: { runMarker?: string; cgroups?: InstanceCgroups } = {},
     /** The daemon's environment, which passEnv and {"$env"} references read. */
     private readonly daemonEnv: NodeJS.ProcessEnv = process.env,
   ) {}
 
-  /** True when the instance runs under a cgroup memory.max (a hard cap), not just sampling. */
+  /** True when the instance runs under a cgroup memory.max (a hard cap the kernel keeps), not just sampling. */
   get hardMemoryCap(): boolean {
-    return this.releaseCgroup !== undefined;
+    return Boolean(this.tracking.cgroups?.capped(this.leaf));
+  }
+
+  /** True when a cgroup holds the instance's descendants. */
+  get cgroupTracked(): boolean {
+    return this.leaf !== undefined;
   }
 
   get pid(): number | undefined {
@@ -122,14 +129,11 @@ export class PluginInstance {
   async start(): Promise<InitializeResult> {
     const m = this.manifest;
     // A reference to a variable the daemon lacks fails here, before anything is spawned.
-    const env = pluginEnv(m, this.id, this.dataDir, this.daemonEnv, this.runMarker);
+    const env = pluginEnv(m, this.id, this.dataDir, this.daemonEnv, this.tracking.runMarker);
     const config = resolveEnvReferences(m.config, this.daemonEnv, { file: m.file, pointer: "/config" });
     const child = spawnPlugin(m, this.id, this.dataDir, env);
     this.child = child;
-    if (child.pid) {
-      rememberGroup(this.runDir, child.pid, this.id);
-      if (m.limits.memoryHardMb) this.releaseCgroup = capMemory(this.id, child.pid, m.limits.memoryHardMb);
-    }
+    if (child.pid) this.leaf = this.tracking.cgroups?.adopt(this.id, child.pid, m.limits.memoryHardMb);
     child.on("error", (e) => this.kill(`could not start ${JSON.stringify(m.command.join(" "))}: ${e.message}`));
     child.on("exit", (code, signal) => setTimeout(() => this.finish(code, signal), 200).unref());
     child.on("close", (code: number | null, signal: NodeJS.Signals | null) => this.finish(code, signal));
@@ -326,10 +330,10 @@ export class PluginInstance {
 
   private finish(code: number | null, signal: NodeJS.Signals | null): void {
     if (this.exitInfo) return;
-    // Reap anything the plugin left behind in its group.
+    // Reap anything the plugin left behind: in its group, its cgroup, or carrying its mark.
     signalGroup(this.pid, "SIGKILL");
-    if (this.pid) forgetGroup(this.runDir, this.pid);
-    this.releaseCgroup?.();
+    if (this.leaf) this.tracking.cgroups!.killLeaf(this.leaf);
+    else if (this.tracking.runMarker) reapRun(this.tracking.runMarker, this.id);
     const exit: InstanceExit = {
       code,
       signal,

@@ -10,12 +10,12 @@ import type { EventBus, PluginState } from "../events/index.js";
 import { LogRing, type Logger } from "../logs/index.js";
 import { checkRequires, parseManifest, startOrder, type InvalidManifest, type Manifest } from "../registry/index.js";
 import { ParamsSchemaCache } from "../validation/params-schema-cache.js";
-import { probeCgroup } from "./cgroup-limit.js";
+import { InstanceCgroups } from "./instance-cgroups.js";
 import { describeMemoryEnforcement } from "./memory-enforcement.js";
-import { reapLeftovers } from "./orphan-reaper.js";
+import { reapPreviousRuns, reapRun } from "./orphan-reaper.js";
 import { PluginHost, type LastExit } from "./plugin-host.js";
 import { sampleGroups, sampleRss } from "./process-sampler.js";
-import { newRunMarker } from "./run-marker.js";
+import { dataKey, newRunMarker } from "./run-marker.js";
 
 /** How often the plugins with limits.memoryMb are sampled (statm of their known processes only). */
 export const MEMORY_SAMPLE_MS = 100;
@@ -76,6 +76,8 @@ export class Supervisor {
   private cgroupNoted = false;
   /** BKG_DAEMON_RUN of this run: every plugin process and its descendants carry it. */
   readonly runMarker: string;
+  /** A cgroup v2 leaf per instance where the daemon can make them; set up by reapOrphans. */
+  readonly cgroups: InstanceCgroups;
 
   /** Plugins' compiled paramsSchemas, kept across starts (see params-schema-cache.ts). */
   readonly schemaCache: ParamsSchemaCache;
@@ -83,10 +85,7 @@ export class Supervisor {
   constructor(private readonly deps: SupervisorDeps) {
     this.schemaCache = new ParamsSchemaCache(join(deps.config.dataDir, "cache", "params-schemas"));
     this.runMarker = newRunMarker(deps.config.dataDir);
-  }
-
-  get runDir(): string {
-    return join(this.deps.config.dataDir, "run");
+    this.cgroups = new InstanceCgroups(dataKey(deps.config.dataDir));
   }
 
   /**
@@ -121,11 +120,32 @@ export class Supervisor {
     for (const h of this.hosts.values()) h.takeSample(groups, now);
   }
 
-  /** Kills what a previous daemon's plugins left behind; logs each group. */
+  /**
+   * At start, before any plugin is spawned: sets up cgroup tracking and kills what a previous
+   * daemon on this data folder left behind (its cgroup leaves, and processes carrying its
+   * environment mark); logs each and how descendants are tracked from now on.
+   */
   reapOrphans(): void {
-    for (const r of reapLeftovers(this.runDir)) {
-      this.deps.logger.warn({ pgid: r.pgid, instance: r.instance, pids: r.pids }, `killed ${r.pids.length} leftover process(es) of ${r.instance} from a previous daemon`);
+    const cg = this.cgroups.init();
+    this.deps.logger.info(
+      { cgroup: cg.tracking, memoryMax: cg.memory },
+      cg.tracking
+        ? `plugin processes and all their descendants are tracked by cgroup (${cg.detail})`
+        : `plugin descendants are tracked by process group and the BKG_DAEMON_RUN environment mark only: ${cg.detail}`,
+    );
+    for (const r of this.cgroups.killAll()) {
+      this.deps.logger.warn({ cgroup: r.leaf, pids: r.pids }, `killed ${r.pids.length} leftover process(es) of ${r.leaf} from a previous daemon (cgroup)`);
     }
+    for (const p of reapPreviousRuns(dataKey(this.deps.config.dataDir), this.runMarker)) {
+      this.deps.logger.warn({ pid: p.pid, instance: p.instance, run: p.run }, `killed leftover process ${p.pid} of ${p.instance ?? "a plugin"} from a previous daemon (environment mark)`);
+    }
+  }
+
+  /** After the plugins stopped: kills any descendant still alive (a setsid'ed grandchild ignoring SIGTERM). */
+  private async reapThisRun(): Promise<void> {
+    const left = new Set([...this.cgroups.killAll().flatMap((r) => r.pids), ...reapRun(this.runMarker).map((p) => p.pid)]);
+    if (left.size) this.deps.logger.warn({ pids: [...left] }, `killed ${left.size} process(es) the plugins left behind`);
+    await this.cgroups.removeAll();
   }
 
   get(name: string): PluginHost | undefined {
@@ -195,6 +215,7 @@ export class Supervisor {
       return stopping.get(name)!;
     };
     await Promise.all(order.map(stopOne));
+    await this.reapThisRun();
   }
 
   private async activate(host: PluginHost): Promise<void> {
@@ -242,20 +263,20 @@ export class Supervisor {
   private createHost(m: Manifest): PluginHost {
     const ring = this.ring(m.name);
     if (m.limits.memoryMb) {
-      const cg = probeCgroup();
+      const cg = this.cgroups.status;
       if (!this.cgroupNoted) {
         this.cgroupNoted = true;
         this.deps.logger.info(
-          { cgroup: cg.available },
-          cg.available ? `memory limits are hard caps (${cg.detail}) and also sampled every ${MEMORY_SAMPLE_MS} ms` : `memory limits are enforced by sampling RSS every ${MEMORY_SAMPLE_MS} ms: ${cg.detail}`,
+          { cgroup: cg.memory },
+          cg.memory ? `memory limits are hard caps (${cg.detail}) and also sampled every ${MEMORY_SAMPLE_MS} ms` : `memory limits are enforced by sampling RSS every ${MEMORY_SAMPLE_MS} ms: ${cg.detail}`,
         );
       }
       this.deps.logger.info({ plugin: m.name }, `${m.name} memory: ${describeMemoryEnforcement(m, cg, MEMORY_SAMPLE_MS)}`);
     }
     const host = new PluginHost(m, {
       dataDir: this.deps.config.dataDir,
-      runDir: this.runDir,
       runMarker: this.runMarker,
+      cgroups: this.cgroups,
       schemaCache: this.schemaCache,
       daemonVersion: this.deps.daemonVersion,
       logs: ring,
@@ -329,7 +350,7 @@ export class Supervisor {
       methods: h.methodList().map((d) => ({ name: d.name, description: d.description, streaming: d.streaming, paramsSchema: d.paramsSchema })),
       manifest: h.manifest,
       lastExit: h.lastExit,
-      memory: describeMemoryEnforcement(h.manifest, probeCgroup(), MEMORY_SAMPLE_MS),
+      memory: describeMemoryEnforcement(h.manifest, this.cgroups.status, MEMORY_SAMPLE_MS),
     };
   }
 

@@ -81,3 +81,50 @@ t.test("a $env reference to a variable the daemon lacks fails the start, naming 
   const info = await d.client.plugins.info("rogue");
   t.match(info.reason, /manifest .*rogue\.json: \/config\/db\/url refers to \{"\$env": "NOT_SET_ANYWHERE_4711"\}, but NOT_SET_ANYWHERE_4711 is not set in the daemon's environment/);
 });
+
+/** A process that ignores SIGTERM, in its own session, carrying `env`: a stand-in for someone else's process. */
+function decoy(env: Record<string, string>): number {
+  const p = spawn("sh", ["-c", "trap '' TERM; exec sleep 300"], { stdio: "ignore", detached: true, env: { PATH: process.env.PATH, ...env } });
+  p.unref();
+  return p.pid!;
+}
+
+t.test("bug: a setsid'ed grandchild ignoring SIGTERM survived `bkg daemon stop`; now it is gone, and nothing that is not ours is touched", async (t) => {
+  const d = await startTestDaemon({ rogue: rogueManifest("rogue", "ok", { timeouts: { shutdown: 300, kill: 300 } }) });
+  t.teardown(() => d.stop());
+  const strangers = [decoy({ BKG_DAEMON_RUN: "0000000000000000.000000000000", BKG_INSTANCE_ID: "rogue#1" }), decoy({ BKG_INSTANCE_ID: "rogue#1" })];
+  t.teardown(() => strangers.forEach((p) => alive(p) && process.kill(p, "SIGKILL")));
+  await d.waitState("rogue", "ready");
+  const { pid } = (await d.client.call("rogue.spawnSetsid")) as { pid: number };
+  t.ok(alive(pid), "the grandchild runs in a session of its own");
+  const stop = await d.cli(["daemon", "stop"], { timeoutMs: 30_000 });
+  t.equal(stop.code, 0, stop.stderr);
+  await d.waitFor(() => d.proc.exitCode !== null, "the daemon to exit");
+  await d.waitFor(() => !alive(pid), "the grandchild to be killed", 10_000);
+  t.pass("the grandchild is gone after `bkg daemon stop`");
+  t.ok(strangers.every(alive), "processes of another data folder, or without the mark, are left alone");
+});
+
+t.test("bug: a setsid'ed grandchild survived a SIGKILL of the daemon and the next start's reaper; the next start reaps it now", async (t) => {
+  const d = await startTestDaemon({ rogue: rogueManifest("rogue", "ok") });
+  t.teardown(() => d.stop());
+  const stranger = decoy({ BKG_INSTANCE_ID: "rogue#1" });
+  t.teardown(() => alive(stranger) && process.kill(stranger, "SIGKILL"));
+  await d.waitState("rogue", "ready");
+  const { pid: plugin } = (await d.client.call("rogue.ok")) as { pid: number };
+  const { pid: grandchild } = (await d.client.call("rogue.spawnSetsid")) as { pid: number };
+  d.proc.kill("SIGKILL");
+  await d.waitFor(() => !alive(plugin), "the plugin to exit (its stdin closed)");
+  t.ok(alive(grandchild), "the grandchild outlives the daemon killed with SIGKILL ...");
+
+  const next = spawn(process.execPath, [BIN, "--config", d.configFile, "daemon", "start"], { stdio: "ignore", env: { ...process.env, BKG_LOG_FORMAT: "json" } });
+  const nextExited = new Promise((r) => next.once("exit", r));
+  t.teardown(() => void next.kill("SIGKILL"));
+  await d.waitFor(() => !alive(grandchild), "the next daemon to reap the grandchild", 20_000);
+  t.pass("... until the next daemon on the same data folder reaps it");
+  t.ok(alive(stranger), "a process carrying only a matching instance id is not ours and lives");
+  next.kill("SIGTERM");
+  const timer = setTimeout(() => next.kill("SIGKILL"), 10_000);
+  await nextExited;
+  clearTimeout(timer);
+});
