@@ -24,6 +24,8 @@ export interface HostDeps {
   runMarker?: string;
   /** A cgroup v2 leaf per instance, where available. */
   cgroups?: InstanceCgroups;
+  /** Where a plugin's log lines are cut (logs.maxLineBytes). */
+  maxLineBytes?: number;
   /** Compiled paramsSchemas kept across daemon starts; absent, every start compiles. */
   schemaCache?: ParamsSchemaCache;
   daemonVersion: string;
@@ -263,7 +265,7 @@ export class PluginHost {
         onEmit: (_i, event, data) => this.deps.emit(this.name, event, data),
         onExit: (i, exit) => this.onExit(gen, i, exit),
       },
-      { runMarker: this.deps.runMarker, cgroups: this.deps.cgroups },
+      { runMarker: this.deps.runMarker, cgroups: this.deps.cgroups, maxLineBytes: this.deps.maxLineBytes },
     );
     gen.instances.add(inst);
     this.deps.lifecycle(this.name, "starting", `spawning ${gen.manifest.command.join(" ")}`, id);

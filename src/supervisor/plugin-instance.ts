@@ -3,7 +3,6 @@
  * It does not decide about restarts; its owner (PluginHost) does.
  */
 import type { ChildProcess } from "node:child_process";
-import { createInterface } from "node:readline";
 import semver from "semver";
 import {
   BkgError,
@@ -28,6 +27,10 @@ import type { InstanceCgroups } from "./instance-cgroups.js";
 import { reapRun } from "./orphan-reaper.js";
 import { resolveEnvReferences } from "./resolve-env-references.js";
 import { pluginEnv, signalGroup, spawnPlugin } from "./spawn-plugin.js";
+import { cutMessage, markCut, readStderrLines } from "./stderr-lines.js";
+
+/** Where a plugin's stderr line or bkg/log message is cut unless the daemon says otherwise (logs.maxLineBytes). */
+const MAX_LINE_BYTES = 16 * 1024;
 
 export type InstanceState = "spawning" | "initializing" | "ready" | "standby" | "draining" | "stopping" | "exited";
 
@@ -93,8 +96,9 @@ export class PluginInstance {
     /**
      * How its descendants are found when it ends: runMarker is BKG_DAEMON_RUN for the process
      * and everything it starts (see run-marker.ts); cgroups, where available, hold it in a leaf.
+     * maxLineBytes: where its log lines are cut.
      */
-    private readonly tracking: { runMarker?: string; cgroups?: InstanceCgroups } = {},
+    private readonly tracking: { runMarker?: string; cgroups?: InstanceCgroups; maxLineBytes?: number } = {},
     /** The daemon's environment, which passEnv and {"$env"} references read. */
     private readonly daemonEnv: NodeJS.ProcessEnv = process.env,
   ) {}
@@ -138,7 +142,9 @@ export class PluginInstance {
     child.on("exit", (code, signal) => setTimeout(() => this.finish(code, signal), 200).unref());
     child.on("close", (code: number | null, signal: NodeJS.Signals | null) => this.finish(code, signal));
     child.stdin?.on("error", () => undefined);
-    createInterface({ input: child.stderr! }).on("line", (line) => {
+    const maxLine = this.tracking.maxLineBytes ?? MAX_LINE_BYTES;
+    readStderrLines(child.stderr!, maxLine, (raw, cut) => {
+      const line = markCut(raw, cut, maxLine);
       this.stderrTail.push(line);
       if (this.stderrTail.length > STDERR_TAIL) this.stderrTail.shift();
       this.hooks.onLog(this, "info", line, undefined, "stderr");
@@ -162,7 +168,7 @@ export class PluginInstance {
     connection.onRequest(Methods.call, (params: BkgCallParams) => this.hooks.onPluginCall(this, params));
     connection.onNotification(Methods.log, (p: LogParams) => {
       const { level, msg, ...fields } = p ?? ({} as LogParams);
-      this.hooks.onLog(this, typeof level === "string" ? level : "info", String(msg ?? ""), Object.keys(fields).length ? fields : undefined, "bkg/log");
+      this.hooks.onLog(this, typeof level === "string" ? level : "info", cutMessage(String(msg ?? ""), maxLine), Object.keys(fields).length ? fields : undefined, "bkg/log");
     });
     connection.onNotification(Methods.emit, (p: EmitParams) => {
       if (p && typeof p.event === "string") this.hooks.onEmit(this, p.event, p.data);

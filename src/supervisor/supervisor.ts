@@ -7,7 +7,7 @@ import { basename, join } from "node:path";
 import type { BkgCallParams } from "@bkg/protocol";
 import type { ResolvedConfig } from "../config/index.js";
 import type { EventBus, PluginState } from "../events/index.js";
-import { LogRing, type Logger } from "../logs/index.js";
+import { DaemonLogGate, LogRing, type Dropped, type Logger } from "../logs/index.js";
 import { checkRequires, parseManifest, startOrder, type InvalidManifest, type Manifest } from "../registry/index.js";
 import { ParamsSchemaCache } from "../validation/params-schema-cache.js";
 import { InstanceCgroups } from "./instance-cgroups.js";
@@ -78,6 +78,8 @@ export class Supervisor {
   readonly runMarker: string;
   /** A cgroup v2 leaf per instance where the daemon can make them; set up by reapOrphans. */
   readonly cgroups: InstanceCgroups;
+  /** What each plugin may copy into the daemon's own log (logs.daemonLinesPerSec / daemonBurst). */
+  private readonly logGate: DaemonLogGate;
 
   /** Plugins' compiled paramsSchemas, kept across starts (see params-schema-cache.ts). */
   readonly schemaCache: ParamsSchemaCache;
@@ -86,6 +88,17 @@ export class Supervisor {
     this.schemaCache = new ParamsSchemaCache(join(deps.config.dataDir, "cache", "params-schemas"));
     this.runMarker = newRunMarker(deps.config.dataDir);
     this.cgroups = new InstanceCgroups(dataKey(deps.config.dataDir));
+    const logs = deps.config.logs;
+    this.logGate = new DaemonLogGate({ linesPerSec: logs.daemonLinesPerSec, burst: logs.daemonBurst }, (d) => this.noteDropped(d));
+  }
+
+  private noteDropped(d: Dropped): void {
+    const file = join(this.deps.config.dataDir, "logs", "plugins", `${d.plugin}.log`);
+    const { daemonLinesPerSec: rate, daemonBurst: burst } = this.deps.config.logs;
+    this.deps.logger.warn(
+      { plugin: d.plugin, droppedLines: d.lines, droppedBytes: d.bytes },
+      `dropped ${d.lines} lines (${d.bytes} bytes) from ${d.plugin}'s stderr and bkg/log in the last ${(d.sinceMs / 1000).toFixed(1)} s: over logs.daemonLinesPerSec ${rate} (burst ${burst}); every line is in ${file}`,
+    );
   }
 
   /**
@@ -216,6 +229,7 @@ export class Supervisor {
     };
     await Promise.all(order.map(stopOne));
     await this.reapThisRun();
+    this.logGate.flush();
   }
 
   private async activate(host: PluginHost): Promise<void> {
@@ -277,6 +291,7 @@ export class Supervisor {
       dataDir: this.deps.config.dataDir,
       runMarker: this.runMarker,
       cgroups: this.cgroups,
+      maxLineBytes: this.deps.config.logs.maxLineBytes,
       schemaCache: this.schemaCache,
       daemonVersion: this.deps.daemonVersion,
       logs: ring,
@@ -300,6 +315,8 @@ export class Supervisor {
     const e = { kind: "log" as const, ts: Date.now(), plugin, level, msg, instance, stream, fields };
     this.ring(plugin).push(e);
     this.deps.bus.publish(e);
+    // The plugin's ring, log file and subscribers get every line; the daemon's own log a bounded share.
+    if (stream !== "daemon" && !this.logGate.admit(plugin, msg.length)) return;
     const lvl = (["trace", "debug", "info", "warn", "error", "fatal"].includes(level) ? level : "info") as "info";
     this.deps.logger[lvl]({ plugin, instance, stream, ...fields }, msg);
   }

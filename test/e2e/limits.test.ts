@@ -3,6 +3,8 @@
  * no descendant outliving the daemon, bounded logs, and an allow-listed environment.
  */
 import { spawn } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import t from "tap";
 import { ErrorCodes } from "@bkg/protocol";
 import { BIN, rogueManifest, startTestDaemon } from "../helpers/daemon.js";
@@ -127,4 +129,26 @@ t.test("bug: a setsid'ed grandchild survived a SIGKILL of the daemon and the nex
   const timer = setTimeout(() => next.kill("SIGKILL"), 10_000);
   await nextExited;
   clearTimeout(timer);
+});
+
+t.test("bug: a plugin writing 100 MB to stderr pushed 126 MB into the daemon's log; it gets a bounded share, a note says what was dropped, its own log file gets every line", async (t) => {
+  const d = await startTestDaemon({ rogue: rogueManifest("rogue", "ok") }, { logs: { daemonLinesPerSec: 20, daemonBurst: 200 } });
+  t.teardown(() => d.stop());
+  await d.waitState("rogue", "ready");
+  const lines = 20_000;
+  await d.client.call("rogue.spew", { lines, bytes: 100, longLine: 1024 * 1024 }, { timeoutMs: 60_000 });
+  const note = await d.logLine("from rogue's stderr", "the note about dropped lines");
+  t.match(note.msg, /^dropped \d+ lines \(\d+ bytes\) from rogue's stderr and bkg\/log in the last [\d.]+ s: over logs.daemonLinesPerSec 20 \(burst 200\); every line is in .*rogue\.log$/);
+  t.ok((note.droppedLines as number) > lines / 2, `most lines were dropped from the daemon's log (${note.droppedLines})`);
+  const copied = d.output().split("\n").filter((l) => l.includes('"stream":"stderr"') && l.includes('"plugin":"rogue"')).length;
+  t.ok(copied < lines / 2, `the daemon's log got a bounded share (${copied} of ${lines} lines)`);
+
+  const file = join(d.dir, "data", "logs", "plugins", "rogue.log");
+  await d.waitFor(() => existsSync(file) && readFileSync(file, "utf8").includes("LLLL"), "the plugin's log file to get its lines");
+  const text = readFileSync(file, "utf8");
+  t.ok(text.includes(`stderr: ${lines} xxx`), "the plugin's own log file has every line, the last included");
+  t.match(text, /stderr: L{16384} \[line cut at 16384 bytes \(logs.maxLineBytes\); 1032192 more bytes dropped\]/, "a very long line is cut with a note");
+  const ring = await d.client.plugins.logs("rogue");
+  t.ok(ring.length <= 500, "the in-memory ring keeps its line count");
+  t.ok(Math.max(...ring.map((e) => (e.kind === "log" ? e.msg.length : 0))) < 17 * 1024, "and no line in it is longer than the cut");
 });
