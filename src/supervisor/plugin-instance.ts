@@ -24,7 +24,7 @@ import {
 import type { Manifest } from "../registry/index.js";
 import { describeExit, type ExitInfo } from "./restart-policy.js";
 import type { InstanceCgroups } from "./instance-cgroups.js";
-import { reapRun } from "./orphan-reaper.js";
+import { reapInstance } from "./orphan-reaper.js";
 import { resolveEnvReferences } from "./resolve-env-references.js";
 import { pluginEnv, signalGroup, spawnPlugin } from "./spawn-plugin.js";
 import { cutMessage, markCut, readStderrLines } from "./stderr-lines.js";
@@ -339,7 +339,7 @@ export class PluginInstance {
     // Reap anything the plugin left behind: in its group, its cgroup, or carrying its mark.
     signalGroup(this.pid, "SIGKILL");
     if (this.leaf) this.tracking.cgroups!.killLeaf(this.leaf);
-    else if (this.tracking.runMarker) reapRun(this.tracking.runMarker, this.id);
+    else if (this.tracking.runMarker) void reapInstance(this.tracking.runMarker, this.id);
     const exit: InstanceExit = {
       code,
       signal,

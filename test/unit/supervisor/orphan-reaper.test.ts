@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process";
 import t from "tap";
-import { findMarked, reapPreviousRuns, reapRun } from "../../../src/supervisor/orphan-reaper.js";
+import { findMarked, reapInstance, reapPreviousRuns, reapRun } from "../../../src/supervisor/orphan-reaper.js";
 import { dataKey } from "../../../src/supervisor/run-marker.js";
 
 const alive = (pid: number) => {
@@ -44,8 +44,13 @@ t.test("without cgroups, the environment mark finds a previous run's setsid'ed p
   t.ok(await waitGone(previous), "the previous run's process is killed");
   t.ok(alive(current) && alive(foreign) && alive(unmarked), "this run's, another folder's and an unmarked process live");
 
-  t.same(reapRun(`${key}.bbbbbbbbbbbb`, "p#9").length, 0, "an instance's reap touches only that instance");
-  t.same(reapRun(`${key}.bbbbbbbbbbbb`).map((p) => p.pid), [current], "the stop path kills this run's");
+  t.same((await reapInstance(`${key}.bbbbbbbbbbbb`, "p#9")).length, 0, "an instance's reap touches only that instance");
+  const sibling = proc({ BKG_DAEMON_RUN: `${key}.bbbbbbbbbbbb`, BKG_INSTANCE_ID: "p#3" });
+  all.push(sibling);
+  for (let i = 0; i < 400 && !findMarked(`${key}.`).some((p) => p.pid === sibling); i++) await new Promise((r) => setTimeout(r, 25));
+  t.same((await reapInstance(`${key}.bbbbbbbbbbbb`, "p#2")).map((p) => p.pid), [current], "an instance's exit (without a cgroup) kills its own");
   t.ok(await waitGone(current));
+  t.same(reapRun(`${key}.bbbbbbbbbbbb`).map((p) => p.pid), [sibling], "the stop path kills the rest of this run's");
+  t.ok(await waitGone(sibling));
   t.ok(alive(foreign) && alive(unmarked));
 });
