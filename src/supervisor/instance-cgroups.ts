@@ -128,6 +128,11 @@ export class InstanceCgroups {
     }
   }
 
+  /** How many times the kernel OOM-killed a process in the leaf (memory.events), 0 without a cap. */
+  oomKills(leaf: string): number {
+    return Number(/^oom_kill (\d+)$/m.exec(read(join(leaf, "memory.events")))?.[1] ?? 0);
+  }
+
   /** True when the leaf has a kernel memory cap. */
   capped(leaf: string | undefined): boolean {
     return Boolean(leaf && this.support.memory && existsSync(join(leaf, "memory.max")));

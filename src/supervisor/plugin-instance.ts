@@ -336,6 +336,10 @@ export class PluginInstance {
 
   private finish(code: number | null, signal: NodeJS.Signals | null): void {
     if (this.exitInfo) return;
+    // The kernel's memory.max kill looks like any SIGKILL: say why, with the figure.
+    if (signal === "SIGKILL" && !this.killReason && this.leaf && this.tracking.cgroups!.oomKills(this.leaf) > 0) {
+      this.forcedReason = `killed by the kernel: over its hard memory limit of ${this.manifest.limits.memoryHardMb} MiB (cgroup memory.max; limits.memoryHardMb)`;
+    }
     // Reap anything the plugin left behind: in its group, its cgroup, or carrying its mark.
     signalGroup(this.pid, "SIGKILL");
     if (this.leaf) this.tracking.cgroups!.killLeaf(this.leaf);
