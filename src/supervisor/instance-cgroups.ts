@@ -133,6 +133,11 @@ export class InstanceCgroups {
     return Number(/^oom_kill (\d+)$/m.exec(read(join(leaf, "memory.events")))?.[1] ?? 0);
   }
 
+  /** The processes in a leaf: every descendant, whatever its session or group. */
+  members(leaf: string): number[] {
+    return members(leaf);
+  }
+
   /** True when the leaf has a kernel memory cap. */
   capped(leaf: string | undefined): boolean {
     return Boolean(leaf && this.support.memory && existsSync(join(leaf, "memory.max")));

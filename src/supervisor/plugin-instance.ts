@@ -108,9 +108,9 @@ export class PluginInstance {
     return Boolean(this.tracking.cgroups?.capped(this.leaf));
   }
 
-  /** True when a cgroup holds the instance's descendants. */
-  get cgroupTracked(): boolean {
-    return this.leaf !== undefined;
+  /** Every process of the instance per its cgroup (setsid'ed descendants included), or undefined without one. */
+  cgroupMembers(): number[] | undefined {
+    return this.leaf ? this.tracking.cgroups!.members(this.leaf) : undefined;
   }
 
   get pid(): number | undefined {

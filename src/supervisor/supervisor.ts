@@ -118,7 +118,8 @@ export class Supervisor {
   sampleMemory(): void {
     for (const h of this.hosts.values()) {
       for (const inst of h.memoryLimited()) {
-        const members = inst.usage?.members.includes(inst.pid!) ? inst.usage.members : [inst.pid!, ...(inst.usage?.members ?? [])];
+        // Its cgroup knows every descendant at once; else the members the last /proc scan found.
+        const members = inst.cgroupMembers() ?? (inst.usage?.members.includes(inst.pid!) ? inst.usage.members : [inst.pid!, ...(inst.usage?.members ?? [])]);
         h.enforceMemory(inst, sampleRss(members), members.length);
       }
     }
