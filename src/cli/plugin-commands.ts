@@ -88,6 +88,7 @@ function printInfo(p: PluginInfo): void {
   line("manifest", p.file);
   if (p.description) line("description", p.description);
   line("restarts", p.restarts);
+  if (p.memory) line("memory", p.memory);
   for (const pr of p.problems ?? []) line("problem", `${pr.path || "/"} ${pr.message}`);
   for (const i of p.instances) {
     const usage = i.rssBytes !== undefined ? `, ${Math.round(i.rssBytes / 1048576)} MiB, ${Math.round((i.cpu ?? 0) * 100)}% cpu` : "";

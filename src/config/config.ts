@@ -133,8 +133,11 @@ export interface ResolvedConfig {
   storage: { url?: string; nodeId?: string };
   /** Per-call recording (the router's recorder), its flush interval and how long it is kept. */
   telemetry: { enabled: boolean; flushMs: number; retentionDays: number };
-  /** Plugin log files in <dataDir>/logs/plugins/: size rotation. */
-  logs: { maxBytes: number; files: number };
+  /**
+   * Plugin log files in <dataDir>/logs/plugins/: size rotation. What plugins may copy into the
+   * daemon's own log (a token bucket per plugin), and where a plugin's log line is cut.
+   */
+  logs: { maxBytes: number; files: number; daemonLinesPerSec: number; daemonBurst: number; maxLineBytes: number };
   defaults: { timeouts: TimeoutSettings; restart: RestartSettings; health: HealthSettings; idleMs: number };
 }
 
@@ -182,7 +185,7 @@ export const DEFAULTS = {
   limits: { maxMessageBytes: 64 * 1024 * 1024, logLines: 500, jsonDepth: 128 },
   storage: {} as { url?: string; nodeId?: string },
   telemetry: { enabled: true, flushMs: 5_000, retentionDays: 7 },
-  logs: { maxBytes: 10 * 1024 * 1024, files: 5 },
+  logs: { maxBytes: 10 * 1024 * 1024, files: 5, daemonLinesPerSec: 200, daemonBurst: 1000, maxLineBytes: 16 * 1024 },
   defaults: {
     timeouts: { start: 10_000, call: 30_000, shutdown: 5_000, kill: 2_000, drain: 30_000 },
     restart: {

@@ -40,6 +40,7 @@ export const ENV_OVERRIDES: Record<string, [string[], EnvType]> = {
   BKG_TELEMETRY_RETENTION_DAYS: [["telemetry", "retentionDays"], "integer"],
   BKG_LOGS_MAX_BYTES: [["logs", "maxBytes"], "integer"],
   BKG_LOGS_FILES: [["logs", "files"], "integer"],
+  BKG_LOGS_DAEMON_LINES_PER_SEC: [["logs", "daemonLinesPerSec"], "integer"],
 };
 
 /**

@@ -1,6 +1,11 @@
 import type { HealthSettings, RestartSettings, TimeoutSettings } from "../config/index.js";
 import type { Problem } from "../validation/schemas.js";
 
+/** `{"$env": "NAME"}`: a value taken from the daemon's environment at spawn / initialize time. */
+export interface EnvReference {
+  $env: string;
+}
+
 /** A manifest as written in manifests/NAME.json (see schemas/plugin-manifest.schema.json). */
 export interface ManifestFile {
   name: string;
@@ -9,7 +14,9 @@ export interface ManifestFile {
   enabled?: boolean;
   command: string[];
   cwd?: string;
-  env?: Record<string, string>;
+  env?: Record<string, string | EnvReference>;
+  /** Names (or PREFIX_*) of the daemon's variables this plugin gets (systemd's PassEnvironment=). */
+  passEnv?: string[];
   provides?: string[];
   protocol?: string;
   requires?: Record<string, string>;
@@ -22,7 +29,7 @@ export interface ManifestFile {
   idleMs?: number;
   timeouts?: Partial<TimeoutSettings>;
   restart?: Partial<Omit<RestartSettings, "backoff">> & { backoff?: Partial<RestartSettings["backoff"]> };
-  limits?: { memoryMb?: number; maxMessageBytes?: number };
+  limits?: { memoryMb?: number; memoryHardMb?: number; maxMessageBytes?: number };
   health?: Partial<HealthSettings>;
   watch?: string[];
   config?: Record<string, unknown>;
@@ -37,7 +44,9 @@ export interface Manifest {
   enabled: boolean;
   command: string[];
   cwd: string;
-  env: Record<string, string>;
+  /** As written: values may be `{"$env": "NAME"}`, resolved only when an instance starts. */
+  env: Record<string, string | EnvReference>;
+  passEnv: string[];
   provides: string[];
   protocol: string;
   requires: Record<string, string>;
@@ -50,7 +59,8 @@ export interface Manifest {
   idleMs: number;
   timeouts: TimeoutSettings;
   restart: RestartSettings;
-  limits: { memoryMb?: number; maxMessageBytes: number; jsonDepth: number };
+  /** memoryHardMb is filled in (memoryMb × 1.25 by default) whenever memoryMb is set. */
+  limits: { memoryMb?: number; memoryHardMb?: number; maxMessageBytes: number; jsonDepth: number };
   health: HealthSettings;
   watch: string[];
   config: Record<string, unknown>;

@@ -23,6 +23,8 @@ export function parseManifest(file: string, text: string, config: ResolvedConfig
   if (stem !== m.name) {
     return { ok: false, invalid: { file, name, problems: [{ path: "/name", message: `name "${m.name}" must match the file name "${stem}.json"` }] } };
   }
+  const hard = hardMemoryProblem(m);
+  if (hard) return { ok: false, invalid: { file, name, problems: [hard] } };
   const d = config.defaults;
   const manifest: Manifest = {
     file,
@@ -33,6 +35,7 @@ export function parseManifest(file: string, text: string, config: ResolvedConfig
     command: m.command,
     cwd: resolve(dirname(file), m.cwd ?? "."),
     env: m.env ?? {},
+    passEnv: m.passEnv ?? [],
     provides: m.provides ?? [],
     protocol: m.protocol ?? "^1.0.0",
     requires: m.requires ?? {},
@@ -45,11 +48,28 @@ export function parseManifest(file: string, text: string, config: ResolvedConfig
     idleMs: m.idleMs ?? d.idleMs,
     timeouts: { ...d.timeouts, ...m.timeouts },
     restart: { ...d.restart, ...m.restart, backoff: { ...d.restart.backoff, ...m.restart?.backoff } },
-    limits: { maxMessageBytes: config.limits.maxMessageBytes, jsonDepth: config.limits.jsonDepth, ...m.limits },
+    limits: { maxMessageBytes: config.limits.maxMessageBytes, jsonDepth: config.limits.jsonDepth, ...m.limits, ...hardMemory(m) },
     health: { ...d.health, ...m.health },
     watch: m.watch ?? [],
     config: m.config ?? {},
     digest: createHash("sha256").update(text).digest("hex").slice(0, 16),
   };
   return { ok: true, manifest };
+}
+
+/** Past limits.memoryMb an instance is replaced gracefully; past this margin it is killed at once. */
+export const HARD_MEMORY_FACTOR = 1.25;
+
+function hardMemory(m: ManifestFile): { memoryHardMb?: number } {
+  const soft = m.limits?.memoryMb;
+  if (!soft) return {};
+  return { memoryHardMb: m.limits?.memoryHardMb ?? Math.ceil(soft * HARD_MEMORY_FACTOR) };
+}
+
+function hardMemoryProblem(m: ManifestFile): { path: string; message: string } | undefined {
+  const l = m.limits;
+  if (l?.memoryHardMb === undefined) return undefined;
+  if (l.memoryMb === undefined) return { path: "/limits/memoryHardMb", message: "needs limits.memoryMb (the graceful limit it is a margin above)" };
+  if (l.memoryHardMb < l.memoryMb) return { path: "/limits/memoryHardMb", message: `${l.memoryHardMb} is below limits.memoryMb (${l.memoryMb}); the hard limit must be at least the graceful one` };
+  return undefined;
 }

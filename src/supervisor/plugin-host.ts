@@ -10,6 +10,7 @@ import type { Manifest } from "../registry/index.js";
 import type { ParamsSchemaCache } from "../validation/params-schema-cache.js";
 import { Bulkhead } from "./bulkhead.js";
 import { HealthMonitor } from "./health-monitor.js";
+import type { InstanceCgroups } from "./instance-cgroups.js";
 import { compileMethods, type MethodTable } from "./method-table.js";
 import { PluginInstance, type CallLink, type InstanceExit } from "./plugin-instance.js";
 import type { GroupUsage } from "./process-sampler.js";
@@ -19,8 +20,12 @@ import { decide, EMPTY_HISTORY, type RestartHistory } from "./restart-policy.js"
 
 export interface HostDeps {
   dataDir: string;
-  /** Where instances record their process groups (see orphan-reaper.ts). */
-  runDir: string;
+  /** BKG_DAEMON_RUN for every process of this daemon run (see run-marker.ts). */
+  runMarker?: string;
+  /** A cgroup v2 leaf per instance, where available. */
+  cgroups?: InstanceCgroups;
+  /** Where a plugin's log lines are cut (logs.maxLineBytes). */
+  maxLineBytes?: number;
   /** Compiled paramsSchemas kept across daemon starts; absent, every start compiles. */
   schemaCache?: ParamsSchemaCache;
   daemonVersion: string;
@@ -260,7 +265,7 @@ export class PluginHost {
         onEmit: (_i, event, data) => this.deps.emit(this.name, event, data),
         onExit: (i, exit) => this.onExit(gen, i, exit),
       },
-      this.deps.runDir,
+      { runMarker: this.deps.runMarker, cgroups: this.deps.cgroups, maxLineBytes: this.deps.maxLineBytes },
     );
     gen.instances.add(inst);
     this.deps.lifecycle(this.name, "starting", `spawning ${gen.manifest.command.join(" ")}`, id);
@@ -388,8 +393,8 @@ export class PluginHost {
   }
 
   /**
-   * Takes a /proc sample: records each instance's RSS and CPU, and replaces (gracefully) any
-   * instance over limits.memoryMb, logging the figure.
+   * Takes a /proc sample: records each instance's RSS, CPU and members, and enforces its memory
+   * limits (see enforceMemory).
    */
   takeSample(groups: ReadonlyMap<number, GroupUsage>, now: number, ticksPerSecond = 100): void {
     for (const inst of this.allInstances()) {
@@ -397,14 +402,38 @@ export class PluginHost {
       if (!g) continue;
       const prev = inst.usage;
       const cpu = prev && now > prev.at ? (g.cpuTicks - prev.cpuTicks) / ticksPerSecond / ((now - prev.at) / 1000) : 0;
-      inst.usage = { rssBytes: g.rssBytes, cpu: Math.max(0, cpu), pids: g.pids.length, at: now, cpuTicks: g.cpuTicks };
-      const limit = inst.manifest.limits.memoryMb;
-      if (limit && g.rssBytes > limit * 1048576 && !inst.replacing && inst.state !== "draining" && inst.state !== "stopping") {
-        const mib = Math.round(g.rssBytes / 1048576);
-        const why = `uses ${mib} MiB (${g.pids.length} process${g.pids.length === 1 ? "" : "es"}), over its limit of ${limit} MiB`;
-        this.deps.log(this.name, "warn", `${inst.id} ${why}: restarting it gracefully`, { rssMiB: mib, limitMiB: limit }, inst.id, "daemon");
-        this.replace(inst, why);
-      }
+      inst.usage = { rssBytes: g.rssBytes, cpu: Math.max(0, cpu), pids: g.pids.length, at: now, cpuTicks: g.cpuTicks, members: g.pids };
+      this.enforceMemory(inst, g.rssBytes, g.pids.length);
+    }
+  }
+
+  /** Instances with a memory limit, for the fast sampler (statm of their known members). */
+  memoryLimited(): PluginInstance[] {
+    return this.allInstances().filter((i) => i.manifest.limits.memoryMb && i.pid && i.state !== "exited");
+  }
+
+  /**
+   * Over limits.memoryHardMb: killed at once (its calls fail with -33004 giving the figure), and
+   * the restart policy replaces it. Over limits.memoryMb: replaced gracefully (a new instance
+   * first; the old one finishes its calls). Idempotent per instance.
+   */
+  enforceMemory(inst: PluginInstance, rssBytes: number, processes: number): void {
+    const { memoryMb: soft, memoryHardMb: hard } = inst.manifest.limits;
+    if (!soft || inst.state === "exited") return;
+    const mib = Math.round(rssBytes / 1048576);
+    const procs = `${processes} process${processes === 1 ? "" : "es"}`;
+    if (inst.memoryKilled) return;
+    if (hard && rssBytes > hard * 1048576) {
+      inst.memoryKilled = true;
+      const why = `killed: it used ${mib} MiB (${procs}), over its hard memory limit of ${hard} MiB (limits.memoryHardMb; the graceful limit is ${soft} MiB)`;
+      this.deps.log(this.name, "warn", `${inst.id} ${why}`, { rssMiB: mib, limitMiB: soft, hardLimitMiB: hard }, inst.id, "daemon");
+      inst.kill(why, true);
+      return;
+    }
+    if (rssBytes > soft * 1048576 && !inst.replacing && inst.state !== "draining" && inst.state !== "stopping") {
+      const why = `uses ${mib} MiB (${procs}), over its limit of ${soft} MiB`;
+      this.deps.log(this.name, "warn", `${inst.id} ${why}: restarting it gracefully`, { rssMiB: mib, limitMiB: soft }, inst.id, "daemon");
+      this.replace(inst, why);
     }
   }
 

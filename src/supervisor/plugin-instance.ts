@@ -3,7 +3,6 @@
  * It does not decide about restarts; its owner (PluginHost) does.
  */
 import type { ChildProcess } from "node:child_process";
-import { createInterface } from "node:readline";
 import semver from "semver";
 import {
   BkgError,
@@ -24,9 +23,14 @@ import {
 } from "@bkg/protocol";
 import type { Manifest } from "../registry/index.js";
 import { describeExit, type ExitInfo } from "./restart-policy.js";
-import { capMemory } from "./cgroup-limit.js";
-import { forgetGroup, rememberGroup } from "./orphan-reaper.js";
-import { signalGroup, spawnPlugin } from "./spawn-plugin.js";
+import type { InstanceCgroups } from "./instance-cgroups.js";
+import { reapInstance } from "./orphan-reaper.js";
+import { resolveEnvReferences } from "./resolve-env-references.js";
+import { pluginEnv, signalGroup, spawnPlugin } from "./spawn-plugin.js";
+import { cutMessage, markCut, readStderrLines } from "./stderr-lines.js";
+
+/** Where a plugin's stderr line or bkg/log message is cut unless the daemon says otherwise (logs.maxLineBytes). */
+const MAX_LINE_BYTES = 16 * 1024;
 
 export type InstanceState = "spawning" | "initializing" | "ready" | "standby" | "draining" | "stopping" | "exited";
 
@@ -70,12 +74,15 @@ export class PluginInstance {
   /** Slots taken through the Bulkhead; owned by PluginHost. */
   inflight = 0;
   /** Latest sample of the process group: RSS and CPU share of one core (0..n). */
-  usage?: { rssBytes: number; cpu: number; pids: number; at: number; cpuTicks: number };
+  usage?: { rssBytes: number; cpu: number; pids: number; at: number; cpuTicks: number; members: number[] };
   /** Set while a replacement is starting (memory limit), so one trigger replaces once. */
   replacing = false;
+  /** Set once the hard memory limit killed it, so the fast sampler kills and logs once. */
+  memoryKilled = false;
   /** What the host uses it for once ready: taking calls, a warm spare, or on its way out. */
   role: "serving" | "standby" | "retiring" = "serving";
-  private releaseCgroup?: () => void;
+  /** Its cgroup v2 leaf, where the daemon can make one (see instance-cgroups.ts). */
+  private leaf?: string;
   calls = 0;
   info?: InitializeResult;
   private child?: ChildProcess;
@@ -88,6 +95,7 @@ export class PluginInstance {
   private exitInfo?: InstanceExit;
   private killReason?: string;
   private stopRequested = false;
+  private forcedReason?: string;
   private pendingSeq = 0;
   private exitWaiters: ((e: InstanceExit) => void)[] = [];
 
@@ -97,13 +105,24 @@ export class PluginInstance {
     private readonly dataDir: string,
     private readonly daemonVersion: string,
     private readonly hooks: InstanceHooks,
-    /** Where the instance records its process group so a restarted daemon can reap leftovers. */
-    private readonly runDir: string,
+    /**
+     * How its descendants are found when it ends: runMarker is BKG_DAEMON_RUN for the process
+     * and everything it starts (see run-marker.ts); cgroups, where available, hold it in a leaf.
+     * maxLineBytes: where its log lines are cut.
+     */
+    private readonly tracking: { runMarker?: string; cgroups?: InstanceCgroups; maxLineBytes?: number } = {},
+    /** The daemon's environment, which passEnv and {"$env"} references read. */
+    private readonly daemonEnv: NodeJS.ProcessEnv = process.env,
   ) {}
 
-  /** True when the instance runs under a cgroup memory.max (a hard cap), not just sampling. */
+  /** True when the instance runs under a cgroup memory.max (a hard cap the kernel keeps), not just sampling. */
   get hardMemoryCap(): boolean {
-    return this.releaseCgroup !== undefined;
+    return Boolean(this.tracking.cgroups?.capped(this.leaf));
+  }
+
+  /** Every process of the instance per its cgroup (setsid'ed descendants included), or undefined without one. */
+  cgroupMembers(): number[] | undefined {
+    return this.leaf ? this.tracking.cgroups!.members(this.leaf) : undefined;
   }
 
   get pid(): number | undefined {
@@ -125,17 +144,19 @@ export class PluginInstance {
    */
   async start(): Promise<InitializeResult> {
     const m = this.manifest;
-    const child = spawnPlugin(m, this.id, this.dataDir);
+    // A reference to a variable the daemon lacks fails here, before anything is spawned.
+    const env = pluginEnv(m, this.id, this.dataDir, this.daemonEnv, this.tracking.runMarker);
+    const config = resolveEnvReferences(m.config, this.daemonEnv, { file: m.file, pointer: "/config" });
+    const child = spawnPlugin(m, this.id, this.dataDir, env);
     this.child = child;
-    if (child.pid) {
-      rememberGroup(this.runDir, child.pid, this.id);
-      if (m.limits.memoryMb) this.releaseCgroup = capMemory(this.id, child.pid, m.limits.memoryMb);
-    }
+    if (child.pid) this.leaf = this.tracking.cgroups?.adopt(this.id, child.pid, m.limits.memoryHardMb);
     child.on("error", (e) => this.kill(`could not start ${JSON.stringify(m.command.join(" "))}: ${e.message}`));
     child.on("exit", (code, signal) => setTimeout(() => this.finish(code, signal), 200).unref());
     child.on("close", (code: number | null, signal: NodeJS.Signals | null) => this.finish(code, signal));
     child.stdin?.on("error", () => undefined);
-    createInterface({ input: child.stderr! }).on("line", (line) => {
+    const maxLine = this.tracking.maxLineBytes ?? MAX_LINE_BYTES;
+    readStderrLines(child.stderr!, maxLine, (raw, cut) => {
+      const line = markCut(raw, cut, maxLine);
       this.stderrTail.push(line);
       if (this.stderrTail.length > STDERR_TAIL) this.stderrTail.shift();
       this.hooks.onLog(this, "info", line, undefined, "stderr");
@@ -176,7 +197,7 @@ export class PluginInstance {
     });
     connection.onNotification(Methods.log, (p: LogParams) => {
       const { level, msg, ...fields } = p ?? ({} as LogParams);
-      this.hooks.onLog(this, typeof level === "string" ? level : "info", String(msg ?? ""), Object.keys(fields).length ? fields : undefined, "bkg/log");
+      this.hooks.onLog(this, typeof level === "string" ? level : "info", cutMessage(String(msg ?? ""), maxLine), Object.keys(fields).length ? fields : undefined, "bkg/log");
     });
     connection.onNotification(Methods.emit, (p: EmitParams) => {
       if (p && typeof p.event === "string") this.hooks.onEmit(this, p.event, p.data);
@@ -189,7 +210,7 @@ export class PluginInstance {
       protocolVersion: PROTOCOL_VERSION,
       daemon: { version: this.daemonVersion },
       plugin: { name: m.name, instanceId: this.id, dataDir: this.dataDir },
-      config: m.config,
+      config,
     };
     let result: InitializeResult;
     try {
@@ -304,7 +325,7 @@ export class PluginInstance {
   }
 
   private goneError(what: string): BkgError {
-    const why = this.exitInfo?.reason ?? this.killReason ?? "the plugin process is gone";
+    const why = this.exitInfo?.reason ?? this.forcedReason ?? this.killReason ?? "the plugin process is gone";
     return new BkgError(ErrorCodes.PluginCrashed, `${this.id} ended before answering ${what}: ${why}`);
   }
 
@@ -337,9 +358,14 @@ export class PluginInstance {
     return this.waitExit();
   }
 
-  /** Immediate SIGKILL of the whole group; `reason` becomes the exit's reason. Idempotent. */
-  kill(reason: string): void {
+  /**
+   * Immediate SIGKILL of the whole group; `reason` becomes the exit's reason (and the message of
+   * the calls it held). With `overrides`, it is the reason even if a graceful stop or another
+   * kill came first (the memory ceiling uses it: its calls must say why). Idempotent.
+   */
+  kill(reason: string, overrides = false): void {
     if (this.exitInfo) return;
+    if (overrides) this.forcedReason ??= reason;
     this.killReason ??= reason;
     if (this.state === "ready" || this.state === "standby") this.state = "stopping";
     signalGroup(this.pid, "SIGKILL");
@@ -353,16 +379,20 @@ export class PluginInstance {
 
   private finish(code: number | null, signal: NodeJS.Signals | null): void {
     if (this.exitInfo) return;
-    // Reap anything the plugin left behind in its group.
+    // The kernel's memory.max kill looks like any SIGKILL: say why, with the figure.
+    if (signal === "SIGKILL" && !this.killReason && this.leaf && this.tracking.cgroups!.oomKills(this.leaf) > 0) {
+      this.forcedReason = `killed by the kernel: over its hard memory limit of ${this.manifest.limits.memoryHardMb} MiB (cgroup memory.max; limits.memoryHardMb)`;
+    }
+    // Reap anything the plugin left behind: in its group, its cgroup, or carrying its mark.
     signalGroup(this.pid, "SIGKILL");
-    if (this.pid) forgetGroup(this.runDir, this.pid);
-    this.releaseCgroup?.();
+    if (this.leaf) this.tracking.cgroups!.killLeaf(this.leaf);
+    else if (this.tracking.runMarker) void reapInstance(this.tracking.runMarker, this.id);
     const exit: InstanceExit = {
       code,
       signal,
       uptimeMs: Date.now() - this.startedAt,
       expected: this.stopRequested,
-      reason: this.killReason && !this.stopRequested ? this.killReason : describeExit({ code, signal }),
+      reason: this.forcedReason ?? (this.killReason && !this.stopRequested ? this.killReason : describeExit({ code, signal })),
       stderrTail: [...this.stderrTail],
     };
     this.exitInfo = exit;

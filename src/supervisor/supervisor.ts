@@ -7,14 +7,19 @@ import { basename, join } from "node:path";
 import type { BkgCallParams } from "@bkg/protocol";
 import type { ResolvedConfig } from "../config/index.js";
 import type { EventBus, PluginState } from "../events/index.js";
-import { LogRing, type Logger } from "../logs/index.js";
+import { DaemonLogGate, LogRing, type Dropped, type Logger } from "../logs/index.js";
 import { checkRequires, parseManifest, redactManifest, startOrder, type InvalidManifest, type Manifest } from "../registry/index.js";
 import { ParamsSchemaCache } from "../validation/params-schema-cache.js";
-import { probeCgroup } from "./cgroup-limit.js";
-import { reapLeftovers } from "./orphan-reaper.js";
+import { InstanceCgroups } from "./instance-cgroups.js";
+import { describeMemoryEnforcement } from "./memory-enforcement.js";
+import { reapPreviousRuns, reapRun } from "./orphan-reaper.js";
 import { PluginHost, type LastExit } from "./plugin-host.js";
 import type { CallLink } from "./plugin-instance.js";
-import { sampleGroups } from "./process-sampler.js";
+import { sampleGroups, sampleRss } from "./process-sampler.js";
+import { dataKey, newRunMarker } from "./run-marker.js";
+
+/** How often the plugins with limits.memoryMb are sampled (statm of their known processes only). */
+export const MEMORY_SAMPLE_MS = 100;
 
 export interface SupervisorDeps {
   config: ResolvedConfig;
@@ -57,6 +62,8 @@ export interface PluginInfo extends PluginSummary {
   methods: { name: string; description?: string; streaming?: boolean; paramsSchema?: unknown }[];
   manifest?: Manifest;
   lastExit?: LastExit;
+  /** How limits.memoryMb / memoryHardMb are enforced here (cgroup or sampling), when set. */
+  memory?: string;
 }
 
 export class Supervisor {
@@ -66,27 +73,57 @@ export class Supervisor {
   private readonly rings = new Map<string, LogRing>();
   private started = false;
   private sampler?: NodeJS.Timeout;
+  private memorySampler?: NodeJS.Timeout;
   private cgroupNoted = false;
+  /** BKG_DAEMON_RUN of this run: every plugin process and its descendants carry it. */
+  readonly runMarker: string;
+  /** A cgroup v2 leaf per instance where the daemon can make them; set up by reapOrphans. */
+  readonly cgroups: InstanceCgroups;
+  /** What each plugin may copy into the daemon's own log (logs.daemonLinesPerSec / daemonBurst). */
+  private readonly logGate: DaemonLogGate;
 
   /** Plugins' compiled paramsSchemas, kept across starts (see params-schema-cache.ts). */
   readonly schemaCache: ParamsSchemaCache;
 
   constructor(private readonly deps: SupervisorDeps) {
     this.schemaCache = new ParamsSchemaCache(join(deps.config.dataDir, "cache", "params-schemas"));
+    this.runMarker = newRunMarker(deps.config.dataDir);
+    this.cgroups = new InstanceCgroups(dataKey(deps.config.dataDir));
+    const logs = deps.config.logs;
+    this.logGate = new DaemonLogGate({ linesPerSec: logs.daemonLinesPerSec, burst: logs.daemonBurst }, (d) => this.noteDropped(d));
   }
 
-  get runDir(): string {
-    return join(this.deps.config.dataDir, "run");
+  private noteDropped(d: Dropped): void {
+    const file = join(this.deps.config.dataDir, "logs", "plugins", `${d.plugin}.log`);
+    const { daemonLinesPerSec: rate, daemonBurst: burst } = this.deps.config.logs;
+    this.deps.logger.warn(
+      { plugin: d.plugin, droppedLines: d.lines, droppedBytes: d.bytes },
+      `dropped ${d.lines} lines (${d.bytes} bytes) from ${d.plugin}'s stderr and bkg/log in the last ${(d.sinceMs / 1000).toFixed(1)} s: over logs.daemonLinesPerSec ${rate} (burst ${burst}); every line is in ${file}`,
+    );
   }
 
   /**
-   * Samples every plugin's process group once a second (RSS, CPU) and enforces memory limits.
+   * Samples every plugin's process group once a second (RSS, CPU; a scan of /proc that also
+   * finds new members) and, every memoryMs, the known members of the instances with a memory
+   * limit (their statm only), so a fast-growing plugin meets its hard limit before it doubles.
    * Idempotent; stopped by stopAll.
    */
-  startSampling(intervalMs = 1000): void {
+  startSampling(intervalMs = 1000, memoryMs = MEMORY_SAMPLE_MS): void {
     if (this.sampler) return;
     this.sampler = setInterval(() => this.sampleNow(), intervalMs);
     this.sampler.unref();
+    this.memorySampler = setInterval(() => this.sampleMemory(), memoryMs);
+    this.memorySampler.unref();
+  }
+
+  sampleMemory(): void {
+    for (const h of this.hosts.values()) {
+      for (const inst of h.memoryLimited()) {
+        // Its cgroup knows every descendant at once; else the members the last /proc scan found.
+        const members = inst.cgroupMembers() ?? (inst.usage?.members.includes(inst.pid!) ? inst.usage.members : [inst.pid!, ...(inst.usage?.members ?? [])]);
+        h.enforceMemory(inst, sampleRss(members), members.length);
+      }
+    }
   }
 
   sampleNow(): void {
@@ -98,11 +135,32 @@ export class Supervisor {
     for (const h of this.hosts.values()) h.takeSample(groups, now);
   }
 
-  /** Kills what a previous daemon's plugins left behind; logs each group. */
+  /**
+   * At start, before any plugin is spawned: sets up cgroup tracking and kills what a previous
+   * daemon on this data folder left behind (its cgroup leaves, and processes carrying its
+   * environment mark); logs each and how descendants are tracked from now on.
+   */
   reapOrphans(): void {
-    for (const r of reapLeftovers(this.runDir)) {
-      this.deps.logger.warn({ pgid: r.pgid, instance: r.instance, pids: r.pids }, `killed ${r.pids.length} leftover process(es) of ${r.instance} from a previous daemon`);
+    const cg = this.cgroups.init();
+    this.deps.logger.info(
+      { cgroup: cg.tracking, memoryMax: cg.memory },
+      cg.tracking
+        ? `plugin processes and all their descendants are tracked by cgroup (${cg.detail})`
+        : `plugin descendants are tracked by process group and the BKG_DAEMON_RUN environment mark only: ${cg.detail}`,
+    );
+    for (const r of this.cgroups.killAll()) {
+      this.deps.logger.warn({ cgroup: r.leaf, pids: r.pids }, `killed ${r.pids.length} leftover process(es) of ${r.leaf} from a previous daemon (cgroup)`);
     }
+    for (const p of reapPreviousRuns(dataKey(this.deps.config.dataDir), this.runMarker)) {
+      this.deps.logger.warn({ pid: p.pid, instance: p.instance, run: p.run }, `killed leftover process ${p.pid} of ${p.instance ?? "a plugin"} from a previous daemon (environment mark)`);
+    }
+  }
+
+  /** After the plugins stopped: kills any descendant still alive (a setsid'ed grandchild ignoring SIGTERM). */
+  private async reapThisRun(): Promise<void> {
+    const left = new Set([...this.cgroups.killAll().flatMap((r) => r.pids), ...reapRun(this.runMarker).map((p) => p.pid)]);
+    if (left.size) this.deps.logger.warn({ pids: [...left] }, `killed ${left.size} process(es) the plugins left behind`);
+    await this.cgroups.removeAll();
   }
 
   get(name: string): PluginHost | undefined {
@@ -160,7 +218,8 @@ export class Supervisor {
   async stopAll(reason = "daemon shutting down"): Promise<void> {
     this.started = false;
     clearInterval(this.sampler);
-    this.sampler = undefined;
+    clearInterval(this.memorySampler);
+    this.sampler = this.memorySampler = undefined;
     const order = startOrder(this.manifests()).reverse();
     const dependents = (name: string) => order.filter((n) => n !== name && Object.hasOwn(this.hosts.get(n)?.manifest.requires ?? {}, name));
     const stopping = new Map<string, Promise<void>>();
@@ -171,6 +230,8 @@ export class Supervisor {
       return stopping.get(name)!;
     };
     await Promise.all(order.map(stopOne));
+    await this.reapThisRun();
+    this.logGate.flush();
   }
 
   private async activate(host: PluginHost): Promise<void> {
@@ -217,17 +278,22 @@ export class Supervisor {
 
   private createHost(m: Manifest): PluginHost {
     const ring = this.ring(m.name);
-    if (m.limits.memoryMb && !this.cgroupNoted) {
-      this.cgroupNoted = true;
-      const cg = probeCgroup();
-      this.deps.logger.info(
-        { cgroup: cg.available },
-        cg.available ? `memory limits are hard caps (${cg.detail}) and also sampled every second` : `memory limits are enforced by sampling RSS every second: ${cg.detail}`,
-      );
+    if (m.limits.memoryMb) {
+      const cg = this.cgroups.status;
+      if (!this.cgroupNoted) {
+        this.cgroupNoted = true;
+        this.deps.logger.info(
+          { cgroup: cg.memory },
+          cg.memory ? `memory limits are hard caps (${cg.detail}) and also sampled every ${MEMORY_SAMPLE_MS} ms` : `memory limits are enforced by sampling RSS every ${MEMORY_SAMPLE_MS} ms: ${cg.detail}`,
+        );
+      }
+      this.deps.logger.info({ plugin: m.name }, `${m.name} memory: ${describeMemoryEnforcement(m, cg, MEMORY_SAMPLE_MS)}`);
     }
     const host = new PluginHost(m, {
       dataDir: this.deps.config.dataDir,
-      runDir: this.runDir,
+      runMarker: this.runMarker,
+      cgroups: this.cgroups,
+      maxLineBytes: this.deps.config.logs.maxLineBytes,
       schemaCache: this.schemaCache,
       daemonVersion: this.deps.daemonVersion,
       logs: ring,
@@ -251,6 +317,8 @@ export class Supervisor {
     const e = { kind: "log" as const, ts: Date.now(), plugin, level, msg, instance, stream, fields };
     this.ring(plugin).push(e);
     this.deps.bus.publish(e);
+    // The plugin's ring, log file and subscribers get every line; the daemon's own log a bounded share.
+    if (stream !== "daemon" && !this.logGate.admit(plugin, msg.length)) return;
     const lvl = (["trace", "debug", "info", "warn", "error", "fatal"].includes(level) ? level : "info") as "info";
     this.deps.logger[lvl]({ plugin, instance, stream, ...fields }, msg);
   }
@@ -305,6 +373,7 @@ export class Supervisor {
       methods: h.methodList().map((d) => ({ name: d.name, description: d.description, streaming: d.streaming, paramsSchema: d.paramsSchema })),
       manifest: opts.secrets ? h.manifest : redactManifest(h.manifest),
       lastExit: h.lastExit,
+      memory: describeMemoryEnforcement(h.manifest, this.cgroups.status, MEMORY_SAMPLE_MS),
     };
   }
 

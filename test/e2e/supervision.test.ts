@@ -68,7 +68,8 @@ t.test("warm standby takes over at once when the serving instance dies", async (
 });
 
 t.test("an instance over its memory limit is replaced gracefully", async (t) => {
-  const d = await startTestDaemon({ rogue: rogueManifest("rogue", "ok", { limits: { memoryMb: 120 } }) });
+  // The hard limit (default memoryMb x 1.25) far above: this is about the graceful path.
+  const d = await startTestDaemon({ rogue: rogueManifest("rogue", "ok", { limits: { memoryMb: 120, memoryHardMb: 2048 } }) });
   t.teardown(() => d.stop());
   await d.waitState("rogue", "ready");
   const { pid } = (await d.client.call("rogue.ok")) as { pid: number };
@@ -77,7 +78,7 @@ t.test("an instance over its memory limit is replaced gracefully", async (t) => 
   const { pid: pid2 } = (await d.client.call("rogue.ok")) as { pid: number };
   t.not(pid2, pid);
   t.match(d.output(), /rogue#1 uses \d+ MiB \(1 process\), over its limit of 120 MiB: restarting it gracefully/);
-  t.match(d.output(), /memory limits are (hard caps|enforced by sampling RSS every second)/, "the daemon says how the limit is enforced");
+  t.match(d.output(), /memory limits are (hard caps|enforced by sampling RSS every 100 ms)/, "the daemon says how the limit is enforced");
   await d.waitFor(async () => ((await d.client.plugins.info("rogue")).instances[0]?.rssBytes ?? 0) > 0, "RSS to be sampled");
   t.pass("RSS is reported per instance");
 });

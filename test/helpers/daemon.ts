@@ -79,7 +79,12 @@ export function rogueManifest(name: string, scenario: string, extra: Record<stri
   return { name, version: "0.0.1", command: ["node", ROGUE, scenario], provides: [], restart: { backoff: { initialMs: 20, maxMs: 200 } }, ...extra };
 }
 
-export async function startTestDaemon(manifests: Record<string, Record<string, unknown>> = { echo: echoManifest() }, config: Record<string, unknown> = {}): Promise<TestDaemon> {
+export async function startTestDaemon(
+  manifests: Record<string, Record<string, unknown>> = { echo: echoManifest() },
+  config: Record<string, unknown> = {},
+  /** env: extra variables in the daemon's environment. */
+  options: { env?: Record<string, string> } = {},
+): Promise<TestDaemon> {
   const dir = mkdtempSync(join(tmpdir(), "bkg-"));
   const manifestsDir = join(dir, "manifests");
   mkdirSync(manifestsDir);
@@ -94,7 +99,7 @@ export async function startTestDaemon(manifests: Record<string, Record<string, u
   // HTTP on a free port unless the test says otherwise (many daemons run at once).
   const http = { port: 0, ...(config.http as Record<string, unknown> | undefined) };
   writeFileSync(configFile, JSON.stringify({ manifestsDir: "manifests", dataDir: "data", socketPath: "bkg.sock", logLevel: "debug", ...config, http }));
-  const env = { ...process.env, BKG_LOG_FORMAT: "json" };
+  const env = { ...process.env, ...options.env, BKG_LOG_FORMAT: "json" };
   delete env.BKG_CONFIG;
   const proc = spawn(process.execPath, [BIN, "--config", configFile, "daemon", "start"], { env, stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
