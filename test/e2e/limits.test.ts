@@ -73,7 +73,7 @@ t.test("bug: DATABASE_URL, GH_PAT, *_PASS and AWS keys reached every plugin; onl
   t.same(config, { stripe: { key: "sk_test_123" }, plain: 1 }, "a config value {$env} is resolved at initialize");
   t.ok(env.PATH && env.BKG_INSTANCE_ID === "rogue#1", "PATH and the daemon's BKG_* variables arrive");
   const shown = await d.client.plugins.info("rogue");
-  t.same((shown.manifest as { env: unknown }).env, { MODE: "fast", STRIPE: { $env: "STRIPE_KEY" } }, "the manifest keeps the reference as written");
+  t.same((shown.manifest as { env: unknown }).env, { MODE: "[redacted]", STRIPE: { $env: "STRIPE_KEY" } }, "the manifest keeps the reference as written (plain env values are redacted)");
 });
 
 t.test("a $env reference to a variable the daemon lacks fails the start, naming manifest, field and variable", async (t) => {
