@@ -11,7 +11,7 @@ import { fileURLToPath } from "node:url";
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
 import { BkgError, CancelToken, ErrorCodes } from "@bkg/protocol";
-import { authorizeAction, authorizeCall, credentialFromMetadata, type DaemonAction, type Principal } from "../auth/index.js";
+import { authorizeAction, authorizeCall, credentialFromMetadata, stampAuthCall, type DaemonAction, type Principal } from "../auth/index.js";
 import type { GrpcTls } from "../config/index.js";
 import type { Topic } from "../events/index.js";
 import type { SurfaceDeps } from "./surface-deps.js";
@@ -120,7 +120,7 @@ export class GrpcServer {
       }
       const d = call.getDeadline();
       const deadline = d instanceof Date ? d.getTime() : Number.isFinite(d) ? Number(d) : undefined;
-      return { params, opts: { caller: `grpc:${p.id}`, cancel, timeoutMs: req.timeoutMs || undefined, deadline: req.timeoutMs ? undefined : deadline } };
+      return { params: stampAuthCall(p, req.method, params, auth.plugin), opts: { caller: `grpc:${p.id}`, cancel, timeoutMs: req.timeoutMs || undefined, deadline: req.timeoutMs ? undefined : deadline } };
     };
 
     server.addService(loadBusService(), {

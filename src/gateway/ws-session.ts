@@ -7,7 +7,7 @@
 import type { Duplex } from "node:stream";
 import type { WebSocket } from "ws";
 import { BkgError, CancelToken, ErrorCodes } from "@bkg/protocol";
-import { authorizeAction, authorizeCall, type DaemonAction, type Principal } from "../auth/index.js";
+import { authorizeAction, authorizeCall, stampAuthCall, type DaemonAction, type Principal } from "../auth/index.js";
 import type { BusEvent, Topic } from "../events/index.js";
 import { errorBody } from "./http-errors.js";
 import type { SurfaceDeps } from "./surface-deps.js";
@@ -183,7 +183,7 @@ export class WsSession {
       const limited = this.deps.limiter.take(`cred:${p.id}`);
       if (limited) throw limited;
       this.callCount++;
-      const result = await this.deps.ctx.router.call(m.method, m.params ?? {}, {
+      const result = await this.deps.ctx.router.call(m.method, stampAuthCall(p, m.method, m.params ?? {}, this.deps.auth.plugin), {
         caller: `http:${p.id}`,
         timeoutMs: m.timeoutMs,
         cancel,
