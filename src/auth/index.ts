@@ -4,3 +4,4 @@ export { Authenticator, MISSING_CREDENTIAL, unauthenticated, type AuthOutcome, t
 export { credentialFromHeaders, credentialFromMetadata, credentialShape, stripBearer, MAX_CREDENTIAL_LENGTH } from "./credentials.js";
 export { loadOrCreateRootToken, ROOT_TOKEN_FILE, type RootToken } from "./root-token.js";
 export { stampAuthCall } from "./grant-params.js";
+export { atExpiry } from "./expiry-timer.js";

@@ -11,7 +11,7 @@ import { fileURLToPath } from "node:url";
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
 import { BkgError, CancelToken, ErrorCodes } from "@bkg/protocol";
-import { authorizeAction, authorizeCall, credentialFromMetadata, stampAuthCall, type DaemonAction, type Principal } from "../auth/index.js";
+import { atExpiry, authorizeAction, authorizeCall, credentialFromMetadata, stampAuthCall, unauthenticated, type DaemonAction, type Principal } from "../auth/index.js";
 import type { GrpcTls } from "../config/index.js";
 import type { Topic } from "../events/index.js";
 import type { SurfaceDeps } from "./surface-deps.js";
@@ -179,11 +179,18 @@ export class GrpcServer {
               }
             },
           };
+          let cancelExpiry = (): void => undefined;
           const stop = () => {
             off();
+            cancelExpiry();
             watches.delete(watch);
           };
           watches.add(watch);
+          // Only revocation wakes a watch up; its credential's expiry must end it too.
+          cancelExpiry = atExpiry(g.principal, () => {
+            stop();
+            call.emit("error", toServiceError(unauthenticated("expired")));
+          });
           call.on("cancelled", () => (stop(), g.done("CANCELLED")));
           call.on("close", stop);
           // A revocation while this stream authenticated found no watch to re-check: check it now.
