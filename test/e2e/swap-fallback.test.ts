@@ -25,7 +25,8 @@ function steadyLoad(d: TestDaemon) {
   return r;
 }
 
-const swapFailures = (d: TestDaemon) => d.events.filter((e) => e.kind === "lifecycle" && e.plugin === "echo" && !e.instance && /swap failed/.test(e.reason ?? ""));
+const swapFailures = (d: TestDaemon) =>
+  d.events.flatMap((e) => (e.kind === "lifecycle" && e.plugin === "echo" && !e.instance && /swap failed/.test(e.reason ?? "") ? [e] : []));
 
 for (const [what, scenario, why] of [
   ["fails to start (exits at once)", "crash-start", /exit|code 4|crash-start/i],
