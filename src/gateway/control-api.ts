@@ -8,7 +8,8 @@ import type { DaemonContext } from "./daemon-context.js";
 import { audit, TELEMETRY_METHODS } from "./telemetry-api.js";
 
 type Params = Record<string, unknown>;
-export type ControlMethod = (ctx: DaemonContext, params: Params) => unknown | Promise<unknown>;
+/** `actor` names who asks, for the audit trail: actorOf(principal) on HTTP, "socket" on the unix socket. */
+export type ControlMethod = (ctx: DaemonContext, params: Params, actor: string) => unknown | Promise<unknown>;
 
 function hostOf(ctx: DaemonContext, params: Params): PluginHost {
   const name = params?.name;
@@ -47,23 +48,23 @@ const BUILTIN_METHODS: Record<string, ControlMethod> = {
   "bkg.plugins.list": (ctx) => ctx.supervisor.list(),
   // The socket is the machine owner's (mode 0600): it may ask for the manifest's secrets.
   "bkg.plugins.info": (ctx, p) => ctx.supervisor.info(hostOf(ctx, p).name, { secrets: p.secrets === true }),
-  "bkg.plugins.start": (ctx, p) => {
+  "bkg.plugins.start": (ctx, p, actor) => {
     const host = hostOf(ctx, p);
-    host.start("started by an operator");
-    audit(ctx, "plugins.start", host.name);
+    host.start(`started by ${actor}`);
+    audit(ctx, actor, "plugins.start", host.name);
     return { name: host.name, state: host.state };
   },
-  "bkg.plugins.stop": async (ctx, p) => {
+  "bkg.plugins.stop": async (ctx, p, actor) => {
     const host = hostOf(ctx, p);
-    audit(ctx, "plugins.stop", host.name);
-    await host.stop("stopped by an operator");
+    audit(ctx, actor, "plugins.stop", host.name);
+    await host.stop(`stopped by ${actor}`);
     return { name: host.name, state: host.state };
   },
-  "bkg.plugins.reload": async (ctx, p) => {
+  "bkg.plugins.reload": async (ctx, p, actor) => {
     const host = hostOf(ctx, p);
     const before = host.manifest.version;
-    audit(ctx, "plugins.reload", host.name);
-    await host.reload(host.manifest, "reload requested by an operator");
+    audit(ctx, actor, "plugins.reload", host.name);
+    await host.reload(host.manifest, `reload requested by ${actor}`);
     return { name: host.name, state: host.state, reason: host.reason, version: host.manifest.version, previous: before };
   },
   "bkg.plugins.logs": (ctx, p) => {

@@ -11,7 +11,7 @@ import { fileURLToPath } from "node:url";
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
 import { BkgError, CancelToken, ErrorCodes } from "@bkg/protocol";
-import { authorizeAction, authorizeCall, credentialFromMetadata, type DaemonAction, type Principal } from "../auth/index.js";
+import { atExpiry, authorizeAction, authorizeCall, credentialFromMetadata, stampAuthCall, unauthenticated, type DaemonAction, type Principal } from "../auth/index.js";
 import type { GrpcTls } from "../config/index.js";
 import type { Topic } from "../events/index.js";
 import type { SurfaceDeps } from "./surface-deps.js";
@@ -128,7 +128,7 @@ export class GrpcServer {
       }
       const d = call.getDeadline();
       const deadline = d instanceof Date ? d.getTime() : Number.isFinite(d) ? Number(d) : undefined;
-      return { params, opts: { caller: `grpc:${p.id}`, cancel, timeoutMs: req.timeoutMs || undefined, deadline: req.timeoutMs ? undefined : deadline } };
+      return { params: stampAuthCall(p, req.method, params, auth.plugin), opts: { caller: `grpc:${p.id}`, cancel, timeoutMs: req.timeoutMs || undefined, deadline: req.timeoutMs ? undefined : deadline } };
     };
 
     server.addService(loadBusService(), {
@@ -187,11 +187,18 @@ export class GrpcServer {
               }
             },
           };
+          let cancelExpiry = (): void => undefined;
           const stop = () => {
             off();
+            cancelExpiry();
             watches.delete(watch);
           };
           watches.add(watch);
+          // Only revocation wakes a watch up; its credential's expiry must end it too.
+          cancelExpiry = atExpiry(g.principal, () => {
+            stop();
+            call.emit("error", toServiceError(unauthenticated("expired")));
+          });
           call.on("cancelled", () => (stop(), g.done("CANCELLED")));
           call.on("close", stop);
           // A revocation while this stream authenticated found no watch to re-check: check it now.

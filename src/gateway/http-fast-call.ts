@@ -18,7 +18,7 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { BkgError, ErrorCodes } from "@bkg/protocol";
-import { authorizeCall, credentialFromHeaders, type Principal } from "../auth/index.js";
+import { authorizeCall, credentialFromHeaders, stampAuthCall, type Principal } from "../auth/index.js";
 import { toHttpError, type HttpError } from "./http-errors.js";
 import type { RateKey } from "./rate-limiter.js";
 import { httpCallOptions, nextBatch, parseJsonBody } from "./http-call-common.js";
@@ -90,7 +90,7 @@ export function fastCallHandler({ ctx, auth }: SurfaceDeps, h: FastCallHelpers):
       const target = `${plugin}.${method}`;
       authorizeCall(principal!, target, auth.plugin);
       // The body, then the call (with the requests of this poll phase; see nextBatch).
-      const params = hasBody ? await readJson(req) : {};
+      const params = stampAuthCall(principal!, target, hasBody ? await readJson(req) : {}, auth.plugin);
       const opts = httpCallOptions(res, principal!.id, timeoutMs, req.headers);
       await nextBatch();
       const result = await ctx.router.call(target, params, opts);

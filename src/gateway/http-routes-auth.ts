@@ -6,7 +6,7 @@
  */
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { BkgError, ErrorCodes } from "@bkg/protocol";
-import { actorOf } from "../auth/index.js";
+import { stampAuthCall } from "../auth/index.js";
 import { HttpError } from "./http-errors.js";
 import { principalOf } from "./http-server.js";
 import { anyObject, errorResponses } from "./http-schemas.js";
@@ -23,7 +23,8 @@ export function registerAuthRoutes(app: FastifyInstance, { ctx, auth }: SurfaceD
   const callAuth = async (req: FastifyRequest, method: string, params: Record<string, unknown>, withActor = true): Promise<unknown> => {
     const p = req.principal;
     try {
-      return await ctx.router.call(`${auth.plugin}.auth.${method}`, withActor && p ? { ...params, actor: actorOf(p) } : params, {
+      const target = `${auth.plugin}.auth.${method}`;
+      return await ctx.router.call(target, withActor && p ? stampAuthCall(p, target, params, auth.plugin) : params, {
         caller: p ? `http:${p.id}` : `http:anonymous@${req.ip}`,
       });
     } catch (e) {

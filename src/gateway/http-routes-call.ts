@@ -13,6 +13,7 @@
 import { PassThrough } from "node:stream";
 import type { FastifyInstance } from "fastify";
 import { BkgError } from "@bkg/protocol";
+import { stampAuthCall } from "../auth/index.js";
 import { httpCallOptions, nextBatch } from "./http-call-common.js";
 import { errorBody } from "./http-errors.js";
 import { principalOf } from "./http-server.js";
@@ -29,7 +30,7 @@ const KEEPALIVE_MS = 15_000;
 
 const sse = (event: string, data: unknown, id?: number) => `event: ${event}\n${id === undefined ? "" : `id: ${id}\n`}data: ${JSON.stringify(data ?? null)}\n\n`;
 
-export function registerCallRoutes(app: FastifyInstance, { ctx }: SurfaceDeps): void {
+export function registerCallRoutes(app: FastifyInstance, { ctx, auth }: SurfaceDeps): void {
   app.post<CallReq>(
     "/api/call/:plugin/:method",
     {
@@ -46,7 +47,7 @@ export function registerCallRoutes(app: FastifyInstance, { ctx }: SurfaceDeps): 
       const p = principalOf(req);
       const target = `${req.params.plugin}.${req.params.method}`;
       const opts = httpCallOptions(reply.raw, p.id, req.query.timeoutMs, req.headers);
-      const params = req.body ?? {};
+      const params = stampAuthCall(p, target, req.body ?? {}, auth.plugin);
       await nextBatch();
       if (!/\btext\/event-stream\b/.test(req.headers.accept ?? "")) {
         return { result: await ctx.router.call(target, params, opts) };

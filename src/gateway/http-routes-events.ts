@@ -5,6 +5,7 @@
  */
 import type { FastifyInstance } from "fastify";
 import { EVENT_KINDS } from "../store/index.js";
+import { requestActor } from "./http-routes-plugins.js";
 import { TELEMETRY_METHODS } from "./telemetry-api.js";
 import { anyObject, errorResponses } from "./http-schemas.js";
 import type { SurfaceDeps } from "./surface-deps.js";
@@ -41,7 +42,7 @@ export function registerEventRoutes(app: FastifyInstance, { ctx }: SurfaceDeps):
     },
     async (req) => {
       const q = req.query;
-      return TELEMETRY_METHODS["bkg.events.query"](ctx, { ...q, since: q.since ?? "1h", limit: q.limit ?? EVENT_LIMIT.default });
+      return TELEMETRY_METHODS["bkg.events.query"](ctx, { ...q, since: q.since ?? "1h", limit: q.limit ?? EVENT_LIMIT.default }, requestActor(req));
     },
   );
 
@@ -51,6 +52,6 @@ export function registerEventRoutes(app: FastifyInstance, { ctx }: SurfaceDeps):
       config: { action: "bkg.status" },
       schema: { tags, summary: "Every daemon writing to the same store, this one first, with its plugins and last-seen time (as bkg status --cluster)", response: { 200: { type: "array", items: anyObject }, ...errorResponses } },
     },
-    async () => TELEMETRY_METHODS["bkg.cluster.nodes"](ctx, {}),
+    async (req) => TELEMETRY_METHODS["bkg.cluster.nodes"](ctx, {}, requestActor(req)),
   );
 }

@@ -3,15 +3,20 @@
  * runs the same control method as the unix socket (control-api.ts), so the answers match
  * `bkg plugins ... --json`.
  */
-import type { FastifyInstance } from "fastify";
+import type { FastifyInstance, FastifyRequest } from "fastify";
 import { BkgError, ErrorCodes } from "@bkg/protocol";
-import { authorizeAction } from "../auth/index.js";
+import { actorOf, authorizeAction } from "../auth/index.js";
 import { CONTROL_METHODS } from "./control-api.js";
 import { principalOf } from "./http-server.js";
 import { anyObject, errorResponses, nameParams } from "./http-schemas.js";
 import type { SurfaceDeps } from "./surface-deps.js";
 
 type NameReq = { Params: { name: string } };
+
+/** Who a request acts as, for the audit trail; a route made public (http.publicRoutes) has no principal. */
+export function requestActor(req: FastifyRequest): string {
+  return req.principal ? actorOf(req.principal) : `anonymous (${req.ip})`;
+}
 
 export const LOG_LIMIT = { default: 200, max: 500 };
 
@@ -23,7 +28,7 @@ export function registerPluginRoutes(app: FastifyInstance, { ctx, telemetry }: S
   app.get(
     "/api/plugins",
     { config: { action: "bkg.plugins.list" }, schema: { tags, summary: "Every plugin: state, version, instances, restarts", response: { 200: { type: "array", items: anyObject }, ...errorResponses } } },
-    async () => CONTROL_METHODS["bkg.plugins.list"](ctx, {}),
+    async (req) => CONTROL_METHODS["bkg.plugins.list"](ctx, {}, requestActor(req)),
   );
 
   app.get<NameReq & { Querystring: { secrets?: boolean } }>(
@@ -53,7 +58,7 @@ export function registerPluginRoutes(app: FastifyInstance, { ctx, telemetry }: S
         config: { action: `bkg.plugins.${verb}` },
         schema: { tags, summary: `${verb[0].toUpperCase()}${verb.slice(1)}s the plugin (as bkg plugins ${verb})`, params: nameParams, response: { 200: anyObject, ...errorResponses } },
       },
-      async (req) => CONTROL_METHODS[`bkg.plugins.${verb}`](ctx, { name: req.params.name }),
+      async (req) => CONTROL_METHODS[`bkg.plugins.${verb}`](ctx, { name: req.params.name }, requestActor(req)),
     );
   }
 
@@ -69,7 +74,7 @@ export function registerPluginRoutes(app: FastifyInstance, { ctx, telemetry }: S
         response: { 200: { type: "array", items: anyObject }, ...errorResponses },
       },
     },
-    async (req) => CONTROL_METHODS["bkg.plugins.logs"](ctx, { name: req.params.name, limit: req.query.limit ?? LOG_LIMIT.default }),
+    async (req) => CONTROL_METHODS["bkg.plugins.logs"](ctx, { name: req.params.name, limit: req.query.limit ?? LOG_LIMIT.default }, requestActor(req)),
   );
 
   app.get<NameReq>(

@@ -121,7 +121,7 @@ export class SocketServer {
       try {
         await this.ctx.loaded;
         const control = findControlMethod(method);
-        if (control) return await control(this.ctx, (params ?? {}) as Record<string, unknown>);
+        if (control) return await control(this.ctx, (params ?? {}) as Record<string, unknown>, "socket");
         return await this.route(connection, client, method, params, rctx.token);
       } catch (e) {
         const err = BkgError.from(e);

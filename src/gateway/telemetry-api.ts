@@ -70,7 +70,11 @@ export const TELEMETRY_METHODS: Record<string, ControlMethod> = {
   "bkg.cluster.nodes": async (ctx) => unwrap(await telemetryOf(ctx).nodes()),
 };
 
-/** Publishes an audit event (an operator action) on the event bus; telemetry stores it. */
-export function audit(ctx: DaemonContext, action: string, plugin?: string, detail?: Record<string, unknown>, actor = "operator"): void {
+/**
+ * Publishes an audit event (an operator action) on the event bus; telemetry stores it. `actor` is
+ * who asked: actorOf(principal) on HTTP, "socket" on the unix socket; there is no default, so no
+ * path can record a made-up one.
+ */
+export function audit(ctx: DaemonContext, actor: string, action: string, plugin?: string, detail?: Record<string, unknown>): void {
   ctx.bus.publish({ kind: "audit", ts: Date.now(), actor, action, plugin, detail });
 }

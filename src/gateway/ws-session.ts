@@ -8,7 +8,7 @@
 import type { Duplex } from "node:stream";
 import type { WebSocket } from "ws";
 import { BkgError, CancelToken, ErrorCodes } from "@bkg/protocol";
-import { authorizeAction, authorizeCall, type DaemonAction, type Principal } from "../auth/index.js";
+import { atExpiry, authorizeAction, authorizeCall, stampAuthCall, unauthenticated, type DaemonAction, type Principal } from "../auth/index.js";
 import type { BusEvent, Topic } from "../events/index.js";
 import { errorBody } from "./http-errors.js";
 import type { SurfaceDeps } from "./surface-deps.js";
@@ -48,6 +48,8 @@ export class WsSession {
   private readonly calls = new Map<string | number, CancelToken>();
   private readonly openedAt = Date.now();
   private authTimer?: NodeJS.Timeout;
+  /** Closes the session when its credential expires (a session that only subscribes never re-checks). */
+  private cancelExpiry?: () => void;
   private alive = true;
   private callCount = 0;
 
@@ -85,6 +87,7 @@ export class WsSession {
   private ready(p: Principal): void {
     clearTimeout(this.authTimer);
     this.principal = p;
+    this.cancelExpiry = atExpiry(p, () => this.fail(unauthenticated("expired"), CLOSE.unauthenticated));
     this.log.info({ session: this.init.id, cred: p.id, ip: this.init.ip }, `ws session ${this.init.id} opened by ${p.id}`);
     this.bootstrap(p).catch((e) => this.sendError(BkgError.from(e)));
   }
@@ -183,7 +186,7 @@ export class WsSession {
       const limited = this.deps.limiter.take(`cred:${p.id}`);
       if (limited) throw limited;
       this.callCount++;
-      const result = await this.deps.ctx.router.call(m.method, m.params ?? {}, {
+      const result = await this.deps.ctx.router.call(m.method, stampAuthCall(p, m.method, m.params ?? {}, this.deps.auth.plugin), {
         caller: `http:${p.id}`,
         timeoutMs: m.timeoutMs,
         cancel,
@@ -245,6 +248,7 @@ export class WsSession {
 
   private cleanup(): void {
     clearTimeout(this.authTimer);
+    this.cancelExpiry?.();
     for (const off of this.subs.values()) off();
     this.subs.clear();
     for (const cancel of this.calls.values()) cancel.abort();

@@ -483,10 +483,14 @@ export class PluginHost {
     this.restartTimers.clear();
   }
 
-  /** Moves the plugin to a new state and publishes it. Edges outside the table are logged, not thrown. */
+  /**
+   * Moves the plugin to a new state and publishes it. An edge outside the table is a bug in the
+   * host, logged at warn with `unexpectedTransition: true` (the e2e tests fail on such a line), not
+   * thrown: the plugin keeps serving.
+   */
   setState(to: PluginState, reason?: string): void {
     if (!canTransition(this.state, to)) {
-      this.deps.log(this.name, "debug", `unexpected state change ${this.state} -> ${to}`, undefined, undefined, "daemon");
+      this.deps.log(this.name, "warn", `unexpected state change ${this.state} -> ${to}`, { unexpectedTransition: true, from: this.state, to, reason }, undefined, "daemon");
     }
     this.state = to;
     this.reason = reason;

@@ -4,17 +4,20 @@
  */
 import type { PluginState } from "../events/index.js";
 
+// "stopping" follows any state: stop() (bkg plugins stop, the daemon shutting down) goes through it
+// even when nothing runs. A swap that began in "ready" completes ("swapped") even when a restart of
+// the old generation moved the plugin to "restarting" and back to "ready" meanwhile.
 const EDGES: Record<PluginState, readonly PluginState[]> = {
-  invalid: ["starting", "idle", "stopped", "blocked", "disabled"],
-  blocked: ["starting", "idle", "stopped", "invalid", "disabled"],
-  disabled: ["starting", "idle", "stopped", "invalid", "blocked"],
+  invalid: ["starting", "idle", "stopped", "blocked", "disabled", "stopping"],
+  blocked: ["starting", "idle", "stopped", "invalid", "disabled", "stopping"],
+  disabled: ["starting", "idle", "stopped", "invalid", "blocked", "stopping"],
   idle: ["starting", "stopping", "stopped", "invalid", "blocked", "disabled"],
   stopped: ["starting", "idle", "invalid", "blocked", "disabled"],
   starting: ["ready", "crashed", "restarting", "crashloop", "failed", "stopping", "stopped"],
-  ready: ["unresponsive", "crashed", "restarting", "swapping", "stopping", "crashloop", "idle", "stopped", "failed"],
+  ready: ["unresponsive", "crashed", "restarting", "swapping", "swapped", "stopping", "crashloop", "idle", "stopped", "failed"],
   unresponsive: ["ready", "crashed", "restarting", "stopping", "crashloop", "swapping", "failed"],
   crashed: ["restarting", "crashloop", "stopped", "stopping", "ready", "failed"],
-  restarting: ["starting", "ready", "crashed", "crashloop", "failed", "stopping", "stopped", "swapping"],
+  restarting: ["starting", "ready", "crashed", "crashloop", "failed", "stopping", "stopped", "swapping", "swapped"],
   crashloop: ["starting", "stopped", "stopping", "invalid", "idle"],
   failed: ["starting", "stopped", "stopping", "invalid", "idle"],
   swapping: ["swapped", "ready", "crashed", "restarting", "stopping", "crashloop", "unresponsive", "failed"],

@@ -211,7 +211,11 @@ export class Supervisor {
   async startAll(): Promise<void> {
     this.started = true;
     const all = this.manifests();
-    await Promise.all(startOrder(all).map((name) => this.activate(this.hosts.get(name)!)));
+    // Each activation waits for those of the plugins it requires: a plugin two levels down a
+    // requires chain is not started yet when its dependent looks, and would be blocked for good.
+    const activations = new Map<string, Promise<void>>();
+    for (const name of startOrder(all)) activations.set(name, this.activate(this.hosts.get(name)!, activations));
+    await Promise.all(activations.values());
   }
 
   /** Stops every plugin, dependents before what they depend on. */
@@ -234,7 +238,7 @@ export class Supervisor {
     this.logGate.flush();
   }
 
-  private async activate(host: PluginHost): Promise<void> {
+  private async activate(host: PluginHost, activations?: Map<string, Promise<void>>): Promise<void> {
     const m = host.manifest;
     if (!m.enabled) return host.setState("disabled", "enabled: false in the manifest");
     const ok = checkRequires(m, this.manifests());
@@ -245,6 +249,7 @@ export class Supervisor {
     for (const dep of Object.keys(m.requires)) {
       const other = this.hosts.get(dep)!;
       if (other.manifest.activation === "lazy") continue;
+      await activations?.get(dep);
       try {
         await other.waitReady(AbortSignal.timeout(m.timeouts.start + other.manifest.timeouts.start));
       } catch {

@@ -102,8 +102,14 @@ t.test("auth through the apikeys plugin", async (t) => {
     t.equal((await scopedAdmin("GET", "/api/keys")).status, 403, "an admin key's scopes still bind it");
     t.equal((await scopedAdmin("POST", "/api/call/apikeys/auth.listUsers", { body: {} })).status, 403);
 
-    const ops = as((await newKey({ name: "ops", role: "operator", scopes: ["*"] })).key);
+    const opsKey = await newKey({ name: "ops", role: "operator", scopes: ["*"] });
+    const ops = as(opsKey.key);
     t.equal((await ops("POST", "/api/plugins/echo/reload")).status, 200, "an operator with * controls plugins");
+    // Bug (issue 20, item 2): the audit trail said "operator" whoever it was.
+    const isReload = (e: (typeof d.events)[number]) => e.kind === "audit" && e.action === "plugins.reload" && e.plugin === "echo";
+    await d.waitFor(() => d.events.some(isReload), "the reload's audit event");
+    const reloaded = d.events.find(isReload);
+    t.equal(reloaded?.kind === "audit" && reloaded.actor, `key:ops (${opsKey.id})`, "the audit event names the key (name and id)");
     t.equal((await ops("POST", "/api/call/apikeys/auth.createKey", { body: { name: "sneaky", role: "admin", scopes: ["*"] } })).status, 403, "but cannot mint keys through /api/call");
     const list = await asRoot("GET", "/api/keys");
     t.ok(list.json.keys.length >= 3);

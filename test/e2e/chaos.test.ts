@@ -48,6 +48,8 @@ function rawClient(path: string) {
 
 const rssMiB = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))![1]) / 1024;
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Of the 10 reloads the chaos test asks for, at least this many complete as swaps: on this 2-core machine a swap of 4 instances under load takes ~2 s, and reloads asked meanwhile merge (4 of 10 measured). */
+const SWAPS_DONE_MIN = 3;
 
 async function servingPids(d: TestDaemon): Promise<number[]> {
   const info = await d.client.plugins.info("echo").catch(() => undefined);
@@ -110,8 +112,14 @@ t.test("chaos: kills, swaps and a hang under steady load; every call answered ex
   t.match(hung?.error, { code: ErrorCodes.PluginCrashed, message: /hung|killed by SIGKILL/ }, "the call on the hung instance failed saying it hung");
   const unexplained = failures.filter((f) => f.error!.code !== ErrorCodes.PluginCrashed || !/killed by SIGKILL|hung/.test(f.error!.message));
   t.same(unexplained.slice(0, 5), [], "every failure landed on an instance that was killed or hung");
-  t.comment(`${offered} calls in ${elapsed.toFixed(1)} s (${Math.round(offered / elapsed)}/s offered), ${kills} kills, ${swaps} swaps, ${failures.length} failed on killed/hung instances`);
-  t.ok(swaps >= 10 && kills >= 6, "the chaos happened");
+  // Swaps that happened, not reloads asked for: a reload asked during a swap is merged into one
+  // more swap after it, so fewer swaps than reloads is right; a swap begun and not completed is not.
+  const states = (state: string) => d.events.filter((e) => e.kind === "lifecycle" && e.plugin === "echo" && e.state === state && !e.instance).length;
+  const swapped = states("swapped");
+  t.equal(swapped, states("swapping"), "every swap that began completed (none fell back)");
+  t.comment(`${offered} calls in ${elapsed.toFixed(1)} s (${Math.round(offered / elapsed)}/s offered), ${kills} kills, ${swaps} reloads asked, ${swapped} swaps done, ${failures.length} failed on killed/hung instances`);
+  t.ok(kills >= 6, `${kills} instances killed`);
+  t.ok(swapped >= SWAPS_DONE_MIN, `${swapped} hot swaps completed under the kills (of ${swaps} reloads asked)`);
   const rssAfter = rssMiB(d.proc.pid!);
   t.ok(rssAfter < rssBefore + 150, `the daemon's RSS stays bounded (${rssBefore.toFixed(0)} -> ${rssAfter.toFixed(0)} MiB)`);
   t.equal(await d.client.call("echo.reverse", { text: "calm" }, { timeoutMs: 10_000 }), "mlac", "the plugin serves afterwards");

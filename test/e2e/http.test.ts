@@ -245,18 +245,20 @@ t.test("the HTTP control API", async (t) => {
     const r = await call("GET", "/metrics");
     t.equal(r.status, 200);
     t.match(r.headers.get("content-type"), /^text\/plain/);
-    t.match(r.text, /bkg_calls_total\{plugin="echo",method="reverse",outcome="ok"\} \d+/);
+    // Counters that the calls above must have moved: more than 0, not any number.
+    t.match(r.text, /bkg_calls_total\{plugin="echo",method="reverse",outcome="ok"\} [1-9]\d*/);
     t.match(r.text, /bkg_calls_total\{plugin="echo",method="sleep",outcome="DeadlineExceeded"\} 1/);
     t.match(r.text, /bkg_calls_total\{plugin="echo",method="fail",outcome="PluginError"\} 1/);
     t.match(r.text, /bkg_call_duration_seconds_bucket\{le="0.005",plugin="echo",method="reverse"\} \d+/);
+    t.match(r.text, /bkg_call_duration_seconds_count\{plugin="echo",method="reverse"\} [1-9]\d*/);
     t.match(r.text, /bkg_plugin_calls_in_flight\{plugin="echo"\} 0/);
     t.match(r.text, /bkg_plugin_restarts_total\{plugin="echo"\} 0/);
     t.match(r.text, /bkg_plugin_state\{plugin="echo",state="ready"\} 1/);
     t.match(r.text, /bkg_plugin_resident_memory_bytes\{plugin="echo"\} [1-9]\d+/, "RSS per plugin, from the telemetry sampler");
     t.match(r.text, /bkg_plugin_cpu_seconds_total\{plugin="echo"\} [\d.e-]+/);
-    t.match(r.text, /bkg_http_requests_total\{method="POST",route="\/api\/call\/:plugin\/:method",status="200"\} \d+/);
-    t.match(r.text, /bkg_auth_checks_total\{outcome="root"\} \d+/);
-    t.match(r.text, /process_resident_memory_bytes \d+/);
+    t.match(r.text, /bkg_http_requests_total\{method="POST",route="\/api\/call\/:plugin\/:method",status="200"\} [1-9]\d*/);
+    t.match(r.text, /bkg_auth_checks_total\{outcome="root"\} [1-9]\d*/);
+    t.match(r.text, /process_resident_memory_bytes [1-9]\d*/);
     t.match(r.text, /nodejs_eventloop_lag_seconds/);
     t.notMatch(r.text, /method="nope"/, "unknown method names do not become labels");
   });

@@ -90,9 +90,18 @@ t.test("requires: start order and blocking", async (t) => {
   const list = await d.client.plugins.list();
   t.match(list.find((p) => p.name === "needsnew")!.reason, /requires base >=2, but base is 1\.0\.0/);
   t.match(list.find((p) => p.name === "orphan")!.reason, /requires plugin "ghost"/);
-  const baseReady = d.events.findIndex((e) => e.kind === "lifecycle" && e.plugin === "base" && e.state === "ready" && !e.instance);
-  const appStarting = d.events.findIndex((e) => e.kind === "lifecycle" && e.plugin === "app" && e.state === "starting");
-  t.ok(baseReady >= 0 && appStarting > baseReady || appStarting === -1, "app started after base was ready");
+  // The daemon's log has every transition from its start, in order (the test's event subscription
+  // may begin after both plugins started, so it cannot tell).
+  const out = d.output();
+  const lifecycle = out
+    .slice(0, out.lastIndexOf("\n"))
+    .split("\n")
+    .filter((l) => l.startsWith("{") && l.includes('"state"'))
+    .map((l) => JSON.parse(l) as { plugin?: string; state?: string; instance?: string });
+  const baseReady = lifecycle.findIndex((e) => e.plugin === "base" && e.state === "ready" && !e.instance);
+  const appStarting = lifecycle.findIndex((e) => e.plugin === "app" && e.state === "starting");
+  t.ok(baseReady >= 0, "base's ready is in the daemon's log");
+  t.ok(appStarting > baseReady, `app started after base was ready (lines ${appStarting} > ${baseReady})`);
   const e = await d.client.call("orphan.reverse", { text: "x" }).catch((e) => e);
   t.equal(e.code, -33000);
   t.match(e.message, /orphan is blocked: requires plugin "ghost"/);

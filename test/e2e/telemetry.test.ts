@@ -9,16 +9,21 @@ import t from "tap";
 import { SqliteStore } from "../../src/store/index.js";
 import { summarizeRollups } from "../../src/telemetry/stats-summary.js";
 import { echoManifest, ROOT, startTestDaemon, type TestDaemon } from "../helpers/daemon.js";
+import { api } from "../helpers/http.js";
 
 const CHATTY = join(ROOT, "test", "fixtures", "plugins", "chatty.mjs");
 
-t.test("bkg events: lifecycle, call errors, audit; filters; --json", async (t) => {
+t.test("bkg events: lifecycle, call errors, audit naming the real actor (bug: always \"operator\"); filters; --json", async (t) => {
   const d = await startTestDaemon({ echo: echoManifest() }, { telemetry: { flushMs: 200 } });
   t.teardown(() => d.stop());
   await d.waitState("echo", "ready");
   await t.rejects(d.client.call("echo.fail", { code: -32042, message: "nope" }));
   await t.rejects(d.client.call("echo.reverse", { text: 5 }), { code: -32602 });
   await d.client.plugins.stop("echo");
+  const started = await api(d.httpUrl!, d.rootToken())("POST", "/api/plugins/echo/start");
+  t.equal(started.status, 200, started.text);
+  await d.waitState("echo", "ready");
+  await d.waitFor(async () => (await d.cli(["events", "--kind", "audit", "--json"])).stdout.includes("plugins.start"), "the audit event of the HTTP start");
 
   const table = await d.cli(["events"]);
   t.equal(table.code, 0, table.stderr);
@@ -26,7 +31,9 @@ t.test("bkg events: lifecycle, call errors, audit; filters; --json", async (t) =
   t.match(table.stdout, /daemon\s+-\s+started\s+bkg .* started/);
   t.match(table.stdout, /lifecycle\s+echo\s+ready/);
   t.match(table.stdout, /call-error\s+echo\s+echo\.reverse -32602\s+invalid params/);
-  t.match(table.stdout, /audit\s+echo\s+plugins\.stop\s+plugins\.stop by operator on echo/);
+  t.match(table.stdout, /audit\s+echo\s+plugins\.stop\s+plugins\.stop by socket on echo/, "the unix socket");
+  t.match(table.stdout, /audit\s+echo\s+plugins\.start\s+plugins\.start by root on echo/, "HTTP with the root token");
+  t.notMatch(table.stdout, /by operator/);
 
   const json = await d.cli(["events", "--plugin", "echo", "--kind", "call-error", "--json"]);
   const errors = json.stdout.trim().split("\n").map((l) => JSON.parse(l));
@@ -60,7 +67,7 @@ t.test("bkg top: one screen with calls, rates, latency, RSS; --json", async (t) 
   t.same([row[0], row[1], row[2]], ["echo", "ready", "1"]);
   t.equal(row[9], "1", "errors");
   t.equal(row[10], "41", "calls");
-  t.match(row[11], /^\d+(\.\d)?M$/, "RSS of the plugin's process group");
+  t.match(row[11], /^[1-9]\d*(\.\d)?M$/, "RSS of the plugin's process group (a running plugin uses more than 0)");
   t.ok(lines.some((l) => /^ {2}echo#1\s+ready\s+pid \d+/.test(l)), "instances below their plugin");
 
   const snap = JSON.parse((await d.cli(["top", "--json"])).stdout);

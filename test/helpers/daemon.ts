@@ -202,6 +202,9 @@ export async function startTestDaemon(
       // An uncaught exception or unhandled rejection in the daemon is a bug even if it kept serving.
       const bugs = out.split("\n").filter((l) => l.includes('"bug":true'));
       if (bugs.length) throw new Error(`the daemon logged ${bugs.length} bug(s) (uncaught exception / unhandled rejection):\n${bugs.slice(0, 3).join("\n")}`);
+      // A move outside the plugin state table (src/supervisor/plugin-state.ts) is a bug too.
+      const jumps = out.split("\n").filter((l) => l.includes('"unexpectedTransition":true'));
+      if (jumps.length) throw new Error(`the daemon logged ${jumps.length} unexpected plugin state change(s):\n${jumps.slice(0, 3).join("\n")}`);
     },
   };
   return d;

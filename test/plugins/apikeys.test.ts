@@ -274,17 +274,43 @@ t.test("delete user revokes their keys and sessions", async (t) => {
   t.same([gone.code, gone.data?.reason], [-32602, "not_found"]);
 });
 
-t.test("set password ends sessions", async (t) => {
+t.test("set password ends sessions, even one issued in the same second as the change (bug: iat had one-second resolution)", async (t) => {
   const bob = await p.call("auth.createUser", { username: "bob", password: "bob-pass-12", role: "viewer", actor: "root" });
-  const login = await p.call("auth.login", { username: "bob", password: "bob-pass-12" });
-  secrets.push(login.token, "bob-pass-345");
-  await sleep(1100); // iat has one-second resolution
-  await p.call("auth.setPassword", { id: bob.id, password: "bob-pass-345", actor: "root" });
-  t.match(await p.call("auth.validate", { credential: login.token }), { valid: false, reason: "revoked" });
-  t.equal((await p.fail("auth.login", { username: "bob", password: "bob-pass-12" })).code, -33005, "old password refused");
-  const again = await p.call("auth.login", { username: "bob", password: "bob-pass-345" });
+  // The edge case is a session issued in the very second of the change: retry (bounded) until one is.
+  const iatOf = (token: string) => JSON.parse(Buffer.from(token.split(".")[1], "base64url").toString("utf8")).iat as number;
+  let sameSecond = 0;
+  let password = "bob-pass-12";
+  for (let i = 0; i < 10 && sameSecond === 0; i++) {
+    const login = await p.call("auth.login", { username: "bob", password });
+    const next = `bob-pass-${100 + i}`;
+    secrets.push(login.token, next);
+    await p.call("auth.setPassword", { id: bob.id, password: next, actor: "root" });
+    const changedIn = Math.floor(Date.now() / 1000);
+    t.match(await p.call("auth.validate", { credential: login.token }), { valid: false, reason: "revoked" }, `session ${i} revoked`);
+    t.equal((await p.fail("auth.login", { username: "bob", password })).code, -33005, "old password refused");
+    if (iatOf(login.token) === changedIn) sameSecond++;
+    password = next;
+  }
+  t.equal(sameSecond, 1, "a session issued in the second of the change was among those checked");
+  const again = await p.call("auth.login", { username: "bob", password });
   secrets.push(again.token);
   t.equal((await p.call("auth.validate", { credential: again.token })).valid, true);
+});
+
+t.test("grantor: nothing granted exceeds the caller's role or scopes (bug: a narrow key minted a \"*\" key)", async (t) => {
+  const role = await p.fail("auth.createKey", { name: "up", role: "admin", scopes: ["echo.*"], grantor: { role: "operator", scopes: ["*"] }, actor: "key:ops" });
+  t.match(role, { code: -33003, data: { reason: "exceeds_grantor", role: "admin", grantorRole: "operator" } });
+  const scope = await p.fail("auth.createKey", { name: "wide", role: "viewer", scopes: ["echo.reverse", "*"], grantor: { role: "admin", scopes: ["echo.*"] } });
+  t.match(scope, { code: -33003, data: { reason: "exceeds_grantor", scopes: ["*"] } });
+  const ok = await p.call("auth.createKey", { name: "within", role: "operator", scopes: ["echo.reverse", "echo.*"], grantor: { role: "admin", scopes: ["echo.*"] } });
+  secrets.push(ok.key);
+  t.same(ok.scopes, ["echo.reverse", "echo.*"], '"echo.*" covers "echo.reverse" and "echo.*"');
+  const user = await p.fail("auth.createUser", { username: "eve", password: "eve-pass-123", role: "viewer", grantor: { role: "admin", scopes: ["bkg.*"] } });
+  t.match(user, { code: -33003, data: { reason: "exceeds_grantor", scopes: ["*"] } }, 'a user\'s sessions have "*"');
+  const rotate = await p.fail("auth.rotateKey", { id: ok.id, grantor: { role: "viewer", scopes: ["*"] } });
+  t.match(rotate, { code: -33003, data: { reason: "exceeds_grantor", role: "operator" } });
+  const { entries } = await p.call("auth.audit", { limit: 10 });
+  t.match(entries.find((e: any) => e.actor === "key:ops"), { ok: false, action: "auth.createKey", detail: { error: /cannot grant more than it has/ } }, "the refusal is audited");
 });
 
 t.test("audit log: every action, no secrets", async (t) => {

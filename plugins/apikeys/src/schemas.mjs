@@ -16,6 +16,13 @@ const actor = {
   description: "Who asked for this change, recorded in the audit log (e.g. the principal the daemon authenticated).",
 };
 const role = { enum: [...ROLES], description: "admin | operator | viewer" };
+const grantor = {
+  type: "object",
+  required: ["role", "scopes"],
+  additionalProperties: false,
+  properties: { role, scopes: { type: "array", maxItems: 100, items: { type: "string", maxLength: 300 } } },
+  description: "What the caller holds (set by the daemon): nothing granted may exceed it",
+};
 const id = { type: "string", minLength: 1, maxLength: 100 };
 const username = { type: "string", pattern: USERNAME_PATTERN, description: "1-64 of letters, digits, _ . @ -; case-insensitive" };
 const password = { type: "string", minLength: 8, maxLength: 1024, description: "8 characters at least, 72 bytes at most (bcrypt's limit)" };
@@ -47,16 +54,17 @@ export const schemas = {
       expiresInDays,
       owner: { type: "string", minLength: 1, maxLength: 100, description: "User id or username; the key's role may not exceed the owner's" },
       actor,
+      grantor,
     },
     ["name", "role", "scopes"],
   ),
   "auth.listKeys": object({ owner: { type: "string", minLength: 1, maxLength: 100 }, includeRevoked: { type: "boolean" } }),
   "auth.revokeKey": object({ id, reason: { type: "string", maxLength: 500 }, actor }, ["id"]),
-  "auth.rotateKey": object({ id, expiresInDays, actor }, ["id"]),
-  "auth.createUser": object({ username, password, role, actor }, ["username", "password", "role"]),
+  "auth.rotateKey": object({ id, expiresInDays, actor, grantor }, ["id"]),
+  "auth.createUser": object({ username, password, role, actor, grantor }, ["username", "password", "role"]),
   "auth.listUsers": object({}),
   "auth.deleteUser": object({ id, username: { type: "string", minLength: 1, maxLength: 100 }, actor }, [], { anyOf: userRef }),
-  "auth.setPassword": object({ id, username: { type: "string", minLength: 1, maxLength: 100 }, password, actor }, ["password"], { anyOf: userRef }),
+  "auth.setPassword": object({ id, username: { type: "string", minLength: 1, maxLength: 100 }, password, actor, grantor }, ["password"], { anyOf: userRef }),
   "auth.audit": object({
     limit: { type: "integer", minimum: 1, maximum: 1000, description: "Newest entries first; default 100" },
     since: { type: "number", minimum: 0, description: "Only entries at or after this time (epoch ms)" },

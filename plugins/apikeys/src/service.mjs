@@ -5,6 +5,7 @@
 import { SignJWT, jwtVerify } from "jose";
 import { randomBytes } from "node:crypto";
 import { BkgError, ErrorCodes } from "@bkg/plugin-sdk";
+import { checkGrant } from "./grants.mjs";
 import { KEY_PREFIX, KEY_RE, newApiKey, newId, sha256Hex } from "./secrets.mjs";
 import { ROLES, USERNAME_PATTERN } from "./schemas.mjs";
 import { PasswordCheck } from "./password-check.mjs";
@@ -161,6 +162,7 @@ export class AuthService {
 
   createUser(params, call) {
     return this.audited("auth.createUser", params, call, params.username, async () => {
+      checkGrant(params.grantor, params.role, ["*"], `user "${params.username}"`);
       const user = await this.insertUser(params);
       return { result: user, target: user.id, detail: { username: user.username, role: user.role } };
     });
@@ -199,6 +201,7 @@ export class AuthService {
       this.checkPassword(params.password);
       const user = this.resolveUser(ref);
       if (!user) throw notFound("user", ref);
+      checkGrant(params.grantor, user.role, ["*"], `a password for "${user.username}"`);
       const hash = await this.pool.hash(params.password, this.config.bcryptRounds);
       const now = this.now();
       if (!this.store.setPassword(user.id, hash, now)) throw notFound("user", ref);
@@ -248,7 +251,8 @@ export class AuthService {
     }
     const now = this.now();
     const exp = Math.floor(now / 1000 + this.config.sessionTtlHours * 3600);
-    const token = await new SignJWT({ name: user.username, role: user.role })
+    // iat has one-second resolution; iat_ms lets a password change end the sessions issued in its own second.
+    const token = await new SignJWT({ name: user.username, role: user.role, iat_ms: now })
       .setProtectedHeader({ alg: "HS256", typ: "JWT" })
       .setSubject(user.id)
       .setIssuer(ISSUER)
@@ -299,7 +303,8 @@ export class AuthService {
     }
     const user = this.store.userById(String(payload.sub));
     if (!user) return { valid: false, type: "user", reason: "unknown", detail: "the session's user no longer exists" };
-    if (/** @type {number} */ (payload.iat) * 1000 < Math.floor(user.sessions_not_before / 1000) * 1000) {
+    const issuedMs = typeof payload.iat_ms === "number" ? payload.iat_ms : /** @type {number} */ (payload.iat) * 1000;
+    if (issuedMs <= user.sessions_not_before) {
       return { valid: false, type: "user", reason: "revoked", detail: "the user's sessions were revoked (password changed)" };
     }
     return {
@@ -329,6 +334,7 @@ export class AuthService {
   createKey(params, call) {
     return this.audited("auth.createKey", params, call, null, () => {
       const { name, role, scopes, expiresInDays, owner } = params;
+      checkGrant(params.grantor, role, scopes, `key "${name}"`);
       let ownerRow = null;
       if (owner !== undefined) {
         ownerRow = this.resolveUser(owner);
@@ -391,6 +397,7 @@ export class AuthService {
       const row = this.store.keyById(params.id);
       if (!row) throw notFound("key", params.id);
       if (row.revoked_at !== null) throw conflict(`key ${row.id} is revoked; create a new key instead`, { id: row.id });
+      checkGrant(params.grantor, row.role, JSON.parse(row.scopes), `key "${row.name}" (${row.id})`);
       const now = this.now();
       const expiresAt = params.expiresInDays === undefined ? row.expires_at : Math.round(now + params.expiresInDays * DAY_MS);
       if (expiresAt !== null && expiresAt <= now) throw conflict(`key ${row.id} has expired; pass expiresInDays to rotate it with a new lifetime`, { id: row.id });

@@ -15,6 +15,9 @@ t.test("the lifecycle a plugin goes through is allowed", async (t) => {
   for (let i = 1; i < path.length; i++) t.ok(canTransition(path[i - 1], path[i]), `${path[i - 1]} -> ${path[i]}`);
   t.notOk(canTransition("stopped", "ready"), "ready only after starting");
   t.notOk(canTransition("crashloop", "ready"), "a crash loop needs a start");
+  // Seen in the e2e suite once unexpected transitions failed it (issue 20, item 5):
+  t.ok(canTransition("blocked", "stopping"), "a blocked plugin when the daemon stops");
+  t.ok(canTransition("ready", "swapped"), "a swap completing after the old generation restarted during it");
 });
 
 t.test("calls to unavailable states fail fast", async (t) => {
