@@ -256,26 +256,28 @@ export class PluginInstance {
    * $/cancelRequest). In-flight accounting lasts until the plugin really answers or dies.
    */
   call(method: string, params: Record<string, unknown>, meta: CallMeta, opts: CallOptions = {}): Promise<unknown> {
+    const what = `${this.manifest.name}.${method}`;
+    if (!this.connection || this.exitInfo) return Promise.reject(this.goneError(what));
+    // `meta` is the router's, made for this call: it is completed in place (this is the hot path).
     let token: string | undefined;
     if (opts.onProgress) {
       token = `${this.id}:${++progressSeq}`;
       this.progress.set(token, opts.onProgress);
-      meta = { ...meta, progressToken: token };
+      meta.progressToken = token;
     }
     this.calls++;
     const callId = String(++callSeq);
-    meta = { ...meta, callId };
+    meta.callId = callId;
     this.inflightCalls.set(callId, { deadline: meta.deadline, cancel: opts.cancel, traceparent: meta.traceparent });
-    const p = this.request(method, { ...params, _meta: meta }, { cancel: opts.cancel, what: `${this.manifest.name}.${method}` });
-    const done = () => {
+    const cancel = opts.cancel;
+    const settled = () => {
       if (token) this.progress.delete(token);
       // A cancelled call is settled here at once, but the plugin may still be winding it down and
       // make a bkg/call for it: that call must find its parent cancelled, not run unbounded.
-      if (opts.cancel?.aborted) setTimeout(() => this.inflightCalls.delete(callId), CANCELLED_PARENT_KEPT_MS).unref();
+      if (cancel?.aborted) setTimeout(() => this.inflightCalls.delete(callId), CANCELLED_PARENT_KEPT_MS).unref();
       else this.inflightCalls.delete(callId);
     };
-    p.then(done, done);
-    return p;
+    return this.request(method, { ...params, _meta: meta }, { cancel, what, settled });
   }
 
   /** Round-trip time of a bkg/ping in ms; rejects after timeoutMs. */
@@ -285,7 +287,8 @@ export class PluginInstance {
     return performance.now() - t0;
   }
 
-  private request(method: string, params: unknown, o: { timeoutMs?: number; cancel?: CancelToken; what: string }): Promise<unknown> {
+  /** `settled` runs once when the request settles, before its promise does. */
+  private request(method: string, params: unknown, o: { timeoutMs?: number; cancel?: CancelToken; what: string; settled?: () => void }): Promise<unknown> {
     const conn = this.connection;
     if (!conn || this.exitInfo) return Promise.reject(this.goneError(o.what));
     return new Promise((resolve, reject) => {
@@ -296,6 +299,7 @@ export class PluginInstance {
         if (!this.pending.delete(key)) return;
         if (timer) clearTimeout(timer);
         cancel?.off(onAbort);
+        o.settled?.();
         fn();
       };
       // Runs before the peer's own callback on the same token, which sends $/cancelRequest.

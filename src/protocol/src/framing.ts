@@ -51,7 +51,8 @@ export class FrameParser {
   private readonly maxMessageBytes: number;
 
   constructor(
-    private readonly onMessage: (msg: unknown) => void,
+    /** Each parsed message, with its body's length in UTF-16 units (a bound on how deeply it can nest). */
+    private readonly onMessage: (msg: unknown, bodyLength: number) => void,
     private readonly onError: (err: FramingError) => void,
     options: FrameParserOptions = {},
   ) {
@@ -119,7 +120,7 @@ export class FrameParser {
         this.onError(new FramingError("json", `invalid JSON: ${(e as Error).message}`));
         continue;
       }
-      this.onMessage(msg);
+      this.onMessage(msg, body.length);
     }
     if (this.dead) return;
     // The rest (a header block, or the start of a body) as a view; copied out of a large joined

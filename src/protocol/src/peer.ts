@@ -121,7 +121,7 @@ export class RpcPeer {
       },
     });
     this.parser = new FrameParser(
-      (m) => this.dispatch(m as Message),
+      (m, length) => this.dispatch(m as Message, length),
       (e) => options.onFramingError?.(e),
       { maxMessageBytes: options.maxMessageBytes },
     );
@@ -224,10 +224,14 @@ export class RpcPeer {
     this.markClosed();
   }
 
-  private dispatch(m: Message): void {
+  private dispatch(m: Message, bodyLength: number): void {
     if (this.options.accept && !this.options.accept(m)) return;
     const maxDepth = this.options.maxDepth;
-    if (maxDepth !== undefined && m !== null && typeof m === "object" && exceedsDepth(m.params ?? m.result ?? m.error?.data, maxDepth)) return this.refuseTooDeep(m, maxDepth);
+    // Each level of nesting takes two characters, so a short body cannot be too deep: most
+    // messages skip the walk.
+    if (maxDepth !== undefined && bodyLength > 2 * maxDepth && m !== null && typeof m === "object" && exceedsDepth(m.params ?? m.result ?? m.error?.data, maxDepth)) {
+      return this.refuseTooDeep(m, maxDepth);
+    }
     if (typeof m.method === "string") {
       if (m.id === undefined || m.id === null) return this.handleNotification(m.method, m.params);
       return this.handleRequest(m.id, m.method, m.params);
