@@ -13,7 +13,7 @@ export function parseManifest(file: string, text: string, config: ResolvedConfig
   try {
     raw = JSON.parse(text);
   } catch (e) {
-    return { ok: false, invalid: { file, problems: [{ path: "", message: `not valid JSON: ${(e as Error).message}` }] } };
+    return { ok: false, invalid: { file, problems: [{ path: "", message: `not valid JSON: ${withLineAndColumn((e as Error).message, text)}` }] } };
   }
   const validate = validatorFor("plugin-manifest.schema.json");
   const name = raw && typeof raw === "object" && typeof (raw as ManifestFile).name === "string" ? (raw as ManifestFile).name : undefined;
@@ -72,4 +72,19 @@ function hardMemoryProblem(m: ManifestFile): { path: string; message: string } |
   if (l.memoryMb === undefined) return { path: "/limits/memoryHardMb", message: "needs limits.memoryMb (the graceful limit it is a margin above)" };
   if (l.memoryHardMb < l.memoryMb) return { path: "/limits/memoryHardMb", message: `${l.memoryHardMb} is below limits.memoryMb (${l.memoryMb}); the hard limit must be at least the graceful one` };
   return undefined;
+}
+
+/**
+ * JSON.parse's message with the line and column of the error added where it gives only a
+ * character position (Node 20 does; Node 22 adds "(line L column C)" itself).
+ */
+export function withLineAndColumn(message: string, text: string): string {
+  if (/\(line \d+ column \d+\)/.test(message)) return message;
+  const at = /at position (\d+)/.exec(message);
+  const pos = at ? Number(at[1]) : /end of JSON input/.test(message) ? text.length : undefined;
+  if (pos === undefined) return message;
+  const before = text.slice(0, pos);
+  const line = before.split("\n").length;
+  const column = pos - before.lastIndexOf("\n");
+  return `${message} (line ${line} column ${column})`;
 }

@@ -26,7 +26,8 @@ import { describeExit, type ExitInfo } from "./restart-policy.js";
 import type { InstanceCgroups } from "./instance-cgroups.js";
 import { reapInstance } from "./orphan-reaper.js";
 import { resolveEnvReferences } from "./resolve-env-references.js";
-import { pluginEnv, signalGroup, spawnPlugin } from "./spawn-plugin.js";
+import { checkLaunchable } from "./launch-check.js";
+import { pluginArgv, pluginEnv, signalGroup, spawnPlugin } from "./spawn-plugin.js";
 import { cutMessage, markCut, readStderrLines } from "./stderr-lines.js";
 
 /** Where a plugin's stderr line or bkg/log message is cut unless the daemon says otherwise (logs.maxLineBytes). */
@@ -147,6 +148,7 @@ export class PluginInstance {
     // A reference to a variable the daemon lacks fails here, before anything is spawned.
     const env = pluginEnv(m, this.id, this.dataDir, this.daemonEnv, this.tracking.runMarker);
     const config = resolveEnvReferences(m.config, this.daemonEnv, { file: m.file, pointer: "/config" });
+    checkLaunchable(m, pluginArgv(m)[0], env);
     const child = spawnPlugin(m, this.id, this.dataDir, env);
     this.child = child;
     if (child.pid) this.leaf = this.tracking.cgroups?.adopt(this.id, child.pid, m.limits.memoryHardMb);

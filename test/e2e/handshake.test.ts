@@ -10,6 +10,8 @@ t.test("the handshake", async (t) => {
     mute: rogueManifest("mute", "no-answer", { timeouts: { start: 300 }, restart: { maxRestarts: 1, windowMs: 60000, backoff: { initialMs: 10 } } }),
     pinned: rogueManifest("pinned", "ok", { protocol: "~1.1.0" }),
     missing: { ...rogueManifest("missing", "ok"), command: ["/nonexistent/bkg-plugin-binary"], restart: { maxRestarts: 1, windowMs: 60000, backoff: { initialMs: 10 } } },
+    nocmd: { ...rogueManifest("nocmd", "ok"), command: ["definitely-not-a-command-bkg"] },
+    nocwd: { ...rogueManifest("nocwd", "ok"), cwd: "../plugins/helo" },
   });
   t.teardown(() => d.stop());
   const c = d.client;
@@ -39,8 +41,14 @@ t.test("the handshake", async (t) => {
   t.match(mute.reason, /exits within/);
   t.match(mute.lastExit?.reason, /initialize handshake got no answer within 300 ms/);
 
-  await d.waitState("missing", "crashloop", 15_000);
+  // Issue 11: checked before spawning, failed once with the manifest and field named (was a crash loop on "spawn ... ENOENT").
+  await d.waitState("missing", "failed", 15_000);
   const missing = await c.plugins.info("missing");
-  t.match(missing.lastExit?.reason, /ENOENT|not found|no such file/i, "a command that does not exist says so");
+  t.match(missing.reason, /command "\/nonexistent\/bkg-plugin-binary" is not an executable file \(.*missing\.json, field \/command\/0/, "a command that does not exist says so, naming the manifest and field");
+  t.ok(missing.restarts <= 1, `tried once, not restarted in a loop (restarts: ${missing.restarts})`);
+  await d.waitState("nocmd", "failed", 15_000);
+  t.match((await c.plugins.info("nocmd")).reason, /command "definitely-not-a-command-bkg" was not found on the plugin's PATH \(.*nocmd\.json, field \/command\/0\)/, "a command looked up on the PATH");
+  await d.waitState("nocwd", "failed", 15_000);
+  t.match((await c.plugins.info("nocwd")).reason, /^cwd \.\.\/plugins\/helo does not exist \(.*nocwd\.json, field \/cwd/, "a cwd that does not exist, as written relative to the manifest");
   t.match(await c.call("good.ok"), { ok: true }, "and the daemon serves on");
 });

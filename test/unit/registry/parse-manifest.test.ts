@@ -59,3 +59,11 @@ t.test("requires: semver ranges, missing plugins, cycles and start order", async
   t.ok(order.indexOf("a") < order.indexOf("b") && order.indexOf("b") < order.indexOf("c"), order.join(","));
   t.equal(order.length, all.size);
 });
+
+t.test("a JSON syntax error names its line and column (issue 11)", async (t) => {
+  const text = '{\n  "name": "x",\n  "version": "1.0.0",\n  "command": ["node" "index.mjs"]\n}\n';
+  const r = parseManifest("/m/x.json", text, config);
+  t.match(r, { ok: false, invalid: { problems: [{ path: "", message: /not valid JSON: .*\(line 4 column 22\)/ }] } });
+  const cut = parseManifest("/m/x.json", '{\n  "name": "x",\n', config);
+  t.match(cut, { ok: false, invalid: { problems: [{ message: /\(line 3 column 1\)/ }] } }, "a file that ends too soon points at its end");
+});
