@@ -8,15 +8,8 @@ import { join } from "node:path";
 import t from "tap";
 import { ErrorCodes } from "@bkg/protocol";
 import { BIN, rogueManifest, startTestDaemon } from "../helpers/daemon.js";
+import { alive } from "../helpers/processes.js";
 
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 t.test("bug: limits.memoryMb 300 let a plugin reach 1,463 MB in one call; past the hard limit the call fails with -33004 and the instance is replaced", async (t) => {
   const d = await startTestDaemon({ rogue: rogueManifest("rogue", "ok", { limits: { memoryMb: 64 } }) });

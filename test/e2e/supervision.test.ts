@@ -2,15 +2,8 @@ import { spawn } from "node:child_process";
 import t from "tap";
 import { ErrorCodes } from "@bkg/protocol";
 import { BIN, echoManifest, rogueManifest, startTestDaemon } from "../helpers/daemon.js";
+import { alive } from "../helpers/processes.js";
 
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 t.test("a crash loop stops retrying, keeps the evidence, and start clears it", async (t) => {
   const d = await startTestDaemon({

@@ -2,15 +2,8 @@ import { spawn } from "node:child_process";
 import t from "tap";
 import { findMarked, reapInstance, reapPreviousRuns, reapRun } from "../../../src/supervisor/orphan-reaper.js";
 import { dataKey } from "../../../src/supervisor/run-marker.js";
+import { alive } from "../../helpers/processes.js";
 
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 /** A real process in a session of its own, ignoring SIGTERM, carrying `env` (what a setsid'ed grandchild looks like). */
 function proc(env: Record<string, string>): number {

@@ -1,0 +1,11 @@
+/** Process helpers for tests. */
+
+/** True while a process with this pid exists (signal 0 checks without signalling). */
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
