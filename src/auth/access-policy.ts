@@ -42,6 +42,7 @@ export const ACTIONS = {
   "bkg.plugins.start": "operator",
   "bkg.plugins.stop": "operator",
   "bkg.plugins.reload": "operator",
+  "bkg.plugins.restart": "operator",
   "bkg.keys.list": "admin",
   "bkg.keys.create": "admin",
   "bkg.keys.revoke": "admin",

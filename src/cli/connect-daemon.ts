@@ -35,7 +35,7 @@ export async function clientOrExit(opts: GlobalOptions): Promise<BkgClient> {
   try {
     return await connect({ socketPath });
   } catch (e) {
-    throw new CliExit(EXIT.error, `bkg: ${(e as Error).message}`);
+    throw new CliExit(EXIT.noDaemon, `bkg: ${(e as Error).message}`);
   }
 }
 

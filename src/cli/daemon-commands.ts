@@ -1,12 +1,13 @@
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { mkdirSync, openSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Command } from "commander";
 import { connect } from "../client/index.js";
 import { isAlive } from "../gateway/socket-probe.js";
 import { configOrExit, type GlobalOptions } from "./connect-daemon.js";
 import { CliExit, EXIT } from "./output.js";
+import { removeUserUnit, userUnit, userUnitPath, writeUserUnit } from "./systemd-unit.js";
 
 const BIN = fileURLToPath(new URL("../../bin/bkg", import.meta.url));
 
@@ -47,15 +48,20 @@ export function registerDaemonCommands(program: Command, globals: () => GlobalOp
       process.exit(0);
     });
 
+  registerInstallCommands(daemon, globals);
+
   daemon
     .command("stop")
     .description("ask the running daemon to stop gracefully and wait until it has")
     .option("--timeout <ms>", "how long to wait", "30000")
     .action(async (o: { timeout: string }) => {
       const config = configOrExit(globals());
-      const client = await connect({ socketPath: config.socketPath }).catch(() => {
-        throw new CliExit(EXIT.error, `bkg: no daemon is running at ${config.socketPath}`);
-      });
+      // Stopping what does not run reaches the state asked for: a success, as with systemctl stop.
+      const client = await connect({ socketPath: config.socketPath }).catch(() => undefined);
+      if (!client) {
+        process.stdout.write(`no bkg daemon is running at ${config.socketPath}: nothing to stop\n`);
+        return;
+      }
       const { pid } = await client.shutdown();
       client.close();
       const until = Date.now() + Number(o.timeout);
@@ -67,6 +73,48 @@ export function registerDaemonCommands(program: Command, globals: () => GlobalOp
         await new Promise((r) => setTimeout(r, 100));
       }
       throw new CliExit(EXIT.error, `bkg: the daemon (pid ${pid}) is still running after ${o.timeout} ms`);
+    });
+}
+
+function registerInstallCommands(daemon: Command, globals: () => GlobalOptions): void {
+  daemon
+    .command("install")
+    .description("write a systemd user unit that runs this daemon with this config (like pm2 startup); see docs/cli.md")
+    .option("--name <name>", "the unit's name", "bkg")
+    .option("--print", "print the unit instead of writing it")
+    .option("--force", "replace an existing unit file with other content")
+    .option("--enable", "also run `systemctl --user enable --now NAME`")
+    .action((o: { name: string; print?: boolean; force?: boolean; enable?: boolean }) => {
+      if (!/^[A-Za-z0-9@._-]+$/.test(o.name)) throw new CliExit(EXIT.usage, `bkg: --name "${o.name}" is not a valid unit name (letters, digits, @ . _ -)`);
+      const config = configOrExit(globals());
+      const text = userUnit({ node: process.execPath, bin: BIN, config: config.file, workingDirectory: config.file ? dirname(config.file) : process.cwd(), name: o.name });
+      if (o.print) return void process.stdout.write(text);
+      const path = userUnitPath(o.name);
+      let did: string;
+      try {
+        did = writeUserUnit(path, text, o.force === true);
+      } catch (e) {
+        throw new CliExit(EXIT.error, `bkg: ${(e as Error).message}`);
+      }
+      process.stdout.write(`${did === "written" ? "wrote" : "already installed:"} ${path}\n`);
+      if (!o.enable) {
+        process.stdout.write(`start it now and at every login with:\n  systemctl --user daemon-reload && systemctl --user enable --now ${o.name}\n(at boot without a login: loginctl enable-linger $USER)\n`);
+        return;
+      }
+      for (const args of [["--user", "daemon-reload"], ["--user", "enable", "--now", o.name]]) {
+        const r = spawnSync("systemctl", args, { encoding: "utf8" });
+        if (r.status !== 0) throw new CliExit(EXIT.error, `bkg: systemctl ${args.join(" ")} failed: ${(r.stderr || r.error?.message || "").trim()}`);
+      }
+      process.stdout.write(`enabled and started ${o.name} (journalctl --user -u ${o.name} shows its logs)\n`);
+    });
+
+  daemon
+    .command("uninstall")
+    .description("remove the systemd user unit written by bkg daemon install")
+    .option("--name <name>", "the unit's name", "bkg")
+    .action((o: { name: string }) => {
+      const path = userUnitPath(o.name);
+      process.stdout.write(removeUserUnit(path) ? `removed ${path} (systemctl --user disable --now ${o.name} stops it if it runs)\n` : `no unit at ${path}: nothing to remove\n`);
     });
 }
 

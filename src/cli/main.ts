@@ -12,6 +12,8 @@ import { registerDevCommand } from "./dev-command.js";
 import { registerStatusCommand } from "./status-command.js";
 import { registerEventsCommand } from "./events-command.js";
 import { registerTopCommand } from "./top-command.js";
+import { registerLogsCommand } from "./logs-command.js";
+import { didYouMean } from "./did-you-mean.js";
 
 export async function main(argv: string[]): Promise<number> {
   const program = new Command("bkg")
@@ -31,9 +33,15 @@ export async function main(argv: string[]): Promise<number> {
   registerAuthCommands(program, globals);
   registerEventsCommand(program, globals);
   registerTopCommand(program, globals);
+  registerLogsCommand(program, globals);
   for (const c of program.commands) c.exitOverride();
   for (const c of program.commands.flatMap((c) => c.commands)) c.exitOverride();
 
+  const meant = didYouMean(argv);
+  if (meant) {
+    process.stderr.write(`bkg: unknown command "${argv.slice(2).join(" ")}". Did you mean \`${meant}\`?\n`);
+    return EXIT.usage;
+  }
   try {
     await program.parseAsync(argv);
     return EXIT.ok;

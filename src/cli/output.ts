@@ -1,7 +1,8 @@
 /** Printing for people (tables) and for scripts (--json), and the CLI's exit codes. */
 import { BkgError, errorInfo } from "@bkg/protocol";
 
-export const EXIT = { ok: 0, error: 1, usage: 2, config: 78 } as const;
+/** 0 done; 1 the operation failed; 2 a usage error; 3 no daemon runs; 78 the config is invalid (EX_CONFIG). */
+export const EXIT = { ok: 0, error: 1, usage: 2, noDaemon: 3, config: 78 } as const;
 
 export class CliExit extends Error {
   constructor(

@@ -1,32 +1,44 @@
 import type { Command } from "commander";
-import type { BusEvent, LogEvent } from "../events/index.js";
-import type { PluginInfo } from "../supervisor/index.js";
+import type { ControlOutcome } from "../client/index.js";
 import { withClient, type GlobalOptions } from "./connect-daemon.js";
-import { duration, printJson, printTable } from "./output.js";
+import { showLogs } from "./logs-command.js";
+import { CliExit, EXIT, printJson, printTable } from "./output.js";
+import { LIST_HEADERS, listRow, printInfo } from "./plugin-view.js";
+
+type Verb = "start" | "stop" | "restart" | "reload";
+interface ControlFlags {
+  json?: boolean;
+  wait: boolean;
+  timeout: string;
+  all?: boolean;
+}
+
+const VERBS: [Verb, string][] = [
+  ["start", "start a stopped plugin (clears a crash loop or failure) and wait until it is ready"],
+  ["stop", "stop a plugin gracefully (it stays stopped until started) and wait until it has"],
+  ["restart", "stop, then start a plugin (new processes, same manifest), and wait until it is ready"],
+  ["reload", "hot-swap a plugin: start the new instance, switch, drain the old; fails if the old version kept serving"],
+];
 
 export function registerPluginCommands(program: Command, globals: () => GlobalOptions): void {
   const plugins = program.command("plugins").description("list, inspect and control plugins");
 
   plugins
     .command("list")
-    .description("every plugin with its state (invalid and blocked ones too, with the reason)")
+    .description("every plugin with its state, CPU, memory, uptime and restarts (invalid and blocked ones too, with the reason)")
     .option("--json", "print JSON")
     .action((o: { json?: boolean }) =>
       withClient(globals(), async (c) => {
         const list = await c.plugins.list();
         if (o.json) return printJson(list);
         if (!list.length) return void process.stdout.write("no plugins (add a manifest to the manifests folder)\n");
-        printTable(
-          ["NAME", "STATE", "VERSION", "INSTANCES", "PIDS", "RESTARTS", "REASON"],
-          list.map((p) => [p.name, p.state, p.version ?? "-", p.instances.length, p.instances.map((i) => i.pid).join(",") || "-", p.restarts, p.problems?.length ? p.problems.map((x) => `${x.path || "/"} ${x.message}`).join("; ") : p.state === "ready" ? "" : (p.reason ?? "")]),
-          90,
-        );
+        printTable(LIST_HEADERS, list.map(listRow), 90);
       }),
     );
 
   plugins
     .command("info <name>")
-    .description("state, instances, methods, manifest and the last crash of one plugin")
+    .description("state, instances, methods, manifest, the last failed swap and the last crash of one plugin")
     .option("--json", "print JSON")
     .option("--show-secrets", "show the manifest's env values and secret config unredacted")
     .action((name: string, o: { json?: boolean; showSecrets?: boolean }) =>
@@ -37,71 +49,50 @@ export function registerPluginCommands(program: Command, globals: () => GlobalOp
       }),
     );
 
-  for (const [verb, what] of [
-    ["start", "start a stopped plugin (clears a crash loop or failure)"],
-    ["stop", "stop a plugin gracefully (it stays stopped until started)"],
-    ["reload", "hot-swap a plugin: start the new instance, switch, drain the old"],
-  ] as const) {
-    plugins
-      .command(`${verb} <name>`)
+  for (const [verb, what] of VERBS) {
+    const cmd = plugins
+      .command(`${verb} [name]`)
       .description(what)
-      .option("--json", "print JSON")
-      .action((name: string, o: { json?: boolean }) =>
-        withClient(globals(), async (c) => {
-          const r = await c.plugins[verb](name);
-          if (o.json) return printJson(r);
-          process.stdout.write(`${r.name}: ${r.state}${"reason" in r && r.reason ? ` (${r.reason})` : ""}\n`);
-        }),
-      );
+      .option("--no-wait", "answer at once instead of waiting for the outcome")
+      .option("--timeout <ms>", "how long to wait for the outcome", "60000")
+      .option("--json", "print JSON");
+    if (verb === "restart" || verb === "stop" || verb === "start") cmd.option("--all", `${verb} every plugin`);
+    cmd.action((name: string | undefined, o: ControlFlags) => control(globals, verb, name, o));
   }
 
   plugins
     .command("logs <name>")
-    .description("recent log lines of a plugin (stderr, bkg/log and the daemon's notes about it)")
+    .description("recent log lines of a plugin (stderr, bkg/log and the daemon's notes about it); see also bkg logs")
     .option("-n, --lines <n>", "how many lines", "200")
     .option("-f, --follow", "keep printing new lines until interrupted")
     .option("--json", "print JSON lines")
-    .action((name: string, o: { lines: string; follow?: boolean; json?: boolean }) =>
-      withClient(globals(), async (c) => {
-        const show = (e: BusEvent) => process.stdout.write((o.json ? JSON.stringify(e) : formatLog(e as LogEvent)) + "\n");
-        for (const e of await c.plugins.logs(name, Number(o.lines))) show(e);
-        if (!o.follow) return;
-        await c.subscribe({ topics: ["log"], plugin: name }, show);
-        await new Promise<void>((resolve) => {
-          process.once("SIGINT", resolve);
-          c.onClose(resolve);
-        });
-      }),
-    );
+    .action((name: string, o: { lines: string; follow?: boolean; json?: boolean }) => withClient(globals(), (c) => showLogs(c, [name], o)));
 }
 
-function formatLog(e: LogEvent): string {
-  const t = new Date(e.ts).toISOString().slice(11, 23);
-  return `${t} ${e.level.toUpperCase().padEnd(5)} ${e.instance ?? e.plugin} ${e.stream === "stderr" ? "stderr: " : ""}${e.msg}`;
-}
-
-function printInfo(p: PluginInfo): void {
-  const line = (k: string, v: unknown) => process.stdout.write(`${k.padEnd(12)} ${v}\n`);
-  line("name", p.name);
-  line("state", p.state + (p.reason ? ` (${p.reason})` : ""));
-  line("version", p.version ?? "-");
-  line("manifest", p.file);
-  if (p.description) line("description", p.description);
-  line("restarts", p.restarts);
-  if (p.memory) line("memory", p.memory);
-  for (const pr of p.problems ?? []) line("problem", `${pr.path || "/"} ${pr.message}`);
-  for (const i of p.instances) {
-    const usage = i.rssBytes !== undefined ? `, ${Math.round(i.rssBytes / 1048576)} MiB, ${Math.round((i.cpu ?? 0) * 100)}% cpu` : "";
-    line("instance", `${i.id} pid ${i.pid ?? "-"} ${i.state}, ${i.inflight} in flight, ${i.calls} calls, up ${duration(i.uptimeMs)}${usage}`);
-  }
-  for (const m of p.methods) line("method", `${p.name}.${m.name}${m.streaming ? " (streaming)" : ""}${m.description ? ` — ${m.description}` : ""}`);
-  const x = p.lastExit;
-  if (x) {
-    line("last exit", `${x.instance} ${x.reason} after ${duration(x.uptimeMs)}, at ${new Date(x.at).toISOString()}`);
-    if (x.nextRetryAt && x.nextRetryAt > Date.now()) line("next retry", new Date(x.nextRetryAt).toISOString());
-    if (x.stderrTail.length) {
-      process.stdout.write(`last stderr lines:\n`);
-      for (const l of x.stderrTail) process.stdout.write(`  | ${l}\n`);
+/** Runs one verb on one plugin (or all), prints each outcome, and fails when one did not get there. */
+async function control(globals: () => GlobalOptions, verb: Verb, name: string | undefined, o: ControlFlags): Promise<void> {
+  if (!name && !o.all) throw new CliExit(EXIT.usage, `bkg: plugins ${verb} needs a plugin name${verb === "reload" ? "" : " or --all"} (see bkg plugins list)`);
+  if (name && o.all) throw new CliExit(EXIT.usage, `bkg: plugins ${verb}: give a name or --all, not both`);
+  const timeoutMs = Number(o.timeout);
+  if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) throw new CliExit(EXIT.usage, `bkg: --timeout must be a positive number of milliseconds, got "${o.timeout}"`);
+  await withClient(globals(), async (c) => {
+    const names = name ? [name] : (await c.plugins.list()).map((p) => p.name);
+    const results: ControlOutcome[] = [];
+    for (const n of names) {
+      const r = await c.plugins[verb](n, { wait: o.wait, timeoutMs });
+      results.push(r);
+      if (!o.json) process.stdout.write(describeOutcome(verb, r, o.wait) + "\n");
     }
-  }
+    if (o.json) printJson(name ? results[0] : results);
+    const failed = o.wait ? results.filter((r) => !r.ok) : [];
+    if (failed.length) throw new CliExit(EXIT.error, `bkg: ${verb} failed for ${failed.map((r) => r.name).join(", ")} (bkg plugins info NAME says why)`);
+  });
+}
+
+function describeOutcome(verb: Verb, r: ControlOutcome & { swapFailure?: string }, waited: boolean): string {
+  const why = r.swapFailure ?? r.reason;
+  const tail = why ? ` (${why})` : "";
+  if (!waited) return `${r.name}: ${r.state}${tail}`;
+  if (!r.settled) return `${r.name}: still ${r.state} when the wait ended${tail}`;
+  return `${r.name}: ${r.ok ? "" : `${verb} failed, `}${r.state}${tail}`;
 }

@@ -2,6 +2,7 @@ import type { Command } from "commander";
 import { printClusterStatus } from "./cluster-status.js";
 import { withClient, type GlobalOptions } from "./connect-daemon.js";
 import { duration, printJson, printTable } from "./output.js";
+import { reasonText } from "./plugin-view.js";
 
 export function registerStatusCommand(program: Command, globals: () => GlobalOptions): void {
   program
@@ -22,8 +23,9 @@ export function registerStatusCommand(program: Command, globals: () => GlobalOpt
             `manifests  ${s.manifestsDir}\ndata       ${s.dataDir}\n\n`,
         );
         printTable(
-          ["PLUGIN", "STATE", "VERSION", "INSTANCES", "RESTARTS"],
-          plugins.map((p) => [p.name, p.state, p.version ?? "-", p.instances.length, p.restarts]),
+          ["PLUGIN", "STATE", "VERSION", "INSTANCES", "RESTARTS", "REASON"],
+          plugins.map((p) => [p.name, p.state, p.version ?? "-", p.instances.length, p.restarts, reasonText(p)]),
+          90,
         );
       }),
     );

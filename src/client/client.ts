@@ -54,6 +54,24 @@ export interface DaemonStatus {
   grpc?: { host: string; port: number; address: string } | null;
 }
 
+/** Options of start, stop, restart and reload. */
+export interface ControlOptions {
+  /** Answer once the plugin has settled (ready, stopped, failed...) instead of at once. */
+  wait?: boolean;
+  /** How long to wait at most (default 60 s); then the answer has `settled: false`. */
+  timeoutMs?: number;
+}
+
+/** What a start, stop, restart or reload came to. */
+export interface ControlOutcome {
+  name: string;
+  state: string;
+  reason?: string;
+  settled: boolean;
+  /** Whether the plugin reached what was asked (ready or idle after a start, stopped after a stop). */
+  ok: boolean;
+}
+
 export interface SubscribeOptions {
   topics?: (Topic | "logs" | "events")[];
   plugin?: string;
@@ -100,9 +118,13 @@ export class BkgClient {
     list: () => this.request("bkg.plugins.list", {}) as Promise<PluginSummary[]>,
     /** One plugin's details; the manifest's env values and secret config are redacted unless `secrets` is true. */
     info: (name: string, opts: { secrets?: boolean } = {}) => this.request("bkg.plugins.info", { name, ...(opts.secrets ? { secrets: true } : {}) }) as Promise<PluginInfo>,
-    start: (name: string) => this.request("bkg.plugins.start", { name }) as Promise<{ name: string; state: string }>,
-    stop: (name: string) => this.request("bkg.plugins.stop", { name }) as Promise<{ name: string; state: string }>,
-    reload: (name: string) => this.request("bkg.plugins.reload", { name }) as Promise<{ name: string; state: string; reason?: string; version: string }>,
+    /** Starts a plugin; with `wait` the answer comes once it has settled and `ok` says whether it is ready. */
+    start: (name: string, opts: ControlOptions = {}) => this.request("bkg.plugins.start", { name, ...opts }) as Promise<ControlOutcome>,
+    stop: (name: string, opts: ControlOptions = {}) => this.request("bkg.plugins.stop", { name, ...opts }) as Promise<ControlOutcome>,
+    /** Stops, then starts the plugin (new processes, the same manifest). */
+    restart: (name: string, opts: ControlOptions = {}) => this.request("bkg.plugins.restart", { name, ...opts }) as Promise<ControlOutcome>,
+    /** Hot-swaps the plugin; `ok` is false (and `swapFailure` says why) when the old version kept serving. */
+    reload: (name: string, opts: ControlOptions = {}) => this.request("bkg.plugins.reload", { name, ...opts }) as Promise<ControlOutcome & { version: string; previous: string; swapFailure?: string }>,
     logs: (name: string, limit?: number) => this.request("bkg.plugins.logs", { name, limit }) as Promise<BusEvent[]>,
   };
 

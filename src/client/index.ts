@@ -1,1 +1,1 @@
-export { connect, BkgClient, type ConnectOptions, type CallOptions, type DaemonStatus, type SubscribeOptions } from "./client.js";
+export { connect, BkgClient, type ConnectOptions, type CallOptions, type ControlOptions, type ControlOutcome, type DaemonStatus, type SubscribeOptions } from "./client.js";

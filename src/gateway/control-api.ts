@@ -22,6 +22,21 @@ function hostOf(ctx: DaemonContext, params: Params): PluginHost {
   return host;
 }
 
+const STARTED: ReadonlySet<string> = new Set(["ready", "idle"]);
+const STOPPED: ReadonlySet<string> = new Set(["stopped"]);
+
+/**
+ * What a start, stop or reload came to. With `wait: true` the answer comes once the plugin has
+ * settled (or after `timeoutMs`, default 60 s): `ok` says whether it reached what was asked, so the
+ * CLI can exit non-zero on a failure instead of printing "starting".
+ */
+async function outcome(host: PluginHost, p: Params, wanted: ReadonlySet<string>) {
+  const wait = p?.wait === true;
+  const timeoutMs = typeof p?.timeoutMs === "number" && p.timeoutMs > 0 ? Math.min(p.timeoutMs, 600_000) : 60_000;
+  const r = wait ? await host.settled(timeoutMs) : { settled: false, state: host.state, reason: host.reason };
+  return { name: host.name, state: r.state, reason: r.reason, settled: r.settled, ok: wanted.has(r.state) };
+}
+
 export function status(ctx: DaemonContext) {
   const plugins = ctx.supervisor.list();
   const byState: Record<string, number> = {};
@@ -48,24 +63,33 @@ const BUILTIN_METHODS: Record<string, ControlMethod> = {
   "bkg.plugins.list": (ctx) => ctx.supervisor.list(),
   // The socket is the machine owner's (mode 0600): it may ask for the manifest's secrets.
   "bkg.plugins.info": (ctx, p) => ctx.supervisor.info(hostOf(ctx, p).name, { secrets: p.secrets === true }),
-  "bkg.plugins.start": (ctx, p, actor) => {
+  "bkg.plugins.start": async (ctx, p, actor) => {
     const host = hostOf(ctx, p);
     host.start(`started by ${actor}`);
     audit(ctx, actor, "plugins.start", host.name);
-    return { name: host.name, state: host.state };
+    return outcome(host, p, STARTED);
   },
   "bkg.plugins.stop": async (ctx, p, actor) => {
     const host = hostOf(ctx, p);
     audit(ctx, actor, "plugins.stop", host.name);
     await host.stop(`stopped by ${actor}`);
-    return { name: host.name, state: host.state };
+    return outcome(host, p, STOPPED);
+  },
+  "bkg.plugins.restart": async (ctx, p, actor) => {
+    const host = hostOf(ctx, p);
+    audit(ctx, actor, "plugins.restart", host.name);
+    await host.stop(`restarted by ${actor}`);
+    host.start(`restarted by ${actor}`);
+    return outcome(host, p, STARTED);
   },
   "bkg.plugins.reload": async (ctx, p, actor) => {
     const host = hostOf(ctx, p);
     const before = host.manifest.version;
     audit(ctx, actor, "plugins.reload", host.name);
     await host.reload(host.manifest, `reload requested by ${actor}`);
-    return { name: host.name, state: host.state, reason: host.reason, version: host.manifest.version, previous: before };
+    const r = await outcome(host, p, STARTED);
+    const failed = host.swapFailure && host.swapFailure.at >= Date.now() - 60_000 ? host.swapFailure : undefined;
+    return { ...r, ok: r.ok && !failed, version: host.manifest.version, previous: before, ...(failed ? { swapFailure: failed.message } : {}) };
   },
   "bkg.plugins.logs": (ctx, p) => {
     const name = String(p?.name ?? "");

@@ -51,14 +51,20 @@ export function registerPluginRoutes(app: FastifyInstance, { ctx, telemetry }: S
     },
   );
 
-  for (const verb of ["start", "stop", "reload"] as const) {
-    app.post<NameReq>(
+  for (const verb of ["start", "stop", "reload", "restart"] as const) {
+    app.post<NameReq & { Querystring: { wait?: boolean; timeoutMs?: number } }>(
       `/api/plugins/:name/${verb}`,
       {
         config: { action: `bkg.plugins.${verb}` },
-        schema: { tags, summary: `${verb[0].toUpperCase()}${verb.slice(1)}s the plugin (as bkg plugins ${verb})`, params: nameParams, response: { 200: anyObject, ...errorResponses } },
+        schema: {
+          tags,
+          summary: `${verb[0].toUpperCase()}${verb.slice(1)}s the plugin (as bkg plugins ${verb}); with ?wait=true the answer comes once it has settled, and \`ok\` says whether it got there`,
+          params: nameParams,
+          querystring: { type: "object", properties: { wait: { type: "boolean" }, timeoutMs: { type: "integer", minimum: 1, maximum: 600000 } }, additionalProperties: false },
+          response: { 200: anyObject, ...errorResponses },
+        },
       },
-      async (req) => CONTROL_METHODS[`bkg.plugins.${verb}`](ctx, { name: req.params.name }, requestActor(req)),
+      async (req) => CONTROL_METHODS[`bkg.plugins.${verb}`](ctx, { name: req.params.name, wait: req.query.wait === true, timeoutMs: req.query.timeoutMs }, requestActor(req)),
     );
   }
 

@@ -37,6 +37,19 @@ export interface HostDeps {
   pluginCall(host: PluginHost, params: BkgCallParams, link: CallLink): Promise<unknown>;
 }
 
+/** States a start, stop or reload ends in: what `settled()` waits for. */
+const SETTLED: ReadonlySet<PluginState> = new Set(["ready", "idle", "stopped", "failed", "crashloop", "invalid", "blocked", "disabled"]);
+
+/** A hot swap that did not happen: the version tried, why, and the version still serving. */
+export interface SwapFailure {
+  at: number;
+  version: string;
+  previousVersion: string;
+  message: string;
+  /** The line of the plugin's stderr that says why, when it said something. */
+  headline?: string;
+}
+
 /** A set of instances started from one manifest version; a hot swap starts a new generation. */
 interface Generation {
   manifest: Manifest;
@@ -57,6 +70,11 @@ export class PluginHost {
   lastExit?: LastExit;
   /** Problems with the newest manifest while the last valid one keeps serving. */
   manifestProblems?: string;
+  /**
+   * The last hot swap that failed while the previous version kept serving; kept (and shown by
+   * list, status and info) until a swap succeeds, so a failure is seen where people look.
+   */
+  swapFailure?: SwapFailure;
   private current?: Generation;
   private swapping?: Generation;
   private reloadAgain = false;
@@ -140,6 +158,27 @@ export class PluginHost {
     }
   }
 
+  /**
+   * Resolves with the state once the plugin has settled (ready, idle, stopped, failed, crash loop,
+   * or a manifest problem), or when `timeoutMs` passes (then `settled` is false). Never starts or
+   * stops anything itself: it is how `bkg plugins start` waits for the outcome it asked for.
+   */
+  async settled(timeoutMs: number): Promise<{ settled: boolean; state: PluginState; reason?: string }> {
+    const until = Date.now() + timeoutMs;
+    while (!SETTLED.has(this.state) || (this.state === "ready" && this.swapping)) {
+      const left = until - Date.now();
+      if (left <= 0) return { settled: false, state: this.state, reason: this.reason };
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left);
+        this.stateWaiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+    return { settled: true, state: this.state, reason: this.reason };
+  }
+
   unavailable(): BkgError {
     const why = this.reason ? `: ${this.reason}` : "";
     const hint = this.state === "crashloop" || this.state === "failed" || this.state === "stopped" ? ` (bkg plugins start ${this.name} to retry)` : "";
@@ -186,12 +225,21 @@ export class PluginHost {
     if (failed || !gen.methods) {
       await Promise.all([...gen.instances].map((i) => i.stop("swap failed")));
       const why = `swap failed, still serving the previous version: ${failed?.message ?? "no instance became ready"}`;
+      const said = (failed?.data as { stderr?: unknown } | undefined)?.stderr;
+      this.swapFailure = {
+        at: Date.now(),
+        version: next.version,
+        previousVersion: this.current.manifest.version,
+        message: failed?.message ?? "no instance became ready",
+        ...(typeof said === "string" ? { headline: said } : {}),
+      };
       this.manifest = this.current.manifest;
       this.deps.log(this.name, "error", why, undefined, undefined, "daemon");
       this.setState(this.serving().length ? "ready" : "restarting", why);
     } else {
       const old = this.current;
       this.current = gen;
+      this.swapFailure = undefined;
       this.setState("swapped", `now serving ${next.version} (${reason})`);
       this.setState("ready", `serving ${next.version}`);
       this.bulkhead.wake();

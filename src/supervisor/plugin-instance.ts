@@ -28,7 +28,7 @@ import { reapInstance } from "./orphan-reaper.js";
 import { resolveEnvReferences } from "./resolve-env-references.js";
 import { checkLaunchable } from "./launch-check.js";
 import { pluginArgv, pluginEnv, signalGroup, spawnPlugin } from "./spawn-plugin.js";
-import { cutMessage, markCut, readStderrLines } from "./stderr-lines.js";
+import { cutMessage, markCut, readStderrLines, stderrHeadline } from "./stderr-lines.js";
 
 /** Where a plugin's stderr line or bkg/log message is cut unless the daemon says otherwise (logs.maxLineBytes). */
 const MAX_LINE_BYTES = 16 * 1024;
@@ -332,7 +332,9 @@ export class PluginInstance {
 
   private goneError(what: string): BkgError {
     const why = this.exitInfo?.reason ?? this.forcedReason ?? this.killReason ?? "the plugin process is gone";
-    return new BkgError(ErrorCodes.PluginCrashed, `${this.id} ended before answering ${what}: ${why}`);
+    const said = stderrHeadline(this.stderrTail);
+    if (!said) return new BkgError(ErrorCodes.PluginCrashed, `${this.id} ended before answering ${what}: ${why}`);
+    return new BkgError(ErrorCodes.PluginCrashed, `${this.id} ended before answering ${what} (${why}): ${said}`, { stderr: said });
   }
 
   /**

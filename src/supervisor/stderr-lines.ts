@@ -54,3 +54,15 @@ export function cutMessage(msg: string, maxBytes: number): string {
   const b = Buffer.from(msg);
   return markCut(b.subarray(0, maxBytes).toString("utf8"), b.length - maxBytes, maxBytes);
 }
+
+/**
+ * The line of a dying plugin's stderr that says why, for the one-line failure people see
+ * ("SyntaxError: Unexpected identifier", "ModuleNotFoundError: ..."): the last line naming an
+ * error, else the last line that is not a stack frame or a runtime banner.
+ */
+export function stderrHeadline(lines: readonly string[]): string | undefined {
+  const text = lines.map((l) => l.trim()).filter((l) => l && !/^at\s|^Node\.js v|^\^+$|^File "|^Traceback/.test(l));
+  const error = [...text].reverse().find((l) => /^([\w.]*(Error|Exception|Panic)\b|error(\[\w+\])?:|thread '.*' panicked)/i.test(l));
+  const line = error ?? text.at(-1);
+  return line && line.length > 200 ? line.slice(0, 199) + "…" : line;
+}

@@ -53,6 +53,8 @@ export interface PluginSummary {
   instances: InstanceSummary[];
   restarts: number;
   queued: number;
+  /** The last failed hot swap, until a swap succeeds: the previous version kept serving. */
+  swapFailure?: { at: string; version: string; previousVersion: string; message: string; headline?: string };
   /** Manifest problems: why it is invalid, or what is wrong with a newer manifest while the last valid one serves. */
   problems?: { file: string; path: string; message: string }[];
 }
@@ -402,6 +404,7 @@ export class Supervisor {
       })),
       restarts: h.restarts,
       queued: h.bulkhead.queued,
+      ...(h.swapFailure ? { swapFailure: { ...h.swapFailure, at: new Date(h.swapFailure.at).toISOString() } } : {}),
       ...(inv ? { problems: inv.problems.map((p) => ({ file: inv.file, ...p })) } : {}),
     };
   }

@@ -48,15 +48,18 @@ t.test("an invalid config: one line per problem with its JSON path, exit 78", as
   t.match(r4.stderr, /does not exist/);
 });
 
-t.test("against a daemon that is not running: one clear line, exit 1", async (t) => {
+t.test("against a daemon that is not running: one clear line, exit 3; daemon stop is a success", async (t) => {
   const dir = mkdtempSync(join(tmpdir(), "bkg-none-"));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  for (const args of [["status"], ["plugins", "list"], ["call", "echo.reverse", '{"text":"x"}'], ["daemon", "stop"]]) {
+  for (const args of [["status"], ["plugins", "list"], ["plugins", "start", "echo"], ["logs"], ["call", "echo.reverse", '{"text":"x"}']]) {
     const r = await bkg(["--socket", join(dir, "nobody.sock"), ...args], {}, dir);
-    t.equal(r.code, 1, args.join(" "));
+    t.equal(r.code, 3, args.join(" "));
     t.equal(r.stderr.trim().split("\n").length, 1, `${args.join(" ")}: one line`);
-    t.match(r.stderr, /no (bkg )?daemon is running at/);
+    t.match(r.stderr, /no (bkg )?daemon is running at .*start one with: bkg daemon start/);
   }
+  const stop = await bkg(["--socket", join(dir, "nobody.sock"), "daemon", "stop"], {}, dir);
+  t.equal(stop.code, 0, "stopping a daemon that does not run reaches the state asked for");
+  t.match(stop.stdout, /no bkg daemon is running at .*nothing to stop/);
 });
 
 t.test("commands against a running daemon", async (t) => {
@@ -100,8 +103,7 @@ t.test("commands against a running daemon", async (t) => {
   const stop = await d.cli(["plugins", "stop", "echo"]);
   t.match(stop.stdout, /echo: stopped/);
   const start = await d.cli(["plugins", "start", "echo"]);
-  t.match(start.stdout, /echo: starting/);
-  await d.waitState("echo", "ready");
+  t.match(start.stdout, /echo: ready/, "start waits for the outcome");
   const reload = await d.cli(["plugins", "reload", "echo"]);
   t.match(reload.stdout, /echo: ready/);
 
