@@ -9,6 +9,7 @@ import { ensurePrivateDir, type ResolvedConfig } from "./config/index.js";
 import { EventBus } from "./events/index.js";
 import { SocketServer, startControlSurface, type ControlSurface, type DaemonContext } from "./gateway/index.js";
 import { createLogger, PluginLogFiles, type Logger } from "./logs/index.js";
+import { removeLeftovers } from "./models/index.js";
 import { ManifestWatcher } from "./registry/index.js";
 import { Supervisor } from "./supervisor/index.js";
 import { Telemetry } from "./telemetry/index.js";
@@ -32,6 +33,11 @@ export async function startDaemon(config: ResolvedConfig, options: DaemonOptions
   const loosened = ensurePrivateDir(config.dataDir);
   mkdirSync(config.manifestsDir, { recursive: true });
   const logger = options.logger ?? createLogger(config.logLevel);
+  // The model store's folder exists before any plugin reads BKG_MODELS_DIR; pulls a killed
+  // daemon (or CLI) left half done are removed now.
+  mkdirSync(config.models.dir, { recursive: true });
+  const leftovers = removeLeftovers(config.models.dir);
+  if (leftovers.length) logger.info({ leftovers }, `removed ${leftovers.length} interrupted model pull(s) from ${config.models.dir}`);
   if (loosened !== undefined) logger.warn({ dataDir: config.dataDir }, `the data folder ${config.dataDir} was mode 0${loosened.toString(8)}; set it to 0700 (it holds the root token and the store)`);
   const bus = new EventBus();
   const startedAt = Date.now();
