@@ -14,8 +14,10 @@ import t from "tap";
 import { ModelError, pullModel, readModelRecord, removeLeftovers, type PullOptions } from "../../../src/models/index.js";
 import { downloadToFile } from "../../../src/models/http-download.js";
 import { writeZip } from "../../helpers/archives.js";
+import { tinyLlamaHeader } from "../../helpers/gguf.js";
 
-const BYTES = randomBytes(300_000);
+const HEADER = tinyLlamaHeader();
+const BYTES = Buffer.concat([HEADER, randomBytes(300_000 - HEADER.length)]);
 const SHA = createHash("sha256").update(BYTES).digest("hex");
 const requests: { path: string; range?: string }[] = [];
 let flakyServed = 0;
@@ -56,6 +58,10 @@ function handle(req: IncomingMessage, res: ServerResponse): void {
     res.write(BYTES.subarray(0, 120_000));
     return; // never ends: the client is killed meanwhile
   }
+  if (path === "/random.gguf") {
+    res.writeHead(200);
+    return void res.end(randomBytes(1000));
+  }
   if (path === "/pack.whl") {
     res.writeHead(200);
     return void res.end(readFileSync(wheel));
@@ -92,6 +98,7 @@ t.test("a URL pull writes <dir>/<name>/ and model.json as the contract says; a s
   t.equal(r.fetched, true);
   t.match(r.record, { name: "tiny", format: "gguf", files: { model: "tiny.gguf" }, sha256: { "tiny.gguf": SHA }, size: BYTES.length, source: `${base}/tiny.gguf`, licence: "unknown" });
   t.match(r.record.pulledAt, /^\d{4}-\d\d-\d\dT/);
+  t.same(r.record.metadata, { architecture: "llama", name: "Tiny Test", parameters: 64 * 32 + 32, quantization: "Q4_1", contextLength: 2048, embeddingLength: 32, layers: 1, chatTemplate: true, ggufVersion: 3, tensors: 2 }, "read from the GGUF header");
   t.same(readFileSync(join(dir, "tiny", "tiny.gguf")), BYTES, "the bytes as served");
   t.same(JSON.parse(readFileSync(join(dir, "tiny", "model.json"), "utf8")), r.record, "model.json is the record");
   t.same(readdirSync(join(dir, "tiny")).sort(), ["model.json", "tiny.gguf"]);
@@ -136,6 +143,12 @@ t.test("bad input: a 404 names the URL and the status", async (t) => {
   const dir = fresh();
   t.match(await codeOf(pullModel(`${base}/nope.gguf`, opts(dir))), /^FetchFailed: .*\/nope\.gguf answered HTTP 404/);
   nothingKept(t, dir, "nope");
+});
+
+t.test("bad input: a file that is not GGUF fails the pull naming the file; nothing kept", async (t) => {
+  const dir = fresh();
+  t.match(await codeOf(pullModel(`${base}/random.gguf`, opts(dir))), /^BadSource: random\.gguf is not a usable GGUF file: not a GGUF file \(starts with/);
+  nothingKept(t, dir, "random");
 });
 
 t.test("bad input: an unknown name lists the catalog", async (t) => {
