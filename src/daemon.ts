@@ -9,7 +9,7 @@ import { ensurePrivateDir, type ResolvedConfig } from "./config/index.js";
 import { EventBus } from "./events/index.js";
 import { SocketServer, startControlSurface, type ControlSurface, type DaemonContext } from "./gateway/index.js";
 import { createLogger, PluginLogFiles, type Logger } from "./logs/index.js";
-import { removeLeftovers } from "./models/index.js";
+import { ModelService, removeLeftovers } from "./models/index.js";
 import { ManifestWatcher } from "./registry/index.js";
 import { Supervisor } from "./supervisor/index.js";
 import { Telemetry } from "./telemetry/index.js";
@@ -45,6 +45,14 @@ export async function startDaemon(config: ResolvedConfig, options: DaemonOptions
   const opened = await Telemetry.open(config, { bus, logger, version: VERSION, startedAt });
   if (!opened.ok) throw new Error(opened.error);
   const telemetry = opened.value;
+  const models = new ModelService({
+    settings: config.models,
+    publish: (e) => bus.publish(e),
+    table: { store: telemetry.store, nodeId: telemetry.nodeId },
+    warn: (msg) => logger.warn(msg),
+    hfToken: process.env.HF_TOKEN || undefined,
+  });
+  await models.syncTable();
   const logFiles = new PluginLogFiles(config.dataDir, config.logs, (msg) => logger.warn(msg));
   const detachLogFiles = logFiles.attach(bus);
   let router: Router | undefined;
@@ -79,12 +87,14 @@ export async function startDaemon(config: ResolvedConfig, options: DaemonOptions
     router,
     bus,
     telemetry,
+    models,
     logger,
     stopped,
     shutdown(reason: string) {
       stopping ??= (async () => {
         logger.info({ reason }, `daemon stopping: ${reason}`);
         await surface?.close();
+        await models.close();
         await watcher.close();
         await supervisor.stopAll("daemon shutting down");
         await socket.close();

@@ -9,3 +9,4 @@ export { pullModel, pullPlanned, type PullOptions, type PullProgress, type PullR
 export { removeLeftovers } from "./leftovers.js";
 export { verifyModel, sha256File, type VerifyProblem } from "./verify.js";
 export { PREPARERS, findPreparer, type Preparer, type PrepareInput, type PrepareOutput } from "./prepare/index.js";
+export { ModelService, toRow, type PullStatus, type StartPullOptions } from "./model-service.js";

@@ -95,7 +95,7 @@ for (const [driver, setup] of Object.entries(DRIVERS)) {
       const url2 = await env.fresh("migrations_race");
       const [a, b] = [await opened(t, url2), await opened(t, url2)];
       const both = await Promise.all([a.migrate(), b.migrate()]);
-      t.same(both.map((r) => r.ok && r.value.applied.length).sort(), [0, 1], "concurrent migrations apply once");
+      t.same(both.map((r) => r.ok && r.value.applied.length).sort(), [0, latestVersion(s.driver)], "concurrent migrations apply once");
 
       await env.exec(url, `INSERT INTO bkg_schema (version, name, applied_at) VALUES (${latestVersion(s.driver) + 1}, 'from_the_future', 0)`);
       const newer = await s.migrate();
