@@ -151,7 +151,7 @@ export function ggufMetadata(h: GgufHeader): Record<string, unknown> {
   const commonest = Object.entries(h.tensorTypes).filter(([t]) => t !== "F32").sort((a, b) => b[1] - a[1])[0]?.[0];
   const out: Record<string, unknown> = {
     architecture: arch,
-    name: h.kv["general.name"],
+    title: h.kv["general.name"],
     parameters: num("general.parameter_count") ?? h.parameters,
     quantization: fileType !== undefined ? (FILE_TYPES[fileType] ?? `file_type ${fileType}`) : commonest,
     contextLength: arch ? num(`${arch}.context_length`) : undefined,

@@ -105,6 +105,9 @@ export async function downloadToFile(url: string, dest: string, opts: DownloadOp
       } catch (e) {
         if (e instanceof ModelError) throw e;
         if (opts.signal?.aborted) throw new ModelError("Cancelled", `download of ${url} cancelled`);
+        // A host that does not resolve or refuses the connection will not do better in a second.
+        const cause = (e as { cause?: { code?: string } }).cause?.code;
+        if (received === 0 && (cause === "ENOTFOUND" || cause === "ECONNREFUSED" || cause === "EAI_AGAIN")) throw new ModelError("FetchFailed", `${url}: ${describeFetchError(e)}`);
         const why = stall.signal.aborted ? `sent nothing for ${(opts.stallMs ?? 30_000) / 1000} s` : describeFetchError(e);
         lastError = received > 0 ? `${url} broke off after ${received}${total !== undefined ? ` of ${total}` : ""} bytes: ${why}` : `${url}: ${why}`;
         if (attempt === retries) break;

@@ -21,7 +21,7 @@ t.test("key/values, tensor infos and the metadata made of them", async (t) => {
   t.equal(h.tensorCount, 2);
   t.same(h.kv["tokenizer.ggml.tokens"], { arrayOf: 8, length: 3 }, "arrays are counted, not kept");
   t.same(h.tensorTypes, { Q4_1: 1, F32: 1 });
-  t.same(ggufMetadata(h), { architecture: "llama", name: "Tiny Test", parameters: 2080, quantization: "Q4_1", contextLength: 2048, embeddingLength: 32, layers: 1, chatTemplate: true, ggufVersion: 3, tensors: 2 });
+  t.same(ggufMetadata(h), { architecture: "llama", title: "Tiny Test", parameters: 2080, quantization: "Q4_1", contextLength: 2048, embeddingLength: 32, layers: 1, chatTemplate: true, ggufVersion: 3, tensors: 2 });
 });
 
 t.test("without general.file_type the commonest quantized tensor type names the quantization; no template is false", async (t) => {

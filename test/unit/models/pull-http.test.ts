@@ -98,7 +98,7 @@ t.test("a URL pull writes <dir>/<name>/ and model.json as the contract says; a s
   t.equal(r.fetched, true);
   t.match(r.record, { name: "tiny", format: "gguf", files: { model: "tiny.gguf" }, sha256: { "tiny.gguf": SHA }, size: BYTES.length, source: `${base}/tiny.gguf`, licence: "unknown" });
   t.match(r.record.pulledAt, /^\d{4}-\d\d-\d\dT/);
-  t.same(r.record.metadata, { architecture: "llama", name: "Tiny Test", parameters: 64 * 32 + 32, quantization: "Q4_1", contextLength: 2048, embeddingLength: 32, layers: 1, chatTemplate: true, ggufVersion: 3, tensors: 2 }, "read from the GGUF header");
+  t.same(r.record.metadata, { architecture: "llama", title: "Tiny Test", parameters: 64 * 32 + 32, quantization: "Q4_1", contextLength: 2048, embeddingLength: 32, layers: 1, chatTemplate: true, ggufVersion: 3, tensors: 2 }, "read from the GGUF header");
   t.same(readFileSync(join(dir, "tiny", "tiny.gguf")), BYTES, "the bytes as served");
   t.same(JSON.parse(readFileSync(join(dir, "tiny", "model.json"), "utf8")), r.record, "model.json is the record");
   t.same(readdirSync(join(dir, "tiny")).sort(), ["model.json", "tiny.gguf"]);
