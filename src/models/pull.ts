@@ -84,7 +84,7 @@ export async function pullPlanned(plan: PullPlan, opts: PullOptions): Promise<Pu
 
 async function pullLocked(plan: PullPlan, opts: PullOptions): Promise<PullResult> {
   const existing = readModelRecord(opts.modelsDir, plan.name);
-  if (existing && !opts.force && existing.source === plan.source) return { record: existing, fetched: false };
+  if (existing && !opts.force && existing.source === plan.source && sameFiles(existing, plan)) return { record: existing, fetched: false };
   const workDir = join(opts.modelsDir, TMP_DIR, `${plan.name}-${process.pid}-${randomBytes(4).toString("hex")}`);
   const modelDir = join(workDir, "model");
   try {
@@ -140,6 +140,12 @@ async function pullLocked(plan: PullPlan, opts: PullOptions): Promise<PullResult
   } finally {
     rmSync(workDir, { recursive: true, force: true });
   }
+}
+
+/** Does a stored record hold the files a plan pins (a catalog entry updated to new files pulls again)? */
+function sameFiles(rec: ModelRecord, plan: PullPlan): boolean {
+  if (plan.prepare) return true; // the stored hashes are the preparer's, not the catalog's
+  return plan.files.every((f) => !f.sha256 || rec.sha256[rec.files[f.role]] === f.sha256);
 }
 
 interface FetchedFile {

@@ -144,3 +144,14 @@ t.test("bad input: a catalog entry whose preparer is missing fails before downlo
   const failing = await codeOf(pullPlanned(plan([MODEL_FILE], { prepare: "boom" }), opts({ preparers: { boom: async () => Promise.reject(new Error("graph has no nodes")) } })));
   t.match(failing, /^PrepareFailed: preparing fake \("boom"\) failed: graph has no nodes/);
 });
+
+t.test("a catalog entry whose pinned files changed is pulled again; a failed re-pull keeps the old version", async (t) => {
+  const o = opts();
+  const first = await pullPlanned(plan([MODEL_FILE]), o);
+  const again = await pullPlanned(plan([MODEL_FILE]), o);
+  t.equal(again.fetched, false, "same pins: nothing fetched");
+  const changed = await codeOf(pullPlanned(plan([{ ...MODEL_FILE, sha256: "e".repeat(64) }]), o));
+  t.match(changed, /^FetchFailed: could not fetch model\.onnx of fake; nothing was kept/, "new pins: fetched again, and the bytes do not match them");
+  t.same(readFileSync(join(o.modelsDir, "fake", "model.onnx")), ONNX, "the old version is still there");
+  t.same(JSON.parse(readFileSync(join(o.modelsDir, "fake", "model.json"), "utf8")), first.record);
+});
