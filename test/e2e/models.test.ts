@@ -15,6 +15,9 @@ import { tinyLlamaHeader } from "../helpers/gguf.js";
 import { api, parseSse } from "../helpers/http.js";
 import { WsClient } from "../helpers/ws.js";
 
+// About 20 bkg CLI processes: each costs seconds on a loaded 2-core machine, past tap's 120 s default.
+t.setTimeout(5 * 60_000);
+
 const header = tinyLlamaHeader();
 const GGUF = Buffer.concat([header, randomBytes(2_000_000 - header.length)]);
 const SHA = createHash("sha256").update(GGUF).digest("hex");
