@@ -9,6 +9,7 @@ import { ensurePrivateDir, type ResolvedConfig } from "./config/index.js";
 import { EventBus } from "./events/index.js";
 import { SocketServer, startControlSurface, type ControlSurface, type DaemonContext } from "./gateway/index.js";
 import { createLogger, PluginLogFiles, type Logger } from "./logs/index.js";
+import { ModelService, removeLeftovers } from "./models/index.js";
 import { ManifestWatcher } from "./registry/index.js";
 import { Supervisor } from "./supervisor/index.js";
 import { Telemetry } from "./telemetry/index.js";
@@ -32,6 +33,11 @@ export async function startDaemon(config: ResolvedConfig, options: DaemonOptions
   const loosened = ensurePrivateDir(config.dataDir);
   mkdirSync(config.manifestsDir, { recursive: true });
   const logger = options.logger ?? createLogger(config.logLevel);
+  // The model store's folder exists before any plugin reads BKG_MODELS_DIR; pulls a killed
+  // daemon (or CLI) left half done are removed now.
+  mkdirSync(config.models.dir, { recursive: true });
+  const leftovers = removeLeftovers(config.models.dir);
+  if (leftovers.length) logger.info({ leftovers }, `removed ${leftovers.length} interrupted model pull(s) from ${config.models.dir}`);
   if (loosened !== undefined) logger.warn({ dataDir: config.dataDir }, `the data folder ${config.dataDir} was mode 0${loosened.toString(8)}; set it to 0700 (it holds the root token and the store)`);
   const bus = new EventBus();
   const startedAt = Date.now();
@@ -39,6 +45,14 @@ export async function startDaemon(config: ResolvedConfig, options: DaemonOptions
   const opened = await Telemetry.open(config, { bus, logger, version: VERSION, startedAt });
   if (!opened.ok) throw new Error(opened.error);
   const telemetry = opened.value;
+  const models = new ModelService({
+    settings: config.models,
+    publish: (e) => bus.publish(e),
+    table: { store: telemetry.store, nodeId: telemetry.nodeId },
+    warn: (msg) => logger.warn(msg),
+    hfToken: process.env.HF_TOKEN || undefined,
+  });
+  await models.syncTable();
   const logFiles = new PluginLogFiles(config.dataDir, config.logs, (msg) => logger.warn(msg));
   const detachLogFiles = logFiles.attach(bus);
   let router: Router | undefined;
@@ -73,12 +87,14 @@ export async function startDaemon(config: ResolvedConfig, options: DaemonOptions
     router,
     bus,
     telemetry,
+    models,
     logger,
     stopped,
     shutdown(reason: string) {
       stopping ??= (async () => {
         logger.info({ reason }, `daemon stopping: ${reason}`);
         await surface?.close();
+        await models.close();
         await watcher.close();
         await supervisor.stopAll("daemon shutting down");
         await socket.close();

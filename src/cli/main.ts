@@ -14,6 +14,7 @@ import { registerEventsCommand } from "./events-command.js";
 import { registerTopCommand } from "./top-command.js";
 import { registerLogsCommand } from "./logs-command.js";
 import { didYouMean } from "./did-you-mean.js";
+import { registerModelCommands } from "./model-commands.js";
 
 export async function main(argv: string[]): Promise<number> {
   const program = new Command("bkg")
@@ -34,6 +35,7 @@ export async function main(argv: string[]): Promise<number> {
   registerEventsCommand(program, globals);
   registerTopCommand(program, globals);
   registerLogsCommand(program, globals);
+  registerModelCommands(program, globals);
   for (const c of program.commands) c.exitOverride();
   for (const c of program.commands.flatMap((c) => c.commands)) c.exitOverride();
 

@@ -7,9 +7,20 @@ import { BkgError, ErrorCodes, Methods, RpcPeer } from "@bkg/protocol";
 import type { BusEvent, Topic } from "../events/index.js";
 import type { PluginInfo, PluginSummary } from "../supervisor/index.js";
 import type { StoredEvent } from "../store/index.js";
+import type { ModelRecord, PullStatus } from "../models/index.js";
 import type { ClusterNode, LiveSnapshot, StatsReport } from "../telemetry/index.js";
 
 /** Times are epoch ms, ISO times, or durations back from now ("15m", "1h", "7d"). */
+/** A catalog entry as bkg.models.list gives it. */
+export interface CatalogListing {
+  name: string;
+  format: string;
+  description: string;
+  licence: string;
+  size: number;
+  pulled: boolean;
+}
+
 export interface EventsQuery {
   plugin?: string;
   since?: number | string;
@@ -126,6 +137,17 @@ export class BkgClient {
     /** Hot-swaps the plugin; `ok` is false (and `swapFailure` says why) when the old version kept serving. */
     reload: (name: string, opts: ControlOptions = {}) => this.request("bkg.plugins.reload", { name, ...opts }) as Promise<ControlOutcome & { version: string; previous: string; swapFailure?: string }>,
     logs: (name: string, limit?: number) => this.request("bkg.plugins.logs", { name, limit }) as Promise<BusEvent[]>,
+  };
+
+  /** The model store (docs/models.md); the answers are the control methods' (models-api.ts). */
+  readonly models = {
+    list: () => this.request("bkg.models.list", {}) as Promise<{ dir: string; models: ModelRecord[]; catalog: CatalogListing[]; pulls: PullStatus[] }>,
+    info: (name: string) => this.request("bkg.models.info", { name }) as Promise<ModelRecord>,
+    /** Starts a pull (or, with wait, resolves when it ends); progress comes as "model" events (subscribe). */
+    pull: (params: { model: string; name?: string; sha256?: string; licence?: string; force?: boolean; wait?: boolean }) => this.request("bkg.models.pull", params) as Promise<PullStatus>,
+    pullStatus: (pullId: string) => this.request("bkg.models.pullStatus", { pullId }) as Promise<PullStatus>,
+    rm: (name: string) => this.request("bkg.models.rm", { name }) as Promise<{ name: string; removed: true; size: number }>,
+    verify: (name: string) => this.request("bkg.models.verify", { name }) as Promise<{ name: string; ok: boolean; problems: { file: string; problem: string }[] }>,
   };
 
   /** Stored events (lifecycle, call errors, audit, plugin events, daemon notes), oldest first. */

@@ -139,6 +139,17 @@ export interface ResolvedConfig {
    */
   logs: { maxBytes: number; files: number; daemonLinesPerSec: number; daemonBurst: number; maxLineBytes: number };
   defaults: { timeouts: TimeoutSettings; restart: RestartSettings; health: HealthSettings; idleMs: number };
+  models: ModelsSettings;
+}
+
+/** The model store (docs/models.md): where models are kept and where pulls fetch from. */
+export interface ModelsSettings {
+  /** One folder per model with its model.json; plugins get it as BKG_MODELS_DIR. Absolute after loading. */
+  dir: string;
+  /** The Hugging Face endpoint hf: sources resolve against (a mirror works). */
+  hfEndpoint: string;
+  /** A PEP 691 simple index (JSON) pypi: sources resolve through. */
+  pypiIndex: string;
 }
 
 /** Every default in one object; docs/config.md lists the same values. */
@@ -198,6 +209,8 @@ export const DEFAULTS = {
     health: { intervalMs: 10_000, timeoutMs: 5_000, misses: 3 },
     idleMs: 300_000,
   },
+  /** models.dir defaults to <dataDir>/models (resolved in loadConfig). */
+  models: { hfEndpoint: "https://huggingface.co", pypiIndex: "https://pypi.org/simple" },
 };
 
 export class ConfigError extends Error {

@@ -41,6 +41,9 @@ export const ENV_OVERRIDES: Record<string, [string[], EnvType]> = {
   BKG_LOGS_MAX_BYTES: [["logs", "maxBytes"], "integer"],
   BKG_LOGS_FILES: [["logs", "files"], "integer"],
   BKG_LOGS_DAEMON_LINES_PER_SEC: [["logs", "daemonLinesPerSec"], "integer"],
+  BKG_MODELS_DIR: [["models", "dir"], "string"],
+  BKG_MODELS_HF_ENDPOINT: [["models", "hfEndpoint"], "string"],
+  BKG_MODELS_PYPI_INDEX: [["models", "pypiIndex"], "string"],
 };
 
 /**
@@ -124,6 +127,11 @@ export function loadConfig(options: LoadConfigOptions = {}): ResolvedConfig {
       restart: { ...d.defaults.restart, ...md.restart, backoff: { ...d.defaults.restart.backoff, ...md.restart?.backoff } },
       health: { ...d.defaults.health, ...md.health },
       idleMs: md.idleMs ?? d.defaults.idleMs,
+    },
+    models: {
+      ...d.models,
+      ...merged.models,
+      dir: merged.models?.dir ? resolve(base, merged.models.dir) : resolve(dataDir, "models"),
     },
   };
 }

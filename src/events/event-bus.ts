@@ -25,7 +25,7 @@ export class EventBus {
     for (const entry of this.listeners) {
       const { sub, fn } = entry;
       if (sub.topics && !sub.topics.includes(e.kind)) continue;
-      if (sub.plugin && sub.plugin !== e.plugin) continue;
+      if (sub.plugin && sub.plugin !== ("plugin" in e ? e.plugin : undefined)) continue;
       try {
         fn(e);
       } catch {

@@ -57,5 +57,21 @@ export interface AuditEvent {
   detail?: Record<string, unknown>;
 }
 
-export type BusEvent = LifecycleEvent | LogEvent | PluginEmitEvent | AuditEvent;
+/** A model pull's progress (docs/models.md): started, fetch (throttled), prepare, done or failed. */
+export interface ModelPullEvent {
+  kind: "model";
+  ts: number;
+  pullId: string;
+  /** The model's name (for a URI or path, the name it is stored under). */
+  model: string;
+  phase: "started" | "fetch" | "prepare" | "done" | "failed";
+  /** What is being transferred (a URL or an archive's file name). */
+  what?: string;
+  received?: number;
+  total?: number;
+  /** On failed: the store's error code and message. */
+  error?: { code: string; message: string };
+}
+
+export type BusEvent = LifecycleEvent | LogEvent | PluginEmitEvent | AuditEvent | ModelPullEvent;
 export type Topic = BusEvent["kind"];

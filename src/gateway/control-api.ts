@@ -5,6 +5,7 @@
 import { BkgError, ErrorCodes } from "@bkg/protocol";
 import type { PluginHost } from "../supervisor/index.js";
 import type { DaemonContext } from "./daemon-context.js";
+import { MODEL_METHODS } from "./models-api.js";
 import { audit, TELEMETRY_METHODS } from "./telemetry-api.js";
 
 type Params = Record<string, unknown>;
@@ -59,6 +60,7 @@ export function status(ctx: DaemonContext) {
 
 const BUILTIN_METHODS: Record<string, ControlMethod> = {
   ...TELEMETRY_METHODS,
+  ...MODEL_METHODS,
   "bkg.status": (ctx) => status(ctx),
   "bkg.plugins.list": (ctx) => ctx.supervisor.list(),
   // The socket is the machine owner's (mode 0600): it may ask for the manifest's secrets.

@@ -2,6 +2,7 @@ import type { Router } from "../bus/index.js";
 import type { ResolvedConfig } from "../config/index.js";
 import type { EventBus } from "../events/index.js";
 import type { Logger } from "../logs/index.js";
+import type { ModelService } from "../models/index.js";
 import type { Supervisor } from "../supervisor/index.js";
 import type { Telemetry } from "../telemetry/index.js";
 
@@ -20,6 +21,8 @@ export interface DaemonContext {
   router: Router;
   bus: EventBus;
   logger: Logger;
+  /** The model store (models.dir, pulls, the models table); absent in a context built without one. */
+  models?: ModelService;
   /** Telemetry, events and the store; absent in a context built without a store. */
   telemetry?: Telemetry;
   /** Where the network gateways actually listen (set once they are bound; port 0 resolved). */

@@ -173,7 +173,7 @@ export class GrpcServer {
           if (bad.length) throw new BkgError(ErrorCodes.InvalidParams, `unknown topic(s) ${bad.join(", ")}; topics are lifecycle, log, plugin`);
           for (const t of want) authorizeAction(g.principal, WATCH_ACTION[t as Topic]);
           const off = ctx.bus.subscribe({ topics: want as Topic[], plugin: call.request.plugin || undefined }, (e) =>
-            call.write({ kind: e.kind, plugin: e.plugin, ts: e.ts, json: JSON.stringify(e) }),
+            call.write({ kind: e.kind, plugin: "plugin" in e ? e.plugin : undefined, ts: e.ts, json: JSON.stringify(e) }),
           );
           const watch = {
             end: () => (stop(), call.end()),

@@ -32,6 +32,7 @@ import type { RateKey, RateLimiter } from "./rate-limiter.js";
 import { registerAuthRoutes } from "./http-routes-auth.js";
 import { registerCallRoutes } from "./http-routes-call.js";
 import { registerEventRoutes } from "./http-routes-events.js";
+import { registerModelRoutes } from "./http-routes-models.js";
 import { registerPluginRoutes } from "./http-routes-plugins.js";
 import { registerSystemRoutes } from "./http-routes-system.js";
 import type { SurfaceDeps } from "./surface-deps.js";
@@ -226,6 +227,7 @@ export class HttpServer {
     registerSystemRoutes(app, deps);
     registerPluginRoutes(app, deps);
     registerEventRoutes(app, deps);
+    registerModelRoutes(app, deps);
     registerCallRoutes(app, deps);
     registerAuthRoutes(app, deps);
 

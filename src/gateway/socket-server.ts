@@ -20,7 +20,7 @@ interface ClientMeta extends Pick<CallMeta, "progressToken" | "traceparent" | "d
   timeoutMs?: number;
 }
 
-const TOPICS: Topic[] = ["lifecycle", "log", "plugin", "audit"];
+const TOPICS: Topic[] = ["lifecycle", "log", "plugin", "audit", "model"];
 
 export class SocketServer {
   private server?: Server;
@@ -98,12 +98,12 @@ export class SocketServer {
     let subSeq = 0;
     connection.onRequest("bkg.subscribe", (p: { topics?: unknown; plugin?: unknown } | undefined) => {
       if (p?.topics !== undefined && (!Array.isArray(p.topics) || !p.topics.every((t) => typeof t === "string"))) {
-        throw new RpcError(ErrorCodes.InvalidParams, `"topics" must be an array of topic names (lifecycle, log, plugin, audit), got ${JSON.stringify(p.topics)?.slice(0, 80)}`);
+        throw new RpcError(ErrorCodes.InvalidParams, `"topics" must be an array of topic names (lifecycle, log, plugin, audit, model), got ${JSON.stringify(p.topics)?.slice(0, 80)}`);
       }
       if (p?.plugin !== undefined && typeof p.plugin !== "string") throw new RpcError(ErrorCodes.InvalidParams, '"plugin" must be a plugin name');
-      const topics = ((p?.topics as string[] | undefined) ?? TOPICS).map((t) => (t === "logs" ? "log" : t === "events" ? "plugin" : t));
+      const topics = ((p?.topics as string[] | undefined) ?? TOPICS.filter((t) => t !== "model")).map((t) => (t === "logs" ? "log" : t === "events" ? "plugin" : t));
       const bad = topics.filter((t) => !TOPICS.includes(t as Topic));
-      if (bad.length) throw new RpcError(ErrorCodes.InvalidParams, `unknown topic(s) ${bad.join(", ")}; topics are: lifecycle, log (logs), plugin (events), audit`);
+      if (bad.length) throw new RpcError(ErrorCodes.InvalidParams, `unknown topic(s) ${bad.join(", ")}; topics are: lifecycle, log (logs), plugin (events), audit, model (model pulls)`);
       const id = ++subSeq;
       subs.set(id, this.ctx.bus.subscribe({ topics: topics as Topic[], plugin: p?.plugin as string | undefined }, (event) => connection.notify("bkg/event", { subscription: id, event })));
       return { subscription: id, topics };

@@ -3,7 +3,7 @@
  *
  * Client -> server:
  *   {"action": "AUTH", "token": "<credential>"}            first message, when no header carried one
- *   {"action": "SUB",   "topic": T, "plugin"?: "echo"}      T: status | logs | telemetry | events
+ *   {"action": "SUB",   "topic": T, "plugin"?: "echo"}      T: status | logs | telemetry | events | models
  *   {"action": "UNSUB", "topic": T, "plugin"?: "echo"}
  *   {"action": "CALL",  "id": 1, "method": "echo.stream", "params"?: {...}, "timeoutMs"?: 5000}
  *   {"action": "CANCEL", "id": 1}
@@ -22,7 +22,7 @@
  */
 import { BkgError, ErrorCodes } from "@bkg/protocol";
 
-export const TOPICS = ["status", "logs", "telemetry", "events"] as const;
+export const TOPICS = ["status", "logs", "telemetry", "events", "models"] as const;
 export type WsTopic = (typeof TOPICS)[number];
 
 export type ClientMessage =

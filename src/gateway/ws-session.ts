@@ -19,8 +19,8 @@ const MAX_CALLS = 256;
 const LOG_REPLAY = 100;
 const TELEMETRY_EVERY_MS = 2_000;
 
-const TOPIC_ACTION: Record<WsTopic, DaemonAction> = { status: "bkg.plugins.list", logs: "bkg.plugins.logs", telemetry: "bkg.plugins.telemetry", events: "bkg.events" };
-const BUS_TOPIC: Record<Exclude<WsTopic, "telemetry">, Topic> = { status: "lifecycle", logs: "log", events: "plugin" };
+const TOPIC_ACTION: Record<WsTopic, DaemonAction> = { status: "bkg.plugins.list", logs: "bkg.plugins.logs", telemetry: "bkg.plugins.telemetry", events: "bkg.events", models: "bkg.models.list" };
+const BUS_TOPIC: Record<Exclude<WsTopic, "telemetry">, Topic> = { status: "lifecycle", logs: "log", events: "plugin", models: "model" };
 
 export interface SessionInit {
   id: number;

@@ -5,8 +5,8 @@
  */
 import pg from "pg";
 import { latestVersion, migrationsFor, newerSchemaError, SCHEMA_TABLE_SQL } from "./migrations.js";
-import { EVENTS, eventsQuery, INSTANCES, insertSql, minutesQuery, NODES, numbered, PRUNE_SQL, ROLLUPS, type TableSpec } from "./sql.js";
-import { fail, ok, type Batch, type EventQuery, type MigrationReport, type PruneReport, type Result, type RollupQuery, type Store } from "./store.js";
+import { EVENTS, eventsQuery, INSTANCES, insertSql, minutesQuery, NODES, numbered, PRUNE_SQL, ROLLUPS, type TableSpec, MODELS, modelsQuery } from "./sql.js";
+import { fail, ok, type Batch, type EventQuery, type MigrationReport, type PruneReport, type Result, type RollupQuery, type Store, type ModelRow } from "./store.js";
 
 /** Rows per INSERT statement (PostgreSQL allows 65535 parameters per statement). */
 const ROWS_PER_STATEMENT = 500;
@@ -139,6 +139,19 @@ export class PostgresStore implements Store {
 
   async nodes() {
     return this.run("listing nodes", async (c) => (await c.query("SELECT * FROM nodes ORDER BY node_id")).rows.map(NODES.fromRow));
+  }
+
+  async putModel(row: ModelRow): Promise<Result<void>> {
+    return this.run(`recording model ${row.name}`, async (c) => void (await c.query(insertSql(MODELS, 1, "$"), MODELS.params(row))));
+  }
+
+  async deleteModels(nodeId: string, names: readonly string[]): Promise<Result<void>> {
+    return this.run("deleting model rows", async (c) => void (await c.query("DELETE FROM models WHERE node_id = $1 AND name = ANY($2)", [nodeId, [...names]])));
+  }
+
+  async models(nodeId?: string) {
+    const { sql, params } = modelsQuery(nodeId);
+    return this.run("listing models", async (c) => (await c.query(numbered(sql), params)).rows.map(MODELS.fromRow));
   }
 
   async prune(before: number): Promise<Result<PruneReport>> {

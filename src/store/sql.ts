@@ -3,7 +3,7 @@
  * from which INSERT/UPSERT statements are built with `?` (SQLite) or `$n` (PostgreSQL)
  * placeholders, and the WHERE clauses of the queries.
  */
-import type { EventQuery, InstanceStatRow, NodeRecord, RollupQuery, RollupRow, StoredEvent } from "./store.js";
+import type { EventQuery, InstanceStatRow, ModelRow, NodeRecord, RollupQuery, RollupRow, StoredEvent } from "./store.js";
 import { eventLimit } from "./store.js";
 
 type Row = Record<string, unknown>;
@@ -162,3 +162,27 @@ export const PRUNE_SQL = {
   instances: "DELETE FROM instance_stats WHERE minute < ?",
   nodes: "DELETE FROM nodes WHERE last_seen < ?",
 } as const;
+
+export const MODELS: TableSpec<ModelRow> = {
+  table: "models",
+  columns: ["node_id", "name", "file", "format", "size", "sha256", "source", "licence", "metadata", "pulled_at"],
+  key: ["node_id", "name"],
+  params: (m) => [m.nodeId, m.name, m.file, m.format, m.size, m.sha256, m.source, m.licence, JSON.stringify(m.metadata), m.pulledAt],
+  fromRow: (r) => ({
+    nodeId: String(r.node_id),
+    name: String(r.name),
+    file: String(r.file),
+    format: String(r.format),
+    size: num(r.size),
+    sha256: String(r.sha256),
+    source: String(r.source),
+    licence: String(r.licence),
+    metadata: parse(r.metadata, {}),
+    pulledAt: num(r.pulled_at),
+  }),
+};
+
+/** The models of one node (or all), by node and name; `?` placeholders. */
+export function modelsQuery(nodeId?: string): Query {
+  return nodeId ? { sql: "SELECT * FROM models WHERE node_id = ? ORDER BY name", params: [nodeId] } : { sql: "SELECT * FROM models ORDER BY node_id, name", params: [] };
+}

@@ -7,8 +7,8 @@ import { closeSync, mkdirSync, openSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import { latestVersion, migrationsFor, newerSchemaError, SCHEMA_TABLE_SQL } from "./migrations.js";
-import { EVENTS, eventsQuery, INSTANCES, insertSql, minutesQuery, NODES, PRUNE_SQL, ROLLUPS, type TableSpec } from "./sql.js";
-import { fail, ok, type Batch, type EventQuery, type MigrationReport, type PruneReport, type Result, type RollupQuery, type Store } from "./store.js";
+import { EVENTS, eventsQuery, INSTANCES, insertSql, minutesQuery, MODELS, modelsQuery, NODES, PRUNE_SQL, ROLLUPS, type TableSpec } from "./sql.js";
+import { fail, ok, type ModelRow, type Batch, type EventQuery, type MigrationReport, type PruneReport, type Result, type RollupQuery, type Store } from "./store.js";
 
 export class SqliteStore implements Store {
   readonly driver = "sqlite" as const;
@@ -117,6 +117,21 @@ export class SqliteStore implements Store {
 
   async nodes() {
     return this.run("listing nodes", () => this.stmt("SELECT * FROM nodes ORDER BY node_id").all().map(NODES.fromRow));
+  }
+
+  async putModel(row: ModelRow): Promise<Result<void>> {
+    return this.run(`recording model ${row.name}`, () => void this.stmt(insertSql(MODELS, 1, "?")).run(...MODELS.params(row)));
+  }
+
+  async deleteModels(nodeId: string, names: readonly string[]): Promise<Result<void>> {
+    return this.run("deleting model rows", (db) => db.transaction(() => names.forEach((n) => this.stmt("DELETE FROM models WHERE node_id = ? AND name = ?").run(nodeId, n)))());
+  }
+
+  async models(nodeId?: string) {
+    return this.run("listing models", () => {
+      const { sql, params } = modelsQuery(nodeId);
+      return this.stmt(sql).all(...params).map(MODELS.fromRow);
+    });
   }
 
   async prune(before: number): Promise<Result<PruneReport>> {

@@ -120,6 +120,24 @@ export interface Batch {
   instances: InstanceStatRow[];
 }
 
+/** One pulled model of one daemon: the `models` table, a copy of its model.json (src/models). */
+export interface ModelRow {
+  nodeId: string;
+  name: string;
+  /** The main file (the first role's: the GGUF, the ONNX graph, the weights). */
+  file: string;
+  format: string;
+  /** Bytes of all its files. */
+  size: number;
+  /** sha256 of the main file (metadata.sha256 has every file's). */
+  sha256: string;
+  source: string;
+  licence: string;
+  /** What model.json says beyond the columns: metadata, files by role, every file's sha256. */
+  metadata: Record<string, unknown>;
+  pulledAt: number;
+}
+
 export interface MigrationReport {
   from: number;
   to: number;
@@ -150,6 +168,12 @@ export interface Store {
   rollups(q: RollupQuery): Promise<Result<RollupRow[]>>;
   instanceStats(q: RollupQuery): Promise<Result<InstanceStatRow[]>>;
   nodes(): Promise<Result<NodeRecord[]>>;
+  /** Inserts or replaces a model row (by node and name). */
+  putModel(row: ModelRow): Promise<Result<void>>;
+  /** Deletes the named model rows of a node (names it does not have are ignored). */
+  deleteModels(nodeId: string, names: readonly string[]): Promise<Result<void>>;
+  /** Model rows of one node (or of all), by name. */
+  models(nodeId?: string): Promise<Result<ModelRow[]>>;
   /** Deletes events, rollups and instance stats older than `before`, and nodes not seen since. */
   prune(before: number): Promise<Result<PruneReport>>;
   /** Releases the database. Idempotent; other calls after it fail with a Result error. */

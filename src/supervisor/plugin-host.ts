@@ -26,6 +26,8 @@ export interface HostDeps {
   cgroups?: InstanceCgroups;
   /** Where a plugin's log lines are cut (logs.maxLineBytes). */
   maxLineBytes?: number;
+  /** The model store's folder (models.dir), given to plugins as BKG_MODELS_DIR. */
+  modelsDir?: string;
   /** Compiled paramsSchemas kept across daemon starts; absent, every start compiles. */
   schemaCache?: ParamsSchemaCache;
   daemonVersion: string;
@@ -313,7 +315,7 @@ export class PluginHost {
         onEmit: (_i, event, data) => this.deps.emit(this.name, event, data),
         onExit: (i, exit) => this.onExit(gen, i, exit),
       },
-      { runMarker: this.deps.runMarker, cgroups: this.deps.cgroups, maxLineBytes: this.deps.maxLineBytes },
+      { runMarker: this.deps.runMarker, cgroups: this.deps.cgroups, maxLineBytes: this.deps.maxLineBytes, modelsDir: this.deps.modelsDir },
     );
     gen.instances.add(inst);
     this.deps.lifecycle(this.name, "starting", `spawning ${gen.manifest.command.join(" ")}`, id);

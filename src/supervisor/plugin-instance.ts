@@ -109,9 +109,9 @@ export class PluginInstance {
     /**
      * How its descendants are found when it ends: runMarker is BKG_DAEMON_RUN for the process
      * and everything it starts (see run-marker.ts); cgroups, where available, hold it in a leaf.
-     * maxLineBytes: where its log lines are cut.
+     * maxLineBytes: where its log lines are cut. modelsDir: the model store, given as BKG_MODELS_DIR.
      */
-    private readonly tracking: { runMarker?: string; cgroups?: InstanceCgroups; maxLineBytes?: number } = {},
+    private readonly tracking: { runMarker?: string; cgroups?: InstanceCgroups; maxLineBytes?: number; modelsDir?: string } = {},
     /** The daemon's environment, which passEnv and {"$env"} references read. */
     private readonly daemonEnv: NodeJS.ProcessEnv = process.env,
   ) {}
@@ -146,7 +146,7 @@ export class PluginInstance {
   async start(): Promise<InitializeResult> {
     const m = this.manifest;
     // A reference to a variable the daemon lacks fails here, before anything is spawned.
-    const env = pluginEnv(m, this.id, this.dataDir, this.daemonEnv, this.tracking.runMarker);
+    const env = pluginEnv(m, this.id, this.dataDir, this.daemonEnv, this.tracking.runMarker, this.tracking.modelsDir);
     const config = resolveEnvReferences(m.config, this.daemonEnv, { file: m.file, pointer: "/config" });
     checkLaunchable(m, pluginArgv(m)[0], env);
     const child = spawnPlugin(m, this.id, this.dataDir, env);

@@ -29,9 +29,10 @@ function passes(name: string, passEnv: readonly string[]): boolean {
  * resolved), then the BKG_* variables the daemon sets, which nothing overrides. Throws a
  * permanent BkgError when a reference names a variable the daemon does not have.
  * `runMarker` (BKG_DAEMON_RUN) tags the process and everything it starts as this daemon's, for
- * the orphan reaper (see orphan-reaper.ts).
+ * the orphan reaper (see orphan-reaper.ts). `modelsDir` (BKG_MODELS_DIR, absolute) is the model
+ * store's folder, where a plugin finds <name>/model.json (docs/models.md).
  */
-export function pluginEnv(m: Manifest, instanceId: string, dataDir: string, daemonEnv: NodeJS.ProcessEnv, runMarker?: string): Record<string, string> {
+export function pluginEnv(m: Manifest, instanceId: string, dataDir: string, daemonEnv: NodeJS.ProcessEnv, runMarker?: string, modelsDir?: string): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(daemonEnv)) {
     if (v === undefined || k.startsWith("BKG_")) continue;
@@ -42,6 +43,7 @@ export function pluginEnv(m: Manifest, instanceId: string, dataDir: string, daem
   env.BKG_INSTANCE_ID = instanceId;
   env.BKG_DATA_DIR = dataDir;
   env.BKG_PROTOCOL_VERSION = PROTOCOL_VERSION;
+  if (modelsDir) env.BKG_MODELS_DIR = modelsDir;
   if (runMarker) env[RUN_MARKER_VAR] = runMarker;
   return env;
 }

@@ -301,6 +301,7 @@ export class Supervisor {
       runMarker: this.runMarker,
       cgroups: this.cgroups,
       maxLineBytes: this.deps.config.logs.maxLineBytes,
+      modelsDir: this.deps.config.models?.dir,
       schemaCache: this.schemaCache,
       daemonVersion: this.deps.daemonVersion,
       logs: ring,

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import Database from "better-sqlite3";
 import pg from "pg";
 import t, { type Test } from "tap";
-import { latestVersion, openStore, type Batch, type NodeRecord, type Result, type Store, type StoredEvent } from "../../src/store/index.js";
+import { latestVersion, migrationsFor, openStore, type ModelRow, type Batch, type NodeRecord, type Result, type Store, type StoredEvent } from "../../src/store/index.js";
 import { CallRecorder } from "../../src/telemetry/recorder.js";
 import { EventQueue } from "../../src/telemetry/event-queue.js";
 import { Flusher } from "../../src/telemetry/flusher.js";
@@ -88,18 +88,47 @@ for (const [driver, setup] of Object.entries(DRIVERS)) {
       const s = await opened(t, url);
       t.equal(value(t, await s.schemaVersion()), 0, "an empty database has version 0");
       const first = value(t, await s.migrate());
-      t.same(first, { from: 0, to: latestVersion(s.driver), applied: ["001_init"] });
+      t.same(first, { from: 0, to: latestVersion(s.driver), applied: migrationsFor(s.driver).map((m) => `${String(m.version).padStart(3, "0")}_${m.name}`) });
+      t.same(first.applied.slice(0, 2), ["001_init", "002_models"]);
       t.same(value(t, await s.migrate()), { from: latestVersion(s.driver), to: latestVersion(s.driver), applied: [] }, "a second migrate is a no-op");
       // Two stores migrating the same fresh database at once: one applies, the other sees it done.
       const url2 = await env.fresh("migrations_race");
       const [a, b] = [await opened(t, url2), await opened(t, url2)];
       const both = await Promise.all([a.migrate(), b.migrate()]);
-      t.same(both.map((r) => r.ok && r.value.applied.length).sort(), [0, 1], "concurrent migrations apply once");
+      t.same(both.map((r) => r.ok && r.value.applied.length).sort(), [0, latestVersion(s.driver)], "concurrent migrations apply once");
 
       await env.exec(url, `INSERT INTO bkg_schema (version, name, applied_at) VALUES (${latestVersion(s.driver) + 1}, 'from_the_future', 0)`);
       const newer = await s.migrate();
       t.equal(newer.ok, false);
-      t.match(!newer.ok && newer.error, /schema version 2, but this bkg knows versions up to 1.*Upgrade bkg, or point storage\.url/);
+      t.match(!newer.ok && newer.error, new RegExp(`schema version ${latestVersion(s.driver) + 1}, but this bkg knows versions up to ${latestVersion(s.driver)}.*Upgrade bkg, or point storage\\.url`));
+    });
+
+    t.test("models: one row per node and name, replaced on a second pull, deleted by name", async (t) => {
+      const s = await opened(t, await env.fresh("models"));
+      value(t, await s.migrate());
+      const row = (nodeId: string, name: string, size: number): ModelRow => ({
+        nodeId,
+        name,
+        file: `${name}.gguf`,
+        format: "gguf",
+        size,
+        sha256: "a".repeat(64),
+        source: `catalog:${name}`,
+        licence: "Apache-2.0",
+        metadata: { architecture: "llama", parameters: 134_515_008, files: { model: `${name}.gguf` } },
+        pulledAt: 1_760_000_000_000,
+      });
+      value(t, await s.putModel(row("n1", "b-model", 1)));
+      value(t, await s.putModel(row("n1", "a-model", 2)));
+      value(t, await s.putModel(row("n2", "a-model", 3)));
+      value(t, await s.putModel(row("n1", "b-model", 98_362_432)));
+      const n1 = value(t, await s.models("n1"));
+      t.same(n1.map((m) => [m.name, m.size]), [["a-model", 2], ["b-model", 98_362_432]], "by name; the second put replaced the first");
+      t.same(n1[1], row("n1", "b-model", 98_362_432), "every column round-trips");
+      t.equal(value(t, await s.models()).length, 3, "all nodes");
+      value(t, await s.deleteModels("n1", ["b-model", "never-pulled"]));
+      t.same(value(t, await s.models("n1")).map((m) => m.name), ["a-model"]);
+      t.same(value(t, await s.models("n2")).map((m) => m.name), ["a-model"], "another node's row is its own");
     });
 
     t.test("events: written in batches, queried by time, plugin, kind and node", async (t) => {
@@ -231,7 +260,7 @@ for (const [driver, setup] of Object.entries(DRIVERS)) {
         (e: Error) => e.message,
       );
       t.match(err, /daemon exited with 1/);
-      t.match(err, /the daemon could not start: the store at .* has schema version 99, but this bkg knows versions up to 1/);
+      t.match(err, new RegExp(`the daemon could not start: the store at .* has schema version 99, but this bkg knows versions up to ${latestVersion(driver as "sqlite" | "postgres")}`));
     });
   });
 }

@@ -1,0 +1,12 @@
+/** The model store: the catalog, sources, pulls into <models.dir>/<name>/ with model.json (docs/models.md). */
+export { CATALOG, catalogEntry, unknownModel, type CatalogEntry, type CatalogFile } from "./catalog.js";
+export { ModelError, MODEL_ERRORS, notPulledMessage, type ModelErrorCode } from "./model-errors.js";
+export { checkModelName, isValidModelName } from "./model-name.js";
+export { listModelRecords, readModelRecord, modelFilePaths, MODEL_RECORD_FILE, type ModelRecord, type ModelFormat } from "./model-record.js";
+export { parseSource, looksLikeSource, type Source } from "./source-uri.js";
+export { planPull, type PullPlan } from "./pull-plan.js";
+export { pullModel, pullPlanned, type PullOptions, type PullProgress, type PullResult } from "./pull.js";
+export { removeLeftovers } from "./leftovers.js";
+export { verifyModel, sha256File, type VerifyProblem } from "./verify.js";
+export { PREPARERS, findPreparer, type Preparer, type PrepareInput, type PrepareOutput } from "./prepare/index.js";
+export { ModelService, toRow, type PullStatus, type StartPullOptions } from "./model-service.js";
