@@ -1,7 +1,8 @@
 /**
  * The snapshot file: gzip-compressed JSON lines. Line 1 is the header (format, version, the
  * collection's settings, counts); then one line per document with its chunks, each vector as the
- * base64 of its little-endian float32 bytes (so a restore is bit-exact on either backend); the last
+ * base64 of its little-endian float32 bytes (so a restore is bit-exact on either backend; metadata
+ * keys are written sorted, since JSON key order carries no meaning and jsonb does not keep it); the last
  * line is a trailer with the counts and a SHA-256 of the document lines, so a truncated or edited
  * file is refused instead of restoring part of a collection.
  */
@@ -35,6 +36,13 @@ interface DocLine {
   chunks: Array<{ index: number; text: string; heading?: string; vector: string }>;
 }
 
+/** Objects with their keys sorted, at every depth: PostgreSQL's jsonb keeps its own key order, and a snapshot must not depend on the backend. */
+function sortedKeys(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(sortedKeys);
+  if (v === null || typeof v !== "object") return v;
+  return Object.fromEntries(Object.keys(v).sort().map((k) => [k, sortedKeys((v as Record<string, unknown>)[k])]));
+}
+
 const encodeVector = (v: Float32Array) => Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString("base64");
 function decodeVector(s: string): Float32Array {
   const b = Buffer.from(s, "base64");
@@ -64,7 +72,7 @@ export async function writeSnapshot(
         const line: DocLine = {
           id: d.id,
           text: d.text,
-          metadata: d.metadata,
+          metadata: sortedKeys(d.metadata) as Record<string, unknown>,
           updatedAt: d.updatedAt,
           chunks: d.chunks.map((c) => ({ index: c.index, text: c.text, ...(c.heading ? { heading: c.heading } : {}), vector: encodeVector(c.vector) })),
         };
