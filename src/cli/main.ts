@@ -12,6 +12,7 @@ import { registerDevCommand } from "./dev-command.js";
 import { registerStatusCommand } from "./status-command.js";
 import { registerEventsCommand } from "./events-command.js";
 import { registerTopCommand } from "./top-command.js";
+import { registerSearchCommand } from "./search-command.js";
 
 export async function main(argv: string[]): Promise<number> {
   const program = new Command("bkg")
@@ -31,6 +32,7 @@ export async function main(argv: string[]): Promise<number> {
   registerAuthCommands(program, globals);
   registerEventsCommand(program, globals);
   registerTopCommand(program, globals);
+  registerSearchCommand(program, globals);
   for (const c of program.commands) c.exitOverride();
   for (const c of program.commands.flatMap((c) => c.commands)) c.exitOverride();
 

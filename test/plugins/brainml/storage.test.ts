@@ -77,6 +77,24 @@ for (const backend of all) {
       t.same((await call("query", { collection: "things", query: "nothing matches xyzzy", mode: "fts" })).results, []);
     });
 
+    await t.test("bkg search: a ranked table, --json, bad options", async (t) => {
+      const table = await d.cli(["search", "things", "volcanic rock", "--mode", "fts", "--top", "2"]);
+      t.equal(table.code, 0, table.stderr);
+      const lines = table.stdout.trim().split("\n");
+      t.match(lines[0], /^RANK\s+SCORE\s+DOCUMENT\s+CHUNK\s+TEXT/);
+      t.match(lines[1], /^1\s+\S+\s+basalt\s+0\s+.*\*\*volcanic\*\* \*\*rock\*\*/);
+      t.match(lines[2], /^2\s+\S+\s+granite\s+0\s+/);
+      t.match(lines[3], /^2 results, fts, [\d.]+ ms$/);
+      const json = await d.cli(["search", "things", "zanzibarine", "--mode", "fts", "--json"]);
+      t.equal(JSON.parse(json.stdout).results[0].document.id, "carrot");
+      const badMode = await d.cli(["search", "things", "x", "--mode", "fuzzy"]);
+      t.equal(badMode.code, 2);
+      t.match(badMode.stderr, /--mode must be one of fts, vector, hybrid/);
+      const missing = await d.cli(["search", "nope", "x"]);
+      t.equal(missing.code, 1);
+      t.match(missing.stderr, /no collection "nope"; the collections are: other, things/);
+    });
+
     await t.test("vector: nearest first, topK", async (t) => {
       const a = await call("query", { collection: "things", vector: [0, 0, 1, 0], mode: "vector", topK: 2 });
       t.same(ids(a), ["granite", "basalt"]);
