@@ -1,7 +1,9 @@
 /**
  * The PostgreSQL backend: per collection a documents table and a chunks table holding a
- * generated `tsvector` (english stemming, GIN index, ranked with ts_rank_cd) and a pgvector
- * column with an HNSW index. Writes are single transactions.
+ * generated `tsvector` (english stemming, GIN index, ranked with ts_rank) and a pgvector
+ * column with an HNSW index. The text is split at every non-alphanumeric character before
+ * parsing, as SQLite's unicode61 tokenizer does ("QX-7731" and "a.b" are two words on both).
+ * Writes are single transactions.
  */
 import pg from "pg";
 import { postgresFilterSql } from "../query/filters.js";
@@ -97,7 +99,7 @@ export class PostgresBackend implements Backend {
         CREATE TABLE ${t}_docs (id text COLLATE "C" PRIMARY KEY, text text NOT NULL, metadata jsonb NOT NULL, updated_at bigint NOT NULL);
         CREATE TABLE ${t}_chunks (
           id bigserial PRIMARY KEY, doc_id text COLLATE "C" NOT NULL REFERENCES ${t}_docs (id) ON DELETE CASCADE, idx int NOT NULL,
-          text text NOT NULL, heading text, tsv tsvector GENERATED ALWAYS AS (to_tsvector('english', text)) STORED,
+          text text NOT NULL, heading text, tsv tsvector GENERATED ALWAYS AS (to_tsvector('english', regexp_replace(text, '[^[:alnum:]]+', ' ', 'g'))) STORED,
           embedding vector(${c.dimensions}) NOT NULL, UNIQUE (doc_id, idx));
         CREATE INDEX ${t}_tsv ON ${t}_chunks USING gin (tsv);
         CREATE INDEX ${t}_hnsw ON ${t}_chunks USING hnsw (embedding ${OPS[c.metric].index});`);
@@ -158,8 +160,10 @@ export class PostgresBackend implements Backend {
     const f = postgresFilterSql(filters, "d.metadata", 3);
     const join = filters.length ? `JOIN ${t.docs} d ON d.id = c.doc_id` : "";
     // Any term may match (OR), like the SQLite backend; plainto_tsquery stems and drops stop words.
+    // ts_rank, not ts_rank_cd: for an OR query it adds up what each term matched, so a chunk with
+    // two of the terms outranks one with one (cover density scored those alike).
     const r = await this.q(
-      `SELECT c.doc_id, c.idx, ts_rank_cd(c.tsv, q.q) AS score
+      `SELECT c.doc_id, c.idx, ts_rank(c.tsv, q.q) AS score
        FROM (SELECT replace(plainto_tsquery('english', $1)::text, ' & ', ' | ')::tsquery AS q) q, ${t.chunks} c ${join}
        WHERE c.tsv @@ q.q AND ${f.sql} ORDER BY score DESC, c.id LIMIT $2`,
       [terms.join(" "), topK, ...f.params],
