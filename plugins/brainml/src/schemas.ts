@@ -64,6 +64,7 @@ export const SCHEMAS = {
     rrfK: { type: "number", exclusiveMinimum: 0 },
     weights: obj([], { fts: { type: "number", minimum: 0 }, vector: { type: "number", minimum: 0 } }),
     exact: { type: "boolean" },
+    match: { enum: ["all", "any"] },
   }),
   delete: obj(["collection"], { collection, ids: { type: "array", items: { type: "string" }, maxItems: 10000 }, filters }),
   stats: obj(["collection"], { collection }),

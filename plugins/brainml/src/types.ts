@@ -2,6 +2,8 @@
 
 export type Metric = "cosine" | "l2" | "ip";
 export type SearchMode = "fts" | "vector" | "hybrid";
+/** Full-text semantics: every query term must be in a chunk, or any one of them. */
+export type TextMatch = "all" | "any";
 export type FilterOp = "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "contains";
 export const FILTER_OPS: readonly FilterOp[] = ["eq", "ne", "gt", "gte", "lt", "lte", "in", "contains"];
 
@@ -83,8 +85,8 @@ export interface Backend {
   deleteDocuments(collection: CollectionInfo, ids: string[]): Promise<number>;
   /** Deletes documents matching filters; returns how many. */
   deleteWhere(collection: CollectionInfo, filters: Filter[]): Promise<number>;
-  /** Full-text search: terms are the query's words (stop words removed), any of which may match. */
-  searchText(collection: CollectionInfo, terms: string[], topK: number, filters: Filter[]): Promise<Hit[]>;
+  /** Full-text search: terms are the query's words (stop words removed); "all" needs every term in a chunk, "any" one of them. */
+  searchText(collection: CollectionInfo, terms: string[], topK: number, filters: Filter[], match: TextMatch): Promise<Hit[]>;
   searchVector(collection: CollectionInfo, vector: Float32Array, topK: number, filters: Filter[], exact?: boolean): Promise<Hit[]>;
   chunks(collection: CollectionInfo, keys: Array<{ docId: string; index: number }>): Promise<ChunkView[]>;
   stats(collection: CollectionInfo): Promise<CollectionStats>;

@@ -7,7 +7,7 @@
  */
 import pg from "pg";
 import { postgresFilterSql } from "../query/filters.js";
-import type { Backend, ChunkView, CollectionInfo, CollectionStats, DocumentRecord, Filter, Hit, Metadata, Metric } from "../types.js";
+import type { Backend, ChunkView, CollectionInfo, CollectionStats, DocumentRecord, Filter, Hit, Metadata, Metric, TextMatch } from "../types.js";
 import { scoreOf } from "./vectors.js";
 
 const OPS: Record<Metric, { op: string; index: string }> = {
@@ -154,17 +154,18 @@ export class PostgresBackend implements Backend {
     return (await this.q(`DELETE FROM ${t.docs} d WHERE ${f.sql}`, f.params)).rowCount ?? 0;
   }
 
-  async searchText(c: CollectionInfo, terms: string[], topK: number, filters: Filter[]): Promise<Hit[]> {
+  async searchText(c: CollectionInfo, terms: string[], topK: number, filters: Filter[], match: TextMatch): Promise<Hit[]> {
     if (terms.length === 0) return [];
     const t = await this.tables(c);
     const f = postgresFilterSql(filters, "d.metadata", 3);
     const join = filters.length ? `JOIN ${t.docs} d ON d.id = c.doc_id` : "";
-    // Any term may match (OR), like the SQLite backend; plainto_tsquery stems and drops stop words.
+    // plainto_tsquery stems, drops stop words and ANDs the terms; "any" turns the ANDs into ORs.
     // ts_rank, not ts_rank_cd: for an OR query it adds up what each term matched, so a chunk with
     // two of the terms outranks one with one (cover density scored those alike).
+    const tsquery = match === "all" ? "plainto_tsquery('english', $1)" : "replace(plainto_tsquery('english', $1)::text, ' & ', ' | ')::tsquery";
     const r = await this.q(
       `SELECT c.doc_id, c.idx, ts_rank(c.tsv, q.q) AS score
-       FROM (SELECT replace(plainto_tsquery('english', $1)::text, ' & ', ' | ')::tsquery AS q) q, ${t.chunks} c ${join}
+       FROM (SELECT ${tsquery} AS q) q, ${t.chunks} c ${join}
        WHERE c.tsv @@ q.q AND ${f.sql} ORDER BY score DESC, c.id LIMIT $2`,
       [terms.join(" "), topK, ...f.params],
     );

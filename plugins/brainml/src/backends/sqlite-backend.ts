@@ -9,7 +9,7 @@ import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import * as sqliteVec from "sqlite-vec";
 import { sqliteFilterSql } from "../query/filters.js";
-import type { Backend, ChunkView, CollectionInfo, CollectionStats, DocumentRecord, Filter, Hit, Metadata } from "../types.js";
+import type { Backend, ChunkView, CollectionInfo, CollectionStats, DocumentRecord, Filter, Hit, Metadata, TextMatch } from "../types.js";
 import { dot, fromBlob, scoreOf, toBlob } from "./vectors.js";
 
 interface Tables {
@@ -153,10 +153,10 @@ export class SqliteBackend implements Backend {
     })();
   }
 
-  async searchText(c: CollectionInfo, terms: string[], topK: number, filters: Filter[]): Promise<Hit[]> {
+  async searchText(c: CollectionInfo, terms: string[], topK: number, filters: Filter[], match: TextMatch): Promise<Hit[]> {
     if (terms.length === 0) return [];
     const t = this.tables(c);
-    const match = terms.map((w) => `"${w.replace(/"/g, '""')}"`).join(" OR ");
+    const expression = terms.map((w) => `"${w.replace(/"/g, '""')}"`).join(match === "all" ? " AND " : " OR ");
     const f = sqliteFilterSql(filters, "d.metadata");
     const join = filters.length ? `JOIN ${t.docs} d ON d.id = c.doc_id` : "";
     const rows = this.db
@@ -164,7 +164,7 @@ export class SqliteBackend implements Backend {
         `SELECT c.doc_id, c.idx, -f.rank AS score FROM ${t.fts} f JOIN ${t.chunks} c ON c.rowid = f.rowid ${join}
          WHERE ${t.fts} MATCH ? AND ${f.sql} ORDER BY f.rank LIMIT ?`,
       )
-      .all(match, ...f.params, topK);
+      .all(expression, ...f.params, topK);
     return rows.map((r) => ({ docId: String(r.doc_id), index: Number(r.idx), score: Number(r.score) }));
   }
 

@@ -8,7 +8,7 @@ import type { Brain } from "../brain.js";
 import { queryTerms } from "../chunking/tokens.js";
 import { embedTexts, type CallFn } from "../embedder.js";
 import { brainError, messageOf } from "../errors.js";
-import type { Filter, Hit, SearchMode } from "../types.js";
+import type { Filter, Hit, SearchMode, TextMatch } from "../types.js";
 import { checkFilters } from "./filters.js";
 import { reciprocalRankFusion } from "./fusion.js";
 import { highlight } from "./highlights.js";
@@ -24,6 +24,8 @@ export interface QueryParams {
   rrfK?: number;
   /** Per-mode weights in the fusion (default 1 each). */
   weights?: { fts?: number; vector?: number };
+  /** Full text: "all" (default) needs every query word in a chunk, "any" one of them. */
+  match?: TextMatch;
   /** Vector search without the approximate index (PostgreSQL's HNSW); SQLite is always exact. */
   exact?: boolean;
 }
@@ -54,18 +56,19 @@ export async function runQuery(brain: Brain, call: CallFn, p: QueryParams): Prom
   if (mode !== "fts" && !text && !p.vector) throw brainError("query_missing", `mode "${mode}" needs query (text) or vector`);
   const terms = text ? queryTerms(text) : [];
   const warnings: string[] = [];
+  const match = p.match ?? "all";
 
   const vectorOf = async (): Promise<Float32Array> => (p.vector ? Float32Array.from(p.vector) : (await embedTexts(call, c, [text], 1))[0]);
   let ranked: Array<{ docId: string; index: number; score: number; ranks?: Record<string, number> }>;
   if (mode === "fts") {
-    ranked = await brain.backend.searchText(c, terms, topK, filters);
+    ranked = await brain.backend.searchText(c, terms, topK, filters, match);
   } else if (mode === "vector") {
     ranked = await brain.backend.searchVector(c, await vectorOf(), topK, filters, p.exact);
   } else {
     const n = Math.max(50, topK * brain.config.hybridCandidates);
     const lists: Record<string, Hit[]> = {};
     const [fts, vec] = await Promise.allSettled([
-      text ? brain.backend.searchText(c, terms, n, filters) : Promise.resolve([]),
+      text ? brain.backend.searchText(c, terms, n, filters, match) : Promise.resolve([]),
       vectorOf().then((v) => brain.backend.searchVector(c, v, n, filters, p.exact)),
     ]);
     if (fts.status === "rejected") throw fts.reason;
