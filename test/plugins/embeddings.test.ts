@@ -83,9 +83,11 @@ t.test("paraphrases are closer than unrelated sentences", async (t) => {
 
 t.test("padding in a batch does not change a vector (the attention mask is honoured)", async (t) => {
   const short = "Short sentence.";
+  // Two tokens longer: the same length group (onnx-embedder.ts lengthGroups), so short is padded.
+  const longer = "Short sentence, longer.";
+  t.equal(ids(longer).length, ids(short).length + 2, "the longer one has two more tokens");
   const alone = (await embed([short])).data[0].embedding;
-  const long = "This much longer sentence forces every other sequence in the same run to be padded with many extra tokens at its end.";
-  const together = (await embed([long, short, long])).data[1].embedding;
+  const together = (await embed([longer, short, longer])).data[1].embedding;
   t.ok(dot(alone, together) > 0.9999, `cosine alone vs padded ${dot(alone, together)}`);
 });
 
@@ -118,6 +120,20 @@ t.test("concurrent calls are merged into one inference run", async (t) => {
   results.forEach((r, i) => t.ok(dot(r.data[0].embedding, batch.data[i].embedding) > 0.9999, `caller ${i} got its own vector`));
 });
 
+t.test("encoding_format base64 carries the same vectors as float32 bytes", async (t) => {
+  const input = ["Base64 is smaller on the wire.", "So are rounded floats."];
+  const floats = await embed(input);
+  const b64 = await d.client.call<{ data: { index: number; embedding: string }[]; dimensions: number }>("embeddings.embed", { input, encoding_format: "base64" });
+  b64.data.forEach((x, i) => {
+    t.type(x.embedding, "string");
+    const bytes = Buffer.from(x.embedding, "base64");
+    const v = new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
+    t.equal(v.length, b64.dimensions);
+    const maxDiff = Math.max(...Array.from(v, (y, j) => Math.abs(y - floats.data[i].embedding[j])));
+    t.ok(maxDiff < 1e-8, `input ${i}: float and base64 forms agree (max difference ${maxDiff})`);
+  });
+});
+
 t.test("models lists what the plugin can serve", async (t) => {
   const { models } = await d.client.call<{ models: { name: string; format: string; loaded: boolean; dimensions?: number; maxTokens: number }[] }>("embeddings.models", {});
   t.same(models, [{ name: MINILM, format: "onnx", loaded: true, maxTokens: 256, dimensions: 384 }], "the ONNX model, loaded; the safetensors one is not for this plugin");
@@ -136,6 +152,7 @@ t.test("bad input", async (t) => {
   await fails({ input: Array.from({ length: MAX_INPUTS + 1 }, () => "x") }, -32602, new RegExp(`input has ${MAX_INPUTS + 1} texts; at most ${MAX_INPUTS} per call \\(config maxInputs\\)`), "too many inputs");
   await fails({ input: ["x"], model: "no-such-model" }, -32602, /model "no-such-model" is not pulled: run `bkg models pull no-such-model`/, "model not pulled");
   await fails({ input: ["x"], model: MINILM_FP32 }, -32602, /is a safetensors model, not an ONNX text embedder/, "a model of another format");
+  await fails({ input: ["x"], encoding_format: "hex" }, -32602, /encoding_format must be "float" or "base64", got "hex"/, "unknown encoding_format");
   await fails({ input: ["x"], colour: "blue" }, -32602, /unknown property "colour"/, "unknown parameter");
   const err = await d.client.call("embeddings.embed", { input: ["x"], model: "no-such-model" }).catch((e: { data?: unknown }) => e.data);
   t.same(err, { reason: "model_not_pulled", model: "no-such-model", available: [MINILM] }, "the error lists the models that are pulled");
