@@ -6,6 +6,10 @@ export interface BrainConfig {
   backend: "sqlite" | "postgres";
   /** SQLite database file; default <dataDir>/brainml.db. */
   sqliteFile: string;
+  /** SQLite: unfiltered vector search goes through the in-memory binary index from this many chunks (0: always exact). */
+  approximateAbove: number;
+  /** SQLite: candidates the binary index hands to the exact rerank (at least 20 x topK). */
+  candidates: number;
   /** postgres:// URL, required when backend is postgres. */
   postgresUrl?: string;
   /** pgvector's hnsw.ef_search (at least 2 x topK is used). */
@@ -28,6 +32,7 @@ export function readConfig(raw: Record<string, unknown>, dataDir: string): Brain
   const num = (v: unknown, d: number) => (typeof v === "number" && Number.isFinite(v) && v > 0 ? v : d);
   const str = (v: unknown, d: string) => (typeof v === "string" && v ? v : d);
   const pg = (raw.postgres ?? {}) as Record<string, unknown>;
+  const sqlite = (raw.sqlite ?? {}) as Record<string, unknown>;
   const chunking = (raw.chunking ?? {}) as Record<string, unknown>;
   const backend = raw.backend === "postgres" ? "postgres" : "sqlite";
   if (raw.backend !== undefined && raw.backend !== "sqlite" && raw.backend !== "postgres") {
@@ -36,7 +41,9 @@ export function readConfig(raw: Record<string, unknown>, dataDir: string): Brain
   if (backend === "postgres" && typeof pg.url !== "string") throw new Error('config.backend is "postgres" but config.postgres.url (a postgres:// URL) is not set');
   return {
     backend,
-    sqliteFile: str((raw.sqlite as Record<string, unknown> | undefined)?.file, join(dataDir, "brainml.db")),
+    sqliteFile: str(sqlite.file, join(dataDir, "brainml.db")),
+    approximateAbove: typeof sqlite.approximateAbove === "number" && sqlite.approximateAbove >= 0 ? sqlite.approximateAbove : 20_000,
+    candidates: num(sqlite.candidates, 400),
     postgresUrl: typeof pg.url === "string" ? pg.url : undefined,
     efSearch: num(pg.efSearch, 100),
     snapshotsDir: str(raw.snapshotsDir, join(dataDir, "snapshots")),

@@ -21,7 +21,7 @@ let opened: Promise<Brain> | undefined;
 function brainFor(ctx: { config: Record<string, unknown>; dataDir: string }): Promise<Brain> {
   opened ??= (async () => {
     const config = readConfig(ctx.config, ctx.dataDir);
-    const backend = config.backend === "postgres" ? new PostgresBackend({ url: config.postgresUrl!, efSearch: config.efSearch }) : new SqliteBackend(config.sqliteFile);
+    const backend = config.backend === "postgres" ? new PostgresBackend({ url: config.postgresUrl!, efSearch: config.efSearch }) : new SqliteBackend(config.sqliteFile, { approximateAbove: config.approximateAbove, candidates: config.candidates });
     const brain = new Brain(backend, config);
     await backend.listCollections(); // surfaces a database that cannot be reached now, not mid-call
     return brain;

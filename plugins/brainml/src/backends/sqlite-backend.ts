@@ -10,6 +10,7 @@ import Database from "better-sqlite3";
 import * as sqliteVec from "sqlite-vec";
 import { sqliteFilterSql } from "../query/filters.js";
 import type { Backend, ChunkView, CollectionInfo, CollectionStats, DocumentRecord, Filter, Hit, Metadata, TextMatch } from "../types.js";
+import { BinaryIndex } from "./binary-index.js";
 import { dot, fromBlob, scoreOf, toBlob } from "./vectors.js";
 
 interface Tables {
@@ -19,12 +20,26 @@ interface Tables {
   vec: string;
 }
 
+export interface SqliteOptions {
+  /** Unfiltered vector search uses the in-memory binary index from this many chunks on (0: never). */
+  approximateAbove?: number;
+  /** Candidates the binary index hands to the exact rerank: max(this, 20 x topK). */
+  candidates?: number;
+}
+
 export class SqliteBackend implements Backend {
   readonly kind = "sqlite" as const;
   private readonly db: Database.Database;
   private readonly ids = new Map<string, number>();
+  /** Per collection: its binary index once built, and its chunk count once counted. */
+  private readonly indexes = new Map<string, BinaryIndex>();
+  private readonly counts = new Map<string, number>();
+  private readonly approximateAbove: number;
+  private readonly candidateCount: number;
 
-  constructor(file: string) {
+  constructor(file: string, options: SqliteOptions = {}) {
+    this.approximateAbove = options.approximateAbove ?? 20_000;
+    this.candidateCount = options.candidates ?? 400;
     if (file !== ":memory:") mkdirSync(dirname(file), { recursive: true });
     this.db = new Database(file);
     sqliteVec.load(this.db);
@@ -85,7 +100,7 @@ export class SqliteBackend implements Backend {
     for (const table of ["fts", "vec", "chunks", "docs"]) this.db.exec(`DROP TABLE IF EXISTS ${t}_${table}`);
     this.db.prepare("DELETE FROM bml_fields WHERE collection_id = ?").run(row.id);
     this.db.prepare("DELETE FROM bml_collections WHERE name = ?").run(name);
-    this.ids.delete(name);
+    this.forget(name);
     return true;
   }
 
@@ -94,8 +109,14 @@ export class SqliteBackend implements Backend {
       if (replace) this.dropSync(to);
       this.db.prepare("UPDATE bml_collections SET name = ? WHERE name = ?").run(to, from);
     })();
-    this.ids.delete(from);
-    this.ids.delete(to);
+    this.forget(from);
+    this.forget(to);
+  }
+
+  private forget(name: string): void {
+    this.ids.delete(name);
+    this.indexes.delete(name);
+    this.counts.delete(name);
   }
 
   async upsert(c: CollectionInfo, docs: DocumentRecord[]): Promise<void> {
@@ -106,8 +127,10 @@ export class SqliteBackend implements Backend {
     const putFts = this.db.prepare(`INSERT INTO ${t.fts} (rowid, text) VALUES (?, ?)`);
     const putVec = this.db.prepare(`INSERT INTO ${t.vec} (rowid, embedding) VALUES (?, ?)`);
     const putField = this.db.prepare("INSERT OR IGNORE INTO bml_fields (collection_id, field) VALUES (?, ?)");
+    const removed: number[] = [];
+    const added: Array<[number, Float32Array]> = [];
     this.db.transaction(() => {
-      this.removeDocs(t, docs.map((d) => d.id));
+      this.removeDocs(t, docs.map((d) => d.id), removed);
       for (const d of docs) {
         putDoc.run(d.id, d.text, JSON.stringify(d.metadata), d.updatedAt);
         for (const field of Object.keys(d.metadata)) putField.run(id, field);
@@ -115,13 +138,25 @@ export class SqliteBackend implements Backend {
           const rowid = BigInt(putChunk.run(d.id, ch.index, ch.text, ch.heading ?? null).lastInsertRowid);
           putFts.run(rowid, ch.text);
           putVec.run(rowid, toBlob(ch.vector));
+          added.push([Number(rowid), ch.vector]);
         }
       }
     })();
+    this.afterWrite(c.name, removed, added);
+  }
+
+  /** Keeps the cached count and the binary index in step with a committed write. */
+  private afterWrite(name: string, removed: number[], added: Array<[number, Float32Array]>): void {
+    const count = this.counts.get(name);
+    if (count !== undefined) this.counts.set(name, count - removed.length + added.length);
+    const index = this.indexes.get(name);
+    if (!index) return;
+    for (const rowid of removed) index.remove(rowid);
+    for (const [rowid, v] of added) index.add(rowid, v);
   }
 
   /** Removes documents with their chunks from every index; runs inside the caller's transaction. */
-  private removeDocs(t: Tables, ids: string[]): number {
+  private removeDocs(t: Tables, ids: string[], removedRowids: number[]): number {
     const old = this.db.prepare(`SELECT rowid, text FROM ${t.chunks} WHERE doc_id = ?`);
     const delFts = this.db.prepare(`INSERT INTO ${t.fts} (${t.fts}, rowid, text) VALUES ('delete', ?, ?)`);
     const delVec = this.db.prepare(`DELETE FROM ${t.vec} WHERE rowid = ?`);
@@ -132,6 +167,7 @@ export class SqliteBackend implements Backend {
       for (const row of old.all(id)) {
         delFts.run(row.rowid, row.text);
         delVec.run(BigInt(row.rowid as number));
+        removedRowids.push(Number(row.rowid));
       }
       delChunks.run(id);
       removed += delDoc.run(id).changes;
@@ -141,16 +177,22 @@ export class SqliteBackend implements Backend {
 
   async deleteDocuments(c: CollectionInfo, ids: string[]): Promise<number> {
     const t = this.tables(c);
-    return this.db.transaction(() => this.removeDocs(t, ids))();
+    const removed: number[] = [];
+    const n = this.db.transaction(() => this.removeDocs(t, ids, removed))();
+    this.afterWrite(c.name, removed, []);
+    return n;
   }
 
   async deleteWhere(c: CollectionInfo, filters: Filter[]): Promise<number> {
     const t = this.tables(c);
     const f = sqliteFilterSql(filters, "d.metadata");
-    return this.db.transaction(() => {
+    const removed: number[] = [];
+    const n = this.db.transaction(() => {
       const ids = this.db.prepare(`SELECT d.id FROM ${t.docs} d WHERE ${f.sql}`).all(...f.params).map((r) => String(r.id));
-      return this.removeDocs(t, ids);
+      return this.removeDocs(t, ids, removed);
     })();
+    this.afterWrite(c.name, removed, []);
+    return n;
   }
 
   async searchText(c: CollectionInfo, terms: string[], topK: number, filters: Filter[], match: TextMatch): Promise<Hit[]> {
@@ -168,9 +210,23 @@ export class SqliteBackend implements Backend {
     return rows.map((r) => ({ docId: String(r.doc_id), index: Number(r.idx), score: Number(r.score) }));
   }
 
-  async searchVector(c: CollectionInfo, vector: Float32Array, topK: number, filters: Filter[]): Promise<Hit[]> {
+  async searchVector(c: CollectionInfo, vector: Float32Array, topK: number, filters: Filter[], exact = false): Promise<Hit[]> {
     const t = this.tables(c);
     if (c.metric === "ip") return this.scanInnerProduct(c, t, vector, topK, filters);
+    const index = filters.length === 0 && !exact ? this.binaryIndex(c, t) : undefined;
+    if (index) {
+      // Approximate: the binary index's candidates, reranked by exact distance.
+      const rowids = index.candidates(vector, Math.max(this.candidateCount, topK * 20));
+      const fn = c.metric === "cosine" ? "vec_distance_cosine" : "vec_distance_l2";
+      const rows = this.db
+        .prepare(
+          // CROSS JOIN keeps json_each outermost: one vec0 point lookup per candidate, never a scan.
+          `SELECT c.doc_id, c.idx, ${fn}(v.embedding, ?) AS distance FROM json_each(?) j
+           CROSS JOIN ${t.vec} v ON v.rowid = j.value CROSS JOIN ${t.chunks} c ON c.rowid = j.value ORDER BY distance LIMIT ?`,
+        )
+        .all(toBlob(vector), JSON.stringify(rowids), topK);
+      return rows.map((r) => ({ docId: String(r.doc_id), index: Number(r.idx), score: scoreOf(c.metric, Number(r.distance)) }));
+    }
     if (filters.length === 0) {
       const rows = this.db
         .prepare(
@@ -190,6 +246,27 @@ export class SqliteBackend implements Backend {
       )
       .all(toBlob(vector), ...f.params, topK);
     return rows.map((r) => ({ docId: String(r.doc_id), index: Number(r.idx), score: scoreOf(c.metric, Number(r.distance)) }));
+  }
+
+  /** The collection's binary index, built on first use once it holds approximateAbove chunks; undefined below that. */
+  private binaryIndex(c: CollectionInfo, t: Tables): BinaryIndex | undefined {
+    const built = this.indexes.get(c.name);
+    if (built) return built;
+    if (this.approximateAbove <= 0) return undefined;
+    let count = this.counts.get(c.name);
+    if (count === undefined) {
+      count = Number(this.db.prepare(`SELECT count(*) AS n FROM ${t.chunks}`).get()!.n);
+      this.counts.set(c.name, count);
+    }
+    if (count < this.approximateAbove) return undefined;
+    const all = this.db.prepare(`SELECT rowid, embedding FROM ${t.vec}`);
+    const vectors = function* () {
+      for (const r of all.iterate()) yield fromBlob(r.embedding as Uint8Array);
+    };
+    const index = new BinaryIndex(c.dimensions, BinaryIndex.meanOf(vectors(), c.dimensions), count);
+    for (const r of all.iterate()) index.add(Number(r.rowid), fromBlob(r.embedding as Uint8Array));
+    this.indexes.set(c.name, index);
+    return index;
   }
 
   private scanInnerProduct(c: CollectionInfo, t: Tables, vector: Float32Array, topK: number, filters: Filter[]): Hit[] {
