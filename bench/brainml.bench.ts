@@ -207,7 +207,7 @@ export const scenario: Scenario = {
           hits += approx.filter((h) => want.has(h.docId)).length;
         }
         const recall = hits / (10 * queryVectors.length);
-        const how = kind === "postgres" ? "HNSW m=16, ef_construction=64, ef_search=100" : scale >= 20_000 ? "binary-code index, exact rerank of 400" : "exact vec0 scan below 20k chunks";
+        const how = kind === "postgres" ? "HNSW m=16, ef_construction=64, ef_search=100" : scale >= 20_000 ? "binary-code index, exact rerank of 1000" : "exact vec0 scan below 20k chunks";
         rows.push({ case: `vector recall@10 vs exact, ${scale} chunks, ${kind} (${how})`, subject: "bkg", metrics: [{ label: "recall@10", summary: summarize([recall]), digits: 3 }] });
         if (kind === "sqlite" && scale >= 20_000) targets.push({ target: `SQLite binary-index recall@10 >= 0.95 against exact search, ${scale} chunks`, met: recall >= 0.95, detail: `recall@10 ${recall.toFixed(3)}` });
         if (kind === "postgres") targets.push({ target: `HNSW recall@10 >= 0.95 against exact search, ${scale} chunks${scale > real ? " (perturbed copies)" : " (real embeddings)"}`, met: recall >= 0.95, detail: `recall@10 ${recall.toFixed(3)}` });

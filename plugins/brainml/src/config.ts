@@ -43,7 +43,7 @@ export function readConfig(raw: Record<string, unknown>, dataDir: string): Brain
     backend,
     sqliteFile: str(sqlite.file, join(dataDir, "brainml.db")),
     approximateAbove: typeof sqlite.approximateAbove === "number" && sqlite.approximateAbove >= 0 ? sqlite.approximateAbove : 20_000,
-    candidates: num(sqlite.candidates, 400),
+    candidates: num(sqlite.candidates, 1000),
     postgresUrl: typeof pg.url === "string" ? pg.url : undefined,
     efSearch: num(pg.efSearch, 100),
     snapshotsDir: str(raw.snapshotsDir, join(dataDir, "snapshots")),

@@ -39,7 +39,7 @@ export class SqliteBackend implements Backend {
 
   constructor(file: string, options: SqliteOptions = {}) {
     this.approximateAbove = options.approximateAbove ?? 20_000;
-    this.candidateCount = options.candidates ?? 400;
+    this.candidateCount = options.candidates ?? 1000;
     if (file !== ":memory:") mkdirSync(dirname(file), { recursive: true });
     this.db = new Database(file);
     sqliteVec.load(this.db);
