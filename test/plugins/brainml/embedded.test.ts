@@ -30,6 +30,9 @@ const DOCS = [
 ];
 
 const modelsDir = minilmModelsDir();
+// Two backends (three runs for storage), each with its own daemon and plugin processes: more than
+// tap's default 120 s per file on a loaded 2-core machine.
+t.setTimeout(10 * 60_000);
 const all = backends();
 t.teardown(async () => {
   for (const b of all) await b.stop();

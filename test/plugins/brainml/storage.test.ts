@@ -33,6 +33,9 @@ const snapshotBody = (file: string) => gunzipSync(readFileSync(file)).toString("
 
 // A third run: SQLite with its approximate vector index (binary codes, exact rerank) used from
 // the first chunk, so every unfiltered vector search and every write goes through it.
+// Two backends (three runs for storage), each with its own daemon and plugin processes: more than
+// tap's default 120 s per file on a loaded 2-core machine.
+t.setTimeout(10 * 60_000);
 const all = [...backends(), { name: "sqlite-approximate" as const, config: async () => ({ backend: "sqlite", sqlite: { approximateAbove: 1 } }), stop: async () => undefined }];
 t.teardown(async () => {
   for (const b of all) await b.stop();
