@@ -83,7 +83,7 @@ export class SqliteBackend implements Backend {
       const metric = c.metric === "cosine" ? "cosine" : "l2";
       this.db.exec(`
         CREATE TABLE ${t}_docs (id TEXT PRIMARY KEY, text TEXT NOT NULL, metadata TEXT NOT NULL, updated_at INTEGER NOT NULL);
-        CREATE TABLE ${t}_chunks (rowid INTEGER PRIMARY KEY, doc_id TEXT NOT NULL, idx INTEGER NOT NULL, text TEXT NOT NULL, heading TEXT, UNIQUE (doc_id, idx));
+        CREATE TABLE ${t}_chunks (rowid INTEGER PRIMARY KEY, doc_id TEXT NOT NULL, idx INTEGER NOT NULL, text TEXT NOT NULL, heading TEXT, embedding BLOB NOT NULL, UNIQUE (doc_id, idx));
         CREATE VIRTUAL TABLE ${t}_fts USING fts5(text, content='${t}_chunks', content_rowid='rowid', tokenize='porter unicode61 remove_diacritics 2');
         CREATE VIRTUAL TABLE ${t}_vec USING vec0(embedding float[${c.dimensions}] distance_metric=${metric});`);
     })();
@@ -123,7 +123,9 @@ export class SqliteBackend implements Backend {
     const t = this.tables(c);
     const id = this.ids.get(c.name);
     const putDoc = this.db.prepare(`INSERT OR REPLACE INTO ${t.docs} (id, text, metadata, updated_at) VALUES (?, ?, ?, ?)`);
-    const putChunk = this.db.prepare(`INSERT INTO ${t.chunks} (doc_id, idx, text, heading) VALUES (?, ?, ?, ?)`);
+    // The vector is also kept in the chunks table: the approximate search reranks its candidates
+    // from there (a B-tree lookup per row), which is far cheaper than vec0's lookup by rowid.
+    const putChunk = this.db.prepare(`INSERT INTO ${t.chunks} (doc_id, idx, text, heading, embedding) VALUES (?, ?, ?, ?, ?)`);
     const putFts = this.db.prepare(`INSERT INTO ${t.fts} (rowid, text) VALUES (?, ?)`);
     const putVec = this.db.prepare(`INSERT INTO ${t.vec} (rowid, embedding) VALUES (?, ?)`);
     const putField = this.db.prepare("INSERT OR IGNORE INTO bml_fields (collection_id, field) VALUES (?, ?)");
@@ -135,9 +137,10 @@ export class SqliteBackend implements Backend {
         putDoc.run(d.id, d.text, JSON.stringify(d.metadata), d.updatedAt);
         for (const field of Object.keys(d.metadata)) putField.run(id, field);
         for (const ch of d.chunks) {
-          const rowid = BigInt(putChunk.run(d.id, ch.index, ch.text, ch.heading ?? null).lastInsertRowid);
+          const blob = toBlob(ch.vector);
+          const rowid = BigInt(putChunk.run(d.id, ch.index, ch.text, ch.heading ?? null, blob).lastInsertRowid);
           putFts.run(rowid, ch.text);
-          putVec.run(rowid, toBlob(ch.vector));
+          putVec.run(rowid, blob);
           added.push([Number(rowid), ch.vector]);
         }
       }
@@ -220,9 +223,9 @@ export class SqliteBackend implements Backend {
       const fn = c.metric === "cosine" ? "vec_distance_cosine" : "vec_distance_l2";
       const rows = this.db
         .prepare(
-          // CROSS JOIN keeps json_each outermost: one vec0 point lookup per candidate, never a scan.
-          `SELECT c.doc_id, c.idx, ${fn}(v.embedding, ?) AS distance FROM json_each(?) j
-           CROSS JOIN ${t.vec} v ON v.rowid = j.value CROSS JOIN ${t.chunks} c ON c.rowid = j.value ORDER BY distance LIMIT ?`,
+          // CROSS JOIN keeps json_each outermost: one chunks-table lookup per candidate.
+          `SELECT c.doc_id, c.idx, ${fn}(c.embedding, ?) AS distance FROM json_each(?) j
+           CROSS JOIN ${t.chunks} c ON c.rowid = j.value ORDER BY distance LIMIT ?`,
         )
         .all(toBlob(vector), JSON.stringify(rowids), topK);
       return rows.map((r) => ({ docId: String(r.doc_id), index: Number(r.idx), score: scoreOf(c.metric, Number(r.distance)) }));
@@ -259,7 +262,7 @@ export class SqliteBackend implements Backend {
       this.counts.set(c.name, count);
     }
     if (count < this.approximateAbove) return undefined;
-    const all = this.db.prepare(`SELECT rowid, embedding FROM ${t.vec}`);
+    const all = this.db.prepare(`SELECT rowid, embedding FROM ${t.chunks}`);
     const vectors = function* () {
       for (const r of all.iterate()) yield fromBlob(r.embedding as Uint8Array);
     };
