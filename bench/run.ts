@@ -30,8 +30,10 @@ import { scenario as crash } from "./crash-recovery.bench.js";
 import { scenario as startup } from "./startup.bench.js";
 import { scenario as footprint } from "./footprint.bench.js";
 import { scenario as costs } from "./costs.bench.js";
+import { scenario as embeddings } from "./embeddings.bench.js";
+import { scenario as brainml } from "./brainml.bench.js";
 
-export const SCENARIOS: Scenario[] = [socket, http, ws, hotSwap, crash, startup, footprint, costs];
+export const SCENARIOS: Scenario[] = [socket, http, ws, hotSwap, crash, startup, footprint, costs, embeddings, brainml];
 
 interface Args {
   quick: boolean;

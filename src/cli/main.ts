@@ -15,6 +15,7 @@ import { registerTopCommand } from "./top-command.js";
 import { registerLogsCommand } from "./logs-command.js";
 import { didYouMean } from "./did-you-mean.js";
 import { registerModelCommands } from "./model-commands.js";
+import { registerSearchCommand } from "./search-command.js";
 
 export async function main(argv: string[]): Promise<number> {
   const program = new Command("bkg")
@@ -36,6 +37,7 @@ export async function main(argv: string[]): Promise<number> {
   registerTopCommand(program, globals);
   registerLogsCommand(program, globals);
   registerModelCommands(program, globals);
+  registerSearchCommand(program, globals);
   for (const c of program.commands) c.exitOverride();
   for (const c of program.commands.flatMap((c) => c.commands)) c.exitOverride();
 

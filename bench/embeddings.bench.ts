@@ -1,0 +1,174 @@
+/**
+ * Scenario: the embeddings plugin (issue 13). Two questions, each answered against a baseline
+ * measured in the same run:
+ *  1. What does going through the bus cost? Sentences/s of `embeddings.embed` called over the
+ *     daemon's socket in batches of 64, against the same model driven in-process with
+ *     onnxruntime-node (same tokenizer, threads and batch). Target: at least 0.9x.
+ *  2. What does dynamic batching buy? 16 concurrent callers with one sentence per call, with
+ *     batching (maxBatch 64, maxWaitMs 4) against one-by-one (maxBatch 1). Target: at least 2x.
+ */
+import { join } from "node:path";
+import { OnnxEmbedder } from "@bkg/plugin-embeddings/dist/onnx-embedder.js";
+import { TextTokenizer } from "@bkg/plugin-embeddings/dist/tokenize.js";
+import { bootDaemon, type BenchDaemon } from "./lib/daemon.js";
+import { benchSentences, findMinilmModelsDir, minilmFiles, MINILM } from "./lib/embeddings-model.js";
+import { ROOT } from "./lib/paths.js";
+import { cpuMicros } from "./lib/procs.js";
+import { unavailable, type BenchContext, type Row, type Scenario, type TargetCheck } from "./lib/scenario.js";
+import { ratio, summarize } from "./lib/stats.js";
+
+const THREADS = 1;
+const BATCH = 64;
+const CALLERS = 16;
+
+function manifest(modelsDir: string, config: Record<string, unknown>): Record<string, unknown> {
+  return {
+    name: "embeddings",
+    version: "1.0.0",
+    command: ["node", "dist/index.js"],
+    cwd: join(ROOT, "plugins", "embeddings"),
+    provides: ["embed", "models", "stats"],
+    env: { BKG_MODELS_DIR: modelsDir },
+    config: { threads: THREADS, maxBatch: BATCH, maxWaitMs: 4, ...config },
+  };
+}
+
+async function withPlugin<T>(modelsDir: string, config: Record<string, unknown>, fn: (d: BenchDaemon) => Promise<T>): Promise<T> {
+  const d = await bootDaemon({ manifests: { embeddings: manifest(modelsDir, config) } });
+  try {
+    await d.client.call("embeddings.embed", { input: ["warm up the model"] });
+    return await fn(d);
+  } finally {
+    await d.stop();
+  }
+}
+
+/** Sentences/s embedding `sentences` in batches of BATCH, `inFlight` batches at a time. */
+async function throughput(sentences: string[], inFlight: number, embedBatch: (batch: string[]) => Promise<unknown>): Promise<number> {
+  const batches: string[][] = [];
+  for (let i = 0; i < sentences.length; i += BATCH) batches.push(sentences.slice(i, i + BATCH));
+  const started = performance.now();
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: inFlight }, async () => {
+      while (next < batches.length) await embedBatch(batches[next++]);
+    }),
+  );
+  return sentences.length / ((performance.now() - started) / 1000);
+}
+
+export const scenario: Scenario = {
+  name: "embeddings",
+  title: "Embeddings plugin (issue 13)",
+  async run(ctx: BenchContext) {
+    const modelsDir = findMinilmModelsDir();
+    if (!modelsDir) return unavailable(`no pulled ${MINILM}: run the embeddings tests once (npx tap test/plugins/embeddings.test.ts fetches it) or set BKG_BENCH_MODELS_DIR to a models dir holding it`);
+    const runs = ctx.runs;
+    const sentences = benchSentences(ctx.quick ? 256 : 512);
+    const rows: Row[] = [];
+    const targets: TargetCheck[] = [];
+
+    // 1. In-process onnxruntime-node against the plugin over the bus.
+    const files = minilmFiles(modelsDir);
+    const tokenizer = new TextTokenizer(files.tokenizer, 256);
+    const embedder = await OnnxEmbedder.load(files.model, { threads: THREADS });
+    const inProcess = (batch: string[]) => embedder.embed(batch.map((s) => tokenizer.encode(s).ids));
+    const local: number[] = [];
+    const bus1: number[] = [];
+    const bus2: number[] = [];
+    const localCpu: number[] = [];
+    const pluginCpu: number[] = [];
+    await withPlugin(modelsDir, {}, async (d) => {
+      const viaBus = (batch: string[]) => d.client.call("embeddings.embed", { input: batch });
+      const [pid] = await d.pluginPids("embeddings");
+      await inProcess(sentences.slice(0, BATCH));
+      for (let r = 0; r < runs; r++) {
+        const cpu0 = process.cpuUsage();
+        local.push(await throughput(sentences, 1, inProcess));
+        const used = process.cpuUsage(cpu0);
+        localCpu.push((used.user + used.system) / 1000 / sentences.length);
+        const p0 = cpuMicros(pid);
+        bus1.push(await throughput(sentences, 1, viaBus));
+        pluginCpu.push((cpuMicros(pid) - p0) / 1000 / sentences.length);
+        bus2.push(await throughput(sentences, 2, viaBus));
+        ctx.log(`embeddings: throughput run ${r + 1}/${runs}: in-process ${local[r].toFixed(0)}/s, bus ${bus1[r].toFixed(0)}/s, bus 2 in flight ${bus2[r].toFixed(0)}/s`);
+      }
+    });
+    await embedder.release();
+    const l = summarize(local);
+    const b1 = summarize(bus1);
+    const b2 = summarize(bus2);
+    const label = `${sentences.length} sentences, batch ${BATCH}, ${THREADS} thread`;
+    const cpuCell = (xs: number[]) => ({ label: "CPU ms/sentence (process embedding)", summary: summarize(xs), digits: 2 });
+    rows.push({ case: label, subject: "onnxruntime-node in-process", metrics: [{ label: "sentences/s", summary: l }, cpuCell(localCpu)] });
+    rows.push({ case: label, subject: "embeddings.embed over the socket, 1 call in flight", metrics: [{ label: "sentences/s", summary: b1 }, cpuCell(pluginCpu)], vs: `${ratio(b1, l).toFixed(2)}x in-process` });
+    rows.push({ case: label, subject: "embeddings.embed over the socket, 2 calls in flight", metrics: [{ label: "sentences/s", summary: b2 }], vs: `${ratio(b2, l).toFixed(2)}x in-process` });
+    const best = Math.max(ratio(b1, l), ratio(b2, l));
+    targets.push({
+      target: "embeddings through the bus at least 0.9x onnxruntime-node in-process (same model, threads, batch)",
+      met: best >= 0.9,
+      detail: `1 call in flight ${ratio(b1, l).toFixed(2)}x, 2 in flight ${ratio(b2, l).toFixed(2)}x (${b1.median.toFixed(0)} / ${b2.median.toFixed(0)} vs ${l.median.toFixed(0)} sentences/s)`,
+    });
+
+    // 2. 16 single-sentence callers: dynamic batching against one-by-one.
+    const perCaller = ctx.quick ? 8 : 16;
+    /** Sentences/s of 16 callers, and the plugin process's CPU ms per sentence in that time. */
+    const callers = async (d: BenchDaemon): Promise<[number, number]> => {
+      const [pid] = await d.pluginPids("embeddings");
+      const cpu0 = cpuMicros(pid);
+      const started = performance.now();
+      await Promise.all(
+        Array.from({ length: CALLERS }, async (_, c) => {
+          for (let i = 0; i < perCaller; i++) await d.client.call("embeddings.embed", { input: [sentences[(c * perCaller + i) % sentences.length]] });
+        }),
+      );
+      const rate = (CALLERS * perCaller) / ((performance.now() - started) / 1000);
+      return [rate, (cpuMicros(pid) - cpu0) / 1000 / (CALLERS * perCaller)];
+    };
+    const batched: number[] = [];
+    const single: number[] = [];
+    const batchedCpu: number[] = [];
+    const singleCpu: number[] = [];
+    let mergedShare = NaN;
+    await withPlugin(modelsDir, {}, async (d) => {
+      for (let r = 0; r < runs; r++) {
+        const [rate, cpu] = await callers(d);
+        batched.push(rate);
+        batchedCpu.push(cpu);
+      }
+      const s = (await d.client.call<{ models: Record<string, { runs: number; items: number }> }>("embeddings.stats", {})).models[MINILM];
+      mergedShare = s.items / s.runs;
+    });
+    await withPlugin(modelsDir, { maxBatch: 1 }, async (d) => {
+      for (let r = 0; r < runs; r++) {
+        const [rate, cpu] = await callers(d);
+        single.push(rate);
+        singleCpu.push(cpu);
+      }
+    });
+    ctx.log(`embeddings: ${CALLERS} callers: batched ${batched.map((x) => x.toFixed(0)).join(", ")}, one-by-one ${single.map((x) => x.toFixed(0)).join(", ")}`);
+    const bs = summarize(batched);
+    const ss = summarize(single);
+    const caseLabel = `${CALLERS} concurrent callers, 1 sentence per call`;
+    const cpuMetric = (xs: number[]) => ({ label: "plugin CPU ms/sentence", summary: summarize(xs), digits: 2 });
+    rows.push({ case: caseLabel, subject: "dynamic batching (maxBatch 64, maxWaitMs 4)", metrics: [{ label: "sentences/s", summary: bs }, cpuMetric(batchedCpu)], vs: `${ratio(bs, ss).toFixed(2)}x one-by-one` });
+    rows.push({ case: caseLabel, subject: "one-by-one (maxBatch 1)", metrics: [{ label: "sentences/s", summary: ss }, cpuMetric(singleCpu)] });
+    targets.push({
+      target: "16 concurrent single-sentence callers: dynamic batching at least 2x one-by-one",
+      met: ratio(bs, ss) >= 2,
+      detail: `${ratio(bs, ss).toFixed(2)}x (${bs.median.toFixed(0)} vs ${ss.median.toFixed(0)} sentences/s); ${mergedShare.toFixed(1)} sentences per inference run on average`,
+    });
+
+    return {
+      available: true,
+      rows,
+      targets,
+      notes: [
+        `Model ${MINILM} (int8 ONNX, 384 dimensions) from ${modelsDir}; sentences are the retrieval set's documents (one or two sentences, ~20 tokens). ${runs} runs each, alternating.`,
+        "In-process: the plugin's own tokenizer and OnnxEmbedder classes called directly in the benchmark process (tokenize, one onnxruntime run per batch, mean pooling, normalisation), no JSON, no IPC.",
+        "Over the socket: the bkg client calls embeddings.embed through the daemon, which forwards to the plugin process over stdio; each response carries 64 x 384 numbers as JSON.",
+        "CPU ms/sentence counts only the process that embeds (the benchmark process in-process, the plugin process over the socket): it stays meaningful on a loaded machine where sentences/s does not, and shows what the plugin spends beyond inference (JSON, protocol).",
+      ],
+    };
+  },
+};

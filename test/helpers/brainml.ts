@@ -1,0 +1,38 @@
+/**
+ * BrainML in tests: its manifest (the real plugin, with an absolute cwd) on SQLite or on a
+ * throwaway PostgreSQL, and the two backends as a list to run one suite against both.
+ */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { ROOT } from "./daemon.js";
+import { startPostgres, type TestPostgres } from "./postgres.js";
+
+export const BRAINML_DIR = join(ROOT, "plugins", "brainml");
+
+export function brainmlManifest(config: Record<string, unknown> = { backend: "sqlite" }, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  const m = JSON.parse(readFileSync(join(ROOT, "manifests", "brainml.json"), "utf8")) as Record<string, unknown>;
+  delete m.$schema;
+  return { ...m, cwd: BRAINML_DIR, watch: [], config, restart: { backoff: { initialMs: 20, maxMs: 200 } }, ...extra };
+}
+
+export interface BackendUnderTest {
+  name: "sqlite" | "postgres";
+  /** A fresh database's plugin config. */
+  config(db: string): Promise<Record<string, unknown>>;
+  stop(): Promise<void>;
+}
+
+/** Both backends; PostgreSQL is started on first use (and fails the test with the reason if it cannot be). */
+export function backends(): BackendUnderTest[] {
+  let pg: Promise<TestPostgres> | undefined;
+  return [
+    { name: "sqlite", config: async () => ({ backend: "sqlite" }), stop: async () => undefined },
+    {
+      name: "postgres",
+      config: async (db) => ({ backend: "postgres", postgres: { url: await (await (pg ??= startPostgres())).createDatabase(db) } }),
+      stop: async () => {
+        if (pg) await (await pg).stop();
+      },
+    },
+  ];
+}
