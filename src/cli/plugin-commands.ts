@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import type { BusEvent, LogEvent } from "../events/index.js";
-import type { PluginInfo } from "../supervisor/index.js";
+import type { PluginInfo, PluginSummary } from "../supervisor/index.js";
 import { withClient, type GlobalOptions } from "./connect-daemon.js";
 import { duration, printJson, printTable } from "./output.js";
 
@@ -18,7 +18,7 @@ export function registerPluginCommands(program: Command, globals: () => GlobalOp
         if (!list.length) return void process.stdout.write("no plugins (add a manifest to the manifests folder)\n");
         printTable(
           ["NAME", "STATE", "VERSION", "INSTANCES", "PIDS", "RESTARTS", "REASON"],
-          list.map((p) => [p.name, p.state, p.version ?? "-", p.instances.length, p.instances.map((i) => i.pid).join(",") || "-", p.restarts, p.problems?.length ? p.problems.map((x) => `${x.path || "/"} ${x.message}`).join("; ") : p.state === "ready" ? "" : (p.reason ?? "")]),
+          list.map((p) => [p.name, p.state, p.version ?? "-", p.instances.length, p.instances.map((i) => i.pid).join(",") || "-", p.restarts, listReason(p)]),
           90,
         );
       }),
@@ -75,6 +75,13 @@ export function registerPluginCommands(program: Command, globals: () => GlobalOp
     );
 }
 
+/** The REASON column: manifest problems, else a build under way or failed, else why it is not ready. */
+function listReason(p: PluginSummary): string {
+  if (p.problems?.length) return p.problems.map((x) => `${x.path || "/"} ${x.message}`).join("; ");
+  if (p.build && (p.state === "building" || p.state === "build-failed" || p.build.state === "failed")) return p.build.progress;
+  return p.state === "ready" ? "" : (p.reason ?? "");
+}
+
 function formatLog(e: LogEvent): string {
   const t = new Date(e.ts).toISOString().slice(11, 23);
   return `${t} ${e.level.toUpperCase().padEnd(5)} ${e.instance ?? e.plugin} ${e.stream === "stderr" ? "stderr: " : ""}${e.msg}`;
@@ -89,6 +96,14 @@ function printInfo(p: PluginInfo): void {
   if (p.description) line("description", p.description);
   line("restarts", p.restarts);
   if (p.memory) line("memory", p.memory);
+  if (p.build) {
+    line("build", p.build.progress);
+    if (p.build.reason) line("build why", p.build.reason);
+    if (p.build.tail?.length) {
+      process.stdout.write(`last ${p.build.tail.length} lines of the build's output:\n`);
+      for (const l of p.build.tail) process.stdout.write(`  | ${l}\n`);
+    }
+  }
   for (const pr of p.problems ?? []) line("problem", `${pr.path || "/"} ${pr.message}`);
   for (const i of p.instances) {
     const usage = i.rssBytes !== undefined ? `, ${Math.round(i.rssBytes / 1048576)} MiB, ${Math.round((i.cpu ?? 0) * 100)}% cpu` : "";
