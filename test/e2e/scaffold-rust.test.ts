@@ -14,6 +14,7 @@ import { connect, type BkgClient } from "../../src/client/index.js";
 import { BIN, ROOT } from "../helpers/daemon.js";
 import { bkg, CARGO_TARGET_DIR, plainEnv, run, scratch } from "../sdk/helpers/scaffold-env.js";
 
+t.setTimeout(15 * 60_000); // cargo builds, on a busy 2-core machine
 const { dir, config } = scratch("bkg-scaffold-rs-");
 const env = plainEnv({ CARGO_TARGET_DIR, CARGO_TERM_COLOR: "never" });
 t.teardown(async () => {
@@ -32,7 +33,7 @@ t.teardown(async () => {
 async function until<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, timeoutMs: number, context: () => string): Promise<T> {
   const end = Date.now() + timeoutMs;
   for (;;) {
-    const v = await fn().catch(() => undefined);
+    const v = await Promise.resolve().then(fn).catch(() => undefined);
     if (v !== undefined) return v;
     if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}\n--- output ---\n${context().slice(-4000)}`);
     await new Promise((r) => setTimeout(r, 100));
