@@ -4,7 +4,7 @@
  * env), compared with the hash of the last successful build, kept in the data folder.
  */
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { readdir, readFile } from "node:fs/promises";
 import { dirname, join, relative, resolve, sep } from "node:path";
 import picomatch from "picomatch";
@@ -22,8 +22,13 @@ export interface InputsHash {
 /** Hashes the step and the files its inputs globs match (relative to its cwd), in path order. */
 export async function hashBuildInputs(step: BuildStep): Promise<InputsHash> {
   const matches = picomatch(step.inputs, { dot: false });
-  const bases = [...new Set(step.inputs.map((g) => resolve(step.cwd, picomatch.scan(g).base || ".")))];
   const files = new Set<string>();
+  const bases = new Set<string>();
+  for (const g of step.inputs) {
+    const scan = picomatch.scan(g);
+    if (scan.isGlob) bases.add(resolve(step.cwd, scan.base || "."));
+    else if (isFile(resolve(step.cwd, g))) files.add(relative(step.cwd, resolve(step.cwd, g)).split(sep).join("/")); // a plain path: Cargo.toml
+  }
   for (const base of bases) for await (const file of walk(base)) {
     const rel = relative(step.cwd, file).split(sep).join("/");
     if (matches(rel)) files.add(rel);
@@ -35,6 +40,14 @@ export async function hashBuildInputs(step: BuildStep): Promise<InputsHash> {
     h.update(await readFile(join(step.cwd, rel)));
   }
   return { hash: h.digest("hex"), files: files.size };
+}
+
+function isFile(path: string): boolean {
+  try {
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
 }
 
 async function* walk(dir: string): AsyncGenerator<string> {

@@ -5,6 +5,7 @@
  * serving, a hanging build is killed with its process group, and builds take turns.
  * The real cargo build is exercised by test/plugins/candle.test.ts.
  */
+import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -12,6 +13,7 @@ import t from "tap";
 import type { PluginInfo } from "../../src/supervisor/index.js";
 import { ROOT, startTestDaemon, type TestDaemon } from "../helpers/daemon.js";
 
+t.setTimeout(10 * 60_000); // several daemons and builds, on a busy machine
 const BUILD = join(ROOT, "test/fixtures/build-step/build.mjs");
 const SDK = pathToFileURL(join(ROOT, "plugin-sdk/typescript/dist/index.js")).href;
 
@@ -163,4 +165,28 @@ t.test("a bad build step in a manifest is refused naming the field", async (t) =
   const info = (await d.client.plugins.list()).find((p) => p.name === "badbuild");
   t.match(JSON.stringify(info?.problems), /\/build\/command/, "an empty command is named");
   t.match(JSON.stringify(info?.problems), /\/build\/timeoutMs/, "a timeout below 1000 ms is named");
+});
+
+t.test("a cargo build waiting on a lock another build holds is killed at its timeout, saying so", async (t) => {
+  const d = await startTestDaemon({});
+  t.teardown(() => d.stop());
+  const dir = join(d.dir, "tiny");
+  mkdirSync(join(dir, "src"), { recursive: true });
+  writeFileSync(join(dir, "Cargo.toml"), '[package]\nname = "tiny"\nversion = "0.1.0"\nedition = "2021"\n\n[workspace]\n');
+  writeFileSync(join(dir, "src/main.rs"), "fn main() {}\n");
+  mkdirSync(join(dir, "target/release"), { recursive: true });
+  // Another build holds cargo's lock on the artifact folder (as a concurrent `cargo build` would).
+  const holder = spawn("flock", [join(dir, "target/release/.cargo-lock"), "sleep", "120"], { stdio: "ignore" });
+  t.teardown(() => void holder.kill("SIGKILL"));
+  await new Promise((r) => setTimeout(r, 300));
+  d.writeManifest("tiny", {
+    name: "tiny",
+    version: "0.1.0",
+    command: ["target/release/tiny"],
+    cwd: dir,
+    build: { command: ["cargo", "build", "--release"], inputs: ["src/**/*.rs", "Cargo.toml"], outputs: ["target/release/tiny"], timeoutMs: 4000, env: { CARGO_TERM_COLOR: "never" } },
+  });
+  await d.waitState("tiny", "build-failed", 30_000);
+  const info = await d.client.plugins.info("tiny");
+  t.match(info.reason, /build timed out after 4000 ms .*its last output: Blocking waiting for file lock on (artifact|build) directory/);
 });
