@@ -7,6 +7,7 @@
 import { copyFileSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import t from "tap";
+import { BertReference } from "../helpers/bert-reference.js";
 import { startTestDaemon, type TestDaemon } from "../helpers/daemon.js";
 import { CANDLE_MODEL, candleDaemonEnv, candleManifest, cachedCandleModel, scratchModelsDir, writeSafetensors } from "../helpers/candle-plugin.js";
 
@@ -45,6 +46,7 @@ let modelsDir: string;
 t.before(async () => {
   cachedCandleModel();
   modelsDir = scratchModelsDir();
+  process.stderr.write(`candle: the daemon builds plugins/candle with cargo (its manifest's build step) into ${candleDaemonEnv().CARGO_TARGET_DIR}; the first build takes minutes, later runs reuse it\n`);
   d = await startTestDaemon({ candle: candleManifest(modelsDir) }, {}, { env: candleDaemonEnv() });
   const started = Date.now();
   await d.waitState("candle", ["ready", "build-failed", "failed"], 35 * 60_000);
@@ -84,6 +86,45 @@ t.test("embed: 384-d, L2-normalised, meaning-aware, batch-invariant (the attenti
   t.ok(dot(alone.data[0].embedding, a) > 0.9999, "a string input equals the same sentence in a batch");
   const models = await d.client.call<{ models: { name: string; format: string; loaded: boolean }[] }>("candle.models", {});
   t.match(models.models, [{ name: CANDLE_MODEL, format: "safetensors", loaded: true }]);
+});
+
+/**
+ * BERT's WordPiece for plain lowercase ASCII sentences (lowercase, split on spaces and
+ * punctuation, greedy longest-match subwords): an independent tokeniser for the reference.
+ */
+function wordpiece(text: string, vocab: Record<string, number>): number[] {
+  const ids = [vocab["[CLS]"]];
+  for (const word of text.toLowerCase().match(/[a-z0-9]+|[^\sa-z0-9]/g) ?? []) {
+    let start = 0;
+    while (start < word.length) {
+      let end = word.length;
+      let id: number | undefined;
+      for (; end > start; end--) {
+        id = vocab[(start > 0 ? "##" : "") + word.slice(start, end)];
+        if (id !== undefined) break;
+      }
+      if (id === undefined) {
+        ids.push(vocab["[UNK]"]);
+        break;
+      }
+      ids.push(id);
+      start = end;
+    }
+  }
+  ids.push(vocab["[SEP]"]);
+  return ids;
+}
+
+t.test("embed agrees with an independent fp32 BERT (plain TypeScript on the same safetensors), cosine > 0.99 per sentence", async (t) => {
+  const dir = cachedCandleModel();
+  const reference = new BertReference(join(dir, "model.safetensors"), join(dir, "config.json"));
+  const vocab = (JSON.parse(readFileSync(join(dir, "tokenizer.json"), "utf8")) as { model: { vocab: Record<string, number> } }).model.vocab;
+  const sentences = ["A man is eating food.", "The new movie is awesome!", "Rust compiles the plugin before the daemon starts it.", "Two dogs play in the snow."];
+  const r = await d.client.call<Embedding>("candle.embed", { input: sentences });
+  sentences.forEach((s, i) => {
+    const cos = dot(r.data[i].embedding, Array.from(reference.embed(wordpiece(s, vocab))));
+    t.ok(cos > 0.99, `"${s}": cosine ${cos.toFixed(5)}`);
+  });
 });
 
 t.test("train linear: recovers the generating weights within 1%, with progress per epoch", async (t) => {
