@@ -12,7 +12,7 @@ fn number(v: &Value, at: &str) -> Result<f32, PluginError> {
             let f = n.as_f64().unwrap_or(f64::NAN);
             let x = f as f32;
             if !x.is_finite() {
-                return Err(bad_input("not-finite", format!("{at} is {f}, outside the range of a 32-bit float")));
+                return Err(bad_input("not-finite", format!("{at} is {f:e}, outside the range of a 32-bit float")));
             }
             Ok(x)
         }
