@@ -33,7 +33,9 @@ import { scenario as costs } from "./costs.bench.js";
 import { scenario as embeddings } from "./embeddings.bench.js";
 import { scenario as brainml } from "./brainml.bench.js";
 
-export const SCENARIOS: Scenario[] = [socket, http, ws, hotSwap, crash, startup, footprint, costs, embeddings, brainml];
+import { scenario as candle } from "./candle.bench.js";
+
+export const SCENARIOS: Scenario[] = [socket, http, ws, hotSwap, crash, startup, footprint, costs, embeddings, brainml, candle];
 
 interface Args {
   quick: boolean;

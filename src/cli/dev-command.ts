@@ -20,7 +20,7 @@ import { CliExit, EXIT } from "./output.js";
 
 const BIN = fileURLToPath(new URL("../../bin/bkg", import.meta.url));
 /** States after which the plugin will not become ready without a change. */
-const SETTLED = new Set(["ready", "failed", "invalid", "crashloop", "blocked", "disabled", "stopped"]);
+const SETTLED = new Set(["ready", "failed", "build-failed", "invalid", "crashloop", "blocked", "disabled", "stopped"]);
 
 export function registerDevCommand(program: Command, globals: () => GlobalOptions): void {
   program

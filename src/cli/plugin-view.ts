@@ -12,6 +12,7 @@ export function swapFailureText(p: PluginSummary, full = false, now = Date.now()
 /** The REASON cell: manifest problems, a failed swap, or why a plugin is not ready. */
 export function reasonText(p: PluginSummary): string {
   if (p.problems?.length) return p.problems.map((x) => `${x.path || "/"} ${x.message}`).join("; ");
+  if (p.build && (p.state === "building" || p.state === "build-failed" || p.build.state === "failed")) return p.build.progress;
   return swapFailureText(p) ?? (p.state === "ready" ? "" : (p.reason ?? ""));
 }
 
@@ -47,6 +48,14 @@ export function printInfo(p: PluginInfo): void {
   if (p.description) line("description", p.description);
   line("restarts", p.restarts);
   if (p.memory) line("memory", p.memory);
+  if (p.build) {
+    line("build", p.build.progress);
+    if (p.build.reason) line("build why", p.build.reason);
+    if (p.build.tail?.length) {
+      process.stdout.write(`last ${p.build.tail.length} lines of the build's output:\n`);
+      for (const l of p.build.tail) process.stdout.write(`  | ${l}\n`);
+    }
+  }
   for (const pr of p.problems ?? []) line("problem", `${pr.path || "/"} ${pr.message}`);
   for (const i of p.instances) {
     const use = i.rssBytes !== undefined ? `, ${Math.round(i.rssBytes / 1048576)} MiB, ${Math.round((i.cpu ?? 0) * 100)}% cpu` : "";

@@ -138,6 +138,8 @@ export interface ResolvedConfig {
    * daemon's own log (a token bucket per plugin), and where a plugin's log line is cut.
    */
   logs: { maxBytes: number; files: number; daemonLinesPerSec: number; daemonBurst: number; maxLineBytes: number };
+  /** Manifest build steps: how many plugins may build at once (compilers use every core). */
+  builds: { concurrency: number };
   defaults: { timeouts: TimeoutSettings; restart: RestartSettings; health: HealthSettings; idleMs: number };
   models: ModelsSettings;
 }
@@ -197,6 +199,7 @@ export const DEFAULTS = {
   storage: {} as { url?: string; nodeId?: string },
   telemetry: { enabled: true, flushMs: 5_000, retentionDays: 7 },
   logs: { maxBytes: 10 * 1024 * 1024, files: 5, daemonLinesPerSec: 200, daemonBurst: 1000, maxLineBytes: 16 * 1024 },
+  builds: { concurrency: 1 },
   defaults: {
     timeouts: { start: 10_000, call: 30_000, shutdown: 5_000, kill: 2_000, drain: 30_000 },
     restart: {

@@ -40,6 +40,7 @@ export const ENV_OVERRIDES: Record<string, [string[], EnvType]> = {
   BKG_TELEMETRY_RETENTION_DAYS: [["telemetry", "retentionDays"], "integer"],
   BKG_LOGS_MAX_BYTES: [["logs", "maxBytes"], "integer"],
   BKG_LOGS_FILES: [["logs", "files"], "integer"],
+  BKG_BUILDS_CONCURRENCY: [["builds", "concurrency"], "integer"],
   BKG_LOGS_DAEMON_LINES_PER_SEC: [["logs", "daemonLinesPerSec"], "integer"],
   BKG_MODELS_DIR: [["models", "dir"], "string"],
   BKG_MODELS_HF_ENDPOINT: [["models", "hfEndpoint"], "string"],
@@ -122,6 +123,7 @@ export function loadConfig(options: LoadConfigOptions = {}): ResolvedConfig {
     storage: { ...d.storage, ...merged.storage },
     telemetry: { ...d.telemetry, ...merged.telemetry },
     logs: { ...d.logs, ...merged.logs },
+    builds: { ...d.builds, ...merged.builds },
     defaults: {
       timeouts: { ...d.defaults.timeouts, ...md.timeouts },
       restart: { ...d.defaults.restart, ...md.restart, backoff: { ...d.defaults.restart.backoff, ...md.restart?.backoff } },

@@ -5,6 +5,8 @@ export type PluginState =
   | "blocked" // a `requires` is missing or incompatible
   | "disabled" // enabled: false
   | "idle" // lazy: not started until the first call
+  | "building" // the manifest's build step runs before the plugin starts (or before a hot swap)
+  | "build-failed" // the build step failed and nothing serves; a fixed source or bkg plugins start retries
   | "starting"
   | "ready"
   | "unresponsive"

@@ -33,6 +33,17 @@ export interface ManifestFile {
   health?: Partial<HealthSettings>;
   watch?: string[];
   config?: Record<string, unknown>;
+  build?: { command: string[]; cwd?: string; inputs: string[]; outputs?: string[]; timeoutMs?: number; env?: Record<string, string> };
+}
+
+/** A manifest's build step with defaults filled in and its cwd absolute (see supervisor/plugin-build.ts). */
+export interface BuildStep {
+  command: string[];
+  cwd: string;
+  inputs: string[];
+  outputs: string[];
+  timeoutMs: number;
+  env: Record<string, string>;
 }
 
 /** A valid manifest with the daemon's defaults filled in and paths made absolute. */
@@ -64,6 +75,8 @@ export interface Manifest {
   health: HealthSettings;
   watch: string[];
   config: Record<string, unknown>;
+  /** Run before an instance starts when its inputs changed since the last successful build. */
+  build?: BuildStep;
   /** The file's text hash: a change that does not alter it is not a reload. */
   digest: string;
 }

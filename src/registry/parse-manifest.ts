@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { basename, dirname, resolve } from "node:path";
 import type { ResolvedConfig } from "../config/index.js";
 import { toProblems, validatorFor } from "../validation/schemas.js";
-import type { Manifest, ManifestFile, ManifestResult } from "./manifest.js";
+import type { BuildStep, Manifest, ManifestFile, ManifestResult } from "./manifest.js";
 
 /**
  * Parses and validates one manifest's text and fills in the daemon's defaults. Pure: never
@@ -52,9 +52,24 @@ export function parseManifest(file: string, text: string, config: ResolvedConfig
     health: { ...d.health, ...m.health },
     watch: m.watch ?? [],
     config: m.config ?? {},
+    ...(m.build ? { build: buildStep(m.build, resolve(dirname(file), m.cwd ?? ".")) } : {}),
     digest: createHash("sha256").update(text).digest("hex").slice(0, 16),
   };
   return { ok: true, manifest };
+}
+
+/** A build that runs longer is killed (its whole process group) and fails. */
+export const DEFAULT_BUILD_TIMEOUT_MS = 600_000;
+
+function buildStep(b: NonNullable<ManifestFile["build"]>, pluginCwd: string): BuildStep {
+  return {
+    command: b.command,
+    cwd: resolve(pluginCwd, b.cwd ?? "."),
+    inputs: b.inputs,
+    outputs: b.outputs ?? [],
+    timeoutMs: b.timeoutMs ?? DEFAULT_BUILD_TIMEOUT_MS,
+    env: b.env ?? {},
+  };
 }
 
 /** Past limits.memoryMb an instance is replaced gracefully; past this margin it is killed at once. */

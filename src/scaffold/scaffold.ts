@@ -142,9 +142,23 @@ export function scaffoldPlugin(o: ScaffoldOptions): ScaffoldResult {
 export const RUNTIME: Record<Lang, { command: string[]; watch: string[]; extra?: Record<string, unknown> }> = {
   ts: { command: ["node", "--import", "tsx", "src/index.ts"], watch: ["src/**/*.ts"] },
   python: { command: ["python3", "plugin.py"], watch: ["**/*.py"] },
-  // cargo builds what changed before it starts the plugin; the first build takes a while.
-  rust: { command: ["cargo", "run", "--quiet", "--release"], watch: ["src/**/*.rs", "Cargo.toml"], extra: { timeouts: { start: 180_000 } } },
+  // The manifest's build step compiles it (see rustBuild); the command runs the binary it installs.
+  rust: { command: ["build/bin/NAME"], watch: ["src/**/*.rs", "Cargo.toml", "Cargo.lock"] },
 };
+
+/**
+ * A Rust plugin's build step: `cargo install --path .` is `cargo build --release` plus a copy of
+ * the binary to build/bin/NAME, so the command's path holds wherever CARGO_TARGET_DIR points
+ * (a target folder shared between plugins compiles their common dependencies once).
+ */
+export function rustBuild(name: string): Record<string, unknown> {
+  return {
+    command: ["cargo", "install", "--path", ".", "--root", "build", "--locked", "--force"],
+    inputs: ["src/**/*.rs", "Cargo.toml", "Cargo.lock"],
+    outputs: [`build/bin/${name}`],
+    timeoutMs: 900_000,
+  };
+}
 
 function buildManifest(name: string, lang: Lang, cwd: string | undefined, manifestDir: string, root: string): Record<string, unknown> {
   const schema = join(root, "schemas/plugin-manifest.schema.json");
@@ -154,10 +168,11 @@ function buildManifest(name: string, lang: Lang, cwd: string | undefined, manife
     name,
     version: PLUGIN_VERSION,
     description: `${name}: a ${LANG_NAMES[lang]} plugin (bkg plugin new)`,
-    command: RUNTIME[lang].command,
+    command: RUNTIME[lang].command.map((a) => a.replace("NAME", name)),
   });
   if (cwd !== undefined) m.cwd = cwd;
   Object.assign(m, { provides: ["greet"], watch: RUNTIME[lang].watch, ...RUNTIME[lang].extra });
+  if (lang === "rust") m.build = rustBuild(name);
   return m;
 }
 

@@ -11,6 +11,7 @@ import type { ParamsSchemaCache } from "../validation/params-schema-cache.js";
 import { Bulkhead } from "./bulkhead.js";
 import { HealthMonitor } from "./health-monitor.js";
 import type { InstanceCgroups } from "./instance-cgroups.js";
+import type { BuildResult, BuildStatus, PluginBuilder } from "./plugin-builder.js";
 import { compileMethods, type MethodTable } from "./method-table.js";
 import { PluginInstance, type CallLink, type InstanceExit } from "./plugin-instance.js";
 import type { GroupUsage } from "./process-sampler.js";
@@ -37,6 +38,8 @@ export interface HostDeps {
   log(plugin: string, level: string, msg: string, fields: Record<string, unknown> | undefined, instance: string | undefined, stream: "stderr" | "bkg/log" | "daemon"): void;
   emit(plugin: string, event: string, data: unknown): void;
   pluginCall(host: PluginHost, params: BkgCallParams, link: CallLink): Promise<unknown>;
+  /** Runs manifests' `build` steps; absent, a manifest's build is ignored (unit tests). */
+  builder?: PluginBuilder;
 }
 
 /** States a start, stop or reload ends in: what `settled()` waits for. */
@@ -77,6 +80,12 @@ export class PluginHost {
    * list, status and info) until a swap succeeds, so a failure is seen where people look.
    */
   swapFailure?: SwapFailure;
+  /** The manifest build step's latest run (shown by bkg plugins list / info). */
+  build?: BuildStatus;
+  /** Aborts the build under way (stop, or a newer manifest). */
+  private buildAbort?: AbortController;
+  /** A manifest whose build failed while the previous version kept serving: the next save retries it. */
+  private unbuilt?: Manifest;
   private current?: Generation;
   private swapping?: Generation;
   private reloadAgain = false;
@@ -128,12 +137,43 @@ export class PluginHost {
   /** Starts the plugin (a no-op when it is already running). Clears a crash loop or failure. */
   start(reason = "started"): void {
     if (this.current && !UNAVAILABLE.has(this.state) && this.state !== "idle") return;
+    if (this.buildAbort) return; // building for a start already
     this.clearRestarts();
     this.history = EMPTY_HISTORY;
     if (this.manifest.activation === "lazy" && reason !== "first call") {
       this.setState("idle", "lazy: starts on its first call");
       return;
     }
+    if (this.manifest.build && this.deps.builder) return void this.buildThenStart(reason);
+    this.spawnGeneration(reason);
+  }
+
+  /** The build step first (skipped when its inputs did not change), then the instances. */
+  private async buildThenStart(reason: string): Promise<void> {
+    this.syncFileWatch(); // a save fixing a failed build retries it
+    const m = this.manifest;
+    const r = await this.runBuild(m, reason);
+    if (r === "cancelled") return;
+    if (!r.ok) {
+      this.setState("build-failed", r.error);
+      this.bulkhead.rejectAll(this.unavailable());
+      return;
+    }
+    this.spawnGeneration(r.skipped ? reason : `${reason}; built in ${((this.build?.durationMs ?? 0) / 1000).toFixed(1)} s`);
+  }
+
+  /** Runs `m`'s build in state `building`; "cancelled" when stop() or a newer manifest aborted it. */
+  private async runBuild(m: Manifest, reason: string): Promise<BuildResult | "cancelled"> {
+    const ctl = new AbortController();
+    this.buildAbort?.abort();
+    this.buildAbort = ctl;
+    this.setState("building", `${reason}: checking the build's inputs`);
+    const r = await this.deps.builder!.ensureBuilt(this.name, m.build!, (s) => (this.build = { ...s }), ctl.signal);
+    if (this.buildAbort === ctl) this.buildAbort = undefined;
+    return ctl.signal.aborted ? "cancelled" : r;
+  }
+
+  private spawnGeneration(reason: string): void {
     this.setState("starting", reason);
     this.syncFileWatch();
     this.current = { manifest: this.manifest, instances: new Set() };
@@ -183,7 +223,7 @@ export class PluginHost {
 
   unavailable(): BkgError {
     const why = this.reason ? `: ${this.reason}` : "";
-    const hint = this.state === "crashloop" || this.state === "failed" || this.state === "stopped" ? ` (bkg plugins start ${this.name} to retry)` : "";
+    const hint = this.state === "crashloop" || this.state === "failed" || this.state === "build-failed" || this.state === "stopped" ? ` (bkg plugins start ${this.name} to retry)` : "";
     return new BkgError(ErrorCodes.PluginUnavailable, `plugin ${this.name} is ${this.state}${why}${hint}`, { state: this.state });
   }
 
@@ -207,9 +247,12 @@ export class PluginHost {
       return;
     }
     const wasStopped = this.state === "stopped" || this.state === "stopping";
+    this.unbuilt = undefined;
     if (!this.current || this.serving().length === 0) {
       this.manifest = next;
       if (!wasStopped) {
+        this.buildAbort?.abort(); // a build for the previous manifest or sources: start over
+        this.buildAbort = undefined;
         await this.stopInstances(`replaced: ${reason}`);
         this.current = undefined;
         this.start(reason);
@@ -220,6 +263,21 @@ export class PluginHost {
     this.swapping = gen;
     this.manifest = next;
     this.syncFileWatch();
+    if (next.build && this.deps.builder) {
+      const built = await this.runBuild(next, reason);
+      if (built === "cancelled" || !built.ok) {
+        this.swapping = undefined;
+        if (built !== "cancelled" && this.current) {
+          // The old version keeps serving; the next save (or bkg plugins reload) retries this manifest.
+          this.unbuilt = this.manifest; // `next`, or a newer one that arrived during the build
+          this.manifest = this.current.manifest;
+          const why = `build failed, still serving the previous version: ${built.error}`;
+          this.deps.log(this.name, "error", why, undefined, undefined, "daemon");
+          this.setState(this.serving().length ? "ready" : "build-failed", why);
+        }
+        return this.reloadIfAsked();
+      }
+    }
     this.setState("swapping", reason);
     const started = await Promise.all(Array.from({ length: next.instances }, () => this.startInstance(gen)));
     const failed = started.find((r) => r instanceof BkgError) as BkgError | undefined;
@@ -248,16 +306,21 @@ export class PluginHost {
       for (const inst of old.instances) this.drain(inst);
       this.topUpStandby(gen);
     }
-    if (this.reloadAgain) {
-      this.reloadAgain = false;
-      await this.reload(this.manifest, "a newer change arrived during the swap");
-    }
+    await this.reloadIfAsked();
+  }
+
+  private async reloadIfAsked(): Promise<void> {
+    if (!this.reloadAgain) return;
+    this.reloadAgain = false;
+    await this.reload(this.unbuilt ?? this.manifest, "a newer change arrived during the swap");
   }
 
   /** Stops every instance (graceful), cancels pending restarts, rejects queued calls. Idempotent. */
   async stop(reason = "stopped"): Promise<void> {
     this.clearRestarts();
     clearTimeout(this.idleTimer);
+    this.buildAbort?.abort();
+    this.buildAbort = undefined;
     if (this.state !== "stopped") this.setState("stopping", reason);
     this.bulkhead.rejectAll(this.unavailable());
     void this.closeFileWatch();
@@ -276,7 +339,7 @@ export class PluginHost {
     const watcher = new PluginFileWatcher(m.cwd, m.watch, (files) => {
       if (this.state === "stopped" || this.state === "stopping") return;
       const shown = files.slice(0, 3).join(", ") + (files.length > 3 ? ` and ${files.length - 3} more` : "");
-      void this.reload(this.manifest, `files changed: ${shown}`);
+      void this.reload(this.unbuilt ?? this.manifest, `files changed: ${shown}`);
     });
     this.files = { key, watcher };
     watcher.start().catch((e) => this.deps.log(this.name, "warn", `cannot watch ${m.watch.join(", ")}: ${(e as Error).message}`, undefined, undefined, "daemon"));

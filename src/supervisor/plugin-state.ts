@@ -8,20 +8,24 @@ import type { PluginState } from "../events/index.js";
 // even when nothing runs. A swap that began in "ready" completes ("swapped") even when a restart of
 // the old generation moved the plugin to "restarting" and back to "ready" meanwhile.
 const EDGES: Record<PluginState, readonly PluginState[]> = {
-  invalid: ["starting", "idle", "stopped", "blocked", "disabled", "stopping"],
-  blocked: ["starting", "idle", "stopped", "invalid", "disabled", "stopping"],
-  disabled: ["starting", "idle", "stopped", "invalid", "blocked", "stopping"],
-  idle: ["starting", "stopping", "stopped", "invalid", "blocked", "disabled"],
-  stopped: ["starting", "idle", "invalid", "blocked", "disabled"],
+  invalid: ["starting", "building", "idle", "stopped", "blocked", "disabled", "stopping"],
+  blocked: ["starting", "building", "idle", "stopped", "invalid", "disabled", "stopping"],
+  disabled: ["starting", "building", "idle", "stopped", "invalid", "blocked", "stopping"],
+  idle: ["starting", "building", "stopping", "stopped", "invalid", "blocked", "disabled"],
+  stopped: ["starting", "building", "idle", "invalid", "blocked", "disabled"],
+  // A build runs before a start, and before a hot swap while the old version keeps serving: then
+  // the old generation may restart, crash or hang meanwhile, and a failed build returns to "ready".
+  building: ["starting", "swapping", "ready", "build-failed", "crashed", "restarting", "crashloop", "unresponsive", "failed", "stopping", "stopped"],
+  "build-failed": ["building", "starting", "stopped", "stopping", "invalid", "idle", "blocked", "disabled"],
   starting: ["ready", "crashed", "restarting", "crashloop", "failed", "stopping", "stopped"],
-  ready: ["unresponsive", "crashed", "restarting", "swapping", "swapped", "stopping", "crashloop", "idle", "stopped", "failed"],
-  unresponsive: ["ready", "crashed", "restarting", "stopping", "crashloop", "swapping", "failed"],
-  crashed: ["restarting", "crashloop", "stopped", "stopping", "ready", "failed"],
-  restarting: ["starting", "ready", "crashed", "crashloop", "failed", "stopping", "stopped", "swapping", "swapped"],
-  crashloop: ["starting", "stopped", "stopping", "invalid", "idle"],
-  failed: ["starting", "stopped", "stopping", "invalid", "idle"],
+  ready: ["unresponsive", "crashed", "restarting", "building", "swapping", "swapped", "stopping", "crashloop", "idle", "stopped", "failed"],
+  unresponsive: ["ready", "crashed", "restarting", "stopping", "crashloop", "building", "swapping", "failed"],
+  crashed: ["restarting", "crashloop", "stopped", "stopping", "ready", "failed", "building"],
+  restarting: ["starting", "ready", "crashed", "crashloop", "failed", "stopping", "stopped", "building", "swapping", "swapped"],
+  crashloop: ["starting", "building", "stopped", "stopping", "invalid", "idle"],
+  failed: ["starting", "building", "stopped", "stopping", "invalid", "idle"],
   swapping: ["swapped", "ready", "crashed", "restarting", "stopping", "crashloop", "unresponsive", "failed"],
-  swapped: ["ready", "swapping", "stopping", "crashed", "restarting"],
+  swapped: ["ready", "building", "swapping", "stopping", "crashed", "restarting"],
   stopping: ["stopped", "idle"],
 };
 
@@ -31,7 +35,7 @@ export function canTransition(from: PluginState, to: PluginState): boolean {
 }
 
 /** States in which calls are refused with -33000 instead of waiting. */
-export const UNAVAILABLE: ReadonlySet<PluginState> = new Set(["invalid", "blocked", "disabled", "stopped", "crashloop", "failed", "stopping"]);
+export const UNAVAILABLE: ReadonlySet<PluginState> = new Set(["invalid", "blocked", "disabled", "stopped", "crashloop", "failed", "build-failed", "stopping"]);
 
 export const ALL_STATES = Object.keys(EDGES) as PluginState[];
 export { EDGES as STATE_EDGES };

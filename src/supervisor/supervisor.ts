@@ -10,7 +10,9 @@ import type { EventBus, PluginState } from "../events/index.js";
 import { DaemonLogGate, LogRing, type Dropped, type Logger } from "../logs/index.js";
 import { checkRequires, parseManifest, redactManifest, startOrder, type InvalidManifest, type Manifest } from "../registry/index.js";
 import { ParamsSchemaCache } from "../validation/params-schema-cache.js";
+import { BuildQueue } from "./build-queue.js";
 import { InstanceCgroups } from "./instance-cgroups.js";
+import { buildProgressLine, PluginBuilder, type BuildStatus } from "./plugin-builder.js";
 import { describeMemoryEnforcement } from "./memory-enforcement.js";
 import { reapPreviousRuns, reapRun } from "./orphan-reaper.js";
 import { PluginHost, type LastExit } from "./plugin-host.js";
@@ -55,12 +57,16 @@ export interface PluginSummary {
   queued: number;
   /** The last failed hot swap, until a swap succeeds: the previous version kept serving. */
   swapFailure?: { at: string; version: string; previousVersion: string; message: string; headline?: string };
+  /** The manifest build step's latest run, with `progress`: one line saying what it does or did. */
+  build?: Omit<BuildStatus, "tail"> & { progress: string };
   /** Manifest problems: why it is invalid, or what is wrong with a newer manifest while the last valid one serves. */
   problems?: { file: string; path: string; message: string }[];
 }
 
 export interface PluginInfo extends PluginSummary {
   description?: string;
+  /** With the last 50 lines of output when the build failed. */
+  build?: BuildStatus & { progress: string };
   methods: { name: string; description?: string; streaming?: boolean; paramsSchema?: unknown }[];
   manifest?: Manifest;
   lastExit?: LastExit;
@@ -86,6 +92,8 @@ export class Supervisor {
 
   /** Plugins' compiled paramsSchemas, kept across starts (see params-schema-cache.ts). */
   readonly schemaCache: ParamsSchemaCache;
+  /** Manifest build steps, builds.concurrency at a time. */
+  readonly builder: PluginBuilder;
 
   constructor(private readonly deps: SupervisorDeps) {
     this.schemaCache = new ParamsSchemaCache(join(deps.config.dataDir, "cache", "params-schemas"));
@@ -93,6 +101,11 @@ export class Supervisor {
     this.cgroups = new InstanceCgroups(dataKey(deps.config.dataDir));
     const logs = deps.config.logs;
     this.logGate = new DaemonLogGate({ linesPerSec: logs.daemonLinesPerSec, burst: logs.daemonBurst }, (d) => this.noteDropped(d));
+    this.builder = new PluginBuilder({
+      dataDir: deps.config.dataDir,
+      queue: new BuildQueue(deps.config.builds.concurrency),
+      log: (plugin, level, msg, fields, output) => this.log(plugin, level, msg, fields, undefined, output ? "stderr" : "daemon"),
+    });
   }
 
   private noteDropped(d: Dropped): void {
@@ -316,6 +329,7 @@ export class Supervisor {
       log: (plugin, level, msg, fields, instance, stream) => this.log(plugin, level, msg, fields, instance, stream),
       emit: (plugin, event, data) => this.deps.bus.publish({ kind: "plugin", ts: Date.now(), plugin, event: `${plugin}.${event}`, data }),
       pluginCall: (h, params, link) => this.deps.pluginCall(h, params, link),
+      builder: this.builder,
     });
     this.hosts.set(m.name, host);
     return host;
@@ -377,6 +391,7 @@ export class Supervisor {
     }
     return {
       ...this.summary(h),
+      ...(h.build ? { build: { ...h.build, progress: buildProgressLine(h.build) } } : {}),
       description: h.manifest.description,
       methods: h.methodList().map((d) => ({ name: d.name, description: d.description, streaming: d.streaming, paramsSchema: d.paramsSchema })),
       manifest: opts.secrets ? h.manifest : redactManifest(h.manifest),
@@ -406,7 +421,13 @@ export class Supervisor {
       restarts: h.restarts,
       queued: h.bulkhead.queued,
       ...(h.swapFailure ? { swapFailure: { ...h.swapFailure, at: new Date(h.swapFailure.at).toISOString() } } : {}),
+      ...(h.build ? { build: summaryOfBuild(h.build) } : {}),
       ...(inv ? { problems: inv.problems.map((p) => ({ file: inv.file, ...p })) } : {}),
     };
   }
+}
+
+function summaryOfBuild(b: BuildStatus): Omit<BuildStatus, "tail"> & { progress: string } {
+  const { tail: _tail, ...rest } = b;
+  return { ...rest, progress: buildProgressLine(b) };
 }

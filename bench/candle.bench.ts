@@ -1,0 +1,161 @@
+/**
+ * Scenario `candle`: sentence embeddings from the candle plugin (Rust, candle, fp32 safetensors
+ * all-MiniLM-L6-v2) against the ONNX embeddings plugin (onnxruntime-node, int8) on the same
+ * sentences, the same thread count (1 each) and in the same run: sentences/s with batches of 32,
+ * and the latency of a one-sentence call. Where the time goes comes from each plugin's own
+ * stats (time inside the model vs the round trip through the daemon).
+ *
+ * Needs the models where the tests cache them (~/.cache/bkg/test-models-candle and
+ * test-models-embeddings; `npx tap test/plugins/candle.test.ts` fetches them and builds the
+ * plugin into ~/.cache/bkg/cargo-target/candle).
+ */
+import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
+import { homedir, tmpdir } from "node:os";
+import { join } from "node:path";
+import { bootDaemon, type BenchDaemon } from "./lib/daemon.js";
+import { ROOT } from "./lib/paths.js";
+import { onCleanup } from "./lib/procs.js";
+import type { Row, Scenario } from "./lib/scenario.js";
+import { median, ratio, summarize } from "./lib/stats.js";
+import { unavailable } from "./lib/scenario.js";
+
+const CACHE = process.env.BKG_TEST_CACHE ?? join(homedir(), ".cache", "bkg");
+const CANDLE_MODEL = join(CACHE, "test-models-candle", "all-minilm-l6-v2-candle");
+const ONNX_MODEL = join(CACHE, "test-models-embeddings", "all-minilm-l6-v2");
+const BATCH = 32;
+
+/** 64 sentences of everyday lengths (6-25 words), the same for both plugins. */
+function sentences(): string[] {
+  const subjects = ["The committee", "A small dog", "My neighbour's daughter", "The new database server", "An old fisherman", "The city council", "Our team", "A tired student"];
+  const verbs = ["approved", "chased", "painted", "rejected", "repaired", "discussed", "announced", "forgot"];
+  const objects = ["the budget for next year", "a red ball across the park", "the fence behind the house before the storm arrived", "every query that took longer than a second", "the boat", "a plan to build three new libraries in the northern districts", "the results", "the keys on the kitchen table again this morning"];
+  const out: string[] = [];
+  for (let i = 0; i < 64; i++) out.push(`${subjects[i % 8]} ${verbs[(i * 3) % 8]} ${objects[(i * 5) % 8]}.`);
+  return out;
+}
+
+function candleManifest(modelsDir: string): Record<string, unknown> {
+  const m = JSON.parse(readFileSync(join(ROOT, "manifests", "candle.json"), "utf8")) as Record<string, unknown>;
+  delete m.$schema;
+  return { ...m, cwd: join(ROOT, "plugins", "candle"), activation: "eager", watch: [], env: { BKG_MODELS_DIR: modelsDir }, config: { threads: 1 } };
+}
+
+function onnxManifest(modelsDir: string): Record<string, unknown> | undefined {
+  const file = join(ROOT, "manifests", "embeddings.json");
+  if (!existsSync(file)) return undefined;
+  const m = JSON.parse(readFileSync(file, "utf8")) as Record<string, unknown>;
+  delete m.$schema;
+  return { ...m, cwd: join(ROOT, "plugins", "embeddings"), activation: "eager", watch: [], env: { BKG_MODELS_DIR: modelsDir }, config: { ...(m.config as object), threads: 1 } };
+}
+
+interface Measured {
+  /** sentences/s per run (batches of 32). */
+  throughput: number[];
+  /** median one-sentence latency per run, ms. */
+  latency: number[];
+  /** ms per sentence inside the plugin's model (its own stats), when it reports it. */
+  insideMsPerSentence?: number;
+  /** Share of the inside time spent tokenising (candle reports it). */
+  tokenizeShare?: number;
+  roundTripMsPerSentence: number;
+}
+
+async function measure(d: BenchDaemon, method: string, model: string, runs: number, perRun: number): Promise<Measured> {
+  const all = sentences();
+  const call = (input: string[]) => d.client.call(method, { input, model });
+  const stats = async () => (await d.client.call(method.replace(/\.embed$/, ".stats"), {}).catch(() => undefined)) as Record<string, unknown> | undefined;
+  await call(all.slice(0, BATCH)); // load the model, warm the caches
+  const before = await stats();
+  const throughput: number[] = [];
+  const latency: number[] = [];
+  let sent = 0;
+  let spent = 0;
+  for (let r = 0; r < runs; r++) {
+    const t0 = performance.now();
+    for (let i = 0; i < perRun; i++) await call(all.slice((i % 2) * BATCH, (i % 2) * BATCH + BATCH));
+    const ms = performance.now() - t0;
+    throughput.push((perRun * BATCH) / (ms / 1000));
+    sent += perRun * BATCH;
+    spent += ms;
+    const one: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      const s = performance.now();
+      await call([all[i]]);
+      one.push(performance.now() - s);
+    }
+    latency.push(median(one));
+    sent += 20;
+    spent += one.reduce((a, b) => a + b, 0);
+  }
+  // The plugin's own time over exactly the measured calls: a difference of its counters.
+  const after = await stats();
+  const e0 = before?.embeddings as { totalMs?: number; tokenizeMs?: number; sentences?: number } | undefined;
+  const e1 = after?.embeddings as { totalMs?: number; tokenizeMs?: number; sentences?: number } | undefined;
+  const inside = e0?.totalMs !== undefined && e1?.totalMs !== undefined && e1.sentences !== e0.sentences ? (e1.totalMs - e0.totalMs) / ((e1.sentences ?? 0) - (e0.sentences ?? 0)) : undefined;
+  const tokenizeShare = e0?.tokenizeMs !== undefined && e1?.tokenizeMs !== undefined && e1.totalMs !== e0.totalMs ? (e1.tokenizeMs - e0.tokenizeMs) / ((e1.totalMs ?? 0) - (e0.totalMs ?? 0)) : undefined;
+  return { throughput, latency, insideMsPerSentence: inside, tokenizeShare, roundTripMsPerSentence: spent / sent };
+}
+
+export const scenario: Scenario = {
+  name: "candle",
+  title: "Candle embeddings vs the ONNX embeddings plugin",
+  async run(ctx) {
+    if (!existsSync(join(CANDLE_MODEL, "model.json"))) {
+      return unavailable(`the all-minilm-l6-v2-candle model is not cached at ${CANDLE_MODEL}: run npx tap test/plugins/candle.test.ts once (it fetches it and builds the plugin)`);
+    }
+    const modelsDir = mkdtempSync(join(tmpdir(), "bkg-bench-candle-"));
+    onCleanup(`remove ${modelsDir}`, () => rmSync(modelsDir, { recursive: true, force: true }));
+    symlinkSync(CANDLE_MODEL, join(modelsDir, "all-minilm-l6-v2-candle"), "dir");
+    const manifests: Record<string, Record<string, unknown>> = { candle: candleManifest(modelsDir) };
+    const onnx = existsSync(join(ONNX_MODEL, "model.json")) ? onnxManifest(modelsDir) : undefined;
+    if (onnx) {
+      symlinkSync(ONNX_MODEL, join(modelsDir, "all-minilm-l6-v2"), "dir");
+      manifests.embeddings = onnx;
+    }
+    const d = await bootDaemon({ manifests, env: { ...process.env, CARGO_TARGET_DIR: join(CACHE, "cargo-target", "candle") } });
+    try {
+      ctx.log("candle: waiting for the plugins (a first cargo build takes minutes)");
+      await d.waitReady(Object.keys(manifests), 40 * 60_000);
+      const runs = ctx.quick ? 2 : ctx.runs;
+      const perRun = ctx.quick ? 3 : 8;
+      const rows: Row[] = [];
+      const notes: string[] = [];
+      const c = await measure(d, "candle.embed", "all-minilm-l6-v2-candle", runs, perRun);
+      const o = onnx ? await measure(d, "embeddings.embed", "all-minilm-l6-v2", runs, perRun) : undefined;
+      const tp = (m: Measured) => summarize(m.throughput);
+      const lat = (m: Measured) => summarize(m.latency);
+      rows.push({
+        case: `batch ${BATCH}, 1 thread`,
+        subject: "candle (fp32)",
+        metrics: [
+          { label: "sentences/s", summary: tp(c), digits: 1 },
+          { label: "1-sentence ms", summary: lat(c), digits: 1 },
+        ],
+        vs: o ? `${ratio(tp(c), tp(o)).toFixed(2)}x throughput, ${ratio(lat(c), lat(o)).toFixed(2)}x latency of onnx` : undefined,
+      });
+      if (o) {
+        rows.push({
+          case: `batch ${BATCH}, 1 thread`,
+          subject: "onnx embeddings (int8)",
+          metrics: [
+            { label: "sentences/s", summary: tp(o), digits: 1 },
+            { label: "1-sentence ms", summary: lat(o), digits: 1 },
+          ],
+        });
+      } else notes.push("the ONNX embeddings plugin (manifests/embeddings.json and its cached model) is not here: candle measured alone");
+      for (const [name, m] of [["candle", c], ["onnx", o]] as const) {
+        if (!m) continue;
+        const inside = m.insideMsPerSentence;
+        notes.push(
+          inside !== undefined
+            ? `${name}: ${m.roundTripMsPerSentence.toFixed(2)} ms per sentence end to end, ${inside.toFixed(2)} ms of it inside the plugin's model code (${((100 * inside) / m.roundTripMsPerSentence).toFixed(0)}%${m.tokenizeShare !== undefined ? `; tokenising ${(100 * m.tokenizeShare).toFixed(1)}% of that, the BERT forward pass and pooling the rest` : ""}); the remainder is JSON (384 floats per sentence as text) and the trip through the daemon`
+            : `${name}: ${m.roundTripMsPerSentence.toFixed(2)} ms per sentence end to end (the plugin reports no time of its own)`,
+        );
+      }
+      notes.push("candle runs the fp32 weights with candle's own CPU matmul (gemm), onnxruntime the int8-quantised graph with its fused kernels: the int8 model does about a quarter of the memory traffic per layer");
+      return { available: true, rows, targets: [], notes };
+    } finally {
+      await d.stop();
+    }
+  },
+};
