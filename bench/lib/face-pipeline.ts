@@ -72,7 +72,7 @@ export class FacePipeline {
 
   async detect(img: Rgb, scoreThreshold = 0.9, nms = 0.3): Promise<Face[]> {
     const S = 640;
-    const scale = Math.min(S / img.width, S / img.height);
+    const scale = Math.min(1, S / img.width, S / img.height);
     const nw = Math.min(S, Math.round(img.width * scale)), nh = Math.min(S, Math.round(img.height * scale));
     const sx = img.width / nw, sy = img.height / nh;
     const input = new Float32Array(3 * S * S);

@@ -43,6 +43,15 @@ export function pngHeader(width: number, height: number): Buffer {
   return Buffer.concat([SIGNATURE, chunk("IHDR", ihdr)]);
 }
 
+/**
+ * A PNG that declares width x height but carries only a few rows of pixel data: what a
+ * decompression bomb or a cut-off huge image looks like to a decoder reading the header.
+ */
+export function pngClaiming(width: number, height: number): Buffer {
+  const rows = Buffer.alloc(4 * (width * 3 + 1)); // four black rows, filter "none"
+  return Buffer.concat([pngHeader(width, height), chunk("IDAT", deflateSync(rows)), chunk("IEND", new Uint8Array(0))]);
+}
+
 export function encodePng(img: Rgb): Buffer {
   const stride = img.width * 3;
   const raw = Buffer.alloc((stride + 1) * img.height);

@@ -8,7 +8,7 @@ import { readFileSync } from "node:fs";
 import type { BkgError } from "@bkg/protocol";
 import { startTestDaemon, type TestDaemon } from "../helpers/daemon.js";
 import { faceModelsDir, facePhoto, photoBase64, rustyfaceManifest } from "../helpers/faces.js";
-import { decodePng, encodePng, mirror, pngHeader, resize } from "../helpers/png.js";
+import { decodePng, encodePng, mirror, pngClaiming, resize } from "../helpers/png.js";
 
 interface Face { box: [number, number, number, number]; score: number; landmarks: [number, number][] }
 interface Detected { faces: Face[]; width: number; height: number; ms: number }
@@ -164,7 +164,7 @@ t.test("bad input", async (t) => {
     ["not base64", "rustyface.detect", { image: "%%%not base64%%%" }, -32602, "bad_image"],
     ["a truncated JPEG", "rustyface.detect", { image: readFileSync(facePhoto("person_a_2.jpg")).subarray(0, 60_000).toString("base64") }, -32602, "corrupt_image"],
     ["a 1x1 image", "rustyface.detect", { image: encodePng({ width: 1, height: 1, data: new Uint8Array([9, 9, 9]) }).toString("base64") }, -32602, "image_too_small"],
-    ["a 20000x20000 image", "rustyface.detect", { image: pngHeader(20000, 20000).toString("base64") }, -32602, "image_too_large"],
+    ["a 20000x20000 image", "rustyface.detect", { image: pngClaiming(20000, 20000).toString("base64") }, -32602, "image_too_large"],
     ["an unknown dataset (identify)", "rustyface.identify", { dataset: "nosuch", image: img("astronaut.png") }, -33010, "not_found"],
     ["an unknown dataset (enroll)", "rustyface.enroll", { dataset: "nosuch", subject: "x", image: img("astronaut.png") }, -33010, "not_found"],
     ["an unknown dataset (delete)", "rustyface.datasets.delete", { name: "nosuch" }, -33010, "not_found"],

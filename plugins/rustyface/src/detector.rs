@@ -1,4 +1,4 @@
-//! YuNet (OpenCV Zoo, 2023mar): letterbox to the fixed 640x640 input, decode the three
+//! YuNet (OpenCV Zoo, 2023mar): letterbox into the fixed 640x640 input, decode the three
 //! stride heads, keep faces over the score threshold, NMS, map back to image pixels.
 
 use crate::geometry::letterbox_bgr_nchw;
@@ -28,7 +28,9 @@ pub struct DetectOptions {
 
 /// Runs YuNet on one image. Blocks (CPU work): call it from a blocking thread.
 pub fn detect(session: &mut Session, img: &RgbImage, opt: &DetectOptions) -> Result<Vec<Face>, String> {
-    let scale = (INPUT_SIZE as f32 / img.width() as f32).min(INPUT_SIZE as f32 / img.height() as f32);
+    // Smaller images are only padded (as OpenCV's FaceDetectorYN runs them at their own size:
+    // this reproduces its boxes); larger ones are scaled down to fit, aspect kept.
+    let scale = (INPUT_SIZE as f32 / img.width() as f32).min(INPUT_SIZE as f32 / img.height() as f32).min(1.0);
     let input = letterbox_bgr_nchw(img, INPUT_SIZE, scale);
     let tensor = Tensor::from_array(([1usize, 3, INPUT_SIZE, INPUT_SIZE], input)).map_err(|e| e.to_string())?;
     let outputs = session.run(ort::inputs!["input" => tensor]).map_err(|e| format!("YuNet failed: {e}"))?;

@@ -100,9 +100,14 @@ pub fn decode_image(bytes: &[u8], field: &str, cfg: &Config) -> Result<RgbImage,
     if format == Some(ImageFormat::Jpeg) && !ends_with_jpeg_eoi(bytes) {
         return Err(bad_input("corrupt_image", format!("{field} is a truncated JPEG: it has no end-of-image marker (FF D9)")));
     }
+    let kind = match format {
+        Some(ImageFormat::Jpeg) => "JPEG",
+        Some(ImageFormat::Png) => "PNG",
+        _ => "WebP",
+    };
     let (w, h) = reader
         .into_dimensions()
-        .map_err(|e| bad_input("not_an_image", format!("{field} is not a readable {format:?} image: {e}")))?;
+        .map_err(|e| bad_input("corrupt_image", format!("{field} is a damaged {kind} image: {e}")))?;
     check_size(w, h, field, cfg)?;
     let mut reader = ImageReader::new(Cursor::new(bytes)).with_guessed_format().map_err(|e| bad_input("not_an_image", e.to_string()))?;
     let mut limits = image::Limits::default();
@@ -112,7 +117,7 @@ pub fn decode_image(bytes: &[u8], field: &str, cfg: &Config) -> Result<RgbImage,
     reader.limits(limits);
     let decoded = reader
         .decode()
-        .map_err(|e| bad_input("corrupt_image", format!("{field} is a damaged or truncated {format:?} image: {e}")))?;
+        .map_err(|e| bad_input("corrupt_image", format!("{field} is a damaged or truncated {kind} image: {e}")))?;
     Ok(decoded.to_rgb8())
 }
 

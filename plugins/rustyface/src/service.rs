@@ -88,9 +88,9 @@ impl Service {
             "store": self.store.as_ref().ok().map(|s| s.kind()),
             "storeError": self.store_error(),
             "threads": self.cfg.threads,
-            "scoreThreshold": self.cfg.score_threshold,
-            "nmsThreshold": self.cfg.nms_threshold,
-            "matchThreshold": self.cfg.match_threshold,
+            "scoreThreshold": decimal(self.cfg.score_threshold),
+            "nmsThreshold": decimal(self.cfg.nms_threshold),
+            "matchThreshold": decimal(self.cfg.match_threshold),
         })
     }
 
@@ -143,7 +143,7 @@ impl Service {
         Ok(json!({
             "similarity": similarity,
             "same": similarity >= threshold,
-            "threshold": threshold,
+            "threshold": decimal(threshold),
             "faces": { "a": fa.face, "b": fb.face },
             "ms": started.elapsed().as_secs_f64() * 1000.0,
         }))
@@ -188,7 +188,7 @@ impl Service {
             out.push(v);
         }
         Ok(json!({
-            "faces": out, "threshold": threshold, "width": img.width(), "height": img.height(),
+            "faces": out, "threshold": decimal(threshold), "width": img.width(), "height": img.height(),
             "ms": started.elapsed().as_secs_f64() * 1000.0,
         }))
     }
@@ -239,6 +239,11 @@ impl Service {
         let subjects: Vec<Value> = list.into_iter().map(|(s, n)| json!({ "subject": s, "faces": n })).collect();
         Ok(json!({ "dataset": dataset, "subjects": subjects }))
     }
+}
+
+/// An f32 setting as the decimal it was written as (0.363, not 0.3630000054836273).
+fn decimal(v: f32) -> f64 {
+    (f64::from(v) * 1e6).round() / 1e6
 }
 
 /// A required non-empty string parameter.

@@ -113,6 +113,8 @@ function floats(t: OnnxTensor, node: OnnxNode): Float32Array {
   }
   const raw = t.rawData && t.rawData.length > 0 ? t.rawData : undefined;
   if (!raw) return Float32Array.from(t.floatData ?? []);
-  const copy = raw.slice(); // aligned copy: rawData may start at any byte offset
+  // An aligned copy: rawData may start at any byte offset (and Buffer#slice would share memory).
+  const copy = new Uint8Array(raw.byteLength);
+  copy.set(raw);
   return new Float32Array(copy.buffer, 0, copy.byteLength / 4);
 }
