@@ -76,7 +76,10 @@ impl Config {
         unit("scoreThreshold", cfg.score_threshold)?;
         unit("nmsThreshold", cfg.nms_threshold)?;
         if !(-1.0..=1.0).contains(&cfg.match_threshold) {
-            return Err(format!("rustyface config: matchThreshold must be between -1 and 1, got {}", cfg.match_threshold));
+            return Err(format!(
+                "rustyface config: matchThreshold must be between -1 and 1, got {}",
+                cfg.match_threshold
+            ));
         }
         if cfg.threads == 0 || cfg.threads > 64 {
             return Err(format!("rustyface config: threads must be 1..64, got {}", cfg.threads));

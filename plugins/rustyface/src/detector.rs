@@ -64,7 +64,11 @@ pub fn detect(session: &mut Session, img: &RgbImage, opt: &DetectOptions) -> Res
             for (j, l) in landmarks.iter_mut().enumerate() {
                 *l = [(col + k[2 * j]) * s / scale, (row + k[2 * j + 1]) * s / scale];
             }
-            faces.push(Face { bbox: [(cx - w / 2.0) / scale, (cy - h / 2.0) / scale, w / scale, h / scale], score, landmarks });
+            faces.push(Face {
+                bbox: [(cx - w / 2.0) / scale, (cy - h / 2.0) / scale, w / scale, h / scale],
+                score,
+                landmarks,
+            });
         }
     }
     Ok(nms(faces, opt.nms_threshold, opt.max_faces))

@@ -22,11 +22,19 @@ pub fn image_bytes(param: &Value, field: &str, cfg: &Config) -> Result<Vec<u8>, 
             } else if let Some(Value::String(p)) = o.get("path") {
                 read_path(p, field, cfg)
             } else {
-                Err(bad_input("bad_image", format!("{field} must be a base64 string, {{\"base64\": ...}} or {{\"path\": ...}}")))
+                Err(bad_input(
+                    "bad_image",
+                    format!("{field} must be a base64 string, {{\"base64\": ...}} or {{\"path\": ...}}"),
+                ))
             }
         }
-        Value::Null => Err(bad_input("bad_image", format!("{field} is required: a base64 string or {{\"path\": ...}}"))),
-        _ => Err(bad_input("bad_image", format!("{field} must be a base64 string, {{\"base64\": ...}} or {{\"path\": ...}}"))),
+        Value::Null => {
+            Err(bad_input("bad_image", format!("{field} is required: a base64 string or {{\"path\": ...}}")))
+        }
+        _ => Err(bad_input(
+            "bad_image",
+            format!("{field} must be a base64 string, {{\"base64\": ...}} or {{\"path\": ...}}"),
+        )),
     }
 }
 
@@ -40,16 +48,23 @@ fn decode_base64(text: &str, field: &str, cfg: &Config) -> Result<Vec<u8>, Plugi
         return Err(too_big(field, body.len() / 4 * 3, cfg));
     }
     let cleaned: String = body.chars().filter(|c| !c.is_ascii_whitespace()).collect();
-    base64::engine::general_purpose::STANDARD
-        .decode(cleaned.as_bytes())
-        .map_err(|e| bad_input("bad_image", format!("{field} is not valid base64 ({e}); send the image file's bytes base64-encoded, or {{\"path\": ...}}")))
+    base64::engine::general_purpose::STANDARD.decode(cleaned.as_bytes()).map_err(|e| {
+        bad_input(
+            "bad_image",
+            format!(
+                "{field} is not valid base64 ({e}); send the image file's bytes base64-encoded, or {{\"path\": ...}}"
+            ),
+        )
+    })
 }
 
 fn read_path(path: &str, field: &str, cfg: &Config) -> Result<Vec<u8>, PluginError> {
     if cfg.image_roots.is_empty() {
         return Err(bad_input(
             "path_not_allowed",
-            format!("{field}.path is not allowed: this rustyface has no imageRoots configured; send the image as base64"),
+            format!(
+                "{field}.path is not allowed: this rustyface has no imageRoots configured; send the image as base64"
+            ),
         ));
     }
     let wanted = PathBuf::from(path);
@@ -68,7 +83,8 @@ fn read_path(path: &str, field: &str, cfg: &Config) -> Result<Vec<u8>, PluginErr
 }
 
 fn read_limited(path: &Path, field: &str, cfg: &Config) -> Result<Vec<u8>, PluginError> {
-    let file = std::fs::File::open(path).map_err(|e| bad_input("path_not_readable", format!("{field}.path {} cannot be read: {e}", path.display())))?;
+    let file = std::fs::File::open(path)
+        .map_err(|e| bad_input("path_not_readable", format!("{field}.path {} cannot be read: {e}", path.display())))?;
     let mut bytes = Vec::new();
     file.take(cfg.max_image_bytes as u64 + 1)
         .read_to_end(&mut bytes)
@@ -98,7 +114,10 @@ pub fn decode_image(bytes: &[u8], field: &str, cfg: &Config) -> Result<RgbImage,
         return Err(bad_input("not_an_image", format!("{field} is {what}: rustyface reads JPEG, PNG and WebP")));
     }
     if format == Some(ImageFormat::Jpeg) && !ends_with_jpeg_eoi(bytes) {
-        return Err(bad_input("corrupt_image", format!("{field} is a truncated JPEG: it has no end-of-image marker (FF D9)")));
+        return Err(bad_input(
+            "corrupt_image",
+            format!("{field} is a truncated JPEG: it has no end-of-image marker (FF D9)"),
+        ));
     }
     let kind = match format {
         Some(ImageFormat::Jpeg) => "JPEG",
@@ -109,7 +128,9 @@ pub fn decode_image(bytes: &[u8], field: &str, cfg: &Config) -> Result<RgbImage,
         .into_dimensions()
         .map_err(|e| bad_input("corrupt_image", format!("{field} is a damaged {kind} image: {e}")))?;
     check_size(w, h, field, cfg)?;
-    let mut reader = ImageReader::new(Cursor::new(bytes)).with_guessed_format().map_err(|e| bad_input("not_an_image", e.to_string()))?;
+    let mut reader = ImageReader::new(Cursor::new(bytes))
+        .with_guessed_format()
+        .map_err(|e| bad_input("not_an_image", e.to_string()))?;
     let mut limits = image::Limits::default();
     limits.max_image_width = Some(cfg.max_image_side);
     limits.max_image_height = Some(cfg.max_image_side);

@@ -19,7 +19,7 @@ fn main() {
     let shared: methods::Shared = Arc::new(OnceLock::new());
     let on_activate = shared.clone();
     let plugin = Plugin::new("rustyface", env!("CARGO_PKG_VERSION")).on_activate(move |ctx| async move {
-        let cfg = config::Config::from_json(ctx.config()).map_err(|m| PluginError::invalid_params(m))?;
+        let cfg = config::Config::from_json(ctx.config()).map_err(PluginError::invalid_params)?;
         let data_dir = ctx.data_dir().map(|d| d.to_path_buf());
         let service = tokio::task::spawn_blocking(move || service::Service::start(cfg, data_dir.as_deref()))
             .await

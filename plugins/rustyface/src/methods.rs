@@ -57,7 +57,12 @@ where
 
 /// A face given by the caller for `embed` (as detect returned it).
 fn given_face(v: &Value) -> Result<Face, PluginError> {
-    let bad = || errors::bad_input("bad_face", "face must be {landmarks: 5 x [x, y], box?: [x, y, w, h]} as rustyface.detect returns it");
+    let bad = || {
+        errors::bad_input(
+            "bad_face",
+            "face must be {landmarks: 5 x [x, y], box?: [x, y, w, h]} as rustyface.detect returns it",
+        )
+    };
     let marks = v["landmarks"].as_array().filter(|a| a.len() == 5).ok_or_else(bad)?;
     let mut landmarks = [[0f32; 2]; 5];
     for (l, m) in landmarks.iter_mut().zip(marks) {
@@ -77,7 +82,9 @@ fn detect(s: &Service, p: &Value) -> Result<Value, PluginError> {
     let started = Instant::now();
     let img = s.image(p, "image")?;
     let faces = s.detect(&img, p)?;
-    Ok(json!({ "faces": faces, "width": img.width(), "height": img.height(), "ms": started.elapsed().as_secs_f64() * 1000.0 }))
+    Ok(
+        json!({ "faces": faces, "width": img.width(), "height": img.height(), "ms": started.elapsed().as_secs_f64() * 1000.0 }),
+    )
 }
 
 fn embed(s: &Service, p: &Value) -> Result<Value, PluginError> {
@@ -94,7 +101,9 @@ fn embed(s: &Service, p: &Value) -> Result<Value, PluginError> {
         v["embedding"] = json!(e.embedding);
         out.push(v);
     }
-    Ok(json!({ "faces": out, "dim": crate::recognizer::FEATURE_DIM, "width": img.width(), "height": img.height(), "ms": started.elapsed().as_secs_f64() * 1000.0 }))
+    Ok(
+        json!({ "faces": out, "dim": crate::recognizer::FEATURE_DIM, "width": img.width(), "height": img.height(), "ms": started.elapsed().as_secs_f64() * 1000.0 }),
+    )
 }
 
 macro_rules! route {
@@ -113,16 +122,99 @@ pub fn register(plugin: Plugin, shared: &Shared) -> Plugin {
     let text = json!({ "type": "string", "minLength": 1, "maxLength": 256 });
     let threshold = json!({ "type": "number", "minimum": -1, "maximum": 1 });
     let mut p = plugin;
-    p = route!(p, shared, "status", "Model, store and thresholds in use, and why a model or store is unavailable", plain(&[], json!({})), |s: &Service, _p: &Value| Ok(s.status()));
-    p = route!(p, shared, "detect", "Finds faces: {faces: [{box: [x, y, w, h], score, landmarks: 5 x [x, y]}], width, height, ms}", object(&["image"], json!({ "image": img })), detect);
-    p = route!(p, shared, "embed", "128-d L2-normalised SFace features per detected face (or for the given face)", object(&["image"], json!({ "image": img, "face": { "type": "object" } })), embed);
-    p = route!(p, shared, "verify", "1:1: cosine similarity of the main faces of images a and b, and whether it reaches the threshold", object(&["a", "b"], json!({ "a": img, "b": img, "threshold": threshold })), |s: &Service, p: &Value| s.verify(p));
-    p = route!(p, shared, "datasets.create", "Creates a dataset of people", plain(&["name"], json!({ "name": name, "metadata": {} })), |s: &Service, p: &Value| s.create_dataset(p));
-    p = route!(p, shared, "datasets.list", "Datasets with their subject and face counts", plain(&[], json!({})), |s: &Service, _p: &Value| s.list_datasets());
-    p = route!(p, shared, "datasets.delete", "Deletes a dataset and every face in it", plain(&["name"], json!({ "name": name })), |s: &Service, p: &Value| s.delete_dataset(p));
-    p = route!(p, shared, "subjects", "The subjects of a dataset with their face counts", plain(&["dataset"], json!({ "dataset": name })), |s: &Service, p: &Value| s.subjects(p));
-    p = route!(p, shared, "enroll", "Adds the image's main face to a subject of a dataset (several images per subject)", object(&["dataset", "subject", "image"], json!({ "dataset": name, "subject": text, "image": img, "metadata": {} })), |s: &Service, p: &Value| s.enroll(p));
-    p = route!(p, shared, "identify", "1:N: every face in the image with the dataset's best subjects at or above the threshold", object(&["dataset", "image"], json!({ "dataset": name, "image": img, "topK": { "type": "integer", "minimum": 1, "maximum": 100 }, "threshold": threshold })), |s: &Service, p: &Value| s.identify(p));
-    p = route!(p, shared, "forget", "Removes a subject (all its faces) or one face by faceId", plain(&["dataset"], json!({ "dataset": name, "subject": text, "faceId": text })), |s: &Service, p: &Value| s.forget(p));
+    p = route!(
+        p,
+        shared,
+        "status",
+        "Model, store and thresholds in use, and why a model or store is unavailable",
+        plain(&[], json!({})),
+        |s: &Service, _p: &Value| Ok(s.status())
+    );
+    p = route!(
+        p,
+        shared,
+        "detect",
+        "Finds faces: {faces: [{box: [x, y, w, h], score, landmarks: 5 x [x, y]}], width, height, ms}",
+        object(&["image"], json!({ "image": img })),
+        detect
+    );
+    p = route!(
+        p,
+        shared,
+        "embed",
+        "128-d L2-normalised SFace features per detected face (or for the given face)",
+        object(&["image"], json!({ "image": img, "face": { "type": "object" } })),
+        embed
+    );
+    p = route!(
+        p,
+        shared,
+        "verify",
+        "1:1: cosine similarity of the main faces of images a and b, and whether it reaches the threshold",
+        object(&["a", "b"], json!({ "a": img, "b": img, "threshold": threshold })),
+        |s: &Service, p: &Value| s.verify(p)
+    );
+    p = route!(
+        p,
+        shared,
+        "datasets.create",
+        "Creates a dataset of people",
+        plain(&["name"], json!({ "name": name, "metadata": {} })),
+        |s: &Service, p: &Value| s.create_dataset(p)
+    );
+    p = route!(
+        p,
+        shared,
+        "datasets.list",
+        "Datasets with their subject and face counts",
+        plain(&[], json!({})),
+        |s: &Service, _p: &Value| s.list_datasets()
+    );
+    p = route!(
+        p,
+        shared,
+        "datasets.delete",
+        "Deletes a dataset and every face in it",
+        plain(&["name"], json!({ "name": name })),
+        |s: &Service, p: &Value| s.delete_dataset(p)
+    );
+    p = route!(
+        p,
+        shared,
+        "subjects",
+        "The subjects of a dataset with their face counts",
+        plain(&["dataset"], json!({ "dataset": name })),
+        |s: &Service, p: &Value| s.subjects(p)
+    );
+    p = route!(
+        p,
+        shared,
+        "enroll",
+        "Adds the image's main face to a subject of a dataset (several images per subject)",
+        object(
+            &["dataset", "subject", "image"],
+            json!({ "dataset": name, "subject": text, "image": img, "metadata": {} })
+        ),
+        |s: &Service, p: &Value| s.enroll(p)
+    );
+    p = route!(
+        p,
+        shared,
+        "identify",
+        "1:N: every face in the image with the dataset's best subjects at or above the threshold",
+        object(
+            &["dataset", "image"],
+            json!({ "dataset": name, "image": img, "topK": { "type": "integer", "minimum": 1, "maximum": 100 }, "threshold": threshold })
+        ),
+        |s: &Service, p: &Value| s.identify(p)
+    );
+    p = route!(
+        p,
+        shared,
+        "forget",
+        "Removes a subject (all its faces) or one face by faceId",
+        plain(&["dataset"], json!({ "dataset": name, "subject": text, "faceId": text })),
+        |s: &Service, p: &Value| s.forget(p)
+    );
     p
 }

@@ -29,8 +29,12 @@ fn environment(cfg: &Config) -> Result<&'static ort::environment::Environment, S
     ENVIRONMENT
         .get_or_init(|| {
             let lib = cfg.onnxruntime_path()?;
-            let builder = ort::init_from(&lib).map_err(|e| format!("cannot load ONNX Runtime from {}: {e}", lib.display()))?;
-            builder.with_name("rustyface").build().map_err(|e| format!("cannot start ONNX Runtime from {}: {e}", lib.display()))
+            let builder =
+                ort::init_from(&lib).map_err(|e| format!("cannot load ONNX Runtime from {}: {e}", lib.display()))?;
+            builder
+                .with_name("rustyface")
+                .build()
+                .map_err(|e| format!("cannot start ONNX Runtime from {}: {e}", lib.display()))
         })
         .as_ref()
         .map_err(|e| e.clone())
@@ -46,11 +50,19 @@ pub fn load(cfg: &Config) -> Result<Models, String> {
     let record_file = dir.join("model.json");
     let text = std::fs::read_to_string(&record_file)
         .map_err(|_| format!("model \"{}\" is not pulled: run `bkg models pull {}`", cfg.model, cfg.model))?;
-    let record: ModelRecord = serde_json::from_str(&text)
-        .map_err(|e| format!("{} is not a valid model record ({e}): run `bkg models pull {}` again", record_file.display(), cfg.model))?;
+    let record: ModelRecord = serde_json::from_str(&text).map_err(|e| {
+        format!(
+            "{} is not a valid model record ({e}): run `bkg models pull {}` again",
+            record_file.display(),
+            cfg.model
+        )
+    })?;
     if let Some(format) = &record.format {
         if format != "onnx" {
-            return Err(format!("model \"{}\" has format {format}; rustyface needs an ONNX face model pair such as yunet-sface", cfg.model));
+            return Err(format!(
+                "model \"{}\" has format {format}; rustyface needs an ONNX face model pair such as yunet-sface",
+                cfg.model
+            ));
         }
     }
     let file = |role: &str| -> Result<PathBuf, String> {
@@ -77,7 +89,9 @@ fn session(env: &ort::environment::Environment, file: &Path, cfg: &Config, model
     if !file.is_file() {
         return Err(format!("model \"{model}\" is missing {}: run `bkg models pull {model}` again", file.display()));
     }
-    let fail = |e: String| format!("model \"{model}\": {} cannot be loaded ({e}); the file may be corrupt: run `bkg models pull {model}` again", file.display());
+    let fail = |e: String| {
+        format!("model \"{model}\": {} cannot be loaded ({e}); the file may be corrupt: run `bkg models pull {model}` again", file.display())
+    };
     Session::builder(env)
         .map_err(|e| fail(e.to_string()))?
         .with_optimization_level(GraphOptimizationLevel::Level3)

@@ -12,13 +12,8 @@ pub const FEATURE_DIM: usize = 128;
 
 /// Where the five landmarks land in the 112x112 crop (InsightFace's ArcFace template, used by
 /// OpenCV's FaceRecognizerSF::alignCrop).
-const TEMPLATE: [[f32; 2]; 5] = [
-    [38.2946, 51.6963],
-    [73.5318, 51.5014],
-    [56.0252, 71.7366],
-    [41.5493, 92.3655],
-    [70.7299, 92.2041],
-];
+const TEMPLATE: [[f32; 2]; 5] =
+    [[38.2946, 51.6963], [73.5318, 51.5014], [56.0252, 71.7366], [41.5493, 92.3655], [70.7299, 92.2041]];
 
 /// The aligned 112x112 RGB crop of one face as SFace's NCHW input.
 pub fn align(img: &RgbImage, face: &Face) -> Vec<f32> {

@@ -57,7 +57,9 @@ impl Service {
                     .map_err(|e| format!("cannot create the data folder {}: {e}", dir.display()))
                     .and_then(|_| SqliteStore::open(&dir.join("rustyface.sqlite")))
                     .map(|s| Box::new(s) as Box<dyn FaceStore>),
-                None => Err("no data folder: the daemon did not give one (BKG_DATA_DIR) and postgresUrl is not set".into()),
+                None => {
+                    Err("no data folder: the daemon did not give one (BKG_DATA_DIR) and postgresUrl is not set".into())
+                }
             },
         };
         Service { cfg, models, store }
@@ -72,7 +74,9 @@ impl Service {
     }
 
     fn models(&self) -> Result<&Models, PluginError> {
-        self.models.as_ref().map_err(|e| errors::model_unavailable(format!("rustyface cannot detect or embed faces: {e}")))
+        self.models
+            .as_ref()
+            .map_err(|e| errors::model_unavailable(format!("rustyface cannot detect or embed faces: {e}")))
     }
 
     pub fn store(&self) -> Result<&dyn FaceStore, PluginError> {
@@ -126,7 +130,10 @@ impl Service {
         let faces = self.detect(img, params)?;
         let count = faces.len();
         let best = faces.into_iter().next().ok_or_else(|| {
-            errors::bad_input("no_face", format!("no face found in {field} (score threshold {})", self.cfg.score_threshold))
+            errors::bad_input(
+                "no_face",
+                format!("no face found in {field} (score threshold {})", self.cfg.score_threshold),
+            )
         })?;
         Ok((self.embed_face(img, best)?, count))
     }

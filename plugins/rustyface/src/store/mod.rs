@@ -70,7 +70,10 @@ pub trait FaceStore: Send + Sync {
 }
 
 /// Keeps the best match per subject from candidates sorted best first, up to `top_k` subjects.
-pub fn best_per_subject(candidates: impl IntoIterator<Item = (String, String, f32)>, top_k: usize) -> Vec<SubjectMatch> {
+pub fn best_per_subject(
+    candidates: impl IntoIterator<Item = (String, String, f32)>,
+    top_k: usize,
+) -> Vec<SubjectMatch> {
     let mut all: Vec<(String, String, f32)> = candidates.into_iter().collect();
     all.sort_by(|a, b| b.2.total_cmp(&a.2));
     let mut out: Vec<SubjectMatch> = Vec::new();

@@ -26,7 +26,8 @@ fn vector_literal(v: &[f32]) -> String {
 impl PostgresStore {
     /// Connects and creates the tables (and the `vector` extension) if they are missing. Blocks.
     pub fn connect(url: &str) -> Result<PostgresStore, String> {
-        let mut client = Client::connect(url, NoTls).map_err(|e| format!("cannot connect to PostgreSQL ({}): {e}", redact(url)))?;
+        let mut client =
+            Client::connect(url, NoTls).map_err(|e| format!("cannot connect to PostgreSQL ({}): {e}", redact(url)))?;
         client
             .batch_execute(&format!(
                 "CREATE EXTENSION IF NOT EXISTS vector;
@@ -61,7 +62,8 @@ fn redact(url: &str) -> String {
 
 fn require_dataset(c: &mut Client, name: &str) -> StoreResult<()> {
     let row = c.query_opt("SELECT 1 FROM rustyface_datasets WHERE name = $1", &[&name]).map_err(backend)?;
-    row.map(|_| ()).ok_or_else(|| StoreError::NotFound(format!("no dataset named {name:?} (rustyface.datasets.list shows them)")))
+    row.map(|_| ())
+        .ok_or_else(|| StoreError::NotFound(format!("no dataset named {name:?} (rustyface.datasets.list shows them)")))
 }
 
 impl FaceStore for PostgresStore {
@@ -120,7 +122,14 @@ impl FaceStore for PostgresStore {
         c.execute(
             "INSERT INTO rustyface_faces (id, dataset, subject, embedding, metadata, created_at)
              VALUES ($1, $2, $3, $4::text::vector, $5::text::jsonb, $6)",
-            &[&face.id, &face.dataset, &face.subject, &vector_literal(face.embedding), &face.metadata.to_string(), &now_ms],
+            &[
+                &face.id,
+                &face.dataset,
+                &face.subject,
+                &vector_literal(face.embedding),
+                &face.metadata.to_string(),
+                &now_ms,
+            ],
         )
         .map_err(backend)?;
         Ok(())
@@ -145,7 +154,9 @@ impl FaceStore for PostgresStore {
     fn forget_subject(&self, dataset: &str, subject: &str) -> StoreResult<i64> {
         let mut c = self.client();
         require_dataset(&mut c, dataset)?;
-        let n = c.execute("DELETE FROM rustyface_faces WHERE dataset = $1 AND subject = $2", &[&dataset, &subject]).map_err(backend)?;
+        let n = c
+            .execute("DELETE FROM rustyface_faces WHERE dataset = $1 AND subject = $2", &[&dataset, &subject])
+            .map_err(backend)?;
         if n == 0 {
             return Err(StoreError::NotFound(format!("dataset {dataset:?} has no subject {subject:?}")));
         }
@@ -155,7 +166,9 @@ impl FaceStore for PostgresStore {
     fn forget_face(&self, dataset: &str, face_id: &str) -> StoreResult<()> {
         let mut c = self.client();
         require_dataset(&mut c, dataset)?;
-        let n = c.execute("DELETE FROM rustyface_faces WHERE dataset = $1 AND id = $2", &[&dataset, &face_id]).map_err(backend)?;
+        let n = c
+            .execute("DELETE FROM rustyface_faces WHERE dataset = $1 AND id = $2", &[&dataset, &face_id])
+            .map_err(backend)?;
         if n == 0 {
             return Err(StoreError::NotFound(format!("dataset {dataset:?} has no face {face_id:?}")));
         }
@@ -166,7 +179,10 @@ impl FaceStore for PostgresStore {
         let mut c = self.client();
         require_dataset(&mut c, dataset)?;
         let rows = c
-            .query("SELECT subject, COUNT(*) FROM rustyface_faces WHERE dataset = $1 GROUP BY subject ORDER BY subject", &[&dataset])
+            .query(
+                "SELECT subject, COUNT(*) FROM rustyface_faces WHERE dataset = $1 GROUP BY subject ORDER BY subject",
+                &[&dataset],
+            )
             .map_err(backend)?;
         Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
     }

@@ -2,7 +2,10 @@
 //! replaces can both open the file; vectors as little-endian f32 blobs, searched by a scan of
 //! the dataset's faces (a 10,000-face dataset is 5 MB of vectors: milliseconds).
 
-use super::{best_per_subject, bytes_to_vector, vector_to_bytes, DatasetInfo, FaceStore, NewFace, StoreError, StoreResult, SubjectMatch};
+use super::{
+    best_per_subject, bytes_to_vector, vector_to_bytes, DatasetInfo, FaceStore, NewFace, StoreError, StoreResult,
+    SubjectMatch,
+};
 use crate::recognizer::cosine;
 use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::Value;
@@ -42,8 +45,11 @@ impl SqliteStore {
 }
 
 fn require_dataset(conn: &Connection, name: &str) -> StoreResult<()> {
-    let found: Option<i64> = conn.query_row("SELECT 1 FROM datasets WHERE name = ?1", [name], |r| r.get(0)).optional().map_err(backend)?;
-    found.map(|_| ()).ok_or_else(|| StoreError::NotFound(format!("no dataset named {name:?} (rustyface.datasets.list shows them)")))
+    let found: Option<i64> =
+        conn.query_row("SELECT 1 FROM datasets WHERE name = ?1", [name], |r| r.get(0)).optional().map_err(backend)?;
+    found
+        .map(|_| ())
+        .ok_or_else(|| StoreError::NotFound(format!("no dataset named {name:?} (rustyface.datasets.list shows them)")))
 }
 
 impl FaceStore for SqliteStore {
@@ -54,7 +60,10 @@ impl FaceStore for SqliteStore {
     fn create_dataset(&self, name: &str, metadata: &Value, now_ms: i64) -> StoreResult<DatasetInfo> {
         let conn = self.conn();
         let inserted = conn
-            .execute("INSERT OR IGNORE INTO datasets (name, metadata, created_at) VALUES (?1, ?2, ?3)", params![name, metadata.to_string(), now_ms])
+            .execute(
+                "INSERT OR IGNORE INTO datasets (name, metadata, created_at) VALUES (?1, ?2, ?3)",
+                params![name, metadata.to_string(), now_ms],
+            )
             .map_err(backend)?;
         if inserted == 0 {
             return Err(StoreError::Exists(format!("dataset {name:?} exists already")));
@@ -100,7 +109,14 @@ impl FaceStore for SqliteStore {
         require_dataset(&conn, face.dataset)?;
         conn.execute(
             "INSERT INTO faces (id, dataset, subject, embedding, metadata, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![face.id, face.dataset, face.subject, vector_to_bytes(face.embedding), face.metadata.to_string(), now_ms],
+            params![
+                face.id,
+                face.dataset,
+                face.subject,
+                vector_to_bytes(face.embedding),
+                face.metadata.to_string(),
+                now_ms
+            ],
         )
         .map_err(backend)?;
         Ok(())
@@ -109,7 +125,8 @@ impl FaceStore for SqliteStore {
     fn search(&self, dataset: &str, query: &[f32], top_k: usize) -> StoreResult<Vec<SubjectMatch>> {
         let conn = self.conn();
         require_dataset(&conn, dataset)?;
-        let mut stmt = conn.prepare_cached("SELECT subject, id, embedding FROM faces WHERE dataset = ?1").map_err(backend)?;
+        let mut stmt =
+            conn.prepare_cached("SELECT subject, id, embedding FROM faces WHERE dataset = ?1").map_err(backend)?;
         let rows = stmt
             .query_map([dataset], |r| {
                 let blob: Vec<u8> = r.get(2)?;
@@ -123,7 +140,9 @@ impl FaceStore for SqliteStore {
     fn forget_subject(&self, dataset: &str, subject: &str) -> StoreResult<i64> {
         let conn = self.conn();
         require_dataset(&conn, dataset)?;
-        let n = conn.execute("DELETE FROM faces WHERE dataset = ?1 AND subject = ?2", [dataset, subject]).map_err(backend)?;
+        let n = conn
+            .execute("DELETE FROM faces WHERE dataset = ?1 AND subject = ?2", [dataset, subject])
+            .map_err(backend)?;
         if n == 0 {
             return Err(StoreError::NotFound(format!("dataset {dataset:?} has no subject {subject:?}")));
         }
@@ -133,7 +152,8 @@ impl FaceStore for SqliteStore {
     fn forget_face(&self, dataset: &str, face_id: &str) -> StoreResult<()> {
         let conn = self.conn();
         require_dataset(&conn, dataset)?;
-        let n = conn.execute("DELETE FROM faces WHERE dataset = ?1 AND id = ?2", [dataset, face_id]).map_err(backend)?;
+        let n =
+            conn.execute("DELETE FROM faces WHERE dataset = ?1 AND id = ?2", [dataset, face_id]).map_err(backend)?;
         if n == 0 {
             return Err(StoreError::NotFound(format!("dataset {dataset:?} has no face {face_id:?}")));
         }
@@ -143,7 +163,9 @@ impl FaceStore for SqliteStore {
     fn subjects(&self, dataset: &str) -> StoreResult<Vec<(String, i64)>> {
         let conn = self.conn();
         require_dataset(&conn, dataset)?;
-        let mut stmt = conn.prepare("SELECT subject, COUNT(*) FROM faces WHERE dataset = ?1 GROUP BY subject ORDER BY subject").map_err(backend)?;
+        let mut stmt = conn
+            .prepare("SELECT subject, COUNT(*) FROM faces WHERE dataset = ?1 GROUP BY subject ORDER BY subject")
+            .map_err(backend)?;
         let rows = stmt.query_map([dataset], |r| Ok((r.get(0)?, r.get(1)?))).map_err(backend)?;
         rows.collect::<Result<Vec<_>, _>>().map_err(backend)
     }
