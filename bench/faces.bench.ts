@@ -106,6 +106,10 @@ export const scenario: Scenario = {
         targets.push({ target: `${name}: bus <= 1.15x in-process`, met: x <= 1.15, detail: `${b.median.toFixed(1)} ms vs ${l.median.toFixed(1)} ms = ${x.toFixed(2)}x` });
         ctx.log(`faces: ${name} ${b.median.toFixed(1)} ms vs ${l.median.toFixed(1)} ms`);
       }
+      // The floor: the two models alone (session.run on ready tensors, YuNet + SFace), no image work.
+      await timeIt(warm, () => inproc.modelsOnly());
+      const floor = summarize(await timeIt(perRun, () => inproc.modelsOnly()));
+      rows.push({ case: "YuNet + SFace session.run only", subject: "onnxruntime-node in-process", metrics: [{ label: "ms per image", summary: floor, digits: 1 }] });
       return {
         available: true,
         rows,
@@ -113,6 +117,7 @@ export const scenario: Scenario = {
         notes: [
           `${THREADS} ONNX Runtime thread on both sides; both load the libonnxruntime.so.1 of onnxruntime-node 1.30.0 and start from the PNG file's bytes (the bus side sends them base64 in JSON).`,
           "The in-process side is bench/lib/face-pipeline.ts: the same letterbox, YuNet decoding, NMS, alignment and SFace steps in TypeScript.",
+          "A ratio below 1 means the Rust plugin's image work (decode, letterbox, warp) costs less than the same work in TypeScript by more than the bus adds; the models-only row is the floor both sides share.",
         ],
       };
     } finally {

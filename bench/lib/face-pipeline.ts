@@ -139,6 +139,12 @@ export class FacePipeline {
     return f.map((x) => x / n);
   }
 
+  /** Only the two session.run calls on ready tensors: the floor under any pipeline. */
+  async modelsOnly(): Promise<void> {
+    await this.detector.run({ input: new ort.Tensor("float32", new Float32Array(3 * 640 * 640), [1, 3, 640, 640]) });
+    await this.recognizer.run({ data: new ort.Tensor("float32", new Float32Array(3 * 112 * 112), [1, 3, 112, 112]) });
+  }
+
   async release(): Promise<void> {
     await this.detector.release();
     await this.recognizer.release();
