@@ -32,7 +32,8 @@ pub struct Config {
     pub max_image_pixels: u64,
     /// Largest width or height accepted.
     pub max_image_side: u32,
-    /// Folders an `{ "path": ... }` image may be read from (relative to the plugin's folder). Empty: none.
+    /// Folders an `{ "path": ... }` image may be read from (relative to the plugin's folder; `~/`
+    /// is the home folder). Empty: none.
     pub image_roots: Vec<PathBuf>,
     /// PostgreSQL (with pgvector) connection URL for datasets; unset: SQLite in the plugin's data folder.
     pub postgres_url: Option<String>,
@@ -83,6 +84,14 @@ impl Config {
         }
         if cfg.threads == 0 || cfg.threads > 64 {
             return Err(format!("rustyface config: threads must be 1..64, got {}", cfg.threads));
+        }
+        // "~/photos" in a manifest means the user's home, as in a shell.
+        let home = std::env::var_os("HOME").map(PathBuf::from);
+        let mut cfg = cfg;
+        for root in cfg.image_roots.iter_mut() {
+            if let (Ok(rest), Some(home)) = (root.strip_prefix("~"), &home) {
+                *root = home.join(rest);
+            }
         }
         if cfg.max_faces == 0 {
             return Err("rustyface config: maxFaces must be at least 1".into());
