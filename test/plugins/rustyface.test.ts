@@ -5,6 +5,7 @@
  */
 import t from "tap";
 import { readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import type { BkgError } from "@bkg/protocol";
 import { startTestDaemon, type TestDaemon } from "../helpers/daemon.js";
 import { faceModelsDir, facePhoto, photoBase64, rustyfaceManifest } from "../helpers/faces.js";
@@ -30,7 +31,7 @@ async function failure(p: Promise<unknown>): Promise<BkgError & { data?: { reaso
 
 let d: TestDaemon;
 t.before(async () => {
-  d = await startTestDaemon({ rustyface: rustyfaceManifest({ modelsDir }) });
+  d = await startTestDaemon({ rustyface: rustyfaceManifest({ modelsDir, imageRoots: [dirname(facePhoto("astronaut.png"))] }) });
   await d.waitState("rustyface", "ready", 60_000);
 });
 t.teardown(() => d?.stop());
@@ -61,9 +62,15 @@ t.test("astronaut.png: one face, box within 3 px of OpenCV's [178, 63, 90, 114]"
 });
 
 t.test("a path inside imageRoots is read; outside it is refused", async (t) => {
-  const e = await failure(d.client.call("rustyface.detect", { image: { path: facePhoto("astronaut.png") } }));
-  t.equal(e.code, -32602);
-  t.equal(e.data?.reason, "path_not_allowed");
+  const inside = await d.client.call<Detected>("rustyface.detect", { image: { path: facePhoto("astronaut.png") } });
+  t.equal(inside.faces.length, 1, "read from the configured root");
+  for (const path of ["/etc/hostname", join(dirname(facePhoto("astronaut.png")), "..", "..", "..", "..", "etc", "passwd")]) {
+    const e = await failure(d.client.call("rustyface.detect", { image: { path } }));
+    t.equal(e.code, -32602, `${path}: refused`);
+    t.equal(e.data?.reason, "path_not_allowed", e.message);
+  }
+  const missing = await failure(d.client.call("rustyface.detect", { image: { path: join(dirname(facePhoto("astronaut.png")), "nope.jpg") } }));
+  t.equal(missing.data?.reason, "path_not_readable", missing.message);
 });
 
 t.test("embed: a 128-d unit vector per face", async (t) => {
