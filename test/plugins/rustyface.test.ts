@@ -59,6 +59,11 @@ t.test("astronaut.png: one face, box within 3 px of OpenCV's [178, 63, 90, 114]"
     t.ok(lx > x && lx < x + w && ly > y && ly < y + h, `landmark ${i} inside the box`);
   }
   t.ok(face.landmarks[0][1] < y + h / 2 && face.landmarks[3][1] > y + h / 2, "eyes above the middle, mouth below");
+  // The thresholds per call: above the face's score nothing is kept.
+  const strict = await d.client.call<Detected>("rustyface.detect", { image: img("astronaut.png"), scoreThreshold: Math.min(1, face.score + 0.02) });
+  t.same(strict.faces, [], "scoreThreshold above the face's score: no face");
+  const loose = await d.client.call<Detected>("rustyface.detect", { image: img("astronaut.png"), scoreThreshold: 0.3, nmsThreshold: 0.3, maxFaces: 1 });
+  t.equal(loose.faces.length, 1, "maxFaces bounds the list");
 });
 
 t.test("a path inside imageRoots is read; outside it is refused", async (t) => {
