@@ -35,7 +35,9 @@ import { scenario as brainml } from "./brainml.bench.js";
 
 import { scenario as candle } from "./candle.bench.js";
 
-export const SCENARIOS: Scenario[] = [socket, http, ws, hotSwap, crash, startup, footprint, costs, embeddings, brainml, candle];
+import { scenario as faces } from "./faces.bench.js";
+
+export const SCENARIOS: Scenario[] = [socket, http, ws, hotSwap, crash, startup, footprint, costs, embeddings, brainml, candle, faces];
 
 interface Args {
   quick: boolean;

