@@ -17,6 +17,7 @@ export interface ChatMessage {
 
 export interface ChatParams extends SamplingParams {
   messages: ChatMessage[];
+  tools?: unknown[];
 }
 
 export interface ChatResult {
@@ -44,6 +45,7 @@ export const chatParamsSchema = {
       },
     },
     ...samplingSchema,
+    tools: { type: "array" },
     stream: { type: "boolean", description: "Ignored: a caller streams by asking for progress" },
     user: { type: "string" },
   },
@@ -72,6 +74,9 @@ export function toHistory(messages: ChatMessage[]): ChatHistoryItem[] {
 }
 
 export async function chat(pool: ModelPool, settings: Settings, p: ChatParams, ctx: Context): Promise<ChatResult> {
+  if (p.tools?.length) {
+    throw new BkgError(ErrorCodes.InvalidParams, "tools (function calling) are not supported by llmserver yet; send the request without tools", { reason: "tools_unsupported", param: "tools" });
+  }
   const history = toHistory(p.messages);
   const grammar = await grammarFor(p.response_format);
   const name = p.model ?? settings.defaultModel;

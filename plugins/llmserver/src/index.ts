@@ -67,6 +67,7 @@ definePlugin({
             name: m.name,
             format: "gguf",
             loaded: pool.isLoaded(m.name),
+            ...(pool.isLoaded(m.name) ? { sequences: pool.sequences(m.name) } : {}),
             methods: ["chat", "complete", "tokenize"].map((m) => `${process.env.BKG_PLUGIN_NAME ?? "llmserver"}.${m}`),
             ...(m.record.size === undefined ? {} : { size: m.record.size }),
             ...(m.record.licence === undefined ? {} : { licence: m.record.licence }),

@@ -68,7 +68,8 @@ export function listModels(): GgufModel[] {
   const dir = modelsDir();
   let names: string[];
   try {
-    names = readdirSync(dir, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name);
+    // Every entry with a model.json: a folder, or a link to one.
+    names = readdirSync(dir).filter((n) => !n.startsWith("."));
   } catch {
     return [];
   }

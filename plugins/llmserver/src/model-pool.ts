@@ -69,6 +69,12 @@ export class ModelPool {
     return this.loaded.has(name);
   }
 
+  /** A loaded model's sequences: how many, how many leased, how many calls wait for one. */
+  sequences(name: string): { total: number; busy: number; waiting: number } | undefined {
+    const e = this.loaded.get(name);
+    return e && { total: this.settings.parallel, busy: this.settings.parallel - e.free.length, waiting: e.waiters.length };
+  }
+
   /** Leases a sequence of model `name`, loading the model first if needed. */
   async lease(name: string, signal: AbortSignal, deadline: number | undefined): Promise<Lease> {
     const entry = await this.load(resolveModel(name));
