@@ -43,6 +43,7 @@ export function toOpenAIError(e: unknown, bodyLimit?: number): { status: number;
   const { status, body } = toHttpError(e, bodyLimit);
   const { message, name, details } = body.error;
   const reason = (details as { reason?: unknown } | undefined)?.reason;
-  const code = typeof reason === "string" ? reason : status === 401 ? "invalid_api_key" : status === 429 ? "rate_limit_exceeded" : name ? snake(name) : null;
+  // 401 is always invalid_api_key (what OpenAI's clients look for); the reason stays in the message.
+  const code = status === 401 ? "invalid_api_key" : typeof reason === "string" ? reason : status === 429 ? "rate_limit_exceeded" : name ? snake(name) : null;
   return { status, body: { error: { message, type: TYPES[status] ?? (status >= 500 ? "server_error" : "invalid_request_error"), param: paramOf(details), code } } };
 }

@@ -35,6 +35,8 @@ const ask = (content: string, extra: Record<string, unknown> = {}) => ({ model: 
 /** A prompt the model keeps answering for as long as it may (counting). */
 const LONG = { model: MODEL, prompt: "1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12,", temperature: 0, max_tokens: 1500 };
 
+t.setTimeout(300_000);
+
 t.test("llmserver with SmolLM2 through the daemon", async (t) => {
   const store = await llmModelsDir();
   // The real model, plus a corrupt one (a truncated GGUF) in a store of this test's own.
