@@ -12,7 +12,7 @@
  * text; generation tokens/s is (completion tokens - 1) / (last - first token time). Then 4
  * concurrent /v1 streams (4 parallel sequences in one context) against 1: total tokens/s.
  */
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { availableParallelism } from "node:os";
 import { getLlama, LlamaChat, LlamaLogLevel } from "node-llama-cpp";
@@ -20,6 +20,7 @@ import { bootDaemon } from "./lib/daemon.js";
 import { freePort } from "./lib/gateway.js";
 import { LLM_MODEL, llmModelsDir } from "./lib/llm-model.js";
 import { ROOT } from "./lib/paths.js";
+import { waitFor } from "./lib/procs.js";
 import type { Row, Scenario, TargetCheck } from "./lib/scenario.js";
 import { ratio, summarize } from "./lib/stats.js";
 
@@ -77,17 +78,24 @@ export const scenario: Scenario = {
   async run(ctx) {
     const modelsDir = llmModelsDir();
     const runs = ctx.quick ? 3 : ctx.runs;
-    const port = await freePort();
     const manifest = JSON.parse(readFileSync(join(ROOT, "manifests", "llmserver.json"), "utf8")) as Record<string, unknown>;
     delete manifest.$schema;
-    const d = await bootDaemon({
-      manifests: {
-        llmserver: { ...manifest, cwd: join(ROOT, "plugins", "llmserver"), watch: [], env: { BKG_MODELS_DIR: join(modelsDir) }, config: { ...(manifest.config as object), threads: THREADS, parallel: 4 } },
-      },
-      config: { http: { enabled: true, host: "127.0.0.1", port, rateLimit: { perCredential: 0, perIp: 0 }, accessLog: false } },
-    });
-    const url = `http://127.0.0.1:${port}`;
-    const token = readFileSync(join(d.dir, "data", "root.token"), "utf8").trim();
+    /** A daemon with HTTP and llmserver at `parallel` sequences; its URL and root token. */
+    const boot = async (parallel: number) => {
+      const port = await freePort();
+      const d = await bootDaemon({
+        manifests: {
+          llmserver: { ...manifest, cwd: join(ROOT, "plugins", "llmserver"), watch: [], env: { BKG_MODELS_DIR: modelsDir }, config: { ...(manifest.config as object), threads: THREADS, parallel } },
+        },
+        config: { http: { enabled: true, host: "127.0.0.1", port, rateLimit: { perCredential: 0, perIp: 0 }, accessLog: false } },
+      });
+      // The root token is written once the HTTP surface is up, a moment after the socket.
+      const tokenFile = join(d.dir, "data", "root.token");
+      await waitFor(() => existsSync(tokenFile), "the root token", 30_000, 20);
+      return { d, url: `http://127.0.0.1:${port}`, token: readFileSync(tokenFile, "utf8").trim() };
+    };
+    // The one-stream comparison: one sequence in both, as an in-process program would set it up.
+    const { d, url, token } = await boot(1);
 
     const llama = await getLlama({ gpu: false, build: "never", logLevel: LlamaLogLevel.error });
     const model = await llama.loadModel({ modelPath: join(modelsDir, LLM_MODEL, "model.gguf"), gpuLayers: 0 });
@@ -116,6 +124,7 @@ export const scenario: Scenario = {
       }
     };
 
+    let stopLast = async () => {};
     try {
       // Warm-up: loads the plugin's model (and both caches of the prompt's prefix).
       await viaV1(url, token);
@@ -132,17 +141,21 @@ export const scenario: Scenario = {
         }
         ctx.log(`llm: run ${r + 1}/${runs}: /v1 ${bkg.at(-1)!.tokPerSec.toFixed(1)} tok/s, in-process ${local.at(-1)!.tokPerSec.toFixed(1)} tok/s`);
       }
-      // The in-process model is let go before the concurrency runs: the daemon's plugin has the CPU.
+      // The in-process model and the first daemon are let go before the concurrency runs.
       await context.dispose();
       await model.dispose();
+      await d.stop();
+      const four4 = await boot(4);
+      stopLast = () => four4.d.stop();
+      await viaV1(four4.url, four4.token);
 
       const concurrent: number[] = [];
       const single: number[] = [];
       for (let r = 0; r < runs; r++) {
-        const four = await Promise.all([0, 1, 2, 3].map(() => viaV1(url, token)));
+        const four = await Promise.all([0, 1, 2, 3].map(() => viaV1(four4.url, four4.token)));
         const wall = Math.max(...four.map((s) => s.totalMs)) / 1000;
         concurrent.push(four.reduce((n, s) => n + s.tokens, 0) / wall);
-        const one = await viaV1(url, token);
+        const one = await viaV1(four4.url, four4.token);
         single.push(one.tokens / (one.totalMs / 1000));
         ctx.log(`llm: concurrency run ${r + 1}/${runs}: 4 streams ${concurrent.at(-1)!.toFixed(1)} tok/s total, 1 stream ${single.at(-1)!.toFixed(1)} tok/s`);
       }
@@ -194,11 +207,12 @@ export const scenario: Scenario = {
         notes: [
           `SmolLM2-135M-Instruct Q4_1, temperature 0, seed ${SEED}, max_tokens ${MAX_TOKENS}, ${THREADS} thread in both (the machine has ${availableParallelism()} cores); ${runs} runs each, the two subjects alternating, after one warm-up each.`,
           "Both keep their sequence between runs, so the prompt's evaluation is reused the same way in both.",
-          "4 streams: the plugin's 4 parallel sequences share one context and are decoded in one batch per step; total tok/s is all completion tokens over the slowest stream's wall time; 1 stream is the same through /v1 alone (tokens over its wall time).",
+          "The one-stream comparison runs llmserver with parallel 1 (one sequence, as the in-process program has). 4 streams: a second daemon with parallel 4, whose 4 sequences share one context and are decoded in one batch per step; total tok/s is all completion tokens over the slowest stream's wall time; 1 stream is one request through the same daemon (tokens over its wall time).",
         ],
       };
     } finally {
       await d.stop();
+      await stopLast();
     }
   },
 };
