@@ -15,7 +15,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { availableParallelism } from "node:os";
-import { getLlama, LlamaChat, LlamaLogLevel } from "node-llama-cpp";
+import { getLlama, LlamaChat, LlamaLogLevel, resolveChatWrapper } from "node-llama-cpp";
 import { bootDaemon } from "./lib/daemon.js";
 import { freePort } from "./lib/gateway.js";
 import { LLM_MODEL, llmModelsDir } from "./lib/llm-model.js";
@@ -101,13 +101,15 @@ export const scenario: Scenario = {
     const model = await llama.loadModel({ modelPath: join(modelsDir, LLM_MODEL, "model.gguf"), gpuLayers: 0 });
     const context = await model.createContext({ sequences: 1, contextSize: 2048, threads: THREADS });
     const sequence = context.getSequence();
+    // Resolved once, as llmserver does at load (LlamaChat's "auto" resolves it on every construction).
+    const chatWrapper = resolveChatWrapper(model);
     const inProcess = async (): Promise<Sample> => {
-      const chat = new LlamaChat({ contextSequence: sequence, autoDisposeSequence: false });
+      const t0 = performance.now();
+      const chat = new LlamaChat({ contextSequence: sequence, chatWrapper, autoDisposeSequence: false });
       try {
         let first = 0;
         let last = 0;
         let tokens = 0;
-        const t0 = performance.now();
         await chat.generateResponse([{ type: "user", text: PROMPT }, { type: "model", response: [] }], {
           maxTokens: MAX_TOKENS,
           temperature: 0,

@@ -81,7 +81,7 @@ export async function chat(pool: ModelPool, settings: Settings, p: ChatParams, c
   const grammar = await grammarFor(p.response_format);
   const name = p.model ?? settings.defaultModel;
   const lease = await pool.lease(name, ctx.signal, ctx.deadline);
-  const session = new LlamaChat({ contextSequence: lease.sequence, autoDisposeSequence: false });
+  const session = new LlamaChat({ contextSequence: lease.sequence, chatWrapper: lease.chatWrapper, autoDisposeSequence: false });
   try {
     const { contextText } = session.chatWrapper.generateContextState({ chatHistory: history });
     const promptTokens = contextText.tokenize(lease.model.tokenizer).length;

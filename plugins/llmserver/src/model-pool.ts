@@ -7,7 +7,7 @@
  * for keepAliveMs is unloaded.
  */
 import { BkgError, ErrorCodes } from "@bkg/plugin-sdk";
-import { getLlama, LlamaLogLevel, type Llama, type LlamaContext, type LlamaContextSequence, type LlamaModel } from "node-llama-cpp";
+import { getLlama, LlamaLogLevel, resolveChatWrapper, type ChatWrapper, type Llama, type LlamaContext, type LlamaContextSequence, type LlamaModel } from "node-llama-cpp";
 import { resolveModel, type GgufModel } from "./model-files.js";
 import type { Settings } from "./settings.js";
 
@@ -16,6 +16,8 @@ export interface Lease {
   name: string;
   model: LlamaModel;
   sequence: LlamaContextSequence;
+  /** The model's chat template, resolved once at load (resolving it per call cost seconds). */
+  chatWrapper: ChatWrapper;
   contextSize: number;
   release(): void;
 }
@@ -30,6 +32,7 @@ interface Loaded {
   file: string;
   model: LlamaModel;
   context: LlamaContext;
+  chatWrapper: ChatWrapper;
   free: LlamaContextSequence[];
   waiters: Waiter[];
   busy: number;
@@ -94,6 +97,7 @@ export class ModelPool {
       name,
       model: entry.model,
       sequence,
+      chatWrapper: entry.chatWrapper,
       contextSize: sequence.contextSize,
       release: () => {
         if (released) return;
@@ -185,7 +189,9 @@ export class ModelPool {
     }
     const free: LlamaContextSequence[] = [];
     for (let i = 0; i < parallel; i++) free.push(context.getSequence());
-    const entry: Loaded = { name: m.name, file: m.file, model, context, free, waiters: [], busy: 0, lastUsed: Date.now() };
+    // Which chat template the GGUF's metadata asks for: found once here, not by every LlamaChat.
+    const chatWrapper = resolveChatWrapper(model);
+    const entry: Loaded = { name: m.name, file: m.file, model, context, chatWrapper, free, waiters: [], busy: 0, lastUsed: Date.now() };
     this.loaded.set(m.name, entry);
     this.maybeIdle(entry);
     return entry;
