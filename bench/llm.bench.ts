@@ -12,7 +12,7 @@
  * text; generation tokens/s is (completion tokens - 1) / (last - first token time). Then 4
  * concurrent /v1 streams (4 parallel sequences in one context) against 1: total tokens/s.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { availableParallelism } from "node:os";
 import { getLlama, LlamaChat, LlamaLogLevel, resolveChatWrapper } from "node-llama-cpp";
@@ -89,10 +89,10 @@ export const scenario: Scenario = {
         },
         config: { http: { enabled: true, host: "127.0.0.1", port, rateLimit: { perCredential: 0, perIp: 0 }, accessLog: false } },
       });
-      // The root token is written once the HTTP surface is up, a moment after the socket.
-      const tokenFile = join(d.dir, "data", "root.token");
-      await waitFor(() => existsSync(tokenFile), "the root token", 30_000, 20);
-      return { d, url: `http://127.0.0.1:${port}`, token: readFileSync(tokenFile, "utf8").trim() };
+      // HTTP listens a moment after the socket answers.
+      const url = `http://127.0.0.1:${port}`;
+      await waitFor(() => fetch(`${url}/health`).then((r) => r.ok, () => false), "the HTTP port", 30_000, 50);
+      return { d, url, token: readFileSync(join(d.dir, "data", "root.token"), "utf8").trim() };
     };
     // The one-stream comparison: one sequence in both, as an in-process program would set it up.
     const { d, url, token } = await boot(1);

@@ -94,7 +94,9 @@ export async function chat(pool: ModelPool, settings: Settings, p: ChatParams, c
       ...(grammar ? { grammar } : {}),
       signal: ctx.signal,
       onToken: (tokens) => void (completionTokens += tokens.length),
-      onTextChunk: (delta) => ctx.progress({ delta }),
+      onTextChunk: (delta) => {
+        if (delta) ctx.progress({ delta });
+      },
     });
     return {
       model: name,

@@ -39,7 +39,9 @@ export async function complete(pool: ModelPool, settings: Settings, p: CompleteP
       ...(grammar ? { grammar } : {}),
       signal: ctx.signal,
       onToken: (tokens) => void (completionTokens += tokens.length),
-      onTextChunk: (delta) => ctx.progress({ delta }),
+      onTextChunk: (delta) => {
+        if (delta) ctx.progress({ delta });
+      },
     });
     return {
       model: name,
