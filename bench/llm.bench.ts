@@ -36,6 +36,9 @@ interface Sample {
   totalMs: number;
 }
 
+/** "+6.1" / "-6.1": a signed difference in ms. */
+const signed = (ms: number) => `${ms >= 0 ? "+" : "-"}${Math.abs(ms).toFixed(1)}`;
+
 function sample(t0: number, first: number, last: number, tokens: number): Sample {
   return { ttftMs: first - t0, tokPerSec: tokens > 1 ? (tokens - 1) / ((last - first) / 1000) : 0, tokens, totalMs: last - t0 };
 }
@@ -179,7 +182,7 @@ export const scenario: Scenario = {
             { label: "TTFT ms", summary: bTtft, digits: 1 },
             { label: "tokens", summary: summarize(bkg.map((s) => s.tokens)) },
           ],
-          vs: `${tpsRatio.toFixed(2)}x in-process tok/s, TTFT +${ttftDelta.median.toFixed(1)} ms`,
+          vs: `${tpsRatio.toFixed(2)}x in-process tok/s, TTFT ${signed(ttftDelta.median)} ms`,
         },
         {
           case: `1 stream, ${MAX_TOKENS} tokens max, ${THREADS} thread`,
@@ -198,7 +201,7 @@ export const scenario: Scenario = {
         {
           target: "/v1 time to first token at most +15 ms over in-process",
           met: ttftDelta.median <= 15,
-          detail: `${bTtft.median.toFixed(1)} vs ${lTtft.median.toFixed(1)} ms: +${ttftDelta.median.toFixed(1)} ms (paired median; runs ${ttftDelta.min.toFixed(1)} to ${ttftDelta.max.toFixed(1)})`,
+          detail: `${bTtft.median.toFixed(1)} vs ${lTtft.median.toFixed(1)} ms: ${signed(ttftDelta.median)} ms (paired median; runs ${signed(ttftDelta.min)} to ${signed(ttftDelta.max)})`,
         },
         { target: "4 concurrent streams deliver more tokens/s in total than 1", met: four.median > one.median, detail: `${four.median.toFixed(1)} vs ${one.median.toFixed(1)} tok/s: ${ratio(four, one).toFixed(2)}x` },
       ];
