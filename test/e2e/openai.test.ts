@@ -10,7 +10,7 @@ import { join } from "node:path";
 import OpenAI from "openai";
 import { apikeysManifest, ROOT, startTestDaemon } from "../helpers/daemon.js";
 import { api } from "../helpers/http.js";
-import { llmModelsDir, llmserverManifest, MODEL } from "../helpers/llm.js";
+import { linkModels, llmModelsDir, llmserverManifest, MODEL } from "../helpers/llm.js";
 // @ts-expect-error a plain JavaScript fixture
 import { trigramVector } from "../fixtures/plugins/trigram.mjs";
 
@@ -30,6 +30,7 @@ t.test("/v1 with the openai client", async (t) => {
     { http: { rateLimit: { perCredential: 100000, perIp: 100000 } } },
   );
   t.teardown(() => d.stop());
+  linkModels(d, models);
   await d.waitState("apikeys", "ready");
   const asRoot = api(d.httpUrl!, d.rootToken());
   const newKey = async (name: string, role: string, scopes: string[]) => {
@@ -201,7 +202,8 @@ t.test("/v1 with the openai client", async (t) => {
     t.equal(value("prompt"), mine!.promptTokens, "/metrics counts the same prompt tokens");
     t.equal(value("completion"), mine!.completionTokens);
     t.ok(live.tokens.some((r) => r.model === "trigram-8" && r.promptTokens === 32), "embeddings count their input tokens");
-    const top = await d.cli(["top", "--once"]);
+    const top = await d.cli(["top", "--once"], { timeoutMs: 60_000 });
+    t.equal(top.code, 0, top.stderr);
     t.match(top.stdout, /TOKENS/);
     t.match(top.stdout, new RegExp(`${full.id}\\s+${MODEL}\\s+${mine!.requests}\\s+${mine!.promptTokens}\\s+${mine!.completionTokens}`));
   });

@@ -6,10 +6,10 @@
  */
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { createReadStream, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { createReadStream, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
-import { ROOT } from "./daemon.js";
+import { ROOT, type TestDaemon } from "./daemon.js";
 
 export const MODEL = "smollm2-135m-instruct";
 const SHA256 = "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53";
@@ -57,6 +57,18 @@ export async function llmModelsDir(): Promise<string> {
     rmSync(tmp, { recursive: true, force: true });
   }
   return dir;
+}
+
+/**
+ * Makes the models in `storeDir` visible in the daemon's own model store too
+ * (<dataDir>/models, the default of the daemon's models.dir), as links: whether the plugin's
+ * BKG_MODELS_DIR comes from the manifest (below) or from the daemon, it finds the same models.
+ * Call it before the first llmserver call (the plugin is lazy).
+ */
+export function linkModels(d: TestDaemon, storeDir: string): void {
+  const into = join(d.dir, "data", "models");
+  mkdirSync(into, { recursive: true });
+  for (const name of readdirSync(storeDir)) if (!name.startsWith(".") && !existsSync(join(into, name))) symlinkSync(join(storeDir, name), join(into, name));
 }
 
 /** manifests/llmserver.json with an absolute cwd, its model store, and `config` over its defaults. */

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import Ajv from "ajv";
 import { BkgError, ErrorCodes } from "@bkg/protocol";
 import { startTestDaemon } from "../helpers/daemon.js";
-import { llmModelsDir, llmserverManifest, MODEL } from "../helpers/llm.js";
+import { linkModels, llmModelsDir, llmserverManifest, MODEL } from "../helpers/llm.js";
 
 const errorOf = async (p: Promise<unknown>): Promise<BkgError> => {
   try {
@@ -49,6 +49,7 @@ t.test("llmserver with SmolLM2 through the daemon", async (t) => {
 
   const d = await startTestDaemon({ llmserver: llmserverManifest(dir, { parallel: 2, contextSize: 512 }) });
   t.teardown(() => d.stop());
+  linkModels(d, dir);
   const c = d.client;
 
   t.test("lazy: the plugin starts on the first call, not with the daemon", async (t) => {
