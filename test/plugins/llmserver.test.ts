@@ -188,3 +188,18 @@ t.test("llmserver with no model pulled answers which pull to run", async (t) => 
   t.match(e.message, 'model "smollm2-135m-instruct" is not pulled: run `bkg models pull smollm2-135m-instruct`');
   t.same(await d.client.call("llmserver.models"), { models: [] });
 });
+
+t.test("llmserver unloads a model after keepAliveMs without calls, and loads it again on the next", async (t) => {
+  const store = await llmModelsDir();
+  const d = await startTestDaemon({ llmserver: llmserverManifest(store, { keepAliveMs: 300 }) });
+  t.teardown(() => d.stop());
+  linkModels(d, store);
+  const loaded = async () => (await d.client.call<ModelsResult>("llmserver.models")).models.find((m) => m.name === MODEL)?.loaded;
+  const first = await d.client.call<{ count: number }>("llmserver.tokenize", { text: "Hello world" });
+  t.ok(first.count > 0);
+  await d.waitFor(async () => (await loaded()) === false, "the model unloaded after 300 ms idle", 20_000);
+  const again = await d.client.call<{ count: number }>("llmserver.tokenize", { text: "Hello world" });
+  // (tokenize needs the loaded model's tokenizer: it answering means the model was loaded again;
+  // asking `models` now could race the next 300 ms unload on a slow machine)
+  t.equal(again.count, first.count, "loaded again on the next call");
+});
