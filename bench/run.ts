@@ -37,7 +37,9 @@ import { scenario as candle } from "./candle.bench.js";
 
 import { scenario as faces } from "./faces.bench.js";
 
-export const SCENARIOS: Scenario[] = [socket, http, ws, hotSwap, crash, startup, footprint, costs, embeddings, brainml, candle, faces];
+import { scenario as llm } from "./llm.bench.js";
+
+export const SCENARIOS: Scenario[] = [socket, http, ws, hotSwap, crash, startup, footprint, costs, embeddings, brainml, candle, faces, llm];
 
 interface Args {
   quick: boolean;

@@ -5,11 +5,15 @@
  *   1. its role is at least the action's minimum role (ACTIONS below; plugin calls need
  *      operator, and calls to the auth plugin itself need admin), and
  *   2. one of its scopes matches the action name, with the grammar of manifest permissions:
- *      "*", "echo.*", "echo.reverse", "bkg.plugins.*", "bkg.*".
+ *      "*", "echo.*", "echo.reverse", "bkg.plugins.*", "bkg.*". A scope may also name models:
+ *      "llmserver.chat:smollm2-*" matches llmserver.chat only for a call whose model matches the
+ *      glob after the colon (`*` any run of characters, `?` one); a call that names no model
+ *      does not match it (model-scopes.ts).
  * Sessions (users logged in with a password) and the root token have scopes ["*"]: their role
  * alone decides. docs/http.md prints this table.
  */
-import { BkgError, ErrorCodes, permits } from "@bkg/protocol";
+import { BkgError, ErrorCodes } from "@bkg/protocol";
+import { scopeAllows } from "./model-scopes.js";
 
 export const ROLES = ["viewer", "operator", "admin"] as const;
 export type Role = (typeof ROLES)[number];
@@ -81,7 +85,7 @@ export function actorOf(p: Principal): string {
  * Throws -33003 PermissionDenied, naming what is missing, unless `p` may do `action` with `minRole`.
  * `action` is a daemon action or a plugin method.
  */
-export function authorize(p: Principal, action: string, minRole: Role): void {
+export function authorize(p: Principal, action: string, minRole: Role, model?: string): void {
   if (rank(p.role) < rank(minRole)) {
     throw new BkgError(ErrorCodes.PermissionDenied, `${describePrincipal(p)} has role ${p.role}; ${action} needs ${minRole} or above`, {
       reason: "role",
@@ -90,11 +94,12 @@ export function authorize(p: Principal, action: string, minRole: Role): void {
       needs: minRole,
     });
   }
-  if (!p.scopes.some((s) => permits(s, action))) {
+  if (!p.scopes.some((s) => scopeAllows(s, action, model))) {
+    const what = model === undefined ? action : `${action} with model "${model}"`;
     throw new BkgError(
       ErrorCodes.PermissionDenied,
-      `${describePrincipal(p)} may not do ${action}: its scopes are ${p.scopes.join(", ") || "(none)"}; an admin can issue a key with a matching scope`,
-      { reason: "scope", action, scopes: p.scopes },
+      `${describePrincipal(p)} may not do ${what}: its scopes are ${p.scopes.join(", ") || "(none)"}; an admin can issue a key with a matching scope`,
+      { reason: "scope", action, ...(model === undefined ? {} : { model }), scopes: p.scopes },
     );
   }
 }
@@ -104,7 +109,7 @@ export function authorizeAction(p: Principal, action: DaemonAction): void {
   authorize(p, action, ACTIONS[action]);
 }
 
-/** authorize() for a plugin call. */
-export function authorizeCall(p: Principal, target: string, authPlugin: string): void {
-  authorize(p, target, callRole(target, authPlugin));
+/** authorize() for a plugin call; `model` is the model the call names, if any (for model-scoped keys). */
+export function authorizeCall(p: Principal, target: string, authPlugin: string, model?: string): void {
+  authorize(p, target, callRole(target, authPlugin), model);
 }

@@ -5,3 +5,4 @@ export { credentialFromHeaders, credentialFromMetadata, credentialShape, stripBe
 export { loadOrCreateRootToken, ROOT_TOKEN_FILE, type RootToken } from "./root-token.js";
 export { stampAuthCall } from "./grant-params.js";
 export { atExpiry } from "./expiry-timer.js";
+export { modelGlobMatches, modelOf, onlyModelScoped, scopeAllows, splitScope } from "./model-scopes.js";

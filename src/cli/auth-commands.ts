@@ -113,7 +113,7 @@ export function registerAuthCommands(program: Command, globals: () => GlobalOpti
     .command("create <name>")
     .description("create an API key; the secret is printed once")
     .requiredOption("--role <role>", "viewer | operator | admin")
-    .option("--scope <pattern...>", 'what it may do: "echo.*", "echo.reverse", "bkg.plugins.*", "*" (default "*")')
+    .option("--scope <pattern...>", 'what it may do: "echo.*", "echo.reverse", "bkg.plugins.*", "*" (default "*"); ":<model glob>" limits a scope to models, e.g. "llmserver.chat:smollm2-*"')
     .option("--expires-in-days <n>", "lifetime in days (default: never expires)")
     .option("--owner <user>", "the user (username or id) it belongs to; its role may not exceed theirs")
     .option("--json", "print JSON (the secret is in .key)")

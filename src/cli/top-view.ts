@@ -29,6 +29,11 @@ export function renderTop(s: LiveSnapshot, width = 120): string[] {
   }
   if (s.plugins.length === 0) lines.push("no plugins (add a manifest to the manifests folder)");
   else lines.push(...table(rows).map((l) => (l.length > width ? l.slice(0, width - 1) + "…" : l)));
+  if (s.tokens?.length) {
+    const tokenRows = [["KEY", "MODEL", "REQUESTS", "PROMPT TOKENS", "COMPLETION TOKENS", "LAST"]];
+    for (const r of s.tokens) tokenRows.push([r.key, r.model, String(r.requests), String(r.promptTokens), String(r.completionTokens), `${duration(Math.max(0, s.ts - r.lastAt))} ago`]);
+    lines.push("", "TOKENS (/v1, since the daemon started)", ...table(tokenRows).map((l) => (l.length > width ? l.slice(0, width - 1) + "…" : l)));
+  }
   lines.push("", `rates and percentiles over the last ${duration(s.windowMs)}`);
   return lines;
 }

@@ -11,7 +11,7 @@ import { fileURLToPath } from "node:url";
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
 import { BkgError, CancelToken, ErrorCodes } from "@bkg/protocol";
-import { atExpiry, authorizeAction, authorizeCall, credentialFromMetadata, stampAuthCall, unauthenticated, type DaemonAction, type Principal } from "../auth/index.js";
+import { atExpiry, authorizeAction, authorizeCall, credentialFromMetadata, modelOf, onlyModelScoped, stampAuthCall, unauthenticated, type DaemonAction, type Principal } from "../auth/index.js";
 import type { GrpcTls } from "../config/index.js";
 import type { Topic } from "../events/index.js";
 import type { SurfaceDeps } from "./surface-deps.js";
@@ -117,7 +117,9 @@ export class GrpcServer {
 
     const callOptions = (call: grpc.ServerUnaryCall<CallRequest, unknown> | grpc.ServerWritableStream<CallRequest, unknown>, p: Principal, cancel: CancelToken) => {
       const req = call.request;
-      authorizeCall(p, req.method, auth.plugin);
+      // Model-scoped keys need the params' model: checked once they are parsed.
+      const modelScoped = onlyModelScoped(p.scopes, req.method);
+      if (!modelScoped) authorizeCall(p, req.method, auth.plugin);
       let params: unknown = {};
       if (req.paramsJson) {
         try {
@@ -126,6 +128,7 @@ export class GrpcServer {
           throw new BkgError(ErrorCodes.ParseError, `params_json is not valid JSON: ${(e as Error).message}`);
         }
       }
+      if (modelScoped) authorizeCall(p, req.method, auth.plugin, modelOf(params));
       const d = call.getDeadline();
       const deadline = d instanceof Date ? d.getTime() : Number.isFinite(d) ? Number(d) : undefined;
       return { params: stampAuthCall(p, req.method, params, auth.plugin), opts: { caller: `grpc:${p.id}`, cancel, timeoutMs: req.timeoutMs || undefined, deadline: req.timeoutMs ? undefined : deadline } };

@@ -18,7 +18,7 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { BkgError, ErrorCodes } from "@bkg/protocol";
-import { authorizeCall, credentialFromHeaders, stampAuthCall, type Principal } from "../auth/index.js";
+import { authorizeCall, credentialFromHeaders, modelOf, onlyModelScoped, stampAuthCall, type Principal } from "../auth/index.js";
 import { toHttpError, type HttpError } from "./http-errors.js";
 import type { RateKey } from "./rate-limiter.js";
 import { httpCallOptions, nextBatch, parseJsonBody } from "./http-call-common.js";
@@ -88,9 +88,13 @@ export function fastCallHandler({ ctx, auth }: SurfaceDeps, h: FastCallHelpers):
       // preParsing: 401/503, then role and scope.
       if (authError) throw authError;
       const target = `${plugin}.${method}`;
-      authorizeCall(principal!, target, auth.plugin);
+      // A key whose only matching scopes name models is checked against the body's model.
+      const modelScoped = onlyModelScoped(principal!.scopes, target);
+      if (!modelScoped) authorizeCall(principal!, target, auth.plugin);
       // The body, then the call (with the requests of this poll phase; see nextBatch).
-      const params = stampAuthCall(principal!, target, hasBody ? await readJson(req) : {}, auth.plugin);
+      const body = hasBody ? await readJson(req) : {};
+      if (modelScoped) authorizeCall(principal!, target, auth.plugin, modelOf(body));
+      const params = stampAuthCall(principal!, target, body, auth.plugin);
       const opts = httpCallOptions(res, principal!.id, timeoutMs, req.headers);
       await nextBatch();
       const result = await ctx.router.call(target, params, opts);

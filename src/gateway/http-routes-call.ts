@@ -13,7 +13,7 @@
 import { PassThrough } from "node:stream";
 import type { FastifyInstance } from "fastify";
 import { BkgError } from "@bkg/protocol";
-import { stampAuthCall } from "../auth/index.js";
+import { authorizeCall, modelOf, onlyModelScoped, stampAuthCall } from "../auth/index.js";
 import { httpCallOptions, nextBatch } from "./http-call-common.js";
 import { errorBody } from "./http-errors.js";
 import { principalOf } from "./http-server.js";
@@ -46,6 +46,7 @@ export function registerCallRoutes(app: FastifyInstance, { ctx, auth }: SurfaceD
     async (req, reply) => {
       const p = principalOf(req);
       const target = `${req.params.plugin}.${req.params.method}`;
+      if (onlyModelScoped(p.scopes, target)) authorizeCall(p, target, auth.plugin, modelOf(req.body));
       const opts = httpCallOptions(reply.raw, p.id, req.query.timeoutMs, req.headers);
       const params = stampAuthCall(p, target, req.body ?? {}, auth.plugin);
       await nextBatch();

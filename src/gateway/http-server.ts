@@ -1,6 +1,7 @@
 /**
  * The HTTP control surface (fastify): JSON routes, server-sent events for streaming calls, the
- * WebSocket hub at /ws/plugins (on the same port), /metrics and /openapi.json. docs/http.md is
+ * WebSocket hub at /ws/plugins (on the same port), the OpenAI-compatible /v1 routes
+ * (openai-routes.ts), /metrics and /openapi.json. docs/http.md is
  * the user's reference.
  *
  * Each request goes through, in order:
@@ -23,13 +24,14 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import cors from "@fastify/cors";
 import swagger from "@fastify/swagger";
 import { BkgError, ErrorCodes } from "@bkg/protocol";
-import { authorizeAction, authorizeCall, credentialFromHeaders, type DaemonAction, type Principal } from "../auth/index.js";
+import { authorizeAction, authorizeCall, credentialFromHeaders, onlyModelScoped, type DaemonAction, type Principal } from "../auth/index.js";
 import { parseJsonBody } from "./http-call-common.js";
 import { HttpError, toHttpError } from "./http-errors.js";
 import { fastCallHandler } from "./http-fast-call.js";
 import { ThrottledWarn } from "./throttled-warn.js";
 import type { RateKey, RateLimiter } from "./rate-limiter.js";
 import { registerAuthRoutes } from "./http-routes-auth.js";
+import { registerOpenAIRoutes } from "./openai-routes.js";
 import { registerCallRoutes } from "./http-routes-call.js";
 import { registerEventRoutes } from "./http-routes-events.js";
 import { registerModelRoutes } from "./http-routes-models.js";
@@ -195,7 +197,8 @@ export class HttpServer {
         if (p && action && action !== "self") {
           if (action === "call") {
             const { plugin, method } = req.params as { plugin: string; method: string };
-            authorizeCall(p, `${plugin}.${method}`, auth.plugin);
+            // Model-scoped keys are checked by the route, once the body (and its model) is read.
+            if (!onlyModelScoped(p.scopes, `${plugin}.${method}`)) authorizeCall(p, `${plugin}.${method}`, auth.plugin);
           } else authorizeAction(p, action);
         }
       } catch (e) {
@@ -230,6 +233,7 @@ export class HttpServer {
     registerModelRoutes(app, deps);
     registerCallRoutes(app, deps);
     registerAuthRoutes(app, deps);
+    await registerOpenAIRoutes(app, deps);
 
     const hub = new WsHub(deps);
     app.server.on("upgrade", (req, socket, head) => hub.handleUpgrade(req, socket, head));

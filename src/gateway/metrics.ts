@@ -16,6 +16,8 @@
  *   bkg_auth_checks_total{outcome}              root | cache | plugin | refused | unavailable
  *   bkg_rate_limited_total{by}                  credential | ip
  *   bkg_ws_connections                          open WebSocket sessions
+ *   bkg_llm_tokens_total{key,model,kind}        tokens through the /v1 model routes; kind prompt | completion,
+ *                                               key the credential's id (never the secret)
  *   bkg_build_info{version}, and the daemon's own process_* and nodejs_* metrics.
  *
  * Gateways only see the small `GatewayMetrics` interface; the call counters are fed by the
@@ -194,9 +196,16 @@ export class Metrics implements GatewayMetrics {
   private readonly authTotal: Counter<"outcome">;
   private readonly limitedTotal: Counter<"by">;
   private readonly wsGauge: Gauge;
+  private readonly tokensTotal: LiteCounter;
 
   /** Feeds the call counters; give it to the router (alone or through fanOut). */
   readonly calls: CallObserver<CallState>;
+
+  /** Counts one /v1 answer's tokens against the credential and model that used them. */
+  llmTokens(key: string, model: string, promptTokens: number, completionTokens: number): void {
+    this.tokensTotal.series(key, model, "prompt").value += promptTokens;
+    this.tokensTotal.series(key, model, "completion").value += completionTokens;
+  }
 
   constructor(supervisor: Supervisor, version: string) {
     const registers = [this.registry];
@@ -211,6 +220,7 @@ export class Metrics implements GatewayMetrics {
     this.authTotal = new Counter({ name: "bkg_auth_checks_total", help: "Credential checks by outcome (cache: answered from the cache)", labelNames: ["outcome"], registers });
     this.limitedTotal = new Counter({ name: "bkg_rate_limited_total", help: "Requests refused by a rate limit", labelNames: ["by"], registers });
     this.wsGauge = new Gauge({ name: "bkg_ws_connections", help: "Open WebSocket sessions", registers });
+    this.tokensTotal = new LiteCounter("bkg_llm_tokens_total", "Tokens through the /v1 model routes, by credential id, model and kind (prompt, completion)", ["key", "model", "kind"], reg);
 
     const plugins = () => supervisor.list();
     new Gauge({

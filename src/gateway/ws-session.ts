@@ -8,7 +8,7 @@
 import type { Duplex } from "node:stream";
 import type { WebSocket } from "ws";
 import { BkgError, CancelToken, ErrorCodes } from "@bkg/protocol";
-import { atExpiry, authorizeAction, authorizeCall, stampAuthCall, unauthenticated, type DaemonAction, type Principal } from "../auth/index.js";
+import { atExpiry, authorizeAction, authorizeCall, modelOf, stampAuthCall, unauthenticated, type DaemonAction, type Principal } from "../auth/index.js";
 import type { BusEvent, Topic } from "../events/index.js";
 import { errorBody } from "./http-errors.js";
 import type { SurfaceDeps } from "./surface-deps.js";
@@ -182,7 +182,7 @@ export class WsSession {
       // Re-checked on every call (a cache hit normally): revocation and expiry apply at once.
       const p = await this.principalNow();
       this.principal = p;
-      authorizeCall(p, m.method, this.deps.auth.plugin);
+      authorizeCall(p, m.method, this.deps.auth.plugin, modelOf(m.params));
       const limited = this.deps.limiter.take(`cred:${p.id}`);
       if (limited) throw limited;
       this.callCount++;

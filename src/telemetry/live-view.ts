@@ -7,6 +7,7 @@ import type { PluginSummary } from "../supervisor/index.js";
 import { addDense, BUCKETS, percentiles } from "./histogram.js";
 import type { ProcUsage } from "./process-stats.js";
 import type { CallRecorder, MethodStats } from "./recorder.js";
+import type { TokenUsageRow } from "./token-usage.js";
 
 export interface LiveRates {
   inflight: number;
@@ -72,6 +73,8 @@ export interface LiveSnapshot {
     queuedEvents: number;
   };
   plugins: LivePlugin[];
+  /** Tokens used through /v1, per credential and model, since the daemon started (token-usage.ts). */
+  tokens?: TokenUsageRow[];
 }
 
 /** Rates and percentiles of some methods over the recent window. */

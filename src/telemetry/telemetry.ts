@@ -8,6 +8,7 @@
  * With telemetry.enabled false there is no recorder (the router records nothing) and no
  * process sampling; events and the node heartbeat are still kept.
  */
+import { TokenUsage } from "./token-usage.js";
 import { hostname } from "node:os";
 import type { EventBus } from "../events/index.js";
 import type { Logger } from "../logs/index.js";
@@ -60,6 +61,8 @@ export class Telemetry {
   /** The router's recorder; absent when telemetry is off. */
   readonly recorder?: CallRecorder;
   readonly queue: EventQueue;
+  /** Tokens used through the model routes, per credential and model (live only, since start). */
+  readonly tokens = new TokenUsage();
   private readonly procs = new ProcessStats();
   private readonly self = new SelfStats();
   private flusher?: Flusher;
@@ -189,6 +192,7 @@ export class Telemetry {
         queuedEvents: this.queue.size,
       },
       plugins,
+      tokens: this.tokens.list(),
     };
   }
 

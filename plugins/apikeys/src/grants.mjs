@@ -7,10 +7,30 @@
 import { BkgError, ErrorCodes } from "@bkg/plugin-sdk";
 import { ROLES } from "./schemas.mjs";
 
-/** The permits() grammar of @bkg/protocol: does scope `pattern` cover `target` (a name or a pattern)? */
-function covers(pattern, target) {
+/** The permits() grammar of @bkg/protocol: does action pattern `pattern` cover `target` (a name or a pattern)? */
+function coversAction(pattern, target) {
   if (pattern === "*" || pattern === target) return true;
   return pattern.endsWith(".*") && target.startsWith(pattern.slice(0, -1));
+}
+
+/**
+ * Does scope `pattern` cover scope `target`? Both may end in ":<model glob>" (the daemon's
+ * model-scopes.ts). A pattern without a model part covers any model; one with a model part covers
+ * the same glob, or a narrower one when it is "<prefix>*" with no other wildcard.
+ */
+function covers(pattern, target) {
+  const [pa, pm] = splitScope(pattern);
+  const [ta, tm] = splitScope(target);
+  if (!coversAction(pa, ta)) return false;
+  if (pm === undefined || pm === "*" || pm === tm) return true;
+  if (tm === undefined) return false;
+  const prefix = pm.slice(0, -1);
+  return pm.endsWith("*") && !/[*?]/.test(prefix) && tm.startsWith(prefix);
+}
+
+function splitScope(scope) {
+  const colon = scope.indexOf(":");
+  return colon < 0 ? [scope, undefined] : [scope.slice(0, colon), scope.slice(colon + 1)];
 }
 
 /**

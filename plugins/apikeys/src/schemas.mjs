@@ -5,8 +5,11 @@
  */
 
 export const ROLES = /** @type {const} */ (["viewer", "operator", "admin"]);
-/** Same grammar as a manifest's `permissions`: "*", "plugin.*", "plugin.method", "plugin.group.*". */
-export const SCOPE_PATTERN = "^(\\*|[a-z][a-z0-9_-]*\\.(\\*|[A-Za-z_][\\w.-]*(\\.\\*)?))$";
+/**
+ * Same grammar as a manifest's `permissions`: "*", "plugin.*", "plugin.method", "plugin.group.*",
+ * optionally followed by ":<model glob>" to allow only some models ("llmserver.chat:smollm2-*").
+ */
+export const SCOPE_PATTERN = "^(\\*|[a-z][a-z0-9_-]*\\.(\\*|[A-Za-z_][\\w.-]*(\\.\\*)?))(:[A-Za-z0-9_.*?+-]{1,128})?$";
 export const USERNAME_PATTERN = "^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$";
 
 const actor = {

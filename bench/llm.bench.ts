@@ -1,0 +1,223 @@
+/**
+ * Scenario 9: LLM generation. SmolLM2-135M-Instruct on the CPU, the same prompt, max_tokens,
+ * sampling (temperature 0, one seed) and thread count (1) in both subjects, runs interleaved:
+ *
+ *   bkg /v1 stream     POST /v1/chat/completions with stream: true through the daemon's HTTP
+ *                      port, the llmserver plugin generating; timed by this process as an
+ *                      OpenAI client sees it (first content chunk, last chunk)
+ *   in-process         node-llama-cpp called in this process (LlamaChat.generateResponse),
+ *                      timed by its onTextChunk callback
+ *
+ * Time to first token (TTFT) is from sending the request / calling generateResponse to the first
+ * text; generation tokens/s is (completion tokens - 1) / (last - first token time). Then 4
+ * concurrent /v1 streams (4 parallel sequences in one context) against 1: total tokens/s.
+ */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { availableParallelism } from "node:os";
+import { getLlama, LlamaChat, LlamaLogLevel, resolveChatWrapper } from "node-llama-cpp";
+import { bootDaemon } from "./lib/daemon.js";
+import { freePort } from "./lib/gateway.js";
+import { LLM_MODEL, llmModelsDir } from "./lib/llm-model.js";
+import { ROOT } from "./lib/paths.js";
+import { waitFor } from "./lib/procs.js";
+import type { Row, Scenario, TargetCheck } from "./lib/scenario.js";
+import { ratio, summarize } from "./lib/stats.js";
+
+const THREADS = 1;
+const MAX_TOKENS = 96;
+const SEED = 11;
+const PROMPT = "Write a long story about a lighthouse keeper who finds a message in a bottle. Describe every day of his week.";
+
+interface Sample {
+  ttftMs: number;
+  tokPerSec: number;
+  tokens: number;
+  totalMs: number;
+}
+
+/** "+6.1" / "-6.1": a signed difference in ms. */
+const signed = (ms: number) => `${ms >= 0 ? "+" : "-"}${Math.abs(ms).toFixed(1)}`;
+
+function sample(t0: number, first: number, last: number, tokens: number): Sample {
+  return { ttftMs: first - t0, tokPerSec: tokens > 1 ? (tokens - 1) / ((last - first) / 1000) : 0, tokens, totalMs: last - t0 };
+}
+
+/** One streamed chat through /v1, timed from this side. */
+async function viaV1(url: string, token: string): Promise<Sample> {
+  const t0 = performance.now();
+  const r = await fetch(`${url}/v1/chat/completions`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+    body: JSON.stringify({ model: LLM_MODEL, messages: [{ role: "user", content: PROMPT }], max_tokens: MAX_TOKENS, temperature: 0, seed: SEED, stream: true }),
+  });
+  if (!r.ok || !r.body) throw new Error(`/v1/chat/completions answered ${r.status}: ${await r.text()}`);
+  let first = 0;
+  let last = 0;
+  let tokens = 0;
+  let buf = "";
+  const decoder = new TextDecoder();
+  for await (const part of r.body as unknown as AsyncIterable<Uint8Array>) {
+    buf += decoder.decode(part, { stream: true });
+    let i: number;
+    while ((i = buf.indexOf("\n\n")) >= 0) {
+      const event = buf.slice(0, i);
+      buf = buf.slice(i + 2);
+      if (!event.startsWith("data: {")) continue;
+      const chunk = JSON.parse(event.slice(6)) as { choices: { delta: { content?: string } }[]; usage?: { completion_tokens: number } };
+      if (chunk.choices[0]?.delta.content) {
+        last = performance.now();
+        if (!first) first = last;
+      }
+      if (chunk.usage) tokens = chunk.usage.completion_tokens;
+    }
+  }
+  return sample(t0, first, last, tokens);
+}
+
+export const scenario: Scenario = {
+  name: "llm",
+  title: "9. LLM generation (/v1 vs in-process)",
+  async run(ctx) {
+    const modelsDir = llmModelsDir();
+    const runs = ctx.quick ? 3 : ctx.runs;
+    const manifest = JSON.parse(readFileSync(join(ROOT, "manifests", "llmserver.json"), "utf8")) as Record<string, unknown>;
+    delete manifest.$schema;
+    /** A daemon with HTTP and llmserver at `parallel` sequences; its URL and root token. */
+    const boot = async (parallel: number) => {
+      const port = await freePort();
+      const d = await bootDaemon({
+        manifests: {
+          llmserver: { ...manifest, cwd: join(ROOT, "plugins", "llmserver"), watch: [], env: { BKG_MODELS_DIR: modelsDir }, config: { ...(manifest.config as object), threads: THREADS, parallel } },
+        },
+        config: { http: { enabled: true, host: "127.0.0.1", port, rateLimit: { perCredential: 0, perIp: 0 }, accessLog: false } },
+      });
+      // HTTP listens a moment after the socket answers.
+      const url = `http://127.0.0.1:${port}`;
+      await waitFor(() => fetch(`${url}/health`).then((r) => r.ok, () => false), "the HTTP port", 30_000, 50);
+      return { d, url, token: readFileSync(join(d.dir, "data", "root.token"), "utf8").trim() };
+    };
+    // The one-stream comparison: one sequence in both, as an in-process program would set it up.
+    const { d, url, token } = await boot(1);
+
+    const llama = await getLlama({ gpu: false, build: "never", logLevel: LlamaLogLevel.error });
+    const model = await llama.loadModel({ modelPath: join(modelsDir, LLM_MODEL, "model.gguf"), gpuLayers: 0 });
+    const context = await model.createContext({ sequences: 1, contextSize: 2048, threads: THREADS });
+    const sequence = context.getSequence();
+    // Resolved once, as llmserver does at load (LlamaChat's "auto" resolves it on every construction).
+    const chatWrapper = resolveChatWrapper(model);
+    const inProcess = async (): Promise<Sample> => {
+      const t0 = performance.now();
+      const chat = new LlamaChat({ contextSequence: sequence, chatWrapper, autoDisposeSequence: false });
+      try {
+        let first = 0;
+        let last = 0;
+        let tokens = 0;
+        await chat.generateResponse([{ type: "user", text: PROMPT }, { type: "model", response: [] }], {
+          maxTokens: MAX_TOKENS,
+          temperature: 0,
+          seed: SEED,
+          onToken: (t) => void (tokens += t.length),
+          onTextChunk: () => {
+            last = performance.now();
+            if (!first) first = last;
+          },
+        });
+        return sample(t0, first, last, tokens);
+      } finally {
+        chat.dispose({ disposeSequence: false });
+      }
+    };
+
+    let stopLast = async () => {};
+    try {
+      // Warm-up: loads the plugin's model (and both caches of the prompt's prefix).
+      await viaV1(url, token);
+      await inProcess();
+      const bkg: Sample[] = [];
+      const local: Sample[] = [];
+      for (let r = 0; r < runs; r++) {
+        if (r % 2 === 0) {
+          bkg.push(await viaV1(url, token));
+          local.push(await inProcess());
+        } else {
+          local.push(await inProcess());
+          bkg.push(await viaV1(url, token));
+        }
+        ctx.log(`llm: run ${r + 1}/${runs}: /v1 ${bkg.at(-1)!.tokPerSec.toFixed(1)} tok/s, in-process ${local.at(-1)!.tokPerSec.toFixed(1)} tok/s`);
+      }
+      // The in-process model and the first daemon are let go before the concurrency runs.
+      await context.dispose();
+      await model.dispose();
+      await d.stop();
+      const four4 = await boot(4);
+      stopLast = () => four4.d.stop();
+      await viaV1(four4.url, four4.token);
+
+      const concurrent: number[] = [];
+      const single: number[] = [];
+      for (let r = 0; r < runs; r++) {
+        const four = await Promise.all([0, 1, 2, 3].map(() => viaV1(four4.url, four4.token)));
+        const wall = Math.max(...four.map((s) => s.totalMs)) / 1000;
+        concurrent.push(four.reduce((n, s) => n + s.tokens, 0) / wall);
+        const one = await viaV1(four4.url, four4.token);
+        single.push(one.tokens / (one.totalMs / 1000));
+        ctx.log(`llm: concurrency run ${r + 1}/${runs}: 4 streams ${concurrent.at(-1)!.toFixed(1)} tok/s total, 1 stream ${single.at(-1)!.toFixed(1)} tok/s`);
+      }
+
+      const bTps = summarize(bkg.map((s) => s.tokPerSec));
+      const lTps = summarize(local.map((s) => s.tokPerSec));
+      const bTtft = summarize(bkg.map((s) => s.ttftMs));
+      const lTtft = summarize(local.map((s) => s.ttftMs));
+      const ttftDelta = summarize(bkg.map((s, i) => s.ttftMs - local[i].ttftMs));
+      const four = summarize(concurrent);
+      const one = summarize(single);
+      const tpsRatio = ratio(bTps, lTps);
+      const rows: Row[] = [
+        {
+          case: `1 stream, ${MAX_TOKENS} tokens max, ${THREADS} thread`,
+          subject: "bkg /v1 stream",
+          metrics: [
+            { label: "gen tok/s", summary: bTps, digits: 1 },
+            { label: "TTFT ms", summary: bTtft, digits: 1 },
+            { label: "tokens", summary: summarize(bkg.map((s) => s.tokens)) },
+          ],
+          vs: `${tpsRatio.toFixed(2)}x in-process tok/s, TTFT ${signed(ttftDelta.median)} ms`,
+        },
+        {
+          case: `1 stream, ${MAX_TOKENS} tokens max, ${THREADS} thread`,
+          subject: "node-llama-cpp in-process",
+          metrics: [
+            { label: "gen tok/s", summary: lTps, digits: 1 },
+            { label: "TTFT ms", summary: lTtft, digits: 1 },
+            { label: "tokens", summary: summarize(local.map((s) => s.tokens)) },
+          ],
+        },
+        { case: "4 concurrent /v1 streams", subject: "bkg /v1 stream x4", metrics: [{ label: "total tok/s", summary: four, digits: 1 }], vs: `${ratio(four, one).toFixed(2)}x 1 stream` },
+        { case: "4 concurrent /v1 streams", subject: "bkg /v1 stream x1", metrics: [{ label: "total tok/s", summary: one, digits: 1 }] },
+      ];
+      const targets: TargetCheck[] = [
+        { target: "/v1 streaming >= 0.95x in-process generation tokens/s", met: tpsRatio >= 0.95, detail: `${bTps.median.toFixed(1)} vs ${lTps.median.toFixed(1)} tok/s: ${tpsRatio.toFixed(3)}x` },
+        {
+          target: "/v1 time to first token at most +15 ms over in-process",
+          met: ttftDelta.median <= 15,
+          detail: `${bTtft.median.toFixed(1)} vs ${lTtft.median.toFixed(1)} ms: ${signed(ttftDelta.median)} ms (paired median; runs ${signed(ttftDelta.min)} to ${signed(ttftDelta.max)})`,
+        },
+        { target: "4 concurrent streams deliver more tokens/s in total than 1", met: four.median > one.median, detail: `${four.median.toFixed(1)} vs ${one.median.toFixed(1)} tok/s: ${ratio(four, one).toFixed(2)}x` },
+      ];
+      return {
+        available: true,
+        rows,
+        targets,
+        notes: [
+          `SmolLM2-135M-Instruct Q4_1, temperature 0, seed ${SEED}, max_tokens ${MAX_TOKENS}, ${THREADS} thread in both (the machine has ${availableParallelism()} cores); ${runs} runs each, the two subjects alternating, after one warm-up each.`,
+          "Both keep their sequence between runs, so the prompt's evaluation is reused the same way in both.",
+          "The one-stream comparison runs llmserver with parallel 1 (one sequence, as the in-process program has). 4 streams: a second daemon with parallel 4, whose 4 sequences share one context and are decoded in one batch per step; total tok/s is all completion tokens over the slowest stream's wall time; 1 stream is one request through the same daemon (tokens over its wall time).",
+        ],
+      };
+    } finally {
+      await d.stop();
+      await stopLast();
+    }
+  },
+};

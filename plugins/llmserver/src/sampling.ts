@@ -1,0 +1,85 @@
+/**
+ * What chat and complete share: the sampling parameters (OpenAI's names), their JSON Schema,
+ * and their translation to node-llama-cpp's options, including response_format -> a grammar.
+ */
+import { BkgError, ErrorCodes } from "@bkg/plugin-sdk";
+import type { LlamaGrammar } from "node-llama-cpp";
+import { llama } from "./model-pool.js";
+
+export interface SamplingParams {
+  model?: string;
+  temperature?: number;
+  top_p?: number;
+  max_tokens?: number;
+  stop?: string | string[];
+  seed?: number;
+  response_format?: { type: "text" } | { type: "json_object" } | { type: "json_schema"; json_schema: { name?: string; schema: Record<string, unknown>; strict?: boolean } };
+}
+
+export const samplingSchema = {
+  model: { type: "string", minLength: 1, description: "A pulled GGUF model (default: config defaultModel)" },
+  temperature: { type: "number", minimum: 0, maximum: 2 },
+  top_p: { type: "number", exclusiveMinimum: 0, maximum: 1 },
+  max_tokens: { type: "integer", minimum: 1 },
+  stop: { oneOf: [{ type: "string" }, { type: "array", items: { type: "string", minLength: 1 }, maxItems: 4 }] },
+  seed: { type: "integer" },
+  response_format: {
+    type: "object",
+    required: ["type"],
+    properties: {
+      type: { enum: ["text", "json_object", "json_schema"] },
+      json_schema: { type: "object", required: ["schema"], properties: { name: { type: "string" }, schema: { type: "object" }, strict: { type: "boolean" } } },
+    },
+  },
+} as const;
+
+/** The token usage every answer reports (OpenAI's names). */
+export interface Usage {
+  prompt_tokens: number;
+  completion_tokens: number;
+  total_tokens: number;
+}
+
+export type FinishReason = "stop" | "length";
+
+/** node-llama-cpp's stop reasons as OpenAI's finish_reason. */
+export function finishReason(stopReason: string): FinishReason {
+  return stopReason === "maxTokens" ? "length" : "stop";
+}
+
+/** The grammar response_format asks for, if any. A schema llama.cpp's GBNF cannot express is a 400. */
+export async function grammarFor(format: SamplingParams["response_format"]): Promise<LlamaGrammar | undefined> {
+  if (!format || format.type === "text") return undefined;
+  const l = await llama();
+  if (format.type === "json_object") return l.getGrammarFor("json");
+  if (format.type === "json_schema" && format.json_schema?.schema) {
+    try {
+      return await l.createGrammarForJsonSchema(format.json_schema.schema as never);
+    } catch (e) {
+      throw new BkgError(ErrorCodes.InvalidParams, `response_format.json_schema.schema cannot be turned into a grammar: ${(e as Error).message}`, { reason: "schema_unsupported" });
+    }
+  }
+  throw new BkgError(ErrorCodes.InvalidParams, `response_format.type "${(format as { type: string }).type}" needs json_schema.schema`);
+}
+
+/** The sampling options common to LlamaChat.generateResponse and LlamaCompletion. */
+export function samplingOptions(p: SamplingParams, defaultMaxTokens: number) {
+  const stop = p.stop === undefined ? [] : Array.isArray(p.stop) ? p.stop : [p.stop];
+  return {
+    maxTokens: p.max_tokens ?? defaultMaxTokens,
+    temperature: p.temperature ?? 0.7,
+    ...(p.top_p === undefined ? {} : { topP: p.top_p }),
+    ...(p.seed === undefined ? {} : { seed: p.seed }),
+    ...(stop.length ? { customStopTriggers: stop } : {}),
+  };
+}
+
+/** The 400 for a prompt that does not fit the context (max_tokens is cut to what is left instead). */
+export function contextExceeded(promptTokens: number, contextSize: number): BkgError {
+  const over = promptTokens + 1 - contextSize;
+  return new BkgError(
+    ErrorCodes.InvalidParams,
+    `the prompt is ${promptTokens} tokens, ${over} over what the model's context of ${contextSize} tokens leaves for an answer; shorten the messages (or raise llmserver's config "contextSize")`,
+    { reason: "context_length_exceeded", promptTokens, contextSize, over },
+  );
+}
