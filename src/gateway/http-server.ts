@@ -29,6 +29,7 @@ import { HttpError, toHttpError } from "./http-errors.js";
 import { fastCallHandler } from "./http-fast-call.js";
 import { ThrottledWarn } from "./throttled-warn.js";
 import type { RateKey, RateLimiter } from "./rate-limiter.js";
+import { registerDashboardApiRoutes } from "./http-routes-dashboard-api.js";
 import { registerAuthRoutes } from "./http-routes-auth.js";
 import { registerCallRoutes } from "./http-routes-call.js";
 import { registerEventRoutes } from "./http-routes-events.js";
@@ -228,6 +229,7 @@ export class HttpServer {
     registerEventRoutes(app, deps);
     registerCallRoutes(app, deps);
     registerAuthRoutes(app, deps);
+    registerDashboardApiRoutes(app, deps);
 
     const hub = new WsHub(deps);
     app.server.on("upgrade", (req, socket, head) => hub.handleUpgrade(req, socket, head));

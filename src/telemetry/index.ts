@@ -4,3 +4,4 @@ export { bucketOf, bucketRange, quantile, percentiles, BUCKETS, type SparseHisto
 export type { LiveSnapshot, LivePlugin, LiveInstance, LiveMethod } from "./live-view.js";
 export type { MethodSummary, InstanceSummaryRow } from "./stats-summary.js";
 export { ProcessStats } from "./process-stats.js";
+export { buildSeries, type PluginSeries, type SeriesPoint } from "./series.js";
