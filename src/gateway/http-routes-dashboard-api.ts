@@ -14,12 +14,15 @@ import { TELEMETRY_METHODS } from "./telemetry-api.js";
 const TIME = "epoch milliseconds, an ISO time, or a duration back from now (90s, 15m, 1h)";
 
 /**
- * The config with every secret-looking value masked ("[redacted]"). Each section is redacted on
- * its own so a section named like a secret (`auth`) keeps its harmless settings visible.
+ * The config with every secret masked ("[redacted]"): a string under a secret-sounding key or that
+ * looks like a credential (redact-manifest.ts's rules). Only strings can hold a secret, so numbers
+ * and flags stay visible even under such keys (`rateLimit.perCredential`, `auth.rootToken: true`).
  */
-export function maskedConfig(config: object): Record<string, unknown> {
+export function maskedConfig(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(maskedConfig);
+  if (typeof value !== "object" || value === null) return value;
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(config)) out[k] = redactSecrets(v);
+  for (const [k, v] of Object.entries(value)) out[k] = typeof v === "string" ? (redactSecrets({ [k]: v }) as Record<string, unknown>)[k] : maskedConfig(v);
   return out;
 }
 
@@ -28,7 +31,7 @@ export function registerDashboardApiRoutes(app: FastifyInstance, { ctx }: Surfac
   app.get(
     "/api/status",
     { config: { action: "bkg.status" }, schema: { tags, summary: "Version, pid, uptime, data dir, socket, HTTP and gRPC addresses, plugins by state (as bkg status --json)", response: { 200: anyObject, ...errorResponses } } },
-    async () => status(ctx),
+    async () => ({ ...status(ctx), nodeVersion: process.version }),
   );
 
   app.get(
