@@ -30,9 +30,15 @@ interface Acc {
   hist?: Float64Array;
   rssBytes?: number;
   cpuPct?: number;
+  /** The daemon run whose instance samples rssBytes/cpuPct hold (a restarted daemon's minute holds both runs' rows). */
+  rssRun?: string;
 }
 
-/** Groups rows by plugin and minute; several daemon runs in one minute add up. Points are oldest first. */
+/**
+ * Groups rows by plugin and minute. Calls of several daemon runs (or daemons) in one minute add up;
+ * RSS and CPU add up over the instances of the newest run only, since an older run's processes are gone.
+ * Points are oldest first.
+ */
 export function buildSeries(rollups: readonly RollupRow[], instances: readonly InstanceStatRow[]): PluginSeries[] {
   const byPlugin = new Map<string, Map<number, Acc>>();
   const acc = (plugin: string, minute: number): Acc => {
@@ -48,8 +54,14 @@ export function buildSeries(rollups: readonly RollupRow[], instances: readonly I
     a.errors += r.errors;
     addSparse((a.hist ??= new Float64Array(BUCKETS)), r.histogram);
   }
-  for (const i of instances) {
+  for (const i of [...instances].sort((x, y) => x.runId - y.runId)) {
     const a = acc(i.plugin, i.minute);
+    const run = `${i.nodeId}/${i.runId}`;
+    if (a.rssRun !== run) {
+      a.rssRun = run;
+      a.rssBytes = 0;
+      a.cpuPct = 0;
+    }
     a.rssBytes = (a.rssBytes ?? 0) + i.rssBytes;
     a.cpuPct = (a.cpuPct ?? 0) + i.cpuPct;
   }

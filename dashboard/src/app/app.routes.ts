@@ -5,8 +5,11 @@ import { SessionService } from "./core/session.service";
 
 /** Pages need a credential that /auth/me accepts; without one, the login page (coming back afterwards). */
 const signedIn: CanActivateFn = async (_route, state) => {
-  const ok = await inject(SessionService).restore();
-  return ok ? true : inject(Router).createUrlTree(["/login"], { queryParams: { next: state.url } });
+  // inject() only works before the first await.
+  const session = inject(SessionService);
+  const router = inject(Router);
+  const ok = await session.restore();
+  return ok ? true : router.createUrlTree(["/login"], { queryParams: { next: state.url } });
 };
 
 /** A page for a role: others are sent to the overview (the server refuses them anyway). */

@@ -20,7 +20,7 @@ import { ThemeService } from "./core/theme.service";
              class="rounded-md px-2 py-1.5 text-sm font-medium hover:bg-slate-100 focus-visible:outline-2 focus-visible:outline-indigo-500 dark:hover:bg-slate-800">{{ l.label }}</a>
         }
         <div class="mt-auto space-y-2 border-t border-slate-200 pt-3 text-xs dark:border-slate-800">
-          <div data-testid="whoami"><span class="muted">signed in as</span> <b>{{ auth.principal()?.name }}</b> <span class="badge bg-slate-100 dark:bg-slate-800">{{ auth.role() }}</span></div>
+          <div data-testid="whoami"><span class="muted">signed in as </span><b>{{ auth.principal()?.name }}</b> <span class="badge bg-slate-100 dark:bg-slate-800">{{ auth.role() }}</span></div>
           <div class="flex gap-2">
             <button class="btn" type="button" (click)="theme.toggle()" [attr.aria-label]="theme.dark() ? 'Switch to the light theme' : 'Switch to the dark theme'">{{ theme.dark() ? "☀ Light" : "☾ Dark" }}</button>
             <button class="btn" type="button" (click)="signOut()">Sign out</button>

@@ -3,7 +3,9 @@ import { ApiService } from "./api.service";
 
 /**
  * Which optional APIs this daemon has: the model store (/api/models) and the OpenAI-compatible
- * routes (/v1/models) land in other work; a page whose API answers 404 is hidden, never faked.
+ * routes (/v1/models) land in other work; a page whose API the daemon does not have is hidden,
+ * never faked. Asked of /openapi.json (every route the daemon serves) rather than by probing each
+ * route, so a daemon without them costs no failed request (and no console error).
  */
 @Injectable({ providedIn: "root" })
 export class FeaturesService {
@@ -15,8 +17,13 @@ export class FeaturesService {
   async probe(): Promise<void> {
     if (this.probed) return;
     this.probed = true;
-    const [models, v1] = await Promise.all([this.api.optional<unknown>("/api/models").catch(() => null), this.api.optional<unknown>("/v1/models").catch(() => null)]);
-    this.models.set(models !== null);
-    this.chat.set(v1 !== null);
+    try {
+      const doc = await this.api.get<{ paths?: Record<string, unknown> }>("/openapi.json");
+      const paths = Object.keys(doc.paths ?? {});
+      this.models.set(paths.includes("/api/models"));
+      this.chat.set(paths.includes("/v1/chat/completions"));
+    } catch {
+      /* no optional page: the core pages work without them */
+    }
   }
 }
