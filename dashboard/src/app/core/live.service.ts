@@ -1,4 +1,4 @@
-import { Injectable, inject, signal } from "@angular/core";
+import { Injectable, inject, signal, untracked } from "@angular/core";
 import { Router } from "@angular/router";
 import { AuthService } from "./auth.service";
 
@@ -87,7 +87,7 @@ export class LiveService {
   /** Starts a streaming call over the socket; the returned function cancels it. */
   call(method: string, params: unknown, handlers: CallHandlers, timeoutMs?: number): () => void {
     const id = `c${this.nextId++}`;
-    if (this.state() !== "open") {
+    if (untracked(this.state) !== "open") {
       handlers.error({ code: -33000, message: "not connected to the daemon; wait for the connection to come back and try again" });
       return () => undefined;
     }
@@ -150,8 +150,9 @@ export class LiveService {
     this.anyListeners.forEach((l) => l(m));
   }
 
+  /** Untracked: pages call watch() inside effects, which must not re-run when the link state changes. */
   private send(msg: unknown): void {
-    if (this.ws?.readyState === WebSocket.OPEN && this.state() === "open") this.ws.send(JSON.stringify(msg));
+    if (this.ws?.readyState === WebSocket.OPEN && untracked(this.state) === "open") this.ws.send(JSON.stringify(msg));
   }
 }
 

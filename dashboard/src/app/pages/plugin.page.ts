@@ -1,5 +1,5 @@
 import { JsonPipe } from "@angular/common";
-import { Component, DestroyRef, effect, inject, input, signal } from "@angular/core";
+import { Component, DestroyRef, effect, inject, input, signal, untracked } from "@angular/core";
 import { RouterLink } from "@angular/router";
 import { ApiService, messageOf } from "../core/api.service";
 import { AuthService } from "../core/auth.service";
@@ -117,25 +117,30 @@ export class PluginPage {
     inject(DestroyRef).onDestroy(() => clearTimeout(this.reloadTimer));
     effect((onCleanup) => {
       const name = this.name();
-      this.info.set(null);
-      this.notFound.set(false);
-      this.charts.set(emptyCharts());
-      void this.load(name);
-      void this.loadSeries(name);
-      const offStatus = this.live.watch("status", name, (m) => {
-        const e = m.payload as { state: string; reason?: string; instance?: string };
-        if (!e.instance) this.info.update((i) => (i ? { ...i, state: e.state, reason: e.reason } : i));
-        this.scheduleReload(name);
-      });
-      const offTelemetry = this.live.watch("telemetry", name, (m) => {
-        const t = m.payload;
-        this.charts.update((c) => addSample(c, Date.now(), t));
-        this.info.update((i) => (i ? { ...i, instances: mergeInstances(i.instances, t.instances) } : i));
-      });
-      onCleanup(() => {
-        offStatus();
-        offTelemetry();
-      });
+      // Everything below runs once per plugin name: the signals it reads must not re-run it.
+      untracked(() => this.follow(name, onCleanup));
+    });
+  }
+
+  private follow(name: string, onCleanup: (f: () => void) => void): void {
+    this.info.set(null);
+    this.notFound.set(false);
+    this.charts.set(emptyCharts());
+    void this.load(name);
+    void this.loadSeries(name);
+    const offStatus = this.live.watch("status", name, (m) => {
+      const e = m.payload as { state: string; reason?: string; instance?: string };
+      if (!e.instance) this.info.update((i) => (i ? { ...i, state: e.state, reason: e.reason } : i));
+      this.scheduleReload(name);
+    });
+    const offTelemetry = this.live.watch("telemetry", name, (m) => {
+      const t = m.payload;
+      this.charts.update((c) => addSample(c, Date.now(), t));
+      this.info.update((i) => (i ? { ...i, instances: mergeInstances(i.instances, t.instances) } : i));
+    });
+    onCleanup(() => {
+      offStatus();
+      offTelemetry();
     });
   }
 

@@ -1,5 +1,5 @@
 import { CdkVirtualScrollViewport, ScrollingModule } from "@angular/cdk/scrolling";
-import { Component, DestroyRef, computed, effect, inject, input, signal, viewChild } from "@angular/core";
+import { Component, DestroyRef, computed, effect, inject, input, signal, untracked, viewChild } from "@angular/core";
 import { LiveService } from "../core/live.service";
 import { time } from "./format";
 
@@ -65,9 +65,17 @@ export class LogViewComponent {
     const destroy = inject(DestroyRef);
     effect((onCleanup) => {
       const name = this.plugin();
-      this.lines.set([]);
-      const off = live.watch("logs", name, (m) => this.add(m.payload as LogLine));
-      onCleanup(off);
+      untracked(() => this.lines.set([]));
+      const offLogs = live.watch("logs", name, (m) => this.add(m.payload as LogLine));
+      // Lifecycle changes are in the replayed ring but arrive live on the status topic: shown the same way.
+      const offStatus = live.watch("status", name, (m) => {
+        const e = m.payload as { ts: number; plugin: string; state: string; reason?: string; instance?: string };
+        this.add({ ts: e.ts, level: "info", msg: `${e.instance ?? e.plugin} ${e.state}${e.reason ? `: ${e.reason}` : ""}`, instance: e.instance, stream: "daemon" });
+      });
+      onCleanup(() => {
+        offLogs();
+        offStatus();
+      });
     });
     effect(() => {
       const n = this.shown().length;
