@@ -2,6 +2,7 @@
 // Runs before npm test: makes sure the tools the SDK suites need are present, installing what
 // a package registry can provide (pytest) and saying clearly what it cannot (cargo, python3).
 import { spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
 import { installPgserver, postgresBin } from "./postgres.mjs";
 
 const ok = (cmd, args) => spawnSync(cmd, args, { stdio: "ignore" }).status === 0;
@@ -19,6 +20,23 @@ if (!ok("git", ["--version"])) problems.push("git is not on the PATH (RepoAgent'
 if (ok("python3", ["--version"])) {
   const missing = installPgserver() ?? postgresBin().error;
   if (missing) problems.push(missing);
+}
+
+// The dashboard's browser tests (test/browser) drive Debian's Chromium through playwright-core;
+// Playwright's own browser download does not work here, so the system package is installed.
+const CHROMIUM = process.env.BKG_CHROMIUM ?? "/usr/bin/chromium";
+if (!existsSync(CHROMIUM)) {
+  const root = process.getuid?.() === 0;
+  const apt = (args) => spawnSync(root ? "apt-get" : "sudo", root ? args : ["-n", "apt-get", ...args], { stdio: "inherit", env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" } });
+  process.stderr.write("ensure-tools: installing Debian's chromium for the dashboard's browser tests (apt-get install -y chromium)\n");
+  if (ok("apt-get", ["--version"])) {
+    // A fresh machine may have no package lists yet: update once and retry.
+    if (apt(["install", "-y", "-q", "chromium"]).status !== 0) {
+      apt(["update", "-q"]);
+      apt(["install", "-y", "-q", "chromium"]);
+    }
+  }
+  if (!existsSync(CHROMIUM)) problems.push(`${CHROMIUM} is missing and could not be installed with apt-get (install the chromium package, or set BKG_CHROMIUM to a Chromium binary)`);
 }
 
 if (problems.length) {
