@@ -33,10 +33,20 @@ async function start(dashboard: boolean): Promise<Sample> {
   const base = `http://127.0.0.1:${port}`;
   const d = await bootDaemon({ manifests: { echo: echoManifest() }, noConnect: true, config: { http: { enabled: true, port, dashboard, accessLog: false } } });
   try {
-    await waitFor(async () => (await fetch(`${base}/health`).catch(() => null))?.ok === true, "HTTP up", 20_000, 5);
+    await waitFor(
+      async () => {
+        if (d.proc.exitCode !== null) throw new Error(`the daemon exited (code ${d.proc.exitCode}):\n${d.output()}`);
+        return (await fetch(`${base}/health`).catch(() => null))?.ok === true;
+      },
+      "HTTP up",
+      60_000,
+      5,
+    ).catch((e: Error) => {
+      throw new Error(`${e.message}\n${d.output()}`);
+    });
     const httpMs = performance.now() - d.spawnedAt;
-    await d.connect(20_000);
-    await d.waitReady(["echo"], 20_000);
+    await d.connect(60_000);
+    await d.waitReady(["echo"], 60_000);
     const readyMs = performance.now() - d.spawnedAt;
     await sleep(300);
     const rssMiB = rssBytes(d.pid) / 2 ** 20;

@@ -92,7 +92,7 @@ t.test("the dashboard under bad input", async (t) => {
     await once(d.proc, "exit");
     await page.getByTestId("link-banner").filter({ hasText: "reconnecting" }).waitFor();
     await browser.shot(page, "reconnecting");
-    const env = { ...process.env, BKG_LOG_FORMAT: "json" };
+    const env: NodeJS.ProcessEnv = { ...process.env, BKG_LOG_FORMAT: "json" };
     delete env.BKG_CONFIG;
     const again = spawn(process.execPath, [BIN, "--config", d.configFile, "daemon", "start"], { env, stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
