@@ -22,7 +22,10 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-t.test("the dashboard under bad input", async (t) => {
+// A browser, two daemons one after the other and a 10,000-line burst: slower than tap's default 120 s on a loaded machine.
+t.setTimeout(600_000);
+
+t.test("the dashboard under bad input", { timeout: 600_000 }, async (t) => {
   const port = await freePort();
   const provides = ["burst", ...Array.from({ length: 200 }, (_, i) => `m${String(i).padStart(3, "0")}`)];
   const d = await startTestDaemon(

@@ -28,7 +28,10 @@ async function signInAsUser(page: Page, username: string, password: string): Pro
   await page.waitForSelector("[data-testid=whoami]");
 }
 
-t.test("the dashboard against a real daemon", async (t) => {
+// A browser, a daemon and two real plugins: slower than tap's default 120 s on a loaded 2-core machine.
+t.setTimeout(600_000);
+
+t.test("the dashboard against a real daemon", { timeout: 600_000 }, async (t) => {
   const d = await startTestDaemon({ apikeys: apikeysManifest(), echo: echoManifest() }, { http: { rateLimit: { perCredential: 100000, perIp: 100000 } } });
   const browser = await launchBrowser();
   t.teardown(async () => {
@@ -54,6 +57,23 @@ t.test("the dashboard against a real daemon", async (t) => {
       t.match(await r.text(), /<bkg-root>/);
     }
     t.equal((await fetch(`${base}/no-such-bundle.js`)).status, 404, "a missing file is a 404, not index.html");
+  });
+
+  t.test("the read routes the dashboard uses: status, masked config, per-minute series", async (t) => {
+    for (let i = 0; i < 5; i++) t.equal((await asRoot("POST", "/api/call/echo/reverse", { body: { text: "abc" } })).json.result, "cba");
+    const series = await asRoot("GET", "/api/telemetry/series?plugin=echo&since=15m");
+    t.equal(series.status, 200);
+    t.equal(series.json.plugins.length, 1, "only echo");
+    const calls = series.json.plugins[0].points.reduce((n: number, p: { calls: number }) => n + p.calls, 0);
+    t.ok(calls >= 5, `the five calls are in the series (${calls})`);
+    t.ok(series.json.plugins[0].points.some((p: { p99?: number }) => typeof p.p99 === "number"), "a p99 per minute with calls");
+    t.equal((await asRoot("GET", "/api/telemetry/series?since=yesterday")).status, 400, "a bad time is a 400");
+    const status = await asRoot("GET", "/api/status");
+    t.equal(status.json.nodeVersion, process.version);
+    t.equal(status.json.http.url, base);
+    const config = await asRoot("GET", "/api/config");
+    t.equal(config.json.http.dashboard, true);
+    t.equal((await fetch(`${base}/api/config`)).status, 401, "the config needs a credential");
   });
 
   t.test("log in, overview shows echo ready, no console errors", async (t) => {
