@@ -39,6 +39,13 @@ if (!existsSync(CHROMIUM)) {
   if (!existsSync(CHROMIUM)) problems.push(`${CHROMIUM} is missing and could not be installed with apt-get (install the chromium package, or set BKG_CHROMIUM to a Chromium binary)`);
 }
 
+// The browser tests need the built dashboard; npm install builds it, a checkout that skipped
+// the install scripts (npm ci --ignore-scripts) has not.
+if (!existsSync(new URL("../../dashboard/dist/browser/index.html", import.meta.url))) {
+  process.stderr.write("ensure-tools: building the dashboard (npm run build -w dashboard) for the browser tests\n");
+  if (spawnSync("npm", ["run", "build", "-w", "dashboard"], { stdio: "inherit" }).status !== 0) problems.push("the dashboard did not build (npm run build -w dashboard)");
+}
+
 if (problems.length) {
   for (const p of problems) process.stderr.write(`ensure-tools: ${p}\n`);
   process.exit(1);
