@@ -39,7 +39,9 @@ import { scenario as faces } from "./faces.bench.js";
 
 import { scenario as llm } from "./llm.bench.js";
 
-export const SCENARIOS: Scenario[] = [socket, http, ws, hotSwap, crash, startup, footprint, costs, embeddings, brainml, candle, faces, llm];
+import { scenario as dashboard } from "./dashboard.bench.js";
+
+export const SCENARIOS: Scenario[] = [socket, http, ws, hotSwap, crash, startup, footprint, costs, embeddings, brainml, candle, faces, llm, dashboard];
 
 interface Args {
   quick: boolean;

@@ -35,6 +35,7 @@ export interface Principal {
 export const ACTIONS = {
   "bkg.ready": "viewer",
   "bkg.status": "viewer",
+  "bkg.config": "viewer",
   "bkg.metrics": "viewer",
   "bkg.openapi": "viewer",
   "bkg.events": "viewer",

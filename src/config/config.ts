@@ -41,6 +41,8 @@ export interface HttpSettings {
   publicRoutes: string[];
   /** One pino line per request: id, credential id, route, status, latency. */
   accessLog: boolean;
+  /** Serve the web dashboard (dashboard/dist/browser) at / with deep links falling back to its index.html. */
+  dashboard: boolean;
   /** Open TCP connections at once (WebSocket sessions included); further ones are closed on accept. 0: no cap. */
   maxConnections: number;
   /** Time for a client to send a request's headers, ms (slowloris). */
@@ -168,6 +170,7 @@ export const DEFAULTS = {
     rateLimit: { perCredential: 600, perIp: 600, windowMs: 60_000 },
     publicRoutes: ["GET /health"],
     accessLog: true,
+    dashboard: true,
     maxConnections: 512,
     headersTimeoutMs: 30_000,
     requestTimeoutMs: 60_000,

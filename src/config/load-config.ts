@@ -22,6 +22,7 @@ export const ENV_OVERRIDES: Record<string, [string[], EnvType]> = {
   BKG_HTTP_ENABLED: [["http", "enabled"], "boolean"],
   BKG_HTTP_HOST: [["http", "host"], "string"],
   BKG_HTTP_PORT: [["http", "port"], "integer"],
+  BKG_HTTP_DASHBOARD: [["http", "dashboard"], "boolean"],
   BKG_HTTP_BODY_LIMIT: [["http", "bodyLimit"], "integer"],
   BKG_HTTP_CORS_ORIGINS: [["http", "cors", "origins"], "list"],
   BKG_HTTP_RATE_LIMIT: [["http", "rateLimit", "perCredential"], "integer"],

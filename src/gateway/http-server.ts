@@ -30,6 +30,8 @@ import { HttpError, toHttpError } from "./http-errors.js";
 import { fastCallHandler } from "./http-fast-call.js";
 import { ThrottledWarn } from "./throttled-warn.js";
 import type { RateKey, RateLimiter } from "./rate-limiter.js";
+import { registerDashboardRoutes } from "./http-routes-dashboard.js";
+import { registerDashboardApiRoutes } from "./http-routes-dashboard-api.js";
 import { registerAuthRoutes } from "./http-routes-auth.js";
 import { registerOpenAIRoutes } from "./openai-routes.js";
 import { registerCallRoutes } from "./http-routes-call.js";
@@ -234,6 +236,9 @@ export class HttpServer {
     registerCallRoutes(app, deps);
     registerAuthRoutes(app, deps);
     await registerOpenAIRoutes(app, deps);
+    registerDashboardApiRoutes(app, deps);
+    const dashboard = await registerDashboardRoutes(app, cfg.dashboard);
+    if (cfg.dashboard && !dashboard.dir) log.warn({ reason: dashboard.reason }, "the web dashboard is not built, so / answers 404: run `npm run build -w dashboard`");
 
     const hub = new WsHub(deps);
     app.server.on("upgrade", (req, socket, head) => hub.handleUpgrade(req, socket, head));

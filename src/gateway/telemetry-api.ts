@@ -3,6 +3,7 @@
  *   bkg.events.query   {plugin?, since?, until?, kinds?, node?, limit?} -> StoredEvent[] (oldest first)
  *   bkg.telemetry.live {} -> LiveSnapshot (what `bkg top` shows)
  *   bkg.telemetry.stats {plugin?, since?, until?, node?} -> per-method and per-instance summaries
+ *   bkg.telemetry.series {plugin?, since?, until?, node?} -> per-minute calls/s, errors, p99, RSS, CPU per plugin (default: the last 15 minutes)
  *   bkg.cluster.nodes  {} -> every daemon writing to the same store, this one first
  * `since`/`until` take epoch milliseconds, an ISO time, or a duration back from now ("90s",
  * "15m", "1h", "7d").
@@ -67,6 +68,8 @@ export const TELEMETRY_METHODS: Record<string, ControlMethod> = {
   "bkg.telemetry.live": (ctx) => telemetryOf(ctx).live(),
   "bkg.telemetry.stats": async (ctx, p) =>
     unwrap(await telemetryOf(ctx).stats({ plugin: str(p, "plugin"), since: parseTime("since", p.since) ?? Date.now() - 3_600_000, until: parseTime("until", p.until), nodeId: str(p, "node") })),
+  "bkg.telemetry.series": async (ctx, p) =>
+    unwrap(await telemetryOf(ctx).series({ plugin: str(p, "plugin"), since: parseTime("since", p.since) ?? Date.now() - 15 * 60_000, until: parseTime("until", p.until), nodeId: str(p, "node") })),
   "bkg.cluster.nodes": async (ctx) => unwrap(await telemetryOf(ctx).nodes()),
 };
 

@@ -5,3 +5,4 @@ export type { LiveSnapshot, LivePlugin, LiveInstance, LiveMethod } from "./live-
 export type { MethodSummary, InstanceSummaryRow } from "./stats-summary.js";
 export { ProcessStats } from "./process-stats.js";
 export { TokenUsage, type TokenUsageRow } from "./token-usage.js";
+export { buildSeries, type PluginSeries, type SeriesPoint } from "./series.js";

@@ -20,6 +20,7 @@ import { livePlugins, type LiveSnapshot } from "./live-view.js";
 import { resolveNodeId } from "./node-id.js";
 import { ProcessStats, SelfStats } from "./process-stats.js";
 import { CallRecorder } from "./recorder.js";
+import { buildSeries, type PluginSeries } from "./series.js";
 import { summarizeInstances, summarizeRollups, type InstanceSummaryRow, type MethodSummary } from "./stats-summary.js";
 
 export interface TelemetrySettings {
@@ -233,6 +234,15 @@ export class Telemetry {
     if (!rollups.ok) return rollups;
     if (!instances.ok) return instances;
     return ok({ since: q.since, until: q.until ?? Date.now(), methods: summarizeRollups(rollups.value), instances: summarizeInstances(instances.value) });
+  }
+
+  /** Per-minute series of each plugin (calls/s, errors, p99, RSS, CPU) from the stored rollups in [since, until). */
+  async series(q: RollupQuery & { since: number }): Promise<Result<{ since: number; until: number; plugins: PluginSeries[] }>> {
+    await this.flush();
+    const [rollups, instances] = await Promise.all([this.store.rollups(q), this.store.instanceStats(q)]);
+    if (!rollups.ok) return rollups;
+    if (!instances.ok) return instances;
+    return ok({ since: q.since, until: q.until ?? Date.now(), plugins: buildSeries(rollups.value, instances.value) });
   }
 
   /** Every daemon writing to this store, this one first with its current figures. */

@@ -2,6 +2,7 @@
 // Runs before npm test: makes sure the tools the SDK suites need are present, installing what
 // a package registry can provide (pytest) and saying clearly what it cannot (cargo, python3).
 import { spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
 import { installPgserver, postgresBin } from "./postgres.mjs";
 import { ensureFaceFiles } from "./face-fixtures.mjs";
 import { buildRustyface } from "./rustyface.mjs";
@@ -35,6 +36,28 @@ if (ok("python3", ["--version"])) {
 if (ok("cargo", ["--version"])) {
   const failed = buildRustyface();
   if (failed) problems.push(failed);
+// The dashboard's browser tests (test/browser) drive Debian's Chromium through playwright-core;
+// Playwright's own browser download does not work here, so the system package is installed.
+const CHROMIUM = process.env.BKG_CHROMIUM ?? "/usr/bin/chromium";
+if (!existsSync(CHROMIUM)) {
+  const root = process.getuid?.() === 0;
+  const apt = (args) => spawnSync(root ? "apt-get" : "sudo", root ? args : ["-n", "apt-get", ...args], { stdio: "inherit", env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" } });
+  process.stderr.write("ensure-tools: installing Debian's chromium for the dashboard's browser tests (apt-get install -y chromium)\n");
+  if (ok("apt-get", ["--version"])) {
+    // A fresh machine may have no package lists yet: update once and retry.
+    if (apt(["install", "-y", "-q", "chromium"]).status !== 0) {
+      apt(["update", "-q"]);
+      apt(["install", "-y", "-q", "chromium"]);
+    }
+  }
+  if (!existsSync(CHROMIUM)) problems.push(`${CHROMIUM} is missing and could not be installed with apt-get (install the chromium package, or set BKG_CHROMIUM to a Chromium binary)`);
+}
+
+// The browser tests need the built dashboard; npm install builds it, a checkout that skipped
+// the install scripts (npm ci --ignore-scripts) has not.
+if (!existsSync(new URL("../../dashboard/dist/browser/index.html", import.meta.url))) {
+  process.stderr.write("ensure-tools: building the dashboard (npm run build -w dashboard) for the browser tests\n");
+  if (spawnSync("npm", ["run", "build", "-w", "dashboard"], { stdio: "inherit" }).status !== 0) problems.push("the dashboard did not build (npm run build -w dashboard)");
 }
 
 if (problems.length) {
