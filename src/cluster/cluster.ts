@@ -22,6 +22,7 @@ import { Membership, type RemoteNode } from "./membership.js";
 import { NatsLink } from "./nats-link.js";
 import { NotDelivered, RemoteCaller } from "./remote-caller.js";
 import { RemoteServer } from "./remote-server.js";
+import { SlotQueue } from "./slot-queue.js";
 import { CLUSTER_PROTOCOL, decodeObject, encode, foreignReason, subjects, type Announce, type Bye } from "./wire.js";
 
 export interface ClusterDeps {
@@ -35,6 +36,8 @@ export interface ClusterDeps {
 
 /** How often nodes with our calls in flight are asked whether they are still there. */
 const PROBE_MS = 150;
+/** Calls that may wait for a per-node slot, as a multiple of maxInflightPerNode. */
+const QUEUE_FACTOR = 16;
 /** More announcing nodes than this are not kept (a flood of made-up node ids). */
 const MAX_NODES = 1024;
 
@@ -71,6 +74,8 @@ export class Cluster implements RemoteRoutes {
   private readonly foreignWarn: ThrottledWarn;
   private readonly duplicateWarn: ThrottledWarn;
   private readonly offLifecycle: () => void;
+  /** Calls waiting for a per-node slot. */
+  private readonly slots: SlotQueue;
 
   constructor(
     readonly settings: ClusterSettings,
@@ -88,7 +93,8 @@ export class Cluster implements RemoteRoutes {
       },
       reconnected: () => this.hello(),
     });
-    this.caller = new RemoteCaller(self, this.link);
+    this.slots = new SlotQueue(QUEUE_FACTOR * settings.maxInflightPerNode);
+    this.caller = new RemoteCaller(self, this.link, () => this.slots.wakeOne());
     this.server = new RemoteServer(self, () => this.link.connection(), deps.router, settings.maxInflightPerNode, (subject, reason) => this.foreign(subject, reason));
     this.fanout = new EventFanout(self, deps.bus, () => this.link.connection(), (subject, reason) => this.foreign(subject, reason));
     this.offLifecycle = deps.bus.subscribe({ topics: ["lifecycle"] }, (e) => e.node === undefined && this.announceSoon());
@@ -140,9 +146,7 @@ export class Cluster implements RemoteRoutes {
     const { nodes, full } = this.membership.candidates(plugin, range, undefined, this.silentBefore());
     if (!nodes.length) {
       if (local) return undefined; // starting or restarting here: the router waits for it
-      if (full) {
-        throw new BkgError(ErrorCodes.Overloaded, `every node serving ${plugin} already has ${this.settings.maxInflightPerNode} calls in flight from this node (cluster.maxInflightPerNode); try again later`);
-      }
+      if (full) return this.remoteCall(plugin, range, this.membership.anyServing(plugin, range)!);
       const versions = this.membership.versionsOf(plugin);
       if (versions.length) {
         throw new BkgError(ErrorCodes.PluginUnavailable, `no node can serve ${plugin}${range ? ` at a version in ${range}` : ""} now; it is on: ${versions.join(", ")}`);
@@ -154,16 +158,34 @@ export class Cluster implements RemoteRoutes {
       const here = local.serving().reduce((n, i) => n + i.inflight, 0);
       if (here <= Math.min(...nodes.map((n) => n.inflight))) return undefined;
     }
-    const node = this.membership.pick(nodes)!;
+    return this.remoteCall(plugin, range, nodes[0]);
+  }
+
+  private remoteCall(plugin: string, range: string | undefined, first: RemoteNode): RemoteCall {
     return {
-      callTimeoutMs: node.plugins.get(plugin)!.callTimeoutMs,
-      run: (target, params, deadline, cancel, opts) => this.forward(plugin, range, node, target, params, deadline, cancel, opts),
+      callTimeoutMs: first.plugins.get(plugin)!.callTimeoutMs,
+      run: (target, params, deadline, cancel, opts) => this.forward(plugin, range, target, params, deadline, cancel, opts),
     };
   }
 
-  private async forward(plugin: string, range: string | undefined, node: RemoteNode, target: string, params: Record<string, unknown>, deadline: number, cancel: CancelToken, opts: RouteOptions): Promise<unknown> {
+  /**
+   * Sends a call to the least busy node that serves the plugin. When every such node has
+   * maxInflightPerNode of our calls, the call waits for a slot (within its deadline; at most
+   * QUEUE_FACTOR x maxInflightPerNode calls wait, beyond that -33002).
+   */
+  private async forward(plugin: string, range: string | undefined, target: string, params: Record<string, unknown>, deadline: number, cancel: CancelToken, opts: RouteOptions): Promise<unknown> {
     const tried = new Set<string>();
     for (;;) {
+      const { nodes, full } = this.membership.candidates(plugin, range, tried, this.silentBefore());
+      const node = this.membership.pick(nodes);
+      if (!node) {
+        if (full) {
+          await this.slots.wait(cancel, () => new BkgError(ErrorCodes.Overloaded, `every node serving ${plugin} already has ${this.settings.maxInflightPerNode} calls in flight from this node (cluster.maxInflightPerNode) and ${this.slots.size} more are waiting; try again later`));
+          continue;
+        }
+        if (tried.size) throw new BkgError(ErrorCodes.PluginUnavailable, `${target} could not be delivered: node ${[...tried].join(", ")} no longer takes calls and no other node serves ${plugin}`);
+        throw new BkgError(ErrorCodes.PluginUnavailable, `no node can serve ${plugin}${range ? ` at a version in ${range}` : ""} now; it is on: ${this.membership.versionsOf(plugin).join(", ") || "no node"}`);
+      }
       try {
         return await this.caller.send(node, target, params, deadline, cancel, opts);
       } catch (e) {
@@ -173,9 +195,6 @@ export class Cluster implements RemoteRoutes {
         tried.add(node.node);
         node.leaving = true;
         this.probe(node);
-        const next = this.membership.pick(this.membership.candidates(plugin, range, tried, this.silentBefore()).nodes);
-        if (!next) throw new BkgError(ErrorCodes.PluginUnavailable, `${target} could not be delivered: node ${[...tried].join(", ")} no longer takes calls and no other node serves ${plugin}`);
-        node = next;
       }
     }
   }

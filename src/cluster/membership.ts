@@ -82,6 +82,15 @@ export class Membership {
     return { nodes, full };
   }
 
+  /** A node that serves `plugin` in `range` (busy or not), for its timeouts. */
+  anyServing(plugin: string, range?: string): RemoteNode | undefined {
+    for (const n of this.nodes.values()) {
+      const p = n.plugins.get(plugin);
+      if (p?.ready && !n.refused && !n.leaving && (!range || semver.satisfies(p.version, range))) return n;
+    }
+    return undefined;
+  }
+
   /** The candidate with the fewest of our calls in flight; ties take turns. */
   pick(nodes: RemoteNode[]): RemoteNode | undefined {
     if (nodes.length <= 1) return nodes[0];

@@ -42,6 +42,8 @@ export class RemoteCaller {
   constructor(
     private readonly self: { node: string; run: string },
     private readonly link: BusLink,
+    /** A call ended: a slot on its node is free. */
+    private readonly slotFreed: () => void = () => undefined,
   ) {
     this.replyPrefix = subjects.replies(self.node, self.run) + ".";
   }
@@ -86,6 +88,7 @@ export class RemoteCaller {
       const onAbort = (reason?: unknown) => {
         if (!this.pending.delete(id)) return;
         node.inflight--;
+        this.slotFreed();
         const c = this.link.connection();
         const msg: CancelRequest = { v: CLUSTER_PROTOCOL, node: this.self.node, run: this.self.run, id };
         c?.publish(subjects.cancel(node.node), encode(msg));
@@ -143,6 +146,7 @@ export class RemoteCaller {
     this.pending.delete(id);
     p.node.inflight--;
     p.cancel.off(p.onAbort);
+    this.slotFreed();
     if (ok) p.resolve(value);
     else p.reject(value);
   }
