@@ -21,6 +21,17 @@ if (ok("python3", ["--version"])) {
   if (missing) problems.push(missing);
 }
 
+// nats-server for the cluster tests (test/e2e/cluster*.test.ts): Debian's package.
+if (!ok("nats-server", ["--version"])) {
+  if (ok("apt-get", ["--version"]) && process.getuid?.() === 0) {
+    process.stderr.write("ensure-tools: installing nats-server (apt-get install -y nats-server) for the cluster tests\n");
+    const install = () => spawnSync("apt-get", ["install", "-y", "--no-install-recommends", "nats-server"], { stdio: "inherit" }).status === 0;
+    // A fresh machine may have no package lists yet.
+    if (!install() && spawnSync("apt-get", ["update"], { stdio: "inherit" }).status === 0) install();
+  }
+  if (!ok("nats-server", ["--version"])) problems.push("nats-server is not on the PATH (the cluster tests need it: apt-get install nats-server, or https://github.com/nats-io/nats-server/releases)");
+}
+
 if (problems.length) {
   for (const p of problems) process.stderr.write(`ensure-tools: ${p}\n`);
   process.exit(1);
