@@ -30,8 +30,9 @@ import { scenario as crash } from "./crash-recovery.bench.js";
 import { scenario as startup } from "./startup.bench.js";
 import { scenario as footprint } from "./footprint.bench.js";
 import { scenario as costs } from "./costs.bench.js";
+import { scenario as cluster } from "./cluster.bench.js";
 
-export const SCENARIOS: Scenario[] = [socket, http, ws, hotSwap, crash, startup, footprint, costs];
+export const SCENARIOS: Scenario[] = [socket, http, ws, hotSwap, crash, startup, footprint, costs, cluster];
 
 interface Args {
   quick: boolean;

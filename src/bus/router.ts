@@ -223,7 +223,7 @@ export class Router {
       caller: `plugin:${caller.name}`,
       timeoutMs: p.timeoutMs,
       notAfter: parent?.deadline,
-      range: caller.manifest.requires[splitTarget(p.method)?.plugin ?? ""],
+      range: requiredRange(caller.manifest.requires, p.method),
       cancel,
       traceparent: typeof p.traceparent === "string" ? p.traceparent : parent?.traceparent,
     });
@@ -231,6 +231,12 @@ export class Router {
     done.then(off, off);
     return done;
   }
+}
+
+/** The semver range a plugin's manifest requires of the plugin it calls, if any. */
+function requiredRange(requires: Record<string, string>, method: string): string | undefined {
+  const plugin = splitTarget(method)?.plugin;
+  return plugin !== undefined && Object.hasOwn(requires, plugin) ? requires[plugin] : undefined;
 }
 
 /** A timeout the timers can keep: from 1 to MAX_TIMEOUT_MS ms. */
