@@ -302,6 +302,7 @@ export class Supervisor {
       runMarker: this.runMarker,
       cgroups: this.cgroups,
       maxLineBytes: this.deps.config.logs.maxLineBytes,
+      sharedStoreUrl: m.name === this.deps.config.auth.plugin && /^postgres(ql)?:\/\//.test(this.deps.config.storage.url ?? "") ? this.deps.config.storage.url : undefined,
       schemaCache: this.schemaCache,
       daemonVersion: this.deps.daemonVersion,
       logs: ring,

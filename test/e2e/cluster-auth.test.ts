@@ -1,26 +1,34 @@
 /**
- * Credentials across the cluster: the apikeys plugin runs on node c only; a key created through
- * node a works on a, b and c (each asks apikeys through the cluster), and once it is revoked
- * through node b, the credential.revoked event reaches every node over NATS and clears their
- * auth caches: a and c refuse it within 100 ms of the revocation's answer.
+ * Credentials across the cluster: nats-server, one throwaway PostgreSQL and three daemons, each
+ * with its own data folder and its own apikeys plugin, all on the same PostgreSQL store (apikeys
+ * keeps users, keys, the audit log and the session key there when the daemon's storage is
+ * PostgreSQL). A key created through node a works on b and c; once it is revoked through node
+ * b, the credential.revoked event reaches every node over NATS and clears their auth caches: a
+ * and c refuse it at once. A session made on one node is accepted by the others (shared key).
  */
 import t from "tap";
-import { apikeysManifest, echoManifest, startTestDaemon, type TestDaemon } from "../helpers/daemon.js";
+import { ADMIN_PASSWORD, apikeysManifest, echoManifest, startTestDaemon, type TestDaemon } from "../helpers/daemon.js";
 import { api } from "../helpers/http.js";
 import { startNats, type TestNats } from "../helpers/nats.js";
+import { startPostgres, type TestPostgres } from "../helpers/postgres.js";
 
 let nats: TestNats;
+let pg: TestPostgres;
+let storeUrl: string;
 const nodes: TestDaemon[] = [];
 t.before(async () => {
   nats = await startNats();
+  pg = await startPostgres();
+  storeUrl = await pg.createDatabase("cluster");
 });
 t.teardown(async () => {
   for (const d of nodes.splice(0)) await d.stop().catch(() => undefined);
   await nats?.stop();
+  await pg?.stop();
 });
 
 const config = (nodeId: string) => ({
-  storage: { nodeId },
+  storage: { nodeId, url: storeUrl },
   // A long cache: without the revocation event, a node would keep accepting the key for a minute.
   auth: { cacheTtlMs: 60_000 },
   http: { rateLimit: { perCredential: 100000, perIp: 100000 } },
@@ -28,14 +36,23 @@ const config = (nodeId: string) => ({
 });
 
 t.test("a key made on a works on b and c; revoked on b, a and c refuse it within 100 ms", async (t) => {
-  const a = await startTestDaemon({ echo: echoManifest() }, config("a"));
+  // a makes the bootstrap admin in the shared store; b and c find it there.
+  const a = await startTestDaemon({ apikeys: apikeysManifest(), echo: echoManifest() }, config("a"));
   nodes.push(a);
-  const b = await startTestDaemon({ echo: echoManifest() }, config("b"));
+  await a.waitState("apikeys", "ready");
+  const shared = apikeysManifest({}, { bootstrapAdmin: undefined });
+  const b = await startTestDaemon({ apikeys: shared, echo: echoManifest() }, config("b"));
   nodes.push(b);
-  const c = await startTestDaemon({ apikeys: apikeysManifest(), echo: echoManifest() }, config("c"));
+  const c = await startTestDaemon({ apikeys: shared, echo: echoManifest() }, config("c"));
   nodes.push(c);
-  for (const d of [a, b]) await d.waitFor(async () => (await d.client.cluster.plugins()).some((p) => p.node === "c" && p.name === "apikeys" && p.ready), "apikeys on c");
-  await c.waitState("apikeys", "ready");
+  for (const d of [b, c]) await d.waitState("apikeys", "ready");
+  await a.logLine("users, keys and sessions are in PostgreSQL", "apikeys on a to use the shared store");
+
+  // A session made on b is accepted on c: the signing key is shared.
+  const login = await api(b.httpUrl!)("POST", "/auth/login", { body: { username: "admin", password: ADMIN_PASSWORD } });
+  t.equal(login.status, 200, login.text);
+  const me = await api(c.httpUrl!, (login.json as { token: string }).token)("GET", "/auth/me");
+  t.equal(me.status, 200, `b's session works on c: ${me.text}`);
 
   const made = await api(a.httpUrl!, a.rootToken())("POST", "/api/keys", { body: { name: "ci", role: "operator", scopes: ["echo.*"] } });
   t.equal(made.status, 201, made.text);
@@ -45,6 +62,9 @@ t.test("a key made on a works on b and c; revoked on b, a and c refuse it within
     const r = await call(d);
     t.equal(r.status, 200, `the key works on ${name}: ${r.text}`);
   }
+  // Every node's apikeys is asked by its own daemon: the key is in the shared store, not copied.
+  const listed = await api(c.httpUrl!, c.rootToken())("GET", "/api/keys");
+  t.ok((listed.json as { keys: { id: string }[] }).keys.some((k) => k.id === id), "c lists the key a made");
 
   // When the revocation event reaches a (it clears a's auth cache as it arrives there too).
   let eventOnA = Infinity;
