@@ -68,8 +68,11 @@ export class Cluster implements RemoteRoutes {
   private callSub?: Subscription;
   private heartbeat?: NodeJS.Timeout;
   private prober?: NodeJS.Timeout;
+  private readonly logInterest: NodeJS.Timeout;
   private readonly probing = new Set<string>();
   private announcePending = false;
+  /** What our last announcement said about wanting logs. */
+  private wantedLogs = false;
   private leaving = false;
   private readonly foreignWarn: ThrottledWarn;
   private readonly duplicateWarn: ThrottledWarn;
@@ -96,8 +99,11 @@ export class Cluster implements RemoteRoutes {
     this.slots = new SlotQueue(QUEUE_FACTOR * settings.maxInflightPerNode);
     this.caller = new RemoteCaller(self, this.link, () => this.slots.wakeOne());
     this.server = new RemoteServer(self, () => this.link.connection(), deps.router, settings.maxInflightPerNode, (subject, reason) => this.foreign(subject, reason));
-    this.fanout = new EventFanout(self, deps.bus, () => this.link.connection(), (subject, reason) => this.foreign(subject, reason));
-    this.offLifecycle = deps.bus.subscribe({ topics: ["lifecycle"] }, (e) => e.node === undefined && this.announceSoon());
+    this.fanout = new EventFanout(self, deps.bus, () => this.link.connection(), (subject, reason) => this.foreign(subject, reason), () => this.membership.wantsLogs());
+    this.offLifecycle = deps.bus.subscribe({ topics: ["lifecycle"], internal: true }, (e) => e.node === undefined && this.announceSoon());
+    // A client starting or ending a log subscription changes what we ask of the others: say so soon.
+    this.logInterest = setInterval(() => this.deps.bus.wants("log") !== this.wantedLogs && this.announceSoon(), 100);
+    this.logInterest.unref();
   }
 
   get nodeId(): string {
@@ -264,6 +270,7 @@ export class Cluster implements RemoteRoutes {
         state: h.state,
         callTimeoutMs: h.manifest.timeouts.call,
       })),
+      logs: this.wantedLogs = this.deps.bus.wants("log"),
     };
     nc.publish(subjects.announce, encode(a));
   }
@@ -364,6 +371,7 @@ export class Cluster implements RemoteRoutes {
   async close(): Promise<void> {
     this.leave();
     this.offLifecycle();
+    clearInterval(this.logInterest);
     this.fanout.stop();
     clearInterval(this.prober);
     await this.link.close();

@@ -20,6 +20,8 @@ export interface RemoteNode {
   refused?: string;
   /** Said goodbye, or stopped taking calls: it finishes what it has and gets no new ones. */
   leaving?: boolean;
+  /** Wants our plugins' log lines (a client there reads logs). */
+  logs?: boolean;
 }
 
 export type AnnounceOutcome = "joined" | "updated" | "restarted" | "refused" | "duplicate";
@@ -45,10 +47,10 @@ export class Membership {
         : undefined;
     if (known && known.run === a.run) {
       // A node that said goodbye stays leaving even if a late announcement arrives.
-      Object.assign(known, { version: a.version, hostname: a.hostname, pid: a.pid, plugins, lastSeen: now, refused });
+      Object.assign(known, { version: a.version, hostname: a.hostname, pid: a.pid, plugins, lastSeen: now, refused, logs: a.logs === true });
       return refused ? "refused" : "updated";
     }
-    this.nodes.set(a.node, { node: a.node, run: a.run, version: a.version, hostname: a.hostname, pid: a.pid, plugins, lastSeen: now, inflight: 0, refused });
+    this.nodes.set(a.node, { node: a.node, run: a.run, version: a.version, hostname: a.hostname, pid: a.pid, plugins, lastSeen: now, inflight: 0, refused, logs: a.logs === true });
     if (refused) return "refused";
     return known ? "restarted" : "joined";
   }
@@ -108,6 +110,12 @@ export class Membership {
       if (p) out.push(`${p.version} on ${n.node}${p.ready ? "" : ` (${p.state})`}${n.refused ? " (refused: other protocol)" : ""}`);
     }
     return out;
+  }
+
+  /** Does any node want our log lines? */
+  wantsLogs(): boolean {
+    for (const n of this.nodes.values()) if (n.logs && !n.refused) return true;
+    return false;
   }
 
   pluginNames(): string[] {

@@ -46,6 +46,8 @@ export interface Announce {
   hostname: string;
   pid: number;
   plugins: AnnouncedPlugin[];
+  /** A client of this node reads plugin logs: other nodes send theirs too (they are not sent otherwise). */
+  logs?: boolean;
 }
 
 export interface Bye {

@@ -30,7 +30,7 @@ export class PluginLogFiles {
   attach(bus: EventBus): () => void {
     mkdirSync(this.dir, { recursive: true, mode: 0o700 });
     // Another node's events (e.node) go to that node's files.
-    return bus.subscribe({ topics: ["log", "lifecycle"] }, (e) => e.node === undefined && this.add(e));
+    return bus.subscribe({ topics: ["log", "lifecycle"], internal: true }, (e) => e.node === undefined && this.add(e));
   }
 
   /** The current file of a plugin. */

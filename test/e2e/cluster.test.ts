@@ -78,6 +78,8 @@ t.test("calls on node a answered by a plugin that runs only on node c", async (t
     await c.waitFor(() => c.events.some((ev) => ev.kind === "plugin" && ev.plugin === "onlyc" && ev.event === "onlyc.sleep.cancelled"), "the plugin on c to see the cancellation");
     // The plugin event also reaches a, marked with the node it happened on.
     await a.waitFor(() => a.events.some((ev) => ev.kind === "plugin" && ev.plugin === "onlyc" && ev.node === "c"), "c's plugin event on a");
+    // a's client reads logs, so c sends its plugins' log lines too.
+    await a.waitFor(() => a.events.some((ev) => ev.kind === "log" && ev.plugin === "onlyc" && ev.node === "c" && ev.msg.includes("sleep observed cancellation")), "c's plugin log line on a");
     await c.waitFor(async () => (await c.client.plugins.info("onlyc")).instances.every((i) => i.inflight === 0), "nothing in flight on c");
   });
 

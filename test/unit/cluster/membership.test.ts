@@ -54,6 +54,16 @@ t.test("pick: the fewest in flight, ties take turns", async (t) => {
   t.equal(m.pick(m.candidates("p").nodes)!.node, "c");
 });
 
+t.test("log lines are wanted only while some node's client reads them", async (t) => {
+  const m = new Membership({ node: "a", run: "r" }, 10);
+  m.announce(announce("b", "x", []));
+  t.equal(m.wantsLogs(), false);
+  m.announce({ ...announce("b", "x", []), logs: true });
+  t.equal(m.wantsLogs(), true);
+  m.announce({ ...announce("b", "x", []), logs: false });
+  t.equal(m.wantsLogs(), false);
+});
+
 t.test("foreign messages are told from bkg's", async (t) => {
   t.equal(foreignReason("announce", { v: 1, node: "b", run: "r", version: "1", plugins: [] }), undefined);
   t.equal(foreignReason("announce", { hello: 1 }), "no protocol version (v)");
