@@ -12,6 +12,8 @@ import { api } from "../helpers/http.js";
 import { startNats, type TestNats } from "../helpers/nats.js";
 import { startPostgres, type TestPostgres } from "../helpers/postgres.js";
 
+// Three daemons and a nats-server start in this file: on a loaded 2-core machine that alone can take a minute.
+t.setTimeout(300_000);
 let nats: TestNats;
 let pg: TestPostgres;
 let storeUrl: string;

@@ -10,6 +10,8 @@ import type { BkgError } from "@bkg/protocol";
 import { echoManifest, startTestDaemon, type TestDaemon } from "../helpers/daemon.js";
 import { startNats, type TestNats } from "../helpers/nats.js";
 
+// Three daemons and a nats-server start in this file: on a loaded 2-core machine that alone can take a minute.
+t.setTimeout(300_000);
 let nats: TestNats;
 const nodes: TestDaemon[] = [];
 
