@@ -149,7 +149,7 @@ export class Cluster implements RemoteRoutes {
       if (local) return undefined;
       throw new BkgError(ErrorCodes.PluginUnavailable, `no plugin "${plugin}" runs on this node (${this.deps.nodeId}), and ${this.leaving ? "this node is leaving the cluster" : this.link.downReason()}`);
     }
-    const { nodes, full } = this.membership.candidates(plugin, range, undefined, this.silentBefore());
+    const { nodes, full } = this.membership.candidates(plugin, range);
     if (!nodes.length) {
       if (local) return undefined; // starting or restarting here: the router waits for it
       if (full) return this.remoteCall(plugin, range, this.membership.anyServing(plugin, range)!);
@@ -182,7 +182,7 @@ export class Cluster implements RemoteRoutes {
   private async forward(plugin: string, range: string | undefined, target: string, params: Record<string, unknown>, deadline: number, cancel: CancelToken, opts: RouteOptions): Promise<unknown> {
     const tried = new Set<string>();
     for (;;) {
-      const { nodes, full } = this.membership.candidates(plugin, range, tried, this.silentBefore());
+      const { nodes, full } = this.membership.candidates(plugin, range, tried);
       const node = this.membership.pick(nodes);
       if (!node) {
         if (full) {
@@ -277,13 +277,9 @@ export class Cluster implements RemoteRoutes {
 
   private beat(): void {
     this.announce();
-    // A node silent for three heartbeats gets no new calls; with none of ours in flight it is forgotten.
-    for (const n of this.membership.silentSince(this.silentBefore())) {
-      if (n.inflight === 0) {
-        this.membership.remove(n.node);
-        this.deps.logger.warn({ node: n.node }, `node ${n.node} has not announced itself for ${3 * this.settings.heartbeatMs} ms; no calls go to it until it does`);
-      }
-    }
+    // A node silent for three heartbeats is asked whether it is there (its announcements may only
+    // be queued behind other traffic): gone or not answering, it is dropped; answering, it stays.
+    for (const n of this.membership.silentSince(this.silentBefore())) this.probe(n);
   }
 
   private onAnnounce(m: Msg): void {
@@ -334,9 +330,13 @@ export class Cluster implements RemoteRoutes {
         const d = decodeObject(m.data);
         const run = d.ok ? d.value.run : undefined;
         if (run !== n.run) this.lost(n.node, "restarted", n);
+        else n.lastSeen = Math.max(n.lastSeen, Date.now());
       })
       .catch((e) => {
         if (isNoResponders(e)) this.lost(n.node, "is gone (its connection to NATS closed: the daemon exited or was killed)", n);
+        else if (isTimeout(e) && n.lastSeen < this.silentBefore()) {
+          this.lost(n.node, `is not answering (no announcement for over ${3 * this.settings.heartbeatMs} ms, and no answer to a ping)`, n);
+        }
       })
       .finally(() => this.probing.delete(n.node));
   }
@@ -376,6 +376,10 @@ export class Cluster implements RemoteRoutes {
     clearInterval(this.prober);
     await this.link.close();
   }
+}
+
+function isTimeout(e: unknown): boolean {
+  return e instanceof errors.TimeoutError || (e as { cause?: unknown })?.cause instanceof errors.TimeoutError;
 }
 
 function isNoResponders(e: unknown): boolean {

@@ -65,9 +65,10 @@ t.test("a hung node does not stall the others: the per-node bulkhead sends the r
     raw.publish("bkg.v1.announce", enc({ v: 1, node: "hung", run: "r1", version: "0.1.0", hostname: "x", pid: 1, plugins: [{ name: "work", version: "1.0.0", ready: true, state: "ready", callTimeoutMs: 30000 }] }));
   const beat = setInterval(announce, 100);
   t.teardown(() => clearInterval(beat));
-  raw.subscribe("bkg.v1.ping.hung", { callback: (_e, m) => m.respond(enc({ v: 1, node: "hung", run: "r1" })) });
+  const ping = raw.subscribe("bkg.v1.ping.hung", { callback: (_e, m) => m.respond(enc({ v: 1, node: "hung", run: "r1" })) });
   let swallowed = 0;
-  raw.subscribe("bkg.v1.call.hung", { callback: () => swallowed++ });
+  const sink = raw.subscribe("bkg.v1.call.hung", { callback: () => swallowed++ });
+  t.teardown(() => (ping.unsubscribe(), sink.unsubscribe()));
   announce();
   await waitServed(a, "hung", "work");
   // Long deadlines, so the hung node's slots stay taken however slow the machine is; the calls
