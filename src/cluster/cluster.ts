@@ -69,7 +69,8 @@ export class Cluster implements RemoteRoutes {
   private heartbeat?: NodeJS.Timeout;
   private prober?: NodeJS.Timeout;
   private readonly logInterest: NodeJS.Timeout;
-  private readonly probing = new Set<string>();
+  /** When the last ping to each node was sent. */
+  private readonly probed = new Map<string, number>();
   private announcePending = false;
   /** What our last announcement said about wanting logs. */
   private wantedLogs = false;
@@ -320,11 +321,16 @@ export class Cluster implements RemoteRoutes {
     for (const n of this.membership.nodes.values()) if (n.inflight > 0 || n.leaving) this.probe(n);
   }
 
-  /** Asks a node whether it is there; "no responders" means its connection to NATS is gone. */
+  /**
+   * Asks a node whether it is there; "no responders" means its connection to NATS is gone. One
+   * ping per node per PROBE_MS, whether or not earlier ones were answered: a ping the node took
+   * just before it died is never answered, and must not hold back the next one.
+   */
   private probe(n: RemoteNode): void {
     const nc = this.link.connection();
-    if (!nc || this.probing.has(n.node)) return;
-    this.probing.add(n.node);
+    const now = Date.now();
+    if (!nc || now - (this.probed.get(n.node) ?? 0) < PROBE_MS / 2) return;
+    this.probed.set(n.node, now);
     nc.request(subjects.ping(n.node), encode({ v: CLUSTER_PROTOCOL, node: this.deps.nodeId, run: this.run }), { timeout: Math.max(1000, 3 * this.settings.heartbeatMs) })
       .then((m) => {
         const d = decodeObject(m.data);
@@ -338,7 +344,9 @@ export class Cluster implements RemoteRoutes {
           this.lost(n.node, `is not answering (no announcement for over ${3 * this.settings.heartbeatMs} ms, and no answer to a ping)`, n);
         }
       })
-      .finally(() => this.probing.delete(n.node));
+      .finally(() => {
+        if (!this.membership.nodes.has(n.node)) this.probed.delete(n.node);
+      });
   }
 
   /** A node is gone (or restarted): its calls from us fail with -33004, its calls to us are cancelled. */
