@@ -41,7 +41,9 @@ import { scenario as llm } from "./llm.bench.js";
 
 import { scenario as dashboard } from "./dashboard.bench.js";
 
-export const SCENARIOS: Scenario[] = [socket, http, ws, hotSwap, crash, startup, footprint, costs, embeddings, brainml, candle, faces, llm, dashboard];
+import { scenario as cluster } from "./cluster.bench.js";
+
+export const SCENARIOS: Scenario[] = [socket, http, ws, hotSwap, crash, startup, footprint, costs, embeddings, brainml, candle, faces, llm, dashboard, cluster];
 
 interface Args {
   quick: boolean;

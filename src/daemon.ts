@@ -5,6 +5,7 @@
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Router } from "./bus/index.js";
+import { Cluster } from "./cluster/index.js";
 import { ensurePrivateDir, type ResolvedConfig } from "./config/index.js";
 import { EventBus } from "./events/index.js";
 import { SocketServer, startControlSurface, type ControlSurface, type DaemonContext } from "./gateway/index.js";
@@ -61,10 +62,25 @@ export async function startDaemon(config: ResolvedConfig, options: DaemonOptions
     bus,
     logger,
     daemonVersion: VERSION,
+    clustered: config.cluster !== undefined,
     pluginCall: (caller, params, link) => router!.pluginCall(caller, params, link),
   });
   router = new Router(supervisor, { jsonDepth: config.limits.jsonDepth });
   router.observer = telemetry.recorder;
+  // Cluster mode: joins the NATS bus now, so that a second daemon with our node id stops here.
+  // An unreachable bus does not stop the start: local calls work, the link keeps trying.
+  let cluster: Cluster | undefined;
+  if (config.cluster) {
+    cluster = new Cluster(config.cluster, { nodeId: telemetry.nodeId, version: VERSION, router, supervisor, bus, logger });
+    try {
+      await cluster.start();
+    } catch (e) {
+      await cluster.close();
+      await telemetry.stop("could not join the cluster");
+      throw e;
+    }
+    router.cluster = cluster;
+  }
   const watcher = new ManifestWatcher(config.manifestsDir, {
     upsert: (file, text) => supervisor.upsert(file, text),
     remove: (file) => void supervisor.remove(file),
@@ -88,15 +104,19 @@ export async function startDaemon(config: ResolvedConfig, options: DaemonOptions
     bus,
     telemetry,
     models,
+    cluster,
     logger,
     stopped,
     shutdown(reason: string) {
       stopping ??= (async () => {
         logger.info({ reason }, `daemon stopping: ${reason}`);
+        // Other nodes stop sending calls first; the ones in flight here finish while plugins drain.
+        cluster?.leave();
         await surface?.close();
         await models.close();
         await watcher.close();
         await supervisor.stopAll("daemon shutting down");
+        await cluster?.close();
         await socket.close();
         detachLogFiles();
         logFiles.close();
@@ -111,7 +131,10 @@ export async function startDaemon(config: ResolvedConfig, options: DaemonOptions
   };
 
   const socket = new SocketServer(daemon);
-  await socket.listen();
+  await socket.listen().catch(async (e) => {
+    await cluster?.close();
+    throw e;
+  });
   writeFileSync(pidFile, `${process.pid}\n`, { mode: 0o600 });
   telemetry.start(supervisor);
   supervisor.reapOrphans();
@@ -135,6 +158,7 @@ export async function startDaemon(config: ResolvedConfig, options: DaemonOptions
     await starting.catch(() => undefined);
     await watcher.close();
     await supervisor.stopAll("the control surface could not start");
+    await cluster?.close();
     await socket.close();
     rmSync(pidFile, { force: true });
     throw e;

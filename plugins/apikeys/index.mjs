@@ -7,6 +7,7 @@
 import { BkgError, ErrorCodes, definePlugin } from "@bkg/plugin-sdk";
 import { loadOrCreateJwtSecret } from "./src/secrets.mjs";
 import { Store } from "./src/store.mjs";
+import { PgStore } from "./src/pg-store.mjs";
 import { AuthService } from "./src/service.mjs";
 import { readConfig } from "./src/config.mjs";
 import { HashPool } from "./src/hash-pool.mjs";
@@ -17,7 +18,7 @@ export const VERSION = "1.0.0";
 
 /** @type {AuthService | undefined} */
 let service;
-/** @type {Store | undefined} */
+/** @type {Store | PgStore | undefined} */
 let store;
 /** @type {HashPool | undefined} */
 let pool;
@@ -93,16 +94,28 @@ export const plugin = definePlugin({
     try {
       const config = readConfig(ctx.config);
       if (!ctx.dataDir) throw new Error("no data folder (initialize's plugin.dataDir and BKG_DATA_DIR are both empty)");
-      store = new Store(ctx.dataDir);
-      const jwtSecret = loadOrCreateJwtSecret(ctx.dataDir, ctx.log);
+      // The daemon's PostgreSQL store when it has one (given only to the auth plugin), so every
+      // daemon sharing it shares users, keys, the audit log and the session key; else SQLite here.
+      const shared = process.env.BKG_STORAGE_URL;
+      let jwtSecret;
+      if (shared && /^postgres(ql)?:\/\//.test(shared)) {
+        const pgStore = new PgStore(shared);
+        store = pgStore;
+        await pgStore.migrate();
+        jwtSecret = await pgStore.jwtSecret();
+        ctx.log("info", `users, keys and sessions are in PostgreSQL (${pgStore.file}), shared with every daemon on it`);
+      } else {
+        store = new Store(ctx.dataDir);
+        jwtSecret = loadOrCreateJwtSecret(ctx.dataDir, ctx.log);
+      }
       pool = new HashPool({ threads: config.hashThreads, queue: config.hashQueue });
       const svc = new AuthService({ store, jwtSecret, config, pool, emit: ctx.emit, log: ctx.log });
       // Published only once the bootstrap admin exists: calls arriving meanwhile wait on `ready`
       // (bootstrap hashes in a worker thread, which takes a moment to start).
       await svc.bootstrap();
-      svc.pruneAudit();
+      await svc.pruneAudit();
       service = svc;
-      pruneTimer = setInterval(() => service?.pruneAudit(), 6 * 3600_000);
+      pruneTimer = setInterval(() => void service?.pruneAudit().catch((e) => ctx.log("error", `could not prune the audit log: ${e.message}`)), 6 * 3600_000);
       pruneTimer.unref();
       resolveReady(service);
     } catch (e) {
@@ -115,7 +128,7 @@ export const plugin = definePlugin({
     clearInterval(pruneTimer);
     await Promise.allSettled([...inflight]);
     await pool?.close();
-    store?.close();
+    await store?.close();
   },
 });
 

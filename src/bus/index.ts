@@ -1,1 +1,1 @@
-export { Router, type RouteOptions, type CallObserver } from "./router.js";
+export { Router, type RouteOptions, type CallObserver, type RemoteRoutes, type RemoteCall } from "./router.js";

@@ -24,6 +24,27 @@ export interface RouteOptions {
   /** Receives streamed values in order; its presence asks the plugin to stream. */
   onProgress?: (value: unknown) => void;
   traceparent?: string;
+  /** The call came from this cluster node: it is served here or fails, never forwarded again. */
+  fromNode?: string;
+  /** The semver range the caller requires of the target plugin (its manifest's `requires`). */
+  range?: string;
+}
+
+/**
+ * Calls to plugins on other daemons (src/cluster). `route` decides where a call goes: undefined
+ * keeps it here (a ready local instance, or one that is starting and no node serves it); a
+ * RemoteCall sends it to another node. It throws a BkgError when the plugin is served nowhere
+ * reachable (unknown, every node at its limit, the bus down).
+ */
+export interface RemoteRoutes {
+  route(plugin: string, local: PluginHost | undefined, range: string | undefined): RemoteCall | undefined;
+}
+
+export interface RemoteCall {
+  /** The serving plugin's timeouts.call, for calls that name no timeout. */
+  callTimeoutMs: number;
+  /** Sends the call; settles exactly once, at once when `cancel` fires (the node is told). */
+  run(target: string, params: Record<string, unknown>, deadline: number, cancel: CancelToken, opts: RouteOptions): Promise<unknown>;
 }
 
 /**
@@ -51,6 +72,8 @@ export interface RouterLimits {
 export class Router {
   /** Set by the composition root; absent, calls are not observed. */
   observer?: CallObserver;
+  /** Set by the composition root when the daemon is part of a cluster. */
+  cluster?: RemoteRoutes;
 
   constructor(
     private readonly supervisor: Supervisor,
@@ -65,9 +88,12 @@ export class Router {
     const t = splitTarget(target);
     if (!t) throw new BkgError(ErrorCodes.MethodNotFound, `"${target}" is not a plugin method; call it as plugin.method (e.g. echo.reverse)`);
     const host = this.supervisor.get(t.plugin);
-    if (!host) {
+    // A call from another node is never forwarded again: it is served here or fails.
+    const remote = this.cluster && opts.fromNode === undefined ? this.cluster.route(t.plugin, host, opts.range) : undefined;
+    if (!host && !remote) {
       const known = [...this.supervisor.hosts.keys()].sort();
-      throw new BkgError(ErrorCodes.MethodNotFound, `no plugin named "${t.plugin}"; running plugins: ${known.join(", ") || "(none)"}`);
+      const here = opts.fromNode ? ` on this node (the call came from node ${opts.fromNode})` : "";
+      throw new BkgError(ErrorCodes.MethodNotFound, `no plugin named "${t.plugin}"${here}; running plugins: ${known.join(", ") || "(none)"}`);
     }
     if (params === undefined || params === null) params = {};
     if (typeof params !== "object" || Array.isArray(params)) {
@@ -80,7 +106,7 @@ export class Router {
     if (opts.deadline !== undefined && !Number.isFinite(opts.deadline)) {
       throw new BkgError(ErrorCodes.InvalidParams, `the deadline for ${target} must be a time in epoch milliseconds`);
     }
-    let deadline = opts.deadline ?? Date.now() + (opts.timeoutMs ?? host.manifest.timeouts.call);
+    let deadline = opts.deadline ?? Date.now() + (opts.timeoutMs ?? (remote ? remote.callTimeoutMs : host!.manifest.timeouts.call));
     if (opts.notAfter !== undefined && opts.notAfter < deadline) deadline = opts.notAfter;
     const budget = Math.min(deadline - Date.now(), MAX_TIMEOUT_MS);
     const token = new CancelToken();
@@ -93,7 +119,9 @@ export class Router {
     if (cancel?.aborted) onCallerAbort();
     else cancel?.onAbort(onCallerAbort);
     try {
-      return await this.dispatch(host, t.method, params as Record<string, unknown>, deadline, token, opts, performance.now());
+      // A forwarded call is observed where it is served (that node's telemetry), not twice.
+      if (remote) return await remote.run(target, params as Record<string, unknown>, deadline, token, opts);
+      return await this.dispatch(host!, t.method, params as Record<string, unknown>, deadline, token, opts, performance.now());
     } finally {
       clearTimeout(timer);
       cancel?.off(onCallerAbort);
@@ -195,6 +223,7 @@ export class Router {
       caller: `plugin:${caller.name}`,
       timeoutMs: p.timeoutMs,
       notAfter: parent?.deadline,
+      range: requiredRange(caller.manifest.requires, p.method),
       cancel,
       traceparent: typeof p.traceparent === "string" ? p.traceparent : parent?.traceparent,
     });
@@ -202,6 +231,12 @@ export class Router {
     done.then(off, off);
     return done;
   }
+}
+
+/** The semver range a plugin's manifest requires of the plugin it calls, if any. */
+function requiredRange(requires: Record<string, string>, method: string): string | undefined {
+  const plugin = splitTarget(method)?.plugin;
+  return plugin !== undefined && Object.hasOwn(requires, plugin) ? requires[plugin] : undefined;
 }
 
 /** A timeout the timers can keep: from 1 to MAX_TIMEOUT_MS ms. */

@@ -5,7 +5,13 @@ import { duration, printJson, printTable } from "./output.js";
 export async function printClusterStatus(c: BkgClient, json?: boolean): Promise<void> {
   const nodes = await c.cluster.nodes();
   if (json) return printJson(nodes);
+  // The NATS link, when this daemon is in cluster mode (an error otherwise: nothing to show).
+  const bus = await c.cluster.bus().catch(() => undefined);
   const now = Date.now();
+  if (bus) {
+    const link = bus.bus.connected ? `connected to ${bus.bus.server}` : `NOT connected: ${bus.bus.reason}`;
+    process.stdout.write(`cluster bus: ${link}; routing ${bus.routing}; ${bus.nodes.length} other node(s) heard: ${bus.nodes.map((n) => n.node + (n.refused ? " (refused)" : n.leaving ? " (leaving)" : "")).join(", ") || "none"}\n`);
+  }
   printTable(
     ["NODE", "HOST", "PID", "VERSION", "STATE", "LAST SEEN", "UP", "PLUGINS"],
     nodes.map((n) => [

@@ -27,8 +27,18 @@ export function registerPluginCommands(program: Command, globals: () => GlobalOp
     .command("list")
     .description("every plugin with its state, CPU, memory, uptime and restarts (invalid and blocked ones too, with the reason)")
     .option("--json", "print JSON")
-    .action((o: { json?: boolean }) =>
+    .option("--cluster", "every node's plugins, as this daemon hears them on the cluster bus (cluster mode)")
+    .action((o: { json?: boolean; cluster?: boolean }) =>
       withClient(globals(), async (c) => {
+        if (o.cluster) {
+          const rows = await c.cluster.plugins();
+          if (o.json) return printJson(rows);
+          return printTable(
+            ["NODE", "NAME", "STATE", "VERSION"],
+            rows.map((r) => [r.self ? `${r.node} (this)` : r.node, r.name, r.state, r.version ?? "-"]),
+            90,
+          );
+        }
         const list = await c.plugins.list();
         if (o.json) return printJson(list);
         if (!list.length) return void process.stdout.write("no plugins (add a manifest to the manifests folder)\n");

@@ -9,6 +9,7 @@ import type { PluginInfo, PluginSummary } from "../supervisor/index.js";
 import type { StoredEvent } from "../store/index.js";
 import type { ModelRecord, PullStatus } from "../models/index.js";
 import type { ClusterNode, LiveSnapshot, StatsReport } from "../telemetry/index.js";
+import type { ClusterBusStatus, ClusterPluginRow } from "../cluster/index.js";
 
 /** Times are epoch ms, ISO times, or durations back from now ("15m", "1h", "7d"). */
 /** A catalog entry as bkg.models.list gives it. */
@@ -165,6 +166,10 @@ export class BkgClient {
   readonly cluster = {
     /** Every daemon writing to the same store, this one first. */
     nodes: () => this.request("bkg.cluster.nodes", {}) as Promise<ClusterNode[]>,
+    /** Every plugin of every node on the cluster bus (cluster mode), this node's first. */
+    plugins: () => this.request("bkg.cluster.plugins", {}) as Promise<ClusterPluginRow[]>,
+    /** This node's NATS connection and the nodes it hears from (cluster mode). */
+    bus: () => this.request("bkg.cluster.bus", {}) as Promise<ClusterBusStatus>,
   };
 
   /** Streams daemon events to `handler` until the returned function is called. */

@@ -118,6 +118,15 @@ export interface AuthSettings {
   rootToken: boolean;
 }
 
+/** Cluster mode (docs/deploy.md): the NATS bus between daemons and how calls are spread. */
+export interface ClusterSettings {
+  /** credentials: an absolute path after loading. */
+  nats: { servers: string[]; credentials?: string; token?: string };
+  routing: "local-first" | "balanced";
+  heartbeatMs: number;
+  maxInflightPerNode: number;
+}
+
 /** The daemon's configuration after defaults, the file and the environment are merged; paths are absolute. */
 export interface ResolvedConfig {
   /** The file it came from, or undefined when only defaults and environment applied. */
@@ -133,6 +142,8 @@ export interface ResolvedConfig {
   limits: { maxMessageBytes: number; logLines: number; jsonDepth: number };
   /** Where telemetry, events and cluster nodes are kept: a postgres:// URL, sqlite:PATH, or (absent) <dataDir>/bkg.db. */
   storage: { url?: string; nodeId?: string };
+  /** Absent: this daemon is on its own. */
+  cluster?: ClusterSettings;
   /** Per-call recording (the router's recorder), its flush interval and how long it is kept. */
   telemetry: { enabled: boolean; flushMs: number; retentionDays: number };
   /**
@@ -200,6 +211,7 @@ export const DEFAULTS = {
   auth: { plugin: "apikeys", cacheTtlMs: 10_000, validateTimeoutMs: 5_000, rootToken: true },
   limits: { maxMessageBytes: 64 * 1024 * 1024, logLines: 500, jsonDepth: 128 },
   storage: {} as { url?: string; nodeId?: string },
+  cluster: { routing: "local-first" as ClusterSettings["routing"], heartbeatMs: 1000, maxInflightPerNode: 256 },
   telemetry: { enabled: true, flushMs: 5_000, retentionDays: 7 },
   logs: { maxBytes: 10 * 1024 * 1024, files: 5, daemonLinesPerSec: 200, daemonBurst: 1000, maxLineBytes: 16 * 1024 },
   builds: { concurrency: 1 },

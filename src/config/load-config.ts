@@ -36,6 +36,9 @@ export const ENV_OVERRIDES: Record<string, [string[], EnvType]> = {
   BKG_SOCKET_MAX_CONNECTIONS: [["socket", "maxConnections"], "integer"],
   BKG_STORAGE_URL: [["storage", "url"], "string"],
   BKG_NODE_ID: [["storage", "nodeId"], "string"],
+  BKG_CLUSTER_NATS_SERVERS: [["cluster", "nats", "servers"], "list"],
+  BKG_CLUSTER_NATS_TOKEN: [["cluster", "nats", "token"], "string"],
+  BKG_CLUSTER_ROUTING: [["cluster", "routing"], "string"],
   BKG_TELEMETRY_ENABLED: [["telemetry", "enabled"], "boolean"],
   BKG_TELEMETRY_FLUSH_MS: [["telemetry", "flushMs"], "integer"],
   BKG_TELEMETRY_RETENTION_DAYS: [["telemetry", "retentionDays"], "integer"],
@@ -122,6 +125,13 @@ export function loadConfig(options: LoadConfigOptions = {}): ResolvedConfig {
     auth: { ...d.auth, ...merged.auth },
     limits: { ...d.limits, ...merged.limits },
     storage: { ...d.storage, ...merged.storage },
+    cluster: merged.cluster
+      ? {
+          ...d.cluster,
+          ...merged.cluster,
+          nats: { ...merged.cluster.nats, ...(merged.cluster.nats?.credentials ? { credentials: resolve(base, merged.cluster.nats.credentials) } : {}) },
+        }
+      : undefined,
     telemetry: { ...d.telemetry, ...merged.telemetry },
     logs: { ...d.logs, ...merged.logs },
     builds: { ...d.builds, ...merged.builds },

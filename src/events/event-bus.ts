@@ -3,6 +3,8 @@ import type { BusEvent, Topic } from "./events.js";
 export interface Subscription {
   topics?: readonly Topic[];
   plugin?: string;
+  /** The daemon's own machinery (log files, telemetry, the cluster): not a reader that `wants` counts. */
+  internal?: boolean;
 }
 
 type Listener = (e: BusEvent) => void;
@@ -32,6 +34,12 @@ export class EventBus {
         this.listeners.delete(entry);
       }
     }
+  }
+
+  /** Whether a reader outside the daemon's machinery (a client, a WebSocket) wants this topic. */
+  wants(topic: Topic): boolean {
+    for (const { sub } of this.listeners) if (!sub.internal && (!sub.topics || sub.topics.includes(topic))) return true;
+    return false;
   }
 
   get size(): number {

@@ -20,6 +20,8 @@ export type PluginState =
   | "stopped";
 
 export interface LifecycleEvent {
+  /** Set on events from another cluster node (src/cluster): the node it happened on. */
+  node?: string;
   kind: "lifecycle";
   ts: number;
   plugin: string;
@@ -29,6 +31,8 @@ export interface LifecycleEvent {
 }
 
 export interface LogEvent {
+  /** Set on events from another cluster node (src/cluster): the node it happened on. */
+  node?: string;
   kind: "log";
   ts: number;
   plugin: string;
@@ -40,6 +44,8 @@ export interface LogEvent {
 }
 
 export interface PluginEmitEvent {
+  /** Set on events from another cluster node (src/cluster): the node it happened on. */
+  node?: string;
   kind: "plugin";
   ts: number;
   plugin: string;
@@ -49,6 +55,8 @@ export interface PluginEmitEvent {
 
 /** Something an operator or a client did (started or stopped a plugin, created a key, ...); telemetry stores it. */
 export interface AuditEvent {
+  /** Set on events from another cluster node (src/cluster): the node it happened on. */
+  node?: string;
   kind: "audit";
   ts: number;
   /** Who: "operator" (the socket), a credential or user id. */

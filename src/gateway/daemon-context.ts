@@ -12,6 +12,13 @@ export interface Endpoints {
   grpc?: { host: string; port: number; address: string; tls: boolean };
 }
 
+/** What the control methods show of cluster mode. */
+export interface ClusterView {
+  nodeId: string;
+  plugins(): { node: string; self: boolean; name: string; version?: string; state: string; ready: boolean }[];
+  status(): unknown;
+}
+
 /** What every gateway (socket, HTTP, WebSocket, gRPC) needs from the running daemon. */
 export interface DaemonContext {
   version: string;
@@ -23,6 +30,8 @@ export interface DaemonContext {
   logger: Logger;
   /** The model store (models.dir, pulls, the models table); absent in a context built without one. */
   models?: ModelService;
+  /** Cluster mode (src/cluster); absent when the daemon is on its own. */
+  cluster?: ClusterView;
   /** Telemetry, events and the store; absent in a context built without a store. */
   telemetry?: Telemetry;
   /** Where the network gateways actually listen (set once they are bound; port 0 resolved). */

@@ -5,6 +5,8 @@
  *   bkg.telemetry.stats {plugin?, since?, until?, node?} -> per-method and per-instance summaries
  *   bkg.telemetry.series {plugin?, since?, until?, node?} -> per-minute calls/s, errors, p99, RSS, CPU per plugin (default: the last 15 minutes)
  *   bkg.cluster.nodes  {} -> every daemon writing to the same store, this one first
+ *   bkg.cluster.plugins {} -> every plugin of every node on the cluster bus, this node's first
+ *   bkg.cluster.bus    {} -> this node's NATS connection and the nodes it hears from
  * `since`/`until` take epoch milliseconds, an ISO time, or a duration back from now ("90s",
  * "15m", "1h", "7d").
  */
@@ -71,7 +73,16 @@ export const TELEMETRY_METHODS: Record<string, ControlMethod> = {
   "bkg.telemetry.series": async (ctx, p) =>
     unwrap(await telemetryOf(ctx).series({ plugin: str(p, "plugin"), since: parseTime("since", p.since) ?? Date.now() - 15 * 60_000, until: parseTime("until", p.until), nodeId: str(p, "node") })),
   "bkg.cluster.nodes": async (ctx) => unwrap(await telemetryOf(ctx).nodes()),
+  "bkg.cluster.plugins": async (ctx) => clusterOf(ctx).plugins(),
+  "bkg.cluster.bus": async (ctx) => clusterOf(ctx).status(),
 };
+
+function clusterOf(ctx: DaemonContext): NonNullable<DaemonContext["cluster"]> {
+  if (!ctx.cluster) {
+    throw new BkgError(ErrorCodes.InvalidRequest, "this daemon is not part of a cluster: set cluster.nats.servers in its config (docs/deploy.md)");
+  }
+  return ctx.cluster;
+}
 
 /**
  * Publishes an audit event (an operator action) on the event bus; telemetry stores it. `actor` is

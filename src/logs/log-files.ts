@@ -29,7 +29,8 @@ export class PluginLogFiles {
   /** Writes each plugin's log lines and lifecycle notes; returns the unsubscribe function. */
   attach(bus: EventBus): () => void {
     mkdirSync(this.dir, { recursive: true, mode: 0o700 });
-    return bus.subscribe({ topics: ["log", "lifecycle"] }, (e) => this.add(e));
+    // Another node's events (e.node) go to that node's files.
+    return bus.subscribe({ topics: ["log", "lifecycle"], internal: true }, (e) => e.node === undefined && this.add(e));
   }
 
   /** The current file of a plugin. */

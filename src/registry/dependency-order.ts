@@ -6,12 +6,15 @@ export type Readiness = { ok: true } | { ok: false; reason: string };
 /**
  * Whether a plugin's `requires` are met by the other valid manifests (by name and semver range).
  * Pure. A requirement on a plugin that is known but not yet running counts as met here: start
- * order, not liveness, is what this checks.
+ * order, not liveness, is what this checks. In a cluster (`clustered`), a plugin with no manifest
+ * here may be served by another node, so its absence is not a problem: the router sends the calls
+ * to a node whose version satisfies the range.
  */
-export function checkRequires(m: Manifest, all: ReadonlyMap<string, Manifest>): Readiness {
+export function checkRequires(m: Manifest, all: ReadonlyMap<string, Manifest>, clustered = false): Readiness {
   const problems: string[] = [];
   for (const [dep, range] of Object.entries(m.requires)) {
     const other = all.get(dep);
+    if (!other && clustered) continue;
     if (!other) problems.push(`requires plugin "${dep}" (${range}), which has no valid manifest`);
     else if (!semver.satisfies(other.version, range)) problems.push(`requires ${dep} ${range}, but ${dep} is ${other.version}`);
     else if (!other.enabled) problems.push(`requires ${dep}, which is disabled`);

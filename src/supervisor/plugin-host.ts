@@ -29,6 +29,11 @@ export interface HostDeps {
   maxLineBytes?: number;
   /** The model store's folder (models.dir), given to plugins as BKG_MODELS_DIR. */
   modelsDir?: string;
+  /**
+   * The daemon's PostgreSQL store URL, for the auth plugin only (auth.plugin), so that users, keys
+   * and sessions are shared by every daemon on that store. Given as BKG_STORAGE_URL.
+   */
+  sharedStoreUrl?: string;
   /** Compiled paramsSchemas kept across daemon starts; absent, every start compiles. */
   schemaCache?: ParamsSchemaCache;
   daemonVersion: string;
@@ -378,7 +383,13 @@ export class PluginHost {
         onEmit: (_i, event, data) => this.deps.emit(this.name, event, data),
         onExit: (i, exit) => this.onExit(gen, i, exit),
       },
-      { runMarker: this.deps.runMarker, cgroups: this.deps.cgroups, maxLineBytes: this.deps.maxLineBytes, modelsDir: this.deps.modelsDir },
+      {
+        runMarker: this.deps.runMarker,
+        cgroups: this.deps.cgroups,
+        maxLineBytes: this.deps.maxLineBytes,
+        modelsDir: this.deps.modelsDir,
+        extraEnv: this.deps.sharedStoreUrl ? { BKG_STORAGE_URL: this.deps.sharedStoreUrl } : undefined,
+      },
     );
     gen.instances.add(inst);
     this.deps.lifecycle(this.name, "starting", `spawning ${gen.manifest.command.join(" ")}`, id);

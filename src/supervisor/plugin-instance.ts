@@ -111,7 +111,7 @@ export class PluginInstance {
      * and everything it starts (see run-marker.ts); cgroups, where available, hold it in a leaf.
      * maxLineBytes: where its log lines are cut. modelsDir: the model store, given as BKG_MODELS_DIR.
      */
-    private readonly tracking: { runMarker?: string; cgroups?: InstanceCgroups; maxLineBytes?: number; modelsDir?: string } = {},
+    private readonly tracking: { runMarker?: string; cgroups?: InstanceCgroups; maxLineBytes?: number; modelsDir?: string; extraEnv?: Record<string, string> } = {},
     /** The daemon's environment, which passEnv and {"$env"} references read. */
     private readonly daemonEnv: NodeJS.ProcessEnv = process.env,
   ) {}
@@ -147,6 +147,7 @@ export class PluginInstance {
     const m = this.manifest;
     // A reference to a variable the daemon lacks fails here, before anything is spawned.
     const env = pluginEnv(m, this.id, this.dataDir, this.daemonEnv, this.tracking.runMarker, this.tracking.modelsDir);
+    if (this.tracking.extraEnv) Object.assign(env, this.tracking.extraEnv);
     const config = resolveEnvReferences(m.config, this.daemonEnv, { file: m.file, pointer: "/config" });
     checkLaunchable(m, pluginArgv(m)[0], env);
     const child = spawnPlugin(m, this.id, this.dataDir, env);

@@ -28,6 +28,8 @@ export interface SupervisorDeps {
   bus: EventBus;
   logger: Logger;
   daemonVersion: string;
+  /** Part of a cluster: a required plugin with no manifest here may be served by another node. */
+  clustered?: boolean;
   /** A bkg/call from a plugin, to be checked and routed. */
   pluginCall(caller: PluginHost, params: BkgCallParams, link: CallLink): Promise<unknown>;
 }
@@ -256,13 +258,14 @@ export class Supervisor {
   private async activate(host: PluginHost, activations?: Map<string, Promise<void>>): Promise<void> {
     const m = host.manifest;
     if (!m.enabled) return host.setState("disabled", "enabled: false in the manifest");
-    const ok = checkRequires(m, this.manifests());
+    const ok = checkRequires(m, this.manifests(), this.deps.clustered);
     if (!ok.ok) {
       this.deps.logger.warn({ plugin: m.name }, `plugin ${m.name} is blocked: ${ok.reason}`);
       return host.setState("blocked", ok.reason);
     }
     for (const dep of Object.keys(m.requires)) {
-      const other = this.hosts.get(dep)!;
+      const other = this.hosts.get(dep);
+      if (!other) continue; // served by another node (clustered)
       if (other.manifest.activation === "lazy") continue;
       await activations?.get(dep);
       try {
@@ -277,7 +280,7 @@ export class Supervisor {
   private recheckBlocked(): void {
     if (!this.started) return;
     for (const host of this.hosts.values()) {
-      if (host.state === "blocked" && checkRequires(host.manifest, this.manifests()).ok) void this.activate(host);
+      if (host.state === "blocked" && checkRequires(host.manifest, this.manifests(), this.deps.clustered).ok) void this.activate(host);
     }
   }
 
@@ -315,6 +318,7 @@ export class Supervisor {
       cgroups: this.cgroups,
       maxLineBytes: this.deps.config.logs.maxLineBytes,
       modelsDir: this.deps.config.models?.dir,
+      sharedStoreUrl: m.name === this.deps.config.auth.plugin && /^postgres(ql)?:\/\//.test(this.deps.config.storage.url ?? "") ? this.deps.config.storage.url : undefined,
       schemaCache: this.schemaCache,
       daemonVersion: this.deps.daemonVersion,
       logs: ring,

@@ -25,7 +25,8 @@ export class EventQueue {
 
   /** Subscribes to the bus; returns the unsubscribe function. */
   attach(bus: EventBus): () => void {
-    return bus.subscribe({ topics: ["lifecycle", "plugin", "audit"] }, (e) => this.fromBus(e));
+    // Another node's events (e.node) are stored by that node.
+    return bus.subscribe({ topics: ["lifecycle", "plugin", "audit"], internal: true }, (e) => e.node === undefined && this.fromBus(e));
   }
 
   push(e: Omit<StoredEvent, "nodeId"> & { nodeId?: string }): void {

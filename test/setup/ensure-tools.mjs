@@ -36,6 +36,8 @@ if (ok("python3", ["--version"])) {
 if (ok("cargo", ["--version"])) {
   const failed = buildRustyface();
   if (failed) problems.push(failed);
+}
+
 // The dashboard's browser tests (test/browser) drive Debian's Chromium through playwright-core;
 // Playwright's own browser download does not work here, so the system package is installed.
 const CHROMIUM = process.env.BKG_CHROMIUM ?? "/usr/bin/chromium";
@@ -58,6 +60,17 @@ if (!existsSync(CHROMIUM)) {
 if (!existsSync(new URL("../../dashboard/dist/browser/index.html", import.meta.url))) {
   process.stderr.write("ensure-tools: building the dashboard (npm run build -w dashboard) for the browser tests\n");
   if (spawnSync("npm", ["run", "build", "-w", "dashboard"], { stdio: "inherit" }).status !== 0) problems.push("the dashboard did not build (npm run build -w dashboard)");
+}
+
+// nats-server for the cluster tests (test/e2e/cluster*.test.ts): Debian's package.
+if (!ok("nats-server", ["--version"])) {
+  if (ok("apt-get", ["--version"]) && process.getuid?.() === 0) {
+    process.stderr.write("ensure-tools: installing nats-server (apt-get install -y nats-server) for the cluster tests\n");
+    const install = () => spawnSync("apt-get", ["install", "-y", "--no-install-recommends", "nats-server"], { stdio: "inherit" }).status === 0;
+    // A fresh machine may have no package lists yet.
+    if (!install() && spawnSync("apt-get", ["update"], { stdio: "inherit" }).status === 0) install();
+  }
+  if (!ok("nats-server", ["--version"])) problems.push("nats-server is not on the PATH (the cluster tests need it: apt-get install nats-server, or https://github.com/nats-io/nats-server/releases)");
 }
 
 if (problems.length) {

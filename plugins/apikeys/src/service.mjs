@@ -11,6 +11,12 @@ import { ROLES, USERNAME_PATTERN } from "./schemas.mjs";
 import { PasswordCheck } from "./password-check.mjs";
 import { LoginThrottle } from "./login-throttle.mjs";
 
+/** A unique violation (a taken username) from either store: SQLite's code, or PostgreSQL's 23505. */
+function isUniqueViolation(e) {
+  const code = /** @type {any} */ (e)?.code;
+  return code === "SQLITE_CONSTRAINT_UNIQUE" || code === "23505";
+}
+
 export const ISSUER = "bkg-apikeys";
 export const AUDIENCE = "bkg";
 /** lastUsedAt is written at most this often per key. */
@@ -30,7 +36,7 @@ const notFound = (what, ref) => new BkgError(Codes.InvalidParams, `no ${what} "$
 const conflict = (message, data = {}) => new BkgError(Codes.InvalidParams, message, { reason: "conflict", ...data });
 
 /**
- * @typedef {import("./store.mjs").Store} Store
+ * @typedef {import("./store.mjs").Store | import("./pg-store.mjs").PgStore} Store
  * @typedef {import("./config.mjs").Config} Config
  * @typedef {{caller?: string, signal?: AbortSignal}} CallInfo
  */
@@ -72,8 +78,8 @@ export class AuthService {
   // ---- audit --------------------------------------------------------------------------
 
   /** @param {{actor?: string|null, caller?: string|null, action: string, target?: string|null, ok: boolean, detail?: object}} e */
-  audit(e) {
-    this.store.insertAudit({
+  async audit(e) {
+    await this.store.insertAudit({
       ts: this.now(),
       actor: e.actor ?? null,
       caller: e.caller ?? null,
@@ -96,17 +102,17 @@ export class AuthService {
     const base = { actor: params.actor, caller: call.caller, action };
     try {
       const out = await run();
-      this.audit({ ...base, target: out.target ?? target, ok: true, detail: out.detail });
+      await this.audit({ ...base, target: out.target ?? target, ok: true, detail: out.detail });
       return out.result;
     } catch (e) {
       const err = /** @type {BkgError} */ (e);
-      this.audit({ ...base, target, ok: false, detail: { error: err.message, code: err.code ?? null } });
+      await this.audit({ ...base, target, ok: false, detail: { error: err.message, code: err.code ?? null } });
       throw e;
     }
   }
 
-  auditEntries({ limit = 100, since = 0, action } = {}) {
-    const entries = this.store.audit({ limit, since, action: action ?? null }).map((r) => ({
+  async auditEntries({ limit = 100, since = 0, action } = {}) {
+    const entries = (await this.store.audit({ limit, since, action: action ?? null })).map((r) => ({
       id: r.id,
       ts: r.ts,
       who: r.actor ?? r.caller ?? null,
@@ -120,16 +126,16 @@ export class AuthService {
     return { entries };
   }
 
-  pruneAudit() {
-    const n = this.store.pruneAudit(this.now() - this.config.auditRetentionDays * DAY_MS);
+  async pruneAudit() {
+    const n = await this.store.pruneAudit(this.now() - this.config.auditRetentionDays * DAY_MS);
     if (n) this.log("info", `pruned ${n} audit entries older than ${this.config.auditRetentionDays} days`);
   }
 
   // ---- users --------------------------------------------------------------------------
 
   /** @param {string} ref a user id or a username */
-  resolveUser(ref) {
-    return this.store.userById(ref) ?? this.store.userByName(ref);
+  async resolveUser(ref, store = this.store) {
+    return (await store.userById(ref)) ?? (await store.userByName(ref));
   }
 
   static userView(u) {
@@ -147,14 +153,14 @@ export class AuthService {
     if (!new RegExp(USERNAME_PATTERN, "u").test(username)) throw new BkgError(Codes.InvalidParams, `username must match ${USERNAME_PATTERN}`, { reason: "invalid", field: "username" });
     if (/^usr_/i.test(username)) throw new BkgError(Codes.InvalidParams, 'usernames may not start with "usr_" (the prefix of user ids)', { reason: "invalid", field: "username" });
     this.checkPassword(password);
-    if (this.store.userByName(username)) throw conflict(`username "${username}" is taken`, { field: "username" });
+    if (await this.store.userByName(username)) throw conflict(`username "${username}" is taken`, { field: "username" });
     const hash = await this.pool.hash(password, this.config.bcryptRounds);
     const now = this.now();
     const row = { id: newId("usr"), username, password_hash: hash, role, created_at: now };
     try {
-      this.store.insertUser(row);
+      await this.store.insertUser(row);
     } catch (e) {
-      if (/** @type {any} */ (e).code === "SQLITE_CONSTRAINT_UNIQUE") throw conflict(`username "${username}" is taken`, { field: "username" });
+      if (isUniqueViolation(e)) throw conflict(`username "${username}" is taken`, { field: "username" });
       throw e;
     }
     return AuthService.userView({ ...row, updated_at: now });
@@ -168,21 +174,21 @@ export class AuthService {
     });
   }
 
-  listUsers() {
-    return { users: this.store.users().map(AuthService.userView) };
+  async listUsers() {
+    return { users: (await this.store.users()).map(AuthService.userView) };
   }
 
   deleteUser(params, call) {
     const ref = params.id ?? params.username;
-    return this.audited("auth.deleteUser", params, call, ref, () => {
+    return this.audited("auth.deleteUser", params, call, ref, async () => {
       const now = this.now();
-      const { user, revoked } = this.store.tx(() => {
-        const user = this.resolveUser(ref);
+      const { user, revoked } = await this.store.tx(async (s) => {
+        const user = await this.resolveUser(ref, s);
         if (!user) throw notFound("user", ref);
-        if (user.role === "admin" && this.store.countAdmins() <= 1) throw conflict(`"${user.username}" is the last admin; create another admin first`);
-        const revoked = this.store.activeKeysOf(user.id);
-        for (const id of revoked) this.store.revokeKey(id, now);
-        this.store.deleteUser(user.id);
+        if (user.role === "admin" && (await s.countAdmins()) <= 1) throw conflict(`"${user.username}" is the last admin; create another admin first`);
+        const revoked = await s.activeKeysOf(user.id);
+        for (const id of revoked) await s.revokeKey(id, now);
+        await s.deleteUser(user.id);
         return { user, revoked };
       });
       for (const keyId of revoked) this.emit("credential.revoked", { keyId, reason: "owner deleted" });
@@ -199,12 +205,12 @@ export class AuthService {
     const ref = params.id ?? params.username;
     return this.audited("auth.setPassword", params, call, ref, async () => {
       this.checkPassword(params.password);
-      const user = this.resolveUser(ref);
+      const user = await this.resolveUser(ref);
       if (!user) throw notFound("user", ref);
       checkGrant(params.grantor, user.role, ["*"], `a password for "${user.username}"`);
       const hash = await this.pool.hash(params.password, this.config.bcryptRounds);
       const now = this.now();
-      if (!this.store.setPassword(user.id, hash, now)) throw notFound("user", ref);
+      if (!(await this.store.setPassword(user.id, hash, now))) throw notFound("user", ref);
       this.emit("credential.revoked", { userId: user.id, reason: "password changed" });
       return { result: { id: user.id, username: user.username, updatedAt: now, sessionsRevoked: true }, target: user.id, detail: { username: user.username } };
     });
@@ -214,20 +220,20 @@ export class AuthService {
   async bootstrap() {
     const b = this.config.bootstrapAdmin;
     if (b === undefined) {
-      if (this.store.countAdmins() === 0) this.log("warn", "no admin user exists and config.bootstrapAdmin is not set; see plugins/apikeys/README.md");
+      if ((await this.store.countAdmins()) === 0) this.log("warn", "no admin user exists and config.bootstrapAdmin is not set; see plugins/apikeys/README.md");
       return;
     }
-    if (this.store.countAdmins() > 0) return;
+    if ((await this.store.countAdmins()) > 0) return;
     if (!b || typeof b !== "object" || typeof b.username !== "string" || typeof b.password !== "string" || [...b.password].length < 8) {
       this.log("error", "config.bootstrapAdmin must be {username, password} with a password of 8 characters or more; no admin created");
       return;
     }
     try {
       const user = await this.insertUser({ username: b.username, password: b.password, role: "admin" });
-      this.audit({ actor: "system", action: "bootstrap.admin", target: user.id, ok: true, detail: { username: user.username } });
+      await this.audit({ actor: "system", action: "bootstrap.admin", target: user.id, ok: true, detail: { username: user.username } });
       this.log("info", `created the bootstrap admin "${user.username}"; change its password with auth.setPassword and remove config.bootstrapAdmin`);
     } catch (e) {
-      this.audit({ actor: "system", action: "bootstrap.admin", target: b.username, ok: false, detail: { error: /** @type {Error} */ (e).message } });
+      await this.audit({ actor: "system", action: "bootstrap.admin", target: b.username, ok: false, detail: { error: /** @type {Error} */ (e).message } }).catch(() => undefined);
       this.log("error", `could not create the bootstrap admin: ${/** @type {Error} */ (e).message}`);
     }
   }
@@ -240,13 +246,15 @@ export class AuthService {
    * Throttled or refused attempts fail with -33002 and data.retryAfterSeconds; see login-throttle.mjs.
    */
   async login({ username, password, source }, call) {
-    const user = this.store.userByName(username);
+    const user = await this.store.userByName(username);
     const from = source ?? call.caller ?? "unknown";
     const base = { actor: username, caller: call.caller, action: "auth.login", target: user?.id ?? null };
-    const onRefused = (/** @type {BkgError} */ err) => this.audit({ ...base, ok: false, detail: { ...(/** @type {object} */ (err.data)), source: from } });
+    // Called synchronously by the throttle; the audit row is written in the background.
+    const onRefused = (/** @type {BkgError} */ err) =>
+      void this.audit({ ...base, ok: false, detail: { ...(/** @type {object} */ (err.data)), source: from } }).catch((e) => this.log("error", `could not write an audit entry: ${e.message}`));
     const match = await this.passwords.check({ username, password, source: from, hash: user?.password_hash, signal: call.signal }, onRefused);
     if (!match || !user) {
-      this.audit({ ...base, ok: false, detail: { reason: user ? "wrong password" : "unknown user", source: from } });
+      await this.audit({ ...base, ok: false, detail: { reason: user ? "wrong password" : "unknown user", source: from } });
       throw new BkgError(Codes.Unauthenticated, "invalid username or password");
     }
     const now = this.now();
@@ -261,7 +269,7 @@ export class AuthService {
       .setExpirationTime(exp)
       .setJti(randomBytes(12).toString("base64url"))
       .sign(this.jwtSecret);
-    this.audit({ ...base, ok: true, detail: { expiresAt: exp * 1000, source: from } });
+    await this.audit({ ...base, ok: true, detail: { expiresAt: exp * 1000, source: from } });
     return { token, expiresAt: exp * 1000, user: { id: user.id, username: user.username, role: user.role } };
   }
 
@@ -273,14 +281,14 @@ export class AuthService {
     return { valid: false, reason: "malformed", detail: "neither an API key (bkg_live_...) nor a JWT" };
   }
 
-  validateKey(secret) {
+  async validateKey(secret) {
     if (!KEY_RE.test(secret)) return { valid: false, type: "key", reason: "malformed", detail: "an API key is bkg_live_ and 43 base64url characters" };
-    const row = this.store.keyByHash(sha256Hex(secret));
+    const row = await this.store.keyByHash(sha256Hex(secret));
     if (!row) return { valid: false, type: "key", reason: "unknown", detail: "no such key (never issued, rotated or deleted)" };
     if (row.revoked_at !== null) return { valid: false, type: "key", reason: "revoked", keyId: row.id, detail: `key ${row.id} was revoked` };
     const now = this.now();
     if (row.expires_at !== null && now >= row.expires_at) return { valid: false, type: "key", reason: "expired", keyId: row.id, detail: `key ${row.id} expired` };
-    if (row.last_used_at === null || now - row.last_used_at >= TOUCH_INTERVAL_MS) this.store.touchKey(row.id, now);
+    if (row.last_used_at === null || now - row.last_used_at >= TOUCH_INTERVAL_MS) await this.store.touchKey(row.id, now);
     return {
       valid: true,
       principal: { type: "key", id: row.id, name: row.name, role: row.role, scopes: JSON.parse(row.scopes), owner: row.owner_id },
@@ -301,7 +309,7 @@ export class AuthService {
         : "malformed";
       return { valid: false, type: "user", reason, detail: /** @type {Error} */ (e).message };
     }
-    const user = this.store.userById(String(payload.sub));
+    const user = await this.store.userById(String(payload.sub));
     if (!user) return { valid: false, type: "user", reason: "unknown", detail: "the session's user no longer exists" };
     const issuedMs = typeof payload.iat_ms === "number" ? payload.iat_ms : /** @type {number} */ (payload.iat) * 1000;
     if (issuedMs <= user.sessions_not_before) {
@@ -332,12 +340,12 @@ export class AuthService {
   }
 
   createKey(params, call) {
-    return this.audited("auth.createKey", params, call, null, () => {
+    return this.audited("auth.createKey", params, call, null, async () => {
       const { name, role, scopes, expiresInDays, owner } = params;
       checkGrant(params.grantor, role, scopes, `key "${name}"`);
       let ownerRow = null;
       if (owner !== undefined) {
-        ownerRow = this.resolveUser(owner);
+        ownerRow = await this.resolveUser(owner);
         if (!ownerRow) throw notFound("user", owner);
         if (rank(role) > rank(ownerRow.role)) {
           throw new BkgError(Codes.PermissionDenied, `a key's role may not exceed its owner's: "${ownerRow.username}" is ${ownerRow.role}, the key asks for ${role}`, {
@@ -358,7 +366,7 @@ export class AuthService {
         created_at: now,
         expires_at: expiresInDays === undefined ? null : Math.round(now + expiresInDays * DAY_MS),
       };
-      this.store.insertKey(row);
+      await this.store.insertKey(row);
       const view = AuthService.keyView({ ...row, last_used_at: null, revoked_at: null, rotated_at: null });
       return {
         result: { ...view, key: secret },
@@ -368,10 +376,10 @@ export class AuthService {
     });
   }
 
-  listKeys({ owner, includeRevoked = true } = {}) {
-    let rows = this.store.keys();
+  async listKeys({ owner, includeRevoked = true } = {}) {
+    let rows = await this.store.keys();
     if (owner !== undefined) {
-      const u = this.resolveUser(owner);
+      const u = await this.resolveUser(owner);
       rows = rows.filter((r) => r.owner_id === (u?.id ?? owner));
     }
     if (!includeRevoked) rows = rows.filter((r) => r.revoked_at === null);
@@ -379,22 +387,22 @@ export class AuthService {
   }
 
   revokeKey(params, call) {
-    return this.audited("auth.revokeKey", params, call, params.id, () => {
-      const row = this.store.keyById(params.id);
+    return this.audited("auth.revokeKey", params, call, params.id, async () => {
+      const row = await this.store.keyById(params.id);
       if (!row) throw notFound("key", params.id);
       if (row.revoked_at !== null) {
         return { result: { ...AuthService.keyView(row), alreadyRevoked: true }, detail: { alreadyRevoked: true, reason: params.reason } };
       }
       const now = this.now();
-      this.store.revokeKey(row.id, now);
+      await this.store.revokeKey(row.id, now);
       this.emit("credential.revoked", { keyId: row.id, reason: "revoked" });
       return { result: { ...AuthService.keyView({ ...row, revoked_at: now }), alreadyRevoked: false }, detail: { name: row.name, reason: params.reason } };
     });
   }
 
   rotateKey(params, call) {
-    return this.audited("auth.rotateKey", params, call, params.id, () => {
-      const row = this.store.keyById(params.id);
+    return this.audited("auth.rotateKey", params, call, params.id, async () => {
+      const row = await this.store.keyById(params.id);
       if (!row) throw notFound("key", params.id);
       if (row.revoked_at !== null) throw conflict(`key ${row.id} is revoked; create a new key instead`, { id: row.id });
       checkGrant(params.grantor, row.role, JSON.parse(row.scopes), `key "${row.name}" (${row.id})`);
@@ -402,7 +410,7 @@ export class AuthService {
       const expiresAt = params.expiresInDays === undefined ? row.expires_at : Math.round(now + params.expiresInDays * DAY_MS);
       if (expiresAt !== null && expiresAt <= now) throw conflict(`key ${row.id} has expired; pass expiresInDays to rotate it with a new lifetime`, { id: row.id });
       const secret = newApiKey();
-      if (!this.store.rotateKey(row.id, sha256Hex(secret), now, expiresAt)) throw conflict(`key ${row.id} was revoked meanwhile`, { id: row.id });
+      if (!(await this.store.rotateKey(row.id, sha256Hex(secret), now, expiresAt))) throw conflict(`key ${row.id} was revoked meanwhile`, { id: row.id });
       this.emit("credential.revoked", { keyId: row.id, reason: "rotated" });
       const view = AuthService.keyView({ ...row, rotated_at: now, expires_at: expiresAt });
       return { result: { ...view, key: secret }, detail: { name: row.name, expiresAt } };

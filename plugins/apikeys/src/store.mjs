@@ -117,9 +117,22 @@ export class Store {
     }
   }
 
-  /** Runs fn in one IMMEDIATE transaction. @template T @param {() => T} fn @returns {T} */
-  tx(fn) {
-    return this.db.transaction(fn).immediate();
+  /**
+   * Runs fn in one IMMEDIATE transaction; fn gets this store (the PostgreSQL store hands it one
+   * bound to the transaction's connection). fn may be async: every method here answers
+   * synchronously, so nothing else runs between its awaits (they are microtasks).
+   * @template T @param {(s: Store) => T | Promise<T>} fn @returns {Promise<T>}
+   */
+  async tx(fn) {
+    this.db.exec("BEGIN IMMEDIATE");
+    try {
+      const r = await fn(this);
+      this.db.exec("COMMIT");
+      return r;
+    } catch (e) {
+      if (this.db.inTransaction) this.db.exec("ROLLBACK");
+      throw e;
+    }
   }
 
   /** @returns {UserRow|undefined} */ userById(id) { return this.q.userById.get(id); }

@@ -1,0 +1,145 @@
+/**
+ * Scenario: calls across nodes. A client on node A calls echo.echo, which runs only on node B
+ * (client -> daemon A -> NATS -> daemon B -> echo plugin and back), beside a local call on B
+ * (client -> daemon B -> echo plugin) and Moleculer with its NATS transporter doing the same echo
+ * (a broker in this process -> NATS -> a broker in a child process). One nats-server, same run,
+ * runs interleaved. Targets (issue 17): cross-node p50 at most 2x local; calls/s at least Moleculer's.
+ */
+import { spawnSync } from "node:child_process";
+import { createServer } from "node:net";
+import { join } from "node:path";
+import moleculer from "moleculer";
+import { bootDaemon, echoManifest, type BenchDaemon } from "./lib/daemon.js";
+import { closedLoop, type LoadResult } from "./lib/load.js";
+import { SMALL, bytes } from "./lib/payloads.js";
+import { BASELINES } from "./lib/paths.js";
+import { killTree, onCleanup, spawnTracked, tail, waitFor } from "./lib/procs.js";
+import { unavailable, type Row, type Scenario, type TargetCheck } from "./lib/scenario.js";
+import { summarize } from "./lib/stats.js";
+
+interface Case {
+  label: string;
+  inflight: number;
+}
+const CASES: Case[] = [
+  { label: `${bytes(SMALL)} B, 1 in flight`, inflight: 1 },
+  { label: `${bytes(SMALL)} B, 64 in flight`, inflight: 64 },
+];
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export const scenario: Scenario = {
+  name: "cluster",
+  title: "Cluster: cross-node calls over NATS vs local and Moleculer",
+  async run(ctx) {
+    if (spawnSync("nats-server", ["--version"]).status !== 0) return unavailable("nats-server is not installed (apt-get install nats-server)");
+    const durationMs = ctx.quick ? 300 : 3000;
+    const warmupMs = ctx.quick ? 100 : 500;
+    const port = await freePort();
+    const url = `nats://127.0.0.1:${port}`;
+    const nats = spawnTracked("nats-server", ["-a", "127.0.0.1", "-p", String(port)], { stdio: ["ignore", "pipe", "pipe"] });
+    const natsOut = tail(nats.stderr);
+    onCleanup("nats-server", () => killTree(nats.pid));
+    await waitFor(() => natsOut().includes("Server is ready"), "nats-server to be ready");
+    const cluster = (nodeId: string) => ({ storage: { nodeId }, telemetry: { enabled: false }, cluster: { nats: { servers: [url] } } });
+    let a: BenchDaemon | undefined;
+    let b: BenchDaemon | undefined;
+    const mol = spawnTracked(process.execPath, [join(BASELINES, "moleculer-echo.js"), url], { stdio: ["ignore", "pipe", "inherit"] });
+    const molOut = tail(mol.stdout);
+    onCleanup("moleculer server", () => killTree(mol.pid));
+    const caller = new moleculer.ServiceBroker({ nodeID: "bench-caller", transporter: { type: "NATS", options: { url } }, logger: false });
+    try {
+      ctx.log("cluster: starting nats-server, daemons a and b, and two Moleculer brokers");
+      b = await bootDaemon({ manifests: { echo: echoManifest() }, config: cluster("b") });
+      a = await bootDaemon({ manifests: {}, config: cluster("a") });
+      await b.waitReady(["echo"]);
+      const remote = a;
+      await waitFor(async () => (await remote.client.cluster.plugins()).some((p) => p.node === "b" && p.name === "echo" && p.ready), "node a to see echo on b", 20_000);
+      await waitFor(() => molOut().includes("ready"), "the Moleculer server broker", 20_000);
+      await caller.start();
+      await caller.waitForServices("echo", 20_000);
+      const [pluginPid] = await b.pluginPids("echo");
+      const local = b;
+      const subjects = [
+        { name: "bkg local (on b)", call: () => local.client.call("echo.echo", SMALL as Record<string, unknown>), pids: { daemonB: local.pid, plugin: pluginPid } },
+        { name: "bkg cross-node (a -> b)", call: () => remote.client.call("echo.echo", SMALL as Record<string, unknown>), pids: { daemonA: remote.pid, daemonB: local.pid, plugin: pluginPid, nats: nats.pid } },
+        { name: "Moleculer NATS", call: () => caller.call("echo.echo", SMALL as Record<string, unknown>), pids: { server: mol.pid, nats: nats.pid } },
+      ];
+      for (const s of subjects) for (const c of CASES) await closedLoop(s.call, { inflight: c.inflight, durationMs: warmupMs, maxCalls: 200_000 });
+      const results = new Map<string, LoadResult[]>();
+      const key = (c: Case, s: string) => `${c.label}\0${s}`;
+      for (let run = 0; run < ctx.runs; run++) {
+        for (const c of CASES) {
+          const order = subjects.map((_, i) => subjects[(i + run) % subjects.length]);
+          for (const s of order) {
+            const r = await closedLoop(s.call, { inflight: c.inflight, durationMs, warmupMs: ctx.quick ? 50 : 100, maxCalls: 2_000_000, pids: s.pids });
+            results.set(key(c, s.name), [...(results.get(key(c, s.name)) ?? []), r]);
+          }
+        }
+        ctx.log(`cluster: run ${run + 1}/${ctx.runs} done`);
+      }
+      const rows: Row[] = [];
+      const get = (c: Case, s: string) => results.get(key(c, s))!;
+      const ratio = (x: LoadResult[], y: LoadResult[], f: "callsPerSec" | "p50Us") => summarize(x.map((r, i) => r[f] / y[i][f]));
+      for (const c of CASES) {
+        for (const s of subjects) {
+          const rs = get(c, s.name);
+          let vs: string | undefined;
+          if (s.name.startsWith("bkg cross")) {
+            vs = `p50 ${ratio(rs, get(c, subjects[0].name), "p50Us").median.toFixed(2)}x local; calls/s ${ratio(rs, get(c, subjects[2].name), "callsPerSec").median.toFixed(2)}x Moleculer`;
+          }
+          rows.push({
+            case: c.label,
+            subject: s.name,
+            metrics: [
+              { label: "calls/s", summary: summarize(rs.map((r) => r.callsPerSec)) },
+              { label: "p50 µs", summary: summarize(rs.map((r) => r.p50Us)) },
+              { label: "p99 µs", summary: summarize(rs.map((r) => r.p99Us)) },
+              { label: "CPU µs/call (all)", summary: summarize(rs.map((r) => r.cpuUsPerCall)) },
+              { label: "errors", summary: summarize(rs.map((r) => r.errors)) },
+            ],
+            vs,
+          });
+        }
+      }
+      const p50 = ratio(get(CASES[0], subjects[1].name), get(CASES[0], subjects[0].name), "p50Us");
+      const tput = ratio(get(CASES[1], subjects[1].name), get(CASES[1], subjects[2].name), "callsPerSec");
+      const med = (rs: LoadResult[], f: "callsPerSec" | "p50Us") => summarize(rs.map((r) => r[f])).median;
+      const targets: TargetCheck[] = [
+        {
+          target: "cross-node p50 at most 2x a local call's (1 in flight)",
+          met: p50.median <= 2,
+          detail: `cross-node ${med(get(CASES[0], subjects[1].name), "p50Us").toFixed(0)} µs vs local ${med(get(CASES[0], subjects[0].name), "p50Us").toFixed(0)} µs: ${p50.median.toFixed(2)}x (runs ${p50.min.toFixed(2)}–${p50.max.toFixed(2)})`,
+        },
+        {
+          target: "cross-node calls/s at least Moleculer's over NATS (64 in flight)",
+          met: tput.median >= 1,
+          detail: `bkg ${med(get(CASES[1], subjects[1].name), "callsPerSec").toFixed(0)}/s vs Moleculer ${med(get(CASES[1], subjects[2].name), "callsPerSec").toFixed(0)}/s: ${tput.median.toFixed(2)}x (runs ${tput.min.toFixed(2)}–${tput.max.toFixed(2)})`,
+        },
+      ];
+      const notes = [
+        `One nats-server on loopback; ${ctx.runs} runs of ${durationMs} ms per case and subject, interleaved. Ratios are medians of per-run ratios.`,
+        "bkg cross-node has four processes on the path (client, daemon a, daemon b, the echo plugin) plus nats-server; Moleculer has two brokers plus nats-server (the action runs inside the serving broker).",
+        "CPU µs/call sums the client (this process) and every process on the path.",
+      ];
+      const failed = [...results.values()].flat().find((r) => r.errors > 0);
+      if (failed) notes.push(`Some calls failed: ${failed.firstError}`);
+      return { available: true, rows, targets, notes };
+    } finally {
+      await caller.stop().catch(() => undefined);
+      killTree(mol.pid);
+      await a?.stop();
+      await b?.stop();
+      killTree(nats.pid);
+    }
+  },
+};

@@ -1,0 +1,142 @@
+/**
+ * What daemons say to each other over NATS: the subjects, the messages, and the checks that
+ * tell a bkg message from anything else on the bus. Every message is JSON with `v`, the cluster
+ * protocol's major version; a node speaking another major is refused with the reason.
+ */
+
+/** The cluster protocol's major version. Bump it only for changes an older node cannot read. */
+export const CLUSTER_PROTOCOL = 1;
+
+/** Subjects. `<node>` is a node id (NODE_ID_PATTERN: no dots, no wildcards). */
+export const subjects = {
+  /** Every node's plugins, on change and as a heartbeat. */
+  announce: "bkg.v1.announce",
+  /** Asks every node to announce now (a node that just started or reconnected). */
+  discover: "bkg.v1.discover",
+  /** A node leaving on purpose (its in-flight calls are being drained). */
+  bye: "bkg.v1.bye",
+  /** Calls for one node. */
+  call: (node: string) => `bkg.v1.call.${node}`,
+  /** Cancellations for one node's calls. */
+  cancel: (node: string) => `bkg.v1.cancel.${node}`,
+  /** Liveness: answered while the node's connection is up; no responders once it is gone. */
+  ping: (node: string) => `bkg.v1.ping.${node}`,
+  /** Replies to one node run's calls; the last token is the call id. */
+  replies: (node: string, run: string) => `bkg.v1.reply.${node}.${run}`,
+  /** Lifecycle, plugin and audit events from one node. */
+  events: "bkg.v1.events",
+} as const;
+
+export interface AnnouncedPlugin {
+  name: string;
+  version: string;
+  /** A ready instance serves calls now. */
+  ready: boolean;
+  state: string;
+  /** The manifest's timeouts.call: a forwarded call without a timeout gets it. */
+  callTimeoutMs: number;
+}
+
+export interface Announce {
+  v: number;
+  node: string;
+  /** One daemon run: tells a restarted node, or a second daemon with the same id, from the first. */
+  run: string;
+  version: string;
+  hostname: string;
+  pid: number;
+  plugins: AnnouncedPlugin[];
+  /** A client of this node reads plugin logs: other nodes send theirs too (they are not sent otherwise). */
+  logs?: boolean;
+}
+
+export interface Bye {
+  v: number;
+  node: string;
+  run: string;
+}
+
+export interface CallRequest {
+  v: number;
+  id: number;
+  node: string;
+  run: string;
+  target: string;
+  params: Record<string, unknown>;
+  /** Milliseconds left when sent: the callee's clock may differ from ours, a duration does not. */
+  budgetMs: number;
+  caller: string;
+  /** The caller wants progress values. */
+  stream: boolean;
+  traceparent?: string;
+}
+
+export interface CancelRequest {
+  v: number;
+  node: string;
+  run: string;
+  id: number;
+}
+
+/** A reply: a progress value, the result, or an error. */
+export type CallReply = { t: "p"; v: unknown } | { t: "r"; v: unknown } | { t: "e"; code: number; message: string; data?: unknown };
+
+export interface ClusterEvent {
+  v: number;
+  node: string;
+  run: string;
+  event: Record<string, unknown> & { kind: string };
+}
+
+const decoder = new TextDecoder();
+const encoder = new TextEncoder();
+
+export function encode(value: unknown): Uint8Array {
+  return encoder.encode(JSON.stringify(value));
+}
+
+/** A parsed JSON object, or a reason it is not one. Never throws. */
+export function decodeObject(data: Uint8Array): { ok: true; value: Record<string, unknown> } | { ok: false; reason: string } {
+  let value: unknown;
+  try {
+    value = JSON.parse(decoder.decode(data));
+  } catch {
+    return { ok: false, reason: "not JSON" };
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return { ok: false, reason: "not a JSON object" };
+  return { ok: true, value: value as Record<string, unknown> };
+}
+
+const isStr = (v: unknown): v is string => typeof v === "string" && v.length > 0 && v.length <= 256;
+const isInt = (v: unknown): v is number => typeof v === "number" && Number.isSafeInteger(v);
+
+/**
+ * Why a message is not a bkg message of the expected kind, or undefined when it is. The version
+ * is checked by the caller (a different `v` is not foreign, it is another bkg).
+ */
+export function foreignReason(kind: "announce" | "bye" | "call" | "cancel" | "event", m: Record<string, unknown>): string | undefined {
+  if (!isInt(m.v)) return "no protocol version (v)";
+  if (!isStr(m.node) || !isStr(m.run)) return "no node or run";
+  switch (kind) {
+    case "announce":
+      if (!isStr(m.version) || !Array.isArray(m.plugins)) return "no version or plugins";
+      for (const p of m.plugins as unknown[]) {
+        const x = p as Partial<AnnouncedPlugin> | null;
+        if (!x || !isStr(x.name) || !isStr(x.version) || typeof x.ready !== "boolean" || !isInt(x.callTimeoutMs)) return "a plugin entry without name, version, ready or callTimeoutMs";
+      }
+      return undefined;
+    case "call":
+      if (!isInt(m.id) || !isStr(m.target) || !isStr(m.caller)) return "no id, target or caller";
+      if (typeof m.params !== "object" || m.params === null || Array.isArray(m.params)) return "params is not an object";
+      if (typeof m.budgetMs !== "number" || !Number.isFinite(m.budgetMs)) return "no budgetMs";
+      return typeof m.stream === "boolean" ? undefined : "no stream flag";
+    case "cancel":
+      return isInt(m.id) ? undefined : "no id";
+    case "event": {
+      const e = m.event as { kind?: unknown } | null;
+      return e && typeof e === "object" && isStr(e.kind) ? undefined : "no event";
+    }
+    case "bye":
+      return undefined;
+  }
+}
