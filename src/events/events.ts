@@ -71,6 +71,8 @@ export interface AuditEvent {
 export interface ModelPullEvent {
   kind: "model";
   ts: number;
+  /** The cluster node the event came from, when another daemon's (src/cluster). */
+  node?: string;
   pullId: string;
   /** The model's name (for a URI or path, the name it is stored under). */
   model: string;
