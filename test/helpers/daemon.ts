@@ -98,6 +98,12 @@ export async function startTestDaemon(
   const socketPath = join(dir, "bkg.sock");
   // HTTP on a free port unless the test says otherwise (many daemons run at once).
   const http = { port: 0, ...(config.http as Record<string, unknown> | undefined) };
+  // The daemon gives plugins BKG_MODELS_DIR from models.dir and a manifest cannot override it; a
+  // test whose model plugin names a models folder in its manifest gets that folder as models.dir.
+  const named = Object.values(manifests)
+    .map((m) => (m.env as Record<string, unknown> | undefined)?.BKG_MODELS_DIR)
+    .find((v): v is string => typeof v === "string");
+  if (named && !config.models) config = { ...config, models: { dir: named } };
   writeFileSync(configFile, JSON.stringify({ manifestsDir: "manifests", dataDir: "data", socketPath: "bkg.sock", logLevel: "debug", ...config, http }));
   const env = { ...process.env, ...options.env, BKG_LOG_FORMAT: "json" };
   delete env.BKG_CONFIG;
