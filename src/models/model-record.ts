@@ -37,10 +37,20 @@ export function readModelRecord(modelsDir: string, name: string): ModelRecord | 
   if (!isValidModelName(name)) return undefined;
   try {
     const rec = JSON.parse(readFileSync(join(modelsDir, name, MODEL_RECORD_FILE), "utf8")) as ModelRecord;
-    return rec && typeof rec === "object" && rec.name === name ? rec : undefined;
+    return isRecordShaped(rec) && rec.name === name ? rec : undefined;
   } catch {
     return undefined;
   }
+}
+
+/**
+ * A model.json written by hand or by another tool may lack what the store relies on; such a
+ * folder is not a model (the daemon must not fail on it), and `bkg models verify` names it.
+ */
+function isRecordShaped(rec: unknown): rec is ModelRecord {
+  const r = rec as Partial<ModelRecord> | null;
+  const isMap = (v: unknown) => typeof v === "object" && v !== null && !Array.isArray(v) && Object.values(v).every((x) => typeof x === "string");
+  return typeof r === "object" && r !== null && typeof r.name === "string" && typeof r.format === "string" && isMap(r.files) && isMap(r.sha256);
 }
 
 /** Every pulled model's record, by name; folders without a readable model.json are not models. */
