@@ -11,6 +11,7 @@ import { fileURLToPath } from "node:url";
 import fastifyStatic from "@fastify/static";
 import type { FastifyInstance, FastifyReply } from "fastify";
 import { BkgError, ErrorCodes } from "@bkg/protocol";
+import { toOpenAIError } from "./openai-errors.js";
 import { toHttpError } from "./http-errors.js";
 
 /** Where `npm install` (the dashboard workspace's build) puts the app. */
@@ -44,7 +45,8 @@ export async function registerDashboardRoutes(app: FastifyInstance, enabled: boo
     const path = req.url.split("?")[0];
     if (isDaemonPath(path)) {
       const e = new BkgError(ErrorCodes.MethodNotFound, `no route ${req.method} ${path}; the routes are listed at GET /openapi.json`);
-      return reply.code(404).send(toHttpError(e).body);
+      // OpenAI's clients read /v1 errors in OpenAI's shape, as the /v1 routes' own 404 gives them.
+      return reply.code(404).send(path === "/v1" || path.startsWith("/v1/") ? toOpenAIError(e).body : toHttpError(e).body);
     }
     const rel = normalize(req.params["*"]).replace(/^(\.\.[/\\])+/, "");
     if (extname(rel) && isFile(join(dir, rel))) {
