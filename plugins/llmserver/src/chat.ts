@@ -5,7 +5,7 @@
 import { BkgError, ErrorCodes, type Context } from "@bkg/plugin-sdk";
 import { LlamaChat, type ChatHistoryItem } from "node-llama-cpp";
 import type { ModelPool } from "./model-pool.js";
-import { contextExceeded, finishReason, grammarFor, samplingOptions, samplingSchema, type FinishReason, type SamplingParams, type Usage } from "./sampling.js";
+import { finishReason, generationOptions, grammarFor, samplingSchema, type FinishReason, type SamplingParams, type Usage } from "./sampling.js";
 import type { Settings } from "./settings.js";
 
 type ContentPart = { type: "text"; text: string } | { type: string; [k: string]: unknown };
@@ -85,24 +85,13 @@ export async function chat(pool: ModelPool, settings: Settings, p: ChatParams, c
   try {
     const { contextText } = session.chatWrapper.generateContextState({ chatHistory: history });
     const promptTokens = contextText.tokenize(lease.model.tokenizer).length;
-    if (promptTokens >= lease.contextSize) throw contextExceeded(promptTokens, lease.contextSize);
-    const options = samplingOptions(p, settings.defaultMaxTokens);
-    options.maxTokens = Math.min(options.maxTokens, lease.contextSize - promptTokens);
-    let completionTokens = 0;
-    const res = await session.generateResponse(history, {
-      ...options,
-      ...(grammar ? { grammar } : {}),
-      signal: ctx.signal,
-      onToken: (tokens) => void (completionTokens += tokens.length),
-      onTextChunk: (delta) => {
-        if (delta) ctx.progress({ delta });
-      },
-    });
+    const gen = generationOptions(p, settings.defaultMaxTokens, grammar, promptTokens, lease.contextSize, ctx);
+    const res = await session.generateResponse(history, gen.options);
     return {
       model: name,
       message: { role: "assistant", content: res.response },
       finish_reason: finishReason(res.metadata.stopReason),
-      usage: { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens },
+      usage: { prompt_tokens: promptTokens, completion_tokens: gen.counted(), total_tokens: promptTokens + gen.counted() },
     };
   } finally {
     session.dispose({ disposeSequence: false });

@@ -2,7 +2,7 @@
 import type { Context } from "@bkg/plugin-sdk";
 import { LlamaCompletion } from "node-llama-cpp";
 import type { ModelPool } from "./model-pool.js";
-import { contextExceeded, finishReason, grammarFor, samplingOptions, samplingSchema, type FinishReason, type SamplingParams, type Usage } from "./sampling.js";
+import { finishReason, generationOptions, grammarFor, samplingSchema, type FinishReason, type SamplingParams, type Usage } from "./sampling.js";
 import type { Settings } from "./settings.js";
 
 export interface CompleteParams extends SamplingParams {
@@ -30,24 +30,13 @@ export async function complete(pool: ModelPool, settings: Settings, p: CompleteP
   try {
     const input = lease.model.tokenize(p.prompt, false);
     const promptTokens = input.length;
-    if (promptTokens >= lease.contextSize) throw contextExceeded(promptTokens, lease.contextSize);
-    const options = samplingOptions(p, settings.defaultMaxTokens);
-    options.maxTokens = Math.min(options.maxTokens, lease.contextSize - promptTokens);
-    let completionTokens = 0;
-    const res = await completion.generateCompletionWithMeta(input, {
-      ...options,
-      ...(grammar ? { grammar } : {}),
-      signal: ctx.signal,
-      onToken: (tokens) => void (completionTokens += tokens.length),
-      onTextChunk: (delta) => {
-        if (delta) ctx.progress({ delta });
-      },
-    });
+    const gen = generationOptions(p, settings.defaultMaxTokens, grammar, promptTokens, lease.contextSize, ctx);
+    const res = await completion.generateCompletionWithMeta(input, gen.options);
     return {
       model: name,
       text: res.response,
       finish_reason: finishReason(res.metadata.stopReason),
-      usage: { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens },
+      usage: { prompt_tokens: promptTokens, completion_tokens: gen.counted(), total_tokens: promptTokens + gen.counted() },
     };
   } finally {
     completion.dispose({ disposeSequence: false });

@@ -2,7 +2,7 @@
  * What chat and complete share: the sampling parameters (OpenAI's names), their JSON Schema,
  * and their translation to node-llama-cpp's options, including response_format -> a grammar.
  */
-import { BkgError, ErrorCodes } from "@bkg/plugin-sdk";
+import { BkgError, ErrorCodes, type Context } from "@bkg/plugin-sdk";
 import type { LlamaGrammar } from "node-llama-cpp";
 import { llama } from "./model-pool.js";
 
@@ -82,4 +82,28 @@ export function contextExceeded(promptTokens: number, contextSize: number): BkgE
     `the prompt is ${promptTokens} tokens, ${over} over what the model's context of ${contextSize} tokens leaves for an answer; shorten the messages (or raise llmserver's config "contextSize")`,
     { reason: "context_length_exceeded", promptTokens, contextSize, over },
   );
+}
+
+/**
+ * What chat and complete hand node-llama-cpp alike: the sampling options with max_tokens capped
+ * to the room left in the context (refused when the prompt fills it), the grammar, the call's
+ * signal, one $/progress per text chunk, and a count of generated tokens (`counted()`).
+ */
+export function generationOptions(p: SamplingParams, defaultMaxTokens: number, grammar: LlamaGrammar | undefined, promptTokens: number, contextSize: number, ctx: Context) {
+  if (promptTokens >= contextSize) throw contextExceeded(promptTokens, contextSize);
+  const options = samplingOptions(p, defaultMaxTokens);
+  options.maxTokens = Math.min(options.maxTokens, contextSize - promptTokens);
+  let completionTokens = 0;
+  return {
+    counted: () => completionTokens,
+    options: {
+      ...options,
+      ...(grammar ? { grammar } : {}),
+      signal: ctx.signal,
+      onToken: (tokens: readonly unknown[]) => void (completionTokens += tokens.length),
+      onTextChunk: (delta: string) => {
+        if (delta) ctx.progress({ delta });
+      },
+    },
+  };
 }
