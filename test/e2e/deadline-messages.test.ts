@@ -23,6 +23,7 @@ t.test("a passed deadline reads the same on the CLI, HTTP, the socket, the WebSo
 
   const cli = await d.cli(["call", "echo.sleep", JSON.stringify(SLOW), "--timeout", String(TIMEOUT)]);
   t.equal(cli.code, 1, "the CLI exits 1");
+  t.match(cli.stderr, /^bkg: error -33001 DeadlineExceeded: echo\.sleep did not/, "the CLI names the method once");
   messages.cli = /DeadlineExceeded: (.*)$/m.exec(cli.stderr)?.[1] ?? cli.stderr;
 
   const http = await api(d.httpUrl!, root)("POST", `/api/call/echo/sleep?timeoutMs=${TIMEOUT}`, { body: SLOW });
