@@ -122,7 +122,8 @@ async function runPage(t: Test, page: string, before?: (cmd: DocCommand, sh: Pag
   const dir = scratchProject(port);
   const sh = new PageShell(dir);
   t.teardown(async () => {
-    await sh.run("bkg daemon stop").catch(() => undefined);
+    // Its own process, not the page's shell: that shell may be gone (a failed example).
+    await new Promise((resolve) => spawn(process.execPath, [join(ROOT, "bin", "bkg"), "--config", join(dir, "bkg.config.json"), "daemon", "stop"], { stdio: "ignore" }).on("close", resolve));
     sh.close();
     rmSync(dir, { recursive: true, force: true });
   });
