@@ -71,7 +71,7 @@ t.test("the model pages and playgrounds against the real plugins", { timeout: 15
     await d.stop();
   });
   await d.waitState("brainml", "ready", 60_000);
-  await d.waitState("embeddings", "ready", 60_000);
+  await d.waitState("embeddings", ["ready", "idle"], 60_000);
   await d.waitState("rustyface", "ready", 60_000);
   const base = d.httpUrl!;
   const asRoot = api(base, d.rootToken());
@@ -107,6 +107,13 @@ t.test("the model pages and playgrounds against the real plugins", { timeout: 15
     await page.click("button[type=submit]:has-text('Pull')");
     await page.getByTestId("pull-progress").filter({ hasText: "tiny" }).waitFor();
     await page.locator("[data-testid=pull-progress][data-phase=fetch]").waitFor();
+    // The screenshot part-way through (the recorder above is what checks that it moves).
+    await page
+      .waitForFunction(() => {
+        const v = Number(document.querySelector("[role=progressbar]")?.getAttribute("aria-valuenow"));
+        return v >= 20 && v < 100;
+      })
+      .catch(() => undefined);
     await browser.shot(page, "models-pulling");
     await page.getByTestId("model-tiny").waitFor({ timeout: 60_000 });
     await page.locator("[data-testid=pull-progress][data-phase=done]").waitFor();
@@ -189,11 +196,9 @@ t.test("the model pages and playgrounds against the real plugins", { timeout: 15
     await search("volcanic lava", "fts");
     t.equal(await results.count(), 1, "full text: only the document with the words");
     t.same(await results.first().locator("mark").allTextContents(), ["volcanic", "lava"], "the query's words are highlighted");
-    t.match(await results.first().textContent(), /full text #1/);
 
     await search("fruit trees", "vector");
     t.match(await results.first().textContent(), /#1 apple/, "vector: a paraphrase finds the apple");
-    t.match(await results.first().textContent(), /vector #1/);
 
     await search("volcanic rock", "hybrid");
     t.match(await results.first().textContent(), /#1 basalt.*full text #1.*vector #1/s, "hybrid: both modes' ranks shown");
@@ -222,7 +227,7 @@ t.test("the model pages and playgrounds against the real plugins", { timeout: 15
     await page.getByTestId("no-image").waitFor();
     await page.fill("#f-new-dataset", "staff");
     await page.click("button[type=submit]:has-text('Create')");
-    await page.locator("#f-dataset option", { hasText: "staff (0 people, 0 faces)" }).waitFor();
+    await page.locator("#f-dataset option", { hasText: "staff (0 people, 0 faces)" }).waitFor({ state: "attached" });
 
     // Each photo's size tells its summary from the previous photo's.
     const upload = async (photo: string, size: string) => {
@@ -258,7 +263,10 @@ t.test("the model pages and playgrounds against the real plugins", { timeout: 15
   });
 
   t.test("no console errors on any of these pages", async (t) => {
-    t.same(errors, []);
+    // Chromium logs every refused request; two were refused on purpose above (the unknown model: 404, the empty full-text query: 400).
+    const refused = errors.filter((e) => /^Failed to load resource: the server responded with a status of (400|404)/.test(e));
+    t.equal(refused.length, 2, "only the two refusals asked for");
+    t.same(errors.filter((e) => !refused.includes(e)), []);
     t.notMatch(d.output(), /"bug":true/, "the daemon logged no bug");
   });
 });
