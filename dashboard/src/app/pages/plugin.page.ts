@@ -11,10 +11,11 @@ import { LogViewComponent } from "../ui/log-view.component";
 import { MethodRunnerComponent } from "../ui/method-runner.component";
 import { SparklineComponent } from "../ui/sparkline.component";
 
-type Verb = "start" | "stop" | "reload";
+type Verb = "start" | "stop" | "reload" | "restart";
 const VERB_TEXT: Record<Verb, { title: string; message: string; danger: boolean }> = {
   stop: { title: "Stop", message: "Its instances are stopped; calls to it fail with 503 until it is started again.", danger: true },
   start: { title: "Start", message: "Starts the plugin's instances.", danger: false },
+  restart: { title: "Restart", message: "Stops its instances and starts new ones; unlike Reload, the plugin is unavailable in between.", danger: true },
   reload: { title: "Reload", message: "Starts a new instance beside the old one and switches calls to it when it is ready (a hot swap); no call is lost.", danger: false },
 };
 
@@ -34,7 +35,7 @@ const VERB_TEXT: Record<Verb, { title: string; message: string; danger: boolean 
         <div class="ml-auto flex gap-2">
           @if (auth.can("operator")) {
             @for (v of verbs; track v) {
-              <button class="btn" [class.btn-danger]="v === 'stop'" type="button" [disabled]="busy()" (click)="ask(v)" [attr.data-testid]="'control-' + v">{{ verbText[v].title }}</button>
+              <button class="btn" [class.btn-danger]="v === 'stop' || v === 'restart'" type="button" [disabled]="busy()" (click)="ask(v)" [attr.data-testid]="'control-' + v">{{ verbText[v].title }}</button>
             }
           } @else { <span class="muted text-xs">Controls need the operator role.</span> }
         </div>
@@ -83,7 +84,7 @@ const VERB_TEXT: Record<Verb, { title: string; message: string; danger: boolean 
       </section>
 
       <bkg-confirm [open]="pending() !== null" [title]="pending() ? verbText[pending()!].title + ' ' + p.name + '?' : ''" [message]="pending() ? verbText[pending()!].message : ''"
-        [confirmLabel]="pending() ? verbText[pending()!].title : ''" [danger]="pending() === 'stop'" (confirmed)="control()" (cancelled)="pending.set(null)" />
+        [confirmLabel]="pending() ? verbText[pending()!].title : ''" [danger]="pending() === 'stop' || pending() === 'restart'" (confirmed)="control()" (cancelled)="pending.set(null)" />
     } @else if (loadError()) {
       <p class="error-box" role="alert">{{ loadError() }}</p>
     } @else {
@@ -103,7 +104,7 @@ export class PluginPage {
   readonly busy = signal(false);
   readonly pending = signal<Verb | null>(null);
   readonly charts = signal<PluginCharts>(emptyCharts());
-  readonly verbs: Verb[] = ["start", "stop", "reload"];
+  readonly verbs: Verb[] = ["start", "stop", "restart", "reload"];
   readonly verbText = VERB_TEXT;
   readonly stateClass = stateClass;
   readonly bytes = bytes;
