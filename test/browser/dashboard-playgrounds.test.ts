@@ -259,6 +259,10 @@ t.test("the model pages and playgrounds against the real plugins", { timeout: 15
     await upload("astronaut.png", "512×512");
     t.equal(await page.getByTestId("face-box").count(), 1, "astronaut.png (790 KB, re-encoded before upload): one face");
     t.equal(await page.getByTestId("faces-error").count(), 0);
+    await page.getByTestId("identify").click();
+    await page.getByTestId("face-match").filter({ hasText: "nobody in staff" }).waitFor();
+    t.pass("someone not enrolled is not matched to anyone");
+    // The docs' screenshot: astronaut.png is public domain (NASA), the other photos are not ours to publish.
     await browser.shot(page, "faces");
   });
 

@@ -64,7 +64,7 @@ const LANDMARKS = ["right eye", "left eye", "nose tip", "right mouth corner", "l
                 @for (f of r.faces; track $index) {
                   <rect data-testid="face-box" [attr.x]="f.box[0]" [attr.y]="f.box[1]" [attr.width]="f.box[2]" [attr.height]="f.box[3]" fill="none" [attr.stroke]="f.matches?.length ? '#10b981' : '#6366f1'" [attr.stroke-width]="stroke(r)" />
                   @for (l of f.landmarks; track $index) { <circle data-testid="face-landmark" [attr.cx]="l[0]" [attr.cy]="l[1]" [attr.r]="stroke(r) * 1.5" fill="#f59e0b" /> }
-                  <text [attr.x]="f.box[0]" [attr.y]="f.box[1] - stroke(r) * 2" [attr.font-size]="stroke(r) * 7" fill="#10b981" stroke="#000" [attr.stroke-width]="stroke(r) / 3">{{ labelOf(f) }}</text>
+                  <text [attr.x]="f.box[0]" [attr.y]="f.box[1] - stroke(r) * 2" [attr.font-size]="stroke(r) * 7" fill="#fff" stroke="#000" paint-order="stroke" [attr.stroke-width]="stroke(r)">{{ labelOf(f) }}</text>
                 }
               </svg>
             }
