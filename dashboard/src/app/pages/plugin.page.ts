@@ -9,6 +9,7 @@ import { ConfirmComponent } from "../ui/confirm.component";
 import { bytes, duration, ms, pct, rate, stateClass } from "../ui/format";
 import { LogViewComponent } from "../ui/log-view.component";
 import { MethodRunnerComponent } from "../ui/method-runner.component";
+import { PluginProblemsComponent } from "../ui/plugin-problems.component";
 import { SparklineComponent } from "../ui/sparkline.component";
 
 type Verb = "start" | "stop" | "reload" | "restart";
@@ -22,7 +23,7 @@ const VERB_TEXT: Record<Verb, { title: string; message: string; danger: boolean 
 /** One plugin (/plugins/:name): state, controls, instances, methods, live logs, charts, manifest, last crash. */
 @Component({
   selector: "bkg-plugin",
-  imports: [RouterLink, JsonPipe, ConfirmComponent, LogViewComponent, MethodRunnerComponent, SparklineComponent],
+  imports: [RouterLink, JsonPipe, ConfirmComponent, LogViewComponent, MethodRunnerComponent, PluginProblemsComponent, SparklineComponent],
   template: `
     <nav class="muted mb-2 text-sm"><a routerLink="/" class="hover:underline">Overview</a> / {{ name() }}</nav>
     @if (notFound()) {
@@ -41,6 +42,7 @@ const VERB_TEXT: Record<Verb, { title: string; message: string; danger: boolean 
         </div>
       </div>
       @if (actionError()) { <p class="error-box mb-4" role="alert">{{ actionError() }}</p> }
+      <bkg-plugin-problems [plugin]="p" />
       @if (p.description) { <p class="muted mb-4 text-sm">{{ p.description }}</p> }
 
       <section class="card mb-4" aria-label="Instances">
