@@ -255,6 +255,41 @@ t.test("the dashboard against a real daemon", { timeout: 600_000 }, async (t) =>
     t.same(errors, [], "no console errors");
   });
 
+  t.test("keyboard-usable, and no sideways scrolling on a 1280x720 laptop screen", async (t) => {
+    const { context, page, errors } = await browser.page(base);
+    t.teardown(() => context.close());
+    await page.setViewportSize({ width: 1280, height: 720 });
+    // Signing in with the keyboard alone.
+    await page.goto("/login");
+    await page.locator("#username").focus();
+    await page.keyboard.type("admin");
+    await page.keyboard.press("Tab");
+    await page.keyboard.type(ADMIN_PASSWORD);
+    await page.keyboard.press("Enter");
+    await page.getByTestId("whoami").waitFor();
+    await page.getByTestId("plugin-card-echo").waitFor();
+    await page.keyboard.press("Tab");
+    t.equal(await page.evaluate(() => document.activeElement?.textContent?.trim()), "Skip to content", "the first Tab stop skips the navigation");
+    for (const path of ["/", "/plugins/echo", "/events", "/keys", "/settings"]) {
+      await page.goto(path);
+      await page.locator("main h1, main [data-testid=plugin-state]").first().waitFor();
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+      t.ok(overflow <= 0, `${path}: no horizontal scrolling at 1280 px (${overflow} px over)`);
+    }
+    // A confirmation opened with Enter, closed with Escape: nothing happens.
+    await page.goto("/plugins/echo");
+    await page.getByTestId("plugin-state").filter({ hasText: "ready" }).waitFor();
+    await page.getByTestId("control-stop").focus();
+    await page.keyboard.press("Enter");
+    await page.getByRole("dialog").waitFor();
+    t.equal(await page.evaluate(() => document.activeElement?.getAttribute("data-testid")), "confirm-ok", "focus moves into the dialog");
+    await page.keyboard.press("Escape");
+    await page.getByRole("dialog").waitFor({ state: "hidden" });
+    t.equal((await asRoot("GET", "/api/plugins/echo")).json.state, "ready", "Escape cancelled: echo still runs");
+    await browser.shot(page, "plugin-laptop");
+    t.same(errors, [], "no console errors");
+  });
+
   t.test("a viewer cannot see the Users page nor the controls", async (t) => {
     const created = await asRoot("POST", "/api/users", { body: { username: "vera", password: "a viewer's password", role: "viewer" } });
     t.equal(created.status, 201);
