@@ -182,9 +182,10 @@ export class FacesPage {
     this.enrolled.set(null);
     await this.run(`Enrolling ${subject}…`, async () => {
       const r = await this.api.call<{ facesInImage: number }>(this.plugin(), "enroll", { dataset: this.dataset, subject, image: this.image() });
-      this.enrolled.set(`${subject} enrolled in ${this.dataset}${r.facesInImage > 1 ? ` (the best of ${r.facesInImage} faces)` : ""}.`);
       this.subject = "";
+      // The counts in the dataset list first, then the note.
       await this.loadDatasets(this.dataset);
+      this.enrolled.set(`${subject} enrolled in ${this.dataset}${r.facesInImage > 1 ? ` (the best of ${r.facesInImage} faces)` : ""}.`);
     });
   }
 

@@ -251,9 +251,10 @@ export class SearchPage {
     try {
       const doc = { text: this.docText, ...(this.docId.trim() ? { id: this.docId.trim() } : {}), ...(metadata ? { metadata } : {}) };
       const r = await this.api.call<{ ids: string[]; chunks: number }>(this.plugin(), "index", { collection: this.collection, documents: [doc] });
-      this.added.set(`Added ${r.ids.join(", ")} (${r.chunks} chunk${r.chunks === 1 ? "" : "s"}).`);
       this.docId = this.docText = this.docMeta = "";
+      // The counts in the collection list first, then the note: what the note says is already shown.
       await this.loadCollections(this.collection);
+      this.added.set(`Added ${r.ids.join(", ")} (${r.chunks} chunk${r.chunks === 1 ? "" : "s"}).`);
     } catch (e) {
       this.error.set(`Could not add the document: ${messageOf(e)}`);
     }
