@@ -36,7 +36,7 @@ export async function startDaemon(config: ResolvedConfig, options: DaemonOptions
   const logger = options.logger ?? createLogger(config.logLevel);
   // The model store's folder exists before any plugin reads BKG_MODELS_DIR; pulls a killed
   // daemon (or CLI) left half done are removed now.
-  mkdirSync(config.models.dir, { recursive: true });
+  mkdirSync(config.models.dir, { recursive: true, mode: 0o700 });
   const leftovers = removeLeftovers(config.models.dir);
   if (leftovers.length) logger.info({ leftovers }, `removed ${leftovers.length} interrupted model pull(s) from ${config.models.dir}`);
   if (loosened !== undefined) logger.warn({ dataDir: config.dataDir }, `the data folder ${config.dataDir} was mode 0${loosened.toString(8)}; set it to 0700 (it holds the root token and the store)`);

@@ -5,6 +5,7 @@
 import { BkgError, CancelToken, DEFAULT_MAX_JSON_DEPTH, ErrorCodes, exceedsDepth, permits, splitTarget, type BkgCallParams, type CallMeta } from "@bkg/protocol";
 import type { CallLink, PluginHost, Supervisor } from "../supervisor/index.js";
 import { toProblems } from "../validation/schemas.js";
+import { deadlineMessage } from "./deadline-message.js";
 
 export interface RouteOptions {
   /** Who is calling, for _meta.caller and logs: "cli", "client:3", "plugin:echo". */
@@ -62,6 +63,12 @@ export interface CallObserver<S = unknown> {
 /** A plugin's own clock may run a little ahead of ours. */
 const DEADLINE_SLACK_MS = 50;
 /** setTimeout fires at once for anything above 2^31 - 1 ms (about 24.8 days). */
+/** When a call must be answered by (epoch ms), and the time it was given, for its error message. */
+interface CallDeadline {
+  at: number;
+  budgetMs: number;
+}
+
 export const MAX_TIMEOUT_MS = 2_147_483_647;
 
 export interface RouterLimits {
@@ -111,7 +118,7 @@ export class Router {
     const budget = Math.min(deadline - Date.now(), MAX_TIMEOUT_MS);
     const token = new CancelToken();
     const timer = setTimeout(
-      () => token.abort(new BkgError(ErrorCodes.DeadlineExceeded, `${target} did not answer within ${Math.max(0, budget)} ms; the plugin was asked to cancel`)),
+      () => token.abort(new BkgError(ErrorCodes.DeadlineExceeded, deadlineMessage(target, budget))),
       Math.max(0, budget),
     );
     const onCallerAbort = () => token.abort(new BkgError(ErrorCodes.RequestCancelled, `${target} was cancelled by the caller`));
@@ -121,14 +128,22 @@ export class Router {
     try {
       // A forwarded call is observed where it is served (that node's telemetry), not twice.
       if (remote) return await remote.run(target, params as Record<string, unknown>, deadline, token, opts);
-      return await this.dispatch(host!, t.method, params as Record<string, unknown>, deadline, token, opts, performance.now());
+      return await this.dispatch(host!, t.method, params as Record<string, unknown>, { at: deadline, budgetMs: budget }, token, opts, performance.now());
     } finally {
       clearTimeout(timer);
       cancel?.off(onCallerAbort);
     }
   }
 
-  private async dispatch(host: PluginHost, method: string, params: Record<string, unknown>, deadline: number, signal: CancelToken, opts: RouteOptions, t0: number): Promise<unknown> {
+  private async dispatch(
+    host: PluginHost,
+    method: string,
+    params: Record<string, unknown>,
+    deadline: CallDeadline,
+    signal: CancelToken,
+    opts: RouteOptions,
+    t0: number,
+  ): Promise<unknown> {
     if (host.serving().length === 0) await host.waitReady(signal);
     const entry = host.methods?.get(method);
     if (!entry) {
@@ -155,7 +170,7 @@ export class Router {
     method: string,
     entry: NonNullable<ReturnType<NonNullable<PluginHost["methods"]>["get"]>>,
     params: Record<string, unknown>,
-    deadline: number,
+    { at: deadline, budgetMs }: CallDeadline,
     signal: CancelToken,
     opts: RouteOptions,
     wait?: { ms: number },
@@ -176,10 +191,13 @@ export class Router {
     try {
       return await inst.call(method, params, meta, { cancel: signal, onProgress: opts.onProgress });
     } catch (e) {
-      // A plugin stops by itself at _meta.deadline (protocol §3.1) and may answer -32800 a moment
-      // before our timer fires; the caller did not cancel, so it is still the deadline.
-      if (!signal.aborted && (e as BkgError)?.code === ErrorCodes.RequestCancelled && Date.now() >= deadline - DEADLINE_SLACK_MS) {
-        throw new BkgError(ErrorCodes.DeadlineExceeded, `${host.name}.${method} did not answer before its deadline; the plugin stopped at _meta.deadline`);
+      // A plugin stops by itself at _meta.deadline (protocol §3.1) and may answer -32800 or its
+      // SDK's own -33001 a moment before our timer fires; the caller did not cancel, so it is the
+      // deadline, and the caller reads the same words as when the timer wins.
+      const code = (e as BkgError)?.code;
+      const stoppedItself = code === ErrorCodes.RequestCancelled || code === ErrorCodes.DeadlineExceeded;
+      if (!signal.aborted && stoppedItself && Date.now() >= deadline - DEADLINE_SLACK_MS) {
+        throw new BkgError(ErrorCodes.DeadlineExceeded, deadlineMessage(`${host.name}.${method}`, budgetMs));
       }
       throw e;
     } finally {

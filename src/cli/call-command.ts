@@ -33,7 +33,9 @@ export function registerCallCommand(program: Command, globals: () => GlobalOptio
           });
           process.stdout.write((typeof result === "string" && !o.json ? result : JSON.stringify(result, null, o.json || o.stream ? 0 : 2)) + "\n");
         } catch (e) {
-          throw new CliExit(EXIT.error, `bkg: ${method}: ${describeError(e)}`);
+          // Most of the daemon's messages start with the method already; say it once.
+          const named = e instanceof Error && e.message.startsWith(method);
+          throw new CliExit(EXIT.error, named ? `bkg: ${describeError(e)}` : `bkg: ${method}: ${describeError(e)}`);
         } finally {
           process.off("SIGINT", onSigint);
         }

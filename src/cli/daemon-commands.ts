@@ -25,7 +25,7 @@ export function registerDaemonCommands(program: Command, globals: () => GlobalOp
       if (o.logLevel) process.env.BKG_LOG_LEVEL = o.logLevel;
       const config = configOrExit(g);
       if (await isAlive(config.socketPath)) throw new CliExit(EXIT.error, `bkg: a daemon is already running at ${config.socketPath}`);
-      if (o.detach) return detach(config.dataDir, config.socketPath, g);
+      if (o.detach) return detach(config, g);
       // Loaded here so that every other command starts without the daemon's dependencies.
       const { startDaemon } = await import("../daemon.js");
       let logger: import("../logs/index.js").Logger | undefined;
@@ -118,7 +118,8 @@ function registerInstallCommands(daemon: Command, globals: () => GlobalOptions):
     });
 }
 
-async function detach(dataDir: string, socketPath: string, g: GlobalOptions): Promise<void> {
+async function detach(config: ReturnType<typeof configOrExit>, g: GlobalOptions): Promise<void> {
+  const { dataDir, socketPath } = config;
   mkdirSync(join(dataDir, "logs"), { recursive: true, mode: 0o700 });
   const logFile = join(dataDir, "logs", "daemon.log");
   // The logger rotates daemon.log itself; anything written around it (a crash before the logger
@@ -127,14 +128,34 @@ async function detach(dataDir: string, socketPath: string, g: GlobalOptions): Pr
   const args = [BIN, ...(g.config ? ["--config", g.config] : []), ...(g.socket ? ["--socket", g.socket] : []), "daemon", "start", "--log-file", logFile];
   const child = spawn(process.execPath, args, { detached: true, stdio: ["ignore", out, out], env: { ...process.env, BKG_LOG_FORMAT: "json" } });
   child.unref();
-  const until = Date.now() + 15_000;
-  while (Date.now() < until) {
-    if (await isAlive(socketPath, 200)) {
-      process.stdout.write(`bkg daemon started in the background (pid ${child.pid})\n  socket: ${socketPath}\n  logs:   ${logFile}\n`);
+  const until = Date.now() + 30_000;
+  while (Date.now() < until && child.exitCode === null) {
+    // The socket answers first; HTTP and gRPC open a moment later. A script's next line after
+    // `--detach` (curl, a token read) needs all of them, so this returns when they are up.
+    const http = await listening(socketPath, config);
+    if (http !== undefined) {
+      const where = http ? `\n  http:   ${http}` : "";
+      process.stdout.write(`bkg daemon started in the background (pid ${child.pid})\n  socket: ${socketPath}${where}\n  logs:   ${logFile}\n`);
       return;
     }
-    if (child.exitCode !== null) break;
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new CliExit(EXIT.error, `bkg: the daemon did not come up; see ${logFile} and ${join(dataDir, "logs", "daemon.out")}`);
+}
+
+/** The HTTP URL ("" when HTTP is off) once the daemon serves every surface its config turns on; undefined before. */
+async function listening(socketPath: string, config: ReturnType<typeof configOrExit>): Promise<string | undefined> {
+  if (!(await isAlive(socketPath, 200))) return undefined;
+  const c = await connect({ socketPath }).catch(() => undefined);
+  if (!c) return undefined;
+  try {
+    const s = await c.status();
+    if (config.http.enabled && !s.http) return undefined;
+    if (config.grpc.enabled && !s.grpc) return undefined;
+    return s.http?.url ?? "";
+  } catch {
+    return undefined;
+  } finally {
+    c.close();
+  }
 }

@@ -53,7 +53,7 @@ function printResult(r: ScaffoldResult): void {
     steps.push([`bkg dev ${dir}`, "follows its logs; every save hot-swaps it"]);
   }
   steps.push([`bkg call ${r.name}.greet '{"who":"you"}'`, "-> hello, you"]);
-  steps.push([`(cd ${dir} && ${{ ts: "npm test", python: "python3 -m pytest", rust: "cargo test" }[r.lang]})`, "its own test"]);
+  steps.push([`(cd ${dir} && ${{ ts: "npm test", python: "python3 -m pytest", rust: "cargo test --release" }[r.lang]})`, "its own test"]);
   const width = Math.max(...steps.map(([c]) => c.length));
   for (const [cmd, what] of steps) out(`  ${cmd.padEnd(width)}   ${what}`);
 }

@@ -7,6 +7,7 @@
  */
 import { BkgError, CancelToken, ErrorCodes } from "@bkg/protocol";
 import type { Msg, NatsConnection } from "@nats-io/transport-node";
+import { deadlineMessage } from "../bus/deadline-message.js";
 import type { Router } from "../bus/index.js";
 import { MAX_TIMEOUT_MS } from "../bus/router.js";
 import { CLUSTER_PROTOCOL, decodeObject, encode, foreignReason, type CallReply, type CallRequest, type CancelRequest } from "./wire.js";
@@ -58,7 +59,7 @@ export class RemoteServer {
       });
     }
     if (req.budgetMs < 1) {
-      return this.reply(msg.reply, { t: "e", code: ErrorCodes.DeadlineExceeded, message: `${req.target} reached node ${this.self.node} after its deadline` });
+      return this.reply(msg.reply, { t: "e", code: ErrorCodes.DeadlineExceeded, message: deadlineMessage(req.target, req.budgetMs, ` (it reached node ${this.self.node} with no time left)`) });
     }
     const key = `${req.node}/${req.run}/${req.id}`;
     if (this.active.has(key)) return this.foreign(msg.subject, `call ${key} arrived twice`);

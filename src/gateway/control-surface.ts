@@ -54,7 +54,6 @@ export async function startControlSurface(ctx: DaemonContext, options: ControlSu
     logger: ctx.logger,
     onCheck: (o) => metrics.auth(o),
   });
-  announceRootToken(ctx, auth);
   const deps = { ctx, auth, metrics, limiter: new RateLimiter(httpCfg.rateLimit), telemetry: options.telemetry ?? engine?.source ?? basicTelemetry(ctx.supervisor, metrics) };
   const surface: ControlSurface = { metrics, auth, close: async () => undefined };
   try {
@@ -73,10 +72,13 @@ export async function startControlSurface(ctx: DaemonContext, options: ControlSu
       ctx.logger.info({ port: surface.grpc.port, tls: Boolean(grpcCfg.tls) }, `gRPC bkg.v1.Bus on ${surface.grpc.host}:${surface.grpc.port} (${tls})`);
     }
   } catch (e) {
+    announceRootToken(ctx, auth);
     await surface.http?.close(0);
     auth.close();
     throw e;
   }
+  // After the listen, so the example names the port the kernel gave when the config said 0.
+  announceRootToken(ctx, auth, ctx.endpoints?.http?.url);
   surface.close = async () => {
     await Promise.all([surface.http?.close(), surface.grpc?.close()]);
     auth.close();
@@ -85,14 +87,12 @@ export async function startControlSurface(ctx: DaemonContext, options: ControlSu
 }
 
 /** Says where the root token is; shows the token itself once, on its creation, and only on a terminal. */
-function announceRootToken(ctx: DaemonContext, auth: Authenticator): void {
+function announceRootToken(ctx: DaemonContext, auth: Authenticator, httpUrl?: string): void {
   const root = auth.rootToken;
   if (!root?.created) return;
   ctx.logger.info({ file: root.file }, `created the root token (an admin credential) in ${root.file}, mode 0600; read it from there`);
   if (process.stderr.isTTY) {
-    process.stderr.write(
-      `\n    bkg: the root token (an admin credential), shown this once; it is also in ${root.file}\n\n        ${root.reveal()}\n\n` +
-        `    e.g. curl -H "Authorization: Bearer $(cat ${root.file})" http://${ctx.config.http.host}:${ctx.config.http.port}/api/plugins\n\n`,
-    );
+    const example = httpUrl ? `    e.g. curl -H "Authorization: Bearer $(cat ${root.file})" ${httpUrl}/api/plugins\n\n` : "";
+    process.stderr.write(`\n    bkg: the root token (an admin credential), shown this once; it is also in ${root.file}\n\n        ${root.reveal()}\n\n` + example);
   }
 }

@@ -77,7 +77,7 @@ async function extractTar(archive: string, member: string, dest: string): Promis
         found = true;
         let fd: number | undefined;
         try {
-          fd = openSync(dest, "w");
+          fd = openSync(dest, "w", 0o600);
         } catch (e) {
           failure = fsError(e, dest);
           return entry.resume();

@@ -82,7 +82,7 @@ export async function copyWithHash(from: string, dest: string, signal?: AbortSig
   const hash = createHash("sha256");
   let size = 0;
   const input = createReadStream(from);
-  const fh = await open(dest, "w").catch((e) => {
+  const fh = await open(dest, "w", 0o600).catch((e) => {
     throw fsError(e, dest);
   });
   try {

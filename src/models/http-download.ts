@@ -39,7 +39,7 @@ export interface Downloaded {
  */
 export async function downloadToFile(url: string, dest: string, opts: DownloadOptions = {}): Promise<Downloaded> {
   const retries = opts.retries ?? 4;
-  const fh = await open(dest, "w").catch((e) => {
+  const fh = await open(dest, "w", 0o600).catch((e) => {
     throw fsError(e, dest);
   });
   let hash: Hash = createHash("sha256");

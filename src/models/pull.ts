@@ -74,7 +74,7 @@ export async function pullPlanned(plan: PullPlan, opts: PullOptions): Promise<Pu
     throw new ModelError("NoPreparer", `${plan.name} needs the preparation step "${plan.prepare}", which this bkg does not have (no preparer registered in src/models/prepare/index.ts)`);
   }
   try {
-    mkdirSync(opts.modelsDir, { recursive: true });
+    mkdirSync(opts.modelsDir, { recursive: true, mode: 0o700 });
   } catch (e) {
     throw fsError(e, opts.modelsDir);
   }
@@ -88,7 +88,7 @@ async function pullLocked(plan: PullPlan, opts: PullOptions): Promise<PullResult
   const workDir = join(opts.modelsDir, TMP_DIR, `${plan.name}-${process.pid}-${randomBytes(4).toString("hex")}`);
   const modelDir = join(workDir, "model");
   try {
-    mkdirSync(modelDir, { recursive: true });
+    mkdirSync(modelDir, { recursive: true, mode: 0o700 });
   } catch (e) {
     throw fsError(e, workDir);
   }
@@ -130,7 +130,7 @@ async function pullLocked(plan: PullPlan, opts: PullOptions): Promise<PullResult
       pulledAt: (opts.now?.() ?? new Date()).toISOString(),
     };
     try {
-      writeFileSync(join(modelDir, MODEL_RECORD_FILE), JSON.stringify(record, null, 2) + "\n");
+      writeFileSync(join(modelDir, MODEL_RECORD_FILE), JSON.stringify(record, null, 2) + "\n", { mode: 0o600 });
       install(opts.modelsDir, plan.name, modelDir, workDir);
     } catch (e) {
       throw fsError(e, opts.modelsDir);
@@ -213,7 +213,7 @@ async function prepare(plan: PullPlan, fetched: Record<string, FetchedFile>, wor
   const preparer = findPreparer(name, opts.preparers)!;
   opts.onProgress?.({ model: plan.name, phase: "prepare" });
   const prepDir = join(workDir, "prepare");
-  mkdirSync(prepDir, { recursive: true });
+  mkdirSync(prepDir, { recursive: true, mode: 0o700 });
   let output: Record<string, string>;
   try {
     output = await preparer({ files: Object.fromEntries(Object.entries(fetched).map(([r, f]) => [r, f.path])), workDir: prepDir, signal: opts.signal });

@@ -28,13 +28,13 @@ export async function withModelLock<T>(modelsDir: string, name: string, fn: () =
   const dir = join(modelsDir, LOCKS_DIR);
   const file = join(dir, `${name}.lock`);
   try {
-    mkdirSync(dir, { recursive: true });
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
   } catch (e) {
     throw fsError(e, dir);
   }
   for (;;) {
     try {
-      writeFileSync(file, `${process.pid}\n`, { flag: "wx" });
+      writeFileSync(file, `${process.pid}\n`, { flag: "wx", mode: 0o600 });
       break;
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw fsError(e, file);

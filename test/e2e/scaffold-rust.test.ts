@@ -44,6 +44,7 @@ t.test("Rust, with --dir: cargo test; bkg dev builds it, rebuilds on save, and a
   const pluginDir = join(dir, "hello-rs");
   const r = await bkg(config, ["plugin", "new", "hello_rs", "--lang", "rust", "--dir", pluginDir]);
   t.equal(r.code, 0, r.code === 0 ? "bkg plugin new: exit 0" : r.out);
+  t.match(r.out, /cargo test --release/, "its next steps say cargo test --release, which reuses the daemon's release build (the test below runs it)");
   for (const f of ["Cargo.toml", "Cargo.lock", "src/main.rs", "tests/plugin.rs", "README.md", ".gitignore", "bkg.plugin.json"]) t.ok(existsSync(join(pluginDir, f)), f);
   t.match(readFileSync(join(pluginDir, "Cargo.toml"), "utf8"), `bkg-plugin = { path = ${JSON.stringify(join(ROOT, "plugin-sdk/rust"))} }`);
   const m = JSON.parse(readFileSync(join(pluginDir, "bkg.plugin.json"), "utf8"));

@@ -15,6 +15,9 @@ function run(cmd: string, args: string[], cwd: string): Promise<{ code: number |
   });
 }
 
+// cargo builds the SDK and its tests from scratch on a clean clone: minutes on a busy 2-core machine.
+t.setTimeout(20 * 60_000);
+
 const suites = [
   { name: "python SDK (pytest)", cmd: "python3", args: ["-m", "pytest", "-q", "-p", "no:cacheprovider"], dir: "plugin-sdk/python" },
   { name: "repoagent plugin (pytest)", cmd: "python3", args: ["-m", "pytest", "-q", "-p", "no:cacheprovider"], dir: "plugins/repoagent" },

@@ -17,6 +17,15 @@ else if (!ok("python3", ["-m", "pytest", "--version"])) {
 }
 if (!ok("cargo", ["--version"])) problems.push("cargo is not on the PATH (the Rust SDK needs a Rust toolchain: https://rustup.rs)");
 if (!ok("git", ["--version"])) problems.push("git is not on the PATH (RepoAgent's tests use it)");
+// The docs test runs the README's and docs/http.md's examples as written: they use curl and jq.
+for (const tool of ["curl", "jq"]) {
+  if (ok(tool, ["--version"])) continue;
+  if (process.getuid?.() === 0 && ok("apt-get", ["--version"])) {
+    process.stderr.write(`ensure-tools: installing ${tool} (apt-get install -y ${tool}) for the docs test, which runs the docs' examples\n`);
+    spawnSync("apt-get", ["install", "-y", "-q", tool], { stdio: "inherit", env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" } });
+  }
+  if (!ok(tool, ["--version"])) problems.push(`${tool} is not on the PATH (the docs test runs the docs' examples, which use it: apt-get install ${tool})`);
+}
 // PostgreSQL with pgvector for the store tests (test/store): the PyPI package pgserver ships it.
 if (ok("python3", ["--version"])) {
   const missing = installPgserver() ?? postgresBin().error;

@@ -17,6 +17,9 @@ import { summarizeInstances, summarizeRollups } from "../../src/telemetry/stats-
 import { echoManifest, startTestDaemon, type TestDaemon } from "../helpers/daemon.js";
 import { startPostgres } from "../helpers/postgres.js";
 
+// Starting a throwaway PostgreSQL (initdb included) takes a minute on a busy 2-core machine.
+t.setTimeout(6 * 60_000);
+
 interface Env {
   /** A fresh, empty database: its storage.url. */
   fresh(name: string): Promise<string>;

@@ -9,7 +9,7 @@ import { foldDequantize } from "./fold-dequantize.js";
 const { source, target } = workerData as { source: string; target: string };
 try {
   const { bytes, report } = foldDequantize(readFileSync(source));
-  writeFileSync(target, bytes);
+  writeFileSync(target, bytes, { mode: 0o600 });
   parentPort!.postMessage({ ok: true, report });
 } catch (err) {
   parentPort!.postMessage({ ok: false, message: (err as Error).message });
