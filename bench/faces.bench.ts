@@ -27,6 +27,8 @@ function rustyfaceManifest(modelsDir: string): Record<string, unknown> {
     ...m,
     cwd: RUSTYFACE_DIR,
     build: { ...build, env: { CARGO_TARGET_DIR: cargoTargetDir("rustyface"), CARGO_TERM_COLOR: "never" } },
+    // Tests and benches wait for it to be ready; the shipped manifest starts it on the first call.
+    activation: "eager",
     watch: [],
     timeouts: { call: 60_000 },
     config: { ...(m.config as object), modelsDir, threads: THREADS },

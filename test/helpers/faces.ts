@@ -48,6 +48,8 @@ export function rustyfaceManifest(config: Record<string, unknown> = {}, extra: R
     ...m,
     cwd: RUSTYFACE_DIR,
     build: { ...build, env: { ...(build.env as object), CARGO_TARGET_DIR: RUSTYFACE_TARGET_DIR, CARGO_TERM_COLOR: "never" } },
+    // Tests and benches wait for it to be ready; the shipped manifest starts it on the first call.
+    activation: "eager",
     watch: [],
     restart: { policy: "always", backoff: { initialMs: 20, maxMs: 200 } },
     config: { ...(m.config as object), ...config },
