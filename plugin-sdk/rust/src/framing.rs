@@ -383,7 +383,7 @@ mod tests {
     fn rejects_an_endless_header() {
         let mut p = FrameParser::default();
         let mut long = b"Content-Length: 1\r\nContent-Type: ".to_vec();
-        long.extend(std::iter::repeat(b'a').take(MAX_HEADER_BYTES + 10));
+        long.extend(std::iter::repeat_n(b'a', MAX_HEADER_BYTES + 10));
         p.push(&long);
         assert_eq!(p.next_message().unwrap().unwrap_err().kind, FrameErrorKind::Header);
     }

@@ -398,7 +398,9 @@ fn error_codes_match_the_protocol_table() {
     // src/protocol/src/error-codes.ts is the source of truth. A missing file fails the test:
     // a check that passes without comparing anything would hide a drifted table.
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../src/protocol/src/error-codes.ts");
-    let ts = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("cannot read {path} ({e}): this test compares the SDK's error codes with the bkg repository's"));
+    let ts = std::fs::read_to_string(path).unwrap_or_else(|e| {
+        panic!("cannot read {path} ({e}): this test compares the SDK's error codes with the bkg repository's")
+    });
     let start = ts.find("export const ErrorCodes = {").expect("ErrorCodes in error-codes.ts");
     let body = &ts[start..ts[start..].find("}").unwrap() + start];
     let mut table = vec![];
