@@ -1,6 +1,7 @@
 """Running method calls: one task per call, handler kinds (async, sync in a thread, generators
 streaming progress), cancellation and deadlines, and the error answer when a handler fails (a
 mixin of ``_Runtime``)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -33,9 +34,9 @@ class _Call:
     ctx: Context
     notification: bool = False
     started: bool = False
-    inner: "asyncio.Future[Any] | None" = None
-    outer: "asyncio.Task[Any] | None" = None
-    timer: "asyncio.TimerHandle | None" = None
+    inner: asyncio.Future[Any] | None = None
+    outer: asyncio.Task[Any] | None = None
+    timer: asyncio.TimerHandle | None = None
 
 
 class _Calls:
@@ -45,10 +46,13 @@ class _Calls:
         if spec is None:
             if not notification:
                 names = list(self.plugin._methods)
-                self.reply_error(rid, ErrorCodes.MethodNotFound,
-                                 f"unknown method {method!r}; {self.plugin.name} provides: "
-                                 f"{', '.join(names) if names else '(nothing)'}",
-                                 {"methods": names})
+                self.reply_error(
+                    rid,
+                    ErrorCodes.MethodNotFound,
+                    f"unknown method {method!r}; {self.plugin.name} provides: "
+                    f"{', '.join(names) if names else '(nothing)'}",
+                    {"methods": names},
+                )
             return
         if not notification and rid in self.inflight:
             self.reply_error(rid, ErrorCodes.InvalidRequest, f"request id {rid!r} is already in flight")
@@ -97,16 +101,20 @@ class _Calls:
             if not ctx.cancelled:
                 raise
             if answer:
-                self.reply_error(call.id, ErrorCodes.RequestCancelled,
-                                 _CANCEL_MESSAGES.get(ctx.cancel_reason or "", "request cancelled"))
+                self.reply_error(
+                    call.id,
+                    ErrorCodes.RequestCancelled,
+                    _CANCEL_MESSAGES.get(ctx.cancel_reason or "", "request cancelled"),
+                )
         except PluginError as e:
             if answer:
                 self.reply_error(call.id, e.code, e.message, e.data if e.has_data else _UNSET)
-        except Exception as e:
+        except Exception as e:  # noqa: BLE001 - any handler error becomes the call's error answer
             _diag(f"method {spec.name!r} raised:\n" + traceback.format_exc())
             if answer:
-                self.reply_error(call.id, ErrorCodes.PluginError, str(e) or type(e).__name__,
-                                 {"type": type(e).__name__})
+                self.reply_error(
+                    call.id, ErrorCodes.PluginError, str(e) or type(e).__name__, {"type": type(e).__name__}
+                )
         else:
             if answer:
                 self.reply(call.id, result)
@@ -130,6 +138,7 @@ class _Calls:
             finally:
                 await agen.aclose()
         elif spec.kind == "gen":
+
             def drain() -> None:
                 gen = spec.handler(*args)
                 try:
@@ -139,6 +148,7 @@ class _Calls:
                         ctx.progress(value)
                 finally:
                     gen.close()
+
             if spec.thread:
                 await self._in_thread(drain)
             else:
@@ -155,7 +165,7 @@ class _Calls:
             return result if result is not None else ctx.result
         return result
 
-    def _in_thread(self: _Runtime, fn: Callable[..., Any], *args: Any) -> "asyncio.Future[Any]":
+    def _in_thread(self: _Runtime, fn: Callable[..., Any], *args: Any) -> asyncio.Future[Any]:
         """Run fn in a daemon thread (one per call, so a stuck handler never blocks exit)."""
         assert self.loop is not None
         loop = self.loop
@@ -183,4 +193,3 @@ class _Calls:
 
         threading.Thread(target=target, name=f"bkg-call-{getattr(fn, '__name__', 'fn')}", daemon=True).start()
         return fut
-

@@ -1,5 +1,6 @@
 """Routing incoming messages: JSON-RPC validation, then requests, notifications and responses to
 the part of the runtime that handles them (a mixin of ``_Runtime``)."""
+
 from __future__ import annotations
 
 import time
@@ -24,7 +25,7 @@ class _Dispatch:
                 self.reply_error(None, ErrorCodes.ParseError, payload)
             else:
                 self._dispatch(payload)
-        except Exception:  # never let one message take the loop down
+        except Exception:  # noqa: BLE001 - never let one message take the loop down
             _diag("internal error while handling a message:\n" + traceback.format_exc())
 
     def _dispatch(self: _Runtime, msg: Any) -> None:
@@ -44,7 +45,9 @@ class _Dispatch:
             if has_id and ("result" in msg or "error" in msg):
                 self._on_response(msg)
             else:
-                self.reply_error(rid if valid_id else None, ErrorCodes.InvalidRequest, "not a request, notification or response")
+                self.reply_error(
+                    rid if valid_id else None, ErrorCodes.InvalidRequest, "not a request, notification or response"
+                )
             return
         if not isinstance(method, str):
             if has_id:
@@ -74,15 +77,19 @@ class _Dispatch:
         elif self.state == "ready":
             self._start_call(rid, method, params)
         elif self.state == "mismatch":
-            self.reply_error(rid, ErrorCodes.ProtocolMismatch,
-                             f"protocol mismatch: this plugin speaks {PROTOCOL_VERSION}")
+            self.reply_error(
+                rid, ErrorCodes.ProtocolMismatch, f"protocol mismatch: this plugin speaks {PROTOCOL_VERSION}"
+            )
         elif self.state == "stopping":
             self.reply_error(rid, ErrorCodes.PluginUnavailable, "the plugin is shutting down")
         elif self.state == "failed":
             self.reply_error(rid, ErrorCodes.PluginUnavailable, "the plugin failed to activate")
         else:
-            self.reply_error(rid, ErrorCodes.PluginUnavailable,
-                             f"the plugin is not initialized yet (got {method!r} before initialize)")
+            self.reply_error(
+                rid,
+                ErrorCodes.PluginUnavailable,
+                f"the plugin is not initialized yet (got {method!r} before initialize)",
+            )
 
     def _on_notification(self: _Runtime, method: str, params: Any) -> None:
         if method == "initialized":

@@ -1,6 +1,7 @@
 """The lifecycle: the ``initialize`` handshake (protocol version check, activate hooks), then
 ``shutdown``/``exit`` (grace period, cancelling in-flight calls, deactivate hooks) (a mixin of
 ``_Runtime``)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -37,10 +38,12 @@ class _Lifecycle:
         version = p.get("protocolVersion")
         if _protocol_major(version) != PROTOCOL_MAJOR:
             self.state = "mismatch"
-            self.reply_error(rid, ErrorCodes.ProtocolMismatch,
-                             f"protocol mismatch: the daemon speaks {version!r}, "
-                             f"this plugin speaks {PROTOCOL_VERSION}",
-                             {"daemon": version, "plugin": PROTOCOL_VERSION})
+            self.reply_error(
+                rid,
+                ErrorCodes.ProtocolMismatch,
+                f"protocol mismatch: the daemon speaks {version!r}, this plugin speaks {PROTOCOL_VERSION}",
+                {"daemon": version, "plugin": PROTOCOL_VERSION},
+            )
             return
         self.protocol_version = version
         info = p.get("plugin") if isinstance(p.get("plugin"), dict) else {}
@@ -60,7 +63,7 @@ class _Lifecycle:
             self.state = "failed"
             self.reply_error(rid, e.code, f"activate failed: {e.message}", e.data if e.has_data else _UNSET)
             return
-        except Exception as e:
+        except Exception as e:  # noqa: BLE001 - any hook error fails initialize with its message
             self.state = "failed"
             _diag("activate failed:\n" + traceback.format_exc())
             self.reply_error(rid, ErrorCodes.PluginError, f"activate failed: {e or type(e).__name__}")
@@ -97,7 +100,7 @@ class _Lifecycle:
                 await asyncio.wait_for(self._call_hook(hook), timeout)
             except asyncio.TimeoutError:
                 _diag(f"deactivate hook {getattr(hook, '__name__', hook)!r} timed out after {timeout}s")
-            except Exception:
+            except Exception:  # noqa: BLE001 - one failing hook must not stop the shutdown
                 _diag("deactivate hook failed:\n" + traceback.format_exc())
 
     async def _teardown(self: _Runtime) -> None:
@@ -118,4 +121,3 @@ class _Lifecycle:
         r = await self._in_thread(hook, *args)
         if inspect.isawaitable(r):
             await r
-

@@ -1,4 +1,5 @@
 """The method registry's entries: how a handler is called (its kind and arity) and how it is announced."""
+
 from __future__ import annotations
 
 import inspect
@@ -29,7 +30,7 @@ def _kind(fn: Callable[..., Any]) -> str:
         return "asyncgen"
     if inspect.isgeneratorfunction(fn):
         return "gen"
-    if inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(getattr(fn, "__call__", None)):
+    if inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(getattr(fn, "__call__", None)):  # noqa: B004 - an async __call__, not a callable check
         return "async"
     return "sync"
 

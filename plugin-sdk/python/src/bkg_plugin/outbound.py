@@ -1,5 +1,6 @@
 """``bkg/call``: calls the plugin makes to the daemon (``ctx.call``), matched to their responses
 by id; cancelling the awaiting task cancels the call at the daemon too (a mixin of ``_Runtime``)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -12,8 +13,14 @@ if TYPE_CHECKING:  # pragma: no cover
 
 
 class _Outbound:
-    async def call_out(self: _Runtime, method: str, params: Any, timeout_ms: int | None,
-                       default_timeout_ms: int | None, parent: str | None = None) -> Any:
+    async def call_out(
+        self: _Runtime,
+        method: str,
+        params: Any,
+        timeout_ms: int | None,
+        default_timeout_ms: int | None,
+        parent: str | None = None,
+    ) -> Any:
         if self.loop is None or asyncio.get_running_loop() is not self.loop:
             raise RuntimeError("ctx.call() must be awaited on the plugin's event loop (use call_sync from threads)")
         if not self.initialized:

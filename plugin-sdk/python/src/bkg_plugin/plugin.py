@@ -1,5 +1,6 @@
 """The plugin definition (``Plugin``): its methods and lifecycle hooks, and ``run()``, which hands
 it to the stdio runtime (runtime.py)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -26,8 +27,15 @@ class Plugin:
     does it anyway; pass False to construct a Plugin in a test without touching stdio).
     """
 
-    def __init__(self, name: str, version: str, *, events: list[str] | None = None,
-                 shutdown_grace: float = 0.0, protect_stdout: bool = True) -> None:
+    def __init__(
+        self,
+        name: str,
+        version: str,
+        *,
+        events: list[str] | None = None,
+        shutdown_grace: float = 0.0,
+        protect_stdout: bool = True,
+    ) -> None:
         if protect_stdout:
             # From here on a stray print() lands on stderr, not in the protocol stream.
             _protect_stdout()
@@ -42,9 +50,16 @@ class Plugin:
         self._deactivate: list[Callable[..., Any]] = []
 
     # -- definition ---------------------------------------------------------------------------
-    def method(self, fn: Callable[..., Any] | None = None, *, name: str | None = None,
-               description: str | None = None, params: dict[str, Any] | None = None,
-               streaming: bool | None = None, thread: bool = True) -> Any:
+    def method(
+        self,
+        fn: Callable[..., Any] | None = None,
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        params: dict[str, Any] | None = None,
+        streaming: bool | None = None,
+        thread: bool = True,
+    ) -> Any:
         """Register a method handler; usable as ``@plugin.method`` or ``@plugin.method(...)``.
 
         - ``name``: wire name (default: the function's name).
@@ -53,16 +68,25 @@ class Plugin:
         - ``thread``: run a *synchronous* handler in a worker thread (default) or inline on the
           event loop (``thread=False``, only for cheap code: it blocks pings and other calls).
         """
+
         def register(f: Callable[..., Any]) -> Callable[..., Any]:
-            self.add_method(name or f.__name__, f, description=description, params=params,
-                            streaming=streaming, thread=thread)
+            self.add_method(
+                name or f.__name__, f, description=description, params=params, streaming=streaming, thread=thread
+            )
             return f
 
         return register(fn) if fn is not None else register
 
-    def add_method(self, name: str, handler: Callable[..., Any], *, description: str | None = None,
-                   params: dict[str, Any] | None = None, streaming: bool | None = None,
-                   thread: bool = True) -> None:
+    def add_method(
+        self,
+        name: str,
+        handler: Callable[..., Any],
+        *,
+        description: str | None = None,
+        params: dict[str, Any] | None = None,
+        streaming: bool | None = None,
+        thread: bool = True,
+    ) -> None:
         if not callable(handler):
             raise TypeError("handler must be callable")
         if not isinstance(name, str) or not name:
@@ -76,8 +100,9 @@ class Plugin:
         kind = _kind(handler)
         if streaming is None:
             streaming = kind in ("asyncgen", "gen")
-        self._methods[name] = MethodSpec(name, handler, description, params, bool(streaming),
-                                         thread, kind, _positional_arity(handler))
+        self._methods[name] = MethodSpec(
+            name, handler, description, params, bool(streaming), thread, kind, _positional_arity(handler)
+        )
 
     def on_activate(self, fn: Callable[..., Any]) -> Callable[..., Any]:
         """Hook run during ``initialize`` (before the answer), given a ``LifecycleContext``."""

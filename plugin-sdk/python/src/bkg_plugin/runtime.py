@@ -2,6 +2,7 @@
 and the main coroutine. What it does with messages lives in the mixins it is made of: dispatch.py
 (routing), lifecycle.py (handshake and shutdown), calls.py (running handlers, cancellation,
 deadlines) and outbound.py (``bkg/call`` to the daemon)."""
+
 from __future__ import annotations
 
 import asyncio

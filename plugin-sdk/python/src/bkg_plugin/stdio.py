@@ -1,9 +1,11 @@
 """The process's stdio: the protocol takes private copies of fds 0 and 1, so user code printing or
 reading stdin cannot corrupt the stream; diagnostics go to stderr; the exit path flushes and never
 waits for a stuck worker thread."""
+
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import sys
 import threading
@@ -11,11 +13,9 @@ from typing import NoReturn
 
 
 def _diag(msg: str) -> None:
-    try:
+    with contextlib.suppress(Exception):  # stderr gone: nowhere left to say it
         sys.stderr.write(f"[bkg_plugin] {msg}\n")
         sys.stderr.flush()
-    except Exception:  # pragma: no cover - stderr gone
-        pass
 
 
 _stdio_lock = threading.Lock()
@@ -29,10 +29,8 @@ def _protect_stdout() -> int:
     global _protocol_out_fd
     with _stdio_lock:
         if _protocol_out_fd is None:
-            try:
+            with contextlib.suppress(Exception):
                 sys.stdout.flush()
-            except Exception:
-                pass
             out_fd = os.dup(1)
             try:
                 os.dup2(2, 1)
@@ -63,33 +61,26 @@ def _take_stdio() -> tuple[int, int]:
 
 
 def _close_loop(loop: asyncio.AbstractEventLoop) -> None:
+    # Best effort on the way out: a failure here must not change the exit code.
     try:
-        tasks = [t for t in asyncio.all_tasks(loop) if not t.done()]
-        for t in tasks:
-            t.cancel()
-        if tasks:
-            loop.run_until_complete(asyncio.wait(tasks, timeout=1.0))
-        loop.run_until_complete(loop.shutdown_asyncgens())
-        loop.run_until_complete(asyncio.wait([loop.create_task(loop.shutdown_default_executor())],
-                                             timeout=0.5))
-    except Exception:  # pragma: no cover
-        pass
+        with contextlib.suppress(Exception):
+            tasks = [t for t in asyncio.all_tasks(loop) if not t.done()]
+            for t in tasks:
+                t.cancel()
+            if tasks:
+                loop.run_until_complete(asyncio.wait(tasks, timeout=1.0))
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.run_until_complete(asyncio.wait([loop.create_task(loop.shutdown_default_executor())], timeout=0.5))
     finally:
-        try:
+        with contextlib.suppress(Exception):
             loop.close()
-        except Exception:  # pragma: no cover
-            pass
 
 
 def _exit(code: int) -> NoReturn:
     for f in (sys.stderr, sys.__stdout__):
-        try:
+        with contextlib.suppress(Exception):
             f.flush()
-        except Exception:
-            pass
-    busy = [t for t in threading.enumerate()
-            if t is not threading.main_thread() and not t.daemon and t.is_alive()]
+    busy = [t for t in threading.enumerate() if t is not threading.main_thread() and not t.daemon and t.is_alive()]
     if busy:  # a worker thread is stuck in user code: do not wait for it (exit within 2 s)
         os._exit(code)
     sys.exit(code)
-

@@ -1,5 +1,6 @@
 """The read/write loop: a reader thread turning stdin bytes into messages, and the single writer
 thread that puts frames on stdout."""
+
 from __future__ import annotations
 
 import os
@@ -75,4 +76,3 @@ class _Writer:
     def close(self, timeout: float) -> None:
         self._q.put(None)
         self._thread.join(timeout)
-
