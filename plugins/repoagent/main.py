@@ -4,6 +4,7 @@
 Runs from a clean checkout with no install: when bkg_plugin is not importable, the Python SDK in
 ../../plugin-sdk/python/src (relative to this file) is put on sys.path.
 """
+
 from __future__ import annotations
 
 import os

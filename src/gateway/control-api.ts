@@ -4,13 +4,13 @@
  */
 import { BkgError, ErrorCodes } from "@bkg/protocol";
 import type { PluginHost } from "../supervisor/index.js";
+import type { ControlMethod } from "./control-method.js";
 import type { DaemonContext } from "./daemon-context.js";
 import { MODEL_METHODS } from "./models-api.js";
 import { audit, TELEMETRY_METHODS } from "./telemetry-api.js";
 
 type Params = Record<string, unknown>;
-/** `actor` names who asks, for the audit trail: actorOf(principal) on HTTP, "socket" on the unix socket. */
-export type ControlMethod = (ctx: DaemonContext, params: Params, actor: string) => unknown | Promise<unknown>;
+export type { ControlMethod };
 
 function hostOf(ctx: DaemonContext, params: Params): PluginHost {
   const name = params?.name;

@@ -8,7 +8,7 @@ import type { FastifyInstance, FastifyRequest } from "fastify";
 import { BkgError, ErrorCodes } from "@bkg/protocol";
 import { stampAuthCall } from "../auth/index.js";
 import { HttpError } from "./http-errors.js";
-import { principalOf } from "./http-server.js";
+import { principalOf } from "./request-principal.js";
 import { anyObject, errorResponses } from "./http-schemas.js";
 import type { SurfaceDeps } from "./surface-deps.js";
 

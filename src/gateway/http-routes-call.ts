@@ -16,7 +16,7 @@ import { BkgError } from "@bkg/protocol";
 import { authorizeCall, modelOf, onlyModelScoped, stampAuthCall } from "../auth/index.js";
 import { httpCallOptions, nextBatch } from "./http-call-common.js";
 import { errorBody } from "./http-errors.js";
-import { principalOf } from "./http-server.js";
+import { principalOf } from "./request-principal.js";
 import { errorResponses } from "./http-schemas.js";
 import type { SurfaceDeps } from "./surface-deps.js";
 

@@ -7,7 +7,7 @@ import type { FastifyInstance, FastifyRequest } from "fastify";
 import { BkgError, ErrorCodes } from "@bkg/protocol";
 import { actorOf, authorizeAction } from "../auth/index.js";
 import { CONTROL_METHODS } from "./control-api.js";
-import { principalOf } from "./http-server.js";
+import { principalOf } from "./request-principal.js";
 import { anyObject, errorResponses, nameParams } from "./http-schemas.js";
 import type { SurfaceDeps } from "./surface-deps.js";
 

@@ -42,26 +42,6 @@ import { registerSystemRoutes } from "./http-routes-system.js";
 import type { SurfaceDeps } from "./surface-deps.js";
 import { WsHub } from "./ws-hub.js";
 
-declare module "fastify" {
-  interface FastifyContextConfig {
-    /** What the route needs: a daemon action (access-policy.ts), "call" (the plugin method in the URL), or "self" (any valid credential). */
-    action?: DaemonAction | "call" | "self";
-    /** "always": never needs a credential (POST /auth/login). Other routes are public only if http.publicRoutes lists them. */
-    public?: "always";
-  }
-  interface FastifyRequest {
-    principal: Principal | null;
-    authError: BkgError | null;
-    rateKey: RateKey;
-  }
-}
-
-/** The principal of a guarded route's request (the hooks guarantee it is there). */
-export function principalOf(req: FastifyRequest): Principal {
-  if (!req.principal) throw new BkgError(ErrorCodes.Unauthenticated, "no credential was checked for this request");
-  return req.principal;
-}
-
 export class HttpServer {
   private constructor(
     readonly app: FastifyInstance,

@@ -6,7 +6,7 @@
  */
 import { BkgError, ErrorCodes } from "@bkg/protocol";
 import { ModelError, type ModelService } from "../models/index.js";
-import type { ControlMethod } from "./control-api.js";
+import type { ControlMethod } from "./control-method.js";
 import type { DaemonContext } from "./daemon-context.js";
 import { audit } from "./telemetry-api.js";
 

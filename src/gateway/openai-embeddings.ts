@@ -6,7 +6,7 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { BkgError, ErrorCodes } from "@bkg/protocol";
 import { httpCallOptions } from "./http-call-common.js";
-import { principalOf } from "./http-server.js";
+import { principalOf } from "./request-principal.js";
 import { recordUsage, routeModel } from "./openai-generation.js";
 import type { ModelDirectory } from "./openai-model-directory.js";
 import { usageOf, type Body } from "./openai-translate.js";

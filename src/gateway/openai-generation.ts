@@ -10,7 +10,7 @@ import type { FastifyReply, FastifyRequest } from "fastify";
 import { BkgError } from "@bkg/protocol";
 import { authorizeCall, scopeAllows, type Principal } from "../auth/index.js";
 import { httpCallOptions } from "./http-call-common.js";
-import { principalOf } from "./http-server.js";
+import { principalOf } from "./request-principal.js";
 import type { ModelDirectory, ModelMethod, ServedModel } from "./openai-model-directory.js";
 import { toOpenAIError } from "./openai-errors.js";
 import { SseWriter } from "./openai-sse.js";

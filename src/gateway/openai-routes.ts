@@ -13,7 +13,7 @@
  */
 import type { FastifyInstance } from "fastify";
 import { BkgError, ErrorCodes } from "@bkg/protocol";
-import { principalOf } from "./http-server.js";
+import { principalOf } from "./request-principal.js";
 import { embeddingsHandler } from "./openai-embeddings.js";
 import { toOpenAIError } from "./openai-errors.js";
 import { generationHandler, visibleTo } from "./openai-generation.js";

@@ -13,7 +13,7 @@
 import { BkgError, ErrorCodes } from "@bkg/protocol";
 import { EVENT_KINDS, type EventKind, type Result } from "../store/index.js";
 import type { Telemetry } from "../telemetry/index.js";
-import type { ControlMethod } from "./control-api.js";
+import type { ControlMethod } from "./control-method.js";
 import type { DaemonContext } from "./daemon-context.js";
 
 type Params = Record<string, unknown>;

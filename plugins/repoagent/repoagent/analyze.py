@@ -1,32 +1,93 @@
 """repo.analyze: file/folder/byte counts, languages by extension, and Python structure via ast."""
+
 from __future__ import annotations
 
 import ast
 import os
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from .workspace import Resolved, Workspace
 
 LANGUAGES: dict[str, str] = {
-    ".py": "Python", ".pyi": "Python", ".pyw": "Python",
-    ".js": "JavaScript", ".mjs": "JavaScript", ".cjs": "JavaScript", ".jsx": "JavaScript",
-    ".ts": "TypeScript", ".tsx": "TypeScript", ".mts": "TypeScript", ".cts": "TypeScript",
-    ".rs": "Rust", ".go": "Go", ".java": "Java", ".kt": "Kotlin", ".kts": "Kotlin",
-    ".c": "C", ".h": "C", ".cc": "C++", ".cpp": "C++", ".cxx": "C++", ".hpp": "C++", ".hh": "C++",
-    ".cs": "C#", ".rb": "Ruby", ".php": "PHP", ".swift": "Swift", ".scala": "Scala",
-    ".lua": "Lua", ".r": "R", ".pl": "Perl", ".ex": "Elixir", ".exs": "Elixir", ".erl": "Erlang",
-    ".hs": "Haskell", ".ml": "OCaml", ".clj": "Clojure", ".dart": "Dart", ".zig": "Zig",
-    ".sh": "Shell", ".bash": "Shell", ".zsh": "Shell", ".fish": "Shell", ".ps1": "PowerShell",
-    ".html": "HTML", ".htm": "HTML", ".css": "CSS", ".scss": "SCSS", ".sass": "Sass", ".less": "Less",
-    ".vue": "Vue", ".svelte": "Svelte",
-    ".md": "Markdown", ".markdown": "Markdown", ".rst": "reStructuredText", ".txt": "Text",
-    ".json": "JSON", ".jsonc": "JSON", ".yaml": "YAML", ".yml": "YAML", ".toml": "TOML",
-    ".xml": "XML", ".ini": "INI", ".cfg": "INI", ".sql": "SQL", ".proto": "Protocol Buffers",
-    ".graphql": "GraphQL", ".tf": "HCL", ".hcl": "HCL",
+    ".py": "Python",
+    ".pyi": "Python",
+    ".pyw": "Python",
+    ".js": "JavaScript",
+    ".mjs": "JavaScript",
+    ".cjs": "JavaScript",
+    ".jsx": "JavaScript",
+    ".ts": "TypeScript",
+    ".tsx": "TypeScript",
+    ".mts": "TypeScript",
+    ".cts": "TypeScript",
+    ".rs": "Rust",
+    ".go": "Go",
+    ".java": "Java",
+    ".kt": "Kotlin",
+    ".kts": "Kotlin",
+    ".c": "C",
+    ".h": "C",
+    ".cc": "C++",
+    ".cpp": "C++",
+    ".cxx": "C++",
+    ".hpp": "C++",
+    ".hh": "C++",
+    ".cs": "C#",
+    ".rb": "Ruby",
+    ".php": "PHP",
+    ".swift": "Swift",
+    ".scala": "Scala",
+    ".lua": "Lua",
+    ".r": "R",
+    ".pl": "Perl",
+    ".ex": "Elixir",
+    ".exs": "Elixir",
+    ".erl": "Erlang",
+    ".hs": "Haskell",
+    ".ml": "OCaml",
+    ".clj": "Clojure",
+    ".dart": "Dart",
+    ".zig": "Zig",
+    ".sh": "Shell",
+    ".bash": "Shell",
+    ".zsh": "Shell",
+    ".fish": "Shell",
+    ".ps1": "PowerShell",
+    ".html": "HTML",
+    ".htm": "HTML",
+    ".css": "CSS",
+    ".scss": "SCSS",
+    ".sass": "Sass",
+    ".less": "Less",
+    ".vue": "Vue",
+    ".svelte": "Svelte",
+    ".md": "Markdown",
+    ".markdown": "Markdown",
+    ".rst": "reStructuredText",
+    ".txt": "Text",
+    ".json": "JSON",
+    ".jsonc": "JSON",
+    ".yaml": "YAML",
+    ".yml": "YAML",
+    ".toml": "TOML",
+    ".xml": "XML",
+    ".ini": "INI",
+    ".cfg": "INI",
+    ".sql": "SQL",
+    ".proto": "Protocol Buffers",
+    ".graphql": "GraphQL",
+    ".tf": "HCL",
+    ".hcl": "HCL",
 }
 FILENAMES: dict[str, str] = {
-    "Makefile": "Makefile", "makefile": "Makefile", "GNUmakefile": "Makefile",
-    "Dockerfile": "Dockerfile", "CMakeLists.txt": "CMake", "Rakefile": "Ruby", "Gemfile": "Ruby",
+    "Makefile": "Makefile",
+    "makefile": "Makefile",
+    "GNUmakefile": "Makefile",
+    "Dockerfile": "Dockerfile",
+    "CMakeLists.txt": "CMake",
+    "Rakefile": "Ruby",
+    "Gemfile": "Ruby",
 }
 
 
@@ -52,22 +113,48 @@ class _Complexity(ast.NodeVisitor):
         self.score += n
         self.generic_visit(node)
 
-    def visit_If(self, node: ast.If) -> None: self._branch(node)
-    def visit_IfExp(self, node: ast.IfExp) -> None: self._branch(node)
-    def visit_For(self, node: ast.For) -> None: self._branch(node)
-    def visit_AsyncFor(self, node: ast.AsyncFor) -> None: self._branch(node)
-    def visit_While(self, node: ast.While) -> None: self._branch(node)
-    def visit_With(self, node: ast.With) -> None: self._branch(node)
-    def visit_AsyncWith(self, node: ast.AsyncWith) -> None: self._branch(node)
-    def visit_ExceptHandler(self, node: ast.ExceptHandler) -> None: self._branch(node)
-    def visit_BoolOp(self, node: ast.BoolOp) -> None: self._branch(node, len(node.values) - 1)
-    def visit_comprehension(self, node: ast.comprehension) -> None: self._branch(node, len(node.ifs))
-    def visit_match_case(self, node: Any) -> None: self._branch(node)  # 3.10+
+    def visit_If(self, node: ast.If) -> None:
+        self._branch(node)
+
+    def visit_IfExp(self, node: ast.IfExp) -> None:
+        self._branch(node)
+
+    def visit_For(self, node: ast.For) -> None:
+        self._branch(node)
+
+    def visit_AsyncFor(self, node: ast.AsyncFor) -> None:
+        self._branch(node)
+
+    def visit_While(self, node: ast.While) -> None:
+        self._branch(node)
+
+    def visit_With(self, node: ast.With) -> None:
+        self._branch(node)
+
+    def visit_AsyncWith(self, node: ast.AsyncWith) -> None:
+        self._branch(node)
+
+    def visit_ExceptHandler(self, node: ast.ExceptHandler) -> None:
+        self._branch(node)
+
+    def visit_BoolOp(self, node: ast.BoolOp) -> None:
+        self._branch(node, len(node.values) - 1)
+
+    def visit_comprehension(self, node: ast.comprehension) -> None:
+        self._branch(node, len(node.ifs))
+
+    def visit_match_case(self, node: Any) -> None:
+        self._branch(node)  # 3.10+
 
     # nested scopes are scored separately
-    def visit_FunctionDef(self, node: ast.FunctionDef) -> None: pass
-    def visit_AsyncFunctionDef(self, node: ast.AsyncFunctionDef) -> None: pass
-    def visit_ClassDef(self, node: ast.ClassDef) -> None: pass
+    def visit_FunctionDef(self, node: ast.FunctionDef) -> None:
+        pass
+
+    def visit_AsyncFunctionDef(self, node: ast.AsyncFunctionDef) -> None:
+        pass
+
+    def visit_ClassDef(self, node: ast.ClassDef) -> None:
+        pass
 
 
 def function_complexity(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> int:
@@ -95,7 +182,7 @@ def module_name(rel: str, root: str) -> tuple[str, bool]:
             keep += 1
         else:
             break
-    mod_parts = parts[len(dirs) - keep:]
+    mod_parts = parts[len(dirs) - keep :]
     return ".".join(p for p in mod_parts if p) or (parts[-1] if parts else rel), is_pkg
 
 
@@ -151,13 +238,20 @@ def _count_lines(path: str, cancelled: Callable[[], bool], keep: int) -> tuple[i
     return lines, False, bytes(kept)
 
 
-def analyze(ws: Workspace, res: Resolved, *, max_file_bytes: int, progress_every: int,
-            progress: Callable[[dict[str, Any]], None], cancelled: Callable[[], bool]) -> dict[str, Any]:
+def analyze(
+    ws: Workspace,
+    res: Resolved,
+    *,
+    max_file_bytes: int,
+    progress_every: int,
+    progress: Callable[[dict[str, Any]], None],
+    cancelled: Callable[[], bool],
+) -> dict[str, Any]:
     files = dirs = symlinks = 0
     total_bytes = 0
     languages: dict[str, dict[str, int]] = {}
     unclassified = 0
-    py_sources: list[tuple[str, bytes]] = []   # (rel, source)
+    py_sources: list[tuple[str, bytes]] = []  # (rel, source)
     skipped_large: list[str] = []
 
     for e in ws.walk(res, cancelled=cancelled):
@@ -207,8 +301,14 @@ def analyze(ws: Workspace, res: Resolved, *, max_file_bytes: int, progress_every
     }
 
 
-def _python_summary(ws: Workspace, res: Resolved, sources: list[tuple[str, bytes]], progress_every: int,
-                    progress: Callable[[dict[str, Any]], None], cancelled: Callable[[], bool]) -> dict[str, Any]:
+def _python_summary(
+    ws: Workspace,
+    res: Resolved,
+    sources: list[tuple[str, bytes]],
+    progress_every: int,
+    progress: Callable[[dict[str, Any]], None],
+    cancelled: Callable[[], bool],
+) -> dict[str, Any]:
     names: dict[str, tuple[str, bool]] = {rel: module_name(rel, res.root) for rel, _ in sources}
     # two files with the same dotted name (scripts in different folders): use their paths instead
     seen: dict[str, int] = {}
@@ -255,8 +355,9 @@ def _python_summary(ws: Workspace, res: Resolved, sources: list[tuple[str, bytes
                 cc = function_complexity(node)
                 total_cc += cc
                 max_cc = max(max_cc, cc)
-                ranked.append({"module": mod, "function": node.name, "path": rel,
-                               "line": node.lineno, "complexity": cc})
+                ranked.append(
+                    {"module": mod, "function": node.name, "path": rel, "line": node.lineno, "complexity": cc}
+                )
         if progress_every > 0 and i % progress_every == 0:
             progress({"phase": "python", "modules": i, "of": len(sources), "path": rel})
     ranked.sort(key=lambda r: (-r["complexity"], r["path"], r["line"]))

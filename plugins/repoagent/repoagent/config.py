@@ -1,4 +1,5 @@
 """The plugin's configuration (the manifest's ``config`` object, received at initialize)."""
+
 from __future__ import annotations
 
 import os
@@ -12,7 +13,7 @@ MIB = 1024 * 1024
 
 @dataclass
 class Config:
-    workspace_roots: list[str]                 # realpaths, first one is the default root
+    workspace_roots: list[str]  # realpaths, first one is the default root
     ignore: list[str] = field(default_factory=list)
     commands: dict[str, list[str]] = field(default_factory=dict)
     command_timeout_ms: int = 10_000
@@ -93,9 +94,12 @@ def parse_config(raw: Any, cwd: str | None = None) -> Config:
 
     ident = raw.get("commitIdentity")
     if ident is not None:
-        if (not isinstance(ident, dict) or not isinstance(ident.get("name"), str)
-                or not isinstance(ident.get("email"), str)):
-            raise _bad("commitIdentity must be {\"name\": string, \"email\": string}")
+        if (
+            not isinstance(ident, dict)
+            or not isinstance(ident.get("name"), str)
+            or not isinstance(ident.get("email"), str)
+        ):
+            raise _bad('commitIdentity must be {"name": string, "email": string}')
         ident = {"name": ident["name"], "email": ident["email"]}
 
     return Config(

@@ -1,4 +1,5 @@
 """repo.tree, repo.file.read, repo.search, repo.patch: the file-system side."""
+
 from __future__ import annotations
 
 import base64
@@ -6,13 +7,14 @@ import binascii
 import os
 import re
 import tempfile
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from .regex_search import RegexSearch
 from .workspace import Resolved, Workspace, invalid
 
 SNIFF = 8192
-_UMASK = os.umask(0)   # read once at import (os.umask is process-wide: never toggle it in threads)
+_UMASK = os.umask(0)  # read once at import (os.umask is process-wide: never toggle it in threads)
 os.umask(_UMASK)
 MAX_LINE_CHARS = 500
 
@@ -37,13 +39,12 @@ def _decode_strict(data: bytes) -> str:
         return data[start:].decode("utf-8")
     except UnicodeDecodeError as e:
         if e.reason == "unexpected end of data" and e.start >= len(data) - start - 3:
-            return data[start:start + e.start].decode("utf-8")
+            return data[start : start + e.start].decode("utf-8")
         raise
 
 
 # -- repo.tree ------------------------------------------------------------------------------------
-def tree(ws: Workspace, res: Resolved, depth: int | None, limit: int,
-         cancelled: Callable[[], bool]) -> dict[str, Any]:
+def tree(ws: Workspace, res: Resolved, depth: int | None, limit: int, cancelled: Callable[[], bool]) -> dict[str, Any]:
     entries: list[dict[str, Any]] = []
     truncated = False
     for e in ws.walk(res, max_depth=depth, cancelled=cancelled):
@@ -55,8 +56,15 @@ def tree(ws: Workspace, res: Resolved, depth: int | None, limit: int,
             item["size"] = e.size
         entries.append(item)
     entries.sort(key=lambda x: x["path"])
-    return {"path": res.rel, "root": res.root, "type": "dir" if os.path.isdir(res.real) else "file",
-            "depth": depth, "count": len(entries), "truncated": truncated, "entries": entries}
+    return {
+        "path": res.rel,
+        "root": res.root,
+        "type": "dir" if os.path.isdir(res.real) else "file",
+        "depth": depth,
+        "count": len(entries),
+        "truncated": truncated,
+        "entries": entries,
+    }
 
 
 # -- repo.file.read -------------------------------------------------------------------------------
@@ -67,22 +75,33 @@ def read_file(res: Resolved, encoding: str, offset: int, max_bytes: int) -> dict
         raise invalid(f"path {res.given!r} is not a regular file", path=res.given)
     size = os.path.getsize(res.real)
     if offset > size:
-        raise invalid(f"offset {offset} is past the end of {res.given!r} ({size} bytes); "
-                      f"offset must be from 0 to {size}", path=res.given, offset=offset, size=size)
+        raise invalid(
+            f"offset {offset} is past the end of {res.given!r} ({size} bytes); offset must be from 0 to {size}",
+            path=res.given,
+            offset=offset,
+            size=size,
+        )
     with open(res.real, "rb") as f:
         if offset:
             f.seek(offset)
         data = f.read(max_bytes)
     truncated = offset + len(data) < size
     binary = looks_binary(data)
-    out: dict[str, Any] = {"path": res.rel, "root": res.root, "size": size, "offset": offset,
-                           "bytes": len(data), "encoding": encoding, "binary": binary,
-                           "truncated": truncated}
+    out: dict[str, Any] = {
+        "path": res.rel,
+        "root": res.root,
+        "size": size,
+        "offset": offset,
+        "bytes": len(data),
+        "encoding": encoding,
+        "binary": binary,
+        "truncated": truncated,
+    }
     if encoding == "base64":
         out["content"] = base64.b64encode(data).decode("ascii")
     elif binary:
         out["content"] = None
-        out["note"] = "binary file: ask again with encoding \"base64\""
+        out["note"] = 'binary file: ask again with encoding "base64"'
     else:
         out["content"] = _decode_strict(data)
     return out
@@ -92,7 +111,7 @@ def read_file(res: Resolved, encoding: str, offset: int, max_bytes: int) -> dict
 def _literal_lines(pat: re.Pattern[str], data: bytes, want: int) -> list[tuple[int, int, str]]:
     """In-process matching: safe for an escaped literal, which cannot backtrack."""
     text = data.decode("utf-8", errors="replace")
-    if not pat.search(text):   # cheap pre-check (anchors make it unsafe for regexes)
+    if not pat.search(text):  # cheap pre-check (anchors make it unsafe for regexes)
         return []
     out: list[tuple[int, int, str]] = []
     for no, line in enumerate(text.split("\n"), 1):
@@ -105,16 +124,28 @@ def _literal_lines(pat: re.Pattern[str], data: bytes, want: int) -> list[tuple[i
     return out
 
 
-def search(ws: Workspace, res: Resolved, query: str, *, max_results: int, case_sensitive: bool,
-           regex: bool, max_file_bytes: int, regex_timeout_ms: int,
-           cancelled: Callable[[], bool]) -> dict[str, Any]:
+def search(
+    ws: Workspace,
+    res: Resolved,
+    query: str,
+    *,
+    max_results: int,
+    case_sensitive: bool,
+    regex: bool,
+    max_file_bytes: int,
+    regex_timeout_ms: int,
+    cancelled: Callable[[], bool],
+) -> dict[str, Any]:
     flags = 0 if case_sensitive else re.IGNORECASE
     try:
         pat = re.compile(query if regex else re.escape(query), flags)
     except re.error as e:
         raise invalid(f"invalid regular expression {query!r}: {e}", query=query) from None
-    worker = (RegexSearch(query, flags, budget_ms=regex_timeout_ms, max_chars=MAX_LINE_CHARS,
-                          cancelled=cancelled) if regex else None)
+    worker = (
+        RegexSearch(query, flags, budget_ms=regex_timeout_ms, max_chars=MAX_LINE_CHARS, cancelled=cancelled)
+        if regex
+        else None
+    )
     try:
         return _search(ws, res, query, pat, worker, max_results, max_file_bytes, cancelled)
     finally:
@@ -122,8 +153,16 @@ def search(ws: Workspace, res: Resolved, query: str, *, max_results: int, case_s
             worker.close()
 
 
-def _search(ws: Workspace, res: Resolved, query: str, pat: re.Pattern[str], worker: RegexSearch | None,
-            max_results: int, max_file_bytes: int, cancelled: Callable[[], bool]) -> dict[str, Any]:
+def _search(
+    ws: Workspace,
+    res: Resolved,
+    query: str,
+    pat: re.Pattern[str],
+    worker: RegexSearch | None,
+    max_results: int,
+    max_file_bytes: int,
+    cancelled: Callable[[], bool],
+) -> dict[str, Any]:
     matches: list[dict[str, Any]] = []
     searched = skipped = 0
     truncated = False
@@ -137,7 +176,7 @@ def _search(ws: Workspace, res: Resolved, query: str, pat: re.Pattern[str], work
             continue
         try:
             with open(e.path, "rb") as f:
-                data = f.read(max_file_bytes + 1)   # the file may have grown since the walk
+                data = f.read(max_file_bytes + 1)  # the file may have grown since the walk
         except OSError:
             skipped += 1
             continue
@@ -145,17 +184,25 @@ def _search(ws: Workspace, res: Resolved, query: str, pat: re.Pattern[str], work
             skipped += 1
             continue
         searched += 1
-        want = max_results - len(matches) + 1     # one more than fits tells us to set truncated
+        want = max_results - len(matches) + 1  # one more than fits tells us to set truncated
         found = worker.search(data, want, e.rel) if worker else _literal_lines(pat, data, want)
-        if found is None:                          # cancelled
+        if found is None:  # cancelled
             break
         for no, col, text in found:
             if len(matches) >= max_results:
                 truncated = True
                 break
             matches.append({"path": e.rel, "line": no, "column": col, "text": text})
-    return {"query": query, "path": res.rel, "root": res.root, "count": len(matches),
-            "truncated": truncated, "filesSearched": searched, "filesSkipped": skipped, "matches": matches}
+    return {
+        "query": query,
+        "path": res.rel,
+        "root": res.root,
+        "count": len(matches),
+        "truncated": truncated,
+        "filesSearched": searched,
+        "filesSkipped": skipped,
+        "matches": matches,
+    }
 
 
 # -- repo.patch -----------------------------------------------------------------------------------
@@ -170,8 +217,11 @@ def patch(ws: Workspace, changes: list[dict[str, Any]], max_file_bytes: int) -> 
         if os.path.isdir(res.real):
             raise invalid(f"changes[{i}]: path {res.given!r} is a directory", path=res.given)
         if ws.matchers[res.root].is_excluded(res.rel, False):
-            raise invalid(f"changes[{i}]: path {res.given!r} matches the ignore config, which "
-                          "repo.patch never writes (the daemon's .bkg/ state, secrets, ...)", path=res.given)
+            raise invalid(
+                f"changes[{i}]: path {res.given!r} matches the ignore config, which "
+                "repo.patch never writes (the daemon's .bkg/ state, secrets, ...)",
+                path=res.given,
+            )
         data = b""
         if mode in ("write", "append"):
             if not isinstance(ch.get("content"), str):
@@ -184,8 +234,10 @@ def patch(ws: Workspace, changes: list[dict[str, Any]], max_file_bytes: int) -> 
             else:
                 data = ch["content"].encode("utf-8")
             if len(data) > max_file_bytes:
-                raise invalid(f"changes[{i}]: content is {len(data)} bytes, more than maxFileBytes "
-                              f"({max_file_bytes})", path=res.given)
+                raise invalid(
+                    f"changes[{i}]: content is {len(data)} bytes, more than maxFileBytes ({max_file_bytes})",
+                    path=res.given,
+                )
         elif mode != "delete":
             raise invalid(f"changes[{i}]: unknown mode {mode!r}", path=res.given)
         plan.append((res, mode, data))

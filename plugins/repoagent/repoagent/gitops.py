@@ -1,9 +1,11 @@
 """git through the CLI (no GitPython): log, diff, commit."""
+
 from __future__ import annotations
 
 import os
 import re
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from bkg_plugin import ErrorCodes, PluginError
 
@@ -12,16 +14,16 @@ from .procs import RunResult, run_capped
 from .workspace import Resolved, Workspace, invalid
 
 GIT_ENV = {
-    "GIT_TERMINAL_PROMPT": "0",   # never wait for credentials
+    "GIT_TERMINAL_PROMPT": "0",  # never wait for credentials
     "GIT_PAGER": "cat",
     "PAGER": "cat",
-    "GIT_OPTIONAL_LOCKS": "0",    # read-only commands do not take index.lock
+    "GIT_OPTIONAL_LOCKS": "0",  # read-only commands do not take index.lock
     "LC_ALL": "C",
     # a path is a path: pathspec magic such as ":(top)" would reach files above the workspace
     # root when that root is a folder inside a larger repository
     "GIT_LITERAL_PATHSPECS": "1",
 }
-INTERNAL_MAX_BYTES = 16 * 1024 * 1024   # for git output we parse (diff text uses maxOutputBytes)
+INTERNAL_MAX_BYTES = 16 * 1024 * 1024  # for git output we parse (diff text uses maxOutputBytes)
 EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
 # no ":" (rev:path, :/search, :0:path name blobs and trees, not commits), no leading "-" (options)
 _REV = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_./~^@{}+-]*$")
@@ -33,25 +35,48 @@ class Git:
         self.cfg = cfg
         self.ws = ws
 
-    def run(self, cwd: str, args: list[str], *, cancelled: Callable[[], bool] = lambda: False,
-            max_bytes: int | None = None, identity: bool = False, check: bool = True) -> RunResult:
+    def run(
+        self,
+        cwd: str,
+        args: list[str],
+        *,
+        cancelled: Callable[[], bool] = lambda: False,
+        max_bytes: int | None = None,
+        identity: bool = False,
+        check: bool = True,
+    ) -> RunResult:
         argv = ["git", "-c", "core.quotepath=false", "-c", "color.ui=false"]
         if identity and self.cfg.commit_identity:
-            argv += ["-c", f"user.name={self.cfg.commit_identity['name']}",
-                     "-c", f"user.email={self.cfg.commit_identity['email']}"]
+            argv += [
+                "-c",
+                f"user.name={self.cfg.commit_identity['name']}",
+                "-c",
+                f"user.email={self.cfg.commit_identity['email']}",
+            ]
         argv += args
         try:
-            r = run_capped(argv, cwd, timeout_s=self.cfg.git_timeout_ms / 1000.0,
-                           max_bytes=max_bytes or INTERNAL_MAX_BYTES, cancelled=cancelled, env=GIT_ENV)
+            r = run_capped(
+                argv,
+                cwd,
+                timeout_s=self.cfg.git_timeout_ms / 1000.0,
+                max_bytes=max_bytes or INTERNAL_MAX_BYTES,
+                cancelled=cancelled,
+                env=GIT_ENV,
+            )
         except FileNotFoundError:
             raise PluginError(ErrorCodes.PluginError, "git is not installed (not found on PATH)") from None
         if r.timed_out:
-            raise PluginError(ErrorCodes.PluginError,
-                              f"git {args[0]} timed out after {self.cfg.git_timeout_ms} ms (gitTimeoutMs)",
-                              {"timeoutMs": self.cfg.git_timeout_ms})
+            raise PluginError(
+                ErrorCodes.PluginError,
+                f"git {args[0]} timed out after {self.cfg.git_timeout_ms} ms (gitTimeoutMs)",
+                {"timeoutMs": self.cfg.git_timeout_ms},
+            )
         if check and r.exit_code != 0 and not r.cancelled:
-            raise PluginError(ErrorCodes.PluginError, f"git {args[0]} failed: {r.text('stderr').strip() or r.exit_code}",
-                              {"exitCode": r.exit_code, "stderr": r.text("stderr")})
+            raise PluginError(
+                ErrorCodes.PluginError,
+                f"git {args[0]} failed: {r.text('stderr').strip() or r.exit_code}",
+                {"exitCode": r.exit_code, "stderr": r.text("stderr")},
+            )
         return r
 
     @staticmethod
@@ -64,8 +89,7 @@ class Git:
     def toplevel(self, cwd: str, given: str) -> str:
         r = self.run(cwd, ["rev-parse", "--show-toplevel"], check=False)
         if r.exit_code != 0:
-            raise PluginError(ErrorCodes.PluginError, f"{given!r} is not inside a git repository",
-                              {"path": given})
+            raise PluginError(ErrorCodes.PluginError, f"{given!r} is not inside a git repository", {"path": given})
         return r.text().strip()
 
     def has_head(self, cwd: str) -> bool:
@@ -96,8 +120,11 @@ class Git:
         self.toplevel(cwd, res.given)
         if rev is not None:
             if not _REV.match(rev):
-                raise invalid(f"invalid rev {rev!r}: must look like a commit, branch, tag or A..B range "
-                              "(letters, digits and _./~^@{}+-, not starting with '-'; no ':')", rev=rev)
+                raise invalid(
+                    f"invalid rev {rev!r}: must look like a commit, branch, tag or A..B range "
+                    "(letters, digits and _./~^@{}+-, not starting with '-'; no ':')",
+                    rev=rev,
+                )
             base = rev
         else:
             base = "HEAD" if self.has_head(cwd) else EMPTY_TREE
@@ -114,7 +141,9 @@ class Git:
             "files": [f for f in names.text().splitlines() if f],
         }
         if rev is None:
-            u = self.run(cwd, ["ls-files", "--full-name", "--others", "--exclude-standard", "--", spec], cancelled=cancelled)
+            u = self.run(
+                cwd, ["ls-files", "--full-name", "--others", "--exclude-standard", "--", spec], cancelled=cancelled
+            )
             out["untracked"] = [f for f in u.text().splitlines() if f]
         return out
 
@@ -132,17 +161,22 @@ class Git:
             if not rel.startswith("../") and self.ws.matchers[root].is_excluded(rel, False):
                 excluded.append(rel)
         if excluded:
-            raise invalid(f"repo.commit would stage {', '.join(repr(x) for x in excluded[:10])}"
-                          f"{' and more' if len(excluded) > 10 else ''}, which the ignore config excludes; "
-                          "name the paths to commit, or add them to .gitignore", excluded=excluded)
+            raise invalid(
+                f"repo.commit would stage {', '.join(repr(x) for x in excluded[:10])}"
+                f"{' and more' if len(excluded) > 10 else ''}, which the ignore config excludes; "
+                "name the paths to commit, or add them to .gitignore",
+                excluded=excluded,
+            )
 
     def commit(self, message: str, paths: list[str] | None, cancelled: Callable[[], bool]) -> dict[str, Any]:
         if paths:
             resolved = [self.ws.resolve(p, must_exist=False) for p in paths]
             for r in resolved:
                 if self.ws.matchers[r.root].is_excluded(r.rel, os.path.isdir(r.real)):
-                    raise invalid(f"repo.commit: path {r.given!r} matches the ignore config, which "
-                                  "repo.commit never stages", path=r.given)
+                    raise invalid(
+                        f"repo.commit: path {r.given!r} matches the ignore config, which repo.commit never stages",
+                        path=r.given,
+                    )
             roots = {r.root for r in resolved}
             if len(roots) > 1:
                 raise invalid("repo.commit: all paths must lie in the same workspace root", paths=paths)

@@ -14,6 +14,7 @@ Pattern semantics follow gitignore(5):
 As in git, nothing inside an ignored folder can be re-included (walks never enter it, and
 ``is_ignored`` checks every ancestor).
 """
+
 from __future__ import annotations
 
 import os
@@ -23,12 +24,12 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Rule:
-    base: str          # folder holding the pattern, relative to the root, posix ("" = root)
-    regex: "re.Pattern[str]"
+    base: str  # folder holding the pattern, relative to the root, posix ("" = root)
+    regex: re.Pattern[str]
     negate: bool
     dir_only: bool
     anchored: bool
-    source: str        # the pattern as written (for diagnostics)
+    source: str  # the pattern as written (for diagnostics)
 
 
 def _translate(glob: str) -> str:
@@ -42,11 +43,11 @@ def _translate(glob: str) -> str:
                 at_start = i == 0 or glob[i - 1] == "/"
                 j = i + 2
                 at_end = j == n
-                if at_start and at_end:          # "**" alone or ".../**": everything below
+                if at_start and at_end:  # "**" alone or ".../**": everything below
                     out.append(".*")
                     i = j
                     continue
-                if at_start and glob.startswith("/", j):   # "**/": zero or more folders
+                if at_start and glob.startswith("/", j):  # "**/": zero or more folders
                     out.append("(?:.*/)?")
                     i = j + 1
                     continue
@@ -66,10 +67,10 @@ def _translate(glob: str) -> str:
                 j += 1
             while j < n and glob[j] != "]":
                 j += 1
-            if j >= n:                          # no closing bracket: a literal "["
+            if j >= n:  # no closing bracket: a literal "["
                 out.append(re.escape(c))
             else:
-                body = glob[i + 1:j]
+                body = glob[i + 1 : j]
                 neg = body[:1] in ("!", "^")
                 if neg:
                     body = body[1:]
@@ -136,7 +137,7 @@ def _apply(rules: list[Rule], rel: str, is_dir: bool, state: bool | None) -> boo
         if r.base:
             if not rel.startswith(r.base + "/"):
                 continue
-            sub = rel[len(r.base) + 1:]
+            sub = rel[len(r.base) + 1 :]
         else:
             sub = rel
         target = sub if r.anchored else name
@@ -168,7 +169,11 @@ class IgnoreMatcher:
             return []
         rules = self._dir_rules.get(rel_dir)
         if rules is None:
-            path = os.path.join(self.root, *rel_dir.split("/"), ".gitignore") if rel_dir else os.path.join(self.root, ".gitignore")
+            path = (
+                os.path.join(self.root, *rel_dir.split("/"), ".gitignore")
+                if rel_dir
+                else os.path.join(self.root, ".gitignore")
+            )
             rules = parse_lines(_read_lines(path), rel_dir)
             self._dir_rules[rel_dir] = rules
         return rules
@@ -218,7 +223,7 @@ class IgnoreMatcher:
 
 def _read_lines(path: str) -> list[str]:
     try:
-        with open(path, "r", encoding="utf-8", errors="replace") as f:
+        with open(path, encoding="utf-8", errors="replace") as f:
             return f.read().splitlines()
     except OSError:
         return []

@@ -7,15 +7,28 @@ methods use are understood: type (object, string, integer, boolean, array), prop
 required, additionalProperties: false, enum, minimum, maximum, minLength, minItems, maxItems and
 items. Anything else in a schema is a programming error and raises at registration.
 """
+
 from __future__ import annotations
 
 from typing import Any
 
 from .workspace import invalid
 
-MAX_SAFE_INTEGER = 2**53 - 1   # the largest integer every JSON peer (JavaScript included) keeps exact
-_KNOWN = {"type", "properties", "required", "additionalProperties", "enum", "minimum", "maximum",
-          "minLength", "minItems", "maxItems", "items", "description"}
+MAX_SAFE_INTEGER = 2**53 - 1  # the largest integer every JSON peer (JavaScript included) keeps exact
+_KNOWN = {
+    "type",
+    "properties",
+    "required",
+    "additionalProperties",
+    "enum",
+    "minimum",
+    "maximum",
+    "minLength",
+    "minItems",
+    "maxItems",
+    "items",
+    "description",
+}
 
 
 def check_schema(schema: dict[str, Any]) -> None:
@@ -63,8 +76,10 @@ def check(schema: dict[str, Any], value: Any, where: str = "params") -> Any:
             elif key in props:
                 out[key] = check(props[key], v, f"{where}.{key}")
             elif schema.get("additionalProperties") is False:
-                raise invalid(f"{where}.{key} is not a known parameter (known: {', '.join(sorted(props))})",
-                              field=f"{where}.{key}")
+                raise invalid(
+                    f"{where}.{key} is not a known parameter (known: {', '.join(sorted(props))})",
+                    field=f"{where}.{key}",
+                )
             else:
                 out[key] = v
         return out

@@ -1,4 +1,5 @@
 """Running child processes without a shell, with a timeout, output caps and cancellation."""
+
 from __future__ import annotations
 
 import os
@@ -6,8 +7,8 @@ import signal
 import subprocess
 import threading
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Sequence
 
 
 @dataclass
@@ -73,9 +74,15 @@ def _kill_group(proc: subprocess.Popen) -> None:
             pass
 
 
-def run_capped(argv: Sequence[str], cwd: str, *, timeout_s: float, max_bytes: int,
-               cancelled: Callable[[], bool] = lambda: False,
-               env: dict[str, str] | None = None) -> RunResult:
+def run_capped(
+    argv: Sequence[str],
+    cwd: str,
+    *,
+    timeout_s: float,
+    max_bytes: int,
+    cancelled: Callable[[], bool] = lambda: False,
+    env: dict[str, str] | None = None,
+) -> RunResult:
     """Run argv (no shell) in cwd. On timeout or cancellation the child's whole process group is
     killed. stdout and stderr are each capped at max_bytes (the rest is read and dropped).
     Raises FileNotFoundError / PermissionError when argv[0] cannot be started."""
@@ -83,9 +90,12 @@ def run_capped(argv: Sequence[str], cwd: str, *, timeout_s: float, max_bytes: in
     full_env.update(env or {})
     start = time.monotonic()
     proc = subprocess.Popen(
-        list(argv), cwd=cwd, env=full_env,
+        list(argv),
+        cwd=cwd,
+        env=full_env,
         stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         start_new_session=True,  # its own process group: a timeout kills its children too
     )
     out = _Capped(proc.stdout, max_bytes)
@@ -116,9 +126,12 @@ def run_capped(argv: Sequence[str], cwd: str, *, timeout_s: float, max_bytes: in
     for c in (out, err):
         c.thread.join(timeout=1.0 if (timed_out or was_cancelled) else 5.0)
     return RunResult(
-        stdout=bytes(out.buf), stderr=bytes(err.buf),
+        stdout=bytes(out.buf),
+        stderr=bytes(err.buf),
         exit_code=proc.returncode if not (timed_out or was_cancelled) else None,
-        stdout_truncated=out.truncated, stderr_truncated=err.truncated,
-        timed_out=timed_out, cancelled=was_cancelled,
+        stdout_truncated=out.truncated,
+        stderr_truncated=err.truncated,
+        timed_out=timed_out,
+        cancelled=was_cancelled,
         elapsed_ms=int((time.monotonic() - start) * 1000),
     )

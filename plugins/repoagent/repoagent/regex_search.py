@@ -5,6 +5,7 @@ of one call; reading and walking the tree are not counted, nor is the child's st
 budget is spent, or the call is cancelled, the child is killed (its own process group) and the
 plugin's other calls never waited on it: this thread only sleeps in ``select``.
 """
+
 from __future__ import annotations
 
 import json
@@ -22,8 +23,8 @@ from bkg_plugin import ErrorCodes, PluginError
 from .workspace import invalid
 
 WORKER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "regex_worker.py")
-STARTUP_TIMEOUT_S = 30.0    # a loaded machine can be slow to start Python; not part of the budget
-POLL_S = 0.05               # how often a wait looks at cancellation
+STARTUP_TIMEOUT_S = 30.0  # a loaded machine can be slow to start Python; not part of the budget
+POLL_S = 0.05  # how often a wait looks at cancellation
 _LEN = struct.Struct(">I")
 
 
@@ -41,24 +42,30 @@ class RegexSearch:
     Not thread-safe (one call, one thread). ``close()`` is idempotent and always kills the child;
     call it in a ``finally``."""
 
-    def __init__(self, pattern: str, flags: int, *, budget_ms: int, max_chars: int,
-                 cancelled: Callable[[], bool]) -> None:
+    def __init__(
+        self, pattern: str, flags: int, *, budget_ms: int, max_chars: int, cancelled: Callable[[], bool]
+    ) -> None:
         self.pattern = pattern
         self.budget_ms = budget_ms
         self.spent_s = 0.0
         self.cancelled = cancelled
         self.proc = subprocess.Popen(
             [sys.executable, "-I", "-S", WORKER],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-            bufsize=0, start_new_session=True)
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            bufsize=0,
+            start_new_session=True,
+        )
         try:
             self._send(json.dumps({"pattern": pattern, "flags": flags, "maxChars": max_chars}).encode())
             reply = json.loads(self._receive(time.monotonic() + STARTUP_TIMEOUT_S, "start"))
         except _Stopped as e:
             self.close()
             if e.why == "start":
-                raise PluginError(ErrorCodes.PluginError,
-                                  f"the regex worker did not start within {STARTUP_TIMEOUT_S:.0f} s") from None
+                raise PluginError(
+                    ErrorCodes.PluginError, f"the regex worker did not start within {STARTUP_TIMEOUT_S:.0f} s"
+                ) from None
             raise
         except BaseException:
             self.close()
@@ -96,7 +103,8 @@ class RegexSearch:
                 f"regular expression {self.pattern!r} used up its time budget of {self.budget_ms} ms "
                 f"(regexTimeoutMs) while searching {rel!r} and was stopped; it probably backtracks "
                 "catastrophically (nested quantifiers such as (a+)+): simplify it or search a smaller path",
-                {"query": self.pattern, "budgetMs": self.budget_ms, "path": rel}) from None
+                {"query": self.pattern, "budgetMs": self.budget_ms, "path": rel},
+            ) from None
         finally:
             self.spent_s += time.monotonic() - start
         return [(int(n), int(c), str(t)) for n, c, t in json.loads(reply)]
@@ -106,8 +114,8 @@ class RegexSearch:
         assert self.proc.stdin is not None
         view = memoryview(_LEN.pack(len(payload)) + payload)
         try:
-            while view:   # a raw pipe write may be partial
-                view = view[self.proc.stdin.write(view):]
+            while view:  # a raw pipe write may be partial
+                view = view[self.proc.stdin.write(view) :]
         except (BrokenPipeError, OSError):
             raise PluginError(ErrorCodes.PluginError, "the regex worker exited unexpectedly") from None
 

@@ -12,6 +12,7 @@ cwd. Frames on stdin/stdout are a 4-byte big-endian length followed by the paylo
    ``[[line, column, text], ...]`` (at most ``want``, text cut to ``max_chars``);
 3. EOF on stdin: exit 0.
 """
+
 from __future__ import annotations
 
 import json
@@ -76,8 +77,8 @@ def main() -> int:
         frame = _read_frame(inp)
         if frame is None:
             return 0
-        want = _LEN.unpack(frame[:_LEN.size])[0]
-        found = search_lines(pat, frame[_LEN.size:], want, max_chars)
+        want = _LEN.unpack(frame[: _LEN.size])[0]
+        found = search_lines(pat, frame[_LEN.size :], want, max_chars)
         _write_frame(out, json.dumps(found, ensure_ascii=False).encode("utf-8"))
 
 

@@ -4,13 +4,14 @@ Every path a caller gives goes through ``Workspace.resolve``: relative paths are
 first workspace root, absolute ones are accepted as they are; then the path is resolved with
 ``os.path.realpath`` (so ``..`` and symlinks are followed) and must lie inside one of the roots.
 """
+
 from __future__ import annotations
 
 import os
 import stat
 from collections import deque
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Callable, Iterator
 
 from bkg_plugin import ErrorCodes, PluginError
 
@@ -20,19 +21,19 @@ from .ignore import IgnoreMatcher
 
 @dataclass(frozen=True)
 class Resolved:
-    given: str      # the path as the caller wrote it
-    root: str       # the workspace root (realpath) holding it
-    real: str       # its realpath
-    rel: str        # relative to root, posix separators, "." for the root itself
+    given: str  # the path as the caller wrote it
+    root: str  # the workspace root (realpath) holding it
+    real: str  # its realpath
+    rel: str  # relative to root, posix separators, "." for the root itself
 
 
 @dataclass(frozen=True)
 class Entry:
-    rel: str        # relative to the root, posix
-    path: str       # absolute (under the root's realpath; not resolved further)
-    type: str       # "file" | "dir" | "symlink" | "other"
+    rel: str  # relative to the root, posix
+    path: str  # absolute (under the root's realpath; not resolved further)
+    type: str  # "file" | "dir" | "symlink" | "other"
     size: int
-    depth: int      # 1 = a child of the walk's start
+    depth: int  # 1 = a child of the walk's start
 
 
 def invalid(message: str, **data: object) -> PluginError:
@@ -54,8 +55,9 @@ class Workspace:
         return self.roots[0]
 
     # -- resolution ---------------------------------------------------------------------------
-    def resolve(self, path: str | None, *, must_exist: bool = True, allow_ignored: bool = True,
-                base: str | None = None) -> Resolved:
+    def resolve(
+        self, path: str | None, *, must_exist: bool = True, allow_ignored: bool = True, base: str | None = None
+    ) -> Resolved:
         """Resolve a caller's path; PluginError -32602 naming the path when it is outside every
         root (``..``, absolute paths, symlinks), inside ``.git``, missing, or ignored (a missing
         path is ignored when a parent folder is). A relative path is taken against ``base``
@@ -69,8 +71,9 @@ class Workspace:
         if not holders:
             via_link = os.path.normpath(cand) != real
             verb = "resolves (through a symlink) outside" if via_link else "is outside"
-            raise invalid(f"path {given!r} {verb} the workspace roots ({', '.join(self.roots)})",
-                          path=given, roots=self.roots)
+            raise invalid(
+                f"path {given!r} {verb} the workspace roots ({', '.join(self.roots)})", path=given, roots=self.roots
+            )
         root = max(holders, key=len)
         rel = os.path.relpath(real, root).replace(os.sep, "/")
         if "/.git/" in "/" + rel + "/":
@@ -84,8 +87,9 @@ class Workspace:
         return res
 
     # -- walking ------------------------------------------------------------------------------
-    def walk(self, start: Resolved, *, max_depth: int | None = None,
-             cancelled: Callable[[], bool] = lambda: False) -> Iterator[Entry]:
+    def walk(
+        self, start: Resolved, *, max_depth: int | None = None, cancelled: Callable[[], bool] = lambda: False
+    ) -> Iterator[Entry]:
         """Entries under start, breadth first, children sorted by name; ignored paths (and
         ``.git``) are skipped and never entered; symlinks are reported, never followed.
         A file ``start`` yields just itself (depth 0)."""

@@ -1,5 +1,6 @@
 """Test helpers: a throwaway git repository, and a framed JSON-RPC client that plays the daemon
 against the real plugin process (python3 main.py), like plugin-sdk/python/tests/conftest.py."""
+
 from __future__ import annotations
 
 import json
@@ -9,8 +10,9 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 
@@ -30,7 +32,7 @@ FILES_V1: dict[str, str] = {
     ".gitignore": "build/\n*.log\nsecret.txt\n",
     "README.md": "# Sample\n\nA needle in a haystack.\n",
     "pkg/__init__.py": '"""The sample package."""\nfrom .core import Engine\n\n__all__ = ["Engine"]\n',
-    "pkg/core.py": '''import json
+    "pkg/core.py": """import json
 import os
 
 from . import util
@@ -60,8 +62,8 @@ class Engine:
 
 class Plugin(Engine):
     pass
-''',
-    "pkg/util.py": '''from typing import Iterable
+""",
+    "pkg/util.py": """from typing import Iterable
 
 
 def evens(xs: Iterable[int]) -> list[int]:
@@ -86,8 +88,8 @@ def helper():
     def inner(y):
         return y if y else 0
     return inner
-''',
-    "app.py": '''import sys
+""",
+    "app.py": """import sys
 
 import pkg
 from pkg.core import Engine
@@ -103,13 +105,13 @@ def main(argv):
 
 if __name__ == "__main__":
     main(sys.argv)
-''',
+""",
 }
 FILES_V2: dict[str, str] = {
     "docs/guide.md": "# Guide\n\nFind the Needle here.\n",
     "scripts/tool.py": "import app\nimport pkg.util\n\n\ndef go():\n    return app.main([])\n",
 }
-BIG = "0123456789" * 1000                      # 10000 bytes, over the test maxFileBytes (8192)
+BIG = "0123456789" * 1000  # 10000 bytes, over the test maxFileBytes (8192)
 BINARY = bytes(range(256)) * 4
 IGNORED: dict[str, str] = {
     "build/out.txt": "NEEDLE in build\n",
@@ -120,8 +122,15 @@ IGNORED: dict[str, str] = {
 
 def git_env(home: Path) -> dict[str, str]:
     env = dict(os.environ)
-    env.update({"HOME": str(home), "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1",
-                "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"})
+    env.update(
+        {
+            "HOME": str(home),
+            "GIT_CONFIG_GLOBAL": os.devnull,
+            "GIT_CONFIG_NOSYSTEM": "1",
+            "GIT_TERMINAL_PROMPT": "0",
+            "LC_ALL": "C",
+        }
+    )
     env.pop("PYTHONPATH", None)
     return env
 
@@ -130,8 +139,14 @@ def git(repo: Path, *args: str, env: dict[str, str], date: str | None = None) ->
     e = dict(env)
     if date:
         e["GIT_AUTHOR_DATE"] = e["GIT_COMMITTER_DATE"] = date
-    r = subprocess.run(["git", "-c", f"user.name={AUTHOR[0]}", "-c", f"user.email={AUTHOR[1]}", *args],
-                       cwd=repo, env=e, capture_output=True, text=True, timeout=30)
+    r = subprocess.run(
+        ["git", "-c", f"user.name={AUTHOR[0]}", "-c", f"user.email={AUTHOR[1]}", *args],
+        cwd=repo,
+        env=e,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert r.returncode == 0, f"git {args}: {r.stderr}"
     return r.stdout
 
@@ -176,10 +191,16 @@ def encode(msg: Any) -> bytes:
 
 class Client:
     def __init__(self, cwd: Path, env: dict[str, str]) -> None:
-        self.proc = subprocess.Popen([PY, str(MAIN)], cwd=str(cwd), env=env,
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                     start_new_session=True)
-        self.inbox: "queue.Queue[Any]" = queue.Queue()
+        self.proc = subprocess.Popen(
+            [PY, str(MAIN)],
+            cwd=str(cwd),
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+        )
+        self.inbox: queue.Queue[Any] = queue.Queue()
         self.seen: list[Msg] = []
         self.stderr_lines: list[str] = []
         self.bad_stdout: str | None = None
@@ -244,8 +265,9 @@ class Client:
             except queue.Empty:
                 continue
             if m is None:
-                raise AssertionError(f"plugin stdout ended ({self.bad_stdout or 'eof'}); "
-                                     f"stderr: {self.stderr_lines[-20:]}")
+                raise AssertionError(
+                    f"plugin stdout ended ({self.bad_stdout or 'eof'}); stderr: {self.stderr_lines[-20:]}"
+                )
             if pred(m):
                 return m
             self.seen.append(m)
@@ -253,8 +275,7 @@ class Client:
     def response(self, rid: Any, timeout: float = 10.0) -> Msg:
         return self.expect(lambda m: m.get("id") == rid and "method" not in m, timeout)
 
-    def call(self, method: str, params: Any = None, meta: dict[str, Any] | None = None,
-             timeout: float = 10.0) -> Msg:
+    def call(self, method: str, params: Any = None, meta: dict[str, Any] | None = None, timeout: float = 10.0) -> Msg:
         return self.response(self.request(method, params, meta), timeout)
 
     def result(self, method: str, params: Any = None, **kw: Any) -> Any:
@@ -270,10 +291,19 @@ class Client:
     def initialize(self, config: Any) -> Msg:
         self.next_id += 1
         rid = self.next_id
-        self.send({"jsonrpc": "2.0", "id": rid, "method": "initialize", "params": {
-            "protocolVersion": "1.0.0", "daemon": {"version": "0.1.0"},
-            "plugin": {"name": "repoagent", "instanceId": "repoagent#1", "dataDir": "/tmp"},
-            "config": config}})
+        self.send(
+            {
+                "jsonrpc": "2.0",
+                "id": rid,
+                "method": "initialize",
+                "params": {
+                    "protocolVersion": "1.0.0",
+                    "daemon": {"version": "0.1.0"},
+                    "plugin": {"name": "repoagent", "instanceId": "repoagent#1", "dataDir": "/tmp"},
+                    "config": config,
+                },
+            }
+        )
         r = self.response(rid, timeout=15)
         if "result" in r:
             self.send({"jsonrpc": "2.0", "method": "initialized", "params": {}})
@@ -283,7 +313,7 @@ class Client:
         if self.proc.poll() is None:
             try:
                 assert self.proc.stdin is not None
-                self.proc.stdin.close()      # stdin closing: the plugin must exit by itself
+                self.proc.stdin.close()  # stdin closing: the plugin must exit by itself
                 self.proc.wait(timeout=3)
             except Exception:
                 self.proc.kill()
@@ -354,23 +384,32 @@ def spawn(sandbox):
 @pytest.fixture(scope="session")
 def agent(spawn, repo) -> Client:
     """The read-only plugin over the sample repo (allowWrite left at its default)."""
-    return spawn({"workspaceRoots": [str(repo)], "commands": commands(), "maxFileBytes": 8192,
-                  "commandTimeoutMs": 5000, "maxOutputBytes": 65536})
+    return spawn(
+        {
+            "workspaceRoots": [str(repo)],
+            "commands": commands(),
+            "maxFileBytes": 8192,
+            "commandTimeoutMs": 5000,
+            "maxOutputBytes": 65536,
+        }
+    )
 
 
 @pytest.fixture(scope="session")
 def tight(spawn, repo) -> Client:
     """Small limits: 300 ms command timeout (only for a command that never ends by itself),
     200 output bytes."""
-    return spawn({"workspaceRoots": [str(repo)], "commands": commands(),
-                  "commandTimeoutMs": 300, "maxOutputBytes": 200})
+    return spawn(
+        {"workspaceRoots": [str(repo)], "commands": commands(), "commandTimeoutMs": 300, "maxOutputBytes": 200}
+    )
 
 
 @pytest.fixture(scope="session")
 def capped(spawn, repo) -> Client:
     """200 output bytes and a timeout no healthy command reaches, even on a loaded machine."""
-    return spawn({"workspaceRoots": [str(repo)], "commands": commands(),
-                  "commandTimeoutMs": 60000, "maxOutputBytes": 200})
+    return spawn(
+        {"workspaceRoots": [str(repo)], "commands": commands(), "commandTimeoutMs": 60000, "maxOutputBytes": 200}
+    )
 
 
 def child_pids(pid: int) -> list[int]:
@@ -380,7 +419,7 @@ def child_pids(pid: int) -> list[int]:
         try:
             with open(f"/proc/{pid}/task/{tid}/children") as f:
                 kids += [int(k) for k in f.read().split()]
-        except FileNotFoundError:   # the thread ended since the listing (the SDK has one per call)
+        except FileNotFoundError:  # the thread ended since the listing (the SDK has one per call)
             continue
     return kids
 

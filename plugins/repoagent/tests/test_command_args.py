@@ -1,6 +1,7 @@
 """repo.command's extra args and cwd are checked like file paths (issue item 10: `ls /root`,
 `ls .bkg` and `cwd: ".bkg"` were accepted), and options that write files, run programs or
 read another repository are refused."""
+
 from __future__ import annotations
 
 import os
@@ -17,24 +18,27 @@ def _refused(agent, name, args, code=INVALID_PARAMS, **extra):
     return e
 
 
-@pytest.mark.parametrize("args,bad", [
-    (["/root"], "/root"),
-    (["/etc"], "/etc"),
-    (["-la", "/root"], "/root"),
-    (["--color=auto", "../.."], "../.."),
-    (["--", "/etc"], "/etc"),
-    (["--", "-weird", "/etc"], "/etc"),
-    ([".."], ".."),
-    (["pkg/../../outside"], "pkg/../../outside"),
-    (["escape"], "escape"),                       # a symlink that points out of the root
-    (["escape/secret.txt"], "escape/secret.txt"),
-    ([".git"], ".git"),
-    (["build"], "build"),                         # an ignored folder (.gitignore: build/)
-    (["build/out.txt"], "build/out.txt"),
-    (["build/not-there-yet"], "build/not-there-yet"),
-    (["secret.txt"], "secret.txt"),               # an ignored file
-    (["--hide=/etc"], "--hide=/etc"),             # a path as the value of a long option
-])
+@pytest.mark.parametrize(
+    "args,bad",
+    [
+        (["/root"], "/root"),
+        (["/etc"], "/etc"),
+        (["-la", "/root"], "/root"),
+        (["--color=auto", "../.."], "../.."),
+        (["--", "/etc"], "/etc"),
+        (["--", "-weird", "/etc"], "/etc"),
+        ([".."], ".."),
+        (["pkg/../../outside"], "pkg/../../outside"),
+        (["escape"], "escape"),  # a symlink that points out of the root
+        (["escape/secret.txt"], "escape/secret.txt"),
+        ([".git"], ".git"),
+        (["build"], "build"),  # an ignored folder (.gitignore: build/)
+        (["build/out.txt"], "build/out.txt"),
+        (["build/not-there-yet"], "build/not-there-yet"),
+        (["secret.txt"], "secret.txt"),  # an ignored file
+        (["--hide=/etc"], "--hide=/etc"),  # a path as the value of a long option
+    ],
+)
 def test_bug_ls_path_args_outside_the_workspace_or_ignored_are_refused(agent, args, bad):
     e = _refused(agent, "ls", args)
     assert repr(bad) in e["message"] and "refused" in e["message"], e
@@ -76,8 +80,21 @@ def test_ls_recursion_is_refused(agent):
         assert "recurses into ignored folders" in e["message"], e
 
 
-@pytest.mark.parametrize("arg", ["--output=out.txt", "--output", "--outp=out.txt", "--ext-diff",
-                                 "--git-dir=.", "--work-tree=.", "--no-index", "-O", "-pO", "--orderfile=x"])
+@pytest.mark.parametrize(
+    "arg",
+    [
+        "--output=out.txt",
+        "--output",
+        "--outp=out.txt",
+        "--ext-diff",
+        "--git-dir=.",
+        "--work-tree=.",
+        "--no-index",
+        "-O",
+        "-pO",
+        "--orderfile=x",
+    ],
+)
 def test_git_options_that_write_run_or_escape_are_refused(agent, repo, arg):
     e = _refused(agent, "git-diff", [arg], PERMISSION_DENIED)
     assert repr(arg) in e["message"] and "not allowed" in e["message"], e
@@ -117,15 +134,18 @@ def test_relative_operand_naming_nothing_is_allowed(agent, repo):
     assert not os.path.exists(repo / "HEAD~1")
 
 
-@pytest.mark.parametrize("name,args,says", [
-    ("git-config", ["core.hooksPath", "hooks"], "'git config', which is not one of the read-only"),
-    ("git-branch-any", ["evil-branch"], "without --list"),
-])
+@pytest.mark.parametrize(
+    "name,args,says",
+    [
+        ("git-config", ["core.hooksPath", "hooks"], "'git config', which is not one of the read-only"),
+        ("git-branch-any", ["evil-branch"], "without --list"),
+    ],
+)
 def test_git_subcommands_that_write_or_run_programs_take_no_args(agent, repo, name, args, says):
     e = _refused(agent, name, args, PERMISSION_DENIED)
     assert says in e["message"], e
     r = agent.result("repo.command", {"name": "git-branch", "args": ["evil-branch"]})
-    assert r["exitCode"] == 0 and r["stdout"] == ""       # a --list pattern: lists nothing, creates nothing
+    assert r["exitCode"] == 0 and r["stdout"] == ""  # a --list pattern: lists nothing, creates nothing
     r = agent.result("repo.command", {"name": "git-branch", "args": ["ma*"]})
     assert "main" in r["stdout"]
 

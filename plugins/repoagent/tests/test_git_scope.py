@@ -1,6 +1,7 @@
 """repo.diff, repo.log and repo.commit stay inside the workspace root when that root is a folder
 inside a larger git repository (audit: a path named ":(top)" was git pathspec magic, and
 repo.diff, which accepts paths that do not exist, showed the diff of the whole repository)."""
+
 from __future__ import annotations
 
 INVALID_PARAMS = -32602

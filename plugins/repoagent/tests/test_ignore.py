@@ -1,11 +1,11 @@
 """gitignore semantics of repoagent.ignore (pure unit tests; no plugin process), plus nested
 .gitignore files and negation through the real plugin."""
+
 from __future__ import annotations
 
 import sys
 
 import pytest
-
 from conftest import PLUGIN_DIR
 
 sys.path.insert(0, str(PLUGIN_DIR))
@@ -19,33 +19,36 @@ def matches(pattern: str, path: str, is_dir: bool = False) -> bool:
     return bool(rule.regex.match(path if rule.anchored else name)) and (is_dir or not rule.dir_only)
 
 
-@pytest.mark.parametrize("pattern,path,is_dir,expected", [
-    ("*.log", "a.log", False, True),
-    ("*.log", "deep/dir/a.log", False, True),
-    ("*.log", "a.logx", False, False),
-    ("build/", "build", True, True),
-    ("build/", "build", False, False),         # dir-only pattern, a file named build
-    ("build/", "src/build", True, True),        # no inner slash: any depth
-    ("/build", "src/build", True, False),       # anchored
-    ("/build", "build", True, True),
-    ("doc/frotz", "doc/frotz", True, True),
-    ("doc/frotz", "a/doc/frotz", True, False),  # inner slash: anchored
-    ("**/foo", "a/b/foo", False, True),
-    ("**/foo", "foo", False, True),
-    ("a/**/b", "a/b", False, True),
-    ("a/**/b", "a/x/y/b", False, True),
-    ("abc/**", "abc/x/y", False, True),
-    ("abc/**", "abc", True, False),
-    ("?.txt", "a.txt", False, True),
-    ("?.txt", "ab.txt", False, False),
-    ("[ab].py", "a.py", False, True),
-    ("[!ab].py", "a.py", False, False),
-    ("[!ab].py", "c.py", False, True),
-    ("*.py", "pkg/x.py", False, True),
-    ("pkg/*.py", "pkg/sub/x.py", False, False),  # * does not cross /
-    ("\\#hash", "#hash", False, True),
-    ("trailing   ", "trailing", False, True),
-])
+@pytest.mark.parametrize(
+    "pattern,path,is_dir,expected",
+    [
+        ("*.log", "a.log", False, True),
+        ("*.log", "deep/dir/a.log", False, True),
+        ("*.log", "a.logx", False, False),
+        ("build/", "build", True, True),
+        ("build/", "build", False, False),  # dir-only pattern, a file named build
+        ("build/", "src/build", True, True),  # no inner slash: any depth
+        ("/build", "src/build", True, False),  # anchored
+        ("/build", "build", True, True),
+        ("doc/frotz", "doc/frotz", True, True),
+        ("doc/frotz", "a/doc/frotz", True, False),  # inner slash: anchored
+        ("**/foo", "a/b/foo", False, True),
+        ("**/foo", "foo", False, True),
+        ("a/**/b", "a/b", False, True),
+        ("a/**/b", "a/x/y/b", False, True),
+        ("abc/**", "abc/x/y", False, True),
+        ("abc/**", "abc", True, False),
+        ("?.txt", "a.txt", False, True),
+        ("?.txt", "ab.txt", False, False),
+        ("[ab].py", "a.py", False, True),
+        ("[!ab].py", "a.py", False, False),
+        ("[!ab].py", "c.py", False, True),
+        ("*.py", "pkg/x.py", False, True),
+        ("pkg/*.py", "pkg/sub/x.py", False, False),  # * does not cross /
+        ("\\#hash", "#hash", False, True),
+        ("trailing   ", "trailing", False, True),
+    ],
+)
 def test_patterns(pattern, path, is_dir, expected):
     assert matches(pattern, path, is_dir) is expected
 
@@ -65,9 +68,9 @@ def test_matcher_nested_files_negation_and_config(tmp_path):
     assert not m.is_ignored("keep.log", False)
     assert m.is_ignored("tmp", True) and m.is_ignored("tmp/x/y.txt", False)
     assert m.is_ignored("sub/local.txt", False) and m.is_ignored("sub/deeper/local.txt", False)
-    assert not m.is_ignored("local.txt", False)                     # sub's rules stay in sub
+    assert not m.is_ignored("local.txt", False)  # sub's rules stay in sub
     assert m.is_ignored("sub/only-here.txt", False) and not m.is_ignored("sub/x/only-here.txt", False)
-    assert not m.is_ignored("sub/important.log", False)             # a deeper .gitignore re-includes
+    assert not m.is_ignored("sub/important.log", False)  # a deeper .gitignore re-includes
     assert m.is_ignored("x.secret", False) and not m.is_ignored("ok.secret", False)
     assert m.is_ignored(".git", True) and m.is_ignored("a/.git/config", False)
     assert not m.is_ignored("src/main.py", False)

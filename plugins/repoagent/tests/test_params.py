@@ -1,5 +1,6 @@
 """Params are checked against each method's schema inside the plugin (issue item 11:
 repo.file.read with offset 1e15 answered the OS's "[Errno 22] Invalid argument")."""
+
 from __future__ import annotations
 
 import pytest
@@ -23,28 +24,31 @@ def test_offset_at_the_end_reads_nothing(agent, repo):
     assert r["bytes"] == 0 and r["content"] == "" and r["truncated"] is False
 
 
-@pytest.mark.parametrize("method,params,field,says", [
-    ("repo.file.read", {"path": "README.md", "offset": 1e16}, "params.offset", "from 0 to 9007199254740991"),
-    ("repo.file.read", {"path": "README.md", "offset": 2**64}, "params.offset", "from 0 to 9007199254740991"),
-    ("repo.file.read", {"path": "README.md", "offset": -1}, "params.offset", "got -1"),
-    ("repo.file.read", {"path": "README.md", "offset": 1.5}, "params.offset", "got 1.5"),
-    ("repo.file.read", {"path": "README.md", "offset": "10"}, "params.offset", "got a string"),
-    ("repo.file.read", {"path": "README.md", "offset": True}, "params.offset", "got a boolean"),
-    ("repo.file.read", {"path": "README.md", "encoding": "latin-1"}, "params.encoding", "one of"),
-    ("repo.tree", {"path": ".", "limit": 0}, "params.limit", "from 1 to 100000"),
-    ("repo.tree", {"path": ".", "limit": 100001}, "params.limit", "from 1 to 100000"),
-    ("repo.tree", {"path": ".", "depth": "2"}, "params.depth", "got a string"),
-    ("repo.search", {"query": "x", "maxResults": 1e6}, "params.maxResults", "from 1 to 10000"),
-    ("repo.search", {"query": "x", "regex": "yes"}, "params.regex", "true or false"),
-    ("repo.search", {"query": ""}, "params.query", "must not be empty"),
-    ("repo.search", {"path": "."}, "params.query", "is required"),
-    ("repo.analyze", {"path": ".", "progressEvery": -1}, "params.progressEvery", "got -1"),
-    ("repo.log", {"path": ".", "limit": 1001}, "params.limit", "from 1 to 1000"),
-    ("repo.log", {"path": 7}, "params.path", "must be a string"),
-    ("repo.command", {"name": "echo", "args": "hello"}, "params.args", "must be an array"),
-    ("repo.command", {"name": "echo", "args": [1]}, "params.args[0]", "must be a string"),
-    ("repo.tree", {"path": ".", "limt": 5}, "params.limt", "not a known parameter"),
-])
+@pytest.mark.parametrize(
+    "method,params,field,says",
+    [
+        ("repo.file.read", {"path": "README.md", "offset": 1e16}, "params.offset", "from 0 to 9007199254740991"),
+        ("repo.file.read", {"path": "README.md", "offset": 2**64}, "params.offset", "from 0 to 9007199254740991"),
+        ("repo.file.read", {"path": "README.md", "offset": -1}, "params.offset", "got -1"),
+        ("repo.file.read", {"path": "README.md", "offset": 1.5}, "params.offset", "got 1.5"),
+        ("repo.file.read", {"path": "README.md", "offset": "10"}, "params.offset", "got a string"),
+        ("repo.file.read", {"path": "README.md", "offset": True}, "params.offset", "got a boolean"),
+        ("repo.file.read", {"path": "README.md", "encoding": "latin-1"}, "params.encoding", "one of"),
+        ("repo.tree", {"path": ".", "limit": 0}, "params.limit", "from 1 to 100000"),
+        ("repo.tree", {"path": ".", "limit": 100001}, "params.limit", "from 1 to 100000"),
+        ("repo.tree", {"path": ".", "depth": "2"}, "params.depth", "got a string"),
+        ("repo.search", {"query": "x", "maxResults": 1e6}, "params.maxResults", "from 1 to 10000"),
+        ("repo.search", {"query": "x", "regex": "yes"}, "params.regex", "true or false"),
+        ("repo.search", {"query": ""}, "params.query", "must not be empty"),
+        ("repo.search", {"path": "."}, "params.query", "is required"),
+        ("repo.analyze", {"path": ".", "progressEvery": -1}, "params.progressEvery", "got -1"),
+        ("repo.log", {"path": ".", "limit": 1001}, "params.limit", "from 1 to 1000"),
+        ("repo.log", {"path": 7}, "params.path", "must be a string"),
+        ("repo.command", {"name": "echo", "args": "hello"}, "params.args", "must be an array"),
+        ("repo.command", {"name": "echo", "args": [1]}, "params.args[0]", "must be a string"),
+        ("repo.tree", {"path": ".", "limt": 5}, "params.limt", "not a known parameter"),
+    ],
+)
 def test_params_are_checked_against_the_method_schema(agent, method, params, field, says):
     e = agent.error(method, params)
     assert e["code"] == INVALID_PARAMS, e

@@ -1,4 +1,5 @@
 """Read-only methods against the sample repository: tree, file.read, search, analyze, log, diff."""
+
 from __future__ import annotations
 
 import base64
@@ -8,8 +9,18 @@ from conftest import AUTHOR, BIG, BINARY, DATES, FILES_V1, FILES_V2
 
 INVALID_PARAMS = -32602
 
-METHODS = ["repo.info", "repo.tree", "repo.file.read", "repo.search", "repo.analyze", "repo.log",
-           "repo.diff", "repo.command", "repo.patch", "repo.commit"]
+METHODS = [
+    "repo.info",
+    "repo.tree",
+    "repo.file.read",
+    "repo.search",
+    "repo.analyze",
+    "repo.log",
+    "repo.diff",
+    "repo.command",
+    "repo.patch",
+    "repo.commit",
+]
 
 
 def test_initialize_announces_every_method_with_a_schema(spawn, repo):
@@ -40,15 +51,25 @@ def test_tree_lists_everything_not_ignored(agent, repo):
     t = agent.result("repo.tree", {"path": "."})
     paths = [e["path"] for e in t["entries"]]
     assert paths == sorted(paths)
-    for p in ["app.py", "pkg", "pkg/core.py", "pkg/util.py", "docs/guide.md", "scripts/tool.py", "README.md",
-              ".gitignore", "big.txt", "data.bin"]:
+    for p in [
+        "app.py",
+        "pkg",
+        "pkg/core.py",
+        "pkg/util.py",
+        "docs/guide.md",
+        "scripts/tool.py",
+        "README.md",
+        ".gitignore",
+        "big.txt",
+        "data.bin",
+    ]:
         assert p in paths, p
     for p in ["build", "build/out.txt", "app.log", "secret.txt", ".git", "escape/secret.txt"]:
         assert p not in paths, p
     assert not any(p.startswith(".git/") for p in paths)
     types = {e["path"]: e["type"] for e in t["entries"]}
     assert types["pkg"] == "dir" and types["app.py"] == "file"
-    assert types["escape"] == "symlink" and types["link_to_core"] == "symlink"   # listed, never followed
+    assert types["escape"] == "symlink" and types["link_to_core"] == "symlink"  # listed, never followed
     sizes = {e["path"]: e.get("size") for e in t["entries"]}
     assert sizes["big.txt"] == len(BIG)
     assert t["truncated"] is False and t["count"] == len(paths)
@@ -99,8 +120,14 @@ def test_read_inside_symlink_is_fine(agent):
 
 
 def test_read_errors(agent):
-    for path, word in [("pkg", "directory"), ("nope.txt", "does not exist"), ("secret.txt", "ignored"),
-                       ("build/out.txt", "ignored"), (".git/config", ".git"), (".git", ".git")]:
+    for path, word in [
+        ("pkg", "directory"),
+        ("nope.txt", "does not exist"),
+        ("secret.txt", "ignored"),
+        ("build/out.txt", "ignored"),
+        (".git/config", ".git"),
+        (".git", ".git"),
+    ]:
         e = agent.error("repo.file.read", {"path": path})
         assert e["code"] == INVALID_PARAMS, (path, e)
         assert path in e["message"] and word in e["message"], (path, e)
@@ -110,23 +137,27 @@ def test_read_errors(agent):
 def test_search_literal_case_insensitive_by_default(agent):
     r = agent.result("repo.search", {"query": "needle"})
     hits = {(m["path"], m["line"]) for m in r["matches"]}
-    assert hits == {("README.md", 3), ("docs/guide.md", 3)}      # never the ignored files or outside
+    assert hits == {("README.md", 3), ("docs/guide.md", 3)}  # never the ignored files or outside
     m = next(m for m in r["matches"] if m["path"] == "README.md")
     assert m["text"] == "A needle in a haystack." and m["column"] == 3
     assert r["truncated"] is False
-    assert r["filesSkipped"] >= 2          # data.bin (binary) and big.txt (over maxFileBytes)
+    assert r["filesSkipped"] >= 2  # data.bin (binary) and big.txt (over maxFileBytes)
 
 
 def test_search_case_sensitive_regex_path_and_limits(agent):
     r = agent.result("repo.search", {"query": "Needle", "caseSensitive": True})
     assert [(m["path"], m["line"]) for m in r["matches"]] == [("docs/guide.md", 3)]
     r = agent.result("repo.search", {"query": r"^def \w+\(", "regex": True, "path": "pkg"})
-    assert {m["text"] for m in r["matches"]} == {"def evens(xs: Iterable[int]) -> list[int]:", "def label(x):",
-                                                  "def pick(a, b, c):", "def helper():"}
+    assert {m["text"] for m in r["matches"]} == {
+        "def evens(xs: Iterable[int]) -> list[int]:",
+        "def label(x):",
+        "def pick(a, b, c):",
+        "def helper():",
+    }
     assert all(m["path"] == "pkg/util.py" for m in r["matches"])
     r = agent.result("repo.search", {"query": "import", "maxResults": 2})
     assert r["count"] == 2 and r["truncated"] is True
-    r = agent.result("repo.search", {"query": "a.c", "path": "app.py"})     # literal: no regex dot
+    r = agent.result("repo.search", {"query": "a.c", "path": "app.py"})  # literal: no regex dot
     assert r["matches"] == []
 
 
@@ -142,11 +173,11 @@ def _lines(text: str) -> int:
 
 def test_analyze(agent):
     a = agent.result("repo.analyze", {"path": "."})
-    assert a["files"] == 10            # .gitignore README.md app.py big.txt data.bin guide.md 3x pkg tool.py
-    assert a["directories"] == 3       # docs pkg scripts (build and .git are ignored)
+    assert a["files"] == 10  # .gitignore README.md app.py big.txt data.bin guide.md 3x pkg tool.py
+    assert a["directories"] == 3  # docs pkg scripts (build and .git are ignored)
     assert a["symlinks"] == 2
     every = {**FILES_V1, **FILES_V2}
-    every["app.py"] = every["app.py"].replace('"demo"', '"changed"')        # the uncommitted change
+    every["app.py"] = every["app.py"].replace('"demo"', '"changed"')  # the uncommitted change
     assert a["bytes"] == sum(len(t.encode()) for t in every.values()) + len(BIG) + len(BINARY)
     py = [t for p, t in every.items() if p.endswith(".py")]
     assert a["languages"]["Python"] == {"files": 5, "lines": sum(_lines(t) for t in py)}
@@ -198,11 +229,13 @@ def test_log(agent):
     r = agent.result("repo.log", {"path": "."})
     commits = r["commits"]
     assert [c["subject"] for c in commits] == ["Add docs and tool", "Initial commit"]
-    for c, date in zip(commits, reversed(DATES)):
+    for c, date in zip(commits, reversed(DATES), strict=True):
         assert (c["author"], c["email"]) == AUTHOR
         assert c["date"] == date
         assert len(c["hash"]) == 40
-    assert [c["subject"] for c in agent.result("repo.log", {"path": ".", "limit": 1})["commits"]] == ["Add docs and tool"]
+    assert [c["subject"] for c in agent.result("repo.log", {"path": ".", "limit": 1})["commits"]] == [
+        "Add docs and tool"
+    ]
     assert [c["subject"] for c in agent.result("repo.log", {"path": "app.py"})["commits"]] == ["Initial commit"]
     assert [c["subject"] for c in agent.result("repo.log", {"path": "docs"})["commits"]] == ["Add docs and tool"]
 

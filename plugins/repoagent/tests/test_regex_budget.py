@@ -1,5 +1,6 @@
 """repo.search's regex mode runs under a time budget (issue item 10: `(a+)+$` hung the plugin for
 ~30 s per call, and every other call with it, since Python's re holds the GIL)."""
+
 from __future__ import annotations
 
 import pytest

@@ -1,5 +1,6 @@
 """Containment (.., absolute paths, symlinks), the command allowlist, timeouts, output caps,
 and writes being off by default."""
+
 from __future__ import annotations
 
 import os
@@ -14,13 +15,13 @@ PLUGIN_ERROR = -33010
 def escapes(sandbox) -> list[str]:
     outside = sandbox["outside"]
     return [
-        "../outside/secret.txt",             # ..
-        "pkg/../../outside",                  # .. in the middle
+        "../outside/secret.txt",  # ..
+        "pkg/../../outside",  # .. in the middle
         "..",
-        str(outside / "secret.txt"),          # absolute, outside
+        str(outside / "secret.txt"),  # absolute, outside
         "/etc/passwd",
-        "escape",                             # a symlink to a folder outside
-        "escape/secret.txt",                  # through it
+        "escape",  # a symlink to a folder outside
+        "escape/secret.txt",  # through it
     ]
 
 
@@ -53,7 +54,7 @@ def test_escaping_symlink_message_says_it_resolves_outside(agent):
 def test_absolute_path_inside_the_root_is_fine(agent, repo):
     r = agent.result("repo.file.read", {"path": str(repo / "README.md")})
     assert r["path"] == "README.md" and "needle" in r["content"]
-    r = agent.result("repo.tree", {"path": "pkg/../docs"})      # .. that stays inside
+    r = agent.result("repo.tree", {"path": "pkg/../docs"})  # .. that stays inside
     assert [e["path"] for e in r["entries"]] == ["docs/guide.md"]
 
 
@@ -167,15 +168,28 @@ def test_plugin_exits_when_stdin_closes(spawn, repo):
 
 def test_manifest_matches_the_plugin(agent):
     import json
+
     from conftest import PLUGIN_DIR, REPO_ROOT
+
     path = REPO_ROOT / "manifests" / "repoagent.json"
     m = json.loads(path.read_text())
     assert m["name"] == path.stem == "repoagent"
     assert (path.parent / m["cwd"]).resolve() == PLUGIN_DIR
     assert (PLUGIN_DIR / m["command"][-1]).is_file()
     assert sorted(m["provides"]) == sorted(
-        ["repo.info", "repo.tree", "repo.file.read", "repo.search", "repo.analyze", "repo.log",
-         "repo.diff", "repo.command", "repo.patch", "repo.commit"])
+        [
+            "repo.info",
+            "repo.tree",
+            "repo.file.read",
+            "repo.search",
+            "repo.analyze",
+            "repo.log",
+            "repo.diff",
+            "repo.command",
+            "repo.patch",
+            "repo.commit",
+        ]
+    )
     # workspaceRoots, relative to the plugin's cwd, is the repository root
     assert [(PLUGIN_DIR / r).resolve() for r in m["config"]["workspaceRoots"]] == [REPO_ROOT.resolve()]
     assert m["config"].get("allowWrite", False) is False
@@ -183,6 +197,7 @@ def test_manifest_matches_the_plugin(agent):
 
 def test_cancelling_a_running_command(agent):
     from conftest import child_pids, wait_until
+
     rid = agent.request("repo.command", {"name": "sleep"})
     # the command is in flight once the plugin has a child process (not after a fixed sleep)
     assert wait_until(lambda: child_pids(agent.proc.pid) != [])

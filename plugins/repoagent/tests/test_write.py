@@ -1,11 +1,11 @@
 """allowWrite: true in a separate plugin process over its own copy of the repository."""
+
 from __future__ import annotations
 
 import base64
 import subprocess
 
 import pytest
-
 from conftest import commands, make_repo
 
 INVALID_PARAMS = -32602
@@ -20,8 +20,14 @@ def wrepo(sandbox, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def writer(spawn, wrepo):
-    return spawn({"workspaceRoots": [str(wrepo)], "allowWrite": True, "commands": commands(),
-                  "commitIdentity": {"name": "Repo Agent", "email": "agent@example.com"}})
+    return spawn(
+        {
+            "workspaceRoots": [str(wrepo)],
+            "allowWrite": True,
+            "commands": commands(),
+            "commitIdentity": {"name": "Repo Agent", "email": "agent@example.com"},
+        }
+    )
 
 
 def git_out(repo, *args, env):
@@ -29,13 +35,23 @@ def git_out(repo, *args, env):
 
 
 def test_patch_write_append_delete(writer, wrepo):
-    r = writer.result("repo.patch", {"changes": [
-        {"path": "notes/new.txt", "mode": "write", "content": "one\n"},
-        {"path": "notes/new.txt", "mode": "append", "content": "two\n"},
-        {"path": "README.md", "mode": "write", "content": "# Rewritten\n"},
-        {"path": "big.txt", "mode": "delete"},
-        {"path": "blob.bin", "mode": "write", "content": base64.b64encode(b"\x00\x01\x02").decode(), "encoding": "base64"},
-    ]})
+    r = writer.result(
+        "repo.patch",
+        {
+            "changes": [
+                {"path": "notes/new.txt", "mode": "write", "content": "one\n"},
+                {"path": "notes/new.txt", "mode": "append", "content": "two\n"},
+                {"path": "README.md", "mode": "write", "content": "# Rewritten\n"},
+                {"path": "big.txt", "mode": "delete"},
+                {
+                    "path": "blob.bin",
+                    "mode": "write",
+                    "content": base64.b64encode(b"\x00\x01\x02").decode(),
+                    "encoding": "base64",
+                },
+            ]
+        },
+    )
     assert [a["mode"] for a in r["applied"]] == ["write", "append", "write", "delete", "write"]
     assert (wrepo / "notes" / "new.txt").read_text() == "one\ntwo\n"
     assert (wrepo / "README.md").read_text() == "# Rewritten\n"
@@ -46,10 +62,15 @@ def test_patch_write_append_delete(writer, wrepo):
 
 def test_patch_is_checked_before_anything_is_written(writer, wrepo, sandbox):
     for bad in ["../outside/evil.txt", str(sandbox["outside"] / "evil.txt"), "escape/evil.txt", ".git/config"]:
-        e = writer.error("repo.patch", {"changes": [
-            {"path": "first.txt", "mode": "write", "content": "should not appear"},
-            {"path": bad, "mode": "write", "content": "evil"},
-        ]})
+        e = writer.error(
+            "repo.patch",
+            {
+                "changes": [
+                    {"path": "first.txt", "mode": "write", "content": "should not appear"},
+                    {"path": bad, "mode": "write", "content": "evil"},
+                ]
+            },
+        )
         assert e["code"] == INVALID_PARAMS and bad in e["message"], e
     assert not (wrepo / "first.txt").exists()
     assert not (sandbox["outside"] / "evil.txt").exists()
@@ -73,7 +94,7 @@ def test_commit_paths_then_everything(writer, wrepo, sandbox):
     r = writer.result("repo.commit", {"message": "Everything else"})
     assert "app.py" in r["files"]
     assert git_out(wrepo, "status", "--porcelain", "--untracked-files=no", env=env) == ""
-    assert "secret.txt" not in git_out(wrepo, "ls-files", env=env)            # ignored files stay out
+    assert "secret.txt" not in git_out(wrepo, "ls-files", env=env)  # ignored files stay out
     e = writer.error("repo.commit", {"message": "empty"})
     assert e["code"] == PLUGIN_ERROR and "nothing to commit" in e["message"]
     e = writer.error("repo.commit", {"message": "escape", "paths": ["../outside"]})
@@ -88,8 +109,14 @@ def test_writer_still_refuses_commands_off_the_list(writer):
 def guarded(spawn, wrepo):
     (wrepo / ".bkg").mkdir(exist_ok=True)
     (wrepo / ".bkg" / "root.token").write_text("daemon-secret\n")
-    return spawn({"workspaceRoots": [str(wrepo)], "allowWrite": True, "ignore": [".bkg/", "*.pem"],
-                  "commitIdentity": {"name": "Repo Agent", "email": "agent@example.com"}})
+    return spawn(
+        {
+            "workspaceRoots": [str(wrepo)],
+            "allowWrite": True,
+            "ignore": [".bkg/", "*.pem"],
+            "commitIdentity": {"name": "Repo Agent", "email": "agent@example.com"},
+        }
+    )
 
 
 @pytest.mark.parametrize("path", [".bkg/root.token", ".bkg/new.txt", ".bkg", "keys/server.pem", "server.pem"])
