@@ -85,7 +85,7 @@ class Client:
                 body = out.read(int(headers["content-length"]))
                 self.raw_stdout += body
                 self.inbox.put(json.loads(body.decode("utf-8")))
-        except Exception as e:  # pragma: no cover  # noqa: BLE001 - reported as bad_stdout, failing the test
+        except Exception as e:  # pragma: no cover  # reported as bad_stdout, failing the test
             self.bad_stdout = f"reader crashed: {e!r}"
             self.inbox.put(None)
 

@@ -109,7 +109,7 @@ class _Calls:
         except PluginError as e:
             if answer:
                 self.reply_error(call.id, e.code, e.message, e.data if e.has_data else _UNSET)
-        except Exception as e:  # noqa: BLE001 - any handler error becomes the call's error answer
+        except Exception as e:  # any handler error becomes the call's error answer
             _diag(f"method {spec.name!r} raised:\n" + traceback.format_exc())
             if answer:
                 self.reply_error(
@@ -182,7 +182,7 @@ class _Calls:
         def target() -> None:
             try:
                 value = fn(*args)
-            except BaseException as e:  # noqa: BLE001 - delivered to the awaiting task
+            except BaseException as e:  # delivered to the awaiting task
                 ok, value = False, e
             else:
                 ok = True

@@ -25,7 +25,7 @@ class _Dispatch:
                 self.reply_error(None, ErrorCodes.ParseError, payload)
             else:
                 self._dispatch(payload)
-        except Exception:  # noqa: BLE001 - never let one message take the loop down
+        except Exception:  # never let one message take the loop down
             _diag("internal error while handling a message:\n" + traceback.format_exc())
 
     def _dispatch(self: _Runtime, msg: Any) -> None:

@@ -63,7 +63,7 @@ class _Lifecycle:
             self.state = "failed"
             self.reply_error(rid, e.code, f"activate failed: {e.message}", e.data if e.has_data else _UNSET)
             return
-        except Exception as e:  # noqa: BLE001 - any hook error fails initialize with its message
+        except Exception as e:  # any hook error fails initialize with its message
             self.state = "failed"
             _diag("activate failed:\n" + traceback.format_exc())
             self.reply_error(rid, ErrorCodes.PluginError, f"activate failed: {e or type(e).__name__}")
@@ -100,7 +100,7 @@ class _Lifecycle:
                 await asyncio.wait_for(self._call_hook(hook), timeout)
             except asyncio.TimeoutError:
                 _diag(f"deactivate hook {getattr(hook, '__name__', hook)!r} timed out after {timeout}s")
-            except Exception:  # noqa: BLE001 - one failing hook must not stop the shutdown
+            except Exception:  # one failing hook must not stop the shutdown
                 _diag("deactivate hook failed:\n" + traceback.format_exc())
 
     async def _teardown(self: _Runtime) -> None:

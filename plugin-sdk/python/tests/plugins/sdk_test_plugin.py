@@ -52,7 +52,7 @@ async def noisy(params, ctx):
     sys.stdout.flush()
     os.write(1, b"stray os.write(1)\n")
     # Blocking on the loop on purpose: a child's stdout must not reach the protocol stream.
-    subprocess.run(["sh", "-c", "echo stray child process output"], check=True)  # noqa: ASYNC221
+    subprocess.run(["sh", "-c", "echo stray child process output"], check=True)
     return "ok"
 
 
@@ -114,7 +114,7 @@ async def own_cancel_error(params, ctx: Context):
         await asyncio.sleep(30)
     except asyncio.CancelledError:
         await asyncio.wait_for(watcher, 1)
-        raise PluginError(4500, f"saw {ctx.cancel_reason}, cancelled={ctx.cancelled}")
+        raise PluginError(4500, f"saw {ctx.cancel_reason}, cancelled={ctx.cancelled}") from None
 
 
 @plugin.method
