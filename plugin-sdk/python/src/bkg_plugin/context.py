@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from .errors import ErrorCodes, PluginError
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .plugin import _Runtime
+    from .runtime import _Runtime
 
 _NO_DATA: Any = object()
 LOG_LEVELS = ("trace", "debug", "info", "warn", "error", "fatal")
