@@ -5,23 +5,18 @@
  * and the latency of a one-sentence call. Where the time goes comes from each plugin's own
  * stats (time inside the model vs the round trip through the daemon).
  *
- * Needs the models where the tests cache them (~/.cache/bkg/test-models-candle and
- * test-models-embeddings; `npx tap test/plugins/candle.test.ts` fetches them and builds the
- * plugin into ~/.cache/bkg/cargo-target/candle).
+ * The models come from the tests' model store cache (bench/lib/test-models.ts, pulled there if
+ * missing); the plugin is built by its manifest's build step into the tests' cargo target folder
+ * (~/.cache/bkg/cargo-target/candle: minutes the first time, seconds after).
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
-import { homedir, tmpdir } from "node:os";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { bootDaemon, type BenchDaemon } from "./lib/daemon.js";
 import { ROOT } from "./lib/paths.js";
-import { onCleanup } from "./lib/procs.js";
 import type { Row, Scenario } from "./lib/scenario.js";
 import { median, ratio, summarize } from "./lib/stats.js";
-import { unavailable } from "./lib/scenario.js";
+import { benchModelsDir, cargoTargetDir } from "./lib/test-models.js";
 
-const CACHE = process.env.BKG_TEST_CACHE ?? join(homedir(), ".cache", "bkg");
-const CANDLE_MODEL = join(CACHE, "test-models-candle", "all-minilm-l6-v2-candle");
-const ONNX_MODEL = join(CACHE, "test-models-embeddings", "all-minilm-l6-v2");
 const BATCH = 32;
 
 /** 64 sentences of everyday lengths (6-25 words), the same for both plugins. */
@@ -34,18 +29,18 @@ function sentences(): string[] {
   return out;
 }
 
-function candleManifest(modelsDir: string): Record<string, unknown> {
+function candleManifest(): Record<string, unknown> {
   const m = JSON.parse(readFileSync(join(ROOT, "manifests", "candle.json"), "utf8")) as Record<string, unknown>;
   delete m.$schema;
-  return { ...m, cwd: join(ROOT, "plugins", "candle"), activation: "eager", watch: [], env: { BKG_MODELS_DIR: modelsDir }, config: { threads: 1 } };
+  return { ...m, cwd: join(ROOT, "plugins", "candle"), activation: "eager", watch: [], config: { threads: 1 } };
 }
 
-function onnxManifest(modelsDir: string): Record<string, unknown> | undefined {
+function onnxManifest(): Record<string, unknown> | undefined {
   const file = join(ROOT, "manifests", "embeddings.json");
   if (!existsSync(file)) return undefined;
   const m = JSON.parse(readFileSync(file, "utf8")) as Record<string, unknown>;
   delete m.$schema;
-  return { ...m, cwd: join(ROOT, "plugins", "embeddings"), activation: "eager", watch: [], env: { BKG_MODELS_DIR: modelsDir }, config: { ...(m.config as object), threads: 1 } };
+  return { ...m, cwd: join(ROOT, "plugins", "embeddings"), activation: "eager", watch: [], config: { ...(m.config as object), threads: 1 } };
 }
 
 interface Measured {
@@ -100,19 +95,12 @@ export const scenario: Scenario = {
   name: "candle",
   title: "Candle embeddings vs the ONNX embeddings plugin",
   async run(ctx) {
-    if (!existsSync(join(CANDLE_MODEL, "model.json"))) {
-      return unavailable(`the all-minilm-l6-v2-candle model is not cached at ${CANDLE_MODEL}: run npx tap test/plugins/candle.test.ts once (it fetches it and builds the plugin)`);
-    }
-    const modelsDir = mkdtempSync(join(tmpdir(), "bkg-bench-candle-"));
-    onCleanup(`remove ${modelsDir}`, () => rmSync(modelsDir, { recursive: true, force: true }));
-    symlinkSync(CANDLE_MODEL, join(modelsDir, "all-minilm-l6-v2-candle"), "dir");
-    const manifests: Record<string, Record<string, unknown>> = { candle: candleManifest(modelsDir) };
-    const onnx = existsSync(join(ONNX_MODEL, "model.json")) ? onnxManifest(modelsDir) : undefined;
-    if (onnx) {
-      symlinkSync(ONNX_MODEL, join(modelsDir, "all-minilm-l6-v2"), "dir");
-      manifests.embeddings = onnx;
-    }
-    const d = await bootDaemon({ manifests, env: { ...process.env, CARGO_TARGET_DIR: join(CACHE, "cargo-target", "candle") } });
+    // Both models in the daemon's models.dir (the daemon hands it to plugins as BKG_MODELS_DIR).
+    const modelsDir = await benchModelsDir(["all-minilm-l6-v2-candle", "all-minilm-l6-v2"], (l) => ctx.log(`candle: ${l}`));
+    const manifests: Record<string, Record<string, unknown>> = { candle: candleManifest() };
+    const onnx = onnxManifest();
+    if (onnx) manifests.embeddings = onnx;
+    const d = await bootDaemon({ manifests, config: { models: { dir: modelsDir } }, env: { ...process.env, CARGO_TARGET_DIR: cargoTargetDir("candle") } });
     try {
       ctx.log("candle: waiting for the plugins (a first cargo build takes minutes)");
       await d.waitReady(Object.keys(manifests), 40 * 60_000);

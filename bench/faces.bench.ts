@@ -4,38 +4,33 @@
  * in-process on onnxruntime-node with the same pipeline in TypeScript, one thread each, in the
  * same run. Target (issue 15): at most 1.15x.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { bootDaemon } from "./lib/daemon.js";
 import { FacePipeline, decodePng } from "./lib/face-pipeline.js";
 import { ROOT } from "./lib/paths.js";
+import { benchModelsDir, cargoTargetDir } from "./lib/test-models.js";
 import type { Row, Scenario, TargetCheck } from "./lib/scenario.js";
-import { unavailable } from "./lib/scenario.js";
 import { ratio, summarize } from "./lib/stats.js";
 
 const THREADS = 1;
 const RUSTYFACE_DIR = join(ROOT, "plugins", "rustyface");
-const BIN = join(RUSTYFACE_DIR, "target", "release", "rustyface");
 
 interface ModelRecord { files: { detector: string; recognizer: string } }
 
-/** The yunet-sface model folder the tests prepared (the same cache, same fold). */
-async function modelsDir(): Promise<string> {
-  // @ts-expect-error: a plain .mjs module of the test setup
-  const fixtures = (await import("../../test/setup/face-fixtures.mjs")) as { ensureFaceFiles(): string; FACES_CACHE: string };
-  fixtures.ensureFaceFiles();
-  const helper = join(ROOT, "dist", "models", "prepare", "fold-dequantize.js");
-  const dir = join(fixtures.FACES_CACHE, "models");
-  if (!existsSync(join(dir, "yunet-sface", "model.json"))) {
-    const { mkdirSync, writeFileSync } = await import("node:fs");
-    const { foldDequantize } = (await import(helper)) as { foldDequantize(b: Uint8Array): { bytes: Uint8Array } };
-    mkdirSync(join(dir, "yunet-sface"), { recursive: true });
-    const fold = (src: string, dst: string) => writeFileSync(join(dir, "yunet-sface", dst), foldDequantize(readFileSync(join(fixtures.FACES_CACHE, src))).bytes);
-    fold("face_detection_yunet_2023mar_int8bq.onnx", "face_detection_yunet_2023mar.f32.onnx");
-    fold("face_recognition_sface_2021dec_int8bq.onnx", "face_recognition_sface_2021dec.f32.onnx");
-    writeFileSync(join(dir, "yunet-sface", "model.json"), JSON.stringify({ name: "yunet-sface", format: "onnx", files: { detector: "face_detection_yunet_2023mar.f32.onnx", recognizer: "face_recognition_sface_2021dec.f32.onnx" } }));
-  }
-  return dir;
+/** The shipped manifest with its cargo build step (into the tests' shared target folder), one thread. */
+function rustyfaceManifest(modelsDir: string): Record<string, unknown> {
+  const m = JSON.parse(readFileSync(join(ROOT, "manifests", "rustyface.json"), "utf8")) as Record<string, unknown>;
+  delete m.$schema;
+  const build = m.build as Record<string, unknown>;
+  return {
+    ...m,
+    cwd: RUSTYFACE_DIR,
+    build: { ...build, env: { CARGO_TARGET_DIR: cargoTargetDir("rustyface"), CARGO_TERM_COLOR: "never" } },
+    watch: [],
+    timeouts: { call: 60_000 },
+    config: { ...(m.config as object), modelsDir, threads: THREADS },
+  };
 }
 
 async function timeIt(n: number, fn: () => Promise<unknown>): Promise<number[]> {
@@ -52,25 +47,20 @@ export const scenario: Scenario = {
   name: "faces",
   title: "Faces (rustyface vs in-process onnxruntime-node)",
   async run(ctx) {
-    if (!existsSync(BIN)) return unavailable(`plugins/rustyface is not built (${BIN}); run node test/setup/ensure-tools.mjs or cargo build --release in plugins/rustyface`);
-    const models = await modelsDir();
+    // The model from the store's test cache (pulled and folded by the store if missing), the
+    // photo from the face fixtures' cache; the plugin is built by its manifest's build step.
+    const models = await benchModelsDir(["yunet-sface"], (l) => ctx.log(`faces: ${l}`));
     // @ts-expect-error: a plain .mjs module of the test setup
-    const { FACES_CACHE } = (await import("../../test/setup/face-fixtures.mjs")) as { FACES_CACHE: string };
-    const png = readFileSync(join(FACES_CACHE, "astronaut.png"));
+    const fixtures = (await import("../../test/setup/face-fixtures.mjs")) as { ensureFaceFiles(): string; FACES_CACHE: string };
+    fixtures.ensureFaceFiles();
+    const png = readFileSync(join(fixtures.FACES_CACHE, "astronaut.png"));
     const b64 = png.toString("base64");
     const record = JSON.parse(readFileSync(join(models, "yunet-sface", "model.json"), "utf8")) as ModelRecord;
     const inproc = await FacePipeline.load(join(models, "yunet-sface", record.files.detector), join(models, "yunet-sface", record.files.recognizer), THREADS);
-    const daemon = await bootDaemon({
-      manifests: {
-        rustyface: {
-          name: "rustyface", version: "0.1.0", command: [BIN], cwd: RUSTYFACE_DIR,
-          provides: ["detect", "embed"], timeouts: { call: 60_000 },
-          config: { modelsDir: models, threads: THREADS },
-        },
-      },
-    });
+    const daemon = await bootDaemon({ manifests: { rustyface: rustyfaceManifest(models) } });
+    ctx.log("faces: waiting for rustyface (its manifest's cargo build: minutes the first time)");
     try {
-      await daemon.waitReady(["rustyface"], 60_000);
+      await daemon.waitReady(["rustyface"], 30 * 60_000);
       const perRun = ctx.quick ? 10 : 30;
       const warm = 5;
       const cases = {

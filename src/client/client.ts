@@ -61,7 +61,8 @@ export interface DaemonStatus {
   rssBytes: number;
   plugins: { total: number; byState: Record<string, number> };
   /** Where the HTTP control API listens (null when http.enabled is false). */
-  http?: { host: string; port: number; url: string; ws: string } | null;
+  /** `tls` when http.tls is set: the certificate serving, and why the files on disk are not (reloadError), if they are not. */
+  http?: { host: string; port: number; url: string; ws: string; tls?: { certFile: string; subject: string; notAfter: string; mutual: boolean; loadedAt: string; reloadError?: string } } | null;
   /** Where gRPC bkg.v1.Bus listens (null unless grpc.enabled). */
   grpc?: { host: string; port: number; address: string } | null;
 }

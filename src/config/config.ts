@@ -51,6 +51,8 @@ export interface HttpSettings {
   requestTimeoutMs: number;
   /** How long an idle keep-alive connection is kept between requests, ms. */
   keepAliveTimeoutMs: number;
+  /** HTTPS and WSS with these files (absolute once loaded), re-read when they change. */
+  tls?: TlsFiles;
   ws: WsSettings;
 }
 
@@ -99,6 +101,9 @@ export interface GrpcLimits {
 }
 
 /** gRPC over TLS: absolute paths after loading (the file gives them relative to itself). */
+/** A server certificate, its key, and optionally the CA its clients' certificates must chain to. */
+export type TlsFiles = GrpcTls;
+
 export interface GrpcTls {
   certFile: string;
   keyFile: string;

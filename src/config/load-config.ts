@@ -119,6 +119,7 @@ export function loadConfig(options: LoadConfigOptions = {}): ResolvedConfig {
       publicRoutes: merged.http?.publicRoutes ?? d.http.publicRoutes,
       // WebSocket messages had http.bodyLimit as their limit: a raised bodyLimit still raises it.
       ws: { ...d.http.ws, maxPayloadBytes: merged.http?.bodyLimit ?? d.http.ws.maxPayloadBytes, ...merged.http?.ws },
+      ...(merged.http?.tls ? { tls: resolveTls(base, merged.http.tls) } : {}),
     },
     grpc: { ...d.grpc, ...merged.grpc, tls: resolveTls(base, merged.grpc?.tls) },
     socket: { ...d.socket, ...merged.socket },

@@ -61,7 +61,11 @@ export async function startControlSurface(ctx: DaemonContext, options: ControlSu
       const { HttpServer } = await import("./http-server.js");
       surface.http = await HttpServer.start(deps);
       const a = surface.http.address;
-      ctx.endpoints = { ...ctx.endpoints, http: { host: a.host, port: a.port, url: a.url, ws: `${a.url.replace(/^http/, "ws")}/ws/plugins` } };
+      const http = { host: a.host, port: a.port, url: a.url, ws: `${a.url.replace(/^http/, "ws")}/ws/plugins` };
+      // Read when bkg.status is asked, so a reload (or a failed one) shows at once.
+      const tls = surface.http.tls;
+      if (tls) Object.defineProperty(http, "tls", { enumerable: true, get: () => tls.state });
+      ctx.endpoints = { ...ctx.endpoints, http };
       ctx.logger.info({ url: a.url, port: a.port }, `HTTP control API on ${a.url} (WebSocket ${a.url.replace(/^http/, "ws")}/ws/plugins)`);
     }
     if (grpcCfg.enabled) {

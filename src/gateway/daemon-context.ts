@@ -1,3 +1,4 @@
+import type { TlsState } from "./reloading-tls.js";
 import type { Router } from "../bus/index.js";
 import type { ResolvedConfig } from "../config/index.js";
 import type { EventBus } from "../events/index.js";
@@ -7,7 +8,7 @@ import type { Supervisor } from "../supervisor/index.js";
 import type { Telemetry } from "../telemetry/index.js";
 
 export interface Endpoints {
-  http?: { host: string; port: number; url: string; ws: string };
+  http?: { host: string; port: number; url: string; ws: string; tls?: TlsState };
   /** `tls`: whether clients must connect with TLS (grpc.tls). */
   grpc?: { host: string; port: number; address: string; tls: boolean };
 }

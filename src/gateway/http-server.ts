@@ -19,6 +19,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { createServer as createHttpsServer, type Server as HttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import cors from "@fastify/cors";
@@ -26,6 +27,7 @@ import swagger from "@fastify/swagger";
 import { BkgError, ErrorCodes } from "@bkg/protocol";
 import { authorizeAction, authorizeCall, credentialFromHeaders, onlyModelScoped, type DaemonAction, type Principal } from "../auth/index.js";
 import { parseJsonBody } from "./http-call-common.js";
+import { ReloadingTls } from "./reloading-tls.js";
 import { HttpError, toHttpError } from "./http-errors.js";
 import { fastCallHandler } from "./http-fast-call.js";
 import { ThrottledWarn } from "./throttled-warn.js";
@@ -46,13 +48,15 @@ export class HttpServer {
   private constructor(
     readonly app: FastifyInstance,
     readonly hub: WsHub,
+    /** Set when http.tls is: the certificate in use, reloaded when its files change. */
+    readonly tls?: ReloadingTls,
   ) {}
 
   /** The address actually bound (port 0 in the config picks a free one). */
   get address(): { host: string; port: number; url: string } {
     const a = this.app.server.address() as AddressInfo;
     const host = a.family === "IPv6" ? `[${a.address}]` : a.address;
-    return { host: a.address, port: a.port, url: `http://${host}:${a.port}` };
+    return { host: a.address, port: a.port, url: `${this.tls ? "https" : "http"}://${host}:${a.port}` };
   }
 
   static async start(deps: SurfaceDeps): Promise<HttpServer> {
@@ -71,6 +75,7 @@ export class HttpServer {
     const fastCall = fastCallHandler(deps, { genReqId, rateLimit: (key, res) => rateLimit(limiter, metrics, key, res, setResHeader), closing: () => closing, logFailure, responded });
     // A config that makes the call route public leaves it to fastify (whose handler refuses it).
     const fast = publicRoutes.has("POST /api/call/:plugin/:method") ? () => false : fastCall;
+    const tls = cfg.tls ? new ReloadingTls(cfg.tls, log) : undefined;
     const app = Fastify({
       logger: false,
       bodyLimit: cfg.bodyLimit,
@@ -81,18 +86,22 @@ export class HttpServer {
         // the whole request (a slow body gets 408 and the connection closes), the idle time
         // between keep-alive requests. The response phase is bounded by the call's own deadline.
         const requestTimeout = cfg.requestTimeoutMs;
-        const server = createServer(
-          {
-            headersTimeout: cfg.headersTimeoutMs,
-            requestTimeout,
-            keepAliveTimeout: cfg.keepAliveTimeoutMs,
-            // Node checks the two timeouts above on this interval (30 s by default): a quarter of the shortest.
-            connectionsCheckingInterval: Math.max(50, Math.min(cfg.headersTimeoutMs, requestTimeout || Infinity) / 4),
-          },
-          (req, res) => {
-            if (!fast(req, res)) handler(req, res);
-          },
-        );
+        const timeouts = {
+          headersTimeout: cfg.headersTimeoutMs,
+          requestTimeout,
+          keepAliveTimeout: cfg.keepAliveTimeoutMs,
+          // Node checks the two timeouts above on this interval (30 s by default): a quarter of the shortest.
+          connectionsCheckingInterval: Math.max(50, Math.min(cfg.headersTimeoutMs, requestTimeout || Infinity) / 4),
+        };
+        const serve = (req: IncomingMessage, res: ServerResponse) => {
+          if (!fast(req, res)) handler(req, res);
+        };
+        // Over TLS every answer, the fast call path's included, tells browsers to stay on HTTPS.
+        const serveTls = (req: IncomingMessage, res: ServerResponse) => {
+          res.setHeader("strict-transport-security", "max-age=31536000");
+          serve(req, res);
+        };
+        const server = tls ? createHttpsServer({ ...timeouts, ...tls.serverOptions }, serveTls) : createServer(timeouts, serve);
         server.setTimeout(0);
         // WebSocket sessions count too: an upgraded socket stays one of the server's connections.
         if (cfg.maxConnections > 0) {
@@ -227,7 +236,8 @@ export class HttpServer {
       const hint = e.code === "EADDRINUSE" ? `; another process has it (set http.port, or BKG_HTTP_PORT, e.g. to 0 for any free port)` : "";
       throw new BkgError(ErrorCodes.InternalError, `cannot listen for HTTP on ${cfg.host}:${cfg.port}: ${e.message}${hint}`);
     });
-    const server = new HttpServer(app, hub);
+    tls?.watch(app.server as HttpsServer);
+    const server = new HttpServer(app, hub, tls);
     server.setClosing = () => (closing = true);
     return server;
   }
@@ -237,6 +247,7 @@ export class HttpServer {
   /** Stops taking requests; in-flight ones get up to `graceMs`, then their connections are closed. */
   async close(graceMs = 3000): Promise<void> {
     this.setClosing?.();
+    this.tls?.stop();
     this.hub.close();
     const timer = setTimeout(() => this.app.server.closeAllConnections(), graceMs);
     try {

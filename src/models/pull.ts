@@ -6,7 +6,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { mkdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { basename, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { fetchSource, type FetchContext } from "./fetch-source.js";
 import type { DownloadProgress } from "./http-download.js";
 import { ModelError, fsError } from "./model-errors.js";
@@ -170,7 +170,14 @@ async function fetchAll(plan: PullPlan, opts: PullOptions, workDir: string): Pro
   const out: Record<string, FetchedFile> = {};
   for (const [i, f] of plan.files.entries()) {
     role = f.role;
-    const dest = join(workDir, `file-${i}`);
+    // A folder per file, the file under its planned name: a preparer sees (and names its results
+    // after) the catalog's file names, not the work folder's numbering.
+    const dest = join(workDir, `file-${i}`, basename(f.name));
+    try {
+      mkdirSync(dirname(dest), { recursive: true });
+    } catch (e) {
+      throw fsError(e, workDir);
+    }
     const failures: string[] = [];
     let mismatch = false;
     const candidates = f.sources.map((uri) => ({ uri, src: parseSource(uri, opts.cwd) })).filter((c) => !opts.sourceKinds || opts.sourceKinds.includes(c.src.kind));

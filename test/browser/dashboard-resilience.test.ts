@@ -5,10 +5,14 @@
  */
 import t from "tap";
 import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { pathToFileURL } from "node:url";
 import { once } from "node:events";
 import { createServer } from "node:net";
 import { join } from "node:path";
-import { BIN, ROOT, echoManifest, startTestDaemon } from "../helpers/daemon.js";
+import { BIN, ROGUE, ROOT, echoManifest, rogueManifest, startTestDaemon } from "../helpers/daemon.js";
+import { api } from "../helpers/http.js";
 import { launchBrowser } from "../helpers/browser.js";
 
 const WIDE = join(ROOT, "test", "fixtures", "plugins", "wide.mjs");
@@ -28,8 +32,20 @@ t.setTimeout(600_000);
 t.test("the dashboard under bad input", { timeout: 600_000 }, async (t) => {
   const port = await freePort();
   const provides = ["burst", ...Array.from({ length: 200 }, (_, i) => `m${String(i).padStart(3, "0")}`)];
+  // Three plugins in trouble: a crash loop, a hot swap that fails, a build step that fails.
+  const work = mkdtempSync(join(tmpdir(), "bkg-dash-trouble-"));
+  t.teardown(() => rmSync(work, { recursive: true, force: true }));
+  const swappyFile = join(work, "swappy.mjs");
+  writeFileSync(swappyFile, `process.argv[2] = "ok";\nawait import(${JSON.stringify(pathToFileURL(ROGUE).href)});\n`);
+  const failingBuild = "console.log('compiling src/plugin.ts'); console.error('src/plugin.ts(3,7): error TS1005: \\';\\' expected.'); process.exit(2)";
   const d = await startTestDaemon(
-    { echo: echoManifest(), wide: { name: "wide", version: "1.0.0", command: ["node", WIDE], provides } },
+    {
+      echo: echoManifest(),
+      wide: { name: "wide", version: "1.0.0", command: ["node", WIDE], provides },
+      flaky: rogueManifest("flaky", "crash-start", { restart: { maxRestarts: 2, windowMs: 60_000, backoff: { initialMs: 10, factor: 2, maxMs: 50 } } }),
+      swappy: { name: "swappy", version: "1.0.0", command: ["node", swappyFile], provides: [] },
+      builder: { name: "builder", version: "1.0.0", cwd: work, command: ["node", "out/plugin.mjs"], provides: [], build: { command: ["node", "-e", failingBuild], inputs: ["*.ts"], outputs: ["out/plugin.mjs"], timeoutMs: 60_000 } },
+    },
     { http: { port, rateLimit: { perCredential: 100000, perIp: 100000 } }, limits: { logLines: 20000 } },
   );
   const browser = await launchBrowser();
@@ -86,6 +102,29 @@ t.test("the dashboard under bad input", { timeout: 600_000 }, async (t) => {
     t.equal(await view.getByTestId("log-line").count(), 1, "search finds the one line");
     await page.fill("#log-search", "");
     await browser.shot(page, "plugin-log-burst");
+  });
+
+  t.test("a plugin in trouble says why on its page: crash loop, failed hot swap, failed build", async (t) => {
+    await d.waitState("flaky", "crashloop");
+    await page.goto("/plugins/flaky");
+    await page.getByTestId("plugin-state").filter({ hasText: "crashloop" }).waitFor();
+    t.match(await page.getByTestId("plugin-reason").textContent(), /3 exits within 60s \(limit 2 restarts\)/, "the crash loop's reason");
+    t.match(await page.getByTestId("last-crash").textContent(), /crash-start: giving up at once/, "the crash report with the last stderr lines");
+
+    await d.waitState("swappy", "ready");
+    await page.goto("/plugins/swappy");
+    await page.getByTestId("plugin-state").filter({ hasText: "ready" }).waitFor();
+    writeFileSync(swappyFile, "this is not javascript (\n");
+    await api(base, root)("POST", "/api/plugins/swappy/reload?wait=true");
+    await page.getByTestId("swap-failure").waitFor();
+    t.match(await page.getByTestId("swap-failure").textContent(), /hot swap to 1\.0\.0 failed.*1\.0\.0 keeps serving.*SyntaxError/s, "the failed hot swap, live, with the line that says why");
+
+    await d.waitState("builder", "build-failed", 60_000);
+    await page.goto("/plugins/builder");
+    await page.getByTestId("plugin-state").filter({ hasText: "build-failed" }).waitFor();
+    await page.getByTestId("build-failure").waitFor();
+    t.match(await page.getByTestId("build-tail").textContent(), /error TS1005/, "the build's output");
+    await browser.shot(page, "plugin-build-failed");
   });
 
   t.test("the daemon restarts while the page is open: it reconnects and says so", async (t) => {

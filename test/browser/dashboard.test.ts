@@ -187,6 +187,109 @@ t.test("the dashboard against a real daemon", { timeout: 600_000 }, async (t) =>
     t.same(errors, [], "no console errors");
   });
 
+  t.test("admin pages: add a user from the page and sign in as them; rotate a key; restart echo; a crash report", async (t) => {
+    const { context, page, errors } = await browser.page(base);
+    t.teardown(() => context.close());
+    await signInAsUser(page, "admin", ADMIN_PASSWORD);
+
+    await page.getByRole("link", { name: "Users" }).click();
+    await page.fill("#u-name", "otto");
+    await page.fill("#u-pass", "an operator's password");
+    await page.selectOption("#u-role", "operator");
+    await page.click("button:has-text('Add user')");
+    await page.getByTestId("users-table").getByText("otto").waitFor();
+    const other = await browser.page(base);
+    await signInAsUser(other.page, "otto", "an operator's password");
+    t.match(await other.page.getByTestId("whoami").textContent(), /otto\s*operator/, "the new user signs in with their role");
+    await other.context.close();
+
+    await page.getByRole("link", { name: "API keys" }).click();
+    await page.fill("#k-name", "rotated");
+    await page.selectOption("#k-role", "operator");
+    await page.fill("#k-scopes", "echo.*");
+    await page.fill("#k-exp", "30");
+    await page.click("button:has-text('Create key')");
+    const first = await page.getByTestId("new-key").inputValue();
+    t.match(await page.getByTestId("key-rotated").textContent(), /echo\.\*/, "the scopes are listed");
+    t.notMatch(await page.getByTestId("key-rotated").textContent(), /never/, "and the expiry");
+    await page.getByTestId("key-rotated").getByRole("button", { name: "Rotate" }).click();
+    await page.getByTestId("confirm-ok").click();
+    await page.waitForFunction((old) => (document.querySelector("[data-testid=new-key]") as HTMLInputElement | null)?.value !== old, first);
+    const second = await page.getByTestId("new-key").inputValue();
+    t.match(second, /^bkg_live_/, "the rotated secret is shown once");
+    t.equal((await curl(`${base}/api/call/echo/reverse`, second, { text: "abc" })).status, 200, "the new secret works");
+    t.equal((await curl(`${base}/api/call/echo/reverse`, first, { text: "abc" })).status, 401, "the old one is refused at once");
+
+    await page.goto("/plugins/echo");
+    const state = page.getByTestId("plugin-state");
+    await state.filter({ hasText: "ready" }).waitFor();
+    const pidBefore = (await asRoot("GET", "/api/plugins/echo")).json.pids[0];
+    await page.getByTestId("control-restart").click();
+    await page.getByRole("dialog").getByText("unavailable in between").waitFor();
+    await page.getByTestId("confirm-ok").click();
+    await d.waitFor(async () => {
+      const p = (await asRoot("GET", "/api/plugins/echo")).json;
+      return p.state === "ready" && p.pids.length > 0 && !p.pids.includes(pidBefore);
+    }, "a new echo instance after the restart");
+    await state.filter({ hasText: "ready" }).waitFor();
+    t.pass("restart from the page: a new echo instance is ready");
+
+    // A crash: the plugin page shows the last crash report.
+    t.equal(await page.getByTestId("last-crash").count(), 0, "no crash report yet");
+    await asRoot("POST", "/api/call/echo/crash", { body: {} });
+    await page.getByTestId("last-crash").waitFor({ timeout: 30_000 });
+    t.match(await page.getByTestId("last-crash").textContent(), /code|signal/, "the crash report (exit code or signal)");
+    await d.waitState("echo", "ready");
+    t.match(await page.getByTestId("manifest").textContent(), /"provides"/, "the manifest, read-only");
+    await browser.shot(page, "plugin-crash-report");
+
+    // The events page filters: by plugin and text.
+    await page.getByRole("link", { name: "Events & audit" }).click();
+    await page.getByTestId("events-table").waitFor();
+    await page.fill("#ev-plugin", "echo");
+    await page.click("button:has-text('Apply')");
+    await page.fill("#ev-text", "restart");
+    await page.getByTestId("events-table").getByText(/plugins\.restart/).first().waitFor();
+    const rows = await page.getByTestId("events-table").locator("tbody tr").allTextContents();
+    t.ok(rows.length > 0 && rows.every((r) => /restart/i.test(r)), `every shown row matches the text filter (${rows.length})`);
+    t.same(errors, [], "no console errors");
+  });
+
+  t.test("keyboard-usable, and no sideways scrolling on a 1280x720 laptop screen", async (t) => {
+    const { context, page, errors } = await browser.page(base);
+    t.teardown(() => context.close());
+    await page.setViewportSize({ width: 1280, height: 720 });
+    // Signing in with the keyboard alone.
+    await page.goto("/login");
+    await page.locator("#username").focus();
+    await page.keyboard.type("admin");
+    await page.keyboard.press("Tab");
+    await page.keyboard.type(ADMIN_PASSWORD);
+    await page.keyboard.press("Enter");
+    await page.getByTestId("whoami").waitFor();
+    await page.getByTestId("plugin-card-echo").waitFor();
+    await page.keyboard.press("Tab");
+    t.equal(await page.evaluate(() => document.activeElement?.textContent?.trim()), "Skip to content", "the first Tab stop skips the navigation");
+    for (const path of ["/", "/plugins/echo", "/events", "/keys", "/settings"]) {
+      await page.goto(path);
+      await page.locator("main h1, main [data-testid=plugin-state]").first().waitFor();
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+      t.ok(overflow <= 0, `${path}: no horizontal scrolling at 1280 px (${overflow} px over)`);
+    }
+    // A confirmation opened with Enter, closed with Escape: nothing happens.
+    await page.goto("/plugins/echo");
+    await page.getByTestId("plugin-state").filter({ hasText: "ready" }).waitFor();
+    await page.getByTestId("control-stop").focus();
+    await page.keyboard.press("Enter");
+    await page.getByRole("dialog").waitFor();
+    t.equal(await page.evaluate(() => document.activeElement?.getAttribute("data-testid")), "confirm-ok", "focus moves into the dialog");
+    await page.keyboard.press("Escape");
+    await page.getByRole("dialog").waitFor({ state: "hidden" });
+    t.equal((await asRoot("GET", "/api/plugins/echo")).json.state, "ready", "Escape cancelled: echo still runs");
+    await browser.shot(page, "plugin-laptop");
+    t.same(errors, [], "no console errors");
+  });
+
   t.test("a viewer cannot see the Users page nor the controls", async (t) => {
     const created = await asRoot("POST", "/api/users", { body: { username: "vera", password: "a viewer's password", role: "viewer" } });
     t.equal(created.status, 201);

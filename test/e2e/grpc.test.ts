@@ -5,8 +5,8 @@
  * cancellation, and a revoked key ending its Watch stream.
  */
 import t from "tap";
-import { execFileSync, spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
@@ -14,6 +14,7 @@ import { ErrorCodes } from "@bkg/protocol";
 import { BIN, apikeysManifest, echoManifest, startTestDaemon } from "../helpers/daemon.js";
 import { api } from "../helpers/http.js";
 import { Bus, type BusClient } from "../helpers/grpc.js";
+import { makeCerts } from "../helpers/tls.js";
 
 
 const auth = (token?: string) => {
@@ -144,19 +145,6 @@ t.test("gRPC bkg.v1.Bus", async (t) => {
     t.notOk(d.output().includes(root));
   });
 });
-
-/** A throwaway CA, a server certificate for 127.0.0.1 and a client certificate, made with openssl. */
-function makeCerts(dir: string): Record<"ca" | "serverCert" | "serverKey" | "clientCert" | "clientKey", string> {
-  const ssl = (...args: string[]) => execFileSync("openssl", args, { cwd: dir, stdio: "pipe" });
-  ssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.crt", "-days", "1", "-subj", "/CN=bkg test CA");
-  for (const [name, cn, ext] of [["server", "127.0.0.1", "subjectAltName=IP:127.0.0.1"], ["client", "bkg test client", "extendedKeyUsage=clientAuth"]]) {
-    writeFileSync(join(dir, `${name}.ext`), ext + "\n");
-    ssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", `${name}.key`, "-out", `${name}.csr`, "-subj", `/CN=${cn}`);
-    ssl("x509", "-req", "-in", `${name}.csr`, "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-out", `${name}.crt`, "-days", "1", "-extfile", `${name}.ext`);
-  }
-  const f = (n: string) => readFileSync(join(dir, n), "utf8");
-  return { ca: f("ca.crt"), serverCert: f("server.crt"), serverKey: f("server.key"), clientCert: f("client.crt"), clientKey: f("client.key") };
-}
 
 t.test("grpc.tls: TLS, and mutual TLS with clientCaFile", async (t) => {
   const dir = mkdtempSync(join(tmpdir(), "bkg-grpc-tls-"));

@@ -1,15 +1,20 @@
 /**
  * The candle plugin with its real binary, built by the manifest's build step (cargo), and the
- * real all-MiniLM-L6-v2 safetensors weights: embeddings, training (linear recovers its weights
- * within 1%, logistic separates two classes above 95%, an mlp learns XOR), save / load by sha256
- * / run round-trip, and every bad input of issue 14.
+ * real all-MiniLM-L6-v2 safetensors weights: embeddings (checked against the ONNX embeddings
+ * plugin running beside it in the same daemon, int8 vs fp32, and against a plain TypeScript BERT),
+ * /v1/embeddings routed by model name, BrainML embedding with it, training (linear recovers its weights within 1%, logistic
+ * separates two classes above 95%, an mlp learns XOR), save / load by sha256 / run round-trip,
+ * and every bad input of issue 14.
  */
 import { copyFileSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import t from "tap";
 import { BertReference } from "../helpers/bert-reference.js";
 import { startTestDaemon, type TestDaemon } from "../helpers/daemon.js";
-import { CANDLE_MODEL, candleDaemonEnv, candleManifest, cachedCandleModel, scratchModelsDir, writeSafetensors } from "../helpers/candle-plugin.js";
+import { brainmlManifest } from "../helpers/brainml.js";
+import { api } from "../helpers/http.js";
+import { embeddingsManifest, MINILM } from "../helpers/embeddings-plugin.js";
+import { CANDLE_MODEL, candleDaemonEnv, candleManifest, candleModelDir, scratchModelsDir, writeSafetensors } from "../helpers/candle-plugin.js";
 
 t.setTimeout(40 * 60_000); // a clean cargo build of candle takes minutes on a busy 2-core machine
 
@@ -43,13 +48,17 @@ interface Embedding {
 let d: TestDaemon;
 let modelsDir: string;
 
+const modelDir = await candleModelDir();
+
 t.before(async () => {
-  cachedCandleModel();
-  modelsDir = scratchModelsDir();
+  modelsDir = await scratchModelsDir([CANDLE_MODEL, MINILM]);
   process.stderr.write(`candle: the daemon builds plugins/candle with cargo (its manifest's build step) into ${candleDaemonEnv().CARGO_TARGET_DIR}; the first build takes minutes, later runs reuse it\n`);
-  d = await startTestDaemon({ candle: candleManifest(modelsDir) }, {}, { env: candleDaemonEnv() });
+  // The ONNX embeddings plugin beside it: the same sentences through both, in the same daemon.
+  // BrainML too: a collection can name candle.embed as its embedder.
+  d = await startTestDaemon({ candle: candleManifest(modelsDir), embeddings: embeddingsManifest(modelsDir, { threads: 1 }, { activation: "eager" }), brainml: brainmlManifest() }, {}, { env: candleDaemonEnv() });
   const started = Date.now();
   await d.waitState("candle", ["ready", "build-failed", "failed"], 35 * 60_000);
+  await d.waitState("embeddings", "ready", 120_000);
   const info = await d.client.plugins.info("candle");
   if (info.state !== "ready") throw new Error(`candle is ${info.state}: ${info.reason}\n${info.build?.tail?.join("\n") ?? ""}`);
   t.comment(`candle build: ${info.build?.progress} (${info.build?.state}; ready after ${((Date.now() - started) / 1000).toFixed(1)} s)`);
@@ -116,15 +125,82 @@ function wordpiece(text: string, vocab: Record<string, number>): number[] {
 }
 
 t.test("embed agrees with an independent fp32 BERT (plain TypeScript on the same safetensors), cosine > 0.99 per sentence", async (t) => {
-  const dir = cachedCandleModel();
-  const reference = new BertReference(join(dir, "model.safetensors"), join(dir, "config.json"));
-  const vocab = (JSON.parse(readFileSync(join(dir, "tokenizer.json"), "utf8")) as { model: { vocab: Record<string, number> } }).model.vocab;
+  const reference = new BertReference(join(modelDir, "model.safetensors"), join(modelDir, "config.json"));
+  const vocab = (JSON.parse(readFileSync(join(modelDir, "tokenizer.json"), "utf8")) as { model: { vocab: Record<string, number> } }).model.vocab;
   const sentences = ["A man is eating food.", "The new movie is awesome!", "Rust compiles the plugin before the daemon starts it.", "Two dogs play in the snow."];
   const r = await d.client.call<Embedding>("candle.embed", { input: sentences });
   sentences.forEach((s, i) => {
     const cos = dot(r.data[i].embedding, Array.from(reference.embed(wordpiece(s, vocab))));
     t.ok(cos > 0.99, `"${s}": cosine ${cos.toFixed(5)}`);
   });
+});
+
+t.test("candle (fp32 safetensors) and the ONNX embeddings plugin (int8) agree: cosine > 0.99 per sentence", async (t) => {
+  const sentences = [
+    "A man is eating food.",
+    "The new movie is awesome!",
+    "How do I reset my password?",
+    "Interest rates rose by half a percent in March 2024.",
+    "The server crashed after the update, and nobody noticed until Monday morning.",
+    "Photosynthesis converts light into chemical energy.",
+    "Zwei Hunde spielen im Schnee.",
+    "Rust compiles the plugin before the daemon starts it; the ONNX model needs no build at all.",
+  ];
+  const [c, o] = await Promise.all([
+    d.client.call<Embedding>("candle.embed", { input: sentences }),
+    d.client.call<Embedding>("embeddings.embed", { input: sentences }),
+  ]);
+  t.equal(c.model, CANDLE_MODEL);
+  t.equal(o.model, MINILM);
+  t.equal(o.usage.prompt_tokens, c.usage.prompt_tokens, "both read the same tokens (the same tokenizer.json)");
+  const cosines = sentences.map((s, i) => {
+    const cos = dot(c.data[i].embedding, o.data[i].embedding);
+    t.ok(cos > 0.99, `"${s}": cosine ${cos.toFixed(5)}`);
+    return cos;
+  });
+  t.comment(`candle vs onnx int8: cosine min ${Math.min(...cosines).toFixed(5)}, mean ${(cosines.reduce((a, b) => a + b, 0) / cosines.length).toFixed(5)}`);
+  // Each sentence is closest to its own counterpart across the two plugins.
+  sentences.forEach((_, i) => {
+    const best = o.data.map((x, j) => [dot(c.data[i].embedding, x.embedding), j]).sort((a, b) => b[0] - a[0])[0][1];
+    t.equal(best, i, `candle's vector ${i} finds onnx's vector ${i} first`);
+  });
+});
+
+t.test("/v1/embeddings: the model name picks the plugin (candle or the ONNX one)", async (t) => {
+  const v1 = api(d.httpUrl!, d.rootToken());
+  const input = ["A man is playing a guitar.", "The stock market fell sharply today."];
+  const viaCandle = await v1("POST", "/v1/embeddings", { body: { model: CANDLE_MODEL, input } });
+  const viaOnnx = await v1("POST", "/v1/embeddings", { body: { model: MINILM, input } });
+  t.equal(viaCandle.status, 200, viaCandle.text.slice(0, 300));
+  t.equal(viaOnnx.status, 200, viaOnnx.text.slice(0, 300));
+  t.equal(viaCandle.json.model, CANDLE_MODEL);
+  t.equal(viaOnnx.json.model, MINILM);
+  const direct = await d.client.call<Embedding>("candle.embed", { input });
+  input.forEach((_, i) => {
+    t.ok(dot(viaCandle.json.data[i].embedding, direct.data[i].embedding) > 0.9999, `input ${i}: /v1 with ${CANDLE_MODEL} is candle's vector`);
+    const cross = dot(viaCandle.json.data[i].embedding, viaOnnx.json.data[i].embedding);
+    t.ok(cross > 0.99 && cross < 0.99999, `input ${i}: the ONNX model's vector is close but not the same (${cross.toFixed(5)})`);
+  });
+  // Both model folders are symlinks into the test cache (bug: embeddings.models skipped a linked folder, so /v1 could not find it).
+  const models = await v1("GET", "/v1/models");
+  const ids = (models.json.data as { id: string }[]).map((m) => m.id);
+  t.ok(ids.includes(CANDLE_MODEL) && ids.includes(MINILM), `/v1/models lists both (${ids.join(", ")})`);
+});
+
+t.test("BrainML: a collection embedded by candle.embed finds a paraphrase by vector", async (t) => {
+  const created = await d.client.call<{ dimensions: number; model: string }>("brainml.collections.create", { name: "kb-candle", model: CANDLE_MODEL, embedMethod: "candle.embed" });
+  t.match(created, { dimensions: 384, model: CANDLE_MODEL }, "the collection asked candle for its dimensions");
+  const documents = [
+    { id: "password", text: "To reset your password, open Settings, choose Security and follow the emailed link." },
+    { id: "billing", text: "Invoices are sent on the first day of each month and can be paid by card or bank transfer." },
+    { id: "shipping", text: "Orders ship within two business days; international delivery takes one to three weeks." },
+  ];
+  await d.client.call("brainml.index", { collection: "kb-candle", documents });
+  const before = await d.client.call<{ embeddings: { sentences: number } }>("candle.stats", {});
+  const r = await d.client.call<{ results: { document: { id: string } }[] }>("brainml.query", { collection: "kb-candle", query: "lost my credentials, how do I regain entry?", mode: "vector", topK: 3 });
+  t.equal(r.results[0]?.document.id, "password", "the paraphrase's document first");
+  const after = await d.client.call<{ embeddings: { sentences: number } }>("candle.stats", {});
+  t.ok(after.embeddings.sentences > before.embeddings.sentences, "the query was embedded by candle");
 });
 
 t.test("train linear: recovers the generating weights within 1%, with progress per epoch", async (t) => {
@@ -225,12 +301,12 @@ t.test("bad input: paths outside the models folder, corrupt files, wrong archite
     mkdirSync(dir);
     writeFileSync(join(dir, "config.json"), JSON.stringify(config));
     writeFileSync(join(dir, "model.safetensors"), weights);
-    copyFileSync(join(cachedCandleModel(), "tokenizer.json"), join(dir, "tokenizer.json"));
+    copyFileSync(join(modelDir, "tokenizer.json"), join(dir, "tokenizer.json"));
     writeFileSync(join(dir, "model.json"), JSON.stringify({ name, format: "safetensors", files: { weights: "model.safetensors", tokenizer: "tokenizer.json", config: "config.json" } }));
   };
   fake("gpt-ish", { model_type: "gpt2", n_embd: 8 }, "x");
   t.match(await fails(d.client.call("candle.embed", { input: ["x"], model: "gpt-ish" })), { data: { reason: "wrong-architecture" }, message: /is a "gpt2" model .*BERT models only/ });
-  const config = JSON.parse(readFileSync(join(cachedCandleModel(), "config.json"), "utf8"));
+  const config = JSON.parse(readFileSync(join(modelDir, "config.json"), "utf8"));
   fake("broken-bert", config, "garbage, not weights");
   t.match(await fails(d.client.call("candle.embed", { input: ["x"], model: "broken-bert" })), { data: { reason: "corrupt-weights" }, message: /is not a readable safetensors file/ });
 });

@@ -26,7 +26,7 @@ interface BatchStats {
   largestRun: number;
 }
 
-const modelsDir = minilmModelsDir();
+const modelsDir = await minilmModelsDir();
 const tokenizer = new Tokenizer(JSON.parse(readFileSync(join(modelsDir, MINILM, "tokenizer.json"), "utf8")), {});
 const ids = (text: string) => tokenizer.encode(text).ids;
 const dot = (a: ArrayLike<number>, b: ArrayLike<number>) => {

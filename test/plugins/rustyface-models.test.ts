@@ -8,16 +8,20 @@ import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startTestDaemon } from "../helpers/daemon.js";
-import { faceModelsDir, photoBase64, rustyfaceManifest } from "../helpers/faces.js";
+import { faceModelsDir, photoBase64, RUSTYFACE_READY_MS, rustyfaceManifest } from "../helpers/faces.js";
 
 interface Status { modelReady: boolean; modelError: string | null; store: string }
+
+/** The good yunet-sface folder of the store's test cache (pulled and folded once). */
+const goodDir = join(await faceModelsDir(), "yunet-sface");
+t.setTimeout(RUSTYFACE_READY_MS + 5 * 60_000);
 
 function storeWith(files: { detector: (dir: string) => void; recognizer: (dir: string) => void } | undefined): string {
   const root = mkdtempSync(join(tmpdir(), "bkg-face-models-"));
   if (!files) return root;
   const dir = join(root, "yunet-sface");
   mkdirSync(dir);
-  const good = JSON.parse(readFileSync(join(faceModelsDir(), "yunet-sface", "model.json"), "utf8")) as { files: { detector: string; recognizer: string } };
+  const good = JSON.parse(readFileSync(join(goodDir, "model.json"), "utf8")) as { files: { detector: string; recognizer: string } };
   files.detector(join(dir, good.files.detector));
   files.recognizer(join(dir, good.files.recognizer));
   writeFileSync(join(dir, "model.json"), JSON.stringify({ ...good, files: good.files }));
@@ -25,8 +29,8 @@ function storeWith(files: { detector: (dir: string) => void; recognizer: (dir: s
 }
 
 const real = (role: "detector" | "recognizer") => (to: string) => {
-  const good = JSON.parse(readFileSync(join(faceModelsDir(), "yunet-sface", "model.json"), "utf8")) as { files: Record<string, string> };
-  copyFileSync(join(faceModelsDir(), "yunet-sface", good.files[role]), to);
+  const good = JSON.parse(readFileSync(join(goodDir, "model.json"), "utf8")) as { files: Record<string, string> };
+  copyFileSync(join(goodDir, good.files[role]), to);
 };
 
 const cases: Array<[string, string | undefined, RegExp]> = [
@@ -44,7 +48,7 @@ t.test("a model not pulled, missing a file or corrupt: reported at initialize, t
     await d.stop();
     for (const [, dir] of cases) rmSync(dir!, { recursive: true, force: true });
   });
-  for (const name of names) await d.waitState(name, "ready", 60_000);
+  for (const name of names) await d.waitState(name, "ready", RUSTYFACE_READY_MS);
   for (const [i, [what, , message]] of cases.entries()) {
     const name = names[i];
     const line = () => d.output().split("\n").find((l) => l.includes("face models unavailable") && l.includes(`"plugin":"${name}"`));

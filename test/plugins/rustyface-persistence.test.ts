@@ -7,17 +7,18 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startTestDaemon, type TestDaemon } from "../helpers/daemon.js";
-import { faceModelsDir, photoBase64, rustyfaceManifest } from "../helpers/faces.js";
+import { faceModelsDir, photoBase64, RUSTYFACE_READY_MS, rustyfaceManifest } from "../helpers/faces.js";
 import { startPostgres } from "../helpers/postgres.js";
 
 interface Identified { faces: Array<{ matches: Array<{ subject: string; similarity: number }> }> }
-const modelsDir = faceModelsDir();
-// Four daemon starts, each loading the models: more than tap's default 120 s on a busy machine.
-t.setTimeout(360_000);
+const modelsDir = await faceModelsDir();
+// Four daemon starts, each loading the models (the first maybe waiting for the plugin's first
+// cargo build): more than tap's default 120 s on a busy machine.
+t.setTimeout(RUSTYFACE_READY_MS + 6 * 60_000);
 
 async function boot(dataDir: string, config: Record<string, unknown> = {}): Promise<TestDaemon> {
   const d = await startTestDaemon({ rustyface: rustyfaceManifest({ modelsDir, ...config }) }, { dataDir });
-  await d.waitState("rustyface", "ready", 60_000);
+  await d.waitState("rustyface", "ready", RUSTYFACE_READY_MS);
   return d;
 }
 
@@ -37,12 +38,15 @@ t.test("SQLite: a dataset survives a daemon restart and a hot swap", async (t) =
   t.teardown(() => rmSync(dataDir, { recursive: true, force: true }));
 
   const first = await boot(dataDir);
+  t.match((await first.client.plugins.info("rustyface")).build, { state: /^(succeeded|skipped)$/ }, "the manifest's cargo build ran (or found its record)");
   await enrollTwo(first);
   t.equal(await whoIs(first, "person_a_2.jpg"), "macron");
   await first.stop();
 
   const second = await boot(dataDir);
   t.teardown(() => second.stop());
+  // The same data folder keeps the last successful build's input hash: nothing changed, no cargo run.
+  t.match((await second.client.plugins.info("rustyface")).build, { state: "skipped", reason: /inputs unchanged/ }, "the restarted daemon skips the build (sources unchanged)");
   const list = await second.client.call<{ datasets: Array<{ name: string; subjects: number; faces: number }> }>("rustyface.datasets.list");
   t.match(list.datasets, [{ name: "people", subjects: 2, faces: 2 }], "the dataset is still there after the restart");
   t.equal(await whoIs(second, "person_a_2.jpg"), "macron");

@@ -8,8 +8,9 @@ import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { BkgError } from "@bkg/protocol";
 import { startTestDaemon, type TestDaemon } from "../helpers/daemon.js";
-import { faceModelsDir, facePhoto, photoBase64, rustyfaceManifest } from "../helpers/faces.js";
+import { faceModelsDir, facePhoto, photoBase64, RUSTYFACE_READY_MS, rustyfaceManifest } from "../helpers/faces.js";
 import { decodePng, encodePng, mirror, pngClaiming, resize } from "../helpers/png.js";
+import { encodeWebpLossless } from "../helpers/webp.js";
 
 interface Face { box: [number, number, number, number]; score: number; landmarks: [number, number][] }
 interface Detected { faces: Face[]; width: number; height: number; ms: number }
@@ -17,7 +18,9 @@ interface Verified { similarity: number; same: boolean; threshold: number }
 interface Identified { faces: Array<Face & { matches: Array<{ subject: string; similarity: number; faceId: string }> }> }
 
 const SFACE_THRESHOLD = 0.363;
-const modelsDir = faceModelsDir();
+const modelsDir = await faceModelsDir();
+// The first daemon of a clean clone waits for the plugin's cargo build (its manifest build step).
+t.setTimeout(RUSTYFACE_READY_MS + 5 * 60_000);
 const img = (name: string) => photoBase64(name);
 
 async function failure(p: Promise<unknown>): Promise<BkgError & { data?: { reason?: string } }> {
@@ -32,7 +35,7 @@ async function failure(p: Promise<unknown>): Promise<BkgError & { data?: { reaso
 let d: TestDaemon;
 t.before(async () => {
   d = await startTestDaemon({ rustyface: rustyfaceManifest({ modelsDir, imageRoots: [dirname(facePhoto("astronaut.png"))] }) });
-  await d.waitState("rustyface", "ready", 60_000);
+  await d.waitState("rustyface", "ready", RUSTYFACE_READY_MS);
 });
 t.teardown(() => d?.stop());
 
@@ -64,6 +67,28 @@ t.test("astronaut.png: one face, box within 3 px of OpenCV's [178, 63, 90, 114]"
   t.same(strict.faces, [], "scoreThreshold above the face's score: no face");
   const loose = await d.client.call<Detected>("rustyface.detect", { image: img("astronaut.png"), scoreThreshold: 0.3, nmsThreshold: 0.3, maxFaces: 1 });
   t.equal(loose.faces.length, 1, "maxFaces bounds the list");
+});
+
+t.test("every format the plugin claims: JPEG, PNG and WebP", async (t) => {
+  const jpeg = readFileSync(facePhoto("person_a_1.jpg"));
+  t.same([...jpeg.subarray(0, 3)], [0xff, 0xd8, 0xff], "person_a_1.jpg is a JPEG");
+  const fromJpeg = await d.client.call<Detected>("rustyface.detect", { image: jpeg.toString("base64") });
+  t.equal(fromJpeg.faces.length, 1, "JPEG: one face");
+
+  const png = readFileSync(facePhoto("astronaut.png"));
+  t.equal(png.subarray(1, 4).toString("latin1"), "PNG", "astronaut.png is a PNG");
+  const fromPng = await d.client.call<Detected>("rustyface.detect", { image: png.toString("base64") });
+  t.equal(fromPng.faces.length, 1, "PNG: one face");
+
+  // The same pixels as a lossless WebP: the decoder must give back exactly the PNG's image.
+  const webp = encodeWebpLossless(decodePng(png));
+  t.equal(webp.subarray(8, 16).toString("latin1"), "WEBPVP8L", "a lossless WebP file");
+  const fromWebp = await d.client.call<Detected>("rustyface.detect", { image: `data:image/webp;base64,${webp.toString("base64")}` });
+  t.equal(fromWebp.width, 512);
+  t.equal(fromWebp.faces.length, 1, "WebP: one face");
+  fromWebp.faces[0].box.forEach((v, i) => t.ok(Math.abs(v - fromPng.faces[0].box[i]) < 0.01, `WebP box[${i}] ${v.toFixed(2)} = PNG's ${fromPng.faces[0].box[i].toFixed(2)}`));
+  const same = await d.client.call<Verified>("rustyface.verify", { a: png.toString("base64"), b: webp.toString("base64") });
+  t.ok(same.similarity > 0.9999, `PNG vs WebP of the same pixels: similarity ${same.similarity}`);
 });
 
 t.test("a path inside imageRoots is read; outside it is refused", async (t) => {

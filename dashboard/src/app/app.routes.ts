@@ -32,6 +32,8 @@ export const routes: Routes = [
       { path: "keys", canActivate: [role("admin")], loadComponent: () => import("./pages/keys.page").then((m) => m.KeysPage), title: "API keys · bkg" },
       { path: "models", loadComponent: () => import("./pages/models.page").then((m) => m.ModelsPage), title: "Models · bkg" },
       { path: "playground/chat", loadComponent: () => import("./pages/chat.page").then((m) => m.ChatPage), title: "Chat · bkg" },
+      { path: "playground/search", canActivate: [role("operator")], loadComponent: () => import("./pages/search.page").then((m) => m.SearchPage), title: "Search · bkg" },
+      { path: "playground/faces", canActivate: [role("operator")], loadComponent: () => import("./pages/faces.page").then((m) => m.FacesPage), title: "Faces · bkg" },
       { path: "settings", loadComponent: () => import("./pages/settings.page").then((m) => m.SettingsPage), title: "Settings · bkg" },
       { path: "**", loadComponent: () => import("./pages/not-found.page").then((m) => m.NotFoundPage), title: "Not found · bkg" },
     ],

@@ -55,7 +55,12 @@ export class ShellComponent {
       { path: "/events", label: "Events & audit" },
     ];
     if (this.features.models()) l.push({ path: "/models", label: "Models" });
-    if (this.features.chat() && this.auth.can("operator")) l.push({ path: "/playground/chat", label: "Chat playground" });
+    if (this.auth.can("operator")) {
+      // Calls need the operator role: a viewer would only be refused.
+      if (this.features.chat()) l.push({ path: "/playground/chat", label: "Chat playground" });
+      if (this.features.search()) l.push({ path: "/playground/search", label: "Search playground" });
+      if (this.features.faces()) l.push({ path: "/playground/faces", label: "Faces playground" });
+    }
     if (this.auth.can("admin")) l.push({ path: "/users", label: "Users" }, { path: "/keys", label: "API keys" });
     l.push({ path: "/settings", label: "Settings" });
     return l;

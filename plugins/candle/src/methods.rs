@@ -284,7 +284,7 @@ pub fn plugin() -> Plugin {
             let data = ctx.data_dir().map(std::path::Path::to_path_buf).ok_or_else(|| failed("no-data-dir", "no data folder (BKG_DATA_DIR)"))?;
             let (reg, problems) = Registry::open(&data);
             for p in problems {
-                ctx.log(Level::Warn, &format!("a saved model was not reloaded: {p}"), Value::Null);
+                ctx.log(Level::Warn, format!("a saved model was not reloaded: {p}"), Value::Null);
             }
             let _ = state().registry.set(reg);
             ctx.log(Level::Info, "candle ready", json!({ "threads": threads, "modelsDir": std::env::var("BKG_MODELS_DIR").ok() }));

@@ -8,6 +8,9 @@ use bkg_plugin::{json, CancellationToken, PluginError, Value};
 use candle_core::{DType, Device, Tensor};
 use candle_nn::{AdamW, Optimizer, ParamsAdamW, VarBuilder, VarMap, SGD};
 
+/// One optimiser step from a loss, whichever optimiser was chosen (SGD and AdamW are different types).
+type StepFn = Box<dyn FnMut(&Tensor) -> candle_core::Result<()>>;
+
 pub struct TrainRequest {
     pub shape: Shape,
     pub x: Tensor,
@@ -105,7 +108,7 @@ pub fn train(
     }
     let net = Net::new(req.shape.clone(), layers);
     let vars = varmap.all_vars();
-    let mut opt: Box<dyn FnMut(&Tensor) -> candle_core::Result<()>> = if req.adamw {
+    let mut opt: StepFn = if req.adamw {
         let mut o = AdamW::new(vars, ParamsAdamW { lr: req.lr, ..Default::default() }).map_err(t)?;
         Box::new(move |l: &Tensor| o.backward_step(l))
     } else {

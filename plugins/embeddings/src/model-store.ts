@@ -2,7 +2,7 @@
  * Reads the daemon's model store (the shared layout: `$BKG_MODELS_DIR/<name>/model.json`).
  * Read-only: the plugin never writes there; `bkg models pull` does.
  */
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { BkgError, ErrorCodes } from "@bkg/plugin-sdk";
 
@@ -74,13 +74,22 @@ export function resolveModel(name: string): TextEmbedderRecord {
   return rec;
 }
 
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false; // a dangling link
+  }
+}
+
 /** Every pulled model this plugin can serve, by name. Never throws for one broken record. */
 export function listTextEmbedders(): TextEmbedderRecord[] {
   const dir = modelsDir();
   if (!existsSync(dir)) return [];
   const out: TextEmbedderRecord[] = [];
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    if (!entry.isDirectory()) continue;
+    // A model folder linked in from elsewhere is listed too, as embed already uses it by name.
+    if (!entry.isDirectory() && !(entry.isSymbolicLink() && isDirectory(join(dir, entry.name)))) continue;
     try {
       const m = readModelJson(dir, entry.name);
       const rec = m && asTextEmbedder(dir, entry.name, m);

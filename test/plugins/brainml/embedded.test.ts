@@ -29,7 +29,7 @@ const DOCS = [
   { id: "login2fa", text: "Two-factor authentication adds a one-time code from an authenticator app when you sign in." },
 ];
 
-const modelsDir = minilmModelsDir();
+const modelsDir = await minilmModelsDir();
 // Two backends (three runs for storage), each with its own daemon and plugin processes: more than
 // tap's default 120 s per file on a loaded 2-core machine.
 t.setTimeout(10 * 60_000);

@@ -12,7 +12,7 @@ import { meanNdcgAtK } from "../../helpers/ndcg.js";
 import { loadRetrievalSet } from "../../helpers/retrieval-set.js";
 
 const set = loadRetrievalSet();
-const modelsDir = minilmModelsDir();
+const modelsDir = await minilmModelsDir();
 // Two backends (three runs for storage), each with its own daemon and plugin processes: more than
 // tap's default 120 s per file on a loaded 2-core machine.
 t.setTimeout(10 * 60_000);

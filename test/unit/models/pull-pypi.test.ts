@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import t from "tap";
 import { ModelError, pullPlanned, type PullOptions, type PullPlan } from "../../../src/models/index.js";
 import { writeTarGz, writeZip } from "../../helpers/archives.js";
@@ -122,6 +122,7 @@ t.test("a preparation step turns the fetched files into the stored ones; its res
       reverse: async ({ files, workDir }) => {
         const out = join(workDir, "model.reversed.onnx");
         t.same(readFileSync(files.model), ONNX, "the preparer gets the checked file");
+        t.equal(basename(files.model), "model.onnx", "under its catalog name (bug: it was file-0, so yunet-sface was stored as file-0.f32.onnx)");
         writeFileSync(out, PREPARED);
         return { model: out, tokenizer: files.tokenizer };
       },

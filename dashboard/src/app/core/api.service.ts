@@ -60,6 +60,12 @@ export class ApiService {
     return this.json<T>("DELETE", path);
   }
 
+  /** A plugin method through POST /api/call/:plugin/:method; resolves with its result. */
+  async call<T>(plugin: string, method: string, params: unknown = {}): Promise<T> {
+    const r = await this.post<{ result: T }>(`/api/call/${encodeURIComponent(plugin)}/${encodeURIComponent(method)}`, params);
+    return r.result;
+  }
+
   /** GET that answers null on 404: an API that does not exist on this daemon (yet), so its page hides. */
   async optional<T>(path: string): Promise<T | null> {
     try {

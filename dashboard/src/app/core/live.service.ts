@@ -3,7 +3,7 @@ import { Router } from "@angular/router";
 import { AuthService } from "./auth.service";
 
 export type LinkState = "idle" | "connecting" | "open" | "reconnecting";
-type Topic = "status" | "logs" | "telemetry" | "events";
+type Topic = "status" | "logs" | "telemetry" | "events" | "models";
 type Listener = (msg: ServerMessage) => void;
 
 export interface ServerMessage {
@@ -142,7 +142,7 @@ export class LiveService {
         else h.error(m.error ?? { code: -32603, message: "unknown error" });
       }
       return;
-    } else if (m.type === "status" || m.type === "logs" || m.type === "telemetry" || m.type === "events") {
+    } else if (m.type === "status" || m.type === "logs" || m.type === "telemetry" || m.type === "events" || m.type === "models") {
       for (const w of this.wants.values()) {
         if (w.topic === m.type && matches(w.plugin, m)) w.listeners.forEach((l) => l(m));
       }

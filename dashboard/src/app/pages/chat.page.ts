@@ -10,7 +10,7 @@ interface Message {
 /**
  * Chat with a model through the OpenAI-compatible POST /v1/chat/completions, streamed: the
  * answer grows as tokens arrive (server-sent events), and Stop aborts the request (which cancels
- * the call in the plugin). Listed only when GET /v1/models answers.
+ * the call in the plugin). Listed only when the daemon has the /v1 routes; the models are those /v1/models lists with a chat method.
  */
 @Component({
   selector: "bkg-chat",
@@ -24,11 +24,13 @@ interface Message {
         <div class="mb-3 flex items-center gap-2 text-sm">
           <label for="chat-model" class="label mb-0">Model</label>
           <select id="chat-model" class="input w-64" [(ngModel)]="model">@for (m of models(); track m) { <option [value]="m">{{ m }}</option> }</select>
+          <label for="chat-max" class="label mb-0 ml-3">Max tokens</label>
+          <input id="chat-max" name="maxTokens" type="number" min="1" max="4096" class="input w-24" [(ngModel)]="maxTokens">
           <button class="btn ml-auto" type="button" (click)="messages.set([])" [disabled]="busy()">New chat</button>
         </div>
         <div class="flex-1 space-y-3 overflow-auto" aria-live="polite" data-testid="chat-log">
           @for (m of messages(); track $index) {
-            <div class="max-w-3xl rounded-lg p-3 text-sm whitespace-pre-wrap" [class]="m.role === 'user' ? 'ml-auto bg-indigo-600 text-white' : 'bg-slate-100 dark:bg-slate-800'">{{ m.content }}@if (busy() && $last && m.role === "assistant") {<span class="animate-pulse">▍</span>}</div>
+            <div [attr.data-testid]="'chat-' + m.role" class="max-w-3xl rounded-lg p-3 text-sm whitespace-pre-wrap" [class]="m.role === 'user' ? 'ml-auto bg-indigo-600 text-white' : 'bg-slate-100 dark:bg-slate-800'">{{ m.content }}@if (busy() && $last && m.role === "assistant") {<span class="animate-pulse">▍</span>}</div>
           } @empty { <p class="muted text-sm">Ask something; the answer streams in as the model writes it.</p> }
         </div>
         @if (error()) { <p class="error-box my-2" role="alert">{{ error() }}</p> }
@@ -49,14 +51,18 @@ export class ChatPage {
   readonly error = signal<string | null>(null);
   model = "";
   input = "";
+  /** The answer's length limit (the plugin caps it to the room left in the context). */
+  maxTokens = 256;
   private abort: AbortController | null = null;
 
   constructor() {
     inject(DestroyRef).onDestroy(() => this.abort?.abort());
-    this.api.get<{ data: { id: string }[] }>("/v1/models").then(
+    this.api.get<{ data: { id: string; methods?: string[] }[] }>("/v1/models").then(
       (r) => {
-        this.models.set(r.data.map((m) => m.id));
-        this.model = r.data[0]?.id ?? "";
+        // /v1/models lists embedding models too; only those a plugin can chat with belong here.
+        const chat = r.data.filter((m) => !m.methods || m.methods.some((x) => x.endsWith(".chat"))).map((m) => m.id);
+        this.models.set(chat);
+        this.model = chat[0] ?? "";
       },
       (e) => {
         this.models.set([]);
@@ -79,7 +85,7 @@ export class ChatPage {
     this.busy.set(true);
     this.abort = new AbortController();
     try {
-      const res = await this.api.request("POST", "/v1/chat/completions", { model: this.model, messages: history, stream: true }, { signal: this.abort.signal, accept: "text/event-stream" });
+      const res = await this.api.request("POST", "/v1/chat/completions", { model: this.model, messages: history, stream: true, max_tokens: Number(this.maxTokens) || 256 }, { signal: this.abort.signal, accept: "text/event-stream" });
       const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
       let buf = "";
       for (;;) {

@@ -9,19 +9,21 @@ import { ConfirmComponent } from "../ui/confirm.component";
 import { bytes, duration, ms, pct, rate, stateClass } from "../ui/format";
 import { LogViewComponent } from "../ui/log-view.component";
 import { MethodRunnerComponent } from "../ui/method-runner.component";
+import { PluginProblemsComponent } from "../ui/plugin-problems.component";
 import { SparklineComponent } from "../ui/sparkline.component";
 
-type Verb = "start" | "stop" | "reload";
+type Verb = "start" | "stop" | "reload" | "restart";
 const VERB_TEXT: Record<Verb, { title: string; message: string; danger: boolean }> = {
   stop: { title: "Stop", message: "Its instances are stopped; calls to it fail with 503 until it is started again.", danger: true },
   start: { title: "Start", message: "Starts the plugin's instances.", danger: false },
+  restart: { title: "Restart", message: "Stops its instances and starts new ones; unlike Reload, the plugin is unavailable in between.", danger: true },
   reload: { title: "Reload", message: "Starts a new instance beside the old one and switches calls to it when it is ready (a hot swap); no call is lost.", danger: false },
 };
 
 /** One plugin (/plugins/:name): state, controls, instances, methods, live logs, charts, manifest, last crash. */
 @Component({
   selector: "bkg-plugin",
-  imports: [RouterLink, JsonPipe, ConfirmComponent, LogViewComponent, MethodRunnerComponent, SparklineComponent],
+  imports: [RouterLink, JsonPipe, ConfirmComponent, LogViewComponent, MethodRunnerComponent, PluginProblemsComponent, SparklineComponent],
   template: `
     <nav class="muted mb-2 text-sm"><a routerLink="/" class="hover:underline">Overview</a> / {{ name() }}</nav>
     @if (notFound()) {
@@ -34,12 +36,13 @@ const VERB_TEXT: Record<Verb, { title: string; message: string; danger: boolean 
         <div class="ml-auto flex gap-2">
           @if (auth.can("operator")) {
             @for (v of verbs; track v) {
-              <button class="btn" [class.btn-danger]="v === 'stop'" type="button" [disabled]="busy()" (click)="ask(v)" [attr.data-testid]="'control-' + v">{{ verbText[v].title }}</button>
+              <button class="btn" [class.btn-danger]="v === 'stop' || v === 'restart'" type="button" [disabled]="busy()" (click)="ask(v)" [attr.data-testid]="'control-' + v">{{ verbText[v].title }}</button>
             }
           } @else { <span class="muted text-xs">Controls need the operator role.</span> }
         </div>
       </div>
       @if (actionError()) { <p class="error-box mb-4" role="alert">{{ actionError() }}</p> }
+      <bkg-plugin-problems [plugin]="p" />
       @if (p.description) { <p class="muted mb-4 text-sm">{{ p.description }}</p> }
 
       <section class="card mb-4" aria-label="Instances">
@@ -83,7 +86,7 @@ const VERB_TEXT: Record<Verb, { title: string; message: string; danger: boolean 
       </section>
 
       <bkg-confirm [open]="pending() !== null" [title]="pending() ? verbText[pending()!].title + ' ' + p.name + '?' : ''" [message]="pending() ? verbText[pending()!].message : ''"
-        [confirmLabel]="pending() ? verbText[pending()!].title : ''" [danger]="pending() === 'stop'" (confirmed)="control()" (cancelled)="pending.set(null)" />
+        [confirmLabel]="pending() ? verbText[pending()!].title : ''" [danger]="pending() === 'stop' || pending() === 'restart'" (confirmed)="control()" (cancelled)="pending.set(null)" />
     } @else if (loadError()) {
       <p class="error-box" role="alert">{{ loadError() }}</p>
     } @else {
@@ -103,7 +106,7 @@ export class PluginPage {
   readonly busy = signal(false);
   readonly pending = signal<Verb | null>(null);
   readonly charts = signal<PluginCharts>(emptyCharts());
-  readonly verbs: Verb[] = ["start", "stop", "reload"];
+  readonly verbs: Verb[] = ["start", "stop", "restart", "reload"];
   readonly verbText = VERB_TEXT;
   readonly stateClass = stateClass;
   readonly bytes = bytes;

@@ -14,7 +14,7 @@ export const dateTime = (ts?: number | null): string => (ts ? new Date(ts).toLoc
 /** Tailwind classes for a plugin state's badge. */
 export function stateClass(state: string): string {
   if (state === "ready") return "bg-emerald-100 text-emerald-800 dark:bg-emerald-900 dark:text-emerald-100";
-  if (["crashed", "failed", "crash-loop", "invalid", "blocked"].includes(state)) return "bg-red-100 text-red-800 dark:bg-red-900 dark:text-red-100";
+  if (["crashed", "failed", "crashloop", "build-failed", "unresponsive", "invalid", "blocked"].includes(state)) return "bg-red-100 text-red-800 dark:bg-red-900 dark:text-red-100";
   if (["stopped", "disabled", "idle"].includes(state)) return "bg-slate-200 text-slate-700 dark:bg-slate-700 dark:text-slate-200";
   return "bg-amber-100 text-amber-800 dark:bg-amber-900 dark:text-amber-100";
 }
