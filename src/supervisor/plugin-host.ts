@@ -3,75 +3,25 @@
  * moves the plugin through its state machine, and hands ready instances to the router.
  */
 import { join } from "node:path";
-import { BkgError, ErrorCodes, whenAborted, type BkgCallParams, type Cancellation, type MethodDescriptor } from "@bkg/protocol";
+import { BkgError, ErrorCodes, type Cancellation, type MethodDescriptor } from "@bkg/protocol";
 import type { PluginState } from "../events/index.js";
-import type { LogRing } from "../logs/index.js";
 import type { Manifest } from "../registry/index.js";
-import type { ParamsSchemaCache } from "../validation/params-schema-cache.js";
 import { Bulkhead } from "./bulkhead.js";
+import { assignRole, missingSpares, warmSpare } from "./generation-roles.js";
 import { HealthMonitor } from "./health-monitor.js";
-import type { InstanceCgroups } from "./instance-cgroups.js";
-import type { BuildResult, BuildStatus, PluginBuilder } from "./plugin-builder.js";
+import { ManifestWatch } from "./manifest-watch.js";
+import { memoryVerdict, usageFromSample } from "./memory-guard.js";
+import type { BuildResult, BuildStatus } from "./plugin-builder.js";
+import { newInstance, SETTLED, swapFailure, type Generation, type HostDepsOf, type LastExit, type SwapFailure } from "./plugin-host-types.js";
 import { compileMethods, type MethodTable } from "./method-table.js";
-import { PluginInstance, type CallLink, type InstanceExit } from "./plugin-instance.js";
+import { PluginInstance, type InstanceExit } from "./plugin-instance.js";
 import type { GroupUsage } from "./process-sampler.js";
 import { canTransition, UNAVAILABLE } from "./plugin-state.js";
-import { PluginFileWatcher } from "./watch-files.js";
 import { decide, EMPTY_HISTORY, type RestartHistory } from "./restart-policy.js";
+import { StateWaiters } from "./state-waiters.js";
 
-export interface HostDeps {
-  dataDir: string;
-  /** BKG_DAEMON_RUN for every process of this daemon run (see run-marker.ts). */
-  runMarker?: string;
-  /** A cgroup v2 leaf per instance, where available. */
-  cgroups?: InstanceCgroups;
-  /** Where a plugin's log lines are cut (logs.maxLineBytes). */
-  maxLineBytes?: number;
-  /** The model store's folder (models.dir), given to plugins as BKG_MODELS_DIR. */
-  modelsDir?: string;
-  /**
-   * The daemon's PostgreSQL store URL, for the auth plugin only (auth.plugin), so that users, keys
-   * and sessions are shared by every daemon on that store. Given as BKG_STORAGE_URL.
-   */
-  sharedStoreUrl?: string;
-  /** Compiled paramsSchemas kept across daemon starts; absent, every start compiles. */
-  schemaCache?: ParamsSchemaCache;
-  daemonVersion: string;
-  logs: LogRing;
-  /** Publishes a lifecycle event (the supervisor fans it out). */
-  lifecycle(plugin: string, state: PluginState, reason?: string, instance?: string): void;
-  log(plugin: string, level: string, msg: string, fields: Record<string, unknown> | undefined, instance: string | undefined, stream: "stderr" | "bkg/log" | "daemon"): void;
-  emit(plugin: string, event: string, data: unknown): void;
-  pluginCall(host: PluginHost, params: BkgCallParams, link: CallLink): Promise<unknown>;
-  /** Runs manifests' `build` steps; absent, a manifest's build is ignored (unit tests). */
-  builder?: PluginBuilder;
-}
-
-/** States a start, stop or reload ends in: what `settled()` waits for. */
-const SETTLED: ReadonlySet<PluginState> = new Set(["ready", "idle", "stopped", "failed", "crashloop", "invalid", "blocked", "disabled"]);
-
-/** A hot swap that did not happen: the version tried, why, and the version still serving. */
-export interface SwapFailure {
-  at: number;
-  version: string;
-  previousVersion: string;
-  message: string;
-  /** The line of the plugin's stderr that says why, when it said something. */
-  headline?: string;
-}
-
-/** A set of instances started from one manifest version; a hot swap starts a new generation. */
-interface Generation {
-  manifest: Manifest;
-  instances: Set<PluginInstance>;
-  methods?: MethodTable;
-}
-
-export interface LastExit extends InstanceExit {
-  at: number;
-  instance: string;
-  nextRetryAt?: number;
-}
+export type { LastExit, SwapFailure } from "./plugin-host-types.js";
+export type HostDeps = HostDepsOf<PluginHost>;
 
 export class PluginHost {
   state: PluginState;
@@ -97,10 +47,10 @@ export class PluginHost {
   private readonly draining = new Set<PluginInstance>();
   private history: RestartHistory = EMPTY_HISTORY;
   private readonly restartTimers = new Set<NodeJS.Timeout>();
-  private stateWaiters: (() => void)[] = [];
+  private readonly waiters = new StateWaiters();
   private seq = 0;
   private idleTimer?: NodeJS.Timeout;
-  private files?: { key: string; watcher: PluginFileWatcher };
+  private readonly files: ManifestWatch;
   readonly bulkhead: Bulkhead;
   private readonly health: HealthMonitor;
 
@@ -112,6 +62,14 @@ export class PluginHost {
     this.state = initial;
     this.bulkhead = new Bulkhead(manifest.name, () => ({ concurrency: this.manifest.concurrency, queue: this.manifest.queue }), () => this.serving());
     this.health = new HealthMonitor(this, (inst, reason) => this.onUnresponsive(inst, reason));
+    this.files = new ManifestWatch(
+      (files) => {
+        if (this.state === "stopped" || this.state === "stopping") return;
+        const shown = files.slice(0, 3).join(", ") + (files.length > 3 ? ` and ${files.length - 3} more` : "");
+        void this.reload(this.unbuilt ?? this.manifest, `files changed: ${shown}`);
+      },
+      (message) => this.deps.log(this.name, "warn", message, undefined, undefined, "daemon"),
+    );
   }
 
   get name(): string {
@@ -155,7 +113,7 @@ export class PluginHost {
 
   /** The build step first (skipped when its inputs did not change), then the instances. */
   private async buildThenStart(reason: string): Promise<void> {
-    this.syncFileWatch(); // a save fixing a failed build retries it
+    this.files.sync(this.manifest); // a save fixing a failed build retries it
     const m = this.manifest;
     const r = await this.runBuild(m, reason);
     if (r === "cancelled") return;
@@ -180,7 +138,7 @@ export class PluginHost {
 
   private spawnGeneration(reason: string): void {
     this.setState("starting", reason);
-    this.syncFileWatch();
+    this.files.sync(this.manifest); // a change of the `watch` globs hot-swaps the plugin
     this.current = { manifest: this.manifest, instances: new Set() };
     for (let i = 0; i < this.manifest.instances + this.manifest.standby; i++) this.spawnInto(this.current);
   }
@@ -195,13 +153,7 @@ export class PluginHost {
       if (this.state === "idle") this.start("first call");
       else if (UNAVAILABLE.has(this.state)) throw this.unavailable();
       if (cancel?.aborted) throw cancel.reason;
-      await new Promise<void>((resolve, reject) => {
-        const off = cancel ? whenAborted(cancel, reject) : undefined;
-        this.stateWaiters.push(() => {
-          off?.();
-          resolve();
-        });
-      });
+      await this.waiters.next(cancel);
     }
   }
 
@@ -215,13 +167,7 @@ export class PluginHost {
     while (!SETTLED.has(this.state) || (this.state === "ready" && this.swapping)) {
       const left = until - Date.now();
       if (left <= 0) return { settled: false, state: this.state, reason: this.reason };
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, left);
-        this.stateWaiters.push(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
+      await this.waiters.nextWithin(left);
     }
     return { settled: true, state: this.state, reason: this.reason };
   }
@@ -267,7 +213,7 @@ export class PluginHost {
     const gen: Generation = { manifest: next, instances: new Set() };
     this.swapping = gen;
     this.manifest = next;
-    this.syncFileWatch();
+    this.files.sync(this.manifest); // a change of the `watch` globs hot-swaps the plugin
     if (next.build && this.deps.builder) {
       const built = await this.runBuild(next, reason);
       if (built === "cancelled" || !built.ok) {
@@ -290,14 +236,7 @@ export class PluginHost {
     if (failed || !gen.methods) {
       await Promise.all([...gen.instances].map((i) => i.stop("swap failed")));
       const why = `swap failed, still serving the previous version: ${failed?.message ?? "no instance became ready"}`;
-      const said = (failed?.data as { stderr?: unknown } | undefined)?.stderr;
-      this.swapFailure = {
-        at: Date.now(),
-        version: next.version,
-        previousVersion: this.current.manifest.version,
-        message: failed?.message ?? "no instance became ready",
-        ...(typeof said === "string" ? { headline: said } : {}),
-      };
+      this.swapFailure = swapFailure(next, this.current.manifest, failed);
       this.manifest = this.current.manifest;
       this.deps.log(this.name, "error", why, undefined, undefined, "daemon");
       this.setState(this.serving().length ? "ready" : "restarting", why);
@@ -328,32 +267,10 @@ export class PluginHost {
     this.buildAbort = undefined;
     if (this.state !== "stopped") this.setState("stopping", reason);
     this.bulkhead.rejectAll(this.unavailable());
-    void this.closeFileWatch();
+    void this.files.close();
     await this.stopInstances(reason);
     this.current = undefined;
     this.setState("stopped", reason);
-  }
-
-  /** Keeps a watcher on the manifest's `watch` globs: a change hot-swaps the plugin. */
-  private syncFileWatch(): void {
-    const m = this.manifest;
-    const key = m.watch.length ? `${m.cwd}\0${m.watch.join("\0")}` : "";
-    if (this.files?.key === key) return;
-    void this.closeFileWatch();
-    if (!key) return;
-    const watcher = new PluginFileWatcher(m.cwd, m.watch, (files) => {
-      if (this.state === "stopped" || this.state === "stopping") return;
-      const shown = files.slice(0, 3).join(", ") + (files.length > 3 ? ` and ${files.length - 3} more` : "");
-      void this.reload(this.unbuilt ?? this.manifest, `files changed: ${shown}`);
-    });
-    this.files = { key, watcher };
-    watcher.start().catch((e) => this.deps.log(this.name, "warn", `cannot watch ${m.watch.join(", ")}: ${(e as Error).message}`, undefined, undefined, "daemon"));
-  }
-
-  private async closeFileWatch(): Promise<void> {
-    const f = this.files;
-    this.files = undefined;
-    await f?.watcher.close();
   }
 
   private async stopInstances(reason: string): Promise<void> {
@@ -372,25 +289,7 @@ export class PluginHost {
   /** Starts one instance into a generation; resolves with the instance or the start error. */
   private async startInstance(gen: Generation): Promise<PluginInstance | BkgError> {
     const id = `${this.name}#${++this.seq}`;
-    const inst = new PluginInstance(
-      id,
-      gen.manifest,
-      this.dataDir,
-      this.deps.daemonVersion,
-      {
-        onPluginCall: (_i, params, link) => this.deps.pluginCall(this, params, link),
-        onLog: (i, level, msg, fields, stream) => this.deps.log(this.name, level, msg, fields, i.id, stream),
-        onEmit: (_i, event, data) => this.deps.emit(this.name, event, data),
-        onExit: (i, exit) => this.onExit(gen, i, exit),
-      },
-      {
-        runMarker: this.deps.runMarker,
-        cgroups: this.deps.cgroups,
-        maxLineBytes: this.deps.maxLineBytes,
-        modelsDir: this.deps.modelsDir,
-        extraEnv: this.deps.sharedStoreUrl ? { BKG_STORAGE_URL: this.deps.sharedStoreUrl } : undefined,
-      },
-    );
+    const inst = newInstance(this, this.deps, id, gen.manifest, (i, exit) => this.onExit(gen, i, exit));
     gen.instances.add(inst);
     this.deps.lifecycle(this.name, "starting", `spawning ${gen.manifest.command.join(" ")}`, id);
     try {
@@ -407,7 +306,7 @@ export class PluginHost {
       void inst.stop("generation retired before it was ready");
       return new BkgError(ErrorCodes.PluginUnavailable, "generation retired");
     }
-    if (gen === this.current && !this.assignRole(gen, inst)) return inst;
+    if (gen === this.current && !assignRole(gen, inst)) return inst;
     this.deps.lifecycle(this.name, "ready", inst.role === "standby" ? `pid ${inst.pid}, warm standby` : `pid ${inst.pid}`, id);
     this.health.watch(inst);
     if (gen === this.current && inst.role === "serving") {
@@ -419,29 +318,9 @@ export class PluginHost {
     return inst;
   }
 
-  /**
-   * Decides what a newly ready instance of the serving generation is for: taking calls while
-   * fewer than `instances` do, else a warm spare while fewer than `standby` wait, else surplus
-   * (stopped). Returns false for surplus.
-   */
-  private assignRole(gen: Generation, inst: PluginInstance): boolean {
-    const others = [...gen.instances].filter((i) => i !== inst && i.state !== "exited" && i.state !== "draining");
-    const serving = others.filter((i) => i.role === "serving" && i.state === "ready").length;
-    const spares = others.filter((i) => i.role === "standby" && i.state === "standby").length;
-    if (serving < gen.manifest.instances) inst.role = "serving";
-    else if (spares < gen.manifest.standby) {
-      inst.role = "standby";
-      inst.state = "standby";
-    } else {
-      void inst.stop("surplus instance");
-      return false;
-    }
-    return true;
-  }
-
   /** Hands a dead serving instance's place to a warm spare at once. */
   private promoteStandby(gen: Generation, dead: PluginInstance): void {
-    const spare = [...gen.instances].find((i) => i.role === "standby" && i.state === "standby");
+    const spare = warmSpare(gen);
     if (!spare) return;
     spare.role = "serving";
     spare.state = "ready";
@@ -453,8 +332,8 @@ export class PluginHost {
 
   /** Starts the spares a generation should have (after a hot swap). */
   private topUpStandby(gen: Generation): void {
-    const spares = [...gen.instances].filter((i) => i.role === "standby").length;
-    for (let i = spares; i < gen.manifest.standby; i++) this.spawnInto(gen);
+    const missing = missingSpares(gen);
+    for (let i = 0; i < missing; i++) this.spawnInto(gen);
   }
 
   /**
@@ -524,9 +403,7 @@ export class PluginHost {
     for (const inst of this.allInstances()) {
       const g = inst.pid ? groups.get(inst.pid) : undefined;
       if (!g) continue;
-      const prev = inst.usage;
-      const cpu = prev && now > prev.at ? (g.cpuTicks - prev.cpuTicks) / ticksPerSecond / ((now - prev.at) / 1000) : 0;
-      inst.usage = { rssBytes: g.rssBytes, cpu: Math.max(0, cpu), pids: g.pids.length, at: now, cpuTicks: g.cpuTicks, members: g.pids };
+      inst.usage = usageFromSample(inst, g, now, ticksPerSecond);
       this.enforceMemory(inst, g.rssBytes, g.pids.length);
     }
   }
@@ -542,23 +419,12 @@ export class PluginHost {
    * first; the old one finishes its calls). Idempotent per instance.
    */
   enforceMemory(inst: PluginInstance, rssBytes: number, processes: number): void {
-    const { memoryMb: soft, memoryHardMb: hard } = inst.manifest.limits;
-    if (!soft || inst.state === "exited") return;
-    const mib = Math.round(rssBytes / 1048576);
-    const procs = `${processes} process${processes === 1 ? "" : "es"}`;
-    if (inst.memoryKilled) return;
-    if (hard && rssBytes > hard * 1048576) {
-      inst.memoryKilled = true;
-      const why = `killed: it used ${mib} MiB (${procs}), over its hard memory limit of ${hard} MiB (limits.memoryHardMb; the graceful limit is ${soft} MiB)`;
-      this.deps.log(this.name, "warn", `${inst.id} ${why}`, { rssMiB: mib, limitMiB: soft, hardLimitMiB: hard }, inst.id, "daemon");
-      inst.kill(why, true);
-      return;
-    }
-    if (rssBytes > soft * 1048576 && !inst.replacing && inst.state !== "draining" && inst.state !== "stopping") {
-      const why = `uses ${mib} MiB (${procs}), over its limit of ${soft} MiB`;
-      this.deps.log(this.name, "warn", `${inst.id} ${why}: restarting it gracefully`, { rssMiB: mib, limitMiB: soft }, inst.id, "daemon");
-      this.replace(inst, why);
-    }
+    const v = memoryVerdict(inst, rssBytes, processes);
+    if (!v) return;
+    if (v.action === "kill") inst.memoryKilled = true;
+    this.deps.log(this.name, "warn", v.log, v.fields, inst.id, "daemon");
+    if (v.action === "kill") inst.kill(v.why, true);
+    else this.replace(inst, v.why);
   }
 
   private onUnresponsive(inst: PluginInstance, reason: string): void {
@@ -623,8 +489,6 @@ export class PluginHost {
   }
 
   private notifyWaiters(): void {
-    const ws = this.stateWaiters;
-    this.stateWaiters = [];
-    for (const w of ws) w();
+    this.waiters.notify();
   }
 }

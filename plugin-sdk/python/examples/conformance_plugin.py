@@ -4,6 +4,7 @@
 Run from a clean checkout, no install needed:  python3 plugin-sdk/python/examples/conformance_plugin.py
 (it finds the SDK in ../src when bkg_plugin is not importable).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -15,7 +16,7 @@ try:
 except ImportError:  # running from a checkout: use the SDK next to this file
     sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "src"))
 
-from bkg_plugin import Context, ErrorCodes, Plugin, PluginError  # noqa: E402
+from bkg_plugin import Context, ErrorCodes, Plugin, PluginError
 
 plugin = Plugin("conformance", "0.1.0")
 
@@ -38,8 +39,11 @@ async def reverse(params: dict, ctx: Context):
 
 @plugin.method(
     description="Answers an error with code (default -33010), message and data",
-    params={"type": "object", "required": ["message"],
-            "properties": {"message": {"type": "string"}, "code": {"type": "number"}}},
+    params={
+        "type": "object",
+        "required": ["message"],
+        "properties": {"message": {"type": "string"}, "code": {"type": "number"}},
+    },
 )
 async def fail(params: dict, ctx: Context):
     code = int(params.get("code", ErrorCodes.PluginError))
@@ -50,8 +54,11 @@ async def fail(params: dict, ctx: Context):
 
 @plugin.method(
     description="Waits ms milliseconds; stops early, answering -32800, when cancelled",
-    params={"type": "object", "required": ["ms"],
-            "properties": {"ms": {"type": "number", "minimum": 0}, "tag": {"type": "string"}}},
+    params={
+        "type": "object",
+        "required": ["ms"],
+        "properties": {"ms": {"type": "number", "minimum": 0}, "tag": {"type": "string"}},
+    },
 )
 async def sleep(params: dict, ctx: Context):
     ms = params["ms"]
@@ -88,8 +95,11 @@ async def stream(params: dict, ctx: Context):
 @plugin.method(
     name="callOther",
     description="bkg/call to another plugin's method; returns its result",
-    params={"type": "object", "required": ["method"],
-            "properties": {"method": {"type": "string"}, "params": {"type": "object"}}},
+    params={
+        "type": "object",
+        "required": ["method"],
+        "properties": {"method": {"type": "string"}, "params": {"type": "object"}},
+    },
 )
 async def call_other(params: dict, ctx: Context):
     return await ctx.call(params["method"], params.get("params", {}))
@@ -105,18 +115,19 @@ async def emit_(params: dict, ctx: Context):
         ctx.emit(params["event"], params["data"])
     else:
         ctx.emit(params["event"])
-    return None
 
 
 @plugin.method(
     name="log",
     description="Writes a structured log line (bkg/log)",
-    params={"type": "object", "required": ["level", "msg"],
-            "properties": {"level": {"type": "string"}, "msg": {"type": "string"}}},
+    params={
+        "type": "object",
+        "required": ["level", "msg"],
+        "properties": {"level": {"type": "string"}, "msg": {"type": "string"}},
+    },
 )
 async def log_(params: dict, ctx: Context):
     ctx.log(params["level"], params["msg"])
-    return None
 
 
 @plugin.method(
@@ -129,8 +140,7 @@ async def size(params: dict, ctx: Context):
 
 @plugin.method(
     description="Returns a string of `bytes` ASCII x characters",
-    params={"type": "object", "required": ["bytes"],
-            "properties": {"bytes": {"type": "number", "minimum": 0}}},
+    params={"type": "object", "required": ["bytes"], "properties": {"bytes": {"type": "number", "minimum": 0}}},
 )
 async def blob(params: dict, ctx: Context):
     return "x" * int(params["bytes"])

@@ -5,6 +5,7 @@ Manifest (plugin.json next to this file):
   {"name": "echo", "version": "1.0.0", "command": ["python3", "echo_plugin.py"],
    "provides": ["reverse", "stream", "upper"], "config": {"suffix": "!"}}
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -16,7 +17,7 @@ try:
 except ImportError:  # running from a checkout without pip install
     sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "src"))
 
-from bkg_plugin import Context, LifecycleContext, Plugin, PluginError  # noqa: E402
+from bkg_plugin import Context, LifecycleContext, Plugin, PluginError
 
 plugin = Plugin("echo", "1.0.0", events=["echo.tick"])
 
@@ -31,16 +32,20 @@ async def deactivate(ctx: LifecycleContext):
     ctx.log("info", "stopping")
 
 
-@plugin.method(description="Reverses text",
-               params={"type": "object", "required": ["text"], "properties": {"text": {"type": "string"}}})
+@plugin.method(
+    description="Reverses text",
+    params={"type": "object", "required": ["text"], "properties": {"text": {"type": "string"}}},
+)
 async def reverse(params: dict, ctx: Context):
     if params["text"] == "":
         raise PluginError(4000, "nothing to reverse", {"field": "text"})
     return params["text"][::-1] + ctx.config.get("suffix", "")
 
 
-@plugin.method(description="Counts to n, one $/progress value per step",
-               params={"type": "object", "required": ["n"], "properties": {"n": {"type": "integer"}}})
+@plugin.method(
+    description="Counts to n, one $/progress value per step",
+    params={"type": "object", "required": ["n"], "properties": {"n": {"type": "integer"}}},
+)
 async def stream(params: dict, ctx: Context):
     for i in range(params["n"]):
         await asyncio.sleep(0.01)

@@ -1,6 +1,8 @@
 """A tiny framed JSON-RPC client that plays the daemon against a plugin subprocess."""
+
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import queue
@@ -8,8 +10,9 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 
@@ -38,11 +41,15 @@ class Client:
         full_env.update(env or {})
         self.proc = subprocess.Popen(
             [PLUGIN_PYTHON, str(script)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            env=full_env, cwd=str(ROOT), start_new_session=True,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=full_env,
+            cwd=str(ROOT),
+            start_new_session=True,
         )
-        self.inbox: "queue.Queue[Any]" = queue.Queue()
-        self.seen: list[Any] = []      # received, not yet consumed
+        self.inbox: queue.Queue[Any] = queue.Queue()
+        self.seen: list[Any] = []  # received, not yet consumed
         self.raw_stdout = bytearray()  # everything the plugin wrote to stdout
         self.stderr_lines: list[str] = []
         self.next_id = 100
@@ -78,7 +85,7 @@ class Client:
                 body = out.read(int(headers["content-length"]))
                 self.raw_stdout += body
                 self.inbox.put(json.loads(body.decode("utf-8")))
-        except Exception as e:  # pragma: no cover
+        except Exception as e:  # pragma: no cover  # reported as bad_stdout, failing the test
             self.bad_stdout = f"reader crashed: {e!r}"
             self.inbox.put(None)
 
@@ -101,8 +108,7 @@ class Client:
         self.proc.stdin.close()
 
     # -- messages -------------------------------------------------------------------------------
-    def request(self, method: str, params: Any = None, meta: dict[str, Any] | None = None,
-                rid: Any = None) -> Any:
+    def request(self, method: str, params: Any = None, meta: dict[str, Any] | None = None, rid: Any = None) -> Any:
         if rid is None:
             self.next_id += 1
             rid = self.next_id
@@ -130,13 +136,17 @@ class Client:
         while True:
             left = end - time.monotonic()
             if left <= 0:
-                raise AssertionError(f"timed out; unconsumed messages: {self.seen!r}; stderr: {self.stderr_lines[-20:]}")
+                raise AssertionError(
+                    f"timed out; unconsumed messages: {self.seen!r}; stderr: {self.stderr_lines[-20:]}"
+                )
             try:
                 m = self.inbox.get(timeout=left)
             except queue.Empty:
                 continue
             if m is None:
-                raise AssertionError(f"plugin stdout ended ({self.bad_stdout or 'eof'}); stderr: {self.stderr_lines[-20:]}")
+                raise AssertionError(
+                    f"plugin stdout ended ({self.bad_stdout or 'eof'}); stderr: {self.stderr_lines[-20:]}"
+                )
             if pred(m):
                 return m
             self.seen.append(m)
@@ -177,14 +187,19 @@ class Client:
         return out
 
     # -- lifecycle ------------------------------------------------------------------------------
-    def initialize(self, version: str = "1.0.0", config: Any = None, data_dir: str = "/tmp",
-                   initialized: bool = True) -> Msg:
-        rid = self.request("initialize", {
-            "protocolVersion": version,
-            "daemon": {"version": "0.1.0"},
-            "plugin": {"name": "test", "instanceId": "test#1", "dataDir": data_dir},
-            "config": {} if config is None else config,
-        }, rid=0)
+    def initialize(
+        self, version: str = "1.0.0", config: Any = None, data_dir: str = "/tmp", initialized: bool = True
+    ) -> Msg:
+        rid = self.request(
+            "initialize",
+            {
+                "protocolVersion": version,
+                "daemon": {"version": "0.1.0"},
+                "plugin": {"name": "test", "instanceId": "test#1", "dataDir": data_dir},
+                "config": {} if config is None else config,
+            },
+            rid=0,
+        )
         r = self.response(rid, timeout=10)
         if initialized and "result" in r:
             self.notify("initialized", {})
@@ -198,11 +213,9 @@ class Client:
             self.proc.kill()
             self.proc.wait()
         for f in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
-            try:
+            with contextlib.suppress(Exception):
                 if f:
                     f.close()
-            except Exception:
-                pass
 
 
 @pytest.fixture

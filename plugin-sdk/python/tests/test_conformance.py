@@ -1,13 +1,26 @@
 """The conformance plugin (examples/conformance_plugin.py) against docs/protocol.md and
 plugin-sdk/conformance/CONTRACT.md, talking the real protocol to a subprocess."""
+
 from __future__ import annotations
 
 import time
 
 from conftest import CONFORMANCE
 
-CONTRACT_METHODS = {"echo", "reverse", "fail", "sleep", "wasCancelled", "stream", "callOther",
-                    "emit", "log", "size", "blob", "meta"}
+CONTRACT_METHODS = {
+    "echo",
+    "reverse",
+    "fail",
+    "sleep",
+    "wasCancelled",
+    "stream",
+    "callOther",
+    "emit",
+    "log",
+    "size",
+    "blob",
+    "meta",
+}
 
 
 def now_ms() -> int:
@@ -24,7 +37,10 @@ def test_handshake(spawn):
     methods = {m["name"]: m for m in res["methods"]}
     assert CONTRACT_METHODS <= set(methods)
     assert methods["reverse"]["paramsSchema"] == {
-        "type": "object", "required": ["text"], "properties": {"text": {"type": "string"}}}
+        "type": "object",
+        "required": ["text"],
+        "properties": {"text": {"type": "string"}},
+    }
     assert methods["stream"]["streaming"] is True
     assert "streaming" not in methods["reverse"]
     before = now_ms()
@@ -134,8 +150,13 @@ def test_call_other_round_trip(plugin):
     rid = plugin.request("callOther", {"method": "secret.thing"})
     req = plugin.expect(lambda m: m.get("method") == "bkg/call")
     assert req["params"]["params"] == {}
-    plugin.send({"jsonrpc": "2.0", "id": req["id"],
-                 "error": {"code": -33003, "message": "denied", "data": {"pattern": "echo.*"}}})
+    plugin.send(
+        {
+            "jsonrpc": "2.0",
+            "id": req["id"],
+            "error": {"code": -33003, "message": "denied", "data": {"pattern": "echo.*"}},
+        }
+    )
     assert plugin.response(rid)["error"] == {"code": -33003, "message": "denied", "data": {"pattern": "echo.*"}}
 
 
@@ -159,8 +180,12 @@ def test_emit_and_log(plugin):
 
 
 def test_meta(plugin):
-    meta = {"deadline": now_ms() + 60000, "caller": "plugin:other", "progressToken": 7,
-            "traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"}
+    meta = {
+        "deadline": now_ms() + 60000,
+        "caller": "plugin:other",
+        "progressToken": 7,
+        "traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+    }
     assert plugin.result("meta", {"x": 1}, meta) == meta
 
 
@@ -189,7 +214,7 @@ def test_eight_mib_messages(plugin):
 
 
 def test_unicode(plugin):
-    s = "héllo wörld 日本語 😀👍🏽 \u0000 \"quoted\" \\ \u2028"
+    s = 'héllo wörld 日本語 😀👍🏽 \u0000 "quoted" \\ \u2028'
     assert plugin.result("reverse", {"text": s}) == "".join(reversed(s))
     assert plugin.result("size", {"blob": s}) == {"length": len(s)}
     assert plugin.result("size", {"blob": "😀" * 1000}) == {"length": 1000}
@@ -201,8 +226,9 @@ def test_unicode(plugin):
 def test_framing_tolerance(plugin):
     # header names are case-insensitive; a Content-Type with charset utf-8 is accepted
     body = '{"jsonrpc":"2.0","id":"s1","method":"reverse","params":{"text":"éa"}}'.encode()
-    plugin.send_raw(b"content-length: %d\r\nContent-Type: application/vscode-jsonrpc; charset=utf-8\r\n\r\n"
-                    % len(body) + body)
+    plugin.send_raw(
+        b"content-length: %d\r\nContent-Type: application/vscode-jsonrpc; charset=utf-8\r\n\r\n" % len(body) + body
+    )
     assert plugin.response("s1")["result"] == "aé"
     # two frames in one write, one frame split across writes
     a = b'{"jsonrpc":"2.0","id":"s2","method":"reverse","params":{"text":"12"}}'

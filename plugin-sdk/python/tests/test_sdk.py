@@ -1,11 +1,10 @@
 """SDK behaviour beyond the conformance contract, via tests/plugins/sdk_test_plugin.py."""
+
 from __future__ import annotations
 
-import os
 import time
 
 import pytest
-
 from conftest import SDK_TEST_PLUGIN
 
 
@@ -24,8 +23,12 @@ def test_initialize_result_and_activate(sdk, tmp_path):
     assert [m["params"] for m in early] == [{"level": "info", "msg": "activated", "n": 1}]  # bkg/log only
     sdk.notify("initialized", {})
     assert sdk.notification("bkg/emit")["params"] == {"event": "sdktest.tick", "data": {"phase": "activate"}}
-    assert sdk.result("info") == {"config": {"greeting": "hi", "nested": {"a": [1]}}, "data_dir": str(tmp_path),
-                                  "instance_id": "test#1", "plugin": "sdktest"}
+    assert sdk.result("info") == {
+        "config": {"greeting": "hi", "nested": {"a": [1]}},
+        "data_dir": str(tmp_path),
+        "instance_id": "test#1",
+        "plugin": "sdktest",
+    }
 
 
 def test_describe(spawn):
@@ -58,8 +61,13 @@ def test_stray_output_goes_to_stderr(sdk):
     assert sdk.bad_stdout is None
     assert b"stray" not in bytes(sdk.raw_stdout)
     err = "\n".join(sdk.stderr_lines)
-    for s in ("stray print at import time", "stray print in a handler", "stray sys.stdout.write",
-              "stray os.write(1)", "stray child process output"):
+    for s in (
+        "stray print at import time",
+        "stray print in a handler",
+        "stray sys.stdout.write",
+        "stray os.write(1)",
+        "stray child process output",
+    ):
         assert s in err
 
 
@@ -160,7 +168,11 @@ def test_echo_example(spawn):
     res = c.initialize(config={"suffix": "!"})["result"]
     assert [m["name"] for m in res["methods"]] == ["reverse", "stream", "upper"]
     assert c.result("reverse", {"text": "abc"}) == "cba!"
-    assert c.error("reverse", {"text": ""}) == {"code": 4000, "message": "nothing to reverse", "data": {"field": "text"}}
+    assert c.error("reverse", {"text": ""}) == {
+        "code": 4000,
+        "message": "nothing to reverse",
+        "data": {"field": "text"},
+    }
     assert c.result("upper", {"text": "abc"}) == "ABC"
     rid = c.request("stream", {"n": 2}, {"progressToken": "t"})
     assert c.response(rid)["result"] == {"count": 2}

@@ -1,18 +1,19 @@
 """bkg_plugin: write bkg plugins in Python (protocol v1, standard library only).
 
-    from bkg_plugin import Plugin, Context, PluginError
+from bkg_plugin import Plugin, Context, PluginError
 
-    plugin = Plugin("echo", "1.0.0")
+plugin = Plugin("echo", "1.0.0")
 
-    @plugin.method(description="Reverses text",
-                   params={"type": "object", "required": ["text"],
-                           "properties": {"text": {"type": "string"}}})
-    async def reverse(params, ctx: Context):
-        return params["text"][::-1]
+@plugin.method(description="Reverses text",
+               params={"type": "object", "required": ["text"],
+                       "properties": {"text": {"type": "string"}}})
+async def reverse(params, ctx: Context):
+    return params["text"][::-1]
 
-    if __name__ == "__main__":
-        plugin.run()
+if __name__ == "__main__":
+    plugin.run()
 """
+
 from .context import LOG_LEVELS, Context, LifecycleContext
 from .errors import ErrorCodes, PluginError
 from .plugin import PROTOCOL_VERSION, MethodSpec, Plugin
@@ -20,13 +21,13 @@ from .plugin import PROTOCOL_VERSION, MethodSpec, Plugin
 __version__ = "0.1.0"
 
 __all__ = [
-    "Plugin",
-    "Context",
-    "LifecycleContext",
-    "PluginError",
-    "ErrorCodes",
-    "MethodSpec",
-    "PROTOCOL_VERSION",
     "LOG_LEVELS",
+    "PROTOCOL_VERSION",
+    "Context",
+    "ErrorCodes",
+    "LifecycleContext",
+    "MethodSpec",
+    "Plugin",
+    "PluginError",
     "__version__",
 ]

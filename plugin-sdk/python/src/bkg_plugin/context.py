@@ -1,15 +1,17 @@
 """Contexts handed to handlers and lifecycle hooks."""
+
 from __future__ import annotations
 
 import asyncio
 import threading
 import time
-from typing import TYPE_CHECKING, Any, Mapping
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from .errors import ErrorCodes, PluginError
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .plugin import _Runtime
+    from .runtime import _Runtime
 
 _NO_DATA: Any = object()
 LOG_LEVELS = ("trace", "debug", "info", "warn", "error", "fatal")
@@ -22,7 +24,7 @@ class LifecycleContext:
     manifest's ``config`` object, unchanged), ``daemon_version``, ``protocol_version``.
     """
 
-    def __init__(self, rt: "_Runtime") -> None:
+    def __init__(self, rt: _Runtime) -> None:
         self._rt = rt
 
     # -- identity / configuration -------------------------------------------------------------
@@ -72,16 +74,14 @@ class LifecycleContext:
             params["data"] = data
         self._rt.emit(params)
 
-    async def call(self, method: str, params: Mapping[str, Any] | None = None,
-                   timeout_ms: int | None = None) -> Any:
+    async def call(self, method: str, params: Mapping[str, Any] | None = None, timeout_ms: int | None = None) -> Any:
         """Call another plugin's method (``bkg/call``) and return its result.
 
         Raises ``PluginError`` carrying the remote error's code, message and data.
         """
         return await self._rt.call_out(method, params, timeout_ms, self._default_timeout_ms(), self._parent())
 
-    def call_sync(self, method: str, params: Mapping[str, Any] | None = None,
-                  timeout_ms: int | None = None) -> Any:
+    def call_sync(self, method: str, params: Mapping[str, Any] | None = None, timeout_ms: int | None = None) -> Any:
         """``call`` for synchronous handlers running in a worker thread (blocks that thread)."""
         loop = self._rt.loop
         if loop is None:
@@ -113,8 +113,9 @@ class Context(LifecycleContext):
     ``wait_cancelled()``.
     """
 
-    def __init__(self, rt: "_Runtime", request_id: Any, method: str, meta: Mapping[str, Any],
-                 streaming: bool = False) -> None:
+    def __init__(
+        self, rt: _Runtime, request_id: Any, method: str, meta: Mapping[str, Any], streaming: bool = False
+    ) -> None:
         super().__init__(rt)
         self.id = request_id
         self.method = method

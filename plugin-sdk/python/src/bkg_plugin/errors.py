@@ -2,6 +2,7 @@
 
 ``ErrorCodes`` mirrors ``src/protocol/src/error-codes.ts`` name for name and code for code.
 """
+
 from __future__ import annotations
 
 from enum import IntEnum

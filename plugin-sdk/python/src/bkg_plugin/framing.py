@@ -1,9 +1,10 @@
 """Content-Length framing (LSP base protocol) for bkg protocol v1."""
+
 from __future__ import annotations
 
 import json
 import re
-from typing import Any, Union
+from typing import Any
 
 _HEADER_END = re.compile(rb"\r?\n\r?\n")
 _RESYNC = re.compile(rb"content-length", re.IGNORECASE)
@@ -42,9 +43,9 @@ class FrameDecoder:
         self._buf = bytearray()
         self._need: int | None = None  # body length once the header is parsed
 
-    def feed(self, data: bytes) -> list[Union[bytes, FramingError]]:
+    def feed(self, data: bytes) -> list[bytes | FramingError]:
         self._buf += data
-        out: list[Union[bytes, FramingError]] = []
+        out: list[bytes | FramingError] = []
         while True:
             if self._need is None:
                 m = _HEADER_END.search(self._buf, 0, MAX_HEADER_BYTES + 4)

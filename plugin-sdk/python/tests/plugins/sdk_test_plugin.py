@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
 """A plugin exercising SDK features beyond the conformance contract (used by test_sdk.py)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -10,7 +11,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, os.pardir, "src"))
 
-from bkg_plugin import Context, LifecycleContext, Plugin, PluginError  # noqa: E402
+from bkg_plugin import Context, LifecycleContext, Plugin, PluginError
 
 plugin = Plugin("sdktest", "2.3.4", events=["sdktest.tick"])
 
@@ -22,8 +23,12 @@ state: dict = {"activated": None}
 async def activate(ctx: LifecycleContext):
     if ctx.config.get("failActivate"):
         raise PluginError(4001, "refusing to start", {"why": "config"})
-    state["activated"] = {"config": ctx.config, "data_dir": ctx.data_dir,
-                          "instance_id": ctx.instance_id, "plugin": ctx.plugin}
+    state["activated"] = {
+        "config": ctx.config,
+        "data_dir": ctx.data_dir,
+        "instance_id": ctx.instance_id,
+        "plugin": ctx.plugin,
+    }
     ctx.emit("sdktest.tick", {"phase": "activate"})  # held back until `initialized`
     ctx.log("info", "activated", n=1)
 
@@ -46,6 +51,7 @@ async def noisy(params, ctx):
     sys.stdout.write("stray sys.stdout.write\n")
     sys.stdout.flush()
     os.write(1, b"stray os.write(1)\n")
+    # Blocking on the loop on purpose: a child's stdout must not reach the protocol stream.
     subprocess.run(["sh", "-c", "echo stray child process output"], check=True)
     return "ok"
 
@@ -82,8 +88,7 @@ def sync_call(params, ctx: Context):
 
 @plugin.method
 def countdown(params, ctx):  # a sync generator: streaming implied
-    for i in range(params["n"], 0, -1):
-        yield i
+    yield from range(params["n"], 0, -1)
 
 
 @plugin.method(streaming=True)
@@ -109,7 +114,7 @@ async def own_cancel_error(params, ctx: Context):
         await asyncio.sleep(30)
     except asyncio.CancelledError:
         await asyncio.wait_for(watcher, 1)
-        raise PluginError(4500, f"saw {ctx.cancel_reason}, cancelled={ctx.cancelled}")
+        raise PluginError(4500, f"saw {ctx.cancel_reason}, cancelled={ctx.cancelled}") from None
 
 
 @plugin.method
