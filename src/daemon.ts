@@ -148,11 +148,7 @@ export async function startDaemon(config: ResolvedConfig, options: DaemonOptions
   // paramsSchemas needs, so that their handshakes do not wait for it — unless earlier starts left
   // them compiled in the schema cache, when ajv may not be needed at all.
   if (supervisor.hosts.size && supervisor.schemaCache.isEmpty()) setImmediate(prepareSchemaChecks);
-  await Promise.all(
-    [...supervisor.hosts.values()]
-      .filter((h) => h.manifest.activation === "eager" && h.state !== "idle")
-      .map((h) => h.waitReady(AbortSignal.timeout(1500)).catch(() => undefined)),
-  );
+  await Promise.all([...supervisor.hosts.values()].filter((h) => h.manifest.activation === "eager" && h.state !== "idle").map((h) => h.waitReady(AbortSignal.timeout(1500)).catch(() => undefined)));
   // A port in use stops the start here, plugins and all.
   surface = await startControlSurface(daemon).catch(async (e) => {
     await starting.catch(() => undefined);

@@ -97,11 +97,12 @@ export function authorize(p: Principal, action: string, minRole: Role, model?: s
   }
   if (!p.scopes.some((s) => scopeAllows(s, action, model))) {
     const what = model === undefined ? action : `${action} with model "${model}"`;
-    throw new BkgError(
-      ErrorCodes.PermissionDenied,
-      `${describePrincipal(p)} may not do ${what}: its scopes are ${p.scopes.join(", ") || "(none)"}; an admin can issue a key with a matching scope`,
-      { reason: "scope", action, ...(model === undefined ? {} : { model }), scopes: p.scopes },
-    );
+    throw new BkgError(ErrorCodes.PermissionDenied, `${describePrincipal(p)} may not do ${what}: its scopes are ${p.scopes.join(", ") || "(none)"}; an admin can issue a key with a matching scope`, {
+      reason: "scope",
+      action,
+      ...(model === undefined ? {} : { model }),
+      scopes: p.scopes,
+    });
   }
 }
 

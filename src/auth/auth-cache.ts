@@ -22,9 +22,7 @@ interface Entry {
  * cheaper than createHash(): this runs on every authenticated request.
  */
 const sha256: (s: string) => string =
-  typeof (crypto as { hash?: unknown }).hash === "function"
-    ? (s) => crypto.hash("sha256", s, "base64url")
-    : (s) => crypto.createHash("sha256").update(s).digest("base64url");
+  typeof (crypto as { hash?: unknown }).hash === "function" ? (s) => crypto.hash("sha256", s, "base64url") : (s) => crypto.createHash("sha256").update(s).digest("base64url");
 
 export class AuthCache {
   private readonly entries = new Map<string, Entry>();

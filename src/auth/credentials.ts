@@ -22,7 +22,10 @@ function first(v: HeaderValue): string | undefined {
 /** "Bearer abc" -> "abc"; a bare value is returned trimmed; empty -> undefined. */
 export function stripBearer(value: string | undefined): string | undefined {
   if (value === undefined) return undefined;
-  const v = value.trim().replace(/^bearer\s+/i, "").trim();
+  const v = value
+    .trim()
+    .replace(/^bearer\s+/i, "")
+    .trim();
   return v === "" ? undefined : v;
 }
 

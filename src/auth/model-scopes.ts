@@ -20,7 +20,10 @@ const globCache = new Map<string, RegExp>();
 export function modelGlobMatches(glob: string, name: string): boolean {
   let re = globCache.get(glob);
   if (!re) {
-    const body = glob.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".");
+    const body = glob
+      .replace(/[.+^${}()|[\]\\]/g, "\\$&")
+      .replace(/\*/g, ".*")
+      .replace(/\?/g, ".");
     re = new RegExp(`^${body}$`);
     if (globCache.size > 1000) globCache.clear();
     globCache.set(glob, re);

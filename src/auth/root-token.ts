@@ -37,7 +37,7 @@ export function loadOrCreateRootToken(dataDir: string): RootToken {
     const fd = openSync(file, "wx", 0o600);
     token = ROOT_TOKEN_PREFIX + randomBytes(32).toString("base64url");
     try {
-      writeSync(fd, token + "\n");
+      writeSync(fd, `${token}\n`);
     } finally {
       closeSync(fd);
     }

@@ -117,10 +117,7 @@ export class Router {
     if (opts.notAfter !== undefined && opts.notAfter < deadline) deadline = opts.notAfter;
     const budget = Math.min(deadline - Date.now(), MAX_TIMEOUT_MS);
     const token = new CancelToken();
-    const timer = setTimeout(
-      () => token.abort(new BkgError(ErrorCodes.DeadlineExceeded, deadlineMessage(target, budget))),
-      Math.max(0, budget),
-    );
+    const timer = setTimeout(() => token.abort(new BkgError(ErrorCodes.DeadlineExceeded, deadlineMessage(target, budget))), Math.max(0, budget));
     const onCallerAbort = () => token.abort(new BkgError(ErrorCodes.RequestCancelled, `${target} was cancelled by the caller`));
     const { cancel } = opts;
     if (cancel?.aborted) onCallerAbort();
@@ -135,15 +132,7 @@ export class Router {
     }
   }
 
-  private async dispatch(
-    host: PluginHost,
-    method: string,
-    params: Record<string, unknown>,
-    deadline: CallDeadline,
-    signal: CancelToken,
-    opts: RouteOptions,
-    t0: number,
-  ): Promise<unknown> {
+  private async dispatch(host: PluginHost, method: string, params: Record<string, unknown>, deadline: CallDeadline, signal: CancelToken, opts: RouteOptions, t0: number): Promise<unknown> {
     if (host.serving().length === 0) await host.waitReady(signal);
     const entry = host.methods?.get(method);
     if (!entry) {
@@ -213,7 +202,7 @@ export class Router {
    */
   pluginCall(caller: PluginHost, p: BkgCallParams, link?: CallLink): Promise<unknown> {
     if (!p || typeof p.method !== "string") {
-      return Promise.reject(new BkgError(ErrorCodes.InvalidParams, "bkg/call needs params {method: \"plugin.method\", params?}"));
+      return Promise.reject(new BkgError(ErrorCodes.InvalidParams, 'bkg/call needs params {method: "plugin.method", params?}'));
     }
     const allowed = caller.manifest.permissions.some((pattern) => permits(pattern, p.method));
     if (!allowed) {
@@ -260,9 +249,6 @@ function requiredRange(requires: Record<string, string>, method: string): string
 /** A timeout the timers can keep: from 1 to MAX_TIMEOUT_MS ms. */
 function checkTimeout(target: string, ms: unknown): void {
   if (typeof ms !== "number" || !Number.isFinite(ms) || ms < 1 || ms > MAX_TIMEOUT_MS) {
-    throw new BkgError(
-      ErrorCodes.InvalidParams,
-      `the timeout for ${target} must be a number of milliseconds from 1 to ${MAX_TIMEOUT_MS} (about 24.8 days), got ${JSON.stringify(ms)}`,
-    );
+    throw new BkgError(ErrorCodes.InvalidParams, `the timeout for ${target} must be a number of milliseconds from 1 to ${MAX_TIMEOUT_MS} (about 24.8 days), got ${JSON.stringify(ms)}`);
   }
 }

@@ -98,7 +98,10 @@ export function registerAuthCommands(program: Command, globals: () => GlobalOpti
     .action(async (o: { json?: boolean }) => {
       const { users: list } = await auth<{ users: { id: string; username: string; role: string; createdAt: number }[] }>("listUsers", {});
       if (o.json) return printJson(list);
-      printTable(["ID", "USERNAME", "ROLE", "CREATED"], list.map((u) => [u.id, u.username, u.role, when(u.createdAt)]));
+      printTable(
+        ["ID", "USERNAME", "ROLE", "CREATED"],
+        list.map((u) => [u.id, u.username, u.role, when(u.createdAt)]),
+      );
     });
   users
     .command("delete <user>")

@@ -5,7 +5,7 @@ import { CliExit, EXIT, describeError } from "./output.js";
 export function registerCallCommand(program: Command, globals: () => GlobalOptions): void {
   program
     .command("call <method> [params]")
-    .description("call plugin.method with JSON params, e.g. bkg call echo.reverse '{\"text\":\"hi\"}'")
+    .description('call plugin.method with JSON params, e.g. bkg call echo.reverse \'{"text":"hi"}\'')
     .option("--stream", "print streamed values as JSON lines before the result")
     .option("--timeout <ms>", "deadline for the call in ms (default: the plugin's timeouts.call)")
     .option("--json", "print the result as JSON even when it is a string")
@@ -29,9 +29,9 @@ export function registerCallCommand(program: Command, globals: () => GlobalOptio
           const result = await c.call(method, params as Record<string, unknown>, {
             timeoutMs,
             signal: ac.signal,
-            onProgress: o.stream ? (v) => process.stdout.write(JSON.stringify(v) + "\n") : undefined,
+            onProgress: o.stream ? (v) => process.stdout.write(`${JSON.stringify(v)}\n`) : undefined,
           });
-          process.stdout.write((typeof result === "string" && !o.json ? result : JSON.stringify(result, null, o.json || o.stream ? 0 : 2)) + "\n");
+          process.stdout.write(`${typeof result === "string" && !o.json ? result : JSON.stringify(result, null, o.json || o.stream ? 0 : 2)}\n`);
         } catch (e) {
           // Most of the daemon's messages start with the method already; say it once.
           const named = e instanceof Error && e.message.startsWith(method);

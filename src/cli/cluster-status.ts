@@ -10,7 +10,9 @@ export async function printClusterStatus(c: BkgClient, json?: boolean): Promise<
   const now = Date.now();
   if (bus) {
     const link = bus.bus.connected ? `connected to ${bus.bus.server}` : `NOT connected: ${bus.bus.reason}`;
-    process.stdout.write(`cluster bus: ${link}; routing ${bus.routing}; ${bus.nodes.length} other node(s) heard: ${bus.nodes.map((n) => n.node + (n.refused ? " (refused)" : n.leaving ? " (leaving)" : "")).join(", ") || "none"}\n`);
+    process.stdout.write(
+      `cluster bus: ${link}; routing ${bus.routing}; ${bus.nodes.length} other node(s) heard: ${bus.nodes.map((n) => n.node + (n.refused ? " (refused)" : n.leaving ? " (leaving)" : "")).join(", ") || "none"}\n`,
+    );
   }
   printTable(
     ["NODE", "HOST", "PID", "VERSION", "STATE", "LAST SEEN", "UP", "PLUGINS"],

@@ -98,10 +98,15 @@ function registerInstallCommands(daemon: Command, globals: () => GlobalOptions):
       }
       process.stdout.write(`${did === "written" ? "wrote" : "already installed:"} ${path}\n`);
       if (!o.enable) {
-        process.stdout.write(`start it now and at every login with:\n  systemctl --user daemon-reload && systemctl --user enable --now ${o.name}\n(at boot without a login: loginctl enable-linger $USER)\n`);
+        process.stdout.write(
+          `start it now and at every login with:\n  systemctl --user daemon-reload && systemctl --user enable --now ${o.name}\n(at boot without a login: loginctl enable-linger $USER)\n`,
+        );
         return;
       }
-      for (const args of [["--user", "daemon-reload"], ["--user", "enable", "--now", o.name]]) {
+      for (const args of [
+        ["--user", "daemon-reload"],
+        ["--user", "enable", "--now", o.name],
+      ]) {
         const r = spawnSync("systemctl", args, { encoding: "utf8" });
         if (r.status !== 0) throw new CliExit(EXIT.error, `bkg: systemctl ${args.join(" ")} failed: ${(r.stderr || r.error?.message || "").trim()}`);
       }

@@ -27,7 +27,7 @@ export function registerDevCommand(program: Command, globals: () => GlobalOption
     .command("dev [path]")
     .description(
       "run the plugin in PATH (default: .) on a daemon, starting one in the background if none runs; every save hot-swaps it " +
-        "and its logs stream here until Ctrl-C, which detaches it. The manifest comes from PATH/bkg.plugin.json, the \"bkg\" " +
+        'and its logs stream here until Ctrl-C, which detaches it. The manifest comes from PATH/bkg.plugin.json, the "bkg" ' +
         "field of PATH/package.json, or a manifest in the manifests folder whose cwd is PATH",
     )
     .option("--keep", "leave the plugin attached (its manifest in the manifests folder) after Ctrl-C")
@@ -66,7 +66,7 @@ export function registerDevCommand(program: Command, globals: () => GlobalOption
       let stopping = false;
       const settled = settledReporter(client, name, say);
       await client.subscribe({ topics: ["log", "lifecycle"], plugin: name }, (e) => {
-        process.stdout.write(formatEvent(e) + "\n");
+        process.stdout.write(`${formatEvent(e)}\n`);
         if (e.kind === "lifecycle" && e.instance === undefined && SETTLED.has(e.state)) void settled.check(true);
       });
 
@@ -143,9 +143,7 @@ async function ensureDaemon(socketPath: string, dataDir: string, g: GlobalOption
   });
   if (r.code !== 0) throw new CliExit(EXIT.error, `bkg dev: no daemon was running and none could be started:\n${r.out.trim()}`);
   const pid = /pid (\d+)/.exec(r.out)?.[1] ?? "?";
-  process.stdout.write(
-    `bkg dev: started a daemon in the background (pid ${pid}, logs in ${show(join(dataDir, "logs", "daemon.log"))}); it keeps running after bkg dev ends: bkg daemon stop\n`,
-  );
+  process.stdout.write(`bkg dev: started a daemon in the background (pid ${pid}, logs in ${show(join(dataDir, "logs", "daemon.log"))}); it keeps running after bkg dev ends: bkg daemon stop\n`);
 }
 
 /**
@@ -199,7 +197,7 @@ async function waitGone(client: BkgClient, name: string, timeoutMs: number): Pro
   const until = Date.now() + timeoutMs;
   while (Date.now() < until) {
     const list = await client.plugins.list().catch(() => undefined);
-    if (!list || !list.some((p) => p.name === name)) return;
+    if (!list?.some((p) => p.name === name)) return;
     await new Promise((r) => setTimeout(r, 100));
   }
 }

@@ -29,7 +29,7 @@ export function registerEventsCommand(program: Command, globals: () => GlobalOpt
       withClient(globals(), async (c) => {
         const events = await c.events({ plugin: o.plugin, since: o.since, until: o.until, kinds: o.kind, node: o.node, limit: Number(o.limit) });
         if (o.json) {
-          for (const e of events) process.stdout.write(JSON.stringify(e) + "\n");
+          for (const e of events) process.stdout.write(`${JSON.stringify(e)}\n`);
           return;
         }
         if (!events.length) return void process.stdout.write(`no events since ${o.since}${o.plugin ? ` for ${o.plugin}` : ""}\n`);

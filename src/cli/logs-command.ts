@@ -29,7 +29,7 @@ export async function showLogs(c: BkgClient, names: string[], o: LogsOptions): P
   const limit = Math.max(1, Number(o.lines) || 200);
   const plugins = names.length ? names : (await c.plugins.list()).map((p) => p.name);
   const label = names.length !== 1;
-  const show = (e: BusEvent) => process.stdout.write((o.json ? JSON.stringify(e) : formatLog(e as LogEvent, label)) + "\n");
+  const show = (e: BusEvent) => process.stdout.write(`${o.json ? JSON.stringify(e) : formatLog(e as LogEvent, label)}\n`);
   const recent = (await Promise.all(plugins.map((name) => c.plugins.logs(name, limit)))).flat() as LogEvent[];
   // A stable sort keeps each plugin's own order for lines of the same millisecond.
   recent.sort((a, b) => a.ts - b.ts);

@@ -51,7 +51,7 @@ export async function main(argv: string[]): Promise<number> {
     return EXIT.ok;
   } catch (e) {
     if (e instanceof CliExit) {
-      process.stderr.write(e.message + "\n");
+      process.stderr.write(`${e.message}\n`);
       return e.code;
     }
     if (e instanceof CommanderError) return e.exitCode === 0 ? EXIT.ok : EXIT.usage;

@@ -20,12 +20,20 @@ export function registerModelCommands(program: Command, globals: () => GlobalOpt
         const list = await c.models.list();
         if (o.json) return printJson(list);
         if (list.models.length) {
-          printTable(["NAME", "FORMAT", "SIZE", "DETAILS", "SOURCE"], list.models.map((m) => [m.name, m.format, mb(m.size), details(m), m.source]), 70);
+          printTable(
+            ["NAME", "FORMAT", "SIZE", "DETAILS", "SOURCE"],
+            list.models.map((m) => [m.name, m.format, mb(m.size), details(m), m.source]),
+            70,
+          );
         } else process.stdout.write(`no models pulled in ${list.dir}\n`);
         const notPulled = list.catalog.filter((e) => !e.pulled);
         if (notPulled.length) {
           process.stdout.write(`\nin the catalog (bkg models pull NAME):\n`);
-          printTable(["NAME", "FORMAT", "SIZE", "DESCRIPTION"], notPulled.map((e) => [e.name, e.format, mb(e.size), e.description]), 90);
+          printTable(
+            ["NAME", "FORMAT", "SIZE", "DESCRIPTION"],
+            notPulled.map((e) => [e.name, e.format, mb(e.size), e.description]),
+            90,
+          );
         }
       }),
     );
@@ -63,7 +71,14 @@ export function registerModelCommands(program: Command, globals: () => GlobalOpt
           pullId = (await c.models.pull({ model, name: o.name, sha256: o.sha256, licence: o.licence, force: o.force })).pullId;
           early.splice(0).forEach(onEvent);
           // The end event, or (should it be missed) the pull's status, whichever comes first.
-          const poll = setInterval(() => void c.models.pullStatus(pullId!).then((s) => s.state !== "running" && ended(), () => undefined), 2000);
+          const poll = setInterval(
+            () =>
+              void c.models.pullStatus(pullId!).then(
+                (s) => s.state !== "running" && ended(),
+                () => undefined,
+              ),
+            2000,
+          );
           try {
             await end;
           } finally {
@@ -74,7 +89,8 @@ export function registerModelCommands(program: Command, globals: () => GlobalOpt
           await off();
         }
         if (o.json) printJson(status);
-        else if (status.state === "done") process.stderr.write(status.fetched === false ? `${status.model} is already pulled (use --force to pull again)\n` : `pulled ${status.model} (${mb(status.total ?? 0)})\n`);
+        else if (status.state === "done")
+          process.stderr.write(status.fetched === false ? `${status.model} is already pulled (use --force to pull again)\n` : `pulled ${status.model} (${mb(status.total ?? 0)})\n`);
         if (status.state !== "done") throw new CliExit(EXIT.error, `bkg: pull of ${status.model} failed: ${status.error?.message ?? "unknown error"}`);
       }),
     );

@@ -14,18 +14,24 @@ export class CliExit extends Error {
 }
 
 export function printJson(value: unknown): void {
-  process.stdout.write(JSON.stringify(value, null, 2) + "\n");
+  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }
 
 /** A plain aligned table; long cells are cut so one row stays one line. */
 export function printTable(headers: string[], rows: (string | number | undefined)[][], maxCell = 60): void {
   const cells = [headers, ...rows.map((r) => r.map((c) => cut(String(c ?? ""), maxCell)))];
   const widths = headers.map((_, i) => Math.max(...cells.map((r) => r[i]?.length ?? 0)));
-  for (const r of cells) process.stdout.write(r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]))).join("  ").trimEnd() + "\n");
+  for (const r of cells)
+    process.stdout.write(
+      `${r
+        .map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i])))
+        .join("  ")
+        .trimEnd()}\n`,
+    );
 }
 
 function cut(s: string, n: number): string {
-  return s.length > n ? s.slice(0, n - 1) + "…" : s;
+  return s.length > n ? `${s.slice(0, n - 1)}…` : s;
 }
 
 export function duration(ms: number): string {

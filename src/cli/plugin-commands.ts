@@ -91,7 +91,7 @@ async function control(globals: () => GlobalOptions, verb: Verb, name: string | 
     for (const n of names) {
       const r = await c.plugins[verb](n, { wait: o.wait, timeoutMs });
       results.push(r);
-      if (!o.json) process.stdout.write(describeOutcome(verb, r, o.wait) + "\n");
+      if (!o.json) process.stdout.write(`${describeOutcome(verb, r, o.wait)}\n`);
     }
     if (o.json) printJson(name ? results[0] : results);
     const failed = o.wait ? results.filter((r) => !r.ok) : [];

@@ -38,7 +38,7 @@ const show = (p: string) => {
 };
 
 function printResult(r: ScaffoldResult): void {
-  const out = (s = "") => process.stdout.write(s + "\n");
+  const out = (s = "") => process.stdout.write(`${s}\n`);
   const dir = show(r.pluginDir);
   out(`created ${r.name}, a ${LANG_NAMES[r.lang]} plugin, in ${dir}:`);
   for (const f of r.files) out(`  ${show(f)}${f === r.manifestFile ? "   (the manifest)" : ""}`);

@@ -16,7 +16,7 @@ export function progressPrinter(out: NodeJS.WriteStream): (e: ModelPullEvent) =>
     if (tty) {
       out.write(`\r\x1b[2K${s}`);
       drawn = true;
-    } else out.write(s + "\n");
+    } else out.write(`${s}\n`);
   };
   const endLine = () => {
     if (tty && drawn) out.write("\n");

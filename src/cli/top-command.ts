@@ -19,7 +19,7 @@ export function registerTopCommand(program: Command, globals: () => GlobalOption
       withClient(globals(), async (c) => {
         if (o.json) return printJson(await c.telemetry.live());
         if (o.once || !process.stdout.isTTY) {
-          process.stdout.write(renderTop(await c.telemetry.live(), process.stdout.columns || 160).join("\n") + "\n");
+          process.stdout.write(`${renderTop(await c.telemetry.live(), process.stdout.columns || 160).join("\n")}\n`);
           return;
         }
         const interval = Math.max(200, Number(o.interval) || 1000);
@@ -35,7 +35,7 @@ export function registerTopCommand(program: Command, globals: () => GlobalOption
           const draw = async () => {
             try {
               const lines = renderTop(await c.telemetry.live(), process.stdout.columns || 120);
-              process.stdout.write("\x1b[H\x1b[2J\x1b[?25l" + lines.join("\n") + "\n\n(q to quit)");
+              process.stdout.write(`\x1b[H\x1b[2J\x1b[?25l${lines.join("\n")}\n\n(q to quit)`);
               timer = setTimeout(() => void draw(), interval);
             } catch (e) {
               process.stdout.write(`\nbkg top: ${(e as Error).message}\n`);

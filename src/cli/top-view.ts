@@ -9,7 +9,12 @@ const rate = (r: number) => (r >= 100 ? r.toFixed(0) : r.toFixed(1));
 
 function table(rows: string[][]): string[] {
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-  return rows.map((r) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ").trimEnd());
+  return rows.map((r) =>
+    r
+      .map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i])))
+      .join("  ")
+      .trimEnd(),
+  );
 }
 
 /** The screen: a header with the daemon's figures, a row per plugin, and its instances indented below. */
@@ -22,17 +27,32 @@ export function renderTop(s: LiveSnapshot, width = 120): string[] {
   ];
   const rows: string[][] = [["PLUGIN", "STATE", "INST", "INFLIGHT", "QUEUED", "CALLS/S", "P50", "P99", "ERR/S", "ERRORS", "CALLS", "RSS", "CPU", "RESTARTS"]];
   for (const p of s.plugins) {
-    rows.push([p.name, p.state, String(p.instances.length), String(p.inflight), String(p.queued), rate(p.ratePerSec), ms(p.p50), ms(p.p99), rate(p.errorsPerSec), String(p.errors), String(p.calls), mib(p.rssBytes), pct(p.cpuPct), String(p.restarts)]);
+    rows.push([
+      p.name,
+      p.state,
+      String(p.instances.length),
+      String(p.inflight),
+      String(p.queued),
+      rate(p.ratePerSec),
+      ms(p.p50),
+      ms(p.p99),
+      rate(p.errorsPerSec),
+      String(p.errors),
+      String(p.calls),
+      mib(p.rssBytes),
+      pct(p.cpuPct),
+      String(p.restarts),
+    ]);
     for (const i of p.instances) {
       rows.push([`  ${i.id}`, i.state, i.pid ? `pid ${i.pid}` : "-", String(i.inflight), "", "", "", "", "", "", "", mib(i.rssBytes), pct(i.cpuPct), `up ${duration(i.uptimeMs)}`]);
     }
   }
   if (s.plugins.length === 0) lines.push("no plugins (add a manifest to the manifests folder)");
-  else lines.push(...table(rows).map((l) => (l.length > width ? l.slice(0, width - 1) + "…" : l)));
+  else lines.push(...table(rows).map((l) => (l.length > width ? `${l.slice(0, width - 1)}…` : l)));
   if (s.tokens?.length) {
     const tokenRows = [["KEY", "MODEL", "REQUESTS", "PROMPT TOKENS", "COMPLETION TOKENS", "LAST"]];
     for (const r of s.tokens) tokenRows.push([r.key, r.model, String(r.requests), String(r.promptTokens), String(r.completionTokens), `${duration(Math.max(0, s.ts - r.lastAt))} ago`]);
-    lines.push("", "TOKENS (/v1, since the daemon started)", ...table(tokenRows).map((l) => (l.length > width ? l.slice(0, width - 1) + "…" : l)));
+    lines.push("", "TOKENS (/v1, since the daemon started)", ...table(tokenRows).map((l) => (l.length > width ? `${l.slice(0, width - 1)}…` : l)));
   }
   lines.push("", `rates and percentiles over the last ${duration(s.windowMs)}`);
   return lines;

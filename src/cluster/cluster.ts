@@ -99,8 +99,20 @@ export class Cluster implements RemoteRoutes {
     });
     this.slots = new SlotQueue(QUEUE_FACTOR * settings.maxInflightPerNode);
     this.caller = new RemoteCaller(self, this.link, () => this.slots.wakeOne());
-    this.server = new RemoteServer(self, () => this.link.connection(), deps.router, settings.maxInflightPerNode, (subject, reason) => this.foreign(subject, reason));
-    this.fanout = new EventFanout(self, deps.bus, () => this.link.connection(), (subject, reason) => this.foreign(subject, reason), () => this.membership.wantsLogs());
+    this.server = new RemoteServer(
+      self,
+      () => this.link.connection(),
+      deps.router,
+      settings.maxInflightPerNode,
+      (subject, reason) => this.foreign(subject, reason),
+    );
+    this.fanout = new EventFanout(
+      self,
+      deps.bus,
+      () => this.link.connection(),
+      (subject, reason) => this.foreign(subject, reason),
+      () => this.membership.wantsLogs(),
+    );
     this.offLifecycle = deps.bus.subscribe({ topics: ["lifecycle"], internal: true }, (e) => e.node === undefined && this.announceSoon());
     // A client starting or ending a log subscription changes what we ask of the others: say so soon.
     this.logInterest = setInterval(() => this.deps.bus.wants("log") !== this.wantedLogs && this.announceSoon(), 100);
@@ -148,7 +160,10 @@ export class Cluster implements RemoteRoutes {
     if (localReady && !balanced) return undefined;
     if (!this.link.connection() || this.leaving) {
       if (local) return undefined;
-      throw new BkgError(ErrorCodes.PluginUnavailable, `no plugin "${plugin}" runs on this node (${this.deps.nodeId}), and ${this.leaving ? "this node is leaving the cluster" : this.link.downReason()}`);
+      throw new BkgError(
+        ErrorCodes.PluginUnavailable,
+        `no plugin "${plugin}" runs on this node (${this.deps.nodeId}), and ${this.leaving ? "this node is leaving the cluster" : this.link.downReason()}`,
+      );
     }
     const { nodes, full } = this.membership.candidates(plugin, range);
     if (!nodes.length) {
@@ -187,11 +202,21 @@ export class Cluster implements RemoteRoutes {
       const node = this.membership.pick(nodes);
       if (!node) {
         if (full) {
-          await this.slots.wait(cancel, () => new BkgError(ErrorCodes.Overloaded, `every node serving ${plugin} already has ${this.settings.maxInflightPerNode} calls in flight from this node (cluster.maxInflightPerNode) and ${this.slots.size} more are waiting; try again later`));
+          await this.slots.wait(
+            cancel,
+            () =>
+              new BkgError(
+                ErrorCodes.Overloaded,
+                `every node serving ${plugin} already has ${this.settings.maxInflightPerNode} calls in flight from this node (cluster.maxInflightPerNode) and ${this.slots.size} more are waiting; try again later`,
+              ),
+          );
           continue;
         }
         if (tried.size) throw new BkgError(ErrorCodes.PluginUnavailable, `${target} could not be delivered: node ${[...tried].join(", ")} no longer takes calls and no other node serves ${plugin}`);
-        throw new BkgError(ErrorCodes.PluginUnavailable, `no node can serve ${plugin}${range ? ` at a version in ${range}` : ""} now; it is on: ${this.membership.versionsOf(plugin).join(", ") || "no node"}`);
+        throw new BkgError(
+          ErrorCodes.PluginUnavailable,
+          `no node can serve ${plugin}${range ? ` at a version in ${range}` : ""} now; it is on: ${this.membership.versionsOf(plugin).join(", ") || "no node"}`,
+        );
       }
       try {
         return await this.caller.send(node, target, params, deadline, cancel, opts);
@@ -271,7 +296,7 @@ export class Cluster implements RemoteRoutes {
         state: h.state,
         callTimeoutMs: h.manifest.timeouts.call,
       })),
-      logs: this.wantedLogs = this.deps.bus.wants("log"),
+      logs: (this.wantedLogs = this.deps.bus.wants("log")),
     };
     nc.publish(subjects.announce, encode(a));
   }
@@ -293,7 +318,10 @@ export class Cluster implements RemoteRoutes {
     const outcome = this.membership.announce(a);
     const log = this.deps.logger;
     if (outcome === "duplicate") {
-      this.duplicateWarn.warn({ node: a.node, hostname: a.hostname, pid: a.pid }, `another daemon (host ${a.hostname}, pid ${a.pid}) announces this node's id "${a.node}"; calls for the id may reach either: give each daemon its own storage.nodeId`);
+      this.duplicateWarn.warn(
+        { node: a.node, hostname: a.hostname, pid: a.pid },
+        `another daemon (host ${a.hostname}, pid ${a.pid}) announces this node's id "${a.node}"; calls for the id may reach either: give each daemon its own storage.nodeId`,
+      );
     } else if (outcome === "refused" && before?.refused === undefined) {
       log.warn({ node: a.node, protocol: a.v, version: a.version }, this.membership.nodes.get(a.node)!.refused!);
     } else if (outcome === "joined") {

@@ -78,10 +78,7 @@ export class NatsLink implements BusLink {
       const why = describe(e);
       if (why !== this.reason) this.logger.warn({ nats: this.servers }, `cannot reach NATS at ${this.servers}: ${why}; local calls work, calls to other nodes wait for it (retrying)`);
       this.reason = why;
-      this.retry = setTimeout(
-        () => void this.attempt().catch((err: Error) => this.logger.error({ nats: this.servers }, `left the cluster bus: ${err.message}`)),
-        FIRST_CONNECT_RETRY_MS,
-      );
+      this.retry = setTimeout(() => void this.attempt().catch((err: Error) => this.logger.error({ nats: this.servers }, `left the cluster bus: ${err.message}`)), FIRST_CONNECT_RETRY_MS);
       this.retry.unref();
       return;
     }

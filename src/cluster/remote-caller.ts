@@ -45,12 +45,12 @@ export class RemoteCaller {
     /** A call ended: a slot on its node is free. */
     private readonly slotFreed: () => void = () => undefined,
   ) {
-    this.replyPrefix = subjects.replies(self.node, self.run) + ".";
+    this.replyPrefix = `${subjects.replies(self.node, self.run)}.`;
   }
 
   /** The wildcard the caller's replies arrive on (one subscription for every call). */
   get replySubject(): string {
-    return this.replyPrefix + "*";
+    return `${this.replyPrefix}*`;
   }
 
   /** Calls in flight on a node, as far as we know. */

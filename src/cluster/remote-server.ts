@@ -12,9 +12,7 @@ import type { Router } from "../bus/index.js";
 import { MAX_TIMEOUT_MS } from "../bus/router.js";
 import { CLUSTER_PROTOCOL, decodeObject, encode, foreignReason, type CallReply, type CallRequest, type CancelRequest } from "./wire.js";
 
-export interface ForeignReporter {
-  (subject: string, reason: string): void;
-}
+export type ForeignReporter = (subject: string, reason: string) => void;
 
 export class RemoteServer {
   /** "node/run/id" -> the call's token. */

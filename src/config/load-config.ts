@@ -61,6 +61,7 @@ export function loadConfig(options: LoadConfigOptions = {}): ResolvedConfig {
   const explicit = options.file ?? env.BKG_CONFIG;
   const file = explicit ? resolve(cwd, explicit) : findConfigFile(cwd);
 
+  // biome-ignore lint/suspicious/noExplicitAny: the config file's JSON before the schema has checked it
   let raw: Record<string, any> = {};
   if (file) {
     if (!existsSync(file)) throw new ConfigError([{ path: "", message: `config file ${file} does not exist` }], file);
@@ -81,7 +82,7 @@ export function loadConfig(options: LoadConfigOptions = {}): ResolvedConfig {
     if (value === undefined || value === "") continue;
     const parsed = parseEnv(value, type);
     if (parsed === undefined) {
-      problems.push({ path: "/" + path.join("/"), message: `${name}=${JSON.stringify(value)} is not a valid ${type}` });
+      problems.push({ path: `/${path.join("/")}`, message: `${name}=${JSON.stringify(value)} is not a valid ${type}` });
       continue;
     }
     setPath(merged, path, parsed);
@@ -152,13 +153,18 @@ export function loadConfig(options: LoadConfigOptions = {}): ResolvedConfig {
 
 function parseEnv(value: string, type: EnvType): unknown {
   if (type === "string") return value;
-  if (type === "list") return value.split(",").map((x) => x.trim()).filter(Boolean);
+  if (type === "list")
+    return value
+      .split(",")
+      .map((x) => x.trim())
+      .filter(Boolean);
   if (type === "integer") return /^-?\d+$/.test(value) ? Number(value) : undefined;
   if (/^(1|true|yes|on)$/i.test(value)) return true;
   if (/^(0|false|no|off)$/i.test(value)) return false;
   return undefined;
 }
 
+// biome-ignore lint/suspicious/noExplicitAny: the config file's JSON before the schema has checked it
 function setPath(obj: Record<string, any>, path: string[], value: unknown): void {
   let o = obj;
   for (const key of path.slice(0, -1)) o = o[key] && typeof o[key] === "object" ? o[key] : (o[key] = {});

@@ -97,6 +97,6 @@ function announceRootToken(ctx: DaemonContext, auth: Authenticator, httpUrl?: st
   ctx.logger.info({ file: root.file }, `created the root token (an admin credential) in ${root.file}, mode 0600; read it from there`);
   if (process.stderr.isTTY) {
     const example = httpUrl ? `    e.g. curl -H "Authorization: Bearer $(cat ${root.file})" ${httpUrl}/api/plugins\n\n` : "";
-    process.stderr.write(`\n    bkg: the root token (an admin credential), shown this once; it is also in ${root.file}\n\n        ${root.reveal()}\n\n` + example);
+    process.stderr.write(`\n    bkg: the root token (an admin credential), shown this once; it is also in ${root.file}\n\n        ${root.reveal()}\n\n${example}`);
   }
 }

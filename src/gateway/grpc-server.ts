@@ -131,7 +131,10 @@ export class GrpcServer {
       if (modelScoped) authorizeCall(p, req.method, auth.plugin, modelOf(params));
       const d = call.getDeadline();
       const deadline = d instanceof Date ? d.getTime() : Number.isFinite(d) ? Number(d) : undefined;
-      return { params: stampAuthCall(p, req.method, params, auth.plugin), opts: { caller: `grpc:${p.id}`, cancel, timeoutMs: req.timeoutMs || undefined, deadline: req.timeoutMs ? undefined : deadline } };
+      return {
+        params: stampAuthCall(p, req.method, params, auth.plugin),
+        opts: { caller: `grpc:${p.id}`, cancel, timeoutMs: req.timeoutMs || undefined, deadline: req.timeoutMs ? undefined : deadline },
+      };
     };
 
     server.addService(loadBusService(), {

@@ -70,9 +70,9 @@ export function parseJsonBody(_req: unknown, body: string | Buffer, done: (err: 
 function poisoned(v: unknown): boolean {
   if (v === null || typeof v !== "object") return false;
   if (Array.isArray(v)) return v.some(poisoned);
-  if (Object.prototype.hasOwnProperty.call(v, "__proto__")) return true;
+  if (Object.hasOwn(v, "__proto__")) return true;
   const c = (v as Record<string, unknown>).constructor;
-  if (Object.prototype.hasOwnProperty.call(v, "constructor") && c !== null && typeof c === "object" && Object.prototype.hasOwnProperty.call(c, "prototype")) return true;
+  if (Object.hasOwn(v, "constructor") && c !== null && typeof c === "object" && Object.hasOwn(c, "prototype")) return true;
   for (const k in v) if (poisoned((v as Record<string, unknown>)[k])) return true;
   return false;
 }

@@ -60,7 +60,15 @@ export function toHttpError(e: unknown, bodyLimit?: number): { status: number; b
   }
   switch (f?.code) {
     case "FST_ERR_CTP_BODY_TOO_LARGE":
-      return { status: 413, body: errorBody(new BkgError(ErrorCodes.InvalidRequest, `the request body is larger than the limit${bodyLimit ? ` of ${bodyLimit} bytes` : ""} (http.bodyLimit)`, { reason: "body_too_large", limit: bodyLimit })) };
+      return {
+        status: 413,
+        body: errorBody(
+          new BkgError(ErrorCodes.InvalidRequest, `the request body is larger than the limit${bodyLimit ? ` of ${bodyLimit} bytes` : ""} (http.bodyLimit)`, {
+            reason: "body_too_large",
+            limit: bodyLimit,
+          }),
+        ),
+      };
     case "FST_ERR_CTP_INVALID_MEDIA_TYPE":
       return { status: 415, body: errorBody(new BkgError(ErrorCodes.InvalidRequest, "send the body as JSON with Content-Type: application/json (curl: --json '{...}')", { reason: "media_type" })) };
     case "FST_ERR_CTP_EMPTY_JSON_BODY":

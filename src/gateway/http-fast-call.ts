@@ -53,7 +53,7 @@ export function fastCallHandler({ ctx, auth }: SurfaceDeps, h: FastCallHelpers):
     const headers = req.headers;
     if (headers.origin !== undefined || h.closing()) return false;
     const accept = headers.accept;
-    if (accept !== undefined && accept.includes("text/event-stream")) return false;
+    if (accept?.includes("text/event-stream")) return false;
     const type = headers["content-type"];
     const lengthHeader = headers["content-length"];
     const length = lengthHeader === undefined ? 0 : Number(lengthHeader);
@@ -102,7 +102,8 @@ export function fastCallHandler({ ctx, auth }: SurfaceDeps, h: FastCallHelpers):
     } catch (e) {
       const { status: s, body } = toHttpError(e, bodyLimit);
       status = s;
-      if (res.destroyed) status = 499; // the client went away (mid-body or mid-call): nothing to answer, nothing failed
+      if (res.destroyed)
+        status = 499; // the client went away (mid-body or mid-call): nothing to answer, nothing failed
       else if (status >= 500 && status !== 503 && status !== 504 && status !== 502) h.logFailure(reqId, "POST", path, body);
       out = JSON.stringify(body);
     }

@@ -96,7 +96,10 @@ export function registerAuthRoutes(app: FastifyInstance, { ctx, auth }: SurfaceD
 
   app.delete<{ Params: { id: string }; Querystring: { reason?: string } }>(
     "/api/keys/:id",
-    { config: { action: "bkg.keys.revoke" }, schema: { tags, summary: "Revokes a key at once", params: idParams, querystring: { type: "object", properties: { reason: { type: "string" } } }, response: ok } },
+    {
+      config: { action: "bkg.keys.revoke" },
+      schema: { tags, summary: "Revokes a key at once", params: idParams, querystring: { type: "object", properties: { reason: { type: "string" } } }, response: ok },
+    },
     async (req) => callAuth(req, "revokeKey", { id: req.params.id, ...(req.query.reason ? { reason: req.query.reason } : {}) }),
   );
 
@@ -109,7 +112,7 @@ export function registerAuthRoutes(app: FastifyInstance, { ctx, auth }: SurfaceD
     },
     async (req) => {
       const body = req.body ?? {};
-      if (typeof body !== "object" || Array.isArray(body)) throw new HttpError(400, ErrorCodes.InvalidParams, "the body, if any, must be {\"expiresInDays\": <days>}");
+      if (typeof body !== "object" || Array.isArray(body)) throw new HttpError(400, ErrorCodes.InvalidParams, 'the body, if any, must be {"expiresInDays": <days>}');
       return callAuth(req, "rotateKey", { ...body, id: req.params.id });
     },
   );

@@ -30,13 +30,19 @@ export function registerDashboardApiRoutes(app: FastifyInstance, { ctx }: Surfac
   const tags = ["system"];
   app.get(
     "/api/status",
-    { config: { action: "bkg.status" }, schema: { tags, summary: "Version, pid, uptime, data dir, socket, HTTP and gRPC addresses, plugins by state (as bkg status --json)", response: { 200: anyObject, ...errorResponses } } },
+    {
+      config: { action: "bkg.status" },
+      schema: { tags, summary: "Version, pid, uptime, data dir, socket, HTTP and gRPC addresses, plugins by state (as bkg status --json)", response: { 200: anyObject, ...errorResponses } },
+    },
     async () => ({ ...status(ctx), nodeVersion: process.version }),
   );
 
   app.get(
     "/api/config",
-    { config: { action: "bkg.config" }, schema: { tags, summary: "The effective config (file, environment and defaults), secrets masked as [redacted]", response: { 200: anyObject, ...errorResponses } } },
+    {
+      config: { action: "bkg.config" },
+      schema: { tags, summary: "The effective config (file, environment and defaults), secrets masked as [redacted]", response: { 200: anyObject, ...errorResponses } },
+    },
     async () => maskedConfig(ctx.config),
   );
 

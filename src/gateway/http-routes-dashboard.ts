@@ -52,7 +52,10 @@ export async function registerDashboardRoutes(app: FastifyInstance, enabled: boo
     if (extname(rel) && isFile(join(dir, rel))) {
       // Angular's bundles have content hashes in their names: safe to cache for good.
       const hashed = /-[A-Z0-9]{8}\.(js|css)$/.test(rel);
-      return reply.header("cache-control", hashed ? "public, max-age=31536000, immutable" : "no-cache").header("x-content-type-options", "nosniff").sendFile(rel);
+      return reply
+        .header("cache-control", hashed ? "public, max-age=31536000, immutable" : "no-cache")
+        .header("x-content-type-options", "nosniff")
+        .sendFile(rel);
     }
     // A file-looking path that does not exist is a 404 (a stale bundle name), not the app.
     if (extname(rel)) {

@@ -50,7 +50,11 @@ export function registerEventRoutes(app: FastifyInstance, { ctx }: SurfaceDeps):
     "/api/cluster/nodes",
     {
       config: { action: "bkg.status" },
-      schema: { tags, summary: "Every daemon writing to the same store, this one first, with its plugins and last-seen time (as bkg status --cluster)", response: { 200: { type: "array", items: anyObject }, ...errorResponses } },
+      schema: {
+        tags,
+        summary: "Every daemon writing to the same store, this one first, with its plugins and last-seen time (as bkg status --cluster)",
+        response: { 200: { type: "array", items: anyObject }, ...errorResponses },
+      },
     },
     async (req) => TELEMETRY_METHODS["bkg.cluster.nodes"](ctx, {}, requestActor(req)),
   );

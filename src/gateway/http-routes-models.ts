@@ -46,13 +46,28 @@ export function registerModelRoutes(app: FastifyInstance, { ctx }: SurfaceDeps):
 
   app.get(
     "/api/models",
-    { config: { action: "bkg.models.list" }, schema: { tags, summary: "Pulled models (their model.json records), the catalog marked pulled or not, and running pulls (as bkg models list --json)", response: { 200: anyObject, ...errorResponses } } },
+    {
+      config: { action: "bkg.models.list" },
+      schema: {
+        tags,
+        summary: "Pulled models (their model.json records), the catalog marked pulled or not, and running pulls (as bkg models list --json)",
+        response: { 200: anyObject, ...errorResponses },
+      },
+    },
     async (req) => run("bkg.models.list", req, {}),
   );
 
   app.get<NameReq>(
     "/api/models/:name",
-    { config: { action: "bkg.models.info" }, schema: { tags, summary: "One pulled model's record: files, sha256, size, source, licence, metadata (as bkg models show --json)", params: nameParams, response: { 200: anyObject, ...errorResponses } } },
+    {
+      config: { action: "bkg.models.info" },
+      schema: {
+        tags,
+        summary: "One pulled model's record: files, sha256, size, source, licence, metadata (as bkg models show --json)",
+        params: nameParams,
+        response: { 200: anyObject, ...errorResponses },
+      },
+    },
     async (req) => run("bkg.models.info", req, { name: req.params.name }),
   );
 
@@ -89,7 +104,12 @@ export function registerModelRoutes(app: FastifyInstance, { ctx }: SurfaceDeps):
     "/api/models/pulls/:pullId",
     {
       config: { action: "bkg.models.list" },
-      schema: { tags, summary: "A pull's status; with Accept: text/event-stream, its progress as server-sent events until it ends", params: { type: "object", required: ["pullId"], properties: { pullId: { type: "string", maxLength: 64 } } }, response: { 200: anyObject, ...errorResponses } },
+      schema: {
+        tags,
+        summary: "A pull's status; with Accept: text/event-stream, its progress as server-sent events until it ends",
+        params: { type: "object", required: ["pullId"], properties: { pullId: { type: "string", maxLength: 64 } } },
+        response: { 200: anyObject, ...errorResponses },
+      },
     },
     async (req, reply) => {
       const status = (await run("bkg.models.pullStatus", req, { pullId: req.params.pullId })) as { pullId: string; state: string };
@@ -100,13 +120,19 @@ export function registerModelRoutes(app: FastifyInstance, { ctx }: SurfaceDeps):
 
   app.delete<NameReq>(
     "/api/models/:name",
-    { config: { action: "bkg.models.rm" }, schema: { tags, summary: "Removes a pulled model's folder and its row (as bkg models rm)", params: nameParams, response: { 200: anyObject, ...errorResponses } } },
+    {
+      config: { action: "bkg.models.rm" },
+      schema: { tags, summary: "Removes a pulled model's folder and its row (as bkg models rm)", params: nameParams, response: { 200: anyObject, ...errorResponses } },
+    },
     async (req) => run("bkg.models.rm", req, { name: req.params.name }),
   );
 
   app.post<NameReq>(
     "/api/models/:name/verify",
-    { config: { action: "bkg.models.verify" }, schema: { tags, summary: "Re-hashes a model's files against its model.json (as bkg models verify)", params: nameParams, response: { 200: anyObject, ...errorResponses } } },
+    {
+      config: { action: "bkg.models.verify" },
+      schema: { tags, summary: "Re-hashes a model's files against its model.json (as bkg models verify)", params: nameParams, response: { 200: anyObject, ...errorResponses } },
+    },
     async (req) => run("bkg.models.verify", req, { name: req.params.name }),
   );
 }

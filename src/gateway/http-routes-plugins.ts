@@ -23,11 +23,22 @@ export const LOG_LIMIT = { default: 200, max: 500 };
 export function registerPluginRoutes(app: FastifyInstance, { ctx, telemetry }: SurfaceDeps): void {
   const tags = ["plugins"];
   const notFound = (name: string) =>
-    new BkgError(ErrorCodes.MethodNotFound, `no plugin named "${name}"; known plugins: ${ctx.supervisor.list().map((p) => p.name).join(", ") || "(none)"}`);
+    new BkgError(
+      ErrorCodes.MethodNotFound,
+      `no plugin named "${name}"; known plugins: ${
+        ctx.supervisor
+          .list()
+          .map((p) => p.name)
+          .join(", ") || "(none)"
+      }`,
+    );
 
   app.get(
     "/api/plugins",
-    { config: { action: "bkg.plugins.list" }, schema: { tags, summary: "Every plugin: state, version, instances, restarts", response: { 200: { type: "array", items: anyObject }, ...errorResponses } } },
+    {
+      config: { action: "bkg.plugins.list" },
+      schema: { tags, summary: "Every plugin: state, version, instances, restarts", response: { 200: { type: "array", items: anyObject }, ...errorResponses } },
+    },
     async (req) => CONTROL_METHODS["bkg.plugins.list"](ctx, {}, requestActor(req)),
   );
 

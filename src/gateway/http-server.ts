@@ -25,7 +25,7 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import cors from "@fastify/cors";
 import swagger from "@fastify/swagger";
 import { BkgError, ErrorCodes } from "@bkg/protocol";
-import { authorizeAction, authorizeCall, credentialFromHeaders, onlyModelScoped, type DaemonAction, type Principal } from "../auth/index.js";
+import { authorizeAction, authorizeCall, credentialFromHeaders, onlyModelScoped, type Principal } from "../auth/index.js";
 import { parseJsonBody } from "./http-call-common.js";
 import { ReloadingTls } from "./reloading-tls.js";
 import { HttpError, toHttpError } from "./http-errors.js";
@@ -133,7 +133,13 @@ export class HttpServer {
       return reply.code(404).send(toHttpError(e).body);
     });
 
-    await app.register(cors, { origin: cfg.cors.origins.length ? cfg.cors.origins : false, methods: ["GET", "POST", "DELETE"], allowedHeaders: ["authorization", "x-api-key", "content-type", "x-request-id", "traceparent", "last-event-id"], exposedHeaders: ["x-request-id", "retry-after", "x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset"], maxAge: 600 });
+    await app.register(cors, {
+      origin: cfg.cors.origins.length ? cfg.cors.origins : false,
+      methods: ["GET", "POST", "DELETE"],
+      allowedHeaders: ["authorization", "x-api-key", "content-type", "x-request-id", "traceparent", "last-event-id"],
+      exposedHeaders: ["x-request-id", "retry-after", "x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset"],
+      maxAge: 600,
+    });
 
     // Bodies are parsed as JSON by a leaner parser than fastify's (which adds secure-json-parse's
     // regular expressions over every body); same limit, statuses and codes (400 -32700; a broken

@@ -358,6 +358,7 @@ export class Metrics implements GatewayMetrics {
 }
 
 /** One CallObserver that feeds several (metrics and the telemetry recorder, say). */
+// biome-ignore lint/suspicious/noExplicitAny: observers of any state type are fanned out together
 export function fanOut(...observers: CallObserver<any>[]): CallObserver<unknown[]> {
   return {
     started: (plugin, method) => observers.map((o) => o.started(plugin, method)),

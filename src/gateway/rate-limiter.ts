@@ -53,11 +53,12 @@ export class RateLimiter {
   /** The error for a key over its limit, in words. */
   exceeded(key: string, max: number, retryAfterSeconds: number): BkgError {
     const who = key.startsWith("cred:") ? "this credential" : "this address without a valid credential";
-    return new BkgError(
-      ErrorCodes.Overloaded,
-      `rate limit: more than ${max} requests in ${Math.round(this.settings.windowMs / 1000)} s from ${who}; retry in ${retryAfterSeconds} s`,
-      { reason: "rate_limited", limit: max, windowMs: this.settings.windowMs, retryAfterSeconds },
-    );
+    return new BkgError(ErrorCodes.Overloaded, `rate limit: more than ${max} requests in ${Math.round(this.settings.windowMs / 1000)} s from ${who}; retry in ${retryAfterSeconds} s`, {
+      reason: "rate_limited",
+      limit: max,
+      windowMs: this.settings.windowMs,
+      retryAfterSeconds,
+    });
   }
 
   private count(key: string, windowMs: number, add: number): { current: number; ttl: number } {

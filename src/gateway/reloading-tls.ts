@@ -69,21 +69,29 @@ export class ReloadingTls {
   private reload(): void {
     const next = this.read();
     if (next instanceof Error) {
-      if (this.reloadError !== next.message) this.log.error({ certFile: this.files.certFile, err: next.message }, `http.tls: the new certificate files were not loaded, the previous certificate keeps serving: ${next.message}`);
+      if (this.reloadError !== next.message)
+        this.log.error({ certFile: this.files.certFile, err: next.message }, `http.tls: the new certificate files were not loaded, the previous certificate keeps serving: ${next.message}`);
       this.reloadError = next.message;
       return;
     }
     [this.current, this.info] = next;
     this.reloadError = undefined;
     this.server?.setSecureContext(this.current);
-    this.log.info({ certFile: this.files.certFile, subject: this.info.subject, notAfter: this.info.notAfter }, `http.tls: loaded the new certificate (${this.info.subject}, valid until ${this.info.notAfter}) for new connections`);
+    this.log.info(
+      { certFile: this.files.certFile, subject: this.info.subject, notAfter: this.info.notAfter },
+      `http.tls: loaded the new certificate (${this.info.subject}, valid until ${this.info.notAfter}) for new connections`,
+    );
   }
 
   private read(): [SecureContextOptions, Omit<TlsState, "reloadError">] | Error {
     const { certFile, keyFile, clientCaFile } = this.files;
     const options: SecureContextOptions = {};
     try {
-      for (const [field, file, key] of [["certFile", certFile, "cert"], ["keyFile", keyFile, "key"], ["clientCaFile", clientCaFile, "ca"]] as const) {
+      for (const [field, file, key] of [
+        ["certFile", certFile, "cert"],
+        ["keyFile", keyFile, "key"],
+        ["clientCaFile", clientCaFile, "ca"],
+      ] as const) {
         if (!file) continue;
         try {
           options[key] = readFileSync(file);

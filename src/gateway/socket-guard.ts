@@ -82,7 +82,11 @@ export class SocketGuard {
       this.partialTotal += held - state.partial;
       state.partial = held;
       if (this.partialTotal > this.limits.maxPartialBytes && held > 0) {
-        this.drop(state, "socket.maxPartialBytes", `incomplete frames of all socket clients hold ${this.partialTotal} bytes, over socket.maxPartialBytes (${this.limits.maxPartialBytes}); this client's ${held} were the last straw`);
+        this.drop(
+          state,
+          "socket.maxPartialBytes",
+          `incomplete frames of all socket clients hold ${this.partialTotal} bytes, over socket.maxPartialBytes (${this.limits.maxPartialBytes}); this client's ${held} were the last straw`,
+        );
       }
     });
     socket.once("close", () => {
@@ -102,7 +106,10 @@ export class SocketGuard {
     if (waiting > this.limits.outputPauseBytes && !state.paused) {
       state.paused = true;
       socket.pause();
-      this.log.debug({ client: state.client.name, waiting, limit: "socket.outputPauseBytes" }, `stopped reading from ${state.client.name}: ${waiting} bytes of answers wait for it to read (socket.outputPauseBytes ${this.limits.outputPauseBytes})`);
+      this.log.debug(
+        { client: state.client.name, waiting, limit: "socket.outputPauseBytes" },
+        `stopped reading from ${state.client.name}: ${waiting} bytes of answers wait for it to read (socket.outputPauseBytes ${this.limits.outputPauseBytes})`,
+      );
       socket.once("drain", () => {
         state.paused = false;
         if (!state.dropping) socket.resume();

@@ -105,7 +105,10 @@ export class SocketServer {
       const bad = topics.filter((t) => !TOPICS.includes(t as Topic));
       if (bad.length) throw new RpcError(ErrorCodes.InvalidParams, `unknown topic(s) ${bad.join(", ")}; topics are: lifecycle, log (logs), plugin (events), audit, model (model pulls)`);
       const id = ++subSeq;
-      subs.set(id, this.ctx.bus.subscribe({ topics: topics as Topic[], plugin: p?.plugin as string | undefined }, (event) => connection.notify("bkg/event", { subscription: id, event })));
+      subs.set(
+        id,
+        this.ctx.bus.subscribe({ topics: topics as Topic[], plugin: p?.plugin as string | undefined }, (event) => connection.notify("bkg/event", { subscription: id, event })),
+      );
       return { subscription: id, topics };
     });
     connection.onRequest("bkg.unsubscribe", (p: { subscription?: number }) => {
@@ -144,15 +147,14 @@ export class SocketServer {
       params = rest;
     }
     const progressToken = meta.progressToken;
-    return this.ctx.router
-      .call(method, params, {
-        caller: client,
-        timeoutMs: typeof meta.timeoutMs === "number" ? meta.timeoutMs : undefined,
-        deadline: typeof meta.deadline === "number" ? meta.deadline : undefined,
-        traceparent: meta.traceparent,
-        cancel,
-        onProgress: progressToken === undefined ? undefined : (value) => connection.notify(Methods.progress, { token: progressToken, value }),
-      });
+    return this.ctx.router.call(method, params, {
+      caller: client,
+      timeoutMs: typeof meta.timeoutMs === "number" ? meta.timeoutMs : undefined,
+      deadline: typeof meta.deadline === "number" ? meta.deadline : undefined,
+      traceparent: meta.traceparent,
+      cancel,
+      onProgress: progressToken === undefined ? undefined : (value) => connection.notify(Methods.progress, { token: progressToken, value }),
+    });
   }
 }
 

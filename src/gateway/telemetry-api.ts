@@ -52,7 +52,13 @@ function str(p: Params, name: string): string | undefined {
 
 function kindsOf(v: unknown): EventKind[] | undefined {
   if (v === undefined || v === null || v === "") return undefined;
-  const list = typeof v === "string" ? v.split(",").map((s) => s.trim()).filter(Boolean) : v;
+  const list =
+    typeof v === "string"
+      ? v
+          .split(",")
+          .map((s) => s.trim())
+          .filter(Boolean)
+      : v;
   if (!Array.isArray(list) || list.some((k) => !EVENT_KINDS.includes(k as EventKind))) {
     throw new BkgError(ErrorCodes.InvalidParams, `params.kinds must be some of: ${EVENT_KINDS.join(", ")}`);
   }

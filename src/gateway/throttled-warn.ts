@@ -23,4 +23,3 @@ export class ThrottledWarn {
     this.log.warn({ ...fields, suppressed: more }, more ? `${msg} (and ${more} more since the last such line)` : msg);
   }
 }
-

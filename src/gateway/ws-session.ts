@@ -65,7 +65,10 @@ export class WsSession {
     ws.on("error", () => ws.terminate());
     if (init.principal) this.ready(init.principal);
     else {
-      this.authTimer = setTimeout(() => this.fail(new BkgError(ErrorCodes.Unauthenticated, `no credential within ${AUTH_WAIT_MS / 1000} s; send {"action":"AUTH","token":"..."} first`), CLOSE.unauthenticated), AUTH_WAIT_MS);
+      this.authTimer = setTimeout(
+        () => this.fail(new BkgError(ErrorCodes.Unauthenticated, `no credential within ${AUTH_WAIT_MS / 1000} s; send {"action":"AUTH","token":"..."} first`), CLOSE.unauthenticated),
+        AUTH_WAIT_MS,
+      );
     }
   }
 
@@ -218,7 +221,10 @@ export class WsSession {
   private send(msg: unknown): void {
     if (this.ws.readyState !== this.ws.OPEN) return;
     if (this.ws.bufferedAmount > this.deps.ctx.config.http.ws.maxBufferedBytes) {
-      this.log.warn({ session: this.init.id, ip: this.init.ip, waiting: this.ws.bufferedAmount, limit: "http.ws.maxBufferedBytes" }, `closing ws session ${this.init.id}: it reads too slowly (over http.ws.maxBufferedBytes waiting)`);
+      this.log.warn(
+        { session: this.init.id, ip: this.init.ip, waiting: this.ws.bufferedAmount, limit: "http.ws.maxBufferedBytes" },
+        `closing ws session ${this.init.id}: it reads too slowly (over http.ws.maxBufferedBytes waiting)`,
+      );
       return this.close(CLOSE.tooSlow, "the client reads too slowly; subscribe to less or read faster");
     }
     // Answers to many calls come back from the plugin in one chunk and are sent in one tick: cork

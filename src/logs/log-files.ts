@@ -61,7 +61,7 @@ export function formatLine(e: BusEvent): string {
   const t = new Date(e.ts).toISOString();
   if (e.kind === "lifecycle") return `${t} INFO  ${e.instance ?? e.plugin} [lifecycle] ${e.state}${e.reason ? `: ${e.reason}` : ""}\n`;
   if (e.kind !== "log") return "";
-  const fields = e.fields && Object.keys(e.fields).length ? " " + safeJson(e.fields) : "";
+  const fields = e.fields && Object.keys(e.fields).length ? ` ${safeJson(e.fields)}` : "";
   const msg = e.msg.replace(/\r?\n/g, "\\n");
   return `${t} ${e.level.toUpperCase().padEnd(5)} ${e.instance ?? e.plugin} ${e.stream === "stderr" ? "stderr: " : e.stream === "daemon" ? "[bkg] " : ""}${msg}${fields}\n`;
 }

@@ -27,10 +27,7 @@ function prettyStream(): NodeJS.WritableStream {
   return build(PRETTY);
 }
 
-export function createLogger(
-  level: LevelWithSilent,
-  options: { pretty?: boolean; destination?: number | string; file?: { path: string } & LogFileSettings } = {},
-): Logger {
+export function createLogger(level: LevelWithSilent, options: { pretty?: boolean; destination?: number | string; file?: { path: string } & LogFileSettings } = {}): Logger {
   if (options.file) return pino({ level, base: { pid: process.pid } }, new RotatingLogStream(options.file.path, options.file, { flushOnExit: true }));
   const format = process.env.BKG_LOG_FORMAT;
   const pretty = options.pretty ?? (format ? format === "pretty" : Boolean(process.stdout.isTTY));

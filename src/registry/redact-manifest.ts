@@ -14,8 +14,7 @@ const SECRET_KEY = /pass(word|wd|phrase)?|secret|token|api[-_]?key|private[-_]?k
 /** Values that are credentials whatever their key: URLs with a password, bkg keys, PEM blocks, JWTs. */
 const SECRET_VALUE = /:\/\/[^/\s:@]*:[^/\s@]+@|^bkg_(live|test)_|-----BEGIN [A-Z ]*PRIVATE KEY-----|^eyJ[\w-]+\.eyJ[\w-]+\./;
 
-const isReference = (v: unknown): boolean =>
-  typeof v === "object" && v !== null && !Array.isArray(v) && Object.keys(v).length === 1 && typeof (v as { $env?: unknown }).$env === "string";
+const isReference = (v: unknown): boolean => typeof v === "object" && v !== null && !Array.isArray(v) && Object.keys(v).length === 1 && typeof (v as { $env?: unknown }).$env === "string";
 
 /** A copy of `value` with every secret replaced by REDACTED. */
 export function redactSecrets(value: unknown, secretKey = false): unknown {

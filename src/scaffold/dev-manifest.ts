@@ -18,9 +18,7 @@ import { MANIFEST_FILE, NAME_PATTERN } from "./scaffold.js";
 /** Watched when a manifest names no `watch` globs: sources of the usual plugin languages. */
 export const DEFAULT_WATCH = ["**/*.{js,mjs,cjs,ts,mts,cts,py,rs,go,rb,java,kt,cs,php,lua,sh}", "**/{Cargo.toml,package.json,pyproject.toml,go.mod}"];
 
-export type DevSource =
-  | { kind: "manifest"; from: string; name: string; manifest: Record<string, unknown> }
-  | { kind: "installed"; from: string; name: string; manifest: Record<string, unknown> };
+export type DevSource = { kind: "manifest"; from: string; name: string; manifest: Record<string, unknown> } | { kind: "installed"; from: string; name: string; manifest: Record<string, unknown> };
 
 /** A problem the user can fix: one line, exit 1. */
 export class DevError extends Error {}
@@ -42,8 +40,7 @@ export function findDevManifest(path: string, manifestsDir: string): DevSource {
   const installed = installedFor(target, resolve(manifestsDir));
   if (installed) return installed;
   throw new DevError(
-    `no manifest for ${path}: expected ${MANIFEST_FILE} there (bkg plugin new --dir writes one), a "bkg" field in its package.json, ` +
-      `or a manifest in ${manifestsDir} whose cwd is that folder`,
+    `no manifest for ${path}: expected ${MANIFEST_FILE} there (bkg plugin new --dir writes one), a "bkg" field in its package.json, ` + `or a manifest in ${manifestsDir} whose cwd is that folder`,
   );
 }
 
@@ -84,7 +81,9 @@ function fromPackage(file: string, pkg: Record<string, unknown>): DevSource {
 
 function installedFor(dir: string, manifestsDir: string): DevSource | undefined {
   if (!existsSync(manifestsDir)) return undefined;
-  for (const f of readdirSync(manifestsDir).filter((f) => f.endsWith(".json")).sort()) {
+  for (const f of readdirSync(manifestsDir)
+    .filter((f) => f.endsWith(".json"))
+    .sort()) {
     const file = join(manifestsDir, f);
     let m: Record<string, unknown>;
     try {

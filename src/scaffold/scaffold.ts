@@ -67,7 +67,9 @@ export function parseLang(lang: string): Lang {
 export function scaffoldPlugin(o: ScaffoldOptions): ScaffoldResult {
   const { name, lang } = o;
   if (!NAME_PATTERN.test(name)) {
-    throw new ScaffoldError(`invalid plugin name ${JSON.stringify(name)}: a lowercase letter, then up to 62 lowercase letters, digits, - or _ (it prefixes the methods: ${name.toLowerCase().replace(/[^a-z0-9_-]/g, "") || "hello"}.greet)`);
+    throw new ScaffoldError(
+      `invalid plugin name ${JSON.stringify(name)}: a lowercase letter, then up to 62 lowercase letters, digits, - or _ (it prefixes the methods: ${name.toLowerCase().replace(/[^a-z0-9_-]/g, "") || "hello"}.greet)`,
+    );
   }
   const root = o.bkgRoot ?? BKG_ROOT;
   let pluginDir: string;
@@ -238,12 +240,10 @@ function listFiles(dir: string, prefix = ""): string[] {
 
 /** Pretty JSON with short arrays of scalars on one line, as a person would write a manifest. */
 export function json(v: unknown): string {
-  return (
-    JSON.stringify(v, null, 2).replace(/\[\n\s*((?:"(?:[^"\\]|\\.)*"|-?[\d.]+|true|false|null)(?:,\n\s*(?:"(?:[^"\\]|\\.)*"|-?[\d.]+|true|false|null))*)\n\s*\]/g, (whole, items: string) => {
-      const line = `[${items.split(/,\n\s*/).join(", ")}]`;
-      return line.length <= 100 ? line : whole;
-    }) + "\n"
-  );
+  return `${JSON.stringify(v, null, 2).replace(/\[\n\s*((?:"(?:[^"\\]|\\.)*"|-?[\d.]+|true|false|null)(?:,\n\s*(?:"(?:[^"\\]|\\.)*"|-?[\d.]+|true|false|null))*)\n\s*\]/g, (whole, items: string) => {
+    const line = `[${items.split(/,\n\s*/).join(", ")}]`;
+    return line.length <= 100 ? line : whole;
+  })}\n`;
 }
 
 function isInside(path: string, dir: string): boolean {

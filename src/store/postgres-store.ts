@@ -111,7 +111,10 @@ export class PostgresStore implements Store {
     const put = async <T>(c: pg.PoolClient, spec: TableSpec<T>, rows: readonly T[]) => {
       for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT) {
         const chunk = rows.slice(i, i + ROWS_PER_STATEMENT);
-        await c.query(insertSql(spec, chunk.length, "$"), chunk.flatMap((r) => spec.params(r)));
+        await c.query(
+          insertSql(spec, chunk.length, "$"),
+          chunk.flatMap((r) => spec.params(r)),
+        );
       }
     };
     return this.tx("writing a telemetry batch", async (c) => {

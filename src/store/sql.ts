@@ -66,7 +66,21 @@ export const ROLLUPS: TableSpec<RollupRow> = {
   table: "call_rollups",
   columns: ["node_id", "run_id", "minute", "plugin", "method", "calls", "errors", "errors_by_code", "duration_sum", "duration_max", "queue_wait_sum", "queue_wait_max", "histogram"],
   key: ["node_id", "run_id", "plugin", "method", "minute"],
-  params: (r) => [r.nodeId, r.runId, r.minute, r.plugin, r.method, r.calls, r.errors, JSON.stringify(r.errorsByCode), r.durationSum, r.durationMax, r.queueWaitSum, r.queueWaitMax, JSON.stringify(r.histogram)],
+  params: (r) => [
+    r.nodeId,
+    r.runId,
+    r.minute,
+    r.plugin,
+    r.method,
+    r.calls,
+    r.errors,
+    JSON.stringify(r.errorsByCode),
+    r.durationSum,
+    r.durationMax,
+    r.queueWaitSum,
+    r.queueWaitMax,
+    JSON.stringify(r.histogram),
+  ],
   fromRow: (r) => ({
     nodeId: String(r.node_id),
     runId: num(r.run_id),
@@ -111,7 +125,7 @@ export function insertSql<T>(spec: TableSpec<T>, rows: number, ph: Placeholders)
   const n = spec.columns.length;
   const groups: string[] = [];
   for (let r = 0; r < rows; r++) {
-    groups.push("(" + spec.columns.map((_, c) => (ph === "?" ? "?" : `$${r * n + c + 1}`)).join(", ") + ")");
+    groups.push(`(${spec.columns.map((_, c) => (ph === "?" ? "?" : `$${r * n + c + 1}`)).join(", ")})`);
   }
   let sql = `INSERT INTO ${spec.table} (${spec.columns.join(", ")}) VALUES ${groups.join(", ")}`;
   if (spec.key) {
@@ -141,7 +155,7 @@ export function eventsQuery(q: EventQuery): Query {
   if (q.nodeId) where.push("node_id = ?"), params.push(q.nodeId);
   if (q.kinds?.length) where.push(`kind IN (${q.kinds.map(() => "?").join(", ")})`), params.push(...q.kinds);
   params.push(eventLimit(q.limit));
-  return { sql: `SELECT * FROM events${where.length ? " WHERE " + where.join(" AND ") : ""} ORDER BY ts DESC, id DESC LIMIT ?`, params };
+  return { sql: `SELECT * FROM events${where.length ? ` WHERE ${where.join(" AND ")}` : ""} ORDER BY ts DESC, id DESC LIMIT ?`, params };
 }
 
 /** Rollups or instance stats by minute range, plugin and node, oldest first. */
@@ -152,7 +166,7 @@ export function minutesQuery(table: "call_rollups" | "instance_stats", q: Rollup
   if (q.until !== undefined) where.push("minute < ?"), params.push(q.until);
   if (q.plugin) where.push("plugin = ?"), params.push(q.plugin);
   if (q.nodeId) where.push("node_id = ?"), params.push(q.nodeId);
-  return { sql: `SELECT * FROM ${table}${where.length ? " WHERE " + where.join(" AND ") : ""} ORDER BY minute`, params };
+  return { sql: `SELECT * FROM ${table}${where.length ? ` WHERE ${where.join(" AND ")}` : ""} ORDER BY minute`, params };
 }
 
 /** The deletes of `prune`, in order, each with the cutoff as its one parameter. */

@@ -97,21 +97,28 @@ export class SqliteStore implements Store {
   async events(q: EventQuery) {
     return this.run("querying events", () => {
       const { sql, params } = eventsQuery(q);
-      return this.stmt(sql).all(...params).map(EVENTS.fromRow).reverse();
+      return this.stmt(sql)
+        .all(...params)
+        .map(EVENTS.fromRow)
+        .reverse();
     });
   }
 
   async rollups(q: RollupQuery) {
     return this.run("querying call rollups", () => {
       const { sql, params } = minutesQuery("call_rollups", q);
-      return this.stmt(sql).all(...params).map(ROLLUPS.fromRow);
+      return this.stmt(sql)
+        .all(...params)
+        .map(ROLLUPS.fromRow);
     });
   }
 
   async instanceStats(q: RollupQuery) {
     return this.run("querying instance stats", () => {
       const { sql, params } = minutesQuery("instance_stats", q);
-      return this.stmt(sql).all(...params).map(INSTANCES.fromRow);
+      return this.stmt(sql)
+        .all(...params)
+        .map(INSTANCES.fromRow);
     });
   }
 
@@ -130,7 +137,9 @@ export class SqliteStore implements Store {
   async models(nodeId?: string) {
     return this.run("listing models", () => {
       const { sql, params } = modelsQuery(nodeId);
-      return this.stmt(sql).all(...params).map(MODELS.fromRow);
+      return this.stmt(sql)
+        .all(...params)
+        .map(MODELS.fromRow);
     });
   }
 

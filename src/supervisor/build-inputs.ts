@@ -4,7 +4,7 @@
  * env), compared with the hash of the last successful build, kept in the data folder.
  */
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
+import { type Dirent, existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { readdir, readFile } from "node:fs/promises";
 import { dirname, join, relative, resolve, sep } from "node:path";
 import picomatch from "picomatch";
@@ -29,10 +29,11 @@ export async function hashBuildInputs(step: BuildStep): Promise<InputsHash> {
     if (scan.isGlob) bases.add(resolve(step.cwd, scan.base || "."));
     else if (isFile(resolve(step.cwd, g))) files.add(relative(step.cwd, resolve(step.cwd, g)).split(sep).join("/")); // a plain path: Cargo.toml
   }
-  for (const base of bases) for await (const file of walk(base)) {
-    const rel = relative(step.cwd, file).split(sep).join("/");
-    if (matches(rel)) files.add(rel);
-  }
+  for (const base of bases)
+    for await (const file of walk(base)) {
+      const rel = relative(step.cwd, file).split(sep).join("/");
+      if (matches(rel)) files.add(rel);
+    }
   const h = createHash("sha256");
   h.update(JSON.stringify({ command: step.command, cwd: step.cwd, env: step.env, outputs: step.outputs }));
   for (const rel of [...files].sort()) {
@@ -51,7 +52,7 @@ function isFile(path: string): boolean {
 }
 
 async function* walk(dir: string): AsyncGenerator<string> {
-  let entries;
+  let entries: Dirent[];
   try {
     entries = await readdir(dir, { withFileTypes: true });
   } catch {
@@ -88,7 +89,7 @@ export function readBuildRecord(file: string): BuildRecord | undefined {
 export function writeBuildRecord(file: string, record: BuildRecord): void {
   mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
   const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, JSON.stringify(record) + "\n");
+  writeFileSync(tmp, `${JSON.stringify(record)}\n`);
   renameSync(tmp, file); // atomic: a daemon killed mid-write never leaves a record that skips a build
 }
 

@@ -15,7 +15,8 @@ export const BUILD_TAIL_LINES = 50;
  * toolchains' own settings, so cargo, npm, go and a C compiler find their caches and config.
  * Secrets in the daemon's environment stay behind, as they do for plugins.
  */
-const BUILD_PASSED = /^(PATH|HOME|LANG|LANGUAGE|TZ|TMPDIR|USER|LOGNAME|LC_\w+|CARGO_\w+|RUSTUP_\w+|RUSTC\w*|RUSTFLAGS|RUSTDOCFLAGS|CC|CXX|AR|CFLAGS|CXXFLAGS|LDFLAGS|PKG_CONFIG_PATH|GO\w+|npm_config_\w+|NPM_CONFIG_\w+|NODE_OPTIONS|PYTHON\w*|VIRTUAL_ENV|JAVA_HOME|MAKEFLAGS)$/;
+const BUILD_PASSED =
+  /^(PATH|HOME|LANG|LANGUAGE|TZ|TMPDIR|USER|LOGNAME|LC_\w+|CARGO_\w+|RUSTUP_\w+|RUSTC\w*|RUSTFLAGS|RUSTDOCFLAGS|CC|CXX|AR|CFLAGS|CXXFLAGS|LDFLAGS|PKG_CONFIG_PATH|GO\w+|npm_config_\w+|NPM_CONFIG_\w+|NODE_OPTIONS|PYTHON\w*|VIRTUAL_ENV|JAVA_HOME|MAKEFLAGS)$/;
 
 export function buildEnv(step: BuildStep, plugin: string, daemonEnv: NodeJS.ProcessEnv): Record<string, string> {
   const env: Record<string, string> = {};

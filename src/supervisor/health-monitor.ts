@@ -15,7 +15,7 @@ export class HealthMonitor {
   private watched = new Map<PluginInstance, Watched>();
 
   constructor(
-    private readonly owner: { name: string },
+    readonly _owner: { name: string },
     private readonly onUnresponsive: (inst: PluginInstance, reason: string) => void,
   ) {}
 

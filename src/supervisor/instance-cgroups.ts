@@ -205,10 +205,7 @@ export class InstanceCgroups {
 }
 
 function members(leaf: string): number[] {
-  return read(join(leaf, "cgroup.procs"))
-    .split("\n")
-    .filter(Boolean)
-    .map(Number);
+  return read(join(leaf, "cgroup.procs")).split("\n").filter(Boolean).map(Number);
 }
 
 function read(file: string): string {

@@ -20,7 +20,10 @@ export function checkLaunchable(m: Manifest, executable: string, env: Record<str
   if (executable.includes("/")) {
     const path = isAbsolute(executable) ? executable : resolve(m.cwd, executable);
     if (!isExecutableFile(path)) {
-      throw new BkgError(ErrorCodes.InvalidRequest, `command ${JSON.stringify(m.command[0])} is not an executable file (${where}, field /command/0; resolved to ${path})`, { permanent: true, field: "/command/0" });
+      throw new BkgError(ErrorCodes.InvalidRequest, `command ${JSON.stringify(m.command[0])} is not an executable file (${where}, field /command/0; resolved to ${path})`, {
+        permanent: true,
+        field: "/command/0",
+      });
     }
     return;
   }

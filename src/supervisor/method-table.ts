@@ -69,5 +69,5 @@ function compileSchemas(plugin: string, methods: MethodDescriptor[], key: string
 function standaloneSource(ajv: Ajv, validators: Validators): string {
   const standalone = (createRequire(import.meta.url)("ajv/dist/standalone") as { default: (ajv: Ajv, refsOrFunc?: unknown) => string }).default;
   const parts = validators.map((v, i) => standalone(ajv, v).replace(/^"use strict";module\.exports = (\w+);module\.exports\.default = \1;/, `exports.v${i} = $1;`));
-  return `"use strict";\n` + parts.map((p, i) => `{\n${p}\n}`).join("\n");
+  return `"use strict";\n${parts.map((p, _i) => `{\n${p}\n}`).join("\n")}`;
 }

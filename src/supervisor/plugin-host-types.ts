@@ -67,9 +67,14 @@ export interface LastExit extends InstanceExit {
   nextRetryAt?: number;
 }
 
-
 /** A new instance of `host`'s plugin, wired to the daemon through `deps` (calls, logs, events) and reporting its exit. */
-export function newInstance<Host extends { readonly name: string; readonly dataDir: string }>(host: Host, deps: HostDepsOf<Host>, id: string, manifest: Manifest, onExit: (inst: PluginInstance, exit: InstanceExit) => void): PluginInstance {
+export function newInstance<Host extends { readonly name: string; readonly dataDir: string }>(
+  host: Host,
+  deps: HostDepsOf<Host>,
+  id: string,
+  manifest: Manifest,
+  onExit: (inst: PluginInstance, exit: InstanceExit) => void,
+): PluginInstance {
   return new PluginInstance(
     id,
     manifest,

@@ -14,7 +14,7 @@ import { memoryVerdict, usageFromSample } from "./memory-guard.js";
 import type { BuildResult, BuildStatus } from "./plugin-builder.js";
 import { newInstance, SETTLED, swapFailure, type Generation, type HostDepsOf, type LastExit, type SwapFailure } from "./plugin-host-types.js";
 import { compileMethods, type MethodTable } from "./method-table.js";
-import { PluginInstance, type InstanceExit } from "./plugin-instance.js";
+import type { PluginInstance, InstanceExit } from "./plugin-instance.js";
 import type { GroupUsage } from "./process-sampler.js";
 import { canTransition, UNAVAILABLE } from "./plugin-state.js";
 import { decide, EMPTY_HISTORY, type RestartHistory } from "./restart-policy.js";
@@ -60,7 +60,11 @@ export class PluginHost {
     initial: PluginState = "stopped",
   ) {
     this.state = initial;
-    this.bulkhead = new Bulkhead(manifest.name, () => ({ concurrency: this.manifest.concurrency, queue: this.manifest.queue }), () => this.serving());
+    this.bulkhead = new Bulkhead(
+      manifest.name,
+      () => ({ concurrency: this.manifest.concurrency, queue: this.manifest.queue }),
+      () => this.serving(),
+    );
     this.health = new HealthMonitor(this, (inst, reason) => this.onUnresponsive(inst, reason));
     this.files = new ManifestWatch(
       (files) => {
@@ -342,7 +346,7 @@ export class PluginHost {
    */
   replace(inst: PluginInstance, reason: string): void {
     const gen = this.current;
-    if (!gen || !gen.instances.has(inst) || inst.replacing) return;
+    if (!gen?.instances.has(inst) || inst.replacing) return;
     inst.replacing = true;
     const wasServing = inst.role === "serving";
     inst.role = "retiring";

@@ -7,7 +7,7 @@ import semver from "semver";
 import {
   BkgError,
   ErrorCodes,
-  FramingError,
+  type FramingError,
   Methods,
   PROTOCOL_VERSION,
   RpcError,
@@ -240,11 +240,9 @@ export class PluginInstance {
     const theirs = semver.coerce(r.protocolVersion);
     const ours = semver.major(PROTOCOL_VERSION);
     if (!theirs || semver.major(theirs) !== ours || !semver.satisfies(theirs, m.protocol)) {
-      throw new BkgError(
-        ErrorCodes.ProtocolMismatch,
-        `protocol mismatch: plugin speaks ${r.protocolVersion}, the daemon speaks ${PROTOCOL_VERSION} and the manifest requires ${m.protocol}`,
-        { permanent: true },
-      );
+      throw new BkgError(ErrorCodes.ProtocolMismatch, `protocol mismatch: plugin speaks ${r.protocolVersion}, the daemon speaks ${PROTOCOL_VERSION} and the manifest requires ${m.protocol}`, {
+        permanent: true,
+      });
     }
     const names = new Set(r.methods.map((x) => x?.name));
     const missing = m.provides.filter((p) => !names.has(p));

@@ -50,7 +50,7 @@ export function decide(exit: ExitInfo, policy: RestartSettings, history: Restart
     };
   }
   const { initialMs, factor, maxMs, jitter } = policy.backoff;
-  const base = Math.min(maxMs, initialMs * Math.pow(factor, attempt));
+  const base = Math.min(maxMs, initialMs * factor ** attempt);
   const delayMs = Math.max(0, Math.round(base * (1 + jitter * (2 * random - 1))));
   return { action: "restart", delayMs: Math.min(delayMs, maxMs), history: { restarts: [...recent, now], attempt: attempt + 1 } };
 }

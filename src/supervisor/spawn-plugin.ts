@@ -67,7 +67,7 @@ export function pluginArgv(m: Manifest): [string, string[]] {
  * that), and execa cost ~140 ms of import (260 modules), ~5 MiB of RSS and ~7 ms per spawn —
  * time that lands on every start, restart and standby promotion.
  */
-export function spawnPlugin(m: Manifest, instanceId: string, dataDir: string, env: Record<string, string>): ChildProcess {
+export function spawnPlugin(m: Manifest, _instanceId: string, dataDir: string, env: Record<string, string>): ChildProcess {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const [file, args] = pluginArgv(m);
   return spawn(file, args, {

@@ -64,5 +64,5 @@ export function stderrHeadline(lines: readonly string[]): string | undefined {
   const text = lines.map((l) => l.trim()).filter((l) => l && !/^at\s|^Node\.js v|^\^+$|^File "|^Traceback/.test(l));
   const error = [...text].reverse().find((l) => /^([\w.]*(Error|Exception|Panic)\b|error(\[\w+\])?:|thread '.*' panicked)/i.test(l));
   const line = error ?? text.at(-1);
-  return line && line.length > 200 ? line.slice(0, 199) + "…" : line;
+  return line && line.length > 200 ? `${line.slice(0, 199)}…` : line;
 }

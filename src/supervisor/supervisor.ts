@@ -246,7 +246,10 @@ export class Supervisor {
     const stopping = new Map<string, Promise<void>>();
     const stopOne = (name: string): Promise<void> => {
       if (!stopping.has(name)) {
-        stopping.set(name, Promise.all(dependents(name).map(stopOne)).then(() => this.hosts.get(name)?.stop(reason)));
+        stopping.set(
+          name,
+          Promise.all(dependents(name).map(stopOne)).then(() => this.hosts.get(name)?.stop(reason)),
+        );
       }
       return stopping.get(name)!;
     };
@@ -307,7 +310,9 @@ export class Supervisor {
         this.cgroupNoted = true;
         this.deps.logger.info(
           { cgroup: cg.memory },
-          cg.memory ? `memory limits are hard caps (${cg.detail}) and also sampled every ${MEMORY_SAMPLE_MS} ms` : `memory limits are enforced by sampling RSS every ${MEMORY_SAMPLE_MS} ms: ${cg.detail}`,
+          cg.memory
+            ? `memory limits are hard caps (${cg.detail}) and also sampled every ${MEMORY_SAMPLE_MS} ms`
+            : `memory limits are enforced by sampling RSS every ${MEMORY_SAMPLE_MS} ms: ${cg.detail}`,
         );
       }
       this.deps.logger.info({ plugin: m.name }, `${m.name} memory: ${describeMemoryEnforcement(m, cg, MEMORY_SAMPLE_MS)}`);

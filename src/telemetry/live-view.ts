@@ -80,7 +80,12 @@ export interface LiveSnapshot {
 /** Rates and percentiles of some methods over the recent window. */
 function rates(methods: readonly MethodStats[], windowMs: number): LiveRates {
   const hist = new Float64Array(BUCKETS);
-  let inflight = 0, calls = 0, errors = 0, recent = 0, recentErrors = 0, queueWait = 0;
+  let inflight = 0,
+    calls = 0,
+    errors = 0,
+    recent = 0,
+    recentErrors = 0,
+    queueWait = 0;
   for (const s of methods) {
     inflight += s.inflight;
     calls += s.calls;

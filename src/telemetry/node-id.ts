@@ -19,8 +19,11 @@ export function resolveNodeId(configured: string | undefined, dataDir: string): 
   } catch {
     /* first start */
   }
-  const host = hostname().replace(/[^A-Za-z0-9._-]/g, "-").slice(0, 48) || "bkg";
+  const host =
+    hostname()
+      .replace(/[^A-Za-z0-9._-]/g, "-")
+      .slice(0, 48) || "bkg";
   const id = `${host}-${randomBytes(3).toString("hex")}`;
-  writeFileSync(file, id + "\n", { mode: 0o600 });
+  writeFileSync(file, `${id}\n`, { mode: 0o600 });
   return id;
 }

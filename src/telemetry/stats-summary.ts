@@ -66,7 +66,15 @@ export function summarizeInstances(rows: readonly InstanceStatRow[]): InstanceSu
   for (const r of rows) {
     const key = `${r.nodeId}\0${r.runId}\0${r.instance}`;
     let g = groups.get(key);
-    if (!g) groups.set(key, (g = { s: { nodeId: r.nodeId, plugin: r.plugin, instance: r.instance, pid: r.pid, lastSeen: r.minute, rssBytes: r.rssBytes, rssMaxBytes: 0, cpuMeanPct: 0, restarts: r.restarts }, cpu: 0, n: 0 }));
+    if (!g)
+      groups.set(
+        key,
+        (g = {
+          s: { nodeId: r.nodeId, plugin: r.plugin, instance: r.instance, pid: r.pid, lastSeen: r.minute, rssBytes: r.rssBytes, rssMaxBytes: 0, cpuMeanPct: 0, restarts: r.restarts },
+          cpu: 0,
+          n: 0,
+        }),
+      );
     if (r.minute >= g.s.lastSeen) Object.assign(g.s, { lastSeen: r.minute, rssBytes: r.rssBytes, pid: r.pid, restarts: r.restarts });
     g.s.rssMaxBytes = Math.max(g.s.rssMaxBytes, r.rssMaxBytes);
     g.cpu += r.cpuPct;

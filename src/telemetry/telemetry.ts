@@ -168,7 +168,12 @@ export class Telemetry {
     const now = Date.now();
     const list = this.plugins?.list() ?? [];
     const enabled = this.settings.telemetry.enabled;
-    const usage = enabled ? this.procs.sample(list.flatMap((p) => p.instances.flatMap((i) => (i.pid ? [i.pid] : []))), now) : new Map();
+    const usage = enabled
+      ? this.procs.sample(
+          list.flatMap((p) => p.instances.flatMap((i) => (i.pid ? [i.pid] : []))),
+          now,
+        )
+      : new Map();
     const { windowMs, plugins } = livePlugins(list, this.recorder, usage, now);
     const me = this.self.sample(now);
     const st = this.flusher?.status;

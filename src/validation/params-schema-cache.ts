@@ -56,7 +56,7 @@ export class ParamsSchemaCache {
 
   /** The file name for a set (its canonical JSON), under this ajv and these formats. */
   fileOf(setJson: string): string {
-    return join(this.dir, createHash("sha256").update(salt()).update("\0").update(setJson).digest("hex") + ".cjs");
+    return join(this.dir, `${createHash("sha256").update(salt()).update("\0").update(setJson).digest("hex")}.cjs`);
   }
 
   load(setJson: string, count: number): ValidateFunction[] | undefined {

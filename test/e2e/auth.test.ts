@@ -43,7 +43,7 @@ t.test("auth through the apikeys plugin", async (t) => {
     t.match(d.output(), /created the root token .* in .*root\.token, mode 0600/);
     const me = await asRoot("GET", "/auth/me");
     t.match(me.json, { type: "root", id: "root", role: "admin", scopes: ["*"] });
-    const wrong = await as("bkg_root_" + randomBytes(32).toString("base64url"))("GET", "/auth/me");
+    const wrong = await as(`bkg_root_${randomBytes(32).toString("base64url")}`)("GET", "/auth/me");
     t.equal(wrong.status, 401);
   });
 
@@ -203,8 +203,14 @@ t.test("auth through the apikeys plugin", async (t) => {
     const r = await asRoot("GET", "/api/audit?limit=200");
     t.equal(r.status, 200);
     const created = r.json.entries.filter((e: { action: string; ok: boolean }) => e.action === "auth.createKey" && e.ok);
-    t.ok(created.some((e: { actor: string }) => e.actor === "root"), "keys made over HTTP name the principal");
-    t.ok(created.some((e: { actor: string }) => /^cli:/.test(e.actor)), "keys made with the CLI name the OS user");
+    t.ok(
+      created.some((e: { actor: string }) => e.actor === "root"),
+      "keys made over HTTP name the principal",
+    );
+    t.ok(
+      created.some((e: { actor: string }) => /^cli:/.test(e.actor)),
+      "keys made with the CLI name the OS user",
+    );
     for (const s of secrets) t.notOk(r.text.includes(s), "the audit log holds no secret");
   });
 
@@ -241,7 +247,7 @@ t.test("rate limits, public routes, and no auth plugin at all", async (t) => {
   const root = api(d.httpUrl!, d.rootToken());
 
   t.test("without the auth plugin, API keys fail closed (503); a refusal counts against the address", async (t) => {
-    const r = await api(d.httpUrl!, "bkg_live_" + "a".repeat(43))("GET", "/ready");
+    const r = await api(d.httpUrl!, `bkg_live_${"a".repeat(43)}`)("GET", "/ready");
     t.equal(r.status, 503);
     t.match(r.json.error.message, /auth plugin "apikeys"/);
   });
@@ -261,9 +267,20 @@ t.test("rate limits, public routes, and no auth plugin at all", async (t) => {
   t.test("per credential, independent of the address", async (t) => {
     const answers = [];
     for (let i = 0; i < 6; i++) answers.push(await root("GET", "/ready"));
-    t.same(answers.map((a) => a.status), [200, 200, 200, 200, 200, 429]);
+    t.same(
+      answers.map((a) => a.status),
+      [200, 200, 200, 200, 200, 429],
+    );
     const h = (i: number, name: string) => answers[i].headers.get(name);
-    t.same([0, 1, 4].map((i) => [h(i, "x-ratelimit-limit"), h(i, "x-ratelimit-remaining")]), [["5", "4"], ["5", "3"], ["5", "0"]], "X-RateLimit-Limit and -Remaining on every answer");
+    t.same(
+      [0, 1, 4].map((i) => [h(i, "x-ratelimit-limit"), h(i, "x-ratelimit-remaining")]),
+      [
+        ["5", "4"],
+        ["5", "3"],
+        ["5", "0"],
+      ],
+      "X-RateLimit-Limit and -Remaining on every answer",
+    );
     t.ok(Number(h(0, "x-ratelimit-reset")) > 0 && Number(h(0, "x-ratelimit-reset")) <= 60, "X-RateLimit-Reset in seconds");
     t.same([h(5, "x-ratelimit-limit"), h(5, "x-ratelimit-remaining")], ["5", "0"]);
     t.equal(h(5, "retry-after"), h(5, "x-ratelimit-reset"), "the 429 says when to retry");
@@ -274,5 +291,4 @@ t.test("rate limits, public routes, and no auth plugin at all", async (t) => {
     t.equal(call.status, 429, "calls too");
     t.equal(call.json.error.code, ErrorCodes.Overloaded);
   });
-
 });

@@ -105,7 +105,10 @@ t.test("regression: a plugin that stops reading its stdin had the daemon buffer 
   const errors = await Promise.all(calls);
   const codes = errors.map((e) => e?.code);
   t.equal(codes[0], ErrorCodes.PluginCrashed, "the calls written to it fail -33004");
-  t.ok(codes.every((code) => code === ErrorCodes.PluginCrashed || code === ErrorCodes.PluginUnavailable), `the rest find it gone (-33000): ${[...new Set(codes)].join(", ")}`);
+  t.ok(
+    codes.every((code) => code === ErrorCodes.PluginCrashed || code === ErrorCodes.PluginUnavailable),
+    `the rest find it gone (-33000): ${[...new Set(codes)].join(", ")}`,
+  );
   t.match(errors[0].message, /stopped reading its stdin/);
   t.throws(() => process.kill(pid, 0), "the instance was killed");
   await d.waitFor(async () => (await c.plugins.info("deaf")).lastExit !== undefined, "the exit to be recorded");

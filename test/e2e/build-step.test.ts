@@ -58,7 +58,10 @@ t.test("the build runs once, is skipped when nothing changed, reruns after a cha
   t.match(first.build, { state: "succeeded", reason: "no successful build recorded", progress: /^built in/ });
   t.ok(d.output().includes("Compiling greeting v0.1.0"), "the build's output is in the plugin's log");
   const logs = await d.client.plugins.logs("greeter", 500);
-  t.ok(logs.some((e) => e.kind === "log" && e.msg.includes("Compiling greeting")), "bkg plugins logs shows the build's output");
+  t.ok(
+    logs.some((e) => e.kind === "log" && e.msg.includes("Compiling greeting")),
+    "bkg plugins logs shows the build's output",
+  );
 
   // Unchanged: a restart does not build again.
   await d.client.plugins.stop("greeter");
@@ -118,7 +121,10 @@ t.test("a build that hangs is killed with its process group at its timeout", asy
   await d.waitState("hangs", "building", 30_000);
   await d.waitState("hangs", "build-failed", 30_000);
   const info = (await d.client.plugins.info("hangs")) as PluginInfo;
-  t.match(info.reason, /build timed out after 1500 ms and was killed with its process group .*raise build\.timeoutMs if it is only slow; its last output: Blocking waiting for file lock on build directory/);
+  t.match(
+    info.reason,
+    /build timed out after 1500 ms and was killed with its process group .*raise build\.timeoutMs if it is only slow; its last output: Blocking waiting for file lock on build directory/,
+  );
   const child = Number(readFileSync(join(g.dir, "hang.pid"), "utf8"));
   await d.waitFor(() => !running(child), "the build's child process to be gone", 5_000);
   t.notOk(running(child), "the build's child was killed too");

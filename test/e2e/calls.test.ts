@@ -1,5 +1,5 @@
 import t from "tap";
-import { BkgError, ErrorCodes } from "@bkg/protocol";
+import { type BkgError, ErrorCodes } from "@bkg/protocol";
 import { echoManifest, rogueManifest, startTestDaemon } from "../helpers/daemon.js";
 
 const codeOf = async (p: Promise<unknown>) => {
@@ -79,7 +79,10 @@ t.test("routed calls over the socket", async (t) => {
     const seen: number[] = [];
     const result = await c.call("echo.stream", { n: 300 }, { onProgress: (v) => seen.push((v as { i: number }).i) });
     t.same(result, { count: 300 });
-    t.same(seen, Array.from({ length: 300 }, (_, i) => i));
+    t.same(
+      seen,
+      Array.from({ length: 300 }, (_, i) => i),
+    );
     const plain = await c.call("echo.stream", { n: 3 });
     t.same(plain, { count: 3 }, "without a progress token the result still arrives");
   });

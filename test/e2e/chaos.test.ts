@@ -117,7 +117,9 @@ t.test("chaos: kills, swaps and a hang under steady load; every call answered ex
   const states = (state: string) => d.events.filter((e) => e.kind === "lifecycle" && e.plugin === "echo" && e.state === state && !e.instance).length;
   const swapped = states("swapped");
   t.equal(swapped, states("swapping"), "every swap that began completed (none fell back)");
-  t.comment(`${offered} calls in ${elapsed.toFixed(1)} s (${Math.round(offered / elapsed)}/s offered), ${kills} kills, ${swaps} reloads asked, ${swapped} swaps done, ${failures.length} failed on killed/hung instances`);
+  t.comment(
+    `${offered} calls in ${elapsed.toFixed(1)} s (${Math.round(offered / elapsed)}/s offered), ${kills} kills, ${swaps} reloads asked, ${swapped} swaps done, ${failures.length} failed on killed/hung instances`,
+  );
   t.ok(kills >= 6, `${kills} instances killed`);
   t.ok(swapped >= SWAPS_DONE_MIN, `${swapped} hot swaps completed under the kills (of ${swaps} reloads asked)`);
   const rssAfter = rssMiB(d.proc.pid!);

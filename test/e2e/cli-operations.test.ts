@@ -5,8 +5,7 @@
 import t from "tap";
 import { echoManifest, rogueManifest, startTestDaemon } from "../helpers/daemon.js";
 
-const pidsOf = async (d: Awaited<ReturnType<typeof startTestDaemon>>, name: string) =>
-  (await d.client.plugins.list()).find((p) => p.name === name)!.instances.map((i) => i.pid);
+const pidsOf = async (d: Awaited<ReturnType<typeof startTestDaemon>>, name: string) => (await d.client.plugins.list()).find((p) => p.name === name)!.instances.map((i) => i.pid);
 
 t.test("start, stop and restart wait for the outcome; --no-wait answers at once; --all", async (t) => {
   const d = await startTestDaemon({ echo: echoManifest(), other: echoManifest("other") });
@@ -17,7 +16,7 @@ t.test("start, stop and restart wait for the outcome; --no-wait answers at once;
   const before = await pidsOf(d, "echo");
   const restart = await d.cli(["plugins", "restart", "echo"]);
   t.equal(restart.code, 0, restart.stderr);
-  t.equal(restart.stdout, "echo: ready (pid " + (await pidsOf(d, "echo"))[0] + ")\n", "restart answers once the new process is ready");
+  t.equal(restart.stdout, `echo: ready (pid ${(await pidsOf(d, "echo"))[0]})\n`, "restart answers once the new process is ready");
   t.not((await pidsOf(d, "echo"))[0], before[0], "a new process");
 
   const stop = await d.cli(["plugins", "stop", "echo", "--no-wait", "--json"]);
@@ -39,7 +38,10 @@ t.test("start, stop and restart wait for the outcome; --no-wait answers at once;
 });
 
 t.test("a start that fails exits 1 and says so; list shows CPU, RSS, uptime and restarts", async (t) => {
-  const d = await startTestDaemon({ echo: echoManifest(), broken: rogueManifest("broken", "crash-start", { restart: { policy: "on-failure", maxRestarts: 1, windowMs: 60000, backoff: { initialMs: 10, maxMs: 20 } } }) });
+  const d = await startTestDaemon({
+    echo: echoManifest(),
+    broken: rogueManifest("broken", "crash-start", { restart: { policy: "on-failure", maxRestarts: 1, windowMs: 60000, backoff: { initialMs: 10, maxMs: 20 } } }),
+  });
   t.teardown(() => d.stop());
   await d.waitState("echo", "ready");
   await d.waitState("broken", "crashloop");

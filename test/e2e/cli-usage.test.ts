@@ -43,7 +43,10 @@ t.test("daemon install writes a systemd user unit for this config; uninstall rem
   t.match(text, `ExecStart="${process.execPath}" "${BIN}" "--config" "${join(work, "bkg.config.json")}" "daemon" "start"`);
   t.match(text, `WorkingDirectory="${work}"`);
   t.match(text, /\[Install\]\nWantedBy=default\.target/);
-  t.equal(run(["daemon", "install"]).stdout.trim(), `already installed: ${unit}\nstart it now and at every login with:\n  systemctl --user daemon-reload && systemctl --user enable --now bkg\n(at boot without a login: loginctl enable-linger $USER)`);
+  t.equal(
+    run(["daemon", "install"]).stdout.trim(),
+    `already installed: ${unit}\nstart it now and at every login with:\n  systemctl --user daemon-reload && systemctl --user enable --now bkg\n(at boot without a login: loginctl enable-linger $USER)`,
+  );
   writeFileSync(unit, "edited by hand\n");
   const clash = run(["daemon", "install"]);
   t.equal(clash.status, 1, "an edited unit is not overwritten silently");

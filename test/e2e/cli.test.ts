@@ -75,7 +75,13 @@ t.test("commands against a running daemon", async (t) => {
   t.same(JSON.parse(json.stdout), { a: 1 });
 
   const stream = await d.cli(["call", "echo.stream", '{"n":3}', "--stream"]);
-  t.same(stream.stdout.trim().split("\n").map((l) => JSON.parse(l)), [{ i: 0 }, { i: 1 }, { i: 2 }, { count: 3 }]);
+  t.same(
+    stream.stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l)),
+    [{ i: 0 }, { i: 1 }, { i: 2 }, { count: 3 }],
+  );
 
   const late = await d.cli(["call", "echo.sleep", '{"ms":3000}', "--timeout", "100"]);
   t.equal(late.code, 1);

@@ -46,7 +46,22 @@ t.test("another project installs the checkout, type-checks against its client an
   const dir = mkdtempSync(join(tmpdir(), "bkg-other-project-"));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   writeFileSync(join(dir, "package.json"), JSON.stringify({ name: "other-project", private: true, type: "module" }));
-  writeFileSync(join(dir, "tsconfig.json"), JSON.stringify({ compilerOptions: { strict: true, module: "NodeNext", moduleResolution: "NodeNext", target: "ES2022", outDir: "dist", skipLibCheck: false, types: ["node"], typeRoots: [join(ROOT, "node_modules", "@types")] }, include: ["app.ts"] }));
+  writeFileSync(
+    join(dir, "tsconfig.json"),
+    JSON.stringify({
+      compilerOptions: {
+        strict: true,
+        module: "NodeNext",
+        moduleResolution: "NodeNext",
+        target: "ES2022",
+        outDir: "dist",
+        skipLibCheck: false,
+        types: ["node"],
+        typeRoots: [join(ROOT, "node_modules", "@types")],
+      },
+      include: ["app.ts"],
+    }),
+  );
   writeFileSync(join(dir, "app.ts"), APP);
 
   // npm links a folder dependency (no copy, no registry), as `npm install ../bkg` does for a reader.

@@ -60,13 +60,20 @@ t.test("a key made on a works on b and c; revoked on b, a and c refuse it within
   t.equal(made.status, 201, made.status === 201 ? "key made through a" : made.text);
   const { id, key } = made.json as { id: string; key: string };
   const call = (d: TestDaemon) => api(d.httpUrl!, key)("POST", "/api/call/echo/reverse", { body: { text: "ab" } });
-  for (const [name, d] of [["a", a], ["b", b], ["c", c]] as const) {
+  for (const [name, d] of [
+    ["a", a],
+    ["b", b],
+    ["c", c],
+  ] as const) {
     const r = await call(d);
     t.equal(r.status, 200, `the key works on ${name}: ${r.text}`);
   }
   // Every node's apikeys is asked by its own daemon: the key is in the shared store, not copied.
   const listed = await api(c.httpUrl!, c.rootToken())("GET", "/api/keys");
-  t.ok((listed.json as { keys: { id: string }[] }).keys.some((k) => k.id === id), "c lists the key a made");
+  t.ok(
+    (listed.json as { keys: { id: string }[] }).keys.some((k) => k.id === id),
+    "c lists the key a made",
+  );
 
   // When the revocation event reaches a (it clears a's auth cache as it arrives there too).
   let eventOnA = Infinity;

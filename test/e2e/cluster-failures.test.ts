@@ -32,7 +32,11 @@ const enc = (v: unknown) => JSON.stringify(v);
 t.before(async () => {
   nats = await startNats();
   a = await startTestDaemon(
-    { here: echoManifest("here"), needs1: echoManifest("needs1", { requires: { dual: "^1.0.0" }, permissions: ["dual.*"] }), needs3: echoManifest("needs3", { requires: { dual: "^3.0.0" }, permissions: ["dual.*"] }) },
+    {
+      here: echoManifest("here"),
+      needs1: echoManifest("needs1", { requires: { dual: "^1.0.0" }, permissions: ["dual.*"] }),
+      needs3: echoManifest("needs3", { requires: { dual: "^3.0.0" }, permissions: ["dual.*"] }),
+    },
     clusterConfig("a", nats.url, { maxInflightPerNode: 2 }),
   );
   b = await startTestDaemon({ there: echoManifest("there"), work: echoManifest("work"), dual: echoManifest("dual") }, clusterConfig("b", nats.url));
@@ -62,7 +66,10 @@ t.test("one plugin name at two major versions: a plugin's requires range picks t
 t.test("a hung node does not stall the others: the per-node bulkhead sends the rest elsewhere", async (t) => {
   // A fake node that announces "work", answers pings, and never answers a call.
   const announce = () =>
-    raw.publish("bkg.v1.announce", enc({ v: 1, node: "hung", run: "r1", version: "0.1.0", hostname: "x", pid: 1, plugins: [{ name: "work", version: "1.0.0", ready: true, state: "ready", callTimeoutMs: 30000 }] }));
+    raw.publish(
+      "bkg.v1.announce",
+      enc({ v: 1, node: "hung", run: "r1", version: "0.1.0", hostname: "x", pid: 1, plugins: [{ name: "work", version: "1.0.0", ready: true, state: "ready", callTimeoutMs: 30000 }] }),
+    );
   const beat = setInterval(announce, 100);
   t.teardown(() => clearInterval(beat));
   const ping = raw.subscribe("bkg.v1.ping.hung", { callback: (_e, m) => m.respond(enc({ v: 1, node: "hung", run: "r1" })) });
@@ -74,7 +81,12 @@ t.test("a hung node does not stall the others: the per-node bulkhead sends the r
   // Long deadlines, so the hung node's slots stay taken however slow the machine is; the calls
   // stuck there are cancelled at the end.
   const ac = new AbortController();
-  const calls = Array.from({ length: 20 }, (_, i) => a.client.call("work.reverse", { text: `x${i}` }, { timeoutMs: 120_000, signal: ac.signal }).then(() => 0, (e: BkgError) => e.code));
+  const calls = Array.from({ length: 20 }, (_, i) =>
+    a.client.call("work.reverse", { text: `x${i}` }, { timeoutMs: 120_000, signal: ac.signal }).then(
+      () => 0,
+      (e: BkgError) => e.code,
+    ),
+  );
   let answered = 0;
   for (const c of calls) void c.then((code) => code === 0 && answered++);
   await a.waitFor(() => answered + swallowed >= 20, "every call answered by b or held by the hung node", 60_000);
@@ -82,7 +94,11 @@ t.test("a hung node does not stall the others: the per-node bulkhead sends the r
   t.equal(answered, 20 - swallowed, "every other call was answered by b");
   ac.abort();
   const codes = await Promise.all(calls);
-  t.same(codes.filter((c) => c !== 0), Array(swallowed).fill(-32800), "the ones held by the hung node end when cancelled");
+  t.same(
+    codes.filter((c) => c !== 0),
+    Array(swallowed).fill(-32800),
+    "the ones held by the hung node end when cancelled",
+  );
 });
 
 t.test("messages that are not bkg's are ignored with a warning; the daemon keeps serving", async (t) => {
@@ -96,7 +112,11 @@ t.test("messages that are not bkg's are ignored with a warning; the daemon keeps
 });
 
 t.test("a subject flood: thousands of junk messages, one warning line per interval, calls still answered", async (t) => {
-  const foreignLines = () => a.output().split("\n").filter((l) => l.includes("that is not bkg's")).length;
+  const foreignLines = () =>
+    a
+      .output()
+      .split("\n")
+      .filter((l) => l.includes("that is not bkg's")).length;
   const before = foreignLines();
   const t0 = Date.now();
   for (let i = 0; i < 20_000; i++) {
@@ -114,7 +134,10 @@ t.test("a subject flood: thousands of junk messages, one warning line per interv
 });
 
 t.test("a node with another cluster protocol version is refused with the reason", async (t) => {
-  raw.publish("bkg.v1.announce", enc({ v: 0, node: "old", run: "r0", version: "0.0.9", hostname: "x", pid: 1, plugins: [{ name: "oldplug", version: "1.0.0", ready: true, state: "ready", callTimeoutMs: 1000 }] }));
+  raw.publish(
+    "bkg.v1.announce",
+    enc({ v: 0, node: "old", run: "r0", version: "0.0.9", hostname: "x", pid: 1, plugins: [{ name: "oldplug", version: "1.0.0", ready: true, state: "ready", callTimeoutMs: 1000 }] }),
+  );
   const line = await a.logLine("speaks cluster protocol 0", "the refusal");
   t.match(line.msg, /node old speaks cluster protocol 0 .* no calls are routed to it/);
   const e = (await a.client.call("oldplug.pid", {}).catch((x) => x)) as BkgError;
@@ -144,7 +167,23 @@ t.test("NATS down: local calls work, remote ones fail -33000 saying why; the dae
   t.equal(l.code, -33000);
   t.match(l.message, /cluster bus is not connected .*: .*(refused|ECONNREFUSED)/i);
   await nats.restart();
-  await a.waitFor(async () => (await a.client.call("there.pid", {}).then(() => true, () => false)), "a to reach b again", 20_000);
-  await late.waitFor(async () => (await late.client.call("there.pid", {}).then(() => true, () => false)), "the late daemon to join", 20_000);
+  await a.waitFor(
+    async () =>
+      await a.client.call("there.pid", {}).then(
+        () => true,
+        () => false,
+      ),
+    "a to reach b again",
+    20_000,
+  );
+  await late.waitFor(
+    async () =>
+      await late.client.call("there.pid", {}).then(
+        () => true,
+        () => false,
+      ),
+    "the late daemon to join",
+    20_000,
+  );
   t.same(await a.client.call("late.reverse", { text: "ab" }), "ba", "a reaches the late node");
 });

@@ -67,7 +67,10 @@ t.test("calls on node a answered by a plugin that runs only on node c", async (t
     const seen: unknown[] = [];
     const result = await a.client.call("onlyc.stream", { n: 200 }, { onProgress: (v) => seen.push(v) });
     t.same(result, { count: 200 });
-    t.same(seen, Array.from({ length: 200 }, (_, i) => ({ i })));
+    t.same(
+      seen,
+      Array.from({ length: 200 }, (_, i) => ({ i })),
+    );
   });
 
   await t.test("cancel: -32800 at once, and $/cancelRequest reaches the plugin on c", async (t) => {
@@ -159,7 +162,10 @@ t.test("calls on node a answered by a plugin that runs only on node c", async (t
     t.ok(after.length > 0 && after.every((o) => o.code === 0), `calls after the kill went to b and succeeded (${after.length})`);
     t.equal(outcomes.length, outcomes.filter((o) => o.code === 0).length + failed.length, "every call was answered once");
     const bus = await a.client.cluster.bus();
-    t.notOk(bus.nodes.some((n) => n.node === "c"), "a no longer lists c");
+    t.notOk(
+      bus.nodes.some((n) => n.node === "c"),
+      "a no longer lists c",
+    );
     nodes.splice(nodes.indexOf(c), 1);
     await c.stop().catch(() => undefined);
   });

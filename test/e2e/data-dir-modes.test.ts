@@ -33,8 +33,14 @@ t.test("bug: files made in a pre-existing data folder were 0644 (bkg.db); the fo
 
   t.equal(statSync(dataDir).mode & 0o777, 0o700, "the data folder is 0700");
   const entries = walk(dataDir);
-  t.ok(entries.some(([p]) => p === "bkg.db"), "the store is there");
-  t.ok(entries.some(([p]) => p === "root.token"), "the root token is there");
+  t.ok(
+    entries.some(([p]) => p === "bkg.db"),
+    "the store is there",
+  );
+  t.ok(
+    entries.some(([p]) => p === "root.token"),
+    "the root token is there",
+  );
   const loose = entries.filter(([, mode, isDir]) => (isDir ? mode !== 0o700 : (mode & 0o077) !== 0)).map(([p, mode]) => `${p} 0${mode.toString(8)}`);
   t.same(loose, [], "no file or folder the daemon made is readable by others");
 });

@@ -10,7 +10,8 @@ import { Bus } from "../helpers/grpc.js";
 import { api } from "../helpers/http.js";
 import { WsClient } from "../helpers/ws.js";
 
-const WORDS = /^echo\.sleep did not answer within its deadline of \d+ ms, so it was asked to stop; if it is only slow, give the call more time \(bkg call --timeout, \?timeoutMs= over HTTP, the gRPC deadline\) or raise timeouts\.call in its manifest$/;
+const WORDS =
+  /^echo\.sleep did not answer within its deadline of \d+ ms, so it was asked to stop; if it is only slow, give the call more time \(bkg call --timeout, \?timeoutMs= over HTTP, the gRPC deadline\) or raise timeouts\.call in its manifest$/;
 const SLOW = { ms: 10_000 };
 const TIMEOUT = 300;
 

@@ -39,7 +39,12 @@ t.test("bkg.plugin.json, then package.json's bkg field, then an installed manife
 t.test("what cannot be attached says why", async (t) => {
   const empty = join(dir, "empty");
   mkdirSync(empty);
-  t.throws(() => findDevManifest(empty, manifests), new DevError(`no manifest for ${empty}: expected bkg.plugin.json there (bkg plugin new --dir writes one), a "bkg" field in its package.json, or a manifest in ${manifests} whose cwd is that folder`));
+  t.throws(
+    () => findDevManifest(empty, manifests),
+    new DevError(
+      `no manifest for ${empty}: expected bkg.plugin.json there (bkg plugin new --dir writes one), a "bkg" field in its package.json, or a manifest in ${manifests} whose cwd is that folder`,
+    ),
+  );
   t.throws(() => findDevManifest(join(dir, "missing"), manifests), /does not exist/);
   write(join(dir, "notes.txt"), "x");
   t.throws(() => findDevManifest(join(dir, "notes.txt"), manifests), /not a manifest/);

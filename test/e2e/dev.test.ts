@@ -73,12 +73,7 @@ t.test("bkg dev: starts a daemon, attaches the plugin, hot-swaps on save, detach
 
   const src = join(pluginDir, "src", "index.ts");
   writeFileSync(src, readFileSync(src, "utf8").replace('const GREETING = "hello";', 'const GREETING = "howdy";'));
-  await until(
-    "the new version to answer",
-    async () => ((await client!.call("hello.greet", { who: "bkg" })) === "howdy, bkg" ? true : undefined),
-    30_000,
-    dev.output,
-  );
+  await until("the new version to answer", async () => ((await client!.call("hello.greet", { who: "bkg" })) === "howdy, bkg" ? true : undefined), 30_000, dev.output);
   t.pass("a save hot-swapped the plugin");
   t.match(dev.output(), /hello swapping: files changed: src\/index\.ts/, "dev showed the swap");
 
@@ -87,7 +82,10 @@ t.test("bkg dev: starts a daemon, attaches the plugin, hot-swaps on save, detach
   t.equal(code, 0, "Ctrl-C ends bkg dev with exit 0");
   t.match(dev.output(), /interrupted: hello detached \(manifests\/hello\.json removed\)/);
   t.notOk(existsSync(join(manifestsDir, "hello.json")), "the dev manifest is gone");
-  t.notOk((await client.plugins.list()).some((p) => p.name === "hello"), "the daemon no longer runs it");
+  t.notOk(
+    (await client.plugins.list()).some((p) => p.name === "hello"),
+    "the daemon no longer runs it",
+  );
 });
 
 t.test("bkg dev: a folder without a manifest, and a name taken by another folder", async (t) => {

@@ -47,7 +47,9 @@ function scratchProject(port: number): string {
   for (const name of ["echo.json", "apikeys.json"]) copyFileSync(join(ROOT, "manifests", name), join(dir, "manifests", name));
   for (const name of readdirSync(join(ROOT, "plugins"))) symlinkSync(join(ROOT, "plugins", name), join(dir, "plugins", name));
   symlinkSync(join(ROOT, "node_modules"), join(dir, "node_modules"));
-  const config = readFileSync(join(ROOT, "bkg.config.json"), "utf8").replace(/"\.\/schemas\//, `"${ROOT}/schemas/`).replace(/43119/g, String(port));
+  const config = readFileSync(join(ROOT, "bkg.config.json"), "utf8")
+    .replace(/"\.\/schemas\//, `"${ROOT}/schemas/`)
+    .replace(/43119/g, String(port));
   writeFileSync(join(dir, "bkg.config.json"), config);
   return dir;
 }
@@ -147,7 +149,7 @@ t.test("README.md: the walk, a plugin of your own, the CLI's HTTP and keys, as w
     writeFileSync(join(sh.dir, "plugins", "hello", "index.mjs"), pluginFile!.lines.join("\n"));
     writeFileSync(join(sh.dir, "manifests", "hello.json"), manifestFile!.lines.join("\n"));
     // "The daemon sees the new manifest and starts the plugin at once": wait for it, as a reader would.
-    const ready = await sh.run("for i in $(seq 1 150); do bkg plugins info hello --json 2>/dev/null | grep -q '\"state\": *\"ready\"' && break; sleep 0.2; done; bkg plugins info hello --json");
+    const ready = await sh.run('for i in $(seq 1 150); do bkg plugins info hello --json 2>/dev/null | grep -q \'"state": *"ready"\' && break; sleep 0.2; done; bkg plugins info hello --json');
     t.match(ready.stdout, /"state": *"ready"/, "hello is ready once its files are written", { stderr: ready.stderr });
   });
 });

@@ -13,7 +13,7 @@ import { fencedBlocks } from "../helpers/doc-examples.js";
 
 const protocolPage = readFileSync(join(ROOT, "docs", "protocol.md"), "utf8");
 const section9 = protocolPage.slice(protocolPage.indexOf("## 9. A plugin with no SDK"));
-const plugin = fencedBlocks(section9, "python")[0].lines.join("\n") + "\n";
+const plugin = `${fencedBlocks(section9, "python")[0].lines.join("\n")}\n`;
 const guide = readFileSync(join(ROOT, "docs", "writing-plugins.md"), "utf8");
 const manifest = JSON.parse(fencedBlocks(guide.slice(guide.indexOf("## Any language")), "json")[0].lines.join("\n")) as Record<string, unknown>;
 

@@ -30,7 +30,21 @@ function rssMb(pid: number): number {
 const PROTO_NAMES = ["constructor", "__proto__", "toString", "hasOwnProperty", "prototype", "valueOf", "__defineSetter__"];
 const methodName = fc.oneof(
   fc.constantFrom(...PROTO_NAMES),
-  fc.constantFrom("echo.echo", "echo.reverse", "echo.sleep", "echo.stream", "echo.fail", "echo.nope", "bkg.status", "bkg.plugins.list", "bkg.plugins.info", "bkg.subscribe", "bkg.unsubscribe", "bkg.events", "nope.nope"),
+  fc.constantFrom(
+    "echo.echo",
+    "echo.reverse",
+    "echo.sleep",
+    "echo.stream",
+    "echo.fail",
+    "echo.nope",
+    "bkg.status",
+    "bkg.plugins.list",
+    "bkg.plugins.info",
+    "bkg.subscribe",
+    "bkg.unsubscribe",
+    "bkg.events",
+    "nope.nope",
+  ),
   fc.string({ maxLength: 40 }),
   fc.tuple(fc.constantFrom("echo", "bkg", ...PROTO_NAMES), fc.constantFrom(...PROTO_NAMES, "echo", "reverse", "")).map(([a, b]) => `${a}.${b}`),
 );
@@ -50,7 +64,9 @@ const params = fc.oneof(
 /** A JSON-RPC-ish message as text: valid, almost valid, deep, or not JSON at all. */
 const socketBody = fc.oneof(
   { weight: 4, arbitrary: fc.record({ jsonrpc: fc.constant("2.0"), id: fc.oneof(fc.nat(), fc.string({ maxLength: 8 })), method: methodName, params }).map((m) => JSON.stringify(m)) },
-  fc.record({ jsonrpc: fc.constantFrom("2.0", "1.0", undefined), id: fc.oneof(fc.integer(), fc.string(), fc.constant(null), fc.jsonValue()), method: methodName, params }, { requiredKeys: [] }).map((m) => JSON.stringify(m)),
+  fc
+    .record({ jsonrpc: fc.constantFrom("2.0", "1.0", undefined), id: fc.oneof(fc.integer(), fc.string(), fc.constant(null), fc.jsonValue()), method: methodName, params }, { requiredKeys: [] })
+    .map((m) => JSON.stringify(m)),
   fc.integer({ min: 200, max: 20_000 }).map((d) => `{"jsonrpc":"2.0","id":1,"method":"echo.echo","params":{"x":${nested(d)}}}`),
   fc.jsonValue().map((v) => JSON.stringify(v)),
   fc.string({ maxLength: 200 }),
@@ -66,7 +82,20 @@ const socketBytes = fc.oneof(
 
 const httpPath = fc.oneof(
   fc.tuple(fc.constantFrom("echo", "nope", ...PROTO_NAMES, "%2e%2e", "..", ""), fc.constantFrom("echo", "reverse", "sleep", ...PROTO_NAMES, "")).map(([p, m]) => `/api/call/${p}/${m}`),
-  fc.constantFrom("/api/plugins", "/api/plugins/echo", "/api/plugins/__proto__", "/api/plugins/echo/logs?limit=99999", "/api/events?since=zz", "/metrics", "/health", "/auth/login", "/api/keys", "/openapi.json", "/../../etc/passwd", "/api/call/echo/reverse?timeoutMs=99999999999"),
+  fc.constantFrom(
+    "/api/plugins",
+    "/api/plugins/echo",
+    "/api/plugins/__proto__",
+    "/api/plugins/echo/logs?limit=99999",
+    "/api/events?since=zz",
+    "/metrics",
+    "/health",
+    "/auth/login",
+    "/api/keys",
+    "/openapi.json",
+    "/../../etc/passwd",
+    "/api/call/echo/reverse?timeoutMs=99999999999",
+  ),
   fc.webPath(),
   fc.string({ maxLength: 60 }).map((s) => `/${encodeURIComponent(s)}`),
 );
@@ -77,20 +106,32 @@ const httpBody = fc.oneof(
   fc.constant(""),
 );
 /** A raw HTTP/1.1 request, sometimes malformed: wrong lengths, odd content types, junk headers. */
-const httpRequest = fc
-  .record({
-    method: fc.constantFrom("GET", "POST", "PUT", "DELETE", "OPTIONS", "PATCH", "BREW", ""),
-    path: httpPath,
-    body: httpBody,
-    contentType: fc.constantFrom("application/json", "text/plain", "application/json; charset=latin1", "multipart/form-data", "", "application/x-www-form-urlencoded"),
-    auth: fc.constantFrom("root", "none", "garbage", "jwt"),
-    lengthSkew: fc.constantFrom(0, 0, 0, -3, 5, 1e9),
-    junk: fc.array(fc.tuple(fc.stringMatching(/^[A-Za-z-]{1,20}$/), fc.string({ maxLength: 50 })), { maxLength: 4 }),
-  });
+const httpRequest = fc.record({
+  method: fc.constantFrom("GET", "POST", "PUT", "DELETE", "OPTIONS", "PATCH", "BREW", ""),
+  path: httpPath,
+  body: httpBody,
+  contentType: fc.constantFrom("application/json", "text/plain", "application/json; charset=latin1", "multipart/form-data", "", "application/x-www-form-urlencoded"),
+  auth: fc.constantFrom("root", "none", "garbage", "jwt"),
+  lengthSkew: fc.constantFrom(0, 0, 0, -3, 5, 1e9),
+  junk: fc.array(fc.tuple(fc.stringMatching(/^[A-Za-z-]{1,20}$/), fc.string({ maxLength: 50 })), { maxLength: 4 }),
+});
 type HttpRequest = typeof httpRequest extends fc.Arbitrary<infer T> ? T : never;
 
 const wsMessage = fc.oneof(
-  fc.record({ action: fc.constantFrom("AUTH", "SUB", "UNSUB", "CALL", "CANCEL", "__proto__", "constructor", "call"), id: fc.oneof(fc.integer(), fc.string(), fc.jsonValue()), method: methodName, params, topic: fc.oneof(fc.constantFrom("status", "logs", "events", "telemetry", "__proto__", "constructor"), fc.string()), timeoutMs: fc.oneof(fc.integer(), fc.double(), fc.constant(2 ** 31)), token: fc.string() }, { requiredKeys: [] }).map((m) => JSON.stringify(m)),
+  fc
+    .record(
+      {
+        action: fc.constantFrom("AUTH", "SUB", "UNSUB", "CALL", "CANCEL", "__proto__", "constructor", "call"),
+        id: fc.oneof(fc.integer(), fc.string(), fc.jsonValue()),
+        method: methodName,
+        params,
+        topic: fc.oneof(fc.constantFrom("status", "logs", "events", "telemetry", "__proto__", "constructor"), fc.string()),
+        timeoutMs: fc.oneof(fc.integer(), fc.double(), fc.constant(2 ** 31)),
+        token: fc.string(),
+      },
+      { requiredKeys: [] },
+    )
+    .map((m) => JSON.stringify(m)),
   fc.integer({ min: 200, max: 20_000 }).map((d) => `{"action":"CALL","id":1,"method":"echo.echo","params":{"x":${nested(d)}}}`),
   fc.string({ maxLength: 200 }),
   fc.jsonValue().map((v) => JSON.stringify(v)),
@@ -178,7 +219,7 @@ async function fuzzHttp(d: TestDaemon, r: HttpRequest): Promise<void> {
     s.on("error", done);
     s.on("close", done);
     s.on("data", () => undefined);
-    s.write(Buffer.concat([Buffer.from(head + "\r\n\r\n"), body]));
+    s.write(Buffer.concat([Buffer.from(`${head}\r\n\r\n`), body]));
   });
 }
 
@@ -199,7 +240,10 @@ async function fuzzWs(d: TestDaemon, messages: string[], authed: boolean): Promi
 }
 
 t.test(`fuzz: socket, HTTP and WebSocket for ${FUZZ_MS} ms beside a well-formed load (seed ${SEED})`, async (t) => {
-  const d = await startTestDaemon({ echo: echoManifest("echo", { concurrency: 64, restart: { maxRestarts: 1000, backoff: { initialMs: 20, maxMs: 200 } } }) }, { logLevel: "warn", http: { rateLimit: { perCredential: 0, perIp: 0 } } });
+  const d = await startTestDaemon(
+    { echo: echoManifest("echo", { concurrency: 64, restart: { maxRestarts: 1000, backoff: { initialMs: 20, maxMs: 200 } } }) },
+    { logLevel: "warn", http: { rateLimit: { perCredential: 0, perIp: 0 } } },
+  );
   t.teardown(() => d.stop());
   await d.waitState("echo", "ready");
   const pid = d.proc.pid!;
@@ -228,11 +272,7 @@ t.test(`fuzz: socket, HTTP and WebSocket for ${FUZZ_MS} ms beside a well-formed 
   const sample = <T>(arb: fc.Arbitrary<T>, n: number): T[] => fc.sample(arb, { numRuns: n, seed: rng.seed + run++ });
   while (Date.now() < until && rounds < 5000) {
     rounds++;
-    await Promise.all([
-      fuzzSocket(d, sample(socketBytes, 1 + (rounds % 6))),
-      ...sample(httpRequest, 2).map((r) => fuzzHttp(d, r)),
-      fuzzWs(d, sample(wsMessage, 1 + (rounds % 5)), rounds % 3 !== 0),
-    ]);
+    await Promise.all([fuzzSocket(d, sample(socketBytes, 1 + (rounds % 6))), ...sample(httpRequest, 2).map((r) => fuzzHttp(d, r)), fuzzWs(d, sample(wsMessage, 1 + (rounds % 5)), rounds % 3 !== 0)]);
     if (d.proc.exitCode !== null) break;
     // Plugins that exit and come back turn any request the daemon orphaned into a rejection.
     if (rounds % 25 === 0) await d.client.call("echo.crash", {}).catch(() => undefined);

@@ -23,7 +23,10 @@ const labelsOf = (expr: string) => [
 ];
 
 t.test("every metric and label the Grafana dashboard queries is in a real daemon's /metrics", async (t) => {
-  t.ok(dashboard.__inputs.some((i) => i.name === "DS_PROMETHEUS"), "it asks for a Prometheus data source on import");
+  t.ok(
+    dashboard.__inputs.some((i) => i.name === "DS_PROMETHEUS"),
+    "it asks for a Prometheus data source on import",
+  );
   const d = await startTestDaemon({ echo: echoManifest() });
   t.teardown(() => d.stop());
   await d.waitState("echo", "ready");
@@ -45,6 +48,7 @@ t.test("every metric and label the Grafana dashboard queries is in a real daemon
 
   let queried = 0;
   for (const panel of dashboard.panels) {
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: Grafana's own ${DS_PROMETHEUS} placeholder, not a template
     t.equal(panel.datasource.uid, "${DS_PROMETHEUS}", `${panel.title}: the imported data source`);
     for (const { expr } of panel.targets) {
       const names = metricsOf(expr);

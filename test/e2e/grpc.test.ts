@@ -16,7 +16,6 @@ import { api } from "../helpers/http.js";
 import { Bus, type BusClient } from "../helpers/grpc.js";
 import { makeCerts } from "../helpers/tls.js";
 
-
 const auth = (token?: string) => {
   const md = new grpc.Metadata();
   if (token) md.set("authorization", `Bearer ${token}`);
@@ -47,8 +46,11 @@ t.test("gRPC bkg.v1.Bus", async (t) => {
 
   const call = (method: string, params: unknown, md = auth(root), opts: grpc.CallOptions = {}, timeoutMs = 0) =>
     new Promise<unknown>((resolve, reject) =>
-      client.Call({ method, paramsJson: params === undefined ? "" : typeof params === "string" ? params : JSON.stringify(params), timeoutMs }, md, opts, (err: grpc.ServiceError | null, res: { resultJson: string }) =>
-        err ? reject(failure(err)) : resolve(JSON.parse(res.resultJson)),
+      client.Call(
+        { method, paramsJson: params === undefined ? "" : typeof params === "string" ? params : JSON.stringify(params), timeoutMs },
+        md,
+        opts,
+        (err: grpc.ServiceError | null, res: { resultJson: string }) => (err ? reject(failure(err)) : resolve(JSON.parse(res.resultJson))),
       ),
     );
   const stream = (method: string, params: unknown, md = auth(root)) =>
@@ -70,7 +72,10 @@ t.test("gRPC bkg.v1.Bus", async (t) => {
 
   t.test("CallStream: progress in order, then the result", async (t) => {
     const r = await stream("echo.stream", { n: 40 });
-    t.same(r.progress.map((p) => (p as { i: number }).i), Array.from({ length: 40 }, (_, i) => i));
+    t.same(
+      r.progress.map((p) => (p as { i: number }).i),
+      Array.from({ length: 40 }, (_, i) => i),
+    );
     t.same(r.result, { count: 40 });
     t.notOk(r.error);
     const bad = await stream("echo.stream", { n: -1 });
@@ -83,7 +88,7 @@ t.test("gRPC bkg.v1.Bus", async (t) => {
     t.match(await call("echo.fail", { message: "boom" }).catch((e) => e), { code: grpc.status.UNKNOWN, details: "boom", bkgCode: ErrorCodes.PluginError });
     t.match(await call("echo.echo", "{broken").catch((e) => e), { code: grpc.status.INVALID_ARGUMENT, bkgCode: ErrorCodes.ParseError });
     t.match(await call("echo.echo", {}, auth()).catch((e) => e), { code: grpc.status.UNAUTHENTICATED, bkgCode: ErrorCodes.Unauthenticated, details: /credential is required/ });
-    t.match(await call("echo.echo", {}, auth("bkg_live_" + "n".repeat(43))).catch((e) => e), { code: grpc.status.UNAUTHENTICATED, bkgData: { reason: "unknown" } });
+    t.match(await call("echo.echo", {}, auth(`bkg_live_${"n".repeat(43)}`)).catch((e) => e), { code: grpc.status.UNAUTHENTICATED, bkgData: { reason: "unknown" } });
   });
 
   t.test("deadlines: the gRPC deadline, or timeout_ms", async (t) => {
@@ -152,12 +157,18 @@ t.test("grpc.tls: TLS, and mutual TLS with clientCaFile", async (t) => {
   const certs = makeCerts(dir);
   const ping = (client: BusClient, token: string) =>
     new Promise<unknown>((resolve, reject) =>
-      client.Call({ method: "echo.echo", paramsJson: JSON.stringify({ tls: true }), timeoutMs: 0 }, auth(token), { deadline: Date.now() + 5000 }, (err: grpc.ServiceError | null, res: { resultJson: string }) =>
-        err ? reject(failure(err)) : resolve(JSON.parse(res.resultJson)),
+      client.Call(
+        { method: "echo.echo", paramsJson: JSON.stringify({ tls: true }), timeoutMs: 0 },
+        auth(token),
+        { deadline: Date.now() + 5000 },
+        (err: grpc.ServiceError | null, res: { resultJson: string }) => (err ? reject(failure(err)) : resolve(JSON.parse(res.resultJson))),
       ),
     );
 
-  const d = await startTestDaemon({ echo: echoManifest() }, { grpc: { enabled: true, port: 0, tls: { certFile: join(dir, "server.crt"), keyFile: join(dir, "server.key") } }, http: { enabled: false } });
+  const d = await startTestDaemon(
+    { echo: echoManifest() },
+    { grpc: { enabled: true, port: 0, tls: { certFile: join(dir, "server.crt"), keyFile: join(dir, "server.key") } }, http: { enabled: false } },
+  );
   t.teardown(() => d.stop());
   await d.waitState("echo", "ready");
   await d.waitFor(() => d.output().includes("(TLS)"), "the log says TLS");
@@ -189,7 +200,13 @@ t.test("grpc.tls naming a file that does not exist stops the start, naming it", 
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   writeFileSync(
     join(dir, "bkg.config.json"),
-    JSON.stringify({ manifestsDir: ".", dataDir: "data", socketPath: "bkg.sock", http: { enabled: false }, grpc: { enabled: true, port: 0, tls: { certFile: "missing/server.crt", keyFile: "missing/server.key" } } }),
+    JSON.stringify({
+      manifestsDir: ".",
+      dataDir: "data",
+      socketPath: "bkg.sock",
+      http: { enabled: false },
+      grpc: { enabled: true, port: 0, tls: { certFile: "missing/server.crt", keyFile: "missing/server.key" } },
+    }),
   );
   const env = { ...process.env, BKG_LOG_FORMAT: "json" };
   delete env.BKG_CONFIG;

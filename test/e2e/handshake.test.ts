@@ -44,7 +44,11 @@ t.test("the handshake", async (t) => {
   // Issue 11: checked before spawning, failed once with the manifest and field named (was a crash loop on "spawn ... ENOENT").
   await d.waitState("missing", "failed", 15_000);
   const missing = await c.plugins.info("missing");
-  t.match(missing.reason, /command "\/nonexistent\/bkg-plugin-binary" is not an executable file \(.*missing\.json, field \/command\/0/, "a command that does not exist says so, naming the manifest and field");
+  t.match(
+    missing.reason,
+    /command "\/nonexistent\/bkg-plugin-binary" is not an executable file \(.*missing\.json, field \/command\/0/,
+    "a command that does not exist says so, naming the manifest and field",
+  );
   t.ok(missing.restarts <= 1, `tried once, not restarted in a loop (restarts: ${missing.restarts})`);
   await d.waitState("nocmd", "failed", 15_000);
   t.match((await c.plugins.info("nocmd")).reason, /command "definitely-not-a-command-bkg" was not found on the plugin's PATH \(.*nocmd\.json, field \/command\/0\)/, "a command looked up on the PATH");

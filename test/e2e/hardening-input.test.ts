@@ -67,9 +67,7 @@ t.test("bug: deeply nested params (6,000 levels) killed the daemon once the plug
   const client = new Bus(d.grpcAddress!, grpc.credentials.createInsecure());
   const md = new grpc.Metadata();
   md.set("authorization", `Bearer ${root}`);
-  const g = await new Promise<grpc.ServiceError | null>((resolve) =>
-    client.Call({ method: "echo.echo", paramsJson: deepParamsText(6000) }, md, (err: grpc.ServiceError | null) => resolve(err)),
-  );
+  const g = await new Promise<grpc.ServiceError | null>((resolve) => client.Call({ method: "echo.echo", paramsJson: deepParamsText(6000) }, md, (err: grpc.ServiceError | null) => resolve(err)));
   client.close();
   t.equal(Number(g?.metadata.get("bkg-error-code")[0]), ErrorCodes.InvalidParams, "gRPC answers with bkg-error-code -32602");
 
@@ -130,7 +128,11 @@ t.test("small ones: timeouts past 2^31 - 1 ms, bkg.subscribe with a string for t
 
   for (const timeoutMs of [2 ** 31, 1e300, -5, 0]) {
     const a = await rawSocketCall(d, JSON.stringify({ jsonrpc: "2.0", id: 1, method: "echo.reverse", params: { text: "ab", _meta: { timeoutMs } } }));
-    t.match(a, { error: { code: ErrorCodes.InvalidParams, message: /timeout for echo.reverse must be a number of milliseconds from 1 to 2147483647/ } }, `timeoutMs ${timeoutMs}: -32602, not an instant -33001`);
+    t.match(
+      a,
+      { error: { code: ErrorCodes.InvalidParams, message: /timeout for echo.reverse must be a number of milliseconds from 1 to 2147483647/ } },
+      `timeoutMs ${timeoutMs}: -32602, not an instant -33001`,
+    );
   }
   const ok = await rawSocketCall(d, JSON.stringify({ jsonrpc: "2.0", id: 2, method: "echo.reverse", params: { text: "ab", _meta: { timeoutMs: 2 ** 31 - 1 } } }));
   t.same(ok.result, "ba", "the largest timeout the timers keep is served");

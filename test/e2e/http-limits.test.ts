@@ -46,8 +46,14 @@ t.test("regression: HTTP had no connection cap (21,000 slow connections took eve
   for (let i = 0; i < 5; i++) extra.push(await tcp(d.httpUrl!));
   t.teardown(() => extra.forEach((c) => c.socket.destroy()));
   await d.waitFor(() => extra.every((c) => c.closed), "the connections over the cap to be closed");
-  t.ok(extra.every((c) => c.received === ""), "closed without an answer");
-  t.notOk(held.some((c) => c.closed), "the twenty admitted ones are still open");
+  t.ok(
+    extra.every((c) => c.received === ""),
+    "closed without an answer",
+  );
+  t.notOk(
+    held.some((c) => c.closed),
+    "the twenty admitted ones are still open",
+  );
   await d.logLine("http.maxConnections", "the log line naming the limit");
   // The operator's way in still works.
   t.same(await d.client.call("echo.reverse", { text: "abc" }), "cba", "the unix socket answers");
@@ -55,7 +61,13 @@ t.test("regression: HTTP had no connection cap (21,000 slow connections took eve
   t.equal(st.code, 0, "bkg status works");
   // Once they go, HTTP serves again.
   held.splice(0).forEach((c) => c.socket.destroy());
-  await d.waitFor(async () => (await fetch(`${d.httpUrl}/health`).then((r) => r.status).catch(() => 0)) === 200, "HTTP to answer again");
+  await d.waitFor(
+    async () =>
+      (await fetch(`${d.httpUrl}/health`)
+        .then((r) => r.status)
+        .catch(() => 0)) === 200,
+    "HTTP to answer again",
+  );
 });
 
 t.test("regression: a slow-body client was never closed (http.requestTimeoutMs); slow headers neither (http.headersTimeoutMs)", async (t) => {

@@ -39,7 +39,7 @@ t.test("the HTTP control API", async (t) => {
     const r = await anon("GET", "/api/plugins");
     t.equal(r.status, 401);
     t.match(r.json, { error: { code: ErrorCodes.Unauthenticated, name: "Unauthenticated", message: /Authorization: Bearer/, details: { reason: "missing" } } });
-    const bad = await anon("GET", "/api/plugins", { token: "bkg_live_" + "x".repeat(43) });
+    const bad = await anon("GET", "/api/plugins", { token: `bkg_live_${"x".repeat(43)}` });
     t.equal(bad.status, 401);
     t.equal(bad.json.error.details.reason, "unknown");
     const junk = await anon("GET", "/ready", { headers: { "x-api-key": "not a credential" } });
@@ -119,8 +119,14 @@ t.test("the HTTP control API", async (t) => {
     let r = await call("GET", "/api/events?plugin=echo&kinds=lifecycle");
     await d.waitFor(async () => (r = await call("GET", "/api/events?plugin=echo&kinds=lifecycle")).json.length > 0, "stored lifecycle events");
     t.equal(r.status, 200);
-    t.ok(r.json.every((e: { plugin: string; kind: string }) => e.plugin === "echo" && e.kind === "lifecycle"), "only what was asked for");
-    t.ok(r.json.every((e: { ts: number }, i: number, a: { ts: number }[]) => i === 0 || a[i - 1].ts <= e.ts), "oldest first");
+    t.ok(
+      r.json.every((e: { plugin: string; kind: string }) => e.plugin === "echo" && e.kind === "lifecycle"),
+      "only what was asked for",
+    );
+    t.ok(
+      r.json.every((e: { ts: number }, i: number, a: { ts: number }[]) => i === 0 || a[i - 1].ts <= e.ts),
+      "oldest first",
+    );
     const viaSocket = await d.client.events({ plugin: "echo", kinds: ["lifecycle"], since: "1h" });
     const again = await call("GET", "/api/events?plugin=echo&kinds=lifecycle&since=1h");
     t.same(again.json, viaSocket, "the same events the socket gives");
@@ -177,7 +183,10 @@ t.test("the HTTP control API", async (t) => {
     const third = await call("POST", "/api/call/tight/sleep", { body: { ms: 10 } });
     t.equal(third.status, 429);
     t.equal(third.json.error.code, ErrorCodes.Overloaded);
-    t.same((await Promise.all(slow)).map((r) => r.status), [200, 200]);
+    t.same(
+      (await Promise.all(slow)).map((r) => r.status),
+      [200, 200],
+    );
   });
 
   t.test("bodies: 413 over http.bodyLimit, 400 for broken JSON, 415 for not JSON", async (t) => {
@@ -203,7 +212,10 @@ t.test("the HTTP control API", async (t) => {
     t.equal(r.status, 200);
     t.match(r.headers.get("content-type"), /^text\/event-stream/);
     const events = parseSse(r.text);
-    t.same(events.slice(0, -1).map((e) => (e.data as { i: number }).i), Array.from({ length: 50 }, (_, i) => i));
+    t.same(
+      events.slice(0, -1).map((e) => (e.data as { i: number }).i),
+      Array.from({ length: 50 }, (_, i) => i),
+    );
     t.ok(events.slice(0, -1).every((e, i) => e.event === "progress" && e.id === String(i)));
     t.same(events.at(-1), { event: "result", data: { count: 50 } });
 
@@ -280,7 +292,7 @@ t.test("the HTTP control API", async (t) => {
       ["plugin's own code", "/api/call/echo/fail", { body: { code: 4242, message: "mine" } }],
       ["deadline", "/api/call/echo/sleep?timeoutMs=100", { body: { ms: 3000 } }],
       ["no credential", "/api/call/echo/echo", { body: {}, token: "" }],
-      ["unknown key", "/api/call/echo/echo", { body: {}, token: "bkg_live_" + "z".repeat(43) }],
+      ["unknown key", "/api/call/echo/echo", { body: {}, token: `bkg_live_${"z".repeat(43)}` }],
       ["malformed credential", "/api/call/echo/echo", { body: {}, token: "nonsense" }],
       ["role", "/api/call/echo/echo", { body: {}, token: viewer }],
       ["the auth plugin's methods", "/api/call/apikeys/auth.listKeys", { body: {} }],
@@ -316,7 +328,23 @@ t.test("the HTTP control API", async (t) => {
     const r = await call("GET", "/openapi.json");
     t.equal(r.status, 200);
     t.equal(r.json.openapi, "3.0.3");
-    for (const path of ["/health", "/ready", "/metrics", "/api/plugins", "/api/plugins/{name}", "/api/plugins/{name}/stop", "/api/plugins/{name}/logs", "/api/events", "/api/cluster/nodes", "/api/call/{plugin}/{method}", "/auth/login", "/api/keys", "/api/keys/{id}/rotate", "/api/users", "/api/audit"]) {
+    for (const path of [
+      "/health",
+      "/ready",
+      "/metrics",
+      "/api/plugins",
+      "/api/plugins/{name}",
+      "/api/plugins/{name}/stop",
+      "/api/plugins/{name}/logs",
+      "/api/events",
+      "/api/cluster/nodes",
+      "/api/call/{plugin}/{method}",
+      "/auth/login",
+      "/api/keys",
+      "/api/keys/{id}/rotate",
+      "/api/users",
+      "/api/audit",
+    ]) {
       t.ok(r.json.paths[path], `documents ${path}`);
     }
     t.same(r.json.paths["/health"].get.security, [], "public routes say so");
@@ -340,7 +368,18 @@ t.test("the HTTP control API", async (t) => {
     t.match(line, { component: "http", reqId: "access-log-probe", cred: "root", method: "GET", route: "/api/plugins/:name", path: "/api/plugins/echo", status: 200, ms: Number });
     await call("POST", "/api/call/echo/reverse?timeoutMs=5000", { body: { text: "secret-param" }, headers: { "x-request-id": "access-log-call" } });
     const callLine = await d.logLine('"reqId":"access-log-call"', "the call's access log line");
-    t.match(callLine, { component: "http", reqId: "access-log-call", cred: "root", method: "POST", route: "/api/call/:plugin/:method", path: "/api/call/echo/reverse", status: 200, ms: Number, ip: String, msg: "POST /api/call/echo/reverse 200" });
+    t.match(callLine, {
+      component: "http",
+      reqId: "access-log-call",
+      cred: "root",
+      method: "POST",
+      route: "/api/call/:plugin/:method",
+      path: "/api/call/echo/reverse",
+      status: 200,
+      ms: Number,
+      ip: String,
+      msg: "POST /api/call/echo/reverse 200",
+    });
     t.notMatch(d.output(), /secret-param|timeoutMs=5000/, "neither the body nor the query string is logged");
     t.notMatch(d.output(), new RegExp(root), "the root token is never logged");
   });

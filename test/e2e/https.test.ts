@@ -105,12 +105,12 @@ t.test("http.tls: HTTPS, WSS, HSTS, mutual TLS, rotation and garbage, plaintext 
   })();
   await d.waitFor(() => served >= 5, "requests flow before the rotation");
   const before = (await get(`${url}/health`, { ca: trustBoth })).fingerprint;
-  copyFileSync(join(dir, "next-server.key"), keyFile + ".tmp");
-  copyFileSync(join(dir, "next-server.crt"), certFile + ".tmp");
+  copyFileSync(join(dir, "next-server.key"), `${keyFile}.tmp`);
+  copyFileSync(join(dir, "next-server.crt"), `${certFile}.tmp`);
   // Replaced by rename, as certbot and cert-manager do, key first; the watcher may see the pair half-swapped, which must not serve.
   const { renameSync } = await import("node:fs");
-  renameSync(keyFile + ".tmp", keyFile);
-  renameSync(certFile + ".tmp", certFile);
+  renameSync(`${keyFile}.tmp`, keyFile);
+  renameSync(`${certFile}.tmp`, certFile);
   await d.waitFor(async () => (await get(`${url}/health`, { ca: trustBoth })).fingerprint !== before, "new connections get the new certificate", 20_000);
   const servedAtSwap = served;
   await d.waitFor(() => served >= servedAtSwap + 5, "requests flow after the rotation");

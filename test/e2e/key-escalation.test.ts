@@ -13,7 +13,7 @@ import { Bus } from "../helpers/grpc.js";
 import { api } from "../helpers/http.js";
 import { WsClient } from "../helpers/ws.js";
 
-t.test("a credential cannot create, rotate or grant more than it has (bug: POST /api/keys minted a \"*\" key from a narrow one)", async (t) => {
+t.test('a credential cannot create, rotate or grant more than it has (bug: POST /api/keys minted a "*" key from a narrow one)', async (t) => {
   const d = await startTestDaemon({ apikeys: apikeysManifest(), echo: echoManifest() }, { grpc: { enabled: true, port: 0 }, http: { rateLimit: { perCredential: 100000, perIp: 100000 } } });
   t.teardown(() => d.stop());
   await d.waitState("apikeys", "ready");
@@ -55,14 +55,16 @@ t.test("a credential cannot create, rotate or grant more than it has (bug: POST 
     const pw = await asMaker("POST", "/api/call/apikeys/auth.setPassword", { body: { username: "admin", password: "taken over 123" } });
     t.equal(pw.status, 403, `setting the admin's password: ${pw.text}`);
     t.match(pw.json.error, exceeds);
-    const forged = await asMaker("POST", "/api/call/apikeys/auth.createKey", { body: { name: "forged-actor", role: "viewer", scopes: ["echo.*"], actor: "root", grantor: { role: "admin", scopes: ["*"] } } });
+    const forged = await asMaker("POST", "/api/call/apikeys/auth.createKey", {
+      body: { name: "forged-actor", role: "viewer", scopes: ["echo.*"], actor: "root", grantor: { role: "admin", scopes: ["*"] } },
+    });
     t.equal(forged.status, 200, forged.text);
     const wide3 = await asMaker("POST", "/api/call/apikeys/auth.createKey", { body: { name: "wide3", role: "admin", scopes: ["*"], grantor: { role: "admin", scopes: ["*"] } } });
     t.equal(wide3.status, 403, "a grantor in the params is replaced by the caller's own");
   });
 
   t.test("WebSocket CALL", async (t) => {
-    const ws = await WsClient.open(d.httpUrl!.replace(/^http/, "ws") + "/ws/plugins", { authorization: `Bearer ${maker.key}` });
+    const ws = await WsClient.open(`${d.httpUrl!.replace(/^http/, "ws")}/ws/plugins`, { authorization: `Bearer ${maker.key}` });
     t.teardown(() => ws.close());
     ws.send({ action: "CALL", id: "w1", method: "apikeys.auth.createKey", params: { name: "ws-wide", role: "admin", scopes: ["*"] } });
     t.match(await ws.next((m) => m.id === "w1", "the answer"), { type: "error", error: { code: ErrorCodes.PermissionDenied, details: { reason: "exceeds_grantor" } } });
@@ -91,7 +93,10 @@ t.test("a credential cannot create, rotate or grant more than it has (bug: POST 
     t.equal(actions.filter((a: string) => a === "auth.rotateKey").length, 1);
     t.equal(actions.filter((a: string) => a === "auth.createUser").length, 1);
     t.equal(actions.filter((a: string) => a === "auth.setPassword").length, 1);
-    t.ok(refused.every((e: { detail: { error: string } }) => /cannot grant more than it has/.test(e.detail.error)), "each says why");
+    t.ok(
+      refused.every((e: { detail: { error: string } }) => /cannot grant more than it has/.test(e.detail.error)),
+      "each says why",
+    );
     const forged = r.json.entries.find((e: { action: string; ok: boolean; detail: { name?: string } }) => e.action === "auth.createKey" && e.ok && e.detail?.name === "forged-actor");
     t.equal(forged?.actor, actor, 'an "actor" in the params is replaced by the real one');
   });

@@ -10,7 +10,6 @@ import { ErrorCodes } from "@bkg/protocol";
 import { BIN, rogueManifest, startTestDaemon } from "../helpers/daemon.js";
 import { alive } from "../helpers/processes.js";
 
-
 t.test("bug: limits.memoryMb 300 let a plugin reach 1,463 MB in one call; past the hard limit the call fails with -33004 and the instance is replaced", async (t) => {
   const d = await startTestDaemon({ rogue: rogueManifest("rogue", "ok", { limits: { memoryMb: 64 } }) });
   t.teardown(() => d.stop());
@@ -61,7 +60,13 @@ t.test("bug: DATABASE_URL, GH_PAT, *_PASS and AWS keys reached every plugin; onl
   // The secret values themselves, not the word: under coverage, tap's hook in the daemon gives its
   // children _TAPJS_* variables that list test files, secrets.test.ts among them.
   const secretValues = Object.values(secrets).filter((v) => /secret|SECRET/.test(v));
-  t.same(Object.entries(env).filter(([, v]) => secretValues.some((s) => v.includes(s))).map(([k]) => k), [], "no value with a secret in it");
+  t.same(
+    Object.entries(env)
+      .filter(([, v]) => secretValues.some((s) => v.includes(s)))
+      .map(([k]) => k),
+    [],
+    "no value with a secret in it",
+  );
   t.equal(env.CARGO_HOME, "/opt/cargo", "passEnv passes a named variable");
   t.equal(env.LC_TIME, "C", "LC_* passes");
   t.equal(env.MODE, "fast", "the manifest's own env arrives");
@@ -136,7 +141,10 @@ t.test("bug: a plugin writing 100 MB to stderr pushed 126 MB into the daemon's l
   const note = await d.logLine("from rogue's stderr", "the note about dropped lines");
   t.match(note.msg, /^dropped \d+ lines \(\d+ bytes\) from rogue's stderr and bkg\/log in the last [\d.]+ s: over logs.daemonLinesPerSec 20 \(burst 200\); every line is in .*rogue\.log$/);
   t.ok((note.droppedLines as number) > lines / 2, `most lines were dropped from the daemon's log (${note.droppedLines})`);
-  const copied = d.output().split("\n").filter((l) => l.includes('"stream":"stderr"') && l.includes('"plugin":"rogue"')).length;
+  const copied = d
+    .output()
+    .split("\n")
+    .filter((l) => l.includes('"stream":"stderr"') && l.includes('"plugin":"rogue"')).length;
   t.ok(copied < lines / 2, `the daemon's log got a bounded share (${copied} of ${lines} lines)`);
 
   const file = join(d.dir, "data", "logs", "plugins", "rogue.log");

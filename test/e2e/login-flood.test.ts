@@ -100,7 +100,11 @@ t.test("bug: failed logins were never throttled; now per (user, address), reset 
   );
   const throttled = await wrong();
   t.equal(throttled.status, 429, "the fourth failure in a row waits");
-  t.match(throttled.json.error, { code: ErrorCodes.Overloaded, message: /too many failed logins for this username from this address; retry after \d+ s/, details: { reason: "login_throttled", scope: "pair" } });
+  t.match(throttled.json.error, {
+    code: ErrorCodes.Overloaded,
+    message: /too many failed logins for this username from this address; retry after \d+ s/,
+    details: { reason: "login_throttled", scope: "pair" },
+  });
   t.match(throttled.retryAfter, /^\d+$/);
   t.ok(Number(throttled.retryAfter) > 0 && Number(throttled.retryAfter) <= 60, "Retry-After says when, in seconds");
   t.equal((await right()).status, 429, "even the right password waits out the backoff (the throttle answers before any password check)");
@@ -119,5 +123,8 @@ t.test("bug: failed logins were never throttled; now per (user, address), reset 
   const audit = await root("GET", "/api/audit?action=auth.login&limit=100");
   const refusals = audit.json.entries.filter((e: any) => e.ok === false && e.detail?.reason === "login_throttled");
   t.ok(refusals.length >= 3, "refusals are audited");
-  t.match(refusals.find((e: any) => e.who === "admin"), { detail: { scope: "pair", source: "127.0.0.1", retryAfterSeconds: Number } });
+  t.match(
+    refusals.find((e: any) => e.who === "admin"),
+    { detail: { scope: "pair", source: "127.0.0.1", retryAfterSeconds: Number } },
+  );
 });

@@ -21,7 +21,10 @@ t.test("manifests are watched: add, change, delete, invalid", async (t) => {
     await d.waitFor(async () => (await c.plugins.info("second")).version === "1.1.0" && (await c.plugins.info("second")).state === "ready", "version 1.1.0 to serve");
     const { pid: pid2 } = (await c.call("second.pid")) as { pid: number };
     t.not(pid2, pid, "a new instance serves");
-    t.ok(d.events.some((e) => e.kind === "lifecycle" && e.plugin === "second" && e.state === "swapped"), "a swapped event was published");
+    t.ok(
+      d.events.some((e) => e.kind === "lifecycle" && e.plugin === "second" && e.state === "swapped"),
+      "a swapped event was published",
+    );
   });
 
   t.test("an invalid file shows as invalid with file, pointer and message; nothing else stops", async (t) => {

@@ -15,7 +15,11 @@ const chain = (ms: number, innerTimeoutMs?: number) => ({
 });
 
 /** How often c has logged that its sleep saw a cancellation. */
-const cancellations = (d: TestDaemon) => d.output().split("\n").filter((l) => l.includes('"plugin":"c"') && l.includes("sleep observed cancellation")).length;
+const cancellations = (d: TestDaemon) =>
+  d
+    .output()
+    .split("\n")
+    .filter((l) => l.includes('"plugin":"c"') && l.includes("sleep observed cancellation")).length;
 
 /** Waits until c logs one more cancellation than `from`. */
 async function cSawCancellation(d: TestDaemon, from: number, what: string) {

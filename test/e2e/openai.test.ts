@@ -85,7 +85,10 @@ t.test("/v1 with the openai client", async (t) => {
     t.match(raw.headers.get("content-type"), /^text\/event-stream/);
     const body = await raw.text();
     t.ok(body.endsWith("data: [DONE]\n\n"), "ends with data: [DONE]");
-    const events = body.split("\n\n").filter((b) => b.startsWith("data: {")).map((b) => JSON.parse(b.slice(6)));
+    const events = body
+      .split("\n\n")
+      .filter((b) => b.startsWith("data: {"))
+      .map((b) => JSON.parse(b.slice(6)));
     t.match(events.at(-1), { choices: [{ delta: {}, finish_reason: "length" }], usage: { completion_tokens: 4 } }, "the finish chunk carries usage");
   });
 
@@ -104,7 +107,10 @@ t.test("/v1 with the openai client", async (t) => {
     const list = await client.models.list();
     const ids = list.data.map((m) => m.id).sort();
     t.same(ids, [MODEL, "trigram-8"].sort());
-    t.match(list.data.find((m) => m.id === MODEL), { object: "model", owned_by: "llmserver" });
+    t.match(
+      list.data.find((m) => m.id === MODEL),
+      { object: "model", owned_by: "llmserver" },
+    );
     t.equal((await client.models.retrieve(MODEL)).id, MODEL);
   });
 
@@ -163,7 +169,11 @@ t.test("/v1 with the openai client", async (t) => {
     t.equal((await as(scoped)("POST", "/v1/chat/completions", { body: chat })).status, 200);
     const complete = await as(scoped)("POST", "/v1/completions", { body: { model: MODEL, prompt: "x", max_tokens: 2 } });
     t.match([complete.status, complete.json.error.type], [403, "permission_error"]);
-    t.same((await as(scoped)("GET", "/v1/models")).json.data.map((m: { id: string }) => m.id), [MODEL], "it sees only its models");
+    t.same(
+      (await as(scoped)("GET", "/v1/models")).json.data.map((m: { id: string }) => m.id),
+      [MODEL],
+      "it sees only its models",
+    );
     const denied = await as(other)("POST", "/v1/chat/completions", { body: chat });
     t.equal(denied.status, 403);
     t.match(denied.json.error.message, /may not do llmserver\.chat with model "smollm2-135m-instruct"/);
@@ -201,7 +211,10 @@ t.test("/v1 with the openai client", async (t) => {
     const value = (kind: string) => Number(new RegExp(`bkg_llm_tokens_total\\{key="${full.id}",model="${MODEL}",kind="${kind}"\\} (\\d+)`).exec(metrics)?.[1]);
     t.equal(value("prompt"), mine!.promptTokens, "/metrics counts the same prompt tokens");
     t.equal(value("completion"), mine!.completionTokens);
-    t.ok(live.tokens.some((r) => r.model === "trigram-8" && r.promptTokens === 32), "embeddings count their input tokens");
+    t.ok(
+      live.tokens.some((r) => r.model === "trigram-8" && r.promptTokens === 32),
+      "embeddings count their input tokens",
+    );
     const top = await d.cli(["top", "--once"], { timeoutMs: 60_000 });
     t.equal(top.code, 0, top.stderr);
     t.match(top.stdout, /TOKENS/);

@@ -13,7 +13,7 @@ import { WsClient } from "../helpers/ws.js";
 import { Bus } from "../helpers/grpc.js";
 
 const slowAuth = fileURLToPath(new URL("../fixtures/plugins/slow-auth.mjs", import.meta.url));
-const credential = (c: string) => "bkg_live_" + c.repeat(43);
+const credential = (c: string) => `bkg_live_${c.repeat(43)}`;
 
 t.test("a credential revoked while its session authenticates is refused once the session exists", async (t) => {
   const d = await startTestDaemon(
@@ -22,7 +22,7 @@ t.test("a credential revoked while its session authenticates is refused once the
   );
   t.teardown(() => d.stop());
   await d.waitState("slowauth", "ready");
-  const wsUrl = d.httpUrl!.replace("http", "ws") + "/ws/plugins";
+  const wsUrl = `${d.httpUrl!.replace("http", "ws")}/ws/plugins`;
   await d.client.call("slowauth.hold", { ms: 400 });
 
   t.test("WebSocket, credential in the upgrade's header", async (t) => {

@@ -31,7 +31,7 @@ definePlugin({ name: "slowauth", version: "1.0.0", methods: {
   );
   d.writeManifest("slowauth", { name: "slowauth", version: "1.0.0", command: ["node", "index.mjs"], cwd: dir, provides: ["auth.validate"] });
   await d.waitState("slowauth", "ready");
-  const r = await api(d.httpUrl!, "bkg_live_" + "a".repeat(43))("GET", "/api/plugins");
+  const r = await api(d.httpUrl!, `bkg_live_${"a".repeat(43)}`)("GET", "/api/plugins");
   t.equal(r.status, 503, r.text);
   t.match(r.json.error, { code: ErrorCodes.PluginUnavailable, details: { reason: "auth_unavailable", plugin: "slowauth", cause: ErrorCodes.DeadlineExceeded } });
   t.equal((await api(d.httpUrl!, d.rootToken())("GET", "/api/plugins")).status, 200, "the root token does not need the plugin");
@@ -42,7 +42,7 @@ t.test("auth.rootToken: false: no root.token file, and a root-shaped token is re
   t.teardown(() => d.stop());
   await d.waitState("echo", "ready");
   t.notOk(existsSync(join(d.dir, "data", "root.token")), "no root token was written");
-  const r = await api(d.httpUrl!, "bkg_root_" + "a".repeat(43))("GET", "/api/plugins");
+  const r = await api(d.httpUrl!, `bkg_root_${"a".repeat(43)}`)("GET", "/api/plugins");
   t.equal(r.status, 401);
   t.match(r.json.error, { code: ErrorCodes.Unauthenticated, message: /root tokens are turned off \(auth\.rootToken: false\)/ });
 });
@@ -80,7 +80,7 @@ t.test('a three-level requires chain starts (bug: its top stayed blocked, "requi
     .slice(0, out.lastIndexOf("\n"))
     .split("\n")
     .filter((l) => l.startsWith("{") && l.includes('"state":"stopped"'))
-    .map((l) => (JSON.parse(l) as { plugin: string; instance?: string }))
+    .map((l) => JSON.parse(l) as { plugin: string; instance?: string })
     .filter((e) => !e.instance)
     .map((e) => e.plugin);
   t.same(stopped, ["top", "app", "base"], "top, then app, then base");
@@ -103,7 +103,10 @@ t.test("limits.memoryMb under a cgroup v2 memory.max, where the daemon can write
   }
   const cg = locateCgroup2()!;
   const pid = info.instances[0].pid as number;
-  const group = readFileSync(`/proc/${pid}/cgroup`, "utf8").split("\n").find((l) => l.startsWith("0::"))!.slice(3);
+  const group = readFileSync(`/proc/${pid}/cgroup`, "utf8")
+    .split("\n")
+    .find((l) => l.startsWith("0::"))!
+    .slice(3);
   t.match(group, /bkg-/, "the plugin runs in its own cgroup");
   const hardMb = Math.ceil(96 * 1.25);
   t.equal(readFileSync(join(cg.mount, group, "memory.max"), "utf8").trim(), String(hardMb * 1024 * 1024), "memory.max is the hard limit");

@@ -33,7 +33,9 @@ t.teardown(async () => {
 async function until<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, timeoutMs: number, context: () => string): Promise<T> {
   const end = Date.now() + timeoutMs;
   for (;;) {
-    const v = await Promise.resolve().then(fn).catch(() => undefined);
+    const v = await Promise.resolve()
+      .then(fn)
+      .catch(() => undefined);
     if (v !== undefined) return v;
     if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}\n--- output ---\n${context().slice(-4000)}`);
     await new Promise((r) => setTimeout(r, 100));
@@ -77,7 +79,7 @@ t.test("Rust, with --dir: cargo test; bkg dev builds it, rebuilds on save, and a
   await until("the rebuilt version to answer", async () => ((await client!.call("hello_rs.greet", { who: "bkg" })) === "howdy, bkg" ? true : undefined), 300_000, output);
   t.pass("a save rebuilt and hot-swapped the plugin");
 
-  writeFileSync(src, good.replace('const GREETING: &str = "hello";', 'const GREETING: &str = howdy;'));
+  writeFileSync(src, good.replace('const GREETING: &str = "hello";', "const GREETING: &str = howdy;"));
   await until("the broken build to fail", async () => ((await client!.plugins.info("hello_rs")).build?.state === "failed" ? true : undefined), 300_000, output);
   t.equal(await client.call("hello_rs.greet", { who: "bkg" }), "howdy, bkg", "the previous version still serves");
   const info = await client.plugins.info("hello_rs");

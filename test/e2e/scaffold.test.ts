@@ -26,7 +26,10 @@ async function conformance(t: Test, name: string, command: string[], cwd: string
   const report = await runConformance({ command: daemonCommand(command), cwd, env: plainEnv(), mode: "protocol", pluginName: name });
   t.equal(report.failed, 0, failures(report) || `${name}: ${report.passed} passed, ${report.skipped} skipped`);
   t.equal(report.passed, 9, "every protocol case ran");
-  t.same(report.cases.filter((c) => c.skipped).map((c) => c.name), ["concurrency"]);
+  t.same(
+    report.cases.filter((c) => c.skipped).map((c) => c.name),
+    ["concurrency"],
+  );
 }
 
 t.test("TypeScript, with --dir: manifest beside the plugin, runs from source", async (t) => {

@@ -36,7 +36,11 @@ t.test("bug: GET /api/plugins/:name showed a manifest's env and config (secrets)
   t.equal(v.status, 200);
   t.same(leaks(v.text), [], "no secret in the viewer's answer");
   t.same(v.json.manifest.env, { STRIPE_KEY: "[redacted]", DATABASE_URL: "[redacted]", PLAIN: "[redacted]" }, "every env value is redacted");
-  t.match(v.json.manifest.config, { password: "[redacted]", upstream: { apiKey: "[redacted]", retries: 3 }, webhook: "[redacted]", tls: { key: "[redacted]" }, rounds: 12, name: "visible" }, "secret config redacted, the rest shown");
+  t.match(
+    v.json.manifest.config,
+    { password: "[redacted]", upstream: { apiKey: "[redacted]", retries: 3 }, webhook: "[redacted]", tls: { key: "[redacted]" }, rounds: 12, name: "visible" },
+    "secret config redacted, the rest shown",
+  );
 
   const denied = await asViewer("GET", "/api/plugins/echo?secrets=true");
   t.equal(denied.status, 403, "a viewer asking for the secrets is refused");

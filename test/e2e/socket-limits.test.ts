@@ -21,7 +21,10 @@ function open(path: string, read = true): Promise<Raw> {
   return new Promise((resolve, reject) => {
     const socket = connect(path);
     const raw: Raw = { socket, frames: [], closed: false };
-    const parser = new FrameParser((m) => raw.frames.push(m as Raw["frames"][number]), () => undefined);
+    const parser = new FrameParser(
+      (m) => raw.frames.push(m as Raw["frames"][number]),
+      () => undefined,
+    );
     if (read) socket.on("data", (c: Buffer) => parser.push(c));
     else socket.pause();
     socket.on("close", () => (raw.closed = true));
@@ -64,7 +67,10 @@ t.test("regression: a socket client that sends 10k calls and never reads its ans
   t.ok(rssAfter - rssBefore < 150, `the daemon's peak RSS grew by ${Math.round(rssAfter - rssBefore)} MB (from ${Math.round(rssBefore)} MB), under 150 MB`);
   // Reading again resumes it: the answers arrive, then the daemon reads the rest.
   const got: unknown[] = [];
-  const parser = new FrameParser((m) => got.push(m), () => undefined);
+  const parser = new FrameParser(
+    (m) => got.push(m),
+    () => undefined,
+  );
   hog.socket.on("data", (c: Buffer) => parser.push(c));
   hog.socket.resume();
   await d.waitFor(() => got.length >= sent || hog.closed, "the paused client's answers once it reads", 60_000);
@@ -91,7 +97,7 @@ t.test("regression: stalled half-frames are released at socket.frameTimeoutMs (1
   t.teardown(() => d.stop());
   const stalled = await Promise.all(Array.from({ length: 10 }, () => open(d.socketPath)));
   t.teardown(() => stalled.forEach((s) => s.socket.destroy()));
-  for (const s of stalled) s.socket.write(`Content-Length: 1000000\r\n\r\n{"jsonrpc":"2.0","id":1,"method":"echo.echo","params":{"x":"` + "y".repeat(100_000));
+  for (const s of stalled) s.socket.write(`Content-Length: 1000000\r\n\r\n{"jsonrpc":"2.0","id":1,"method":"echo.echo","params":{"x":"${"y".repeat(100_000)}`);
   await d.waitFor(() => stalled.every((s) => s.closed), "the daemon to close every stalled client");
   for (const s of stalled) t.match(s.frames[0]?.error, { code: ErrorCodes.ParseError, message: /still incomplete .*socket\.frameTimeoutMs/ }, "each is told why");
   await d.logLine("socket.frameTimeoutMs", "the log line naming the limit");

@@ -28,7 +28,7 @@ t.test("streams end when their credential expires (bug: only revocation ended th
 
   t.test("WebSocket: closed with 4401 at expiry", async (t) => {
     const k = await newKey("ws-short");
-    const ws = await WsClient.open(d.httpUrl!.replace(/^http/, "ws") + "/ws/plugins", { authorization: `Bearer ${k.key}` });
+    const ws = await WsClient.open(`${d.httpUrl!.replace(/^http/, "ws")}/ws/plugins`, { authorization: `Bearer ${k.key}` });
     t.teardown(() => ws.close());
     await ws.next((m) => m.type === "bootstrap", "bootstrap");
     ws.send({ action: "SUB", topic: "status" });

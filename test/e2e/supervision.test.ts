@@ -4,7 +4,6 @@ import { ErrorCodes } from "@bkg/protocol";
 import { BIN, echoManifest, rogueManifest, startTestDaemon } from "../helpers/daemon.js";
 import { alive } from "../helpers/processes.js";
 
-
 t.test("a crash loop stops retrying, keeps the evidence, and start clears it", async (t) => {
   const d = await startTestDaemon({
     flaky: rogueManifest("flaky", "crash-start", { restart: { maxRestarts: 2, windowMs: 60_000, backoff: { initialMs: 10, factor: 2, maxMs: 50 } } }),
@@ -39,7 +38,10 @@ t.test("a hung instance is detected by ping, killed, and its call fails saying i
   const e = await d.client.call("echo.block", { ms: 20_000 }).catch((e) => e);
   t.equal(e.code, ErrorCodes.PluginCrashed);
   t.match(e.message, /hung: 2 pings in a row unanswered within 150 ms/);
-  t.ok(d.events.some((ev) => ev.kind === "lifecycle" && ev.plugin === "echo" && ev.state === "unresponsive"), "an unresponsive event came first");
+  t.ok(
+    d.events.some((ev) => ev.kind === "lifecycle" && ev.plugin === "echo" && ev.state === "unresponsive"),
+    "an unresponsive event came first",
+  );
   t.notOk(alive(pid), "the hung process was killed");
   t.equal(await d.client.call("echo.reverse", { text: "up" }, { timeoutMs: 5000 }), "pu", "a new instance serves");
 });
@@ -135,6 +137,9 @@ t.test("a pool balances calls over its instances", async (t) => {
   await d.waitFor(async () => (await d.client.plugins.info("pool")).instances.filter((i) => i.state === "ready").length === 3, "3 ready instances");
   await Promise.all(Array.from({ length: 30 }, () => d.client.call("pool.sleep", { ms: 100 })));
   const calls = (await d.client.plugins.info("pool")).instances.map((i) => i.calls);
-  t.equal(calls.reduce((a, b) => a + b, 0), 30);
+  t.equal(
+    calls.reduce((a, b) => a + b, 0),
+    30,
+  );
   for (const c of calls) t.ok(c >= 5, `each instance took a share of the calls (${calls.join(", ")})`);
 });

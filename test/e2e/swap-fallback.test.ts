@@ -25,8 +25,7 @@ function steadyLoad(d: TestDaemon) {
   return r;
 }
 
-const swapFailures = (d: TestDaemon) =>
-  d.events.flatMap((e) => (e.kind === "lifecycle" && e.plugin === "echo" && !e.instance && /swap failed/.test(e.reason ?? "") ? [e] : []));
+const swapFailures = (d: TestDaemon) => d.events.flatMap((e) => (e.kind === "lifecycle" && e.plugin === "echo" && !e.instance && /swap failed/.test(e.reason ?? "") ? [e] : []));
 
 for (const [what, scenario, why] of [
   ["fails to start (exits at once)", "crash-start", /exit|code 4|crash-start/i],
@@ -52,7 +51,10 @@ for (const [what, scenario, why] of [
     t.match(swapFailures(d)[0].reason, why, "the reason says what went wrong");
     const echo = (await d.client.plugins.list()).find((p) => p.name === "echo")!;
     t.match(echo, { state: "ready", version: "1.0.0" }, "the old version serves");
-    t.notOk(d.events.some((e) => e.kind === "lifecycle" && e.plugin === "echo" && e.state === "swapped"), "nothing was swapped");
+    t.notOk(
+      d.events.some((e) => e.kind === "lifecycle" && e.plugin === "echo" && e.state === "swapped"),
+      "nothing was swapped",
+    );
     t.equal(await d.client.call("echo.reverse", { text: "after" }), "retfa");
   });
 }

@@ -13,7 +13,7 @@ import { api } from "../helpers/http.js";
 
 const CHATTY = join(ROOT, "test", "fixtures", "plugins", "chatty.mjs");
 
-t.test("bkg events: lifecycle, call errors, audit naming the real actor (bug: always \"operator\"); filters; --json", async (t) => {
+t.test('bkg events: lifecycle, call errors, audit naming the real actor (bug: always "operator"); filters; --json', async (t) => {
   const d = await startTestDaemon({ echo: echoManifest() }, { telemetry: { flushMs: 200 } });
   t.teardown(() => d.stop());
   await d.waitState("echo", "ready");
@@ -36,7 +36,10 @@ t.test("bkg events: lifecycle, call errors, audit naming the real actor (bug: al
   t.notMatch(table.stdout, /by operator/);
 
   const json = await d.cli(["events", "--plugin", "echo", "--kind", "call-error", "--json"]);
-  const errors = json.stdout.trim().split("\n").map((l) => JSON.parse(l));
+  const errors = json.stdout
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l));
   t.equal(errors.length, 2, json.stdout);
   t.match(errors[1], { kind: "call-error", plugin: "echo", name: "reverse", code: -32602, nodeId: String, ts: Number });
   t.ok(errors.every((e) => e.plugin === "echo"));
@@ -63,12 +66,18 @@ t.test("bkg top: one screen with calls, rates, latency, RSS; --json", async (t) 
   t.match(lines[1], /^store sqlite .*bkg\.db {2}telemetry on, flush every 300ms/);
   const header = lines.find((l) => l.startsWith("PLUGIN"))!;
   t.match(header, /PLUGIN\s+STATE\s+INST\s+INFLIGHT\s+QUEUED\s+CALLS\/S\s+P50\s+P99\s+ERR\/S\s+ERRORS\s+CALLS\s+RSS\s+CPU\s+RESTARTS/);
-  const row = lines.find((l) => l.startsWith("echo "))!.trim().split(/\s+/);
+  const row = lines
+    .find((l) => l.startsWith("echo "))!
+    .trim()
+    .split(/\s+/);
   t.same([row[0], row[1], row[2]], ["echo", "ready", "1"]);
   t.equal(row[9], "1", "errors");
   t.equal(row[10], "41", "calls");
   t.match(row[11], /^[1-9]\d*(\.\d)?M$/, "RSS of the plugin's process group (a running plugin uses more than 0)");
-  t.ok(lines.some((l) => /^ {2}echo#1\s+ready\s+pid \d+/.test(l)), "instances below their plugin");
+  t.ok(
+    lines.some((l) => /^ {2}echo#1\s+ready\s+pid \d+/.test(l)),
+    "instances below their plugin",
+  );
 
   const snap = JSON.parse((await d.cli(["top", "--json"])).stdout);
   const echo = snap.plugins.find((p: { name: string }) => p.name === "echo");
@@ -92,8 +101,14 @@ t.test("telemetry.enabled false: calls are not recorded, events still are", asyn
   const top = await d.cli(["top", "--once"]);
   t.match(top.stdout, /telemetry OFF/);
   const events = await d.client.events({ plugin: "echo" });
-  t.ok(events.some((e) => e.kind === "lifecycle" && e.name === "ready"), "lifecycle events are kept");
-  t.notOk(events.some((e) => e.kind === "call-error"), "no call errors without the recorder");
+  t.ok(
+    events.some((e) => e.kind === "lifecycle" && e.name === "ready"),
+    "lifecycle events are kept",
+  );
+  t.notOk(
+    events.some((e) => e.kind === "call-error"),
+    "no call errors without the recorder",
+  );
   const stats = await d.client.telemetry.stats({ since: "1h" });
   t.same(stats.methods, []);
 });
@@ -150,7 +165,7 @@ t.test("SIGKILL loses at most the last flush interval of telemetry; apikeys' use
   const rollups = await store.rollups({ since: Date.now() - 600_000 });
   const events = await store.events({ limit: 1000 });
   await store.close();
-  const calls = rollups.ok ? summarizeRollups(rollups.value).find((m) => m.plugin === "echo" && m.method === "echo")?.calls ?? 0 : -1;
+  const calls = rollups.ok ? (summarizeRollups(rollups.value).find((m) => m.plugin === "echo" && m.method === "echo")?.calls ?? 0) : -1;
   t.ok(calls >= 30 && calls <= 40, `the 30 calls made before the last flush are stored (${calls} of 40)`);
   t.ok(events.ok && events.value.some((e) => e.kind === "lifecycle" && e.plugin === "echo" && e.name === "ready"), "lifecycle events are stored");
 
@@ -158,7 +173,10 @@ t.test("SIGKILL loses at most the last flush interval of telemetry; apikeys' use
   restarted = await startTestDaemon({ apikeys }, { dataDir: join(d.dir, "data"), telemetry: { flushMs } });
   await restarted.waitState("apikeys", "ready");
   const users = (await restarted.client.call("apikeys.auth.listUsers", {})) as { users: { username: string }[] };
-  t.ok(users.users.some((u) => u.username === "alice"), "users are written synchronously by apikeys");
+  t.ok(
+    users.users.some((u) => u.username === "alice"),
+    "users are written synchronously by apikeys",
+  );
   const after = await restarted.client.events({ kinds: "daemon" });
   t.ok(after.filter((e) => e.name === "started").length >= 2, "both starts are in the event log");
 });

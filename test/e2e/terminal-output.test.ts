@@ -13,6 +13,7 @@ import { BIN, echoManifest } from "../helpers/daemon.js";
 
 const shellQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
+// biome-ignore lint/suspicious/noControlCharactersInRegex: it matches the terminal's ANSI colour codes
 const ANSI = /\x1b\[[0-9;]*m/g;
 const ENTRY = /^\[\d\d:\d\d:\d\d\.\d{3}\] (INFO|WARN|ERROR|DEBUG)\b/;
 
@@ -59,12 +60,22 @@ t.test("in a terminal: the root token banner names the bound port; the log is on
   await cli(config, ["call", "echo.sleep", '{"ms":5000}', "--timeout", "200"]);
   await cli(config, ["daemon", "stop"]);
   await new Promise((resolve) => (proc.exitCode === null ? proc.on("exit", resolve) : resolve(null)));
-  const lines = out.replace(ANSI, "").split(/\r?\n/).filter((l) => l.trim());
+  const lines = out
+    .replace(ANSI, "")
+    .split(/\r?\n/)
+    .filter((l) => l.trim());
   const log = lines.slice(lines.findIndex((l) => ENTRY.test(l)));
   const banner = /shown this once|^\s+\S+$|e\.g\. curl/;
   const strays = log.filter((l) => !ENTRY.test(l) && !banner.test(l));
   t.same(strays, [], "every log line starts an entry: nothing spills onto a second line");
-  t.ok(log.some((l) => /echo#1 ready: pid \d+$/.test(l)), "the supervisor's lines name the instance once, in the message");
+  t.ok(
+    log.some((l) => /echo#1 ready: pid \d+$/.test(l)),
+    "the supervisor's lines name the instance once, in the message",
+  );
   t.match(log.join("\n"), /INFO: echo#1: sleep observed cancellation \{"reason":"[^"]+","ms":5000\}$/m, "a plugin's own line has its instance in front and its fields after");
-  t.same(log.filter((l) => /"plugin":|"instance":/.test(l)), [], "no line repeats the plugin's name as a field");
+  t.same(
+    log.filter((l) => /"plugin":|"instance":/.test(l)),
+    [],
+    "no line repeats the plugin's name as a field",
+  );
 });

@@ -17,7 +17,7 @@ t.test("WebSocket /ws/plugins", async (t) => {
   await d.waitState("echo", "ready");
   const root = d.rootToken();
   const asRoot = api(d.httpUrl!, root);
-  const url = d.httpUrl!.replace(/^http/, "ws") + "/ws/plugins";
+  const url = `${d.httpUrl!.replace(/^http/, "ws")}/ws/plugins`;
   const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
   const sessions: WsClient[] = [];
   const open = async (headers: Record<string, string> = bearer(root)) => {
@@ -45,7 +45,7 @@ t.test("WebSocket /ws/plugins", async (t) => {
     t.match(await c.next((m) => m.type === "bootstrap", "bootstrap"), { payload: { principal: { type: "root" } } });
 
     const bad = await open({});
-    bad.send({ action: "AUTH", token: "bkg_live_" + "z".repeat(43) });
+    bad.send({ action: "AUTH", token: `bkg_live_${"z".repeat(43)}` });
     t.match(await bad.next((m) => m.type === "error", "the refusal"), { error: { code: ErrorCodes.Unauthenticated } });
     t.equal((await bad.closedWith()).code, 4401);
 
@@ -55,7 +55,7 @@ t.test("WebSocket /ws/plugins", async (t) => {
   });
 
   t.test("refused upgrades answer with an HTTP status and the JSON error", async (t) => {
-    const e401 = await WsClient.open(url, bearer("bkg_live_" + "q".repeat(43))).catch((e) => e);
+    const e401 = await WsClient.open(url, bearer(`bkg_live_${"q".repeat(43)}`)).catch((e) => e);
     t.match(e401, { status: 401, body: { error: { code: ErrorCodes.Unauthenticated } } });
     const e404 = await WsClient.open(url.replace("/ws/plugins", "/ws/other"), bearer(root)).catch((e) => e);
     t.match(e404, { status: 404 });
@@ -78,7 +78,11 @@ t.test("WebSocket /ws/plugins", async (t) => {
     await c.next((m) => m.type === "logs" && m.replay && m.payload.ts === last.ts && m.payload.msg === last.msg && m.payload.fields?.ms === last.fields?.ms, "the end of the replay");
     const replay = c.messages.filter((m) => m.type === "logs" && m.replay);
     t.equal(replay.length, 100);
-    t.same(replay.map((m: Msg) => [m.payload.msg, m.payload.fields?.ms]), ring.map((l) => [l.msg, l.fields?.ms]), "the same lines bkg plugins logs shows, oldest first");
+    t.same(
+      replay.map((m: Msg) => [m.payload.msg, m.payload.fields?.ms]),
+      ring.map((l) => [l.msg, l.fields?.ms]),
+      "the same lines bkg plugins logs shows, oldest first",
+    );
     await d.client.call("echo.sleep", { ms: 99_999 }, { timeoutMs: 30 }).catch(() => undefined);
     const live = await c.next((m) => m.type === "logs" && !m.replay && m.payload.fields?.ms === 99_999, "a live line");
     t.match(live.payload, { kind: "log", plugin: "echo", msg: /observed cancellation/ });
@@ -105,7 +109,10 @@ t.test("WebSocket /ws/plugins", async (t) => {
     const mark = c.messages.length;
     await d.client.call("echo.sleep", { ms: 66_666 }, { timeoutMs: 30 }).catch(() => undefined);
     await new Promise((r) => setTimeout(r, 300));
-    t.notOk(c.messages.slice(mark).some((m) => m.type === "events"), "no events after UNSUB");
+    t.notOk(
+      c.messages.slice(mark).some((m) => m.type === "events"),
+      "no events after UNSUB",
+    );
 
     c.send({ action: "SUB", topic: "gossip" });
     t.match(await c.next((m) => m.type === "error", "a bad topic"), { error: { code: ErrorCodes.InvalidRequest, message: /status, logs, telemetry, events/ } });
@@ -119,7 +126,10 @@ t.test("WebSocket /ws/plugins", async (t) => {
     c.send({ action: "CALL", id: "s1", method: "echo.stream", params: { n: 25 } });
     const result = await c.next((m) => m.type === "result" && m.id === "s1", "the result");
     t.same(result.payload, { count: 25 });
-    t.same(c.messages.filter((m) => m.type === "progress" && m.id === "s1").map((m: Msg) => m.payload.i), Array.from({ length: 25 }, (_, i) => i));
+    t.same(
+      c.messages.filter((m) => m.type === "progress" && m.id === "s1").map((m: Msg) => m.payload.i),
+      Array.from({ length: 25 }, (_, i) => i),
+    );
 
     c.send({ action: "CALL", id: 2, method: "echo.reverse", params: { text: 5 } });
     t.match(await c.next((m) => m.type === "error" && m.id === 2, "the error"), { error: { code: ErrorCodes.InvalidParams, details: { errors: [{ path: "/text" }] } } });

@@ -13,7 +13,17 @@ export const CHROMIUM = process.env.BKG_CHROMIUM ?? "/usr/bin/chromium";
 export const ARTIFACTS = join(ROOT, ".tap", "artifacts", "dashboard");
 
 /** Without these, Chromium keeps trying to reach Google's services on a machine with no network. */
-const FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"];
+const FLAGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+  "--disable-dev-shm-usage",
+];
 
 export interface TestBrowser {
   browser: Browser;

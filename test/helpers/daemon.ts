@@ -122,15 +122,19 @@ export async function startTestDaemon(
     }
   };
   let client: BkgClient | undefined;
-  await waitFor(async () => {
-    if (proc.exitCode !== null) throw new Error(`daemon exited with ${proc.exitCode}:\n${out}`);
-    try {
-      client = await connect({ socketPath, connectTimeoutMs: 200 });
-      return true;
-    } catch {
-      return false;
-    }
-  }, "the daemon's socket", 30_000);
+  await waitFor(
+    async () => {
+      if (proc.exitCode !== null) throw new Error(`daemon exited with ${proc.exitCode}:\n${out}`);
+      try {
+        client = await connect({ socketPath, connectTimeoutMs: 200 });
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    "the daemon's socket",
+    30_000,
+  );
   const events: BusEvent[] = [];
   await client!.subscribe({}, (e) => events.push(e));
   // The socket answers before the HTTP/gRPC servers are bound; wait for their addresses.
@@ -157,21 +161,25 @@ export async function startTestDaemon(
     output: () => out,
     logLine: async (needle, what, timeoutMs) => {
       let found: Record<string, unknown> | undefined;
-      await waitFor(() => {
-        const complete = out.slice(0, out.lastIndexOf("\n") + 1);
-        found = complete
-          .split("\n")
-          .filter((l) => l.includes(needle))
-          .map((l) => {
-            try {
-              return JSON.parse(l) as Record<string, unknown>;
-            } catch {
-              return undefined;
-            }
-          })
-          .find((v) => v !== undefined);
-        return found !== undefined;
-      }, what, timeoutMs);
+      await waitFor(
+        () => {
+          const complete = out.slice(0, out.lastIndexOf("\n") + 1);
+          found = complete
+            .split("\n")
+            .filter((l) => l.includes(needle))
+            .map((l) => {
+              try {
+                return JSON.parse(l) as Record<string, unknown>;
+              } catch {
+                return undefined;
+              }
+            })
+            .find((v) => v !== undefined);
+          return found !== undefined;
+        },
+        what,
+        timeoutMs,
+      );
       return found!;
     },
     writeManifest,

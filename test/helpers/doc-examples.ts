@@ -50,7 +50,7 @@ export function shellCommands(markdown: string): DocCommand[] {
       if (!text.trim()) continue;
       const line = block.firstLine + k;
       let shell = text;
-      while (shell.endsWith("\\") && k + 1 < block.lines.length) shell = shell.slice(0, -1) + " " + block.lines[++k].trim();
+      while (shell.endsWith("\\") && k + 1 < block.lines.length) shell = `${shell.slice(0, -1)} ${block.lines[++k].trim()}`;
       const comment = /\s{2,}#\s+(.*)$/.exec(shell);
       const cmd: DocCommand = { shell, line, block: b };
       if (comment) {

@@ -14,21 +14,9 @@ const CLI = join(ROOT, "plugin-sdk/conformance/dist/cli.js");
 // tap instruments child processes through NODE_OPTIONS; the plugins do not need it.
 const env = { NODE_OPTIONS: undefined, NODE_V8_COVERAGE: undefined };
 
-const PROTOCOL_CASES = [
-  "handshake",
-  "protocol mismatch",
-  "unknown method",
-  "ping",
-  "cancel unknown id",
-  "8 MiB request",
-  "concurrency",
-  "shutdown and exit",
-  "stdin close",
-  "stdout only frames",
-];
+const PROTOCOL_CASES = ["handshake", "protocol mismatch", "unknown method", "ping", "cancel unknown id", "8 MiB request", "concurrency", "shutdown and exit", "stdin close", "stdout only frames"];
 
-const run = (flaw?: string, pluginName?: string) =>
-  runConformance({ command: [process.execPath, FIXTURE, ...(flaw ? [flaw] : [])], env, mode: "protocol", pluginName });
+const run = (flaw?: string, pluginName?: string) => runConformance({ command: [process.execPath, FIXTURE, ...(flaw ? [flaw] : [])], env, mode: "protocol", pluginName });
 const failed = (r: ConformanceReport) => r.cases.filter((c) => !c.ok).map((c) => c.name);
 const reasons = (r: ConformanceReport) =>
   r.cases
@@ -41,7 +29,10 @@ t.test("the protocol-only case list", async (t) => {
     conformanceCases(undefined, "protocol").map((c) => c.name),
     PROTOCOL_CASES,
   );
-  t.ok(conformanceCases().some((c) => c.name === "concurrency" && c.skip === undefined), "contract mode still runs concurrency");
+  t.ok(
+    conformanceCases().some((c) => c.name === "concurrency" && c.skip === undefined),
+    "contract mode still runs concurrency",
+  );
 });
 
 t.test("a plugin without the contract's methods passes in protocol-only mode, concurrency skipped", async (t) => {
@@ -54,17 +45,17 @@ t.test("a plugin without the contract's methods passes in protocol-only mode, co
   const skipped = report.cases.find((c) => c.skipped);
   t.equal(skipped?.name, "concurrency");
   t.match(skipped?.reason, /protocol-only.*sleep/);
-
 });
 
 t.test("the handshake checks of each mode", async (t) => {
   const answer = { protocolVersion: "1.0.0", name: "flawed", version: "0.1.0", methods: [{ name: "greet" }] };
   t.same(checkInitializeResult(answer, "protocol"), [], "any name and methods will do for the protocol");
   t.match(checkInitializeResult(answer).join("; "), /expected name "conformance".*methods lack echo, reverse/, "the contract mode still wants the contract");
-  t.match(
-    checkInitializeResult({ ...answer, methods: [{ name: "a", streaming: "yes" }, { name: "a" }, { paramsSchema: 1 }] }, "protocol"),
-    [/"a": expected streaming to be a boolean/, /"a" is declared twice/, /non-empty string name/],
-  );
+  t.match(checkInitializeResult({ ...answer, methods: [{ name: "a", streaming: "yes" }, { name: "a" }, { paramsSchema: 1 }] }, "protocol"), [
+    /"a": expected streaming to be a boolean/,
+    /"a" is declared twice/,
+    /non-empty string name/,
+  ]);
   t.match(checkInitializeResult({ ...answer, name: "" }, "protocol"), [/name to be a non-empty string/]);
 });
 
@@ -116,7 +107,10 @@ t.test("cli --protocol-only", async (t) => {
   t.equal(ok.code, 0, ok.stdout + ok.stderr);
   const lines = ok.stdout.trimEnd().split("\n");
   t.equal(lines.length, PROTOCOL_CASES.length + 1);
-  t.ok(lines.some((l) => /^skip concurrency: protocol-only mode/.test(l)), "the skipped case is named");
+  t.ok(
+    lines.some((l) => /^skip concurrency: protocol-only mode/.test(l)),
+    "the skipped case is named",
+  );
   t.equal(lines.at(-1), `conformance: ${PROTOCOL_CASES.length - 1} passed, 0 failed, 1 skipped`);
 
   const json = await cli(["--json", "--protocol-only", "--", process.execPath, FIXTURE, "vague-unknown"]);

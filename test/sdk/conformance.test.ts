@@ -37,7 +37,11 @@ for (const target of targets) {
     t.equal(report.failed, 0, `${target.sdk}: ${report.passed} passed, ${report.failed} failed, ${report.skipped} skipped`);
     if (target.mode === "protocol") {
       t.equal(report.passed, 9, "every protocol case ran");
-      t.same(report.cases.filter((c) => c.skipped).map((c) => c.name), ["concurrency"], "only concurrency is skipped");
+      t.same(
+        report.cases.filter((c) => c.skipped).map((c) => c.name),
+        ["concurrency"],
+        "only concurrency is skipped",
+      );
     } else {
       t.ok(report.passed >= 60, "the suite ran its cases");
       t.equal(report.skipped, 0, "nothing skipped");

@@ -72,7 +72,16 @@ async function opened(t: Test, url: string): Promise<Store> {
   return s;
 }
 
-const node = (nodeId: string, lastSeen: number): NodeRecord => ({ nodeId, hostname: "h", pid: 1, version: "0.1.0", startedAt: lastSeen - 1000, lastSeen, state: "running", plugins: [{ name: "echo", state: "ready", instances: 1 }] });
+const node = (nodeId: string, lastSeen: number): NodeRecord => ({
+  nodeId,
+  hostname: "h",
+  pid: 1,
+  version: "0.1.0",
+  startedAt: lastSeen - 1000,
+  lastSeen,
+  state: "running",
+  plugins: [{ name: "echo", state: "ready", instances: 1 }],
+});
 const empty = (): Batch => ({ events: [], rollups: [], instances: [] });
 
 for (const [driver, setup] of Object.entries(DRIVERS)) {
@@ -126,12 +135,26 @@ for (const [driver, setup] of Object.entries(DRIVERS)) {
       value(t, await s.putModel(row("n2", "a-model", 3)));
       value(t, await s.putModel(row("n1", "b-model", 98_362_432)));
       const n1 = value(t, await s.models("n1"));
-      t.same(n1.map((m) => [m.name, m.size]), [["a-model", 2], ["b-model", 98_362_432]], "by name; the second put replaced the first");
+      t.same(
+        n1.map((m) => [m.name, m.size]),
+        [
+          ["a-model", 2],
+          ["b-model", 98_362_432],
+        ],
+        "by name; the second put replaced the first",
+      );
       t.same(n1[1], row("n1", "b-model", 98_362_432), "every column round-trips");
       t.equal(value(t, await s.models()).length, 3, "all nodes");
       value(t, await s.deleteModels("n1", ["b-model", "never-pulled"]));
-      t.same(value(t, await s.models("n1")).map((m) => m.name), ["a-model"]);
-      t.same(value(t, await s.models("n2")).map((m) => m.name), ["a-model"], "another node's row is its own");
+      t.same(
+        value(t, await s.models("n1")).map((m) => m.name),
+        ["a-model"],
+      );
+      t.same(
+        value(t, await s.models("n2")).map((m) => m.name),
+        ["a-model"],
+        "another node's row is its own",
+      );
     });
 
     t.test("events: written in batches, queried by time, plugin, kind and node", async (t) => {
@@ -140,19 +163,40 @@ for (const [driver, setup] of Object.entries(DRIVERS)) {
       const base = Date.now() - 60_000;
       const events: StoredEvent[] = [];
       for (let i = 0; i < 30; i++) {
-        events.push({ nodeId: i % 3 === 0 ? "n2" : "n1", ts: base + i * 1000, kind: i % 2 ? "lifecycle" : "call-error", plugin: i % 5 === 0 ? "other" : "echo", instance: "echo#1", name: i % 2 ? "ready" : "reverse", code: i % 2 ? undefined : -32602, message: `event ${i}`, data: i === 4 ? { nested: [1, "two"] } : undefined });
+        events.push({
+          nodeId: i % 3 === 0 ? "n2" : "n1",
+          ts: base + i * 1000,
+          kind: i % 2 ? "lifecycle" : "call-error",
+          plugin: i % 5 === 0 ? "other" : "echo",
+          instance: "echo#1",
+          name: i % 2 ? "ready" : "reverse",
+          code: i % 2 ? undefined : -32602,
+          message: `event ${i}`,
+          data: i === 4 ? { nested: [1, "two"] } : undefined,
+        });
       }
       value(t, await s.write({ ...empty(), events: events.slice(0, 10) }));
       value(t, await s.write({ ...empty(), events: events.slice(10) }));
       const all = value(t, await s.events({ limit: 1000 }));
       t.equal(all.length, 30);
-      t.same(all.map((e) => e.message), events.map((e) => e.message), "oldest first");
-      t.ok(all.every((e) => typeof e.id === "number"), "ids assigned");
+      t.same(
+        all.map((e) => e.message),
+        events.map((e) => e.message),
+        "oldest first",
+      );
+      t.ok(
+        all.every((e) => typeof e.id === "number"),
+        "ids assigned",
+      );
       t.same(all[4].data, { nested: [1, "two"] }, "data round-trips as JSON");
       t.equal(all[4].code, -32602);
       t.equal(all[1].code, undefined, "absent fields stay absent");
       const newest = value(t, await s.events({ limit: 5 }));
-      t.same(newest.map((e) => e.message), ["event 25", "event 26", "event 27", "event 28", "event 29"], "limit keeps the newest, oldest first");
+      t.same(
+        newest.map((e) => e.message),
+        ["event 25", "event 26", "event 27", "event 28", "event 29"],
+        "limit keeps the newest, oldest first",
+      );
       t.equal(value(t, await s.events({ since: base + 20_000, limit: 1000 })).length, 10, "since is inclusive");
       t.equal(value(t, await s.events({ since: base + 10_000, until: base + 20_000, limit: 1000 })).length, 10, "until is exclusive");
       t.ok(value(t, await s.events({ plugin: "other", limit: 1000 })).every((e) => e.plugin === "other"));
@@ -191,7 +235,13 @@ for (const [driver, setup] of Object.entries(DRIVERS)) {
       t.equal(summarizeRollups(value(t, await s.rollups({ since: 0 })))[0].calls, 110, "runs add up");
       t.equal(value(t, await s.rollups({ since: 0, plugin: "nope" })).length, 0, "filter by plugin");
 
-      value(t, await s.write({ ...empty(), instances: [{ nodeId: "n1", runId, minute: rows[0].minute, plugin: "echo", instance: "echo#1", pid: 42, rssBytes: 10, rssMaxBytes: 20, cpuPct: 5, uptimeMs: 1000, restarts: 1 }] }));
+      value(
+        t,
+        await s.write({
+          ...empty(),
+          instances: [{ nodeId: "n1", runId, minute: rows[0].minute, plugin: "echo", instance: "echo#1", pid: 42, rssBytes: 10, rssMaxBytes: 20, cpuPct: 5, uptimeMs: 1000, restarts: 1 }],
+        }),
+      );
       const [inst] = summarizeInstances(value(t, await s.instanceStats({ since: 0 })));
       t.match(inst, { plugin: "echo", instance: "echo#1", pid: 42, rssBytes: 10, rssMaxBytes: 20, cpuMeanPct: 5, restarts: 1 });
     });
@@ -202,9 +252,33 @@ for (const [driver, setup] of Object.entries(DRIVERS)) {
       const now = Date.now();
       const old = now - 8 * 86_400_000;
       const minute = (ts: number) => Math.floor(ts / 60_000) * 60_000;
-      const rollup = (ts: number) => ({ nodeId: "n1", runId: 1, minute: minute(ts), plugin: "echo", method: "echo", calls: 1, errors: 0, errorsByCode: {}, durationSum: 1, durationMax: 1, queueWaitSum: 0, queueWaitMax: 0, histogram: {} });
+      const rollup = (ts: number) => ({
+        nodeId: "n1",
+        runId: 1,
+        minute: minute(ts),
+        plugin: "echo",
+        method: "echo",
+        calls: 1,
+        errors: 0,
+        errorsByCode: {},
+        durationSum: 1,
+        durationMax: 1,
+        queueWaitSum: 0,
+        queueWaitMax: 0,
+        histogram: {},
+      });
       const inst = (ts: number) => ({ nodeId: "n1", runId: 1, minute: minute(ts), plugin: "echo", instance: "echo#1", rssBytes: 1, rssMaxBytes: 1, cpuPct: 0, uptimeMs: 1, restarts: 0 });
-      value(t, await s.write({ events: [{ nodeId: "n1", ts: old, kind: "daemon" }, { nodeId: "n1", ts: now, kind: "daemon" }], rollups: [rollup(old), rollup(now)], instances: [inst(old), inst(now)] }));
+      value(
+        t,
+        await s.write({
+          events: [
+            { nodeId: "n1", ts: old, kind: "daemon" },
+            { nodeId: "n1", ts: now, kind: "daemon" },
+          ],
+          rollups: [rollup(old), rollup(now)],
+          instances: [inst(old), inst(now)],
+        }),
+      );
       value(t, await s.write({ ...empty(), node: node("gone", old) }));
       value(t, await s.write({ ...empty(), node: node("here", now) }));
       const pruned = value(t, await s.prune(now - 7 * 86_400_000));
@@ -212,7 +286,10 @@ for (const [driver, setup] of Object.entries(DRIVERS)) {
       t.equal(value(t, await s.events({ since: 0 })).length, 1);
       t.equal(value(t, await s.rollups({ since: 0 })).length, 1);
       t.equal(value(t, await s.instanceStats({ since: 0 })).length, 1);
-      t.same(value(t, await s.nodes()).map((n) => n.nodeId), ["here"]);
+      t.same(
+        value(t, await s.nodes()).map((n) => n.nodeId),
+        ["here"],
+      );
       t.same(value(t, await s.prune(now - 7 * 86_400_000)), { events: 0, rollups: 0, instances: 0, nodes: 0 }, "idempotent");
     });
 
@@ -228,7 +305,14 @@ for (const [driver, setup] of Object.entries(DRIVERS)) {
       await a.waitFor(async () => (await nodesOf(a)).find((n) => n.nodeId === `${driver}-b`)?.plugins.some((p) => p.name === "echo2" && p.state === "ready") ?? false, "a to see b's echo2 ready");
       await b.waitFor(async () => (await nodesOf(b)).find((n) => n.nodeId === `${driver}-a`)?.plugins.some((p) => p.name === "echo" && p.state === "ready") ?? false, "b to see a's echo ready");
       const seenByA = JSON.parse((await a.cli(["status", "--cluster", "--json"])).stdout) as { nodeId: string; self: boolean }[];
-      t.same(seenByA.map((n) => [n.nodeId, n.self]), [[`${driver}-a`, true], [`${driver}-b`, false]], "this node first, then the others");
+      t.same(
+        seenByA.map((n) => [n.nodeId, n.self]),
+        [
+          [`${driver}-a`, true],
+          [`${driver}-b`, false],
+        ],
+        "this node first, then the others",
+      );
       // b is "lost?" when its last heartbeat is older than 3 flushes, which a loaded machine can
       // make happen for a moment: the table is read until it shows b running.
       let table = { stdout: "" };

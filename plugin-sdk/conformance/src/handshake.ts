@@ -11,20 +11,7 @@ export const DAEMON_VERSION = "0.1.0";
 export const PLUGIN_NAME = "conformance";
 
 /** The methods every conformance plugin declares (CONTRACT.md). */
-export const CONTRACT_METHODS = [
-  "echo",
-  "reverse",
-  "fail",
-  "sleep",
-  "wasCancelled",
-  "stream",
-  "callOther",
-  "emit",
-  "log",
-  "size",
-  "blob",
-  "meta",
-] as const;
+export const CONTRACT_METHODS = ["echo", "reverse", "fail", "sleep", "wasCancelled", "stream", "callOther", "emit", "log", "size", "blob", "meta"] as const;
 
 export function initializeParams(instanceId: string, dataDir: string, protocolVersion = PROTOCOL_VERSION, name = PLUGIN_NAME) {
   return {
@@ -100,6 +87,7 @@ function methodShapeProblems(m: Record<string, unknown>): string[] {
   const at = `method ${JSON.stringify(m.name)}`;
   if (m.description !== undefined && typeof m.description !== "string") out.push(`${at}: expected description to be a string, got ${preview(m.description)}`);
   if (m.streaming !== undefined && typeof m.streaming !== "boolean") out.push(`${at}: expected streaming to be a boolean, got ${preview(m.streaming)}`);
-  if (m.paramsSchema !== undefined && !isObject(m.paramsSchema) && typeof m.paramsSchema !== "boolean") out.push(`${at}: expected paramsSchema to be a JSON Schema (an object), got ${preview(m.paramsSchema)}`);
+  if (m.paramsSchema !== undefined && !isObject(m.paramsSchema) && typeof m.paramsSchema !== "boolean")
+    out.push(`${at}: expected paramsSchema to be a JSON Schema (an object), got ${preview(m.paramsSchema)}`);
   return out;
 }

@@ -82,8 +82,7 @@ export class Harness {
       if (answer.ok) {
         this.initializeResult = answer.result;
         this.ready(s);
-      }
-      else fail(`expected a result to initialize, got error ${answer.error.code} ${preview(answer.error.message)}`);
+      } else fail(`expected a result to initialize, got error ${answer.error.code} ${preview(answer.error.message)}`);
       return { session: s, answer };
     } catch (e) {
       this.startFailure = (e as Error).message;

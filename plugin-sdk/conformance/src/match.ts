@@ -48,12 +48,12 @@ function compare(expected: unknown, actual: unknown, path: string, partial: bool
     const a = actual as Record<string, unknown>;
     for (const key of Object.keys(e)) {
       const sub = `${path}.${key}`;
-      if (!Object.prototype.hasOwnProperty.call(a, key)) return `at ${sub}: expected ${preview(e[key])}, the key is missing`;
+      if (!Object.hasOwn(a, key)) return `at ${sub}: expected ${preview(e[key])}, the key is missing`;
       const m = compare(e[key], a[key], sub, partial);
       if (m) return m;
     }
     if (!partial) {
-      const extra = Object.keys(a).filter((k) => !Object.prototype.hasOwnProperty.call(e, k));
+      const extra = Object.keys(a).filter((k) => !Object.hasOwn(e, k));
       if (extra.length > 0) return `at ${path}: unexpected key${extra.length > 1 ? "s" : ""} ${extra.map((k) => JSON.stringify(k)).join(", ")}`;
     }
     return undefined;

@@ -88,11 +88,7 @@ export async function runConformance(options: ConformanceOptions): Promise<Confo
   const pluginName = options.pluginName ?? PLUGIN_NAME;
   if (!NAME.test(pluginName)) throw new Error(`pluginName must be a plugin name (${NAME.source}), got ${JSON.stringify(pluginName)}`);
   const cases = conformanceCases(options.vectorsDir, mode);
-  const h = new Harness(
-    { command: options.command, cwd: options.cwd, env: options.env },
-    { ...DEFAULT_TIMEOUTS, ...options.timeouts },
-    pluginName,
-  );
+  const h = new Harness({ command: options.command, cwd: options.cwd, env: options.env }, { ...DEFAULT_TIMEOUTS, ...options.timeouts }, pluginName);
   const results: CaseResult[] = [];
   const onAbort = () => void h.close();
   options.signal?.addEventListener("abort", onAbort, { once: true });

@@ -207,9 +207,7 @@ export class PluginSession {
   private async answer(m: Incoming): Promise<void> {
     let reply: Reply;
     try {
-      reply = this.onRequest
-        ? await this.onRequest(m)
-        : { error: { code: -32601, message: `the conformance runner serves no ${JSON.stringify(m.method)} request right now` } };
+      reply = this.onRequest ? await this.onRequest(m) : { error: { code: -32601, message: `the conformance runner serves no ${JSON.stringify(m.method)} request right now` } };
     } catch (e) {
       reply = { error: { code: -32603, message: `conformance runner: ${(e as Error).message}` } };
     }

@@ -41,7 +41,7 @@ export function pluginEnv(spec: PluginCommand, inst: Instance): NodeJS.ProcessEn
 }
 
 export function spawnPlugin(spec: PluginCommand, inst: Instance): ChildProcessWithoutNullStreams {
-  if (spec.command.length === 0) throw new Error("no plugin command given: expected an argv array such as [\"node\", \"plugin.js\"]");
+  if (spec.command.length === 0) throw new Error('no plugin command given: expected an argv array such as ["node", "plugin.js"]');
   const [file, ...args] = spec.command;
   return spawn(file, args, {
     cwd: spec.cwd,

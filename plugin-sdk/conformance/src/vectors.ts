@@ -37,7 +37,9 @@ export const DEFAULT_VECTORS_DIR = fileURLToPath(new URL("../vectors/", import.m
 
 /** Reads every vectors/*.json file, checking its shape; returns [file stem, vector] pairs in name order. */
 export function loadVectors(dir = DEFAULT_VECTORS_DIR): { group: string; vector: Vector }[] {
-  const files = readdirSync(dir).filter((f) => f.endsWith(".json")).sort();
+  const files = readdirSync(dir)
+    .filter((f) => f.endsWith(".json"))
+    .sort();
   const out: { group: string; vector: Vector }[] = [];
   for (const f of files) {
     const path = join(dir, f);

@@ -1,17 +1,5 @@
 import type { Readable, Writable } from "node:stream";
-import {
-  BkgError,
-  CancelToken,
-  ErrorCodes,
-  Methods,
-  PROTOCOL_VERSION,
-  RpcError,
-  RpcPeer,
-  type CallMeta,
-  type InitializeParams,
-  type InitializeResult,
-  type LogLevel,
-} from "@bkg/protocol";
+import { BkgError, CancelToken, ErrorCodes, Methods, PROTOCOL_VERSION, RpcError, RpcPeer, type CallMeta, type InitializeParams, type InitializeResult, type LogLevel } from "@bkg/protocol";
 import type { Context, LifecycleContext, MethodDefinition, PluginDefinition } from "./types.js";
 
 export interface ServeOptions {
@@ -68,10 +56,7 @@ export function serve(def: PluginDefinition, options: ServeOptions = {}): RpcPee
   connection.onRequest(Methods.initialize, (params: InitializeParams): InitializeResult => {
     const theirMajor = String(params?.protocolVersion ?? "").split(".")[0];
     if (theirMajor !== PROTOCOL_MAJOR) {
-      throw new RpcError(
-        ErrorCodes.ProtocolMismatch,
-        `protocol mismatch: plugin ${def.name} speaks ${PROTOCOL_VERSION}, daemon speaks ${params?.protocolVersion}`,
-      );
+      throw new RpcError(ErrorCodes.ProtocolMismatch, `protocol mismatch: plugin ${def.name} speaks ${PROTOCOL_VERSION}, daemon speaks ${params?.protocolVersion}`);
     }
     init = params;
     return {
@@ -99,10 +84,7 @@ export function serve(def: PluginDefinition, options: ServeOptions = {}): RpcPee
   connection.onAnyRequest(async (method: string, params: unknown, rctx) => {
     const m = def.methods[method];
     if (!m) {
-      throw new RpcError(
-        ErrorCodes.MethodNotFound,
-        `plugin ${def.name} has no method "${method}"; it has: ${Object.keys(def.methods).join(", ")}`,
-      );
+      throw new RpcError(ErrorCodes.MethodNotFound, `plugin ${def.name} has no method "${method}"; it has: ${Object.keys(def.methods).join(", ")}`);
     }
     return runHandler(connection, m, params, rctx.token, init);
   });
@@ -162,22 +144,13 @@ class CallContext implements Context {
   };
 }
 
-async function runHandler(
-  connection: RpcPeer,
-  m: MethodDefinition,
-  rawParams: unknown,
-  cancelled: CancelToken,
-  init: InitializeParams | undefined,
-): Promise<unknown> {
+async function runHandler(connection: RpcPeer, m: MethodDefinition, rawParams: unknown, cancelled: CancelToken, init: InitializeParams | undefined): Promise<unknown> {
   const { params, meta } = splitMeta(rawParams);
   const ctx = new CallContext(connection, meta, init);
   const token = ctx.token;
   const onCancel = () => token.abort(new BkgError(ErrorCodes.RequestCancelled, "cancelled by the caller"));
   cancelled.onAbort(onCancel);
-  const timer =
-    typeof meta.deadline === "number"
-      ? setTimeout(() => token.abort(new BkgError(ErrorCodes.DeadlineExceeded, "deadline exceeded")), Math.max(0, meta.deadline - Date.now()))
-      : undefined;
+  const timer = typeof meta.deadline === "number" ? setTimeout(() => token.abort(new BkgError(ErrorCodes.DeadlineExceeded, "deadline exceeded")), Math.max(0, meta.deadline - Date.now())) : undefined;
   try {
     let out = await m.handler(params as never, ctx);
     if (isAsyncIterable(out)) out = await drain(out, ctx, meta);
@@ -219,6 +192,7 @@ function splitMeta(raw: unknown): { params: unknown; meta: CallMeta } {
   return { params: raw ?? {}, meta: {} };
 }
 
+// biome-ignore lint/suspicious/noExplicitAny: a nested call's result is whatever the other plugin answers; the caller types it
 async function call(connection: RpcPeer, method: string, params: unknown, timeoutMs?: number, parent?: string): Promise<any> {
   try {
     return await connection.request(Methods.call, { method, params, ...(timeoutMs ? { timeoutMs } : {}), ...(parent === undefined ? {} : { parent }) });
@@ -249,7 +223,7 @@ function isAsyncGeneratorFunction(fn: unknown): boolean {
 
 /** console.log in a plugin must not corrupt the frame stream: send console output to stderr. */
 function protectStdout(): void {
-  const toErr = (...args: unknown[]) => process.stderr.write(args.map((a) => (typeof a === "string" ? a : JSON.stringify(a))).join(" ") + "\n");
+  const toErr = (...args: unknown[]) => process.stderr.write(`${args.map((a) => (typeof a === "string" ? a : JSON.stringify(a))).join(" ")}\n`);
   console.log = toErr;
   console.info = toErr;
   console.debug = toErr;

@@ -26,6 +26,7 @@ export interface Context {
 
 export type HandlerResult = unknown | AsyncIterable<unknown>;
 
+// biome-ignore lint/suspicious/noExplicitAny: a method's params are untyped JSON until its definition names their type
 export interface MethodDefinition<P = any> {
   description?: string;
   /** JSON Schema for params; the daemon validates calls against it before they arrive. */

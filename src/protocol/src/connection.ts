@@ -15,7 +15,7 @@ import {
   type MessageReader,
   type MessageWriter,
 } from "vscode-jsonrpc/node";
-import { FrameParser, FrameWriter, FramingError } from "./framing.js";
+import { FrameParser, FrameWriter, type FramingError } from "./framing.js";
 
 export interface FramedOptions {
   maxMessageBytes?: number;

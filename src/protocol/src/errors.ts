@@ -21,9 +21,7 @@ export class BkgError extends Error {
     this.data = data;
   }
   toWire(): WireError {
-    return this.data === undefined
-      ? { code: this.code, message: this.message }
-      : { code: this.code, message: this.message, data: this.data };
+    return this.data === undefined ? { code: this.code, message: this.message } : { code: this.code, message: this.message, data: this.data };
   }
   /** Rebuilds a BkgError from anything thrown or received (a wire error, an Error, a string). */
   static from(err: unknown): BkgError {

@@ -11,7 +11,7 @@
 import type { Readable, Writable } from "node:stream";
 import { CancelToken, whenAborted, type Cancellation } from "./cancellation.js";
 import { ErrorCodes } from "./error-codes.js";
-import { FrameParser, FrameWriter, FramingError } from "./framing.js";
+import { FrameParser, FrameWriter, type FramingError } from "./framing.js";
 import { exceedsDepth } from "./json-depth.js";
 
 /** An error answer from the other side, or one to send: a JSON-RPC error object as a value. */
@@ -51,8 +51,11 @@ class IncomingRequest implements RequestContext {
   }
 }
 
+// biome-ignore lint/suspicious/noExplicitAny: params arrive as untyped JSON; `any` lets a handler declare its own param type
 export type RequestHandler = (params: any, ctx: RequestContext) => unknown;
+// biome-ignore lint/suspicious/noExplicitAny: params arrive as untyped JSON; `any` lets a handler declare its own param type
 export type AnyRequestHandler = (method: string, params: any, ctx: RequestContext) => unknown;
+// biome-ignore lint/suspicious/noExplicitAny: params arrive as untyped JSON; `any` lets a handler declare its own param type
 export type NotificationHandler = (params: any) => void;
 
 export interface PeerOptions {
@@ -99,6 +102,7 @@ export class RpcPeer {
   private readonly requestHandlers = new Map<string, RequestHandler>();
   private readonly notificationHandlers = new Map<string, NotificationHandler>();
   private anyRequest?: AnyRequestHandler;
+  // biome-ignore lint/suspicious/noExplicitAny: params arrive as untyped JSON; `any` lets a handler declare its own param type
   private anyNotification?: (method: string, params: any) => void;
   private readonly pending = new Map<number, Pending>();
   private readonly incoming = new Map<number | string, CancelToken>();
@@ -108,7 +112,7 @@ export class RpcPeer {
 
   constructor(
     private readonly input: Readable,
-    private readonly output: Writable,
+    readonly output: Writable,
     private readonly options: PeerOptions = {},
   ) {
     const onBackpressure = options.onBackpressure;
@@ -150,6 +154,7 @@ export class RpcPeer {
     this.notificationHandlers.set(method, handler);
   }
 
+  // biome-ignore lint/suspicious/noExplicitAny: params arrive as untyped JSON; `any` lets a handler declare its own param type
   onAnyNotification(handler: (method: string, params: any) => void): void {
     this.anyNotification = handler;
   }

@@ -4,7 +4,18 @@ import { chmodSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BkgError, ErrorCodes } from "@bkg/protocol";
-import { AuthCache, Authenticator, authorize, authorizeAction, authorizeCall, credentialFromHeaders, credentialFromMetadata, credentialShape, loadOrCreateRootToken, type Principal } from "../../../src/auth/index.js";
+import {
+  AuthCache,
+  Authenticator,
+  authorize,
+  authorizeAction,
+  authorizeCall,
+  credentialFromHeaders,
+  credentialFromMetadata,
+  credentialShape,
+  loadOrCreateRootToken,
+  type Principal,
+} from "../../../src/auth/index.js";
 import { EventBus } from "../../../src/events/index.js";
 
 const principal = (over: Partial<Principal> = {}): Principal => ({ type: "key", id: "key_1", name: "ci", role: "operator", scopes: ["echo.*"], expiresAt: null, ...over });
@@ -64,12 +75,15 @@ t.test("credentials: Bearer or X-API-Key, metadata, and shapes", async (t) => {
   t.equal(credentialFromHeaders({ authorization: "Basic dXNlcjpwYXNz" }), undefined, "other schemes are not ours");
   t.equal(credentialFromHeaders({ "x-api-key": "bkg_live_x" }), "bkg_live_x");
   t.equal(credentialFromHeaders({}), undefined);
-  t.equal(credentialFromMetadata((k) => (k === "x-api-key" ? [Buffer.from("bkg_live_y")] : [])), "bkg_live_y");
+  t.equal(
+    credentialFromMetadata((k) => (k === "x-api-key" ? [Buffer.from("bkg_live_y")] : [])),
+    "bkg_live_y",
+  );
   t.equal(credentialShape("bkg_live_abc"), "key");
   t.equal(credentialShape("bkg_root_abc"), "root");
   t.equal(credentialShape("aaa.bbb.ccc"), "jwt");
   t.equal(credentialShape("hello world"), undefined);
-  t.equal(credentialShape("bkg_live_" + "x".repeat(9000)), undefined, "too long");
+  t.equal(credentialShape(`bkg_live_${"x".repeat(9000)}`), undefined, "too long");
 });
 
 t.test("root token: created once with mode 0600, read back, looser modes fixed, junk refused", async (t) => {
@@ -82,7 +96,7 @@ t.test("root token: created once with mode 0600, read back, looser modes fixed, 
   t.notOk(b.created);
   t.equal(b.reveal(), a.reveal());
   t.ok(b.matches(a.reveal()));
-  t.notOk(b.matches(a.reveal() + "x"));
+  t.notOk(b.matches(`${a.reveal()}x`));
   chmodSync(a.file, 0o644);
   t.ok(loadOrCreateRootToken(dir).modeFixed);
   writeFileSync(a.file, "nonsense");
@@ -109,7 +123,7 @@ t.test("Authenticator: refusals, fail closed, cache, and revocation events", asy
     },
   });
   t.teardown(() => auth.close());
-  const key = "bkg_live_" + "a".repeat(43);
+  const key = `bkg_live_${"a".repeat(43)}`;
   await t.rejects(auth.authenticate(undefined), { code: ErrorCodes.Unauthenticated, data: { reason: "missing" } });
   await t.rejects(auth.authenticate("nonsense"), { data: { reason: "malformed" } });
   t.equal(calls, 0, "shapes that cannot be credentials never reach the plugin");
@@ -152,10 +166,10 @@ t.test("Authenticator.cached: the synchronous part of authenticate; cacheKeyFor 
     },
   });
   t.teardown(() => auth.close());
-  const key = "bkg_live_" + "b".repeat(43);
+  const key = `bkg_live_${"b".repeat(43)}`;
   t.throws(() => auth.cached(undefined), { code: ErrorCodes.Unauthenticated, data: { reason: "missing" } });
   t.throws(() => auth.cached("nonsense"), { data: { reason: "malformed" } });
-  t.throws(() => auth.cached("bkg_root_" + "x".repeat(43)), { data: { reason: "unknown" } });
+  t.throws(() => auth.cached(`bkg_root_${"x".repeat(43)}`), { data: { reason: "unknown" } });
   t.match(auth.cached(auth.rootToken!.reveal()), { type: "root" }, "the root token needs no plugin");
   t.equal(auth.cached(key), undefined, "not cached yet: only authenticate() can tell");
   t.equal(calls, 0, "cached() never asks the plugin");
@@ -163,7 +177,7 @@ t.test("Authenticator.cached: the synchronous part of authenticate; cacheKeyFor 
   const k = auth.cacheKeyFor(conn, key)!;
   t.equal(k, auth.cacheKey(key));
   t.equal(auth.cacheKeyFor(conn, key), k, "the same credential on the same connection: the remembered key");
-  t.not(auth.cacheKeyFor(conn, key + "c"), k, "another credential on it: its own key");
+  t.not(auth.cacheKeyFor(conn, `${key}c`), k, "another credential on it: its own key");
   t.equal(auth.cacheKeyFor(conn, undefined), undefined);
   t.match(await auth.authenticate(key, k), { id: "key_1" });
   t.match(auth.cached(key, k), { id: "key_1" }, "then it is a cache hit, without an await");

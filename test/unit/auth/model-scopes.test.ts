@@ -1,6 +1,6 @@
 /** Model-scoped scopes ("llmserver.chat:smollm2-*") in the daemon's policy and in the apikeys plugin's grant rules. */
 import t from "tap";
-import { BkgError, ErrorCodes } from "@bkg/protocol";
+import { type BkgError, ErrorCodes } from "@bkg/protocol";
 import { authorizeCall, modelGlobMatches, modelOf, onlyModelScoped, scopeAllows, splitScope, type Principal } from "../../../src/auth/index.js";
 // @ts-expect-error plain JavaScript modules of the apikeys plugin
 import { checkGrant } from "../../../plugins/apikeys/src/grants.mjs";

@@ -5,7 +5,7 @@ import { BinaryIndex } from "../../../plugins/brainml/src/backends/binary-index.
 const DIM = 64;
 function vec(seed: number): Float32Array {
   let s = seed * 2654435761;
-  return Float32Array.from({ length: DIM }, () => ((s = (s * 1103515245 + 12345) >>> 0) / 2 ** 32) - 0.5);
+  return Float32Array.from({ length: DIM }, () => (s = (s * 1103515245 + 12345) >>> 0) / 2 ** 32 - 0.5);
 }
 
 t.test("the nearest vectors are among the candidates; removed ones never are", async (t) => {

@@ -29,7 +29,11 @@ t.test("PDF that cannot be parsed: a clear error naming the file", async (t) => 
 });
 
 t.test("HTML, JSON, binary", async (t) => {
-  const html = await extract(Buffer.from("<html><head><title>Hi</title><style>p{}</style></head><body><h1>Welcome</h1><p>Hello <b>there</b> <a href='/x'>link</a></p><script>evil()</script></body></html>"), "html", "a.html");
+  const html = await extract(
+    Buffer.from("<html><head><title>Hi</title><style>p{}</style></head><body><h1>Welcome</h1><p>Hello <b>there</b> <a href='/x'>link</a></p><script>evil()</script></body></html>"),
+    "html",
+    "a.html",
+  );
   t.equal(html.title, "Hi");
   t.match(html.text, /WELCOME|Welcome/);
   t.match(html.text, /Hello there link/);
@@ -37,8 +41,30 @@ t.test("HTML, JSON, binary", async (t) => {
   const json = await extract(Buffer.from(JSON.stringify({ name: "bkg", tags: ["a", "b"], nested: { n: 1 } })), "json", "a.json");
   t.equal(json.text, "name: bkg\ntags[0]: a\ntags[1]: b\nnested.n: 1");
   t.equal(reasonOf(await extract(Buffer.from("{oops"), "json", "b.json").catch((x) => x)), "unreadable_file");
-  t.equal(reasonOf((() => { try { decodeText(Buffer.from([0x7f, 0x45, 0x4c, 0x46, 0, 1, 2]), "a.out"); } catch (e) { return e; } })()), "not_text");
-  t.equal(reasonOf((() => { try { decodeText(Buffer.from([0xc3, 0x28, 0x41]), "latin.txt"); } catch (e) { return e; } })()), "not_text");
+  t.equal(
+    reasonOf(
+      (() => {
+        try {
+          decodeText(Buffer.from([0x7f, 0x45, 0x4c, 0x46, 0, 1, 2]), "a.out");
+        } catch (e) {
+          return e;
+        }
+      })(),
+    ),
+    "not_text",
+  );
+  t.equal(
+    reasonOf(
+      (() => {
+        try {
+          decodeText(Buffer.from([0xc3, 0x28, 0x41]), "latin.txt");
+        } catch (e) {
+          return e;
+        }
+      })(),
+    ),
+    "not_text",
+  );
   t.same(formatOf("/a/b.tsx"), { format: "code", language: "typescript" });
   t.same(formatOf("/a/README.MD"), { format: "markdown" });
   t.equal(formatOf("/a/photo.jpg"), undefined);
@@ -75,10 +101,22 @@ t.test("query terms, highlights, fusion", async (t) => {
   t.same(queryTerms("the"), ["the"], "a query of only stop words keeps them");
   t.same(highlight("Indexing documents: the index is rebuilt nightly.", ["index"]), ["**Indexing** documents: the **index** is rebuilt nightly."]);
   const fused = reciprocalRankFusion(
-    { fts: [{ docId: "a", index: 0, score: 9 }, { docId: "b", index: 0, score: 5 }], vector: [{ docId: "b", index: 0, score: 0.9 }, { docId: "c", index: 0, score: 0.8 }] },
+    {
+      fts: [
+        { docId: "a", index: 0, score: 9 },
+        { docId: "b", index: 0, score: 5 },
+      ],
+      vector: [
+        { docId: "b", index: 0, score: 0.9 },
+        { docId: "c", index: 0, score: 0.8 },
+      ],
+    },
     60,
     { fts: 1, vector: 1 },
   );
-  t.same(fused.map((h) => h.docId), ["b", "a", "c"]);
+  t.same(
+    fused.map((h) => h.docId),
+    ["b", "a", "c"],
+  );
   t.equal(fused[0].score, 1 / 62 + 1 / 61);
 });

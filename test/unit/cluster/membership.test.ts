@@ -22,7 +22,11 @@ t.test("announcements: joined, updated, restarted, duplicate of our id, refused 
   t.equal(m.announce(announce("a", "other", [])), "duplicate", "another daemon with our id");
   t.equal(m.announce(announce("old", "z", [["echo", "1.0.0", true]], 0)), "refused");
   t.match(m.nodes.get("old")!.refused, /speaks cluster protocol 0/);
-  t.same(m.candidates("echo").nodes.map((n) => n.node), ["b"], "a refused node is never a candidate");
+  t.same(
+    m.candidates("echo").nodes.map((n) => n.node),
+    ["b"],
+    "a refused node is never a candidate",
+  );
   t.match(m.versionsOf("echo"), ["1.0.0 on b", "1.0.0 on old (refused: other protocol)"]);
 });
 
@@ -31,10 +35,27 @@ t.test("candidates: ready, in range, not leaving, heard from, with room", async 
   m.announce(announce("b", "x", [["dual", "1.2.0", true]]), 1000);
   m.announce(announce("c", "x", [["dual", "2.0.0", true]]), 1000);
   m.announce(announce("d", "x", [["dual", "1.0.0", false]]), 1000);
-  t.same(m.candidates("dual", "^1.0.0").nodes.map((n) => n.node), ["b"], "d is not ready; c is 2.x");
-  t.same(m.candidates("dual", "^2.0.0").nodes.map((n) => n.node), ["c"]);
-  t.same(m.candidates("dual").nodes.map((n) => n.node).sort(), ["b", "c"]);
-  t.same(m.candidates("dual", undefined, new Set(["b"])).nodes.map((n) => n.node), ["c"], "excluded");
+  t.same(
+    m.candidates("dual", "^1.0.0").nodes.map((n) => n.node),
+    ["b"],
+    "d is not ready; c is 2.x",
+  );
+  t.same(
+    m.candidates("dual", "^2.0.0").nodes.map((n) => n.node),
+    ["c"],
+  );
+  t.same(
+    m
+      .candidates("dual")
+      .nodes.map((n) => n.node)
+      .sort(),
+    ["b", "c"],
+  );
+  t.same(
+    m.candidates("dual", undefined, new Set(["b"])).nodes.map((n) => n.node),
+    ["c"],
+    "excluded",
+  );
   t.same(m.candidates("dual", undefined, undefined, 2000).nodes, [], "silent since before 2000");
   m.nodes.get("b")!.inflight = 2;
   t.same(m.candidates("dual", "^1.0.0"), { nodes: [], full: 1 }, "b is at its limit");

@@ -41,9 +41,21 @@ t.test("bad values name their path", async (t) => {
     }
     return "no error";
   };
-  t.match(err(() => load({ storage: { url: "mysql://x" } })), /\/storage\/url must match pattern/);
-  t.match(err(() => load({ telemetry: { flushMs: 5 } })), /\/telemetry\/flushMs must be >= 100/);
-  t.match(err(() => load({ logs: { files: 0 } })), /\/logs\/files must be >= 1/);
-  t.match(err(() => load({}, { BKG_TELEMETRY_RETENTION_DAYS: "a week" })), /BKG_TELEMETRY_RETENTION_DAYS="a week" is not a valid integer/);
+  t.match(
+    err(() => load({ storage: { url: "mysql://x" } })),
+    /\/storage\/url must match pattern/,
+  );
+  t.match(
+    err(() => load({ telemetry: { flushMs: 5 } })),
+    /\/telemetry\/flushMs must be >= 100/,
+  );
+  t.match(
+    err(() => load({ logs: { files: 0 } })),
+    /\/logs\/files must be >= 1/,
+  );
+  t.match(
+    err(() => load({}, { BKG_TELEMETRY_RETENTION_DAYS: "a week" })),
+    /BKG_TELEMETRY_RETENTION_DAYS="a week" is not a valid integer/,
+  );
   t.match(storeTarget("redis://x", "/d"), { ok: false, error: /neither postgres:\/\/user@host\/db nor sqlite:\/path\/to\/file\.db/ });
 });

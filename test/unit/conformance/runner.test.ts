@@ -69,7 +69,11 @@ t.test("the raw node plugin passes every case", async (t) => {
   const report = await runConformance({ command: [process.execPath, fixture("raw-node-plugin.mjs")], env, onCase: (r) => seen.push(r.name) });
   t.equal(report.failed, 0, failures(report) || "no failures");
   t.equal(report.passed, allNames.length);
-  t.same(report.cases.map((c) => c.name), allNames, "every case ran, in order");
+  t.same(
+    report.cases.map((c) => c.name),
+    allNames,
+    "every case ran, in order",
+  );
   t.same(seen, allNames, "onCase saw every case");
   for (const c of report.cases) t.type(c.ms, "number");
 });

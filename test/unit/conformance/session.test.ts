@@ -23,5 +23,4 @@ t.test("an answer still in the pipe when the runner kills the plugin is not a vi
   s.child.stdout.resume();
   await closed;
   t.same(s.violations, [], "the late answer to a call the runner sent is not a breach");
-
 });

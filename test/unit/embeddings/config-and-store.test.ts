@@ -38,11 +38,19 @@ t.test("model store: pulled, missing, other formats, broken records, missing fil
 
   t.same(resolveModel("good"), { name: "good", modelPath: join(dir, "good", "m.onnx"), tokenizerPath: join(dir, "good", "t.json"), maxTokens: 128, dimensions: 384 });
   t.equal(resolveModel("defaults").maxTokens, 256, "MiniLM's 256 tokens when model.json does not say");
-  t.throws(() => resolveModel("absent"), { code: -32602, message: 'model "absent" is not pulled: run `bkg models pull absent`', data: { reason: "model_not_pulled", available: ["defaults", "good", "half"] } });
+  t.throws(() => resolveModel("absent"), {
+    code: -32602,
+    message: 'model "absent" is not pulled: run `bkg models pull absent`',
+    data: { reason: "model_not_pulled", available: ["defaults", "good", "half"] },
+  });
   t.throws(() => resolveModel("chat"), { code: -32602, message: /model "chat" is a gguf model, not an ONNX text embedder/ });
   t.throws(() => resolveModel("half"), { code: -33010, message: /model "half" is missing .*t\.json: pull it again with `bkg models pull half`/ });
   t.throws(() => resolveModel("broken"), { code: -33010, message: /model "broken": .*model\.json is not valid JSON .*pull it again/ });
-  t.same(listTextEmbedders().map((m) => m.name), ["defaults", "good", "half"], "ONNX text embedders only; a broken record is skipped");
+  t.same(
+    listTextEmbedders().map((m) => m.name),
+    ["defaults", "good", "half"],
+    "ONNX text embedders only; a broken record is skipped",
+  );
 
   delete process.env.BKG_MODELS_DIR;
   t.throws(() => resolveModel("good"), /BKG_MODELS_DIR is not set/);

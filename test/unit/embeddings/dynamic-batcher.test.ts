@@ -60,7 +60,14 @@ t.test("a full batch runs at once; one run at a time; what queued meanwhile runs
   t.same(r.batches, [[1, 2]], "no second run while one is going");
   r.release();
   await tick();
-  t.same(r.batches, [[1, 2], [3, 4]], "the rest goes next, without waiting for the timer");
+  t.same(
+    r.batches,
+    [
+      [1, 2],
+      [3, 4],
+    ],
+    "the rest goes next, without waiting for the timer",
+  );
   r.release();
   t.same(await first, [10, 20, 30]);
   t.same(await second, [40]);

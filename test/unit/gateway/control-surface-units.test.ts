@@ -107,24 +107,35 @@ t.test("Metrics: call and HTTP series print as prom-client's counters and histog
   m.http("GET", "(unmatched)", 404, 0.0001);
   const text = await m.render();
   const lines = (re: RegExp) => text.split("\n").filter((l) => re.test(l));
-  t.same(lines(/^bkg_calls_total/), [
-    'bkg_calls_total{plugin="echo",method="reverse",outcome="ok"} 1',
-    'bkg_calls_total{plugin="echo",method="reverse",outcome="DeadlineExceeded"} 1',
-    'bkg_calls_total{plugin="echo",method="odd",outcome="other"} 1',
-  ], "a series appears once it counted something");
+  t.same(
+    lines(/^bkg_calls_total/),
+    [
+      'bkg_calls_total{plugin="echo",method="reverse",outcome="ok"} 1',
+      'bkg_calls_total{plugin="echo",method="reverse",outcome="DeadlineExceeded"} 1',
+      'bkg_calls_total{plugin="echo",method="odd",outcome="other"} 1',
+    ],
+    "a series appears once it counted something",
+  );
   t.match(text, /# HELP bkg_calls_total Routed calls by plugin, method and outcome\n# TYPE bkg_calls_total counter\n/);
   t.match(text, /# TYPE bkg_call_duration_seconds histogram\n/);
-  t.same(lines(/^bkg_call_duration_seconds\w*\{.*method="reverse"/).filter((l) => /le="(0.0025|0.005|1|30|\+Inf)"|_sum|_count/.test(l)), [
-    'bkg_call_duration_seconds_bucket{le="0.0025",plugin="echo",method="reverse"} 0',
-    'bkg_call_duration_seconds_bucket{le="0.005",plugin="echo",method="reverse"} 1',
-    'bkg_call_duration_seconds_bucket{le="1",plugin="echo",method="reverse"} 2',
-    'bkg_call_duration_seconds_bucket{le="30",plugin="echo",method="reverse"} 2',
-    'bkg_call_duration_seconds_bucket{le="+Inf",plugin="echo",method="reverse"} 2',
-    "bkg_call_duration_seconds_sum{plugin=\"echo\",method=\"reverse\"} 0.703",
-    "bkg_call_duration_seconds_count{plugin=\"echo\",method=\"reverse\"} 2",
-  ], "cumulative buckets, le first, then +Inf, sum and count");
+  t.same(
+    lines(/^bkg_call_duration_seconds\w*\{.*method="reverse"/).filter((l) => /le="(0.0025|0.005|1|30|\+Inf)"|_sum|_count/.test(l)),
+    [
+      'bkg_call_duration_seconds_bucket{le="0.0025",plugin="echo",method="reverse"} 0',
+      'bkg_call_duration_seconds_bucket{le="0.005",plugin="echo",method="reverse"} 1',
+      'bkg_call_duration_seconds_bucket{le="1",plugin="echo",method="reverse"} 2',
+      'bkg_call_duration_seconds_bucket{le="30",plugin="echo",method="reverse"} 2',
+      'bkg_call_duration_seconds_bucket{le="+Inf",plugin="echo",method="reverse"} 2',
+      'bkg_call_duration_seconds_sum{plugin="echo",method="reverse"} 0.703',
+      'bkg_call_duration_seconds_count{plugin="echo",method="reverse"} 2',
+    ],
+    "cumulative buckets, le first, then +Inf, sum and count",
+  );
   t.same(lines(/^bkg_call_queue_wait_seconds_count/), ['bkg_call_queue_wait_seconds_count{plugin="echo"} 3']);
-  t.same(lines(/^bkg_http_requests_total/), ['bkg_http_requests_total{method="POST",route="/api/call/:plugin/:method",status="200"} 2', 'bkg_http_requests_total{method="GET",route="(unmatched)",status="404"} 1']);
+  t.same(lines(/^bkg_http_requests_total/), [
+    'bkg_http_requests_total{method="POST",route="/api/call/:plugin/:method",status="200"} 2',
+    'bkg_http_requests_total{method="GET",route="(unmatched)",status="404"} 1',
+  ]);
   t.same(lines(/^bkg_http_request_duration_seconds_bucket\{le="0.005",method="POST"/), ['bkg_http_request_duration_seconds_bucket{le="0.005",method="POST",route="/api/call/:plugin/:method"} 1']);
   t.match(text, /bkg_build_info\{version="9.9.9"\} 1/);
   t.same(await m.totals(), [

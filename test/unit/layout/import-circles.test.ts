@@ -19,7 +19,7 @@ function sources(dir: string): string[] {
 
 function resolveImport(from: string, spec: string): string {
   const base = normalize(join(dirname(from), spec));
-  if (base.endsWith(".js")) return base.slice(0, -3) + ".ts";
+  if (base.endsWith(".js")) return `${base.slice(0, -3)}.ts`;
   return join(base, "index.ts");
 }
 
@@ -29,7 +29,10 @@ const files = sources(SRC);
 const graph = new Map<string, string[]>();
 for (const f of files) {
   const deps = [...readFileSync(f, "utf8").matchAll(IMPORT)].map((m) => resolveImport(f, m[1] ?? m[2]));
-  graph.set(f, deps.filter((d) => graph.has(d) || files.includes(d)));
+  graph.set(
+    f,
+    deps.filter((d) => graph.has(d) || files.includes(d)),
+  );
 }
 
 /** Tarjan's strongly connected components: every component with more than one file is a circle. */

@@ -4,7 +4,12 @@ import { DaemonLogGate, type Dropped } from "../../../src/logs/index.js";
 t.test("the daemon's log gate: a burst, then linesPerSec; a line costs one per started KiB; drops are noted with figures", async (t) => {
   let now = 0;
   const notes: Dropped[] = [];
-  const gate = new DaemonLogGate({ linesPerSec: 10, burst: 5 }, (d) => notes.push(d), 60_000, () => now);
+  const gate = new DaemonLogGate(
+    { linesPerSec: 10, burst: 5 },
+    (d) => notes.push(d),
+    60_000,
+    () => now,
+  );
   const admitted = Array.from({ length: 8 }, () => gate.admit("p", 100)).filter(Boolean).length;
   t.equal(admitted, 5, "the burst passes, the rest is refused");
   t.ok(gate.admit("q", 100), "each plugin has its own bucket");

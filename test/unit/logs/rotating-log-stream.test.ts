@@ -12,7 +12,7 @@ t.test("rotates by size, keeps `files` files, never splits a line", async (t) =>
   const path = join(dir, "logs", "daemon.log");
   const s = new RotatingLogStream(path, { maxBytes: 1000, files: 3 });
   for (let i = 0; i < 200; i++) {
-    s.write(JSON.stringify({ i, msg: "x".repeat(40) }) + "\n");
+    s.write(`${JSON.stringify({ i, msg: "x".repeat(40) })}\n`);
     if (i % 10 === 9) s.flushSync();
   }
   s.end();
@@ -23,7 +23,11 @@ t.test("rotates by size, keeps `files` files, never splits a line", async (t) =>
     t.ok(Buffer.byteLength(text) <= 1000, `${f} is within maxBytes`);
     for (const l of text.split("\n").filter(Boolean)) lines.push((JSON.parse(l) as { i: number }).i);
   }
-  t.same(lines, Array.from({ length: lines.length }, (_, k) => 200 - lines.length + k), "whole lines, the newest kept, in order");
+  t.same(
+    lines,
+    Array.from({ length: lines.length }, (_, k) => 200 - lines.length + k),
+    "whole lines, the newest kept, in order",
+  );
 });
 
 t.test("what is buffered is written when the process exits", async (t) => {

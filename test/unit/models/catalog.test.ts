@@ -13,10 +13,17 @@ t.test("every entry: a valid name, roles as the contract says, a sha256 and a Py
     "all-minilm-l6-v2-candle": ["weights", "tokenizer", "config"],
     "yunet-sface": ["detector", "recognizer"],
   };
-  t.same(CATALOG.map((e) => e.name), Object.keys(roles));
+  t.same(
+    CATALOG.map((e) => e.name),
+    Object.keys(roles),
+  );
   for (const e of CATALOG) {
     t.ok(isValidModelName(e.name), e.name);
-    t.same(e.files.map((f) => f.role), roles[e.name], `${e.name} roles`);
+    t.same(
+      e.files.map((f) => f.role),
+      roles[e.name],
+      `${e.name} roles`,
+    );
     for (const f of e.files) {
       t.match(f.sha256, /^[0-9a-f]{64}$/, `${e.name}/${f.name} sha256`);
       const kinds = f.sources.map((s) => parseSource(s).kind);

@@ -26,7 +26,10 @@ t.test("YuNet: 64 DequantizeLinear folded, values exact", async (t) => {
   t.equal(report.folded, 64);
   const folded = decodeOnnx(bytes);
   t.equal(folded.graph.node.filter((n) => n.opType === "DequantizeLinear").length, 0, "no DequantizeLinear left");
-  t.same(folded.graph.input.map((i) => i.name), ["input"]);
+  t.same(
+    folded.graph.input.map((i) => i.name),
+    ["input"],
+  );
 
   // Check one node by hand: block_size along axis 1.
   const node = original.graph.node.find((n) => n.opType === "DequantizeLinear" && n.attribute.some((a) => a.name === "block_size" && toNumber(a.i, 0) === 9))!;

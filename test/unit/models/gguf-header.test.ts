@@ -13,7 +13,11 @@ const file = (name: string, b: Buffer) => {
   writeFileSync(join(dir, name), b);
   return join(dir, name);
 };
-const failure = (p: Promise<unknown>) => p.then(() => "resolved", (e: Error) => e.message);
+const failure = (p: Promise<unknown>) =>
+  p.then(
+    () => "resolved",
+    (e: Error) => e.message,
+  );
 
 t.test("key/values, tensor infos and the metadata made of them", async (t) => {
   const h = await readGgufHeader(file("tiny.gguf", tinyLlamaHeader()));
@@ -21,11 +25,31 @@ t.test("key/values, tensor infos and the metadata made of them", async (t) => {
   t.equal(h.tensorCount, 2);
   t.same(h.kv["tokenizer.ggml.tokens"], { arrayOf: 8, length: 3 }, "arrays are counted, not kept");
   t.same(h.tensorTypes, { Q4_1: 1, F32: 1 });
-  t.same(ggufMetadata(h), { architecture: "llama", title: "Tiny Test", parameters: 2080, quantization: "Q4_1", contextLength: 2048, embeddingLength: 32, layers: 1, chatTemplate: true, ggufVersion: 3, tensors: 2 });
+  t.same(ggufMetadata(h), {
+    architecture: "llama",
+    title: "Tiny Test",
+    parameters: 2080,
+    quantization: "Q4_1",
+    contextLength: 2048,
+    embeddingLength: 32,
+    layers: 1,
+    chatTemplate: true,
+    ggufVersion: 3,
+    tensors: 2,
+  });
 });
 
 t.test("without general.file_type the commonest quantized tensor type names the quantization; no template is false", async (t) => {
-  const h = await readGgufHeader(file("q8.gguf", ggufHeader({ "general.architecture": { str: "gpt2" }, "general.parameter_count": { u64: 999 } }, [["a", [4, 4], 8], ["b", [4], 8], ["c", [4], 0]])));
+  const h = await readGgufHeader(
+    file(
+      "q8.gguf",
+      ggufHeader({ "general.architecture": { str: "gpt2" }, "general.parameter_count": { u64: 999 } }, [
+        ["a", [4, 4], 8],
+        ["b", [4], 8],
+        ["c", [4], 0],
+      ]),
+    ),
+  );
   t.match(ggufMetadata(h), { architecture: "gpt2", parameters: 999, quantization: "Q8_0", chatTemplate: false });
 });
 

@@ -37,13 +37,26 @@ t.test("bad values name their path", async (t) => {
     }
     return "no error";
   };
-  t.match(err(() => load({ models: { hfEndpoint: "huggingface.co" } })), /\/models\/hfEndpoint must match pattern "\^https\?:\/\/"/);
-  t.match(err(() => load({ models: { dir: "" } })), /\/models\/dir must NOT have fewer than 1 characters/);
-  t.match(err(() => load({ models: { mirror: "x" } })), /\/models unknown property "mirror"/);
+  t.match(
+    err(() => load({ models: { hfEndpoint: "huggingface.co" } })),
+    /\/models\/hfEndpoint must match pattern "\^https\?:\/\/"/,
+  );
+  t.match(
+    err(() => load({ models: { dir: "" } })),
+    /\/models\/dir must NOT have fewer than 1 characters/,
+  );
+  t.match(
+    err(() => load({ models: { mirror: "x" } })),
+    /\/models unknown property "mirror"/,
+  );
 });
 
 t.test("a plugin gets BKG_MODELS_DIR, which its manifest cannot override", async (t) => {
-  const parsed = parseManifest("/srv/manifests/p.json", JSON.stringify({ name: "p", version: "1.0.0", command: ["node", "x.js"], env: { BKG_MODELS_DIR: "/elsewhere" } }), loadConfig({ cwd: "/srv", env: {} }));
+  const parsed = parseManifest(
+    "/srv/manifests/p.json",
+    JSON.stringify({ name: "p", version: "1.0.0", command: ["node", "x.js"], env: { BKG_MODELS_DIR: "/elsewhere" } }),
+    loadConfig({ cwd: "/srv", env: {} }),
+  );
   if (!parsed.ok) throw new Error(JSON.stringify(parsed.invalid));
   const env = pluginEnv(parsed.manifest, "p#1", "/data/p", { BKG_MODELS_DIR: "/daemon-env" }, undefined, "/srv/models");
   t.equal(env.BKG_MODELS_DIR, "/srv/models");

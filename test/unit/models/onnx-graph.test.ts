@@ -10,7 +10,10 @@ import { testModelsDir } from "../../helpers/models.js";
 t.test("all-MiniLM-L6-v2: three int64 inputs, last_hidden_state [batch, sequence, 384]", async (t) => {
   const dir = await testModelsDir(["all-minilm-l6-v2"]);
   const g = await readOnnxGraph(join(dir, "all-minilm-l6-v2", "model.onnx"));
-  t.same(g.inputs, ["input_ids", "attention_mask", "token_type_ids"].map((name) => ({ name, type: "int64", shape: ["batch", "sequence"] })));
+  t.same(
+    g.inputs,
+    ["input_ids", "attention_mask", "token_type_ids"].map((name) => ({ name, type: "int64", shape: ["batch", "sequence"] })),
+  );
   t.same(g.outputs, [{ name: "last_hidden_state", type: "float32", shape: ["batch", "sequence", 384] }]);
   t.equal(g.opset, 17);
   const rec = readModelRecord(dir, "all-minilm-l6-v2")!;

@@ -11,7 +11,7 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import t from "tap";
-import { ModelError, pullModel, readModelRecord, removeLeftovers, type PullOptions } from "../../../src/models/index.js";
+import { type ModelError, pullModel, readModelRecord, removeLeftovers, type PullOptions } from "../../../src/models/index.js";
 import { downloadToFile } from "../../../src/models/http-download.js";
 import { writeZip } from "../../helpers/archives.js";
 import { tinyLlamaHeader } from "../../helpers/gguf.js";
@@ -89,7 +89,11 @@ const nothingKept = (t: Tap.Test, dir: string, name: string) => {
   t.notOk(existsSync(join(dir, name)), `no folder ${name}`);
   t.same(existsSync(join(dir, ".tmp")) ? readdirSync(join(dir, ".tmp")) : [], [], "no work folder left");
 };
-const codeOf = async (p: Promise<unknown>) => p.then(() => "resolved", (e: ModelError) => `${e.code}: ${e.message}`);
+const codeOf = async (p: Promise<unknown>) =>
+  p.then(
+    () => "resolved",
+    (e: ModelError) => `${e.code}: ${e.message}`,
+  );
 
 t.test("a URL pull writes <dir>/<name>/ and model.json as the contract says; a second pull is instant", async (t) => {
   const dir = fresh();
@@ -98,7 +102,11 @@ t.test("a URL pull writes <dir>/<name>/ and model.json as the contract says; a s
   t.equal(r.fetched, true);
   t.match(r.record, { name: "tiny", format: "gguf", files: { model: "tiny.gguf" }, sha256: { "tiny.gguf": SHA }, size: BYTES.length, source: `${base}/tiny.gguf`, licence: "unknown" });
   t.match(r.record.pulledAt, /^\d{4}-\d\d-\d\dT/);
-  t.same(r.record.metadata, { architecture: "llama", title: "Tiny Test", parameters: 64 * 32 + 32, quantization: "Q4_1", contextLength: 2048, embeddingLength: 32, layers: 1, chatTemplate: true, ggufVersion: 3, tensors: 2 }, "read from the GGUF header");
+  t.same(
+    r.record.metadata,
+    { architecture: "llama", title: "Tiny Test", parameters: 64 * 32 + 32, quantization: "Q4_1", contextLength: 2048, embeddingLength: 32, layers: 1, chatTemplate: true, ggufVersion: 3, tensors: 2 },
+    "read from the GGUF header",
+  );
   t.same(readFileSync(join(dir, "tiny", "tiny.gguf")), BYTES, "the bytes as served");
   t.same(JSON.parse(readFileSync(join(dir, "tiny", "model.json"), "utf8")), r.record, "model.json is the record");
   t.same(readdirSync(join(dir, "tiny")).sort(), ["model.json", "tiny.gguf"]);
@@ -122,7 +130,10 @@ t.test("a transfer that breaks off is resumed with an HTTP Range request", async
   const r = await pullModel(`${base}/flaky.gguf`, opts(dir, { sha256: SHA }));
   t.equal(r.record.sha256["flaky.gguf"], SHA);
   t.equal(flakyServed, 1, "the whole file was asked for once");
-  t.ok(requests.some((q) => q.path === "/flaky.gguf" && q.range && /^bytes=[1-9]\d*-$/.test(q.range)), "the rest was asked for with Range");
+  t.ok(
+    requests.some((q) => q.path === "/flaky.gguf" && q.range && /^bytes=[1-9]\d*-$/.test(q.range)),
+    "the rest was asked for with Range",
+  );
 });
 
 t.test("bad input: a sha256 mismatch keeps nothing", async (t) => {
@@ -217,7 +228,10 @@ t.test("two processes pulling one model at once: one fetches, the other waits on
 });
 
 t.test("bad input: disk full (writing to /dev/full) is NoSpace naming the place", { skip: existsSync("/dev/full") ? false : "no /dev/full on this system" }, async (t) => {
-  const err = await downloadToFile(`${base}/tiny.gguf`, "/dev/full").then(() => "resolved", (e: ModelError) => `${e.code}: ${e.message}`);
+  const err = await downloadToFile(`${base}/tiny.gguf`, "/dev/full").then(
+    () => "resolved",
+    (e: ModelError) => `${e.code}: ${e.message}`,
+  );
   t.match(err, /^NoSpace: no space left on the device holding \/dev\/full/);
 });
 

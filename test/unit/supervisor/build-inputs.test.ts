@@ -43,7 +43,10 @@ t.test("the build queue runs builds in turns and hands a finished turn to the ne
   let release!: () => void;
   const first = q.run(() => new Promise<void>((r) => (release = () => (order.push("first done"), r()))));
   const waits: number[] = [];
-  const second = q.run(async () => void order.push("second ran"), (ahead) => waits.push(ahead));
+  const second = q.run(
+    async () => void order.push("second ran"),
+    (ahead) => waits.push(ahead),
+  );
   t.equal(q.queued, 1, "the second waits");
   t.same(waits, [1], "told how many are ahead");
   await new Promise((r) => setImmediate(r));

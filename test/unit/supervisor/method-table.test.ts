@@ -4,7 +4,10 @@ import { compileMethods } from "../../../src/supervisor/method-table.js";
 import { toProblems } from "../../../src/validation/schemas.js";
 
 const compile = (plugin: string, methods: Record<string, unknown>) =>
-  compileMethods(plugin, Object.entries(methods).map(([name, paramsSchema]) => ({ name, paramsSchema }) as MethodDescriptor));
+  compileMethods(
+    plugin,
+    Object.entries(methods).map(([name, paramsSchema]) => ({ name, paramsSchema }) as MethodDescriptor),
+  );
 const validator = (plugin: string, schema: unknown) => compile(plugin, { m: schema }).get("m")!.validate!;
 const failure = (plugin: string, methods: Record<string, unknown>) => {
   try {
@@ -133,12 +136,7 @@ t.test("an unchanged set of schemas is compiled once; any change compiles anew",
 });
 
 t.test("a method announced twice keeps the last announcement, schema or none", async (t) => {
-  const table = compileMethods("twice", [
-    { name: "a", paramsSchema: { type: "string" } },
-    { name: "a" },
-    { name: "b" },
-    { name: "b", paramsSchema: { type: "number" } },
-  ] as MethodDescriptor[]);
+  const table = compileMethods("twice", [{ name: "a", paramsSchema: { type: "string" } }, { name: "a" }, { name: "b" }, { name: "b", paramsSchema: { type: "number" } }] as MethodDescriptor[]);
   t.equal(table.get("a")!.validate, undefined);
   t.equal(table.get("b")!.validate!(1), true);
   t.equal(table.get("b")!.validate!("x"), false);
@@ -153,7 +151,10 @@ t.test("the params-schema cache: a set compiled once is loaded on the next start
   const dir = mkdtempSync(join(tmpdir(), "bkg-psc-"));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const methods = [
-    { name: "greet", paramsSchema: { type: "object", required: ["name"], properties: { name: { type: "string", minLength: 2 }, v: { type: "string", format: "semver" } }, additionalProperties: false } },
+    {
+      name: "greet",
+      paramsSchema: { type: "object", required: ["name"], properties: { name: { type: "string", minLength: 2 }, v: { type: "string", format: "semver" } }, additionalProperties: false },
+    },
     { name: "pick", paramsSchema: { $id: "https://example.com/pick", type: "object", properties: { n: { enum: [1, 2, 3] }, u: { type: "string", format: "uri" } } } },
     { name: "plain" },
   ];

@@ -5,11 +5,31 @@ import type { InstanceStatRow, RollupRow } from "../../../src/store/index.js";
 
 const M = 60_000;
 const rollup = (minute: number, method: string, calls: number, errors: number, latencyMs: number, runId = 1): RollupRow => ({
-  nodeId: "n1", runId, minute, plugin: "echo", method, calls, errors, errorsByCode: {}, durationSum: calls * latencyMs, durationMax: latencyMs,
-  queueWaitSum: 0, queueWaitMax: 0, histogram: { [String(bucketOf(latencyMs))]: calls },
+  nodeId: "n1",
+  runId,
+  minute,
+  plugin: "echo",
+  method,
+  calls,
+  errors,
+  errorsByCode: {},
+  durationSum: calls * latencyMs,
+  durationMax: latencyMs,
+  queueWaitSum: 0,
+  queueWaitMax: 0,
+  histogram: { [String(bucketOf(latencyMs))]: calls },
 });
 const inst = (minute: number, instance: string, rssBytes: number, runId = 1): InstanceStatRow => ({
-  nodeId: "n1", runId, minute, plugin: "echo", instance, rssBytes, rssMaxBytes: rssBytes, cpuPct: 1.5, uptimeMs: 1000, restarts: 0,
+  nodeId: "n1",
+  runId,
+  minute,
+  plugin: "echo",
+  instance,
+  rssBytes,
+  rssMaxBytes: rssBytes,
+  cpuPct: 1.5,
+  uptimeMs: 1000,
+  restarts: 0,
 });
 
 t.test("per-minute points: calls of all methods add up, p99 from the merged histograms, RSS over the instances", async (t) => {

@@ -24,7 +24,11 @@ t.test("histogram: buckets are contiguous and monotonic; quantiles within 12.5%"
   for (let i = 4; i < BUCKETS - 1; i++) t.equal(bucketRange(i)[1], bucketRange(i + 1)[0], `bucket ${i} ends where ${i + 1} starts`);
   const h = new Uint32Array(BUCKETS);
   for (let ms = 1; ms <= 1000; ms++) h[bucketOf(ms)]++;
-  for (const [q, want] of [[0.5, 500], [0.9, 900], [0.99, 990]] as const) {
+  for (const [q, want] of [
+    [0.5, 500],
+    [0.9, 900],
+    [0.99, 990],
+  ] as const) {
     const got = quantile(h, q)!;
     t.ok(Math.abs(got - want) / want <= 0.125, `p${q * 100} ${got.toFixed(1)} ≈ ${want}`);
   }
@@ -59,11 +63,18 @@ t.test("event queue: bounded, drops counted, requeue keeps order", async (t) => 
   const q = new EventQueue("n1", 3);
   for (let i = 0; i < 5; i++) q.push({ ts: i, kind: "daemon", name: `e${i}` });
   const drained = q.drain();
-  t.same(drained.map((e) => e.name), ["e0", "e1", "e2", "events-dropped"]);
+  t.same(
+    drained.map((e) => e.name),
+    ["e0", "e1", "e2", "events-dropped"],
+  );
   t.match(drained[3].message, /^2 events were dropped/);
   q.push({ ts: 10, kind: "daemon", name: "new" });
   q.requeue(drained.slice(0, 3));
-  t.same(q.drain().map((e) => e.name), ["e1", "e2", "new", "events-dropped"], "oldest give way when the bound is reached");
+  t.same(
+    q.drain().map((e) => e.name),
+    ["e1", "e2", "new", "events-dropped"],
+    "oldest give way when the bound is reached",
+  );
   q.push({ ts: 5, kind: "lifecycle", plugin: "echo" });
   t.equal(q.matching({ plugin: "echo", since: 5 }).length, 1);
   t.equal(q.matching({ kinds: ["audit"] }).length, 0);
@@ -94,7 +105,11 @@ t.test("flusher: a failed write is kept and written on the next try", async (t) 
   await f.flush();
   t.equal(f.status.lastError, undefined);
   t.equal(writes.length, 1);
-  t.same(writes[0].events.map((e) => e.message), ["first"], "the event from the failed flush");
+  t.same(
+    writes[0].events.map((e) => e.message),
+    ["first"],
+    "the event from the failed flush",
+  );
   t.equal(writes[0].rollups[0].calls, 2, "both calls in the rollup");
   await f.flush();
   t.equal(writes[1].rollups.length, 0, "nothing rewritten when nothing changed");
@@ -112,9 +127,35 @@ t.test("parseTime: durations, ISO times, epoch ms; a clear error otherwise", asy
 });
 
 t.test("top view renders an empty and a busy daemon", async (t) => {
-  const base = { ts: Date.now(), nodeId: "n1", version: "0.1.0", pid: 1, uptimeMs: 5000, rssBytes: 50 * 1048576, cpuPct: 1.5, windowMs: 10_000, telemetry: { enabled: true, driver: "sqlite", location: "/x/bkg.db", flushMs: 5000, retentionDays: 7, queuedEvents: 0 } };
+  const base = {
+    ts: Date.now(),
+    nodeId: "n1",
+    version: "0.1.0",
+    pid: 1,
+    uptimeMs: 5000,
+    rssBytes: 50 * 1048576,
+    cpuPct: 1.5,
+    windowMs: 10_000,
+    telemetry: { enabled: true, driver: "sqlite", location: "/x/bkg.db", flushMs: 5000, retentionDays: 7, queuedEvents: 0 },
+  };
   t.match(renderTop({ ...base, plugins: [] }).join("\n"), /no plugins/);
-  const plugin = { name: "echo", state: "ready", restarts: 2, queued: 0, inflight: 1, calls: 10, errors: 1, ratePerSec: 2.5, errorsPerSec: 0.1, p50: 0.8, p99: 12, rssBytes: 40 * 1048576, cpuPct: 3, methods: [], instances: [{ id: "echo#1", pid: 9, state: "ready", inflight: 1, uptimeMs: 5000, rssBytes: 40 * 1048576, cpuPct: 3 }] };
+  const plugin = {
+    name: "echo",
+    state: "ready",
+    restarts: 2,
+    queued: 0,
+    inflight: 1,
+    calls: 10,
+    errors: 1,
+    ratePerSec: 2.5,
+    errorsPerSec: 0.1,
+    p50: 0.8,
+    p99: 12,
+    rssBytes: 40 * 1048576,
+    cpuPct: 3,
+    methods: [],
+    instances: [{ id: "echo#1", pid: 9, state: "ready", inflight: 1, uptimeMs: 5000, rssBytes: 40 * 1048576, cpuPct: 3 }],
+  };
   const lines = renderTop({ ...base, plugins: [plugin] });
   t.match(lines.find((l) => l.startsWith("echo "))!, /echo\s+ready\s+1\s+1\s+0\s+2\.5\s+800µs\s+12\.0ms\s+0\.1\s+1\s+10\s+40M\s+3\.0%\s+2/);
   t.ok(lines.some((l) => /^ {2}echo#1\s+ready\s+pid 9/.test(l)));

@@ -131,9 +131,7 @@ export const concurrency: Case = {
     const bound = 2000;
     const t0 = Date.now();
     const answers: (Answer | undefined)[] = new Array(n).fill(undefined);
-    const sends = Array.from({ length: n }, (_, i) =>
-      s.send("sleep", h.withMeta({ ms }, { timeoutMs: 10_000 }), 10_000).answer.then((a) => (answers[i] = a)),
-    );
+    const sends = Array.from({ length: n }, (_, i) => s.send("sleep", h.withMeta({ ms }, { timeoutMs: 10_000 }), 10_000).answer.then((a) => (answers[i] = a)));
     let timer: NodeJS.Timeout | undefined;
     const bounded = new Promise<"late">((resolve) => (timer = setTimeout(resolve, bound, "late")));
     const r = await Promise.race([Promise.all(sends), bounded]);
