@@ -10,7 +10,8 @@ import { join } from "node:path";
 import OpenAI from "openai";
 import { apikeysManifest, ROOT, startTestDaemon } from "../helpers/daemon.js";
 import { api } from "../helpers/http.js";
-import { linkModels, llmModelsDir, llmserverManifest, MODEL } from "../helpers/llm.js";
+import { llmserverManifest, MODEL } from "../helpers/llm.js";
+import { testModelsDir } from "../helpers/models.js";
 // @ts-expect-error a plain JavaScript fixture
 import { trigramVector } from "../fixtures/plugins/trigram.mjs";
 
@@ -20,7 +21,7 @@ const FIXTURE = join(ROOT, "test", "fixtures", "plugins", "embed-contract.mjs");
 const QUESTION = [{ role: "user" as const, content: "What is the capital of France? Answer in one word." }];
 
 t.test("/v1 with the openai client", async (t) => {
-  const models = await llmModelsDir();
+  const models = await testModelsDir([MODEL]);
   const d = await startTestDaemon(
     {
       apikeys: apikeysManifest(),
@@ -30,7 +31,6 @@ t.test("/v1 with the openai client", async (t) => {
     { http: { rateLimit: { perCredential: 100000, perIp: 100000 } } },
   );
   t.teardown(() => d.stop());
-  linkModels(d, models);
   await d.waitState("apikeys", "ready");
   const asRoot = api(d.httpUrl!, d.rootToken());
   const newKey = async (name: string, role: string, scopes: string[]) => {
