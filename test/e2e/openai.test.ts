@@ -7,6 +7,7 @@
  */
 import t from "tap";
 import { join } from "node:path";
+import Ajv from "ajv";
 import OpenAI from "openai";
 import { apikeysManifest, ROOT, startTestDaemon } from "../helpers/daemon.js";
 import { api } from "../helpers/http.js";
@@ -98,6 +99,60 @@ t.test("/v1 with the openai client", async (t) => {
     let text = "";
     for await (const c of s) text += c.choices[0]?.text ?? "";
     t.equal(text, r.choices[0].text);
+  });
+
+  t.test("tools: the client's tool calls, plain and streamed, and the round trip with the tool's result", async (t) => {
+    const parameters = { type: "object", properties: { city: { type: "string" }, unit: { enum: ["celsius", "fahrenheit"] } }, required: ["city", "unit"], additionalProperties: false };
+    const validate = new Ajv.default().compile(parameters);
+    const tools: OpenAI.Chat.Completions.ChatCompletionTool[] = [{ type: "function", function: { name: "get_weather", description: "The current weather in a city", parameters } }];
+    const ask: OpenAI.Chat.Completions.ChatCompletionMessageParam[] = [{ role: "user", content: "What is the weather in Paris?" }];
+    const forced = { type: "function", function: { name: "get_weather" } } as const;
+    const r = await client.chat.completions.create({ model: MODEL, messages: ask, tools, tool_choice: forced, temperature: 0, seed: 7, max_tokens: 60 });
+    const choice = r.choices[0];
+    t.equal(choice.finish_reason, "tool_calls");
+    t.equal(choice.message.content, null);
+    t.equal(choice.message.tool_calls?.length, 1);
+    const call = choice.message.tool_calls![0] as OpenAI.Chat.Completions.ChatCompletionMessageFunctionToolCall;
+    t.match(call, { type: "function", id: /^call_/, function: { name: "get_weather" } });
+    t.ok(validate(JSON.parse(call.function.arguments)), `${call.function.arguments} matches the tool's parameters`);
+    t.ok(r.usage!.completion_tokens > 0 && r.usage!.total_tokens === r.usage!.prompt_tokens + r.usage!.completion_tokens, JSON.stringify(r.usage));
+
+    // Streamed: the client's accumulation of delta.tool_calls gives the same call.
+    const stream = await client.chat.completions.create({ model: MODEL, messages: ask, tools, tool_choice: forced, temperature: 0, seed: 7, max_tokens: 60, stream: true });
+    const got: { id?: string; name?: string; args: string }[] = [];
+    let finish: string | null = null;
+    let usage: OpenAI.CompletionUsage | undefined;
+    for await (const chunk of stream) {
+      for (const c of chunk.choices) {
+        for (const d of c.delta.tool_calls ?? []) {
+          const slot = (got[d.index] ??= { args: "" });
+          slot.id ??= d.id;
+          slot.name ??= d.function?.name;
+          slot.args += d.function?.arguments ?? "";
+        }
+        finish = c.finish_reason ?? finish;
+      }
+      if (chunk.usage) usage = chunk.usage;
+    }
+    t.equal(finish, "tool_calls");
+    t.equal(got.length, 1);
+    t.match(got[0], { id: /^call_/, name: "get_weather", args: call.function.arguments }, "the same call as without streaming (temperature 0, a seed)");
+    t.same(usage, r.usage, "the same usage");
+
+    // The caller runs the tool and sends the result; the model answers in text.
+    const followUp = await client.chat.completions.create({
+      model: MODEL,
+      tools,
+      temperature: 0,
+      max_tokens: 30,
+      messages: [...ask, { role: "assistant", content: null, tool_calls: [call] }, { role: "tool", tool_call_id: call.id, content: JSON.stringify({ temperature: 21, sky: "sunny" }) }],
+    });
+    t.ok(followUp.choices[0].message.content && !followUp.choices[0].message.tool_calls, `text after the result: ${JSON.stringify(followUp.choices[0].message)}`);
+
+    const unknown = await v1("POST", "/v1/chat/completions", { body: { model: MODEL, messages: ask, tools, tool_choice: { type: "function", function: { name: "launch" } } } });
+    t.match([unknown.status, unknown.json.error], [400, { type: "invalid_request_error", param: "tool_choice", code: "invalid_tools" }]);
+    const orphan = await v1("POST", "/v1/chat/completions", { body: { model: MODEL, messages: [...ask, { role: "tool", tool_call_id: "call_x", content: "21" }] } });
+    t.match([orphan.status, orphan.json.error], [400, { param: "messages", message: /tool_call_id "call_x"/ }]);
   });
 
   t.test("models: every model of every plugin implementing the contract", async (t) => {
