@@ -88,9 +88,10 @@ export const scenario: Scenario = {
       const port = await freePort();
       const d = await bootDaemon({
         manifests: {
-          llmserver: { ...manifest, cwd: join(ROOT, "plugins", "llmserver"), watch: [], env: { BKG_MODELS_DIR: modelsDir }, config: { ...(manifest.config as object), threads: THREADS, parallel } },
+          llmserver: { ...manifest, cwd: join(ROOT, "plugins", "llmserver"), watch: [], config: { ...(manifest.config as object), threads: THREADS, parallel } },
         },
-        config: { http: { enabled: true, host: "127.0.0.1", port, rateLimit: { perCredential: 0, perIp: 0 }, accessLog: false } },
+        // The daemon hands plugins BKG_MODELS_DIR from its models.dir (a manifest cannot override it).
+        config: { models: { dir: modelsDir }, http: { enabled: true, host: "127.0.0.1", port, rateLimit: { perCredential: 0, perIp: 0 }, accessLog: false } },
       });
       // HTTP listens a moment after the socket answers.
       const url = `http://127.0.0.1:${port}`;

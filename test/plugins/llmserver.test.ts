@@ -257,6 +257,7 @@ t.test("llmserver with SmolLM2 through the daemon", async (t) => {
     await refused({ messages: [...user, { role: "assistant", tool_calls: [call] }] }, /messages\[1\]\.tool_calls\[0\] \(id "call_9"\) has no answer/);
     await refused({ messages: [...user, { role: "tool", tool_call_id: "call_7", content: "x" }] }, /answers tool_call_id "call_7", which no earlier assistant message's tool_calls has/);
     await refused({ messages: [...user, { role: "tool", content: "x" }] }, /role "tool" but no tool_call_id/);
+    await refused({ messages: [{ role: "user" }] }, /messages\[0\] \(role "user"\) has no content/);
     await refused({ messages: [...user, { role: "assistant", tool_calls: [{ ...call, function: { name: "get_time", arguments: "{city: Oslo" } }] }, { role: "tool", tool_call_id: "call_9", content: "12:00" }] }, /tool_calls\[0\]\.function\.arguments is not JSON/);
   });
 });

@@ -96,6 +96,7 @@ export function toHistory(messages: ChatMessage[]): ChatHistoryItem[] {
   const history: ChatHistoryItem[] = [];
   const unanswered = new Map<string, { call: ChatModelFunctionCall; where: string }>();
   messages.forEach((m, i) => {
+    if (m.role !== "assistant" && (m.content === undefined || m.content === null)) throw bad(`messages[${i}] (role "${m.role}") has no content; only an assistant message may leave it out`);
     if (m.role === "system" || m.role === "developer") history.push({ type: "system", text: text(m, i) });
     else if (m.role === "user") history.push({ type: "user", text: text(m, i) });
     else if (m.role === "assistant") {
