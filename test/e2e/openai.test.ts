@@ -10,6 +10,7 @@ import { join } from "node:path";
 import Ajv from "ajv";
 import OpenAI from "openai";
 import { apikeysManifest, ROOT, startTestDaemon } from "../helpers/daemon.js";
+import { embeddingsManifest, MINILM } from "../helpers/embeddings-plugin.js";
 import { api } from "../helpers/http.js";
 import { llmserverManifest, MODEL } from "../helpers/llm.js";
 import { testModelsDir } from "../helpers/models.js";
@@ -22,11 +23,13 @@ const FIXTURE = join(ROOT, "test", "fixtures", "plugins", "embed-contract.mjs");
 const QUESTION = [{ role: "user" as const, content: "What is the capital of France? Answer in one word." }];
 
 t.test("/v1 with the openai client", async (t) => {
-  const models = await testModelsDir([MODEL]);
+  const models = await testModelsDir([MODEL, MINILM]);
   const d = await startTestDaemon(
     {
       apikeys: apikeysManifest(),
-      llmserver: llmserverManifest(models, { parallel: 2, contextSize: 512 }),
+      // queueTimeoutMs: a request finding both sequences busy is refused within a second (429 below).
+      llmserver: llmserverManifest(models, { parallel: 2, contextSize: 512, queueTimeoutMs: 1000 }),
+      embeddings: embeddingsManifest(models),
       embedfix: { name: "embedfix", version: "1.0.0", command: ["node", FIXTURE], provides: ["models", "embed"] },
     },
     { http: { rateLimit: { perCredential: 100000, perIp: 100000 } } },
@@ -39,7 +42,7 @@ t.test("/v1 with the openai client", async (t) => {
     if (r.status !== 201) throw new Error(`POST /api/keys: ${r.status} ${r.text}`);
     return r.json as { id: string; key: string };
   };
-  const full = await newKey("apps", "operator", ["llmserver.*", "embedfix.*"]);
+  const full = await newKey("apps", "operator", ["llmserver.*", "embedfix.*", "embeddings.*"]);
   const client = new OpenAI({ baseURL: `${d.httpUrl}/v1`, apiKey: full.key, maxRetries: 0 });
   const v1 = api(d.httpUrl!, full.key);
 
@@ -158,7 +161,8 @@ t.test("/v1 with the openai client", async (t) => {
   t.test("models: every model of every plugin implementing the contract", async (t) => {
     const list = await client.models.list();
     const ids = list.data.map((m) => m.id).sort();
-    t.same(ids, [MODEL, "trigram-8"].sort());
+    t.same(ids, [MINILM, MODEL, "trigram-8"].sort(), "llmserver's GGUF, the embeddings plugin's ONNX model, the fixture's");
+    t.match(list.data.find((m) => m.id === MINILM), { object: "model", owned_by: "embeddings" });
     t.match(list.data.find((m) => m.id === MODEL), { object: "model", owned_by: "llmserver" });
     t.equal((await client.models.retrieve(MODEL)).id, MODEL);
   });
@@ -176,6 +180,54 @@ t.test("/v1 with the openai client", async (t) => {
     const f = await v1("POST", "/v1/embeddings", { body: { model: "trigram-8", input: "the cat sat", encoding_format: "float" } });
     t.same(f.json.data, [{ object: "embedding", index: 0, embedding: trigramVector("the cat sat") }]);
     t.equal((await v1("POST", "/v1/embeddings", { body: { model: MODEL, input: "x" } })).status, 404, "a chat model is not an embedding model");
+  });
+
+  t.test("embeddings: the real embeddings plugin (all-MiniLM-L6-v2) through the client", async (t) => {
+    const input = ["A cat is sitting on the mat.", "A kitten rests on a rug.", "The stock market fell sharply today."];
+    const r = await client.embeddings.create({ model: MINILM, input });
+    t.equal(r.object, "list");
+    t.equal(r.model, MINILM);
+    t.same(r.data.map((e) => e.index), [0, 1, 2]);
+    const [cat, kitten, stocks] = r.data.map((e) => e.embedding);
+    t.equal(cat.length, 384, "384 dimensions");
+    const dot = (a: number[], b: number[]) => a.reduce((n, x, i) => n + x * b[i], 0);
+    t.ok(Math.abs(dot(cat, cat) - 1) < 1e-3, "unit length");
+    t.ok(dot(cat, kitten) > dot(cat, stocks) + 0.2, `related sentences are closer: cat~kitten ${dot(cat, kitten).toFixed(3)}, cat~stocks ${dot(cat, stocks).toFixed(3)}`);
+    t.ok(r.usage.prompt_tokens > 10 && r.usage.total_tokens === r.usage.prompt_tokens, JSON.stringify(r.usage));
+    // The client asked for base64; the same vectors as floats.
+    const f = await v1("POST", "/v1/embeddings", { body: { model: MINILM, input: input[0], encoding_format: "float" } });
+    t.ok(
+      (f.json.data[0].embedding as number[]).every((x, i) => Math.abs(x - cat[i]) < 1e-6),
+      "float and base64 answers agree",
+    );
+  });
+
+  t.test("bad input: more requests than sequences wait, then 429 in OpenAI's shape with Retry-After", async (t) => {
+    const stop = new AbortController();
+    const long = [0, 1].map(() =>
+      fetch(`${d.httpUrl}/v1/completions`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${full.key}`, "content-type": "application/json" },
+        body: JSON.stringify({ model: MODEL, prompt: "1, 2, 3, 4, 5, 6, 7, 8,", max_tokens: 450, temperature: 0, stream: true }),
+        signal: stop.signal,
+      }).then((r) => r.body?.getReader().read(), () => undefined),
+    );
+    const busy = async () => (await d.client.call<{ models: { name: string; sequences?: { busy: number } }[] }>("llmserver.models")).models.find((m) => m.name === MODEL)?.sequences?.busy;
+    await d.waitFor(async () => (await busy()) === 2, "both sequences busy", 20_000);
+    const r = await fetch(`${d.httpUrl}/v1/chat/completions`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${full.key}`, "content-type": "application/json" },
+      body: JSON.stringify({ model: MODEL, messages: QUESTION, max_tokens: 4 }),
+    });
+    const body = (await r.json()) as { error: { type: string; code: string; message: string } };
+    t.equal(r.status, 429);
+    t.match(body.error, { type: "rate_limit_error", code: "sequences_busy", message: /all 2 sequences of model "smollm2-135m-instruct" stayed busy/ });
+    t.equal(r.headers.get("retry-after"), "1");
+    const thrown = await client.chat.completions.create({ model: MODEL, messages: QUESTION, max_tokens: 4 }).catch((e: unknown) => e);
+    t.ok(thrown instanceof OpenAI.RateLimitError, "the client raises its RateLimitError");
+    stop.abort();
+    await Promise.all(long);
+    await d.waitFor(async () => (await busy()) === 0, "the sequences freed", 10_000);
   });
 
   t.test("bad input: errors in OpenAI's shape with the right status", async (t) => {
@@ -232,6 +284,9 @@ t.test("/v1 with the openai client", async (t) => {
   });
 
   t.test("bad input: a client gone mid-stream stops the generation and frees the sequence", async (t) => {
+    const cancelled = async () =>
+      Number(/bkg_calls_total\{plugin="llmserver",method="complete",outcome="RequestCancelled"\} (\d+)/.exec((await asRoot("GET", "/metrics")).text)?.[1] ?? 0);
+    const before = await cancelled();
     const ac = new AbortController();
     const r = await fetch(`${d.httpUrl}/v1/completions`, {
       method: "POST",
@@ -244,8 +299,7 @@ t.test("/v1 with the openai client", async (t) => {
     ac.abort();
     const busy = async () => (await d.client.call<{ models: { name: string; sequences?: { busy: number } }[] }>("llmserver.models")).models.find((m) => m.name === MODEL)?.sequences?.busy;
     await d.waitFor(async () => (await busy()) === 0, "the sequence freed", 5_000);
-    const metrics = (await asRoot("GET", "/metrics")).text;
-    t.match(metrics, /bkg_calls_total\{plugin="llmserver",method="complete",outcome="RequestCancelled"\} 1/, "the call ended as cancelled, not finished");
+    t.equal(await cancelled(), before + 1, "the call ended as cancelled, not finished");
   });
 
   t.test("token usage per key and model: bkg top, telemetry, /metrics", async (t) => {
