@@ -18,7 +18,7 @@ import { availableParallelism } from "node:os";
 import { getLlama, LlamaChat, LlamaLogLevel, resolveChatWrapper } from "node-llama-cpp";
 import { bootDaemon } from "./lib/daemon.js";
 import { freePort } from "./lib/gateway.js";
-import { LLM_MODEL, llmModelsDir } from "./lib/llm-model.js";
+import { LLM_MODEL, llmModelFile, llmModelsDir } from "./lib/llm-model.js";
 import { ROOT } from "./lib/paths.js";
 import { waitFor } from "./lib/procs.js";
 import type { Row, Scenario, TargetCheck } from "./lib/scenario.js";
@@ -88,9 +88,10 @@ export const scenario: Scenario = {
       const port = await freePort();
       const d = await bootDaemon({
         manifests: {
-          llmserver: { ...manifest, cwd: join(ROOT, "plugins", "llmserver"), watch: [], env: { BKG_MODELS_DIR: modelsDir }, config: { ...(manifest.config as object), threads: THREADS, parallel } },
+          llmserver: { ...manifest, cwd: join(ROOT, "plugins", "llmserver"), watch: [], config: { ...(manifest.config as object), threads: THREADS, parallel } },
         },
-        config: { http: { enabled: true, host: "127.0.0.1", port, rateLimit: { perCredential: 0, perIp: 0 }, accessLog: false } },
+        // The daemon hands plugins BKG_MODELS_DIR from its models.dir (a manifest cannot override it).
+        config: { models: { dir: modelsDir }, http: { enabled: true, host: "127.0.0.1", port, rateLimit: { perCredential: 0, perIp: 0 }, accessLog: false } },
       });
       // HTTP listens a moment after the socket answers.
       const url = `http://127.0.0.1:${port}`;
@@ -101,7 +102,7 @@ export const scenario: Scenario = {
     const { d, url, token } = await boot(1);
 
     const llama = await getLlama({ gpu: false, build: "never", logLevel: LlamaLogLevel.error });
-    const model = await llama.loadModel({ modelPath: join(modelsDir, LLM_MODEL, "model.gguf"), gpuLayers: 0 });
+    const model = await llama.loadModel({ modelPath: llmModelFile(modelsDir), gpuLayers: 0 });
     const context = await model.createContext({ sequences: 1, contextSize: 2048, threads: THREADS });
     const sequence = context.getSequence();
     // Resolved once, as llmserver does at load (LlamaChat's "auto" resolves it on every construction).

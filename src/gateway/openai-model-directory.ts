@@ -2,8 +2,9 @@
  * Which plugin serves a model, for the /v1 routes. Nothing here knows a model or a plugin by
  * name: any plugin that provides `models` (the model contract) and the method a route needs
  * (`chat`, `complete`, `embed`) is asked `<plugin>.models`, and serves the models it lists.
- * Answers are kept for a few seconds; a model not found in them is looked up once more before
- * the 404 (a model pulled a moment ago is found at once).
+ * Answers are kept: a request whose model is in them goes straight to its plugin (answers older
+ * than a few seconds are refreshed in the background); a model not found in them is looked up
+ * once more before the 404 (a model pulled a moment ago is found at once).
  */
 import { BkgError, ErrorCodes } from "@bkg/protocol";
 import type { DaemonContext } from "./daemon-context.js";
@@ -30,6 +31,8 @@ export type ModelMethod = (typeof MODEL_METHODS)[number];
 
 export class ModelDirectory {
   private readonly cache = new Map<string, { at: number; models: ContractModel[] }>();
+  /** The background refresh under way, if any (one at a time). */
+  private refreshing?: Promise<unknown>;
 
   constructor(private readonly ctx: DaemonContext) {}
 
@@ -60,10 +63,31 @@ export class ModelDirectory {
     }
   }
 
+  /**
+   * A request's model found in the answers already kept, however old, without asking any plugin:
+   * asking costs a round trip to the plugin before the first token (the bench's TTFT), and a
+   * model a plugin listed stays served until it is removed, when the plugin's own "not pulled"
+   * error answers the request. Stale answers are refreshed in the background for the next one.
+   */
+  private cachedPick(pick: (all: ServedModel[]) => ServedModel | undefined): ServedModel | undefined {
+    const servers = this.servers();
+    if (!servers.every((s) => this.cache.has(s.plugin))) return undefined;
+    const found = pick(this.combine(servers, servers.map((s) => this.cache.get(s.plugin)!.models)));
+    if (found && !this.refreshing && servers.some((s) => Date.now() - this.cache.get(s.plugin)!.at >= TTL_MS)) {
+      this.refreshing = this.list()
+        .catch(() => undefined)
+        .finally(() => (this.refreshing = undefined));
+    }
+    return found;
+  }
+
   /** Every model any contract plugin serves (first plugin wins a name both list). */
   async list(fresh = false): Promise<ServedModel[]> {
     const servers = this.servers();
-    const lists = await Promise.all(servers.map((s) => this.modelsOf(s.plugin, fresh)));
+    return this.combine(servers, await Promise.all(servers.map((s) => this.modelsOf(s.plugin, fresh))));
+  }
+
+  private combine(servers: { plugin: string; methods: string[] }[], lists: ContractModel[][]): ServedModel[] {
     const seen = new Set<string>();
     const out: ServedModel[] = [];
     servers.forEach((s, i) => {
@@ -82,7 +106,7 @@ export class ModelDirectory {
    */
   async find(model: string, method: ModelMethod, visible: (m: ServedModel) => boolean = () => true): Promise<ServedModel> {
     const pick = (all: ServedModel[]) => all.find((s) => s.model.name === model && s.methods.includes(method));
-    const found = pick(await this.list()) ?? pick(await this.list(true));
+    const found = this.cachedPick(pick) ?? pick(await this.list()) ?? pick(await this.list(true));
     if (found) return found;
     const all = await this.list();
     const usable = all.filter((s) => s.methods.includes(method) && visible(s)).map((s) => s.model.name);

@@ -3,7 +3,8 @@
  * response objects. The contract (docs/openai.md): `chat` takes {messages, model, temperature,
  * top_p, max_tokens, stop, seed, response_format, tools?} and answers {model, message,
  * finish_reason, usage}; `complete` takes {prompt, ...} and answers {model, text, finish_reason,
- * usage}; both stream {delta} values as progress. `embed` takes {input: string[], model} and
+ * usage}; both stream {delta} values as progress. With `tools`, `chat`'s message may carry
+ * `tool_calls` (finish_reason "tool_calls"), streamed as {tool_calls: [{index, id, type, function}]}. `embed` takes {input: string[], model} and
  * answers {data: [{index, embedding}], model, dimensions?, usage: {prompt_tokens}}.
  */
 import { randomUUID } from "node:crypto";
@@ -15,9 +16,17 @@ export interface Usage {
   total_tokens: number;
 }
 
+/** A tool call in OpenAI's shape (what `chat` answers and streams; `index` only in stream deltas). */
+export interface ToolCallOut {
+  index?: number;
+  id: string;
+  type: "function";
+  function: { name: string; arguments: string };
+}
+
 export interface ChatAnswer {
   model?: string;
-  message?: { role?: string; content?: string | null };
+  message?: { role?: string; content?: string | null; tool_calls?: ToolCallOut[] };
   finish_reason?: string;
   usage?: Partial<Usage>;
 }
@@ -47,8 +56,9 @@ function samplingParams(body: Body): Body {
 
 export function chatParams(body: Body): Body {
   if (!Array.isArray(body.messages) || body.messages.length === 0) throw badParam("messages", "messages must be a non-empty array of {role, content}");
-  const out = { ...samplingParams(body), messages: body.messages };
-  if (Array.isArray(body.tools) && body.tools.length) (out as Body).tools = body.tools;
+  const out: Body = { ...samplingParams(body), messages: body.messages };
+  // Function calling: passed on as they are; the plugin checks them (docs/openai.md, "Tools").
+  for (const k of ["tools", "tool_choice", "parallel_tool_calls"] as const) if (body[k] !== undefined && body[k] !== null) out[k] = body[k];
   return out;
 }
 
@@ -68,12 +78,15 @@ export const newId = (prefix: string) => `${prefix}-${randomUUID().replaceAll("-
 export const nowSeconds = () => Math.floor(Date.now() / 1000);
 
 export function chatCompletion(id: string, created: number, model: string, a: ChatAnswer) {
+  const calls = a.message?.tool_calls?.length ? a.message.tool_calls.map(({ index: _streamIndex, ...call }) => call) : undefined;
+  // With tool calls and no text, content is null (OpenAI's shape); otherwise always a string.
+  const content = a.message?.content ?? (calls ? null : "");
   return {
     id,
     object: "chat.completion" as const,
     created,
     model: a.model ?? model,
-    choices: [{ index: 0, message: { role: "assistant" as const, content: a.message?.content ?? "", refusal: null }, logprobs: null, finish_reason: a.finish_reason ?? "stop" }],
+    choices: [{ index: 0, message: { role: "assistant" as const, content, refusal: null, ...(calls ? { tool_calls: calls } : {}) }, logprobs: null, finish_reason: a.finish_reason ?? "stop" }],
     usage: usageOf(a.usage),
   };
 }
@@ -95,6 +108,12 @@ export function textCompletion(id: string, created: number, model: string, a: Co
 
 export function textChunk(id: string, created: number, model: string, text: string, finish: string | null, usage?: Usage) {
   return { id, object: "text_completion" as const, created, model, choices: [{ index: 0, text, logprobs: null, finish_reason: finish }], ...(usage ? { usage } : {}) };
+}
+
+/** The tool calls a streamed {tool_calls} value carries (each with its index in the answer). */
+export function toolCallsOf(value: unknown): ToolCallOut[] {
+  const calls = (value as { tool_calls?: unknown } | null)?.tool_calls;
+  return Array.isArray(calls) ? (calls as ToolCallOut[]) : [];
 }
 
 /** The text a streamed {delta} value carries. */

@@ -7,10 +7,13 @@
  */
 import t from "tap";
 import { join } from "node:path";
+import Ajv from "ajv";
 import OpenAI from "openai";
 import { apikeysManifest, ROOT, startTestDaemon } from "../helpers/daemon.js";
+import { embeddingsManifest, MINILM } from "../helpers/embeddings-plugin.js";
 import { api } from "../helpers/http.js";
-import { linkModels, llmModelsDir, llmserverManifest, MODEL } from "../helpers/llm.js";
+import { llmserverManifest, MODEL } from "../helpers/llm.js";
+import { testModelsDir } from "../helpers/models.js";
 // @ts-expect-error a plain JavaScript fixture
 import { trigramVector } from "../fixtures/plugins/trigram.mjs";
 
@@ -20,17 +23,18 @@ const FIXTURE = join(ROOT, "test", "fixtures", "plugins", "embed-contract.mjs");
 const QUESTION = [{ role: "user" as const, content: "What is the capital of France? Answer in one word." }];
 
 t.test("/v1 with the openai client", async (t) => {
-  const models = await llmModelsDir();
+  const models = await testModelsDir([MODEL, MINILM]);
   const d = await startTestDaemon(
     {
       apikeys: apikeysManifest(),
-      llmserver: llmserverManifest(models, { parallel: 2, contextSize: 512 }),
+      // queueTimeoutMs: a request finding both sequences busy is refused within a second (429 below).
+      llmserver: llmserverManifest(models, { parallel: 2, contextSize: 512, queueTimeoutMs: 1000 }),
+      embeddings: embeddingsManifest(models),
       embedfix: { name: "embedfix", version: "1.0.0", command: ["node", FIXTURE], provides: ["models", "embed"] },
     },
     { http: { rateLimit: { perCredential: 100000, perIp: 100000 } } },
   );
   t.teardown(() => d.stop());
-  linkModels(d, models);
   await d.waitState("apikeys", "ready");
   const asRoot = api(d.httpUrl!, d.rootToken());
   const newKey = async (name: string, role: string, scopes: string[]) => {
@@ -38,7 +42,7 @@ t.test("/v1 with the openai client", async (t) => {
     if (r.status !== 201) throw new Error(`POST /api/keys: ${r.status} ${r.text}`);
     return r.json as { id: string; key: string };
   };
-  const full = await newKey("apps", "operator", ["llmserver.*", "embedfix.*"]);
+  const full = await newKey("apps", "operator", ["llmserver.*", "embedfix.*", "embeddings.*"]);
   const client = new OpenAI({ baseURL: `${d.httpUrl}/v1`, apiKey: full.key, maxRetries: 0 });
   const v1 = api(d.httpUrl!, full.key);
 
@@ -103,10 +107,68 @@ t.test("/v1 with the openai client", async (t) => {
     t.equal(text, r.choices[0].text);
   });
 
+  t.test("tools: the client's tool calls, plain and streamed, and the round trip with the tool's result", async (t) => {
+    const parameters = { type: "object", properties: { city: { type: "string" }, unit: { enum: ["celsius", "fahrenheit"] } }, required: ["city", "unit"], additionalProperties: false };
+    const validate = new Ajv.default().compile(parameters);
+    const tools: OpenAI.Chat.Completions.ChatCompletionTool[] = [{ type: "function", function: { name: "get_weather", description: "The current weather in a city", parameters } }];
+    const ask: OpenAI.Chat.Completions.ChatCompletionMessageParam[] = [{ role: "user", content: "What is the weather in Paris?" }];
+    const forced = { type: "function", function: { name: "get_weather" } } as const;
+    const r = await client.chat.completions.create({ model: MODEL, messages: ask, tools, tool_choice: forced, temperature: 0, seed: 7, max_tokens: 60 });
+    const choice = r.choices[0];
+    t.equal(choice.finish_reason, "tool_calls");
+    t.equal(choice.message.content, null);
+    t.equal(choice.message.tool_calls?.length, 1);
+    const call = choice.message.tool_calls![0] as OpenAI.Chat.Completions.ChatCompletionMessageFunctionToolCall;
+    t.match(call, { type: "function", id: /^call_/, function: { name: "get_weather" } });
+    t.ok(validate(JSON.parse(call.function.arguments)), `${call.function.arguments} matches the tool's parameters`);
+    t.ok(r.usage!.completion_tokens > 0 && r.usage!.total_tokens === r.usage!.prompt_tokens + r.usage!.completion_tokens, JSON.stringify(r.usage));
+
+    // Streamed: the client's accumulation of delta.tool_calls gives the same call.
+    const stream = await client.chat.completions.create({ model: MODEL, messages: ask, tools, tool_choice: forced, temperature: 0, seed: 7, max_tokens: 60, stream: true });
+    const got: { id?: string; name?: string; args: string }[] = [];
+    let finish: string | null = null;
+    let usage: OpenAI.CompletionUsage | undefined;
+    for await (const chunk of stream) {
+      for (const c of chunk.choices) {
+        for (const d of c.delta.tool_calls ?? []) {
+          const slot = (got[d.index] ??= { args: "" });
+          slot.id ??= d.id;
+          slot.name ??= d.function?.name;
+          slot.args += d.function?.arguments ?? "";
+        }
+        finish = c.finish_reason ?? finish;
+      }
+      if (chunk.usage) usage = chunk.usage;
+    }
+    t.equal(finish, "tool_calls");
+    t.equal(got.length, 1);
+    t.match(got[0], { id: /^call_/, name: "get_weather", args: call.function.arguments }, "the same call as without streaming (temperature 0, a seed)");
+    t.same(usage, r.usage, "the same usage");
+
+    // The caller runs the tool and sends the result; the model answers in text.
+    const followUp = await client.chat.completions.create({
+      model: MODEL,
+      tools,
+      temperature: 0,
+      max_tokens: 30,
+      messages: [...ask, { role: "assistant", content: null, tool_calls: [call] }, { role: "tool", tool_call_id: call.id, content: JSON.stringify({ temperature: 21, sky: "sunny" }) }],
+    });
+    t.ok(followUp.choices[0].message.content && !followUp.choices[0].message.tool_calls, `text after the result: ${JSON.stringify(followUp.choices[0].message)}`);
+
+    const unknown = await v1("POST", "/v1/chat/completions", { body: { model: MODEL, messages: ask, tools, tool_choice: { type: "function", function: { name: "launch" } } } });
+    t.match([unknown.status, unknown.json.error], [400, { type: "invalid_request_error", param: "tool_choice", code: "invalid_tools" }]);
+    const orphan = await v1("POST", "/v1/chat/completions", { body: { model: MODEL, messages: [...ask, { role: "tool", tool_call_id: "call_x", content: "21" }] } });
+    t.match([orphan.status, orphan.json.error], [400, { param: "messages", message: /tool_call_id "call_x"/ }]);
+  });
+
   t.test("models: every model of every plugin implementing the contract", async (t) => {
     const list = await client.models.list();
     const ids = list.data.map((m) => m.id).sort();
-    t.same(ids, [MODEL, "trigram-8"].sort());
+    t.same(ids, [MINILM, MODEL, "trigram-8"].sort(), "llmserver's GGUF, the embeddings plugin's ONNX model, the fixture's");
+    t.match(
+      list.data.find((m) => m.id === MINILM),
+      { object: "model", owned_by: "embeddings" },
+    );
     t.match(
       list.data.find((m) => m.id === MODEL),
       { object: "model", owned_by: "llmserver" },
@@ -127,6 +189,60 @@ t.test("/v1 with the openai client", async (t) => {
     const f = await v1("POST", "/v1/embeddings", { body: { model: "trigram-8", input: "the cat sat", encoding_format: "float" } });
     t.same(f.json.data, [{ object: "embedding", index: 0, embedding: trigramVector("the cat sat") }]);
     t.equal((await v1("POST", "/v1/embeddings", { body: { model: MODEL, input: "x" } })).status, 404, "a chat model is not an embedding model");
+  });
+
+  t.test("embeddings: the real embeddings plugin (all-MiniLM-L6-v2) through the client", async (t) => {
+    const input = ["A cat is sitting on the mat.", "A kitten rests on a rug.", "The stock market fell sharply today."];
+    const r = await client.embeddings.create({ model: MINILM, input });
+    t.equal(r.object, "list");
+    t.equal(r.model, MINILM);
+    t.same(
+      r.data.map((e) => e.index),
+      [0, 1, 2],
+    );
+    const [cat, kitten, stocks] = r.data.map((e) => e.embedding);
+    t.equal(cat.length, 384, "384 dimensions");
+    const dot = (a: number[], b: number[]) => a.reduce((n, x, i) => n + x * b[i], 0);
+    t.ok(Math.abs(dot(cat, cat) - 1) < 1e-3, "unit length");
+    t.ok(dot(cat, kitten) > dot(cat, stocks) + 0.2, `related sentences are closer: cat~kitten ${dot(cat, kitten).toFixed(3)}, cat~stocks ${dot(cat, stocks).toFixed(3)}`);
+    t.ok(r.usage.prompt_tokens > 10 && r.usage.total_tokens === r.usage.prompt_tokens, JSON.stringify(r.usage));
+    // The client asked for base64; the same vectors as floats.
+    const f = await v1("POST", "/v1/embeddings", { body: { model: MINILM, input: input[0], encoding_format: "float" } });
+    t.ok(
+      (f.json.data[0].embedding as number[]).every((x, i) => Math.abs(x - cat[i]) < 1e-6),
+      "float and base64 answers agree",
+    );
+  });
+
+  t.test("bad input: more requests than sequences wait, then 429 in OpenAI's shape with Retry-After", async (t) => {
+    const stop = new AbortController();
+    const long = [0, 1].map(() =>
+      fetch(`${d.httpUrl}/v1/completions`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${full.key}`, "content-type": "application/json" },
+        body: JSON.stringify({ model: MODEL, prompt: "1, 2, 3, 4, 5, 6, 7, 8,", max_tokens: 450, temperature: 0, stream: true }),
+        signal: stop.signal,
+      }).then(
+        (r) => r.body?.getReader().read(),
+        () => undefined,
+      ),
+    );
+    const busy = async () => (await d.client.call<{ models: { name: string; sequences?: { busy: number } }[] }>("llmserver.models")).models.find((m) => m.name === MODEL)?.sequences?.busy;
+    await d.waitFor(async () => (await busy()) === 2, "both sequences busy", 20_000);
+    const r = await fetch(`${d.httpUrl}/v1/chat/completions`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${full.key}`, "content-type": "application/json" },
+      body: JSON.stringify({ model: MODEL, messages: QUESTION, max_tokens: 4 }),
+    });
+    const body = (await r.json()) as { error: { type: string; code: string; message: string } };
+    t.equal(r.status, 429);
+    t.match(body.error, { type: "rate_limit_error", code: "sequences_busy", message: /all 2 sequences of model "smollm2-135m-instruct" stayed busy/ });
+    t.equal(r.headers.get("retry-after"), "1");
+    const thrown = await client.chat.completions.create({ model: MODEL, messages: QUESTION, max_tokens: 4 }).catch((e: unknown) => e);
+    t.ok(thrown instanceof OpenAI.RateLimitError, "the client raises its RateLimitError");
+    stop.abort();
+    await Promise.all(long);
+    await d.waitFor(async () => (await busy()) === 0, "the sequences freed", 10_000);
   });
 
   t.test("bad input: errors in OpenAI's shape with the right status", async (t) => {
@@ -187,6 +303,8 @@ t.test("/v1 with the openai client", async (t) => {
   });
 
   t.test("bad input: a client gone mid-stream stops the generation and frees the sequence", async (t) => {
+    const cancelled = async () => Number(/bkg_calls_total\{plugin="llmserver",method="complete",outcome="RequestCancelled"\} (\d+)/.exec((await asRoot("GET", "/metrics")).text)?.[1] ?? 0);
+    const before = await cancelled();
     const ac = new AbortController();
     const r = await fetch(`${d.httpUrl}/v1/completions`, {
       method: "POST",
@@ -199,8 +317,7 @@ t.test("/v1 with the openai client", async (t) => {
     ac.abort();
     const busy = async () => (await d.client.call<{ models: { name: string; sequences?: { busy: number } }[] }>("llmserver.models")).models.find((m) => m.name === MODEL)?.sequences?.busy;
     await d.waitFor(async () => (await busy()) === 0, "the sequence freed", 5_000);
-    const metrics = (await asRoot("GET", "/metrics")).text;
-    t.match(metrics, /bkg_calls_total\{plugin="llmserver",method="complete",outcome="RequestCancelled"\} 1/, "the call ended as cancelled, not finished");
+    t.equal(await cancelled(), before + 1, "the call ended as cancelled, not finished");
   });
 
   t.test("token usage per key and model: bkg top, telemetry, /metrics", async (t) => {

@@ -10,7 +10,8 @@ import { join } from "node:path";
 import Ajv from "ajv";
 import { BkgError, ErrorCodes } from "@bkg/protocol";
 import { startTestDaemon } from "../helpers/daemon.js";
-import { linkModels, llmModelsDir, llmserverManifest, MODEL } from "../helpers/llm.js";
+import { llmserverManifest, MODEL } from "../helpers/llm.js";
+import { testModelsDir } from "../helpers/models.js";
 
 const errorOf = async (p: Promise<unknown>): Promise<BkgError> => {
   try {
@@ -23,7 +24,7 @@ const errorOf = async (p: Promise<unknown>): Promise<BkgError> => {
 
 interface ChatResult {
   model: string;
-  message: { role: string; content: string };
+  message: { role: string; content: string; tool_calls?: { id: string; type: string; function: { name: string; arguments: string } }[] };
   finish_reason: string;
   usage: { prompt_tokens: number; completion_tokens: number; total_tokens: number };
 }
@@ -32,13 +33,28 @@ interface ModelsResult {
 }
 
 const ask = (content: string, extra: Record<string, unknown> = {}) => ({ model: MODEL, messages: [{ role: "user", content }], temperature: 0, seed: 42, max_tokens: 24, ...extra });
+const WEATHER = {
+  type: "object",
+  properties: { city: { type: "string" }, unit: { enum: ["celsius", "fahrenheit"] } },
+  required: ["city", "unit"],
+  additionalProperties: false,
+};
+const TIME = { type: "object", properties: { city: { type: "string", description: "the city's name" } }, required: ["city"], additionalProperties: false };
+/** Two tools in OpenAI's shape (function definitions with JSON-schema parameters). */
+const TOOLS = [
+  { type: "function", function: { name: "get_weather", description: "The current weather in a city", parameters: WEATHER } },
+  { type: "function", function: { name: "get_time", description: "The local time in a city", parameters: TIME } },
+];
+const validateWeather = new Ajv.default().compile(WEATHER);
+const validateTime = new Ajv.default().compile(TIME);
+
 /** A prompt the model keeps answering for as long as it may (counting). */
 const LONG = { model: MODEL, prompt: "1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12,", temperature: 0, max_tokens: 1500 };
 
 t.setTimeout(300_000);
 
 t.test("llmserver with SmolLM2 through the daemon", async (t) => {
-  const store = await llmModelsDir();
+  const store = await testModelsDir([MODEL]);
   // The real model, plus a corrupt one (a truncated GGUF) in a store of this test's own.
   const dir = mkdtempSync(join(tmpdir(), "bkg-llm-store-"));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
@@ -49,7 +65,6 @@ t.test("llmserver with SmolLM2 through the daemon", async (t) => {
 
   const d = await startTestDaemon({ llmserver: llmserverManifest(dir, { parallel: 2, contextSize: 512 }) });
   t.teardown(() => d.stop());
-  linkModels(d, dir);
   const c = d.client;
 
   t.test("lazy: the plugin starts on the first call, not with the daemon", async (t) => {
@@ -174,8 +189,76 @@ t.test("llmserver with SmolLM2 through the daemon", async (t) => {
   t.test("bad input: invalid params are refused by the schema", async (t) => {
     t.equal((await errorOf(c.call("llmserver.chat", { messages: [] }))).code, ErrorCodes.InvalidParams);
     t.equal((await errorOf(c.call("llmserver.chat", ask("Hi", { temperature: -1 })))).code, ErrorCodes.InvalidParams);
-    const tools = await errorOf(c.call("llmserver.chat", ask("Hi", { tools: [{ type: "function", function: { name: "f" } }] })));
-    t.match(tools.message, /tools \(function calling\) are not supported/);
+  });
+
+  t.test("tools: a forced tool_choice answers an OpenAI tool call whose arguments match the tool's schema", async (t) => {
+    const streamed: unknown[] = [];
+    const r = await c.call<ChatResult>("llmserver.chat", ask("What is the weather in Paris?", { max_tokens: 60, tools: TOOLS, tool_choice: { type: "function", function: { name: "get_weather" } } }), {
+      onProgress: (v) => streamed.push(v),
+    });
+    t.equal(r.finish_reason, "tool_calls");
+    t.equal(r.message.content, null, "no text next to the call");
+    t.equal(r.message.tool_calls?.length, 1, JSON.stringify(r.message.tool_calls));
+    const call = r.message.tool_calls![0];
+    t.match(call, { type: "function", id: /^call_[0-9a-f]{24}$/, function: { name: "get_weather" } });
+    const args = JSON.parse(call.function.arguments);
+    t.ok(validateWeather(args), `${call.function.arguments} matches get_weather's parameters: ${JSON.stringify(validateWeather.errors)}`);
+    t.match(args.city, /Paris/, "the model filled in the city from the question");
+    t.ok(r.usage.completion_tokens > 0, `the call's tokens are counted: ${JSON.stringify(r.usage)}`);
+    t.same(streamed, [{ tool_calls: [{ index: 0, ...call }] }], "the call was streamed once, complete, as the answer has it");
+  });
+
+  t.test('tools: tool_choice "required" calls one of the tools, with that tool\'s arguments', async (t) => {
+    const r = await c.call<ChatResult>("llmserver.chat", ask("What time is it in Tokyo?", { max_tokens: 60, tools: TOOLS, tool_choice: "required", parallel_tool_calls: false }));
+    t.equal(r.finish_reason, "tool_calls");
+    t.equal(r.message.tool_calls?.length, 1, "parallel_tool_calls: false gives one call");
+    const call = r.message.tool_calls![0];
+    const validate = call.function.name === "get_weather" ? validateWeather : call.function.name === "get_time" ? validateTime : undefined;
+    t.ok(validate, `the call names a tool: ${call.function.name}`);
+    t.ok(validate?.(JSON.parse(call.function.arguments)), `${call.function.arguments} matches ${call.function.name}'s parameters`);
+  });
+
+  t.test("tools: a tool's result in the history is what the model answers from", async (t) => {
+    const messages = [
+      { role: "user", content: "What is the weather in Paris?" },
+      { role: "assistant", content: null, tool_calls: [{ id: "call_1", type: "function", function: { name: "get_weather", arguments: '{"city": "Paris", "unit": "celsius"}' } }] },
+      { role: "tool", tool_call_id: "call_1", content: '{"temperature": 21, "sky": "sunny"}' },
+    ];
+    const chunks: string[] = [];
+    const r = await c.call<ChatResult>("llmserver.chat", { model: MODEL, messages, tools: TOOLS, temperature: 0, seed: 42, max_tokens: 40 }, { onProgress: (v) => chunks.push((v as { delta: string }).delta) });
+    t.equal(r.message.tool_calls, undefined, "an answer in text, not another call");
+    t.ok(["stop", "length"].includes(r.finish_reason), r.finish_reason);
+    t.ok(r.message.content.length > 0 && r.message.content === r.message.content.trimStart(), `text, from its first visible character: ${JSON.stringify(r.message.content)}`);
+    t.equal(chunks.join(""), r.message.content, "streamed as it is answered");
+    // The result is in the prompt: a longer result makes a longer prompt, by its own tokens.
+    const longer = "The sky over the city is clear and sunny all afternoon, with a light breeze from the west.";
+    const withLonger = messages.map((m) => (m.role === "tool" ? { ...m, content: JSON.stringify({ temperature: 21, sky: "sunny", note: longer }) } : m));
+    const r2 = await c.call<ChatResult>("llmserver.chat", { model: MODEL, messages: withLonger, tools: TOOLS, temperature: 0, seed: 42, max_tokens: 1 });
+    const { count } = await c.call<{ count: number }>("llmserver.tokenize", { text: longer });
+    t.ok(r2.usage.prompt_tokens - r.usage.prompt_tokens >= count, `prompt ${r.usage.prompt_tokens} -> ${r2.usage.prompt_tokens} tokens with ${count} more tokens of result`);
+    const none = await c.call<ChatResult>("llmserver.chat", ask("What is the weather in Paris?", { tools: TOOLS, tool_choice: "none", max_tokens: 12 }));
+    t.ok(none.message.tool_calls === undefined && typeof none.message.content === "string" && none.message.content.length > 0, `tool_choice "none" answers text: ${JSON.stringify(none.message)}`);
+  });
+
+  t.test("bad input: tools, tool_choice and tool messages that do not fit are refused with what to fix", async (t) => {
+    const refused = async (params: Record<string, unknown>, message: RegExp) => {
+      const e = await errorOf(c.call("llmserver.chat", { model: MODEL, max_tokens: 4, ...params }));
+      t.equal(e.code, ErrorCodes.InvalidParams, e.message);
+      t.match(e.message, message);
+    };
+    const user = [{ role: "user", content: "Hi" }];
+    await refused({ messages: user, tool_choice: "required" }, /tool_choice needs tools/);
+    await refused({ messages: user, tools: TOOLS, tool_choice: { type: "function", function: { name: "launch" } } }, /tool_choice names function "launch", which is not among the tools \(get_weather, get_time\)/);
+    await refused({ messages: user, tools: [{ type: "function", function: { name: "f", parameters: { type: "object", properties: { x: { type: "integer-ish" } } } } }] }, /tools\[0\]\.function\.parameters \("f"\) is not a valid JSON Schema/);
+    await refused({ messages: user, tools: [TOOLS[0], TOOLS[0]] }, /tools\[1\]\.function\.name "get_weather" is used by an earlier tool/);
+    await refused({ messages: user, tools: [{ type: "function", function: { name: "has spaces" } }] }, /pattern|must match/);
+    await refused({ messages: user, tools: TOOLS, response_format: { type: "json_object" } }, /response_format cannot be combined with tools/);
+    const call = { id: "call_9", type: "function", function: { name: "get_time", arguments: '{"city": "Oslo"}' } };
+    await refused({ messages: [...user, { role: "assistant", tool_calls: [call] }] }, /messages\[1\]\.tool_calls\[0\] \(id "call_9"\) has no answer/);
+    await refused({ messages: [...user, { role: "tool", tool_call_id: "call_7", content: "x" }] }, /answers tool_call_id "call_7", which no earlier assistant message's tool_calls has/);
+    await refused({ messages: [...user, { role: "tool", content: "x" }] }, /role "tool" but no tool_call_id/);
+    await refused({ messages: [{ role: "user" }] }, /messages\[0\] \(role "user"\) has no content/);
+    await refused({ messages: [...user, { role: "assistant", tool_calls: [{ ...call, function: { name: "get_time", arguments: "{city: Oslo" } }] }, { role: "tool", tool_call_id: "call_9", content: "12:00" }] }, /tool_calls\[0\]\.function\.arguments is not JSON/);
   });
 });
 
@@ -190,10 +273,9 @@ t.test("llmserver with no model pulled answers which pull to run", async (t) => 
 });
 
 t.test("llmserver unloads a model after keepAliveMs without calls, and loads it again on the next", async (t) => {
-  const store = await llmModelsDir();
+  const store = await testModelsDir([MODEL]);
   const d = await startTestDaemon({ llmserver: llmserverManifest(store, { keepAliveMs: 300 }) });
   t.teardown(() => d.stop());
-  linkModels(d, store);
   const loaded = async () => (await d.client.call<ModelsResult>("llmserver.models")).models.find((m) => m.name === MODEL)?.loaded;
   const first = await d.client.call<{ count: number }>("llmserver.tokenize", { text: "Hello world" });
   t.ok(first.count > 0);
