@@ -24,10 +24,10 @@ export class ApiService {
   private readonly auth = inject(AuthService);
   private readonly router = inject(Router);
 
-  async request<_T>(method: string, path: string, body?: unknown, opts: { signal?: AbortSignal; accept?: string } = {}): Promise<Response> {
+  async request<T>(method: string, path: string, body?: unknown, opts: { signal?: AbortSignal; accept?: string } = {}): Promise<Response> {
     const headers: Record<string, string> = { accept: opts.accept ?? "application/json" };
     const token = this.auth.token();
-    if (token) headers.authorization = `Bearer ${token}`;
+    if (token) headers["authorization"] = `Bearer ${token}`;
     if (body !== undefined) headers["content-type"] = "application/json";
     let res: Response;
     try {

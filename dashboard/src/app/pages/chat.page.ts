@@ -85,12 +85,7 @@ export class ChatPage {
     this.busy.set(true);
     this.abort = new AbortController();
     try {
-      const res = await this.api.request(
-        "POST",
-        "/v1/chat/completions",
-        { model: this.model, messages: history, stream: true, max_tokens: Number(this.maxTokens) || 256 },
-        { signal: this.abort.signal, accept: "text/event-stream" },
-      );
+      const res = await this.api.request("POST", "/v1/chat/completions", { model: this.model, messages: history, stream: true, max_tokens: Number(this.maxTokens) || 256 }, { signal: this.abort.signal, accept: "text/event-stream" });
       const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
       let buf = "";
       for (;;) {

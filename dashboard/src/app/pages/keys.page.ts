@@ -107,17 +107,14 @@ export class KeysPage {
 
   async create(): Promise<void> {
     this.formError.set(null);
-    const scopes = this.scopes
-      .split(",")
-      .map((s) => s.trim())
-      .filter(Boolean);
+    const scopes = this.scopes.split(",").map((s) => s.trim()).filter(Boolean);
     if (!this.name.trim()) return this.formError.set("Give the key a name (who or what uses it).");
     if (!scopes.length) return this.formError.set('Give at least one scope, e.g. "echo.*" (a plugin\'s methods) or "*" (everything the role allows).');
     if (this.expiresInDays !== null && !(this.expiresInDays > 0)) return this.formError.set("Expires in days must be a positive number, or empty for a key that never expires.");
     this.busy.set(true);
     try {
       const body: Record<string, unknown> = { name: this.name.trim(), role: this.role, scopes };
-      if (this.expiresInDays) body.expiresInDays = this.expiresInDays;
+      if (this.expiresInDays) body["expiresInDays"] = this.expiresInDays;
       const k = await this.api.post<Key & { key: string }>("/api/keys", body);
       this.copied.set(false);
       this.secret.set({ title: `Key "${k.name}" created`, key: k.key });

@@ -59,7 +59,7 @@ export class LoginPage {
         await this.session.signIn({ key: this.key });
       }
       const next = this.next();
-      await this.router.navigateByUrl(next?.startsWith("/") && !next.startsWith("/login") ? next : "/");
+      await this.router.navigateByUrl(next && next.startsWith("/") && !next.startsWith("/login") ? next : "/");
     } catch (e) {
       this.error.set(messageOf(e));
     } finally {

@@ -134,7 +134,7 @@ export class ModelsPage {
     if (p.phase === "done") return "done";
     if (p.phase === "prepare") return "preparing the files…";
     if (!p.total) return "starting…";
-    return `${this.pctOf(p)}% · ${bytes(p.received)} of ${bytes(p.total)}${p.what ? ` · ${p.what.split("/").pop()}` : ""}`;
+    return `${this.pctOf(p)}% · ${bytes(p.received)} of ${bytes(p.total)}${p.what ? " · " + p.what.split("/").pop() : ""}`;
   }
   when(t: number | string | undefined): string {
     return t === undefined ? "–" : dateTime(typeof t === "number" ? t : Date.parse(t));
@@ -194,7 +194,9 @@ export class ModelsPage {
     if (!e?.pullId) return;
     this.track({ pullId: e.pullId, model: e.model, phase: e.phase });
     const error = e.error ? String((e.error as { message?: string }).message ?? e.error) : undefined;
-    this.pulls.update((all) => all.map((x) => (x.pullId === e.pullId ? { ...x, phase: e.phase, what: e.what ?? x.what, received: e.received ?? x.received, total: e.total ?? x.total, error } : x)));
+    this.pulls.update((all) =>
+      all.map((x) => (x.pullId === e.pullId ? { ...x, phase: e.phase, what: e.what ?? x.what, received: e.received ?? x.received, total: e.total ?? x.total, error } : x)),
+    );
     if (e.phase === "done" || e.phase === "failed") void this.load();
   }
 }

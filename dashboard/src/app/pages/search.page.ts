@@ -215,8 +215,8 @@ export class SearchPage {
     this.busy.set(true);
     try {
       const params: Record<string, unknown> = { collection: this.collection, query: this.query, mode: this.mode(), topK: Number(this.topK) || 5 };
-      const filters = this.filters().map((f) => ({ field: f.field, op: f.op, value: f.op === "in" ? f.value.split(",").map((v) => typedValue(v.trim())) : typedValue(f.value) }));
-      if (filters.length) params.filters = filters;
+      const filters = this.filters().map((f) => ({ field: f.field, op: f.op, value: f.op === "in" ? f.value.split(",").map((v) => valueOf(v.trim())) : valueOf(f.value) }));
+      if (filters.length) params["filters"] = filters;
       this.answer.set(await this.api.call<Answer>(this.plugin(), "query", params));
     } catch (e) {
       this.answer.set(null);
@@ -262,7 +262,7 @@ export class SearchPage {
 }
 
 /** A filter value as typed: a number, true/false or null as such, anything else as text. */
-function typedValue(text: string): unknown {
+function valueOf(text: string): unknown {
   if (/^-?\d+(\.\d+)?$/.test(text)) return Number(text);
   if (text === "true" || text === "false") return text === "true";
   return text;

@@ -1,4 +1,4 @@
-import { Component, type ElementRef, effect, input, output, viewChild } from "@angular/core";
+import { Component, ElementRef, effect, input, output, viewChild } from "@angular/core";
 
 /**
  * A confirmation (Portainer's "are you sure" before a destructive action) in a native <dialog>:
@@ -26,6 +26,7 @@ export class ConfirmComponent {
   readonly confirmed = output<void>();
   readonly cancelled = output<void>();
   private readonly dlg = viewChild.required<ElementRef<HTMLDialogElement>>("dlg");
+  private confirming = false;
 
   constructor() {
     effect(() => {

@@ -5,9 +5,7 @@ export const rate = (n?: number | null): string => (n === undefined || n === nul
 export const pct = (n?: number | null): string => (n === undefined || n === null ? "–" : `${n.toFixed(1)}%`);
 export function duration(msTotal: number): string {
   const s = Math.floor(msTotal / 1000);
-  const d = Math.floor(s / 86400),
-    h = Math.floor((s % 86400) / 3600),
-    m = Math.floor((s % 3600) / 60);
+  const d = Math.floor(s / 86400), h = Math.floor((s % 86400) / 3600), m = Math.floor((s % 3600) / 60);
   return d ? `${d}d ${h}h` : h ? `${h}h ${m}m` : m ? `${m}m ${s % 60}s` : `${s}s`;
 }
 export const time = (ts: number): string => new Date(ts).toLocaleTimeString();

@@ -68,7 +68,7 @@ export class SchemaFormComponent {
 
   readonly fields = computed<Field[]>(() => {
     const s = this.schema();
-    if (!s?.properties) return [];
+    if (!s || !s.properties) return [];
     const req = new Set(s.required ?? []);
     return Object.entries(s.properties).map(([name, p]) => ({ name, required: req.has(name), schema: p, kind: kindOf(p) }));
   });
@@ -170,12 +170,7 @@ function fieldErrors(errs: ErrorObject[], whole: boolean): Record<string, string
   for (const e of errs) {
     const field = e.keyword === "required" ? String((e.params as { missingProperty: string }).missingProperty) : (e.instancePath.split("/")[1] ?? "");
     const key = whole ? "" : field;
-    const msg =
-      e.keyword === "required"
-        ? "is required"
-        : e.keyword === "additionalProperties"
-          ? `unknown field "${(e.params as { additionalProperty: string }).additionalProperty}"`
-          : (e.message ?? "is invalid");
+    const msg = e.keyword === "required" ? "is required" : e.keyword === "additionalProperties" ? `unknown field "${(e.params as { additionalProperty: string }).additionalProperty}"` : (e.message ?? "is invalid");
     const text = whole && field ? `${field} ${msg}` : msg;
     out[key] = out[key] ? `${out[key]}; ${text}` : text;
   }
