@@ -72,7 +72,12 @@ export class ModelDirectory {
   private cachedPick(pick: (all: ServedModel[]) => ServedModel | undefined): ServedModel | undefined {
     const servers = this.servers();
     if (!servers.every((s) => this.cache.has(s.plugin))) return undefined;
-    const found = pick(this.combine(servers, servers.map((s) => this.cache.get(s.plugin)!.models)));
+    const found = pick(
+      this.combine(
+        servers,
+        servers.map((s) => this.cache.get(s.plugin)!.models),
+      ),
+    );
     if (found && !this.refreshing && servers.some((s) => Date.now() - this.cache.get(s.plugin)!.at >= TTL_MS)) {
       this.refreshing = this.list()
         .catch(() => undefined)

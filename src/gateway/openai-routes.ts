@@ -47,7 +47,10 @@ export async function registerOpenAIRoutes(app: FastifyInstance, deps: SurfaceDe
         return reply.code(status).type("application/json; charset=utf-8").send(body);
       });
       v1.setNotFoundHandler((req, reply) => {
-        const e = new BkgError(ErrorCodes.MethodNotFound, `no route ${req.method} ${req.url.split("?")[0]}; the /v1 routes are GET /v1/models, POST /v1/chat/completions, POST /v1/completions, POST /v1/embeddings`);
+        const e = new BkgError(
+          ErrorCodes.MethodNotFound,
+          `no route ${req.method} ${req.url.split("?")[0]}; the /v1 routes are GET /v1/models, POST /v1/chat/completions, POST /v1/completions, POST /v1/embeddings`,
+        );
         return reply.code(404).send(toOpenAIError(e).body);
       });
 
@@ -70,7 +73,10 @@ export async function registerOpenAIRoutes(app: FastifyInstance, deps: SurfaceDe
       });
       v1.post(
         "/chat/completions",
-        { config: { action: "self" }, schema: { tags: ["openai"], summary: "Chat completion (OpenAI-compatible); stream: true answers server-sent events", body: modelBody({ messages: { type: "array" } }, ["messages"]) } },
+        {
+          config: { action: "self" },
+          schema: { tags: ["openai"], summary: "Chat completion (OpenAI-compatible); stream: true answers server-sent events", body: modelBody({ messages: { type: "array" } }, ["messages"]) },
+        },
         generationHandler(deps, directory, "chat"),
       );
       v1.post(

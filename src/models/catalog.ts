@@ -138,9 +138,7 @@ export function catalogEntry(name: string): CatalogEntry | undefined {
 
 /** The error for a name that is neither a catalog entry nor a source: it lists the catalog. */
 export function unknownModel(name: string): ModelError {
-  return new ModelError(
-    "UnknownModel",
-    `no model ${JSON.stringify(name)} in the catalog; known: ${CATALOG.map((e) => e.name).join(", ")} (or pull a URL, an hf:/pypi: URI or a file path)`,
-    { catalog: CATALOG.map((e) => e.name) },
-  );
+  return new ModelError("UnknownModel", `no model ${JSON.stringify(name)} in the catalog; known: ${CATALOG.map((e) => e.name).join(", ")} (or pull a URL, an hf:/pypi: URI or a file path)`, {
+    catalog: CATALOG.map((e) => e.name),
+  });
 }

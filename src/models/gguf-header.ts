@@ -19,17 +19,73 @@ export interface GgufHeader {
 
 /** ggml tensor types, by number (ggml.h enum ggml_type). */
 const GGML_TYPES: Record<number, string> = {
-  0: "F32", 1: "F16", 2: "Q4_0", 3: "Q4_1", 6: "Q5_0", 7: "Q5_1", 8: "Q8_0", 9: "Q8_1", 10: "Q2_K", 11: "Q3_K", 12: "Q4_K", 13: "Q5_K",
-  14: "Q6_K", 15: "Q8_K", 16: "IQ2_XXS", 17: "IQ2_XS", 18: "IQ3_XXS", 19: "IQ1_S", 20: "IQ4_NL", 21: "IQ3_S", 22: "IQ2_S", 23: "IQ4_XS",
-  24: "I8", 25: "I16", 26: "I32", 27: "I64", 28: "F64", 29: "IQ1_M", 30: "BF16", 34: "TQ1_0", 35: "TQ2_0",
+  0: "F32",
+  1: "F16",
+  2: "Q4_0",
+  3: "Q4_1",
+  6: "Q5_0",
+  7: "Q5_1",
+  8: "Q8_0",
+  9: "Q8_1",
+  10: "Q2_K",
+  11: "Q3_K",
+  12: "Q4_K",
+  13: "Q5_K",
+  14: "Q6_K",
+  15: "Q8_K",
+  16: "IQ2_XXS",
+  17: "IQ2_XS",
+  18: "IQ3_XXS",
+  19: "IQ1_S",
+  20: "IQ4_NL",
+  21: "IQ3_S",
+  22: "IQ2_S",
+  23: "IQ4_XS",
+  24: "I8",
+  25: "I16",
+  26: "I32",
+  27: "I64",
+  28: "F64",
+  29: "IQ1_M",
+  30: "BF16",
+  34: "TQ1_0",
+  35: "TQ2_0",
 };
 
 /** general.file_type (llama.h enum llama_ftype): the quantization a file was made with. */
 export const FILE_TYPES: Record<number, string> = {
-  0: "F32", 1: "F16", 2: "Q4_0", 3: "Q4_1", 7: "Q8_0", 8: "Q5_0", 9: "Q5_1", 10: "Q2_K", 11: "Q3_K_S", 12: "Q3_K_M", 13: "Q3_K_L",
-  14: "Q4_K_S", 15: "Q4_K_M", 16: "Q5_K_S", 17: "Q5_K_M", 18: "Q6_K", 19: "IQ2_XXS", 20: "IQ2_XS", 21: "Q2_K_S", 22: "IQ3_XS",
-  23: "IQ3_XXS", 24: "IQ1_S", 25: "IQ4_NL", 26: "IQ3_S", 27: "IQ3_M", 28: "IQ2_S", 29: "IQ2_M", 30: "IQ4_XS", 31: "IQ1_M", 32: "BF16",
-  36: "TQ1_0", 37: "TQ2_0",
+  0: "F32",
+  1: "F16",
+  2: "Q4_0",
+  3: "Q4_1",
+  7: "Q8_0",
+  8: "Q5_0",
+  9: "Q5_1",
+  10: "Q2_K",
+  11: "Q3_K_S",
+  12: "Q3_K_M",
+  13: "Q3_K_L",
+  14: "Q4_K_S",
+  15: "Q4_K_M",
+  16: "Q5_K_S",
+  17: "Q5_K_M",
+  18: "Q6_K",
+  19: "IQ2_XXS",
+  20: "IQ2_XS",
+  21: "Q2_K_S",
+  22: "IQ3_XS",
+  23: "IQ3_XXS",
+  24: "IQ1_S",
+  25: "IQ4_NL",
+  26: "IQ3_S",
+  27: "IQ3_M",
+  28: "IQ2_S",
+  29: "IQ2_M",
+  30: "IQ4_XS",
+  31: "IQ1_M",
+  32: "BF16",
+  36: "TQ1_0",
+  37: "TQ2_0",
 };
 
 /** A buffered sequential reader over a file handle. */
@@ -49,15 +105,56 @@ class Reader {
     this.pos = 0;
     if (this.buf.length < n) throw new Error("the file ends inside its GGUF header (truncated?)");
   }
-  async u8() { await this.need(1); return this.buf.readUInt8(this.pos++); }
-  async u32() { await this.need(4); const v = this.buf.readUInt32LE(this.pos); this.pos += 4; return v; }
-  async i32() { await this.need(4); const v = this.buf.readInt32LE(this.pos); this.pos += 4; return v; }
-  async u64() { await this.need(8); const v = this.buf.readBigUInt64LE(this.pos); this.pos += 8; return safe(v); }
-  async i64() { await this.need(8); const v = this.buf.readBigInt64LE(this.pos); this.pos += 8; return Number(v); }
-  async f32() { await this.need(4); const v = this.buf.readFloatLE(this.pos); this.pos += 4; return v; }
-  async f64() { await this.need(8); const v = this.buf.readDoubleLE(this.pos); this.pos += 8; return v; }
-  async bytes(n: number) { await this.need(n); const v = this.buf.subarray(this.pos, this.pos + n); this.pos += n; return v; }
-  async skip(n: number) { await this.need(n); this.pos += n; }
+  async u8() {
+    await this.need(1);
+    return this.buf.readUInt8(this.pos++);
+  }
+  async u32() {
+    await this.need(4);
+    const v = this.buf.readUInt32LE(this.pos);
+    this.pos += 4;
+    return v;
+  }
+  async i32() {
+    await this.need(4);
+    const v = this.buf.readInt32LE(this.pos);
+    this.pos += 4;
+    return v;
+  }
+  async u64() {
+    await this.need(8);
+    const v = this.buf.readBigUInt64LE(this.pos);
+    this.pos += 8;
+    return safe(v);
+  }
+  async i64() {
+    await this.need(8);
+    const v = this.buf.readBigInt64LE(this.pos);
+    this.pos += 8;
+    return Number(v);
+  }
+  async f32() {
+    await this.need(4);
+    const v = this.buf.readFloatLE(this.pos);
+    this.pos += 4;
+    return v;
+  }
+  async f64() {
+    await this.need(8);
+    const v = this.buf.readDoubleLE(this.pos);
+    this.pos += 8;
+    return v;
+  }
+  async bytes(n: number) {
+    await this.need(n);
+    const v = this.buf.subarray(this.pos, this.pos + n);
+    this.pos += n;
+    return v;
+  }
+  async skip(n: number) {
+    await this.need(n);
+    this.pos += n;
+  }
   /** Skips `count` strings, awaiting only when the buffer runs out (the tokenizer holds ~50k). */
   async skipStrings(count: number) {
     for (let i = 0; i < count; i++) {
@@ -84,15 +181,24 @@ const SCALAR_SIZE: Record<number, number> = { 0: 1, 1: 1, 2: 2, 3: 2, 4: 4, 5: 4
 
 async function readValue(r: Reader, type: number): Promise<unknown> {
   switch (type) {
-    case 0: return r.u8();
-    case 1: return (await r.u8()) << 24 >> 24;
-    case 2: return (await r.bytes(2)).readUInt16LE(0);
-    case 3: return (await r.bytes(2)).readInt16LE(0);
-    case 4: return r.u32();
-    case 5: return r.i32();
-    case 6: return r.f32();
-    case 7: return (await r.u8()) !== 0;
-    case 8: return r.str();
+    case 0:
+      return r.u8();
+    case 1:
+      return ((await r.u8()) << 24) >> 24;
+    case 2:
+      return (await r.bytes(2)).readUInt16LE(0);
+    case 3:
+      return (await r.bytes(2)).readInt16LE(0);
+    case 4:
+      return r.u32();
+    case 5:
+      return r.i32();
+    case 6:
+      return r.f32();
+    case 7:
+      return (await r.u8()) !== 0;
+    case 8:
+      return r.str();
     case 9: {
       const itemType = await r.u32();
       const length = await r.u64();
@@ -101,10 +207,14 @@ async function readValue(r: Reader, type: number): Promise<unknown> {
       else throw new Error(`a GGUF array of type ${itemType} (unsupported)`);
       return { arrayOf: itemType, length };
     }
-    case 10: return r.u64();
-    case 11: return r.i64();
-    case 12: return r.f64();
-    default: throw new Error(`unknown GGUF value type ${type} (corrupt header?)`);
+    case 10:
+      return r.u64();
+    case 11:
+      return r.i64();
+    case 12:
+      return r.f64();
+    default:
+      throw new Error(`unknown GGUF value type ${type} (corrupt header?)`);
   }
 }
 
@@ -148,7 +258,9 @@ export function ggufMetadata(h: GgufHeader): Record<string, unknown> {
   const arch = typeof h.kv["general.architecture"] === "string" ? (h.kv["general.architecture"] as string) : undefined;
   const num = (key: string) => (typeof h.kv[key] === "number" ? (h.kv[key] as number) : undefined);
   const fileType = num("general.file_type");
-  const commonest = Object.entries(h.tensorTypes).filter(([t]) => t !== "F32").sort((a, b) => b[1] - a[1])[0]?.[0];
+  const commonest = Object.entries(h.tensorTypes)
+    .filter(([t]) => t !== "F32")
+    .sort((a, b) => b[1] - a[1])[0]?.[0];
   const out: Record<string, unknown> = {
     architecture: arch,
     title: h.kv["general.name"],

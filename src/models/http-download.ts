@@ -76,7 +76,7 @@ export async function downloadToFile(url: string, dest: string, opts: DownloadOp
           break;
         } else {
           await res.body?.cancel().catch(() => undefined);
-          const msg = `${url} answered HTTP ${res.status}${res.statusText ? " " + res.statusText : ""}`;
+          const msg = `${url} answered HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ""}`;
           // 4xx other than 408/429 will not get better by asking again.
           if (res.status >= 400 && res.status < 500 && res.status !== 408 && res.status !== 429) throw new ModelError("FetchFailed", msg, { status: res.status });
           lastError = msg;

@@ -14,10 +14,7 @@ export function isValidModelName(name: string): boolean {
 /** Throws BadName unless `name` is a valid model name. */
 export function checkModelName(name: string): string {
   if (typeof name !== "string" || !isValidModelName(name)) {
-    throw new ModelError(
-      "BadName",
-      `${JSON.stringify(name)} is not a valid model name: use 1-64 lowercase letters, digits, ".", "_" or "-", starting with a letter or digit (no "/" or "..")`,
-    );
+    throw new ModelError("BadName", `${JSON.stringify(name)} is not a valid model name: use 1-64 lowercase letters, digits, ".", "_" or "-", starting with a letter or digit (no "/" or "..")`);
   }
   return name;
 }
@@ -25,6 +22,11 @@ export function checkModelName(name: string): string {
 /** A model name made from a file name: "SmolLM2-135M.Q4_K_M.gguf" -> "smollm2-135m.q4_k_m". */
 export function nameFromFile(fileName: string): string {
   const stem = fileName.replace(/\.(gguf|onnx|safetensors|bin)$/i, "");
-  const cleaned = stem.toLowerCase().replace(/[^a-z0-9._-]+/g, "-").replace(/\.{2,}/g, ".").replace(/^[._-]+/, "").slice(0, 64);
+  const cleaned = stem
+    .toLowerCase()
+    .replace(/[^a-z0-9._-]+/g, "-")
+    .replace(/\.{2,}/g, ".")
+    .replace(/^[._-]+/, "")
+    .slice(0, 64);
   return cleaned || "model";
 }

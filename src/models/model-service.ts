@@ -66,7 +66,14 @@ export class ModelService {
 
   /** The catalog, each entry marked pulled or not. */
   catalog() {
-    return CATALOG.map((e) => ({ name: e.name, format: e.format, description: e.description, licence: e.licence, size: e.files.reduce((n, f) => n + f.size, 0), pulled: Boolean(readModelRecord(this.dir, e.name)) }));
+    return CATALOG.map((e) => ({
+      name: e.name,
+      format: e.format,
+      description: e.description,
+      licence: e.licence,
+      size: e.files.reduce((n, f) => n + f.size, 0),
+      pulled: Boolean(readModelRecord(this.dir, e.name)),
+    }));
   }
 
   /** One model's record; throws NotPulled (saying which pull to run) or BadName. */

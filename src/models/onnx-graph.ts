@@ -19,7 +19,22 @@ export interface OnnxGraphInfo {
   producer?: string;
 }
 
-const ELEM_TYPES: Record<number, string> = { 1: "float32", 2: "uint8", 3: "int8", 4: "uint16", 5: "int16", 6: "int32", 7: "int64", 8: "string", 9: "bool", 10: "float16", 11: "float64", 12: "uint32", 13: "uint64", 16: "bfloat16" };
+const ELEM_TYPES: Record<number, string> = {
+  1: "float32",
+  2: "uint8",
+  3: "int8",
+  4: "uint16",
+  5: "int16",
+  6: "int32",
+  7: "int64",
+  8: "string",
+  9: "bool",
+  10: "float16",
+  11: "float64",
+  12: "uint32",
+  13: "uint64",
+  16: "bfloat16",
+};
 
 type Field = { no: number; wire: number; value: number | Buffer };
 
@@ -87,7 +102,9 @@ export async function readOnnxGraph(path: string): Promise<OnnxGraphInfo> {
     .filter((o) => !str(o, 1))
     .map((o) => o.find((x) => x.no === 2 && x.wire === 0)?.value as number | undefined)[0];
   return {
-    inputs: sub(g, 11).map(valueInfo).filter((i) => !weights.has(i.name)),
+    inputs: sub(g, 11)
+      .map(valueInfo)
+      .filter((i) => !weights.has(i.name)),
     outputs: sub(g, 12).map(valueInfo),
     ...(opset !== undefined ? { opset } : {}),
     ...(str(model, 2) ? { producer: str(model, 2) } : {}),

@@ -130,7 +130,7 @@ async function pullLocked(plan: PullPlan, opts: PullOptions): Promise<PullResult
       pulledAt: (opts.now?.() ?? new Date()).toISOString(),
     };
     try {
-      writeFileSync(join(modelDir, MODEL_RECORD_FILE), JSON.stringify(record, null, 2) + "\n", { mode: 0o600 });
+      writeFileSync(join(modelDir, MODEL_RECORD_FILE), `${JSON.stringify(record, null, 2)}\n`, { mode: 0o600 });
       install(opts.modelsDir, plan.name, modelDir, workDir);
     } catch (e) {
       throw fsError(e, opts.modelsDir);

@@ -61,9 +61,7 @@ export async function resolvePypi(index: string, project: string, version: strin
     throw new ModelError("FetchFailed", `the package index ${page} did not answer JSON (does it support PEP 691, application/vnd.pypi.simple.v1+json?)`);
   }
   const files = (body.files ?? []).filter((f) => !f.yanked && typeof f.filename === "string");
-  const candidates = files
-    .map((f) => ({ f, kind: matches(f.filename, project, version) }))
-    .filter((c) => c.kind && (!dist || c.kind === dist));
+  const candidates = files.map((f) => ({ f, kind: matches(f.filename, project, version) })).filter((c) => c.kind && (!dist || c.kind === dist));
   const rank = (c: { f: SimpleFile; kind?: string }) => (c.kind === "wheel" ? (c.f.filename.endsWith("-py3-none-any.whl") ? 0 : 1) : 2);
   candidates.sort((a, b) => rank(a) - rank(b));
   const pick = candidates[0]?.f;

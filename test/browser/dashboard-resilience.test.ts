@@ -44,7 +44,14 @@ t.test("the dashboard under bad input", { timeout: 600_000 }, async (t) => {
       wide: { name: "wide", version: "1.0.0", command: ["node", WIDE], provides },
       flaky: rogueManifest("flaky", "crash-start", { restart: { maxRestarts: 2, windowMs: 60_000, backoff: { initialMs: 10, factor: 2, maxMs: 50 } } }),
       swappy: { name: "swappy", version: "1.0.0", command: ["node", swappyFile], provides: [] },
-      builder: { name: "builder", version: "1.0.0", cwd: work, command: ["node", "out/plugin.mjs"], provides: [], build: { command: ["node", "-e", failingBuild], inputs: ["*.ts"], outputs: ["out/plugin.mjs"], timeoutMs: 60_000 } },
+      builder: {
+        name: "builder",
+        version: "1.0.0",
+        cwd: work,
+        command: ["node", "out/plugin.mjs"],
+        provides: [],
+        build: { command: ["node", "-e", failingBuild], inputs: ["*.ts"], outputs: ["out/plugin.mjs"], timeoutMs: 60_000 },
+      },
     },
     { http: { port, rateLimit: { perCredential: 100000, perIp: 100000 } }, limits: { logLines: 20000 } },
   );
@@ -150,7 +157,11 @@ t.test("the dashboard under bad input", { timeout: 600_000 }, async (t) => {
     await page.getByTestId("link-banner").filter({ hasText: "Reconnected" }).waitFor({ timeout: 90_000 });
     await page.getByTestId("plugin-card-echo").getByTestId("state").filter({ hasText: "ready" }).waitFor({ timeout: 90_000 });
     t.pass("the page reconnected and shows echo ready again");
-    t.same(errors.filter((e) => !/WebSocket|ERR_CONNECTION_REFUSED|Failed to load resource/.test(e)), [], "no console errors but the refused reconnection attempts");
+    t.same(
+      errors.filter((e) => !/WebSocket|ERR_CONNECTION_REFUSED|Failed to load resource/.test(e)),
+      [],
+      "no console errors but the refused reconnection attempts",
+    );
     await context.close();
     await stopAgain();
     t.notMatch(out, /"bug":true/, "the restarted daemon logged no bug");

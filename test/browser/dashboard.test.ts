@@ -66,7 +66,10 @@ t.test("the dashboard against a real daemon", { timeout: 600_000 }, async (t) =>
     t.equal(series.json.plugins.length, 1, "only echo");
     const calls = series.json.plugins[0].points.reduce((n: number, p: { calls: number }) => n + p.calls, 0);
     t.ok(calls >= 5, `the five calls are in the series (${calls})`);
-    t.ok(series.json.plugins[0].points.some((p: { p99?: number }) => typeof p.p99 === "number"), "a p99 per minute with calls");
+    t.ok(
+      series.json.plugins[0].points.some((p: { p99?: number }) => typeof p.p99 === "number"),
+      "a p99 per minute with calls",
+    );
     t.equal((await asRoot("GET", "/api/telemetry/series?since=yesterday")).status, 400, "a bad time is a 400");
     const status = await asRoot("GET", "/api/status");
     t.equal(status.json.nodeVersion, process.version);
@@ -143,7 +146,10 @@ t.test("the dashboard against a real daemon", { timeout: 600_000 }, async (t) =>
 
     // Live logs: the restart above is in them, and a new line arrives while the page is open.
     const logView = page.getByTestId("log-view");
-    await logView.getByText(/echo#2 ready/).first().waitFor();
+    await logView
+      .getByText(/echo#2 ready/)
+      .first()
+      .waitFor();
     await page.getByTestId("method-sleep").click();
     await page.fill("#m-sleep-ms", "60000");
     await page.click("button:has-text('Call')");
@@ -249,7 +255,11 @@ t.test("the dashboard against a real daemon", { timeout: 600_000 }, async (t) =>
     await page.fill("#ev-plugin", "echo");
     await page.click("button:has-text('Apply')");
     await page.fill("#ev-text", "restart");
-    await page.getByTestId("events-table").getByText(/plugins\.restart/).first().waitFor();
+    await page
+      .getByTestId("events-table")
+      .getByText(/plugins\.restart/)
+      .first()
+      .waitFor();
     const rows = await page.getByTestId("events-table").locator("tbody tr").allTextContents();
     t.ok(rows.length > 0 && rows.every((r) => /restart/i.test(r)), `every shown row matches the text filter (${rows.length})`);
     t.same(errors, [], "no console errors");

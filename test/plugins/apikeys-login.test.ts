@@ -52,7 +52,11 @@ t.test("bug: logins queued for tens of seconds behind bcrypt; with the hash queu
 t.test("bug: a cancelled login kept its place in the hash queue; now the place is free at once", async (t) => {
   // One thread, one waiting place, and a cost high enough that A is still being hashed below.
   const p = await start(t, { bcryptRounds: 13, hashThreads: 1, hashQueue: 1 });
-  const fail = (x: Promise<unknown>) => x.then(() => ({ code: 0 }), (e: any) => ({ code: e.code as number, data: e.data }));
+  const fail = (x: Promise<unknown>) =>
+    x.then(
+      () => ({ code: 0 }),
+      (e: any) => ({ code: e.code as number, data: e.data }),
+    );
   const login = (i: number, cancel?: CancellationTokenSource) => {
     const params = { username: `nobody${i}`, password: "wrong password", _meta: { deadline: Date.now() + 60_000, caller: `client:${i}` } };
     return fail(cancel ? p.conn.sendRequest("auth.login", params, cancel.token) : p.conn.sendRequest("auth.login", params));

@@ -26,7 +26,10 @@ function throttle(policy: Record<string, number> = {}, maxInFlight = 4, maxEntri
 
 t.test("waitMs: free attempts, then doubling from the base up to the cap, then the lockout", async (t) => {
   const pair = tiersOf({ ...THROTTLE_DEFAULTS, backoffAfter: 3, backoffBaseSeconds: 1, backoffMaxSeconds: 8, lockoutAfter: 7, lockoutSeconds: 900 }).pair;
-  t.same([0, 1, 2, 3, 4, 5, 6, 7, 8].map((n) => waitMs(n, pair)), [0, 0, 0, 1 * S, 2 * S, 4 * S, 8 * S, 900 * S, 900 * S]);
+  t.same(
+    [0, 1, 2, 3, 4, 5, 6, 7, 8].map((n) => waitMs(n, pair)),
+    [0, 0, 0, 1 * S, 2 * S, 4 * S, 8 * S, 900 * S, 900 * S],
+  );
 });
 
 t.test("a (user, address) pair backs off exponentially after backoffAfter failures", async (t) => {
@@ -126,7 +129,11 @@ t.test("config: defaults, and a rejected setting names its field, value and rang
   const c = readConfig({});
   t.match(c, { bcryptRounds: 12, hashQueue: 8, loginThrottle: THROTTLE_DEFAULTS });
   t.equal(c.hashThreads, defaultHashThreads());
-  t.same([1, 2, 3, 4, 8, 64].map((n) => defaultHashThreads(n)), [1, 1, 1, 2, 4, 4], "one thread per two cores, 1 to 4");
+  t.same(
+    [1, 2, 3, 4, 8, 64].map((n) => defaultHashThreads(n)),
+    [1, 1, 1, 2, 4, 4],
+    "one thread per two cores, 1 to 4",
+  );
   t.throws(() => readConfig({ hashThreads: 0 }), /config\.hashThreads must be an integer from 1 to 64, got 0/);
   t.throws(() => readConfig({ hashQueue: 1.5 }), /config\.hashQueue must be an integer/);
   t.throws(() => readConfig({ loginThrottle: { lockoutAfter: "3" } }), /config\.loginThrottle\.lockoutAfter must be an integer from 1 to 1000, got "3"/);

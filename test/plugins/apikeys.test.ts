@@ -175,9 +175,7 @@ t.test("create key: secret once, hashed at rest", async (t) => {
     t.equal(db.pragma("journal_mode", { simple: true }), "wal");
     const row = db.prepare("SELECT * FROM api_keys WHERE id = ?").get(ciKey.id);
     t.equal(row.secret_hash, sha256(ciKey.key), "stored as SHA-256 hex");
-    const dump = JSON.stringify(
-      ["users", "api_keys", "audit"].map((table) => db.prepare(`SELECT * FROM ${table}`).all()),
-    );
+    const dump = JSON.stringify(["users", "api_keys", "audit"].map((table) => db.prepare(`SELECT * FROM ${table}`).all()));
     for (const s of secrets) t.notOk(dump.includes(s), "no secret in any table");
     t.notOk(dump.includes(ciKey.key.slice(9)), "not even the random part");
   } finally {
@@ -267,7 +265,10 @@ t.test("delete user revokes their keys and sessions", async (t) => {
   t.match(await p.call("auth.validate", { credential: aliceToken }), { valid: false, reason: "unknown" }, "her session ends");
   await p.waitEvent((e) => e.event === "credential.revoked" && e.data?.keyId === aliceKey.id);
   await p.waitEvent((e) => e.event === "credential.revoked" && e.data?.userId === alice.id);
-  t.same((await p.call("auth.listUsers")).users.map((u: any) => u.username), ["root"]);
+  t.same(
+    (await p.call("auth.listUsers")).users.map((u: any) => u.username),
+    ["root"],
+  );
   const last = await p.fail("auth.deleteUser", { username: "root" });
   t.same([last.code, last.data?.reason], [-32602, "conflict"], "the last admin stays");
   const gone = await p.fail("auth.deleteUser", { id: alice.id });
@@ -297,7 +298,7 @@ t.test("set password ends sessions, even one issued in the same second as the ch
   t.equal((await p.call("auth.validate", { credential: again.token })).valid, true);
 });
 
-t.test("grantor: nothing granted exceeds the caller's role or scopes (bug: a narrow key minted a \"*\" key)", async (t) => {
+t.test('grantor: nothing granted exceeds the caller\'s role or scopes (bug: a narrow key minted a "*" key)', async (t) => {
   const role = await p.fail("auth.createKey", { name: "up", role: "admin", scopes: ["echo.*"], grantor: { role: "operator", scopes: ["*"] }, actor: "key:ops" });
   t.match(role, { code: -33003, data: { reason: "exceeds_grantor", role: "admin", grantorRole: "operator" } });
   const scope = await p.fail("auth.createKey", { name: "wide", role: "viewer", scopes: ["echo.reverse", "*"], grantor: { role: "admin", scopes: ["echo.*"] } });
@@ -310,7 +311,11 @@ t.test("grantor: nothing granted exceeds the caller's role or scopes (bug: a nar
   const rotate = await p.fail("auth.rotateKey", { id: ok.id, grantor: { role: "viewer", scopes: ["*"] } });
   t.match(rotate, { code: -33003, data: { reason: "exceeds_grantor", role: "operator" } });
   const { entries } = await p.call("auth.audit", { limit: 10 });
-  t.match(entries.find((e: any) => e.actor === "key:ops"), { ok: false, action: "auth.createKey", detail: { error: /cannot grant more than it has/ } }, "the refusal is audited");
+  t.match(
+    entries.find((e: any) => e.actor === "key:ops"),
+    { ok: false, action: "auth.createKey", detail: { error: /cannot grant more than it has/ } },
+    "the refusal is audited",
+  );
 });
 
 t.test("audit log: every action, no secrets", async (t) => {

@@ -52,10 +52,16 @@ const modelDir = await candleModelDir();
 
 t.before(async () => {
   modelsDir = await scratchModelsDir([CANDLE_MODEL, MINILM]);
-  process.stderr.write(`candle: the daemon builds plugins/candle with cargo (its manifest's build step) into ${candleDaemonEnv().CARGO_TARGET_DIR}; the first build takes minutes, later runs reuse it\n`);
+  process.stderr.write(
+    `candle: the daemon builds plugins/candle with cargo (its manifest's build step) into ${candleDaemonEnv().CARGO_TARGET_DIR}; the first build takes minutes, later runs reuse it\n`,
+  );
   // The ONNX embeddings plugin beside it: the same sentences through both, in the same daemon.
   // BrainML too: a collection can name candle.embed as its embedder.
-  d = await startTestDaemon({ candle: candleManifest(modelsDir), embeddings: embeddingsManifest(modelsDir, { threads: 1 }, { activation: "eager" }), brainml: brainmlManifest() }, {}, { env: candleDaemonEnv() });
+  d = await startTestDaemon(
+    { candle: candleManifest(modelsDir), embeddings: embeddingsManifest(modelsDir, { threads: 1 }, { activation: "eager" }), brainml: brainmlManifest() },
+    {},
+    { env: candleDaemonEnv() },
+  );
   const started = Date.now();
   await d.waitState("candle", ["ready", "build-failed", "failed"], 35 * 60_000);
   await d.waitState("embeddings", "ready", 120_000);
@@ -146,10 +152,7 @@ t.test("candle (fp32 safetensors) and the ONNX embeddings plugin (int8) agree: c
     "Zwei Hunde spielen im Schnee.",
     "Rust compiles the plugin before the daemon starts it; the ONNX model needs no build at all.",
   ];
-  const [c, o] = await Promise.all([
-    d.client.call<Embedding>("candle.embed", { input: sentences }),
-    d.client.call<Embedding>("embeddings.embed", { input: sentences }),
-  ]);
+  const [c, o] = await Promise.all([d.client.call<Embedding>("candle.embed", { input: sentences }), d.client.call<Embedding>("embeddings.embed", { input: sentences })]);
   t.equal(c.model, CANDLE_MODEL);
   t.equal(o.model, MINILM);
   t.equal(o.usage.prompt_tokens, c.usage.prompt_tokens, "both read the same tokens (the same tokenizer.json)");
@@ -197,7 +200,12 @@ t.test("BrainML: a collection embedded by candle.embed finds a paraphrase by vec
   ];
   await d.client.call("brainml.index", { collection: "kb-candle", documents });
   const before = await d.client.call<{ embeddings: { sentences: number } }>("candle.stats", {});
-  const r = await d.client.call<{ results: { document: { id: string } }[] }>("brainml.query", { collection: "kb-candle", query: "lost my credentials, how do I regain entry?", mode: "vector", topK: 3 });
+  const r = await d.client.call<{ results: { document: { id: string } }[] }>("brainml.query", {
+    collection: "kb-candle",
+    query: "lost my credentials, how do I regain entry?",
+    mode: "vector",
+    topK: 3,
+  });
   t.equal(r.results[0]?.document.id, "password", "the paraphrase's document first");
   const after = await d.client.call<{ embeddings: { sentences: number } }>("candle.stats", {});
   t.ok(after.embeddings.sentences > before.embeddings.sentences, "the query was embedded by candle");
@@ -216,7 +224,10 @@ t.test("train linear: recovers the generating weights within 1%, with progress p
     { onProgress: (v) => progress.push(v as { epoch: number; loss: number }) },
   );
   t.equal(progress.length, 400, "one progress value per epoch");
-  t.same(progress.slice(0, 2).map((p) => p.epoch), [1, 2]);
+  t.same(
+    progress.slice(0, 2).map((p) => p.epoch),
+    [1, 2],
+  );
   t.ok(progress[399].loss < progress[0].loss / 100, "the loss fell");
   t.equal(res.lossCurve.length, 400);
   w.forEach((wi, i) => {
@@ -255,7 +266,16 @@ t.test("train mlp: learns XOR, which no linear model can", async (t) => {
   const r = rng(3);
   const inputs = Array.from({ length: 200 }, () => [r() * 2 - 1, r() * 2 - 1]).filter(([x, y]) => Math.abs(x) > 0.1 && Math.abs(y) > 0.1);
   const targets = inputs.map(([x, y]) => (x * y > 0 ? 1 : 0));
-  const res = await d.client.call<{ metrics: { accuracy: number }; shape: { hidden: number } }>("candle.train", { kind: "mlp", hidden: 16, inputs, targets, epochs: 400, lr: 0.05, optimizer: "adamw", id: "xor" });
+  const res = await d.client.call<{ metrics: { accuracy: number }; shape: { hidden: number } }>("candle.train", {
+    kind: "mlp",
+    hidden: 16,
+    inputs,
+    targets,
+    epochs: 400,
+    lr: 0.05,
+    optimizer: "adamw",
+    id: "xor",
+  });
   t.ok(res.metrics.accuracy > 0.9, `accuracy ${res.metrics.accuracy}`);
   t.equal(res.shape.hidden, 16);
 });
@@ -267,7 +287,10 @@ t.test("save, load by sha256 from the models folder, run: the same outputs", asy
   copyFileSync(saved.path, join(modelsDir, "trained", "lin.safetensors")); // what the store would do
   const loaded = await d.client.call<{ id: string; sha256: string; source: string }>("candle.model.load", { id: "lin-copy", path: "trained/lin.safetensors", sha256: saved.sha256 });
   t.match(loaded, { id: "lin-copy", sha256: saved.sha256, source: "loaded" });
-  const inputs = [[0.1, 0.2, 0.3], [-1, 0, 1]];
+  const inputs = [
+    [0.1, 0.2, 0.3],
+    [-1, 0, 1],
+  ];
   const a = await d.client.call<{ outputs: number[][] }>("candle.model.run", { id: "lin", inputs });
   const b = await d.client.call<{ outputs: number[][] }>("candle.model.run", { id: "lin-copy", inputs });
   t.same(b.outputs, a.outputs, "identical outputs");
@@ -291,8 +314,15 @@ t.test("bad input: paths outside the models folder, corrupt files, wrong archite
   t.match(await fails(d.client.call("candle.model.load", { id: "c", path: "corrupt.safetensors" })), { code: -32602, data: { reason: "corrupt-file" }, message: /is not a valid safetensors file/ });
   writeSafetensors(join(modelsDir, "foreign.safetensors"), { "encoder.weight": { shape: [2], data: [1, 2] } });
   t.match(await fails(d.client.call("candle.model.load", { id: "f", path: "foreign.safetensors" })), { data: { reason: "wrong-architecture" }, message: /not a model trained by candle\.train/ });
-  writeSafetensors(join(modelsDir, "misshapen.safetensors"), { "layer0.weight": { shape: [1, 2], data: [1, 2] }, "layer0.bias": { shape: [1], data: [0] } }, { "bkg.kind": "linear", "bkg.task": "regression", "bkg.inputs": "3", "bkg.outputs": "1" });
-  t.match(await fails(d.client.call("candle.model.load", { id: "m", path: "misshapen.safetensors" })), { data: { reason: "wrong-architecture" }, message: /tensor layer0\.weight has shape \[1, 2\], expected \[1, 3\]/ });
+  writeSafetensors(
+    join(modelsDir, "misshapen.safetensors"),
+    { "layer0.weight": { shape: [1, 2], data: [1, 2] }, "layer0.bias": { shape: [1], data: [0] } },
+    { "bkg.kind": "linear", "bkg.task": "regression", "bkg.inputs": "3", "bkg.outputs": "1" },
+  );
+  t.match(await fails(d.client.call("candle.model.load", { id: "m", path: "misshapen.safetensors" })), {
+    data: { reason: "wrong-architecture" },
+    message: /tensor layer0\.weight has shape \[1, 2\], expected \[1, 3\]/,
+  });
 
   // Embedding models: not pulled, of another architecture, with corrupt weights.
   t.match(await fails(d.client.call("candle.embed", { input: ["x"], model: "nope" })), { code: -32602, message: 'model "nope" is not pulled: run `bkg models pull nope`' });
@@ -312,15 +342,36 @@ t.test("bad input: paths outside the models folder, corrupt files, wrong archite
 });
 
 t.test("bad input: wrong shapes named, NaN and infinite values refused", async (t) => {
-  const ragged = await fails(d.client.call("candle.train", { kind: "linear", inputs: [[1, 2, 3], [4, 5]], targets: [1, 2] }));
+  const ragged = await fails(
+    d.client.call("candle.train", {
+      kind: "linear",
+      inputs: [
+        [1, 2, 3],
+        [4, 5],
+      ],
+      targets: [1, 2],
+    }),
+  );
   t.match(ragged, { code: -32602, data: { reason: "wrong-shape" }, message: "inputs[1] has 2 values, expected 3 (the width of the first row): shape expected [2, 3], got a row of 2" });
   t.match(await fails(d.client.call("candle.train", { kind: "linear", inputs: [[1], [2]], targets: [1, 2, 3] })), { message: "targets has 3 entries, expected 2 (one per row of inputs)" });
-  t.match(await fails(d.client.call("candle.model.run", { id: "logit", inputs: [[1, 2, 3]] })), { data: { reason: "wrong-shape" }, message: /inputs\[0\] has 3 values, expected 2 \(the model's input width\)/ });
-  t.match(await fails(d.client.call("candle.train", { kind: "linear", inputs: [[1], [Number.NaN]], targets: [1, 2] })), { data: { reason: "not-finite" }, message: /inputs\[1\]\[0\] is null: NaN and infinite values are not accepted/ });
+  t.match(await fails(d.client.call("candle.model.run", { id: "logit", inputs: [[1, 2, 3]] })), {
+    data: { reason: "wrong-shape" },
+    message: /inputs\[0\] has 3 values, expected 2 \(the model's input width\)/,
+  });
+  t.match(await fails(d.client.call("candle.train", { kind: "linear", inputs: [[1], [Number.NaN]], targets: [1, 2] })), {
+    data: { reason: "not-finite" },
+    message: /inputs\[1\]\[0\] is null: NaN and infinite values are not accepted/,
+  });
   t.match(await fails(d.client.call("candle.model.run", { id: "logit", inputs: [[1, Number.POSITIVE_INFINITY]] })), { data: { reason: "not-finite" }, message: /inputs\[0\]\[1\] is null/ });
-  t.match(await fails(d.client.call("candle.train", { kind: "linear", inputs: [[1], [1e39]], targets: [1, 2] })), { data: { reason: "not-finite" }, message: /inputs\[1\]\[0\] is 1e39, outside the range of a 32-bit float/ });
+  t.match(await fails(d.client.call("candle.train", { kind: "linear", inputs: [[1], [1e39]], targets: [1, 2] })), {
+    data: { reason: "not-finite" },
+    message: /inputs\[1\]\[0\] is 1e39, outside the range of a 32-bit float/,
+  });
   t.match(await fails(d.client.call("candle.train", { kind: "linear", inputs: [[1], [2]], targets: [1, "NaN"] })), { data: { reason: "not-finite" } });
-  t.match(await fails(d.client.call("candle.train", { kind: "logistic", inputs: [[1], [2]], targets: [0, 0.5] })), { data: { reason: "bad-label" }, message: /targets\[1\] is 0\.5: class labels are whole numbers/ });
+  t.match(await fails(d.client.call("candle.train", { kind: "logistic", inputs: [[1], [2]], targets: [0, 0.5] })), {
+    data: { reason: "bad-label" },
+    message: /targets\[1\] is 0\.5: class labels are whole numbers/,
+  });
   t.match(await fails(d.client.call("candle.embed", { input: [] })), { data: { reason: "empty-input" } });
   t.match(await fails(d.client.call("candle.embed", { input: ["ok", 3] })), { message: "input[1] must be a string, got a number" });
   t.match(await fails(d.client.call("candle.model.load", { id: "../x", path: "a" })), { data: { reason: "bad-id" } });

@@ -8,7 +8,7 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Ajv from "ajv";
-import { BkgError, ErrorCodes } from "@bkg/protocol";
+import { type BkgError, ErrorCodes } from "@bkg/protocol";
 import { startTestDaemon } from "../helpers/daemon.js";
 import { llmserverManifest, MODEL } from "../helpers/llm.js";
 import { testModelsDir } from "../helpers/models.js";
@@ -161,7 +161,11 @@ t.test("llmserver with SmolLM2 through the daemon", async (t) => {
     t.equal((await errorOf(waiting)).code, ErrorCodes.RequestCancelled, "a waiting call can be cancelled");
     stopLong.abort();
     const ends = await Promise.all(long.map(errorOf));
-    t.same(ends.map((e) => e.code), [ErrorCodes.RequestCancelled, ErrorCodes.RequestCancelled], "the two long calls end when cancelled");
+    t.same(
+      ends.map((e) => e.code),
+      [ErrorCodes.RequestCancelled, ErrorCodes.RequestCancelled],
+      "the two long calls end when cancelled",
+    );
     await d.waitFor(async () => (await c.call<ModelsResult>("llmserver.models")).models.find((x) => x.name === MODEL)?.sequences?.busy === 0, "both sequences free again");
   });
 
@@ -225,7 +229,11 @@ t.test("llmserver with SmolLM2 through the daemon", async (t) => {
       { role: "tool", tool_call_id: "call_1", content: '{"temperature": 21, "sky": "sunny"}' },
     ];
     const chunks: string[] = [];
-    const r = await c.call<ChatResult>("llmserver.chat", { model: MODEL, messages, tools: TOOLS, temperature: 0, seed: 42, max_tokens: 40 }, { onProgress: (v) => chunks.push((v as { delta: string }).delta) });
+    const r = await c.call<ChatResult>(
+      "llmserver.chat",
+      { model: MODEL, messages, tools: TOOLS, temperature: 0, seed: 42, max_tokens: 40 },
+      { onProgress: (v) => chunks.push((v as { delta: string }).delta) },
+    );
     t.equal(r.message.tool_calls, undefined, "an answer in text, not another call");
     t.ok(["stop", "length"].includes(r.finish_reason), r.finish_reason);
     t.ok(r.message.content.length > 0 && r.message.content === r.message.content.trimStart(), `text, from its first visible character: ${JSON.stringify(r.message.content)}`);
@@ -248,8 +256,14 @@ t.test("llmserver with SmolLM2 through the daemon", async (t) => {
     };
     const user = [{ role: "user", content: "Hi" }];
     await refused({ messages: user, tool_choice: "required" }, /tool_choice needs tools/);
-    await refused({ messages: user, tools: TOOLS, tool_choice: { type: "function", function: { name: "launch" } } }, /tool_choice names function "launch", which is not among the tools \(get_weather, get_time\)/);
-    await refused({ messages: user, tools: [{ type: "function", function: { name: "f", parameters: { type: "object", properties: { x: { type: "integer-ish" } } } } }] }, /tools\[0\]\.function\.parameters \("f"\) is not a valid JSON Schema/);
+    await refused(
+      { messages: user, tools: TOOLS, tool_choice: { type: "function", function: { name: "launch" } } },
+      /tool_choice names function "launch", which is not among the tools \(get_weather, get_time\)/,
+    );
+    await refused(
+      { messages: user, tools: [{ type: "function", function: { name: "f", parameters: { type: "object", properties: { x: { type: "integer-ish" } } } } }] },
+      /tools\[0\]\.function\.parameters \("f"\) is not a valid JSON Schema/,
+    );
     await refused({ messages: user, tools: [TOOLS[0], TOOLS[0]] }, /tools\[1\]\.function\.name "get_weather" is used by an earlier tool/);
     await refused({ messages: user, tools: [{ type: "function", function: { name: "has spaces" } }] }, /pattern|must match/);
     await refused({ messages: user, tools: TOOLS, response_format: { type: "json_object" } }, /response_format cannot be combined with tools/);
@@ -258,7 +272,10 @@ t.test("llmserver with SmolLM2 through the daemon", async (t) => {
     await refused({ messages: [...user, { role: "tool", tool_call_id: "call_7", content: "x" }] }, /answers tool_call_id "call_7", which no earlier assistant message's tool_calls has/);
     await refused({ messages: [...user, { role: "tool", content: "x" }] }, /role "tool" but no tool_call_id/);
     await refused({ messages: [{ role: "user" }] }, /messages\[0\] \(role "user"\) has no content/);
-    await refused({ messages: [...user, { role: "assistant", tool_calls: [{ ...call, function: { name: "get_time", arguments: "{city: Oslo" } }] }, { role: "tool", tool_call_id: "call_9", content: "12:00" }] }, /tool_calls\[0\]\.function\.arguments is not JSON/);
+    await refused(
+      { messages: [...user, { role: "assistant", tool_calls: [{ ...call, function: { name: "get_time", arguments: "{city: Oslo" } }] }, { role: "tool", tool_call_id: "call_9", content: "12:00" }] },
+      /tool_calls\[0\]\.function\.arguments is not JSON/,
+    );
   });
 });
 

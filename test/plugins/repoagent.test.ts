@@ -8,7 +8,7 @@ import t from "tap";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { BkgError, ErrorCodes } from "@bkg/protocol";
+import { type BkgError, ErrorCodes } from "@bkg/protocol";
 import { ROOT, startTestDaemon } from "../helpers/daemon.js";
 
 const errorOf = async (p: Promise<unknown>): Promise<BkgError> => {
@@ -32,7 +32,7 @@ t.test("repoagent through the daemon", async (t) => {
   mkdirSync(join(ws, ".bkg"));
   writeFileSync(join(ws, ".bkg", "root.token"), "daemon-secret\n");
   writeFileSync(join(ws, "notes.txt"), "hello\n");
-  writeFileSync(join(ws, "evil.txt"), "a".repeat(40) + "!\n");
+  writeFileSync(join(ws, "evil.txt"), `${"a".repeat(40)}!\n`);
   const d = await startTestDaemon({ repoagent: repoagentManifest(ws, { regexTimeoutMs: 500 }) });
   t.teardown(() => d.stop());
   await d.waitState("repoagent", "ready");

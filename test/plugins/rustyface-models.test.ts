@@ -10,7 +10,11 @@ import { join } from "node:path";
 import { startTestDaemon } from "../helpers/daemon.js";
 import { faceModelsDir, photoBase64, RUSTYFACE_READY_MS, rustyfaceManifest } from "../helpers/faces.js";
 
-interface Status { modelReady: boolean; modelError: string | null; store: string }
+interface Status {
+  modelReady: boolean;
+  modelError: string | null;
+  store: string;
+}
 
 /** The good yunet-sface folder of the store's test cache (pulled and folded once). */
 const goodDir = join(await faceModelsDir(), "yunet-sface");
@@ -51,7 +55,11 @@ t.test("a model not pulled, missing a file or corrupt: reported at initialize, t
   for (const name of names) await d.waitState(name, "ready", RUSTYFACE_READY_MS);
   for (const [i, [what, , message]] of cases.entries()) {
     const name = names[i];
-    const line = () => d.output().split("\n").find((l) => l.includes("face models unavailable") && l.includes(`"plugin":"${name}"`));
+    const line = () =>
+      d
+        .output()
+        .split("\n")
+        .find((l) => l.includes("face models unavailable") && l.includes(`"plugin":"${name}"`));
     await d.waitFor(() => line() !== undefined, `${name}'s error log at initialize`);
     t.match((JSON.parse(line()!) as { error: string }).error, message, `${what}: logged at initialize`);
     const status = await d.client.call<Status>(`${name}.status`);

@@ -10,7 +10,9 @@ import { startTestDaemon, type TestDaemon } from "../helpers/daemon.js";
 import { faceModelsDir, photoBase64, RUSTYFACE_READY_MS, rustyfaceManifest } from "../helpers/faces.js";
 import { startPostgres } from "../helpers/postgres.js";
 
-interface Identified { faces: Array<{ matches: Array<{ subject: string; similarity: number }> }> }
+interface Identified {
+  faces: Array<{ matches: Array<{ subject: string; similarity: number }> }>;
+}
 const modelsDir = await faceModelsDir();
 // Four daemon starts, each loading the models (the first maybe waiting for the plugin's first
 // cargo build): more than tap's default 120 s on a busy machine.
@@ -55,10 +57,14 @@ t.test("SQLite: a dataset survives a daemon restart and a hot swap", async (t) =
   // A hot swap (new manifest version): the new instance opens the same database.
   const before = (await second.client.plugins.info("rustyface")).instances.map((i) => i.pid);
   second.writeManifest("rustyface", rustyfaceManifest({ modelsDir }, { version: "0.1.1" }));
-  await second.waitFor(async () => {
-    const now = (await second.client.plugins.info("rustyface")).instances;
-    return now.length > 0 && now.every((i) => !before.includes(i.pid) && i.state === "ready");
-  }, "the swapped-in instance", 60_000);
+  await second.waitFor(
+    async () => {
+      const now = (await second.client.plugins.info("rustyface")).instances;
+      return now.length > 0 && now.every((i) => !before.includes(i.pid) && i.state === "ready");
+    },
+    "the swapped-in instance",
+    60_000,
+  );
   t.equal(await whoIs(second, "person_b_2.jpg"), "ardern", "the new instance serves the same dataset");
 });
 
@@ -81,7 +87,10 @@ t.test("PostgreSQL + pgvector: datasets in the database survive a restart", asyn
   const second = await boot(mkdtempSync(join(tmpdir(), "bkg-face-data-")), { postgresUrl: url });
   t.teardown(() => second.stop());
   const subjects = await second.client.call<{ subjects: unknown[] }>("rustyface.subjects", { dataset: "people" });
-  t.same(subjects.subjects, [{ subject: "ardern", faces: 2 }, { subject: "macron", faces: 1 }]);
+  t.same(subjects.subjects, [
+    { subject: "ardern", faces: 2 },
+    { subject: "macron", faces: 1 },
+  ]);
   t.equal(await whoIs(second, "person_a_2.jpg"), "macron");
   const top = await second.client.call<Identified>("rustyface.identify", { dataset: "people", image: photoBase64("person_b_1.jpg"), topK: 2 });
   t.equal(top.faces[0].matches[0].subject, "ardern");

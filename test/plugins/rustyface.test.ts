@@ -12,10 +12,25 @@ import { faceModelsDir, facePhoto, photoBase64, RUSTYFACE_READY_MS, rustyfaceMan
 import { decodePng, encodePng, mirror, pngClaiming, resize } from "../helpers/png.js";
 import { encodeWebpLossless } from "../helpers/webp.js";
 
-interface Face { box: [number, number, number, number]; score: number; landmarks: [number, number][] }
-interface Detected { faces: Face[]; width: number; height: number; ms: number }
-interface Verified { similarity: number; same: boolean; threshold: number }
-interface Identified { faces: Array<Face & { matches: Array<{ subject: string; similarity: number; faceId: string }> }> }
+interface Face {
+  box: [number, number, number, number];
+  score: number;
+  landmarks: [number, number][];
+}
+interface Detected {
+  faces: Face[];
+  width: number;
+  height: number;
+  ms: number;
+}
+interface Verified {
+  similarity: number;
+  same: boolean;
+  threshold: number;
+}
+interface Identified {
+  faces: Array<Face & { matches: Array<{ subject: string; similarity: number; faceId: string }> }>;
+}
 
 const SFACE_THRESHOLD = 0.363;
 const modelsDir = await faceModelsDir();
@@ -118,10 +133,17 @@ t.test("embed: a 128-d unit vector per face", async (t) => {
 });
 
 t.test("verify: same person above 0.363, different people below", async (t) => {
-  const same = [["person_a_1.jpg", "person_a_2.jpg"], ["person_b_1.jpg", "person_b_2.jpg"]];
+  const same = [
+    ["person_a_1.jpg", "person_a_2.jpg"],
+    ["person_b_1.jpg", "person_b_2.jpg"],
+  ];
   const different = [
-    ["person_a_1.jpg", "person_b_1.jpg"], ["person_a_2.jpg", "person_b_2.jpg"], ["person_a_1.jpg", "impostor_1.jpg"],
-    ["person_a_2.jpg", "impostor_2.jpg"], ["person_b_1.jpg", "impostor_1.jpg"], ["person_b_2.jpg", "impostor_2.jpg"],
+    ["person_a_1.jpg", "person_b_1.jpg"],
+    ["person_a_2.jpg", "person_b_2.jpg"],
+    ["person_a_1.jpg", "impostor_1.jpg"],
+    ["person_a_2.jpg", "impostor_2.jpg"],
+    ["person_b_1.jpg", "impostor_1.jpg"],
+    ["person_b_2.jpg", "impostor_2.jpg"],
     ["impostor_1.jpg", "impostor_2.jpg"],
   ];
   for (const [a, b] of same) {
@@ -159,7 +181,12 @@ t.test("datasets: enroll several images, identify, forget", async (t) => {
   const dup = await failure(d.client.call("rustyface.datasets.create", { name: "staff" }));
   t.equal(dup.data?.reason, "exists");
 
-  const enrolled = await d.client.call<{ faceId: string; facesInImage: number }>("rustyface.enroll", { dataset: "staff", subject: "macron", image: img("person_a_1.jpg"), metadata: { source: "2014" } });
+  const enrolled = await d.client.call<{ faceId: string; facesInImage: number }>("rustyface.enroll", {
+    dataset: "staff",
+    subject: "macron",
+    image: img("person_a_1.jpg"),
+    metadata: { source: "2014" },
+  });
   t.match(enrolled.faceId, /^face_/);
   t.equal(enrolled.facesInImage, 1);
   await d.client.call("rustyface.enroll", { dataset: "staff", subject: "ardern", image: img("person_b_1.jpg") });
@@ -172,7 +199,10 @@ t.test("datasets: enroll several images, identify, forget", async (t) => {
   const a2 = await d.client.call<Identified>("rustyface.identify", { dataset: "staff", image: img("person_a_2.jpg"), topK: 3 });
   t.equal(a2.faces.length, 1);
   t.equal(a2.faces[0].matches[0]?.subject, "macron", JSON.stringify(a2.faces[0].matches));
-  t.ok(a2.faces[0].matches.every((m) => m.similarity >= SFACE_THRESHOLD), "only matches at or above the threshold");
+  t.ok(
+    a2.faces[0].matches.every((m) => m.similarity >= SFACE_THRESHOLD),
+    "only matches at or above the threshold",
+  );
 
   const stranger = await d.client.call<Identified>("rustyface.identify", { dataset: "staff", image: img("impostor_2.jpg") });
   t.same(stranger.faces[0].matches, [], "a person not enrolled matches nobody");
@@ -187,7 +217,10 @@ t.test("datasets: enroll several images, identify, forget", async (t) => {
   t.same(gone.faces[0].matches, []);
 
   const subjects = await d.client.call<{ subjects: Array<{ subject: string; faces: number }> }>("rustyface.subjects", { dataset: "staff" });
-  t.same(subjects.subjects, [{ subject: "macron", faces: 1 }, { subject: "obama", faces: 1 }]);
+  t.same(subjects.subjects, [
+    { subject: "macron", faces: 1 },
+    { subject: "obama", faces: 1 },
+  ]);
 
   const del = await d.client.call<{ faces: number }>("rustyface.datasets.delete", { name: "staff" });
   t.equal(del.faces, 2);

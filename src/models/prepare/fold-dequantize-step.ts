@@ -16,7 +16,9 @@ export interface FoldInput {
 
 /** The stored name of a folded file: `face_detection_yunet_2023mar_int8bq.onnx` -> `face_detection_yunet_2023mar.f32.onnx`. */
 export function foldedName(file: string): string {
-  return basename(file).replace(/\.onnx$/i, "").replace(/_int8bq$/i, "") + ".f32.onnx";
+  return `${basename(file)
+    .replace(/\.onnx$/i, "")
+    .replace(/_int8bq$/i, "")}.f32.onnx`;
 }
 
 /** Folds every role's file; resolves role -> folded file. Rejects with the file named when one cannot be folded. */

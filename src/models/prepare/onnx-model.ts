@@ -18,11 +18,32 @@ export interface OnnxTensor {
   floatData?: number[];
   int32Data?: number[];
 }
-export interface OnnxAttribute { name: string; i?: number | { toNumber(): number }; type?: number }
-export interface OnnxNode { name?: string; opType: string; input: string[]; output: string[]; attribute: OnnxAttribute[] }
-export interface OnnxValueInfo { name: string }
-export interface OnnxGraph { node: OnnxNode[]; initializer: OnnxTensor[]; input: OnnxValueInfo[]; output: OnnxValueInfo[] }
-export interface OnnxModel { graph: OnnxGraph; irVersion?: unknown; opsetImport?: unknown[] }
+export interface OnnxAttribute {
+  name: string;
+  i?: number | { toNumber(): number };
+  type?: number;
+}
+export interface OnnxNode {
+  name?: string;
+  opType: string;
+  input: string[];
+  output: string[];
+  attribute: OnnxAttribute[];
+}
+export interface OnnxValueInfo {
+  name: string;
+}
+export interface OnnxGraph {
+  node: OnnxNode[];
+  initializer: OnnxTensor[];
+  input: OnnxValueInfo[];
+  output: OnnxValueInfo[];
+}
+export interface OnnxModel {
+  graph: OnnxGraph;
+  irVersion?: unknown;
+  opsetImport?: unknown[];
+}
 
 let modelType: protobuf.Type | undefined;
 function onnxModelType(): protobuf.Type {
@@ -50,5 +71,4 @@ export function encodeOnnx(model: OnnxModel): Uint8Array {
   return type.encode(type.fromObject(model as unknown as Record<string, unknown>)).finish();
 }
 
-export const toNumber = (v: number | { toNumber(): number } | undefined, fallback: number): number =>
-  v === undefined || v === null ? fallback : typeof v === "number" ? v : v.toNumber();
+export const toNumber = (v: number | { toNumber(): number } | undefined, fallback: number): number => (v === undefined || v === null ? fallback : typeof v === "number" ? v : v.toNumber());
