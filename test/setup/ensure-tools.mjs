@@ -15,6 +15,12 @@ else if (!ok("python3", ["-m", "pytest", "--version"])) {
   const r = spawnSync("python3", ["-m", "pip", "install", "--quiet", "pytest"], { stdio: "inherit" });
   if (r.status !== 0 || !ok("python3", ["-m", "pytest", "--version"])) problems.push("pytest could not be installed with pip");
 }
+// The lint gate (test/lint) runs ruff on the Python SDK and plugins; pinned so its verdict does not move.
+if (ok("python3", ["--version"]) && !spawnSync("python3", ["-m", "ruff", "--version"], { encoding: "utf8" }).stdout?.includes("0.17.6")) {
+  process.stderr.write("ensure-tools: installing ruff 0.17.6 for the Python lint gate (pip install ruff==0.17.6)\n");
+  const r = spawnSync("python3", ["-m", "pip", "install", "--quiet", "ruff==0.17.6"], { stdio: "inherit" });
+  if (r.status !== 0) problems.push("ruff 0.17.6 could not be installed with pip (the lint gate needs it)");
+}
 if (!ok("cargo", ["--version"])) problems.push("cargo is not on the PATH (the Rust SDK needs a Rust toolchain: https://rustup.rs)");
 if (!ok("git", ["--version"])) problems.push("git is not on the PATH (RepoAgent's tests use it)");
 // The docs test runs the README's and docs/http.md's examples as written: they use curl and jq.
