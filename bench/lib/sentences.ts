@@ -92,7 +92,8 @@ export function moreRealSentences(max: number): string[] {
  * a two-sentence chunk as a chunker with overlap makes). Every text is distinct and real.
  */
 export function retrievalCorpus(chunks: number, queries: number): { chunks: string[]; queries: string[] } {
-  const all = moreRealSentences(chunks + queries);
+  // Enough sentences that every 97th gives all the queries, even for a small corpus.
+  const all = moreRealSentences(Math.max(chunks + queries, queries * 97 + 1));
   const q: string[] = [];
   const rest: string[] = [];
   all.forEach((s, i) => (i % 97 === 0 && q.length < queries ? q : rest).push(s));
