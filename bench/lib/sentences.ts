@@ -7,7 +7,7 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { ROOT } from "./paths.js";
 
-function readmes(): string[] {
+function readmes(withDocs: boolean): string[] {
   const out: string[] = [];
   const nm = join(ROOT, "node_modules");
   const visit = (dir: string, depth: number) => {
@@ -24,7 +24,7 @@ function readmes(): string[] {
   };
   visit(nm, 0);
   const docs = join(ROOT, "docs");
-  if (existsSync(docs)) for (const f of readdirSync(docs).sort()) if (f.endsWith(".md")) out.push(join(docs, f));
+  if (withDocs && existsSync(docs)) for (const f of readdirSync(docs).sort()) if (f.endsWith(".md")) out.push(join(docs, f));
   return out;
 }
 
@@ -76,11 +76,13 @@ function docCommentSentences(seen: Set<string>, max: number, out: string[]): voi
 }
 
 /**
- * Up to `max` real sentences: the Markdown sentences of realSentences, then those of the doc
+ * Up to `max` real sentences: the Markdown sentences of realSentences under node_modules only, then those of the doc
  * comments in node_modules' .d.ts files (~56k in all on this repository's install).
  */
 export function moreRealSentences(max: number): string[] {
-  const out = realSentences(max);
+  // Not the repository's docs: they change with every commit, and the corpus must stay the same
+  // for the vectors cached under its texts' hash to be found again (node_modules is pinned by the lockfile).
+  const out = realSentences(max, false);
   if (out.length < max) docCommentSentences(new Set(out.map((s) => s.toLowerCase())), max, out);
   return out;
 }
@@ -102,10 +104,10 @@ export function retrievalCorpus(chunks: number, queries: number): { chunks: stri
   return { chunks: out, queries: q };
 }
 
-export function realSentences(max: number): string[] {
+export function realSentences(max: number, withDocs = true): string[] {
   const seen = new Set<string>();
   const out: string[] = [];
-  for (const file of readmes()) {
+  for (const file of readmes(withDocs)) {
     const text = readFileSync(file, "utf8")
       .replace(/```[\s\S]*?```/g, " ")
       .replace(/`[^`]*`/g, " ")
