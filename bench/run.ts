@@ -80,7 +80,9 @@ async function main(): Promise<number> {
     for (const s of SCENARIOS) process.stdout.write(`${s.name.padEnd(16)} ${s.title}\n`);
     return 0;
   }
-  const chosen = SCENARIOS.filter((s) => args.filters.length === 0 || args.filters.some((f) => s.name.includes(f) || s.title.toLowerCase().includes(f.toLowerCase())));
+  // A word that is exactly a scenario's name picks that scenario alone ("embeddings" is also in candle's title).
+  const matches = (s: Scenario, f: string) => (SCENARIOS.some((x) => x.name === f) ? s.name === f : s.name.includes(f) || s.title.toLowerCase().includes(f.toLowerCase()));
+  const chosen = SCENARIOS.filter((s) => args.filters.length === 0 || args.filters.some((f) => matches(s, f)));
   if (chosen.length === 0) throw new Error(`no scenario matches ${args.filters.join(", ")}; scenarios: ${SCENARIOS.map((s) => s.name).join(", ")}`);
 
   if (args.waitIdleS) await waitIdle(args.waitIdleS);

@@ -69,9 +69,16 @@ export async function bootDaemon(opts: BootOptions = {}): Promise<BenchDaemon> {
   for (const [name, m] of Object.entries(opts.manifests ?? { echo: echoManifest() })) writeManifest(name, m);
   const configFile = join(dir, "bkg.config.json");
   const socketPath = join(dir, "bkg.sock");
+  // The daemon gives plugins BKG_MODELS_DIR from models.dir and a manifest cannot override it
+  // (since the model store landed): a model plugin's manifest that names a models folder makes
+  // it the daemon's models.dir, as test/helpers/daemon.ts does.
+  const namedModelsDir = Object.values(opts.manifests ?? {})
+    .map((m) => (m.env as Record<string, unknown> | undefined)?.BKG_MODELS_DIR)
+    .find((v): v is string => typeof v === "string");
+  const config = namedModelsDir && !opts.config?.models ? { models: { dir: namedModelsDir }, ...opts.config } : opts.config;
   writeFileSync(
     configFile,
-    JSON.stringify({ manifestsDir: "manifests", dataDir: "data", socketPath: "bkg.sock", logLevel: "info", http: { enabled: false }, ...opts.config }),
+    JSON.stringify({ manifestsDir: "manifests", dataDir: "data", socketPath: "bkg.sock", logLevel: "info", http: { enabled: false }, ...config }),
   );
   const env: NodeJS.ProcessEnv = { ...process.env, BKG_LOG_FORMAT: "json", ...opts.env };
   delete env.BKG_CONFIG;

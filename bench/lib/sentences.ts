@@ -7,7 +7,7 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { ROOT } from "./paths.js";
 
-function readmes(): string[] {
+function readmes(withDocs: boolean): string[] {
   const out: string[] = [];
   const nm = join(ROOT, "node_modules");
   const visit = (dir: string, depth: number) => {
@@ -24,14 +24,90 @@ function readmes(): string[] {
   };
   visit(nm, 0);
   const docs = join(ROOT, "docs");
-  if (existsSync(docs)) for (const f of readdirSync(docs).sort()) if (f.endsWith(".md")) out.push(join(docs, f));
+  if (withDocs && existsSync(docs)) for (const f of readdirSync(docs).sort()) if (f.endsWith(".md")) out.push(join(docs, f));
   return out;
 }
 
-export function realSentences(max: number): string[] {
+/** A sentence worth keeping: 6 to 50 words, starts with a capital, ends a sentence, no Markdown or code left. */
+function keep(s: string): boolean {
+  const words = s.split(" ");
+  return words.length >= 6 && words.length <= 50 && /^[A-Z][^`|#*_<>{}\[\]]+[.!?]$/.test(s);
+}
+
+/** .d.ts files under node_modules, sorted (their doc comments are English prose: @types/node, TypeScript's lib). */
+function declarationFiles(): string[] {
+  const out: string[] = [];
+  const visit = (dir: string, depth: number) => {
+    let entries;
+    try {
+      entries = readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name));
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      if (e.isFile() && e.name.endsWith(".d.ts")) out.push(join(dir, e.name));
+      else if (e.isDirectory() && depth < 8 && !e.name.startsWith(".")) visit(join(dir, e.name), depth + 1);
+    }
+  };
+  visit(join(ROOT, "node_modules"), 0);
+  return out;
+}
+
+/** Sentences of the /** ... *\/ comments of .d.ts files (the prose before the first @tag). */
+function docCommentSentences(seen: Set<string>, max: number, out: string[]): void {
+  for (const file of declarationFiles()) {
+    for (const m of readFileSync(file, "utf8").matchAll(/\/\*\*([\s\S]*?)\*\//g)) {
+      const prose = m[1]
+        .replace(/^\s*\*\s?/gm, "")
+        .replace(/@\w+[\s\S]*/, "")
+        .replace(/\{@link\s+([^}|]*)[^}]*\}/g, "$1")
+        .replace(/`[^`]*`/g, " ")
+        .replace(/\s+/g, " ");
+      for (const raw of prose.split(/(?<=[.!?])\s+(?=[A-Z])/)) {
+        const s = raw.trim();
+        const key = s.toLowerCase();
+        if (!keep(s) || seen.has(key)) continue;
+        seen.add(key);
+        out.push(s);
+        if (out.length >= max) return;
+      }
+    }
+  }
+}
+
+/**
+ * Up to `max` real sentences: the Markdown sentences of realSentences under node_modules only, then those of the doc
+ * comments in node_modules' .d.ts files (~56k in all on this repository's install).
+ */
+export function moreRealSentences(max: number): string[] {
+  // Not the repository's docs: they change with every commit, and the corpus must stay the same
+  // for the vectors cached under its texts' hash to be found again (node_modules is pinned by the lockfile).
+  const out = realSentences(max, false);
+  if (out.length < max) docCommentSentences(new Set(out.map((s) => s.toLowerCase())), max, out);
+  return out;
+}
+
+/**
+ * A retrieval corpus of `chunks` real texts and `queries` held-out real sentences. Queries are
+ * every 97th sentence (spread over the sources); the chunks are the other sentences, then, when
+ * more are needed, each sentence joined with the next one of the list (mostly the same file:
+ * a two-sentence chunk as a chunker with overlap makes). Every text is distinct and real.
+ */
+export function retrievalCorpus(chunks: number, queries: number): { chunks: string[]; queries: string[] } {
+  // Enough sentences that every 97th gives all the queries, even for a small corpus.
+  const all = moreRealSentences(Math.max(chunks + queries, queries * 97 + 1));
+  const q: string[] = [];
+  const rest: string[] = [];
+  all.forEach((s, i) => (i % 97 === 0 && q.length < queries ? q : rest).push(s));
+  const out = rest.slice(0, chunks);
+  for (let i = 0; out.length < chunks && i + 1 < rest.length; i++) out.push(`${rest[i]} ${rest[i + 1]}`);
+  return { chunks: out, queries: q };
+}
+
+export function realSentences(max: number, withDocs = true): string[] {
   const seen = new Set<string>();
   const out: string[] = [];
-  for (const file of readmes()) {
+  for (const file of readmes(withDocs)) {
     const text = readFileSync(file, "utf8")
       .replace(/```[\s\S]*?```/g, " ")
       .replace(/`[^`]*`/g, " ")
@@ -40,8 +116,7 @@ export function realSentences(max: number): string[] {
     for (const line of text.split(/\n\s*\n/)) {
       if (/^\s*(#|\||>)/.test(line)) continue;
       for (const s of line.replace(/^\s*([-*]|\d+\.)\s+/gm, "").replace(/\s+/g, " ").split(/(?<=[.!?])\s+(?=[A-Z])/)) {
-        const words = s.trim().split(" ");
-        if (words.length < 6 || words.length > 50 || !/^[A-Z][^`|#*_<>{}\[\]]+[.!?]$/.test(s.trim())) continue;
+        if (!keep(s.trim())) continue;
         const key = s.trim().toLowerCase();
         if (seen.has(key)) continue;
         seen.add(key);
