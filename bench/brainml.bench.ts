@@ -83,8 +83,27 @@ export const scenario: Scenario = {
     const brainmlDir = join(ROOT, "plugins", "brainml");
     const d = await bootDaemon({
       manifests: {
-        embeddings: { name: "embeddings", version: "1.0.0", command: ["node", "dist/index.js"], cwd: join(ROOT, "plugins", "embeddings"), provides: ["embed", "models", "stats"], env: { BKG_MODELS_DIR: models }, config: { threads: 1, maxBatch: 64 }, health: SLOW_MACHINE_HEALTH },
-        brainml: { name: "brainml", version: "1.0.0", command: ["node", "dist/index.js"], cwd: brainmlDir, provides: ["index", "query"], permissions: ["embeddings.embed"], timeouts: { call: 600_000 }, config: { backend: "sqlite" }, health: SLOW_MACHINE_HEALTH },
+        embeddings: {
+          name: "embeddings",
+          version: "1.0.0",
+          command: ["node", "dist/index.js"],
+          cwd: join(ROOT, "plugins", "embeddings"),
+          provides: ["embed", "models", "stats"],
+          env: { BKG_MODELS_DIR: models },
+          config: { threads: 1, maxBatch: 64 },
+          health: SLOW_MACHINE_HEALTH,
+        },
+        brainml: {
+          name: "brainml",
+          version: "1.0.0",
+          command: ["node", "dist/index.js"],
+          cwd: brainmlDir,
+          provides: ["index", "query"],
+          permissions: ["embeddings.embed"],
+          timeouts: { call: 600_000 },
+          config: { backend: "sqlite" },
+          health: SLOW_MACHINE_HEALTH,
+        },
       },
     });
     await d.waitReady(["embeddings", "brainml"], 60_000);
@@ -93,7 +112,10 @@ export const scenario: Scenario = {
     const embedded = await cachedEmbeddings(models, [...queryTexts, ...docTexts], ctx.log);
     const queryVectors = embedded.vectors.slice(0, QUERIES);
     const docVectors = embedded.vectors.slice(QUERIES);
-    if (embedded.embedded > 0) notes.push(`${embedded.embedded} real texts embedded into the cache in ${embedded.seconds.toFixed(0)} s (${(embedded.embedded / embedded.seconds).toFixed(1)}/s, 1 thread, batches of 64); reruns read them back`);
+    if (embedded.embedded > 0)
+      notes.push(
+        `${embedded.embedded} real texts embedded into the cache in ${embedded.seconds.toFixed(0)} s (${(embedded.embedded / embedded.seconds).toFixed(1)}/s, 1 thread, batches of 64); reruns read them back`,
+      );
     let t0 = performance.now();
     const ingestN = ctx.quick ? 256 : 1024;
     await call("brainml.collections.create", { name: "ingest", dimensions: DIMS });
@@ -146,9 +168,21 @@ export const scenario: Scenario = {
           const sorted = Float64Array.from(times).sort();
           const p50 = percentile(sorted, sorted.length, 50);
           const p99 = percentile(sorted, sorted.length, 99);
-          rows.push({ case: `${mode} query, ${scale} chunks, ${kind}`, subject: "bkg", metrics: [{ label: "p50 ms", summary: summarize([p50]), digits: 2 }, { label: "p99 ms", summary: summarize([p99]), digits: 2 }, ...(kind === "sqlite" ? [{ label: "CPU ms/query", summary: summarize([cpuMs]), digits: 2 }] : [])] });
+          rows.push({
+            case: `${mode} query, ${scale} chunks, ${kind}`,
+            subject: "bkg",
+            metrics: [
+              { label: "p50 ms", summary: summarize([p50]), digits: 2 },
+              { label: "p99 ms", summary: summarize([p99]), digits: 2 },
+              ...(kind === "sqlite" ? [{ label: "CPU ms/query", summary: summarize([cpuMs]), digits: 2 }] : []),
+            ],
+          });
           if (mode === "hybrid" && kind === "sqlite" && scale === 100_000) {
-            targets.push({ target: "hybrid p50 < 20 ms at 100k chunks on SQLite", met: p50 < 20, detail: `p50 ${p50.toFixed(2)} ms, p99 ${p99.toFixed(2)} ms, ${cpuMs.toFixed(2)} ms of CPU per query (load ${loadavg()[0].toFixed(1)})` });
+            targets.push({
+              target: "hybrid p50 < 20 ms at 100k chunks on SQLite",
+              met: p50 < 20,
+              detail: `p50 ${p50.toFixed(2)} ms, p99 ${p99.toFixed(2)} ms, ${cpuMs.toFixed(2)} ms of CPU per query (load ${loadavg()[0].toFixed(1)})`,
+            });
           }
         }
 
@@ -162,15 +196,19 @@ export const scenario: Scenario = {
         const recall = hits / (10 * queryVectors.length);
         const how = kind === "postgres" ? "HNSW m=16, ef_construction=64, ef_search=100" : scale >= 20_000 ? "binary-code index, exact rerank of 1000" : "exact vec0 scan below 20k chunks";
         rows.push({ case: `vector recall@10 vs exact, ${scale} chunks, ${kind} (${how})`, subject: "bkg", metrics: [{ label: "recall@10", summary: summarize([recall]), digits: 3 }] });
-        if (kind === "sqlite" && scale >= 20_000) targets.push({ target: `SQLite binary-index recall@10 >= 0.95 against exact search, ${scale} chunks`, met: recall >= 0.95, detail: `recall@10 ${recall.toFixed(3)}` });
-        if (kind === "postgres") targets.push({ target: `HNSW recall@10 >= 0.95 against exact search, ${scale} chunks (real embeddings)`, met: recall >= 0.95, detail: `recall@10 ${recall.toFixed(3)}` });
+        if (kind === "sqlite" && scale >= 20_000)
+          targets.push({ target: `SQLite binary-index recall@10 >= 0.95 against exact search, ${scale} chunks`, met: recall >= 0.95, detail: `recall@10 ${recall.toFixed(3)}` });
+        if (kind === "postgres")
+          targets.push({ target: `HNSW recall@10 >= 0.95 against exact search, ${scale} chunks (real embeddings)`, met: recall >= 0.95, detail: `recall@10 ${recall.toFixed(3)}` });
         if (kind === "postgres") await backend.dropCollection(name);
         await backend.close();
       }
     }
     await pg.stop();
     notes.push("Query latency: BrainML's query path in-process with the query vector given (no bus, no query embedding); 200 held-out real sentences as queries, second of two rounds.");
-    notes.push("Corpus: distinct real texts (sentences of Markdown and .d.ts doc comments under node_modules, then two consecutive sentences per chunk once single sentences run out), each with its own real MiniLM vector; queries are 200 held-out sentences.");
+    notes.push(
+      "Corpus: distinct real texts (sentences of Markdown and .d.ts doc comments under node_modules, then two consecutive sentences per chunk once single sentences run out), each with its own real MiniLM vector; queries are 200 held-out sentences.",
+    );
     return { available: true, rows, targets, notes };
   },
 };

@@ -23,7 +23,16 @@ const BATCH = 32;
 function sentences(): string[] {
   const subjects = ["The committee", "A small dog", "My neighbour's daughter", "The new database server", "An old fisherman", "The city council", "Our team", "A tired student"];
   const verbs = ["approved", "chased", "painted", "rejected", "repaired", "discussed", "announced", "forgot"];
-  const objects = ["the budget for next year", "a red ball across the park", "the fence behind the house before the storm arrived", "every query that took longer than a second", "the boat", "a plan to build three new libraries in the northern districts", "the results", "the keys on the kitchen table again this morning"];
+  const objects = [
+    "the budget for next year",
+    "a red ball across the park",
+    "the fence behind the house before the storm arrived",
+    "every query that took longer than a second",
+    "the boat",
+    "a plan to build three new libraries in the northern districts",
+    "the results",
+    "the keys on the kitchen table again this morning",
+  ];
   const out: string[] = [];
   for (let i = 0; i < 64; i++) out.push(`${subjects[i % 8]} ${verbs[(i * 3) % 8]} ${objects[(i * 5) % 8]}.`);
   return out;
@@ -87,7 +96,8 @@ async function measure(d: BenchDaemon, method: string, model: string, runs: numb
   const e0 = before?.embeddings as { totalMs?: number; tokenizeMs?: number; sentences?: number } | undefined;
   const e1 = after?.embeddings as { totalMs?: number; tokenizeMs?: number; sentences?: number } | undefined;
   const inside = e0?.totalMs !== undefined && e1?.totalMs !== undefined && e1.sentences !== e0.sentences ? (e1.totalMs - e0.totalMs) / ((e1.sentences ?? 0) - (e0.sentences ?? 0)) : undefined;
-  const tokenizeShare = e0?.tokenizeMs !== undefined && e1?.tokenizeMs !== undefined && e1.totalMs !== e0.totalMs ? (e1.tokenizeMs - e0.tokenizeMs) / ((e1.totalMs ?? 0) - (e0.totalMs ?? 0)) : undefined;
+  const tokenizeShare =
+    e0?.tokenizeMs !== undefined && e1?.tokenizeMs !== undefined && e1.totalMs !== e0.totalMs ? (e1.tokenizeMs - e0.tokenizeMs) / ((e1.totalMs ?? 0) - (e0.totalMs ?? 0)) : undefined;
   return { throughput, latency, insideMsPerSentence: inside, tokenizeShare, roundTripMsPerSentence: spent / sent };
 }
 
@@ -131,7 +141,10 @@ export const scenario: Scenario = {
           ],
         });
       } else notes.push("the ONNX embeddings plugin (manifests/embeddings.json and its cached model) is not here: candle measured alone");
-      for (const [name, m] of [["candle", c], ["onnx", o]] as const) {
+      for (const [name, m] of [
+        ["candle", c],
+        ["onnx", o],
+      ] as const) {
         if (!m) continue;
         const inside = m.insideMsPerSentence;
         notes.push(
@@ -140,7 +153,9 @@ export const scenario: Scenario = {
             : `${name}: ${m.roundTripMsPerSentence.toFixed(2)} ms per sentence end to end (the plugin reports no time of its own)`,
         );
       }
-      notes.push("candle runs the fp32 weights with candle's own CPU matmul (gemm), onnxruntime the int8-quantised graph with its fused kernels: the int8 model does about a quarter of the memory traffic per layer");
+      notes.push(
+        "candle runs the fp32 weights with candle's own CPU matmul (gemm), onnxruntime the int8-quantised graph with its fused kernels: the int8 model does about a quarter of the memory traffic per layer",
+      );
       return { available: true, rows, targets: [], notes };
     } finally {
       await d.stop();

@@ -71,7 +71,11 @@ export const scenario: Scenario = {
       const local = b;
       const subjects = [
         { name: "bkg local (on b)", call: () => local.client.call("echo.echo", SMALL as Record<string, unknown>), pids: { daemonB: local.pid, plugin: pluginPid } },
-        { name: "bkg cross-node (a -> b)", call: () => remote.client.call("echo.echo", SMALL as Record<string, unknown>), pids: { daemonA: remote.pid, daemonB: local.pid, plugin: pluginPid, nats: nats.pid } },
+        {
+          name: "bkg cross-node (a -> b)",
+          call: () => remote.client.call("echo.echo", SMALL as Record<string, unknown>),
+          pids: { daemonA: remote.pid, daemonB: local.pid, plugin: pluginPid, nats: nats.pid },
+        },
         { name: "Moleculer NATS", call: () => caller.call("echo.echo", SMALL as Record<string, unknown>), pids: { server: mol.pid, nats: nats.pid } },
       ];
       for (const s of subjects) for (const c of CASES) await closedLoop(s.call, { inflight: c.inflight, durationMs: warmupMs, maxCalls: 200_000 });

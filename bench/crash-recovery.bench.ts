@@ -7,7 +7,7 @@
  *   pm2           pm2 (private PM2_HOME) restarts a Node script serving echo on a unix socket
  */
 import { join } from "node:path";
-import { type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { createMessageConnection, StreamMessageReader, StreamMessageWriter, type MessageConnection } from "vscode-jsonrpc/node";
@@ -61,7 +61,10 @@ export const scenario: Scenario = {
     const spareLog = await recordLifecycle(daemon.client, "spare");
     const sparePhases: number[][] = [];
     if (standbyWorks) subjects.push({ name: "bkg standby", trial: () => bkgTrial(daemon.client, "spare", spareLog, sparePhases) });
-    else notes.push(`bkg standby: not available yet: the manifest accepts \`standby: 1\` but the daemon starts no spare instance (${echoProcs.length} echo processes for two plugins, one with standby: 1).`);
+    else
+      notes.push(
+        `bkg standby: not available yet: the manifest accepts \`standby: 1\` but the daemon starts no spare instance (${echoProcs.length} echo processes for two plugins, one with standby: 1).`,
+      );
 
     const bare = new BareSupervisor();
     await withTimeout(bare.start(), 10_000, "bare supervisor start");
@@ -73,10 +76,30 @@ export const scenario: Scenario = {
     onCleanup(`remove ${dir}`, () => rmSync(dir, { recursive: true, force: true }));
     const sock = join(dir, "pm2-echo.sock");
     await pm2.start([
-      { name: "bench-echo", script: join(BASELINES, "socket-echo-app.js"), args: [sock], exec_mode: "fork", autorestart: true, restart_delay: 0, max_restarts: 100_000, min_uptime: 100, pmx: false, vizion: false, automation: false },
+      {
+        name: "bench-echo",
+        script: join(BASELINES, "socket-echo-app.js"),
+        args: [sock],
+        exec_mode: "fork",
+        autorestart: true,
+        restart_delay: 0,
+        max_restarts: 100_000,
+        min_uptime: 100,
+        pmx: false,
+        vizion: false,
+        automation: false,
+      },
     ]);
     ctx.log("crash-recovery: pm2 started");
-    await waitFor(() => connectRpc(sock).then((c) => (c.close(), true), () => false), "the pm2 app to listen", 15_000);
+    await waitFor(
+      () =>
+        connectRpc(sock).then(
+          (c) => (c.close(), true),
+          () => false,
+        ),
+      "the pm2 app to listen",
+      15_000,
+    );
     subjects.push({ name: "pm2", trial: () => pm2Trial(sock) });
 
     try {
@@ -109,7 +132,11 @@ export const scenario: Scenario = {
             { label: "min–max ms", summary: t, digits: 1 },
             { label: "p90 ms", summary: summarize([sorted[Math.min(sorted.length - 1, Math.ceil(0.9 * sorted.length) - 1)]]), digits: 1 },
           ],
-          vs: s.name.startsWith("bkg") ? `${ratio(t, floor).toFixed(2)}x bare respawn, ${ratio(t, peer).toFixed(2)}x pm2` : s.name === "pm2" ? `${ratio(t, floor).toFixed(2)}x bare respawn` : undefined,
+          vs: s.name.startsWith("bkg")
+            ? `${ratio(t, floor).toFixed(2)}x bare respawn, ${ratio(t, peer).toFixed(2)}x pm2`
+            : s.name === "pm2"
+              ? `${ratio(t, floor).toFixed(2)}x bare respawn`
+              : undefined,
         };
       });
       if (echoPhases.length) {
@@ -123,7 +150,7 @@ export const scenario: Scenario = {
             { label: "-> answered ms", summary: col(2) },
           ],
         });
-        notes.push("bkg by phase: from the daemon's lifecycle events (\"crashed\", then the new instance's \"ready\"; epoch ms, so 1 ms steps), then the client's answer.");
+        notes.push('bkg by phase: from the daemon\'s lifecycle events ("crashed", then the new instance\'s "ready"; epoch ms, so 1 ms steps), then the client\'s answer.');
       }
       if (sparePhases.length) {
         const col = (i: number) => summarize(sparePhases.map((p) => p[i]));

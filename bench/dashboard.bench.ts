@@ -79,7 +79,10 @@ export const scenario: Scenario = {
     }
     const rows: Row[] = [];
     const pick = (s: Sample[], k: keyof Sample) => summarize(s.map((x) => x[k]));
-    for (const [subject, s] of [["http.dashboard: true", on], ["http.dashboard: false", off]] as const) {
+    for (const [subject, s] of [
+      ["http.dashboard: true", on],
+      ["http.dashboard: false", off],
+    ] as const) {
       rows.push({
         case: "1 echo plugin, HTTP on",
         subject,

@@ -62,7 +62,8 @@ export const scenario: Scenario = {
   title: "Embeddings plugin (issue 13)",
   async run(ctx: BenchContext) {
     const modelsDir = findMinilmModelsDir();
-    if (!modelsDir) return unavailable(`no pulled ${MINILM}: run the embeddings tests once (npx tap test/plugins/embeddings.test.ts fetches it) or set BKG_BENCH_MODELS_DIR to a models dir holding it`);
+    if (!modelsDir)
+      return unavailable(`no pulled ${MINILM}: run the embeddings tests once (npx tap test/plugins/embeddings.test.ts fetches it) or set BKG_BENCH_MODELS_DIR to a models dir holding it`);
     const runs = ctx.runs;
     const sentences = benchSentences(ctx.quick ? 256 : 512);
     const rows: Row[] = [];
@@ -101,7 +102,12 @@ export const scenario: Scenario = {
     const label = `${sentences.length} sentences, batch ${BATCH}, ${THREADS} thread`;
     const cpuCell = (xs: number[]) => ({ label: "CPU ms/sentence (process embedding)", summary: summarize(xs), digits: 2 });
     rows.push({ case: label, subject: "onnxruntime-node in-process", metrics: [{ label: "sentences/s", summary: l }, cpuCell(localCpu)] });
-    rows.push({ case: label, subject: "embeddings.embed over the socket, 1 call in flight", metrics: [{ label: "sentences/s", summary: b1 }, cpuCell(pluginCpu)], vs: `${ratio(b1, l).toFixed(2)}x in-process` });
+    rows.push({
+      case: label,
+      subject: "embeddings.embed over the socket, 1 call in flight",
+      metrics: [{ label: "sentences/s", summary: b1 }, cpuCell(pluginCpu)],
+      vs: `${ratio(b1, l).toFixed(2)}x in-process`,
+    });
     rows.push({ case: label, subject: "embeddings.embed over the socket, 2 calls in flight", metrics: [{ label: "sentences/s", summary: b2 }], vs: `${ratio(b2, l).toFixed(2)}x in-process` });
     const best = Math.max(ratio(b1, l), ratio(b2, l));
     targets.push({
@@ -151,7 +157,12 @@ export const scenario: Scenario = {
     const ss = summarize(single);
     const caseLabel = `${CALLERS} concurrent callers, 1 sentence per call`;
     const cpuMetric = (xs: number[]) => ({ label: "plugin CPU ms/sentence", summary: summarize(xs), digits: 2 });
-    rows.push({ case: caseLabel, subject: "dynamic batching (maxBatch 64, maxWaitMs 4)", metrics: [{ label: "sentences/s", summary: bs }, cpuMetric(batchedCpu)], vs: `${ratio(bs, ss).toFixed(2)}x one-by-one` });
+    rows.push({
+      case: caseLabel,
+      subject: "dynamic batching (maxBatch 64, maxWaitMs 4)",
+      metrics: [{ label: "sentences/s", summary: bs }, cpuMetric(batchedCpu)],
+      vs: `${ratio(bs, ss).toFixed(2)}x one-by-one`,
+    });
     rows.push({ case: caseLabel, subject: "one-by-one (maxBatch 1)", metrics: [{ label: "sentences/s", summary: ss }, cpuMetric(singleCpu)] });
     targets.push({
       target: "16 concurrent single-sentence callers: dynamic batching at least 2x one-by-one",

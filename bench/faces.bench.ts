@@ -16,7 +16,9 @@ import { ratio, summarize } from "./lib/stats.js";
 const THREADS = 1;
 const RUSTYFACE_DIR = join(ROOT, "plugins", "rustyface");
 
-interface ModelRecord { files: { detector: string; recognizer: string } }
+interface ModelRecord {
+  files: { detector: string; recognizer: string };
+}
 
 /** The shipped manifest with its cargo build step (into the tests' shared target folder), one thread. */
 function rustyfaceManifest(modelsDir: string): Record<string, unknown> {

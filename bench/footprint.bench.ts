@@ -82,7 +82,14 @@ export const scenario: Scenario = {
       const busy = await sampleWhile(() => rssBytes(d.pid) / MiB, load);
       const r = await load;
       const pluginsBusy = summarize([pluginRss()]);
-      rows.push({ case: `${N} plugins, idle`, subject: "bkg daemon", metrics: [{ label: "RSS MiB", summary: bkgIdle, digits: 1 }, { label: "plugins' RSS MiB (sum)", summary: pluginsIdle, digits: 0 }] });
+      rows.push({
+        case: `${N} plugins, idle`,
+        subject: "bkg daemon",
+        metrics: [
+          { label: "RSS MiB", summary: bkgIdle, digits: 1 },
+          { label: "plugins' RSS MiB (sum)", summary: pluginsIdle, digits: 0 },
+        ],
+      });
       rows.push({
         case: `${N} plugins, 64 in flight`,
         subject: "bkg daemon",
@@ -105,12 +112,28 @@ export const scenario: Scenario = {
     try {
       const socks = Array.from({ length: N }, (_, i) => join(dir, `app${i + 1}.sock`));
       await pm2.start(socks.map((s, i) => ({ name: `app${i + 1}`, script: join(BASELINES, "socket-echo-app.js"), args: [s], exec_mode: "fork", pmx: false, vizion: false, automation: false })));
-      for (const s of socks) await waitFor(() => connectRpc(s).then((c) => (c.close(), true), () => false), "pm2 apps to listen", 20_000);
+      for (const s of socks)
+        await waitFor(
+          () =>
+            connectRpc(s).then(
+              (c) => (c.close(), true),
+              () => false,
+            ),
+          "pm2 apps to listen",
+          20_000,
+        );
       await sleep(settleMs);
       godIdle = summarize(await sampleWhile(() => pm2.godRss() / MiB, idleMs));
       const apps = await pm2.list();
       const appsRss = apps.reduce((s, a) => s + rssBytes(a.pid), 0) / MiB;
-      rows.push({ case: `${N} apps, idle`, subject: "pm2 God daemon", metrics: [{ label: "RSS MiB", summary: godIdle, digits: 1 }, { label: "plugins' RSS MiB (sum)", summary: summarize([appsRss]), digits: 0 }] });
+      rows.push({
+        case: `${N} apps, idle`,
+        subject: "pm2 God daemon",
+        metrics: [
+          { label: "RSS MiB", summary: godIdle, digits: 1 },
+          { label: "plugins' RSS MiB (sum)", summary: summarize([appsRss]), digits: 0 },
+        ],
+      });
     } finally {
       await pm2.kill();
     }
@@ -124,7 +147,14 @@ export const scenario: Scenario = {
     if (!ctx.quick) for (const pkg of ["ajv", "pino", "better-sqlite3", "chokidar", "fastify"]) refs.push([`node + import ${pkg}`, pkg]);
     for (const [subject, what] of refs) {
       const m = await nodeMemory(what);
-      rows.push({ case: "for reference, no plugins", subject, metrics: [{ label: "RSS MiB", summary: summarize([m.rss / MiB]), digits: 1 }, { label: "heap used MiB", summary: summarize([m.heapUsed / MiB]), digits: 1 }] });
+      rows.push({
+        case: "for reference, no plugins",
+        subject,
+        metrics: [
+          { label: "RSS MiB", summary: summarize([m.rss / MiB]), digits: 1 },
+          { label: "heap used MiB", summary: summarize([m.heapUsed / MiB]), digits: 1 },
+        ],
+      });
     }
     rows[0].vs = `${(bkgIdle.median / godIdle.median).toFixed(2)}x pm2 God daemon`;
     const met = bkgIdle.median <= godIdle.median;

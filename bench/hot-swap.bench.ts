@@ -110,7 +110,11 @@ export const scenario: Scenario = {
           { label: "-> first new answer ms", summary: ph(3) },
         ],
       });
-      targets.push({ target: `${how}: 0 failed calls`, met: failed === 0, detail: `${failed} failed of ${rs.reduce((s, r) => s + r.calls, 0)}${failed ? `: ${rs.find((r) => r.firstError)?.firstError}` : ""}` });
+      targets.push({
+        target: `${how}: 0 failed calls`,
+        met: failed === 0,
+        detail: `${failed} failed of ${rs.reduce((s, r) => s + r.calls, 0)}${failed ? `: ${rs.find((r) => r.firstError)?.firstError}` : ""}`,
+      });
       targets.push({
         target: `${how}: new version answers within 400 ms`,
         met: t.median <= 400,

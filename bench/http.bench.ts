@@ -98,7 +98,10 @@ export const scenario: Scenario = {
             case: `${conns} connection${conns > 1 ? "s" : ""}`,
             subject: s.name,
             metrics,
-            vs: s === subjects[0] && res.has(`${conns}\0${s.name}`) ? `req/s ${perRunRatio(conns, (c) => c.reqPerSec).median.toFixed(2)}x bare -> child, ${perRunRatio(conns, (c) => c.reqPerSec, 2).median.toFixed(2)}x node:http alone` : undefined,
+            vs:
+              s === subjects[0] && res.has(`${conns}\0${s.name}`)
+                ? `req/s ${perRunRatio(conns, (c) => c.reqPerSec).median.toFixed(2)}x bare -> child, ${perRunRatio(conns, (c) => c.reqPerSec, 2).median.toFixed(2)}x node:http alone`
+                : undefined,
           });
         }
       }
@@ -108,13 +111,21 @@ export const scenario: Scenario = {
       const bkgP50 = summarize(p50.get(subjects[0].name)!);
       const bareP50 = summarize(p50.get(subjects[1].name)!);
       const targets: TargetCheck[] = [
-        { target: "64 connections: at least 1.5x the bare forwarding server", met: r64.median >= 1.5, detail: `${r64.median.toFixed(2)}x (runs ${r64.min.toFixed(2)}–${r64.max.toFixed(2)})${r64.median >= 1.5 ? "" : `; gap ${((1.5 / r64.median - 1) * 100).toFixed(0)}% more req/s needed`}` },
+        {
+          target: "64 connections: at least 1.5x the bare forwarding server",
+          met: r64.median >= 1.5,
+          detail: `${r64.median.toFixed(2)}x (runs ${r64.min.toFixed(2)}–${r64.max.toFixed(2)})${r64.median >= 1.5 ? "" : `; gap ${((1.5 / r64.median - 1) * 100).toFixed(0)}% more req/s needed`}`,
+        },
         {
           target: "64 connections: above 15,000 req/s",
           met: bkg64.median > 15_000,
           detail: `${bkg64.median.toFixed(0)} req/s${bkg64.median > 15_000 ? "" : `; gap ${(15_000 - bkg64.median).toFixed(0)} req/s`}; on this machine node:http answering itself (no child, no framework) did ${sum(64, subjects[2], (c) => c.reqPerSec).median.toFixed(0)} req/s`,
         },
-        { target: "1 connection: p50 at most the bare server's", met: bkgP50.median <= bareP50.median, detail: `bkg ${bkgP50.median.toFixed(0)} µs vs bare ${bareP50.median.toFixed(0)} µs${bkgP50.median <= bareP50.median ? "" : `; gap ${(bkgP50.median - bareP50.median).toFixed(0)} µs`}` },
+        {
+          target: "1 connection: p50 at most the bare server's",
+          met: bkgP50.median <= bareP50.median,
+          detail: `bkg ${bkgP50.median.toFixed(0)} µs vs bare ${bareP50.median.toFixed(0)} µs${bkgP50.median <= bareP50.median ? "" : `; gap ${(bkgP50.median - bareP50.median).toFixed(0)} µs`}`,
+        },
       ];
       const profiles = ctx.profile
         ? await profileDaemon(

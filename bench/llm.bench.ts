@@ -95,7 +95,16 @@ export const scenario: Scenario = {
       });
       // HTTP listens a moment after the socket answers.
       const url = `http://127.0.0.1:${port}`;
-      await waitFor(() => fetch(`${url}/health`).then((r) => r.ok, () => false), "the HTTP port", 30_000, 50);
+      await waitFor(
+        () =>
+          fetch(`${url}/health`).then(
+            (r) => r.ok,
+            () => false,
+          ),
+        "the HTTP port",
+        30_000,
+        50,
+      );
       return { d, url, token: readFileSync(join(d.dir, "data", "root.token"), "utf8").trim() };
     };
     // The one-stream comparison: one sequence in both, as an in-process program would set it up.
@@ -114,16 +123,22 @@ export const scenario: Scenario = {
         let first = 0;
         let last = 0;
         let tokens = 0;
-        await chat.generateResponse([{ type: "user", text: PROMPT }, { type: "model", response: [] }], {
-          maxTokens: MAX_TOKENS,
-          temperature: 0,
-          seed: SEED,
-          onToken: (t) => void (tokens += t.length),
-          onTextChunk: () => {
-            last = performance.now();
-            if (!first) first = last;
+        await chat.generateResponse(
+          [
+            { type: "user", text: PROMPT },
+            { type: "model", response: [] },
+          ],
+          {
+            maxTokens: MAX_TOKENS,
+            temperature: 0,
+            seed: SEED,
+            onToken: (t) => void (tokens += t.length),
+            onTextChunk: () => {
+              last = performance.now();
+              if (!first) first = last;
+            },
           },
-        });
+        );
         return sample(t0, first, last, tokens);
       } finally {
         chat.dispose({ disposeSequence: false });
@@ -204,7 +219,11 @@ export const scenario: Scenario = {
           met: ttftDelta.median <= 15,
           detail: `${bTtft.median.toFixed(1)} vs ${lTtft.median.toFixed(1)} ms: ${signed(ttftDelta.median)} ms (paired median; runs ${signed(ttftDelta.min)} to ${signed(ttftDelta.max)})`,
         },
-        { target: "4 concurrent streams deliver more tokens/s in total than 1", met: four.median > one.median, detail: `${four.median.toFixed(1)} vs ${one.median.toFixed(1)} tok/s: ${ratio(four, one).toFixed(2)}x` },
+        {
+          target: "4 concurrent streams deliver more tokens/s in total than 1",
+          met: four.median > one.median,
+          detail: `${four.median.toFixed(1)} vs ${one.median.toFixed(1)} tok/s: ${ratio(four, one).toFixed(2)}x`,
+        },
       ];
       return {
         available: true,

@@ -94,7 +94,9 @@ async function main(): Promise<number> {
     profile: args.profile ?? !args.quick,
     log: (msg) => process.stderr.write(`[${((Date.now() - started) / 1000).toFixed(1).padStart(6)} s] ${msg}\n`),
   };
-  ctx.log(`bkg bench${args.quick ? " --quick" : ""}: ${chosen.map((s) => s.name).join(", ")} on ${machine.cores}x ${machine.cpuModel}, node ${machine.node}, load ${machine.loadBefore.map((x) => x.toFixed(2)).join(" ")}`);
+  ctx.log(
+    `bkg bench${args.quick ? " --quick" : ""}: ${chosen.map((s) => s.name).join(", ")} on ${machine.cores}x ${machine.cpuModel}, node ${machine.node}, load ${machine.loadBefore.map((x) => x.toFixed(2)).join(" ")}`,
+  );
 
   const run: RunFile = { format: 1, date: new Date(started).toISOString(), quick: args.quick, argv: process.argv.slice(2), machine, durationMs: 0, scenarios: {} };
   for (const s of chosen) {
@@ -112,7 +114,7 @@ async function main(): Promise<number> {
     r.durationMs = Date.now() - t0;
     r.load = [loadBefore, loadavg()[0]];
     run.scenarios[s.name] = { title: s.title, ...r };
-    process.stdout.write(consoleTable(s.name, s.title, r) + "\n");
+    process.stdout.write(`${consoleTable(s.name, s.title, r)}\n`);
   }
   machine.loadAfter = loadavg();
   run.durationMs = Date.now() - started;
@@ -122,7 +124,15 @@ async function main(): Promise<number> {
   process.stdout.write(`results: ${file}\ntook ${(run.durationMs / 1000).toFixed(1)} s\n`);
   if (args.docs ?? !args.quick) {
     const runs = args.quick ? [...savedRuns(RESULTS_DIR), run] : savedRuns(RESULTS_DIR);
-    writeDocs(DOCS_FILE, markdown(latestPerScenario(runs, SCENARIOS.map((s) => s.name))));
+    writeDocs(
+      DOCS_FILE,
+      markdown(
+        latestPerScenario(
+          runs,
+          SCENARIOS.map((s) => s.name),
+        ),
+      ),
+    );
     process.stdout.write(`docs: ${DOCS_FILE}\n`);
   }
   return Object.values(run.scenarios).some((r) => r.error) ? 1 : 0;
@@ -155,10 +165,13 @@ process.on("unhandledRejection", (e) => {
   process.stderr.write(`unhandled rejection: ${(e as Error)?.stack ?? e}\n`);
 });
 // A hard ceiling, so that a wedged scenario cannot run forever.
-const ceiling = setTimeout(() => {
-  process.stderr.write("bench: over the time limit, stopping\n");
-  bail(124);
-}, process.argv.includes("--quick") ? 6 * 60_000 : 45 * 60_000);
+const ceiling = setTimeout(
+  () => {
+    process.stderr.write("bench: over the time limit, stopping\n");
+    bail(124);
+  },
+  process.argv.includes("--quick") ? 6 * 60_000 : 45 * 60_000,
+);
 ceiling.unref();
 
 main().then(

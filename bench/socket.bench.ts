@@ -104,7 +104,7 @@ export const scenario: Scenario = {
         `Payloads: ${bytes(SMALL)} B and ${bytes(LARGE)} B JSON objects, echoed back. ${ctx.runs} runs of ${durationMs} ms per case and subject (after ${warmupMs} ms warm-up per case, and ${ctx.quick ? 50 : 100} ms before each run), interleaved.`,
         "Ratios are medians of per-run ratios (each run's bkg against the same run's baseline).",
         "CPU µs per call, by process: client (the load generator, this process), hop (the daemon or the relay), echo (the plugin or the child), and all of them. /proc CPU times have 10 ms resolution. A single-threaded hop cannot exceed 1,000,000 / (its CPU µs per call) calls/s. Cores busy = calls/s × all CPU per call: how much of the machine's 2 cores the path kept busy (2.00 = saturated).",
-        "bkg uses its own client (import { connect } from \"bkg\"); the baselines use vscode-jsonrpc's StreamMessageReader/Writer on both ends.",
+        'bkg uses its own client (import { connect } from "bkg"); the baselines use vscode-jsonrpc\'s StreamMessageReader/Writer on both ends.',
       ];
       const failed = [...results.values()].flat().find((r) => r.errors > 0);
       if (failed) notes.push(`Some calls failed: ${failed.firstError}`);

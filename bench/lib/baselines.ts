@@ -3,7 +3,7 @@
  * vscode-jsonrpc (its own StreamMessageReader/Writer, no bkg code), the way the issue's
  * LIMIT-A and LIMIT-C were measured.
  */
-import { type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { createConnection } from "node:net";
 import { tmpdir } from "node:os";
@@ -51,10 +51,14 @@ export async function startRelay(): Promise<Baseline> {
     rmSync(dir, { recursive: true, force: true });
   });
   onCleanup("LIMIT-C relay", close);
-  await waitFor(() => {
-    if (proc.exitCode !== null) throw new Error(`relay exited: ${err()}`);
-    return out().includes("ready");
-  }, "the relay to listen", 10_000);
+  await waitFor(
+    () => {
+      if (proc.exitCode !== null) throw new Error(`relay exited: ${err()}`);
+      return out().includes("ready");
+    },
+    "the relay to listen",
+    10_000,
+  );
   socket = createConnection(socketPath);
   await new Promise<void>((res, rej) => socket!.once("connect", res).once("error", rej));
   connection = createMessageConnection(new StreamMessageReader(socket), new StreamMessageWriter(socket));
@@ -97,11 +101,15 @@ export async function startListening(file: string, args: string[] = []): Promise
     await exitWithin(proc, 2000);
   });
   onCleanup(file, close);
-  const port = await waitFor(() => {
-    if (proc.exitCode !== null) throw new Error(`${file} exited: ${err()}`);
-    const m = /listening (\d+)/.exec(out());
-    return m ? Number(m[1]) : undefined;
-  }, `${file} to listen`, 10_000);
+  const port = await waitFor(
+    () => {
+      if (proc.exitCode !== null) throw new Error(`${file} exited: ${err()}`);
+      const m = /listening (\d+)/.exec(out());
+      return m ? Number(m[1]) : undefined;
+    },
+    `${file} to listen`,
+    10_000,
+  );
   const child = await waitFor(() => descendants(proc.pid!)[0], `${file}'s child`, 5000);
   return { port, pids: { server: proc.pid!, child }, close };
 }

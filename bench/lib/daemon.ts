@@ -3,7 +3,7 @@
  * folder, as a user would run it, and hands back a connected client. The process is tracked:
  * it dies with the benchmark whatever happens.
  */
-import { type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -76,10 +76,7 @@ export async function bootDaemon(opts: BootOptions = {}): Promise<BenchDaemon> {
     .map((m) => (m.env as Record<string, unknown> | undefined)?.BKG_MODELS_DIR)
     .find((v): v is string => typeof v === "string");
   const config = namedModelsDir && !opts.config?.models ? { models: { dir: namedModelsDir }, ...opts.config } : opts.config;
-  writeFileSync(
-    configFile,
-    JSON.stringify({ manifestsDir: "manifests", dataDir: "data", socketPath: "bkg.sock", logLevel: "info", http: { enabled: false }, ...config }),
-  );
+  writeFileSync(configFile, JSON.stringify({ manifestsDir: "manifests", dataDir: "data", socketPath: "bkg.sock", logLevel: "info", http: { enabled: false }, ...config }));
   const env: NodeJS.ProcessEnv = { ...process.env, BKG_LOG_FORMAT: "json", ...opts.env };
   delete env.BKG_CONFIG;
   // The daemon logs to a file, as `bkg daemon start --detach` does, so its log lines cost the

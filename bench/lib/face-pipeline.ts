@@ -6,8 +6,16 @@
 import { inflateSync } from "node:zlib";
 import * as ort from "onnxruntime-node";
 
-export interface Rgb { width: number; height: number; data: Uint8Array }
-export interface Face { box: number[]; score: number; landmarks: number[][] }
+export interface Rgb {
+  width: number;
+  height: number;
+  data: Uint8Array;
+}
+export interface Face {
+  box: number[];
+  score: number;
+  landmarks: number[][];
+}
 
 /** 8-bit RGB/RGBA non-interlaced PNG (astronaut.png is one). */
 export function decodePng(file: Buffer): Rgb {
@@ -43,7 +51,9 @@ export function decodePng(file: Buffer): Rgb {
       else if (filter === 3) p += (a + b) >> 1;
       else if (filter === 4) {
         const e = a + b - c;
-        const pa = Math.abs(e - a), pb = Math.abs(e - b), pc = Math.abs(e - c);
+        const pa = Math.abs(e - a),
+          pb = Math.abs(e - b),
+          pc = Math.abs(e - c);
         p += pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
       }
       px[y * stride + x] = p & 0xff;
@@ -56,14 +66,19 @@ export function decodePng(file: Buffer): Rgb {
 }
 
 function sample(img: Rgb, x: number, y: number, c: number): number {
-  const x0 = Math.floor(x), y0 = Math.floor(y);
-  const fx = x - x0, fy = y - y0;
+  const x0 = Math.floor(x),
+    y0 = Math.floor(y);
+  const fx = x - x0,
+    fy = y - y0;
   const p = (xi: number, yi: number) => (xi < 0 || yi < 0 || xi >= img.width || yi >= img.height ? 0 : img.data[(yi * img.width + xi) * 3 + c]);
   return (p(x0, y0) * (1 - fx) + p(x0 + 1, y0) * fx) * (1 - fy) + (p(x0, y0 + 1) * (1 - fx) + p(x0 + 1, y0 + 1) * fx) * fy;
 }
 
 export class FacePipeline {
-  private constructor(private detector: ort.InferenceSession, private recognizer: ort.InferenceSession) {}
+  private constructor(
+    private detector: ort.InferenceSession,
+    private recognizer: ort.InferenceSession,
+  ) {}
 
   static async load(detectorFile: string, recognizerFile: string, threads: number): Promise<FacePipeline> {
     const opts: ort.InferenceSession.SessionOptions = { intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: "all", logSeverityLevel: 3 };
@@ -73,8 +88,10 @@ export class FacePipeline {
   async detect(img: Rgb, scoreThreshold = 0.9, nms = 0.3): Promise<Face[]> {
     const S = 640;
     const scale = Math.min(1, S / img.width, S / img.height);
-    const nw = Math.min(S, Math.round(img.width * scale)), nh = Math.min(S, Math.round(img.height * scale));
-    const sx = img.width / nw, sy = img.height / nh;
+    const nw = Math.min(S, Math.round(img.width * scale)),
+      nh = Math.min(S, Math.round(img.height * scale));
+    const sx = img.width / nw,
+      sy = img.height / nh;
     const input = new Float32Array(3 * S * S);
     for (let y = 0; y < nh; y++) {
       const fy = Math.min(Math.max((y + 0.5) * sy - 0.5, 0), img.height - 1);
@@ -89,15 +106,20 @@ export class FacePipeline {
     const out = await this.detector.run({ input: new ort.Tensor("float32", input, [1, 3, S, S]) });
     const faces: Face[] = [];
     for (const stride of [8, 16, 32]) {
-      const cls = out[`cls_${stride}`].data as Float32Array, obj = out[`obj_${stride}`].data as Float32Array;
-      const bbox = out[`bbox_${stride}`].data as Float32Array, kps = out[`kps_${stride}`].data as Float32Array;
+      const cls = out[`cls_${stride}`].data as Float32Array,
+        obj = out[`obj_${stride}`].data as Float32Array;
+      const bbox = out[`bbox_${stride}`].data as Float32Array,
+        kps = out[`kps_${stride}`].data as Float32Array;
       const cols = S / stride;
       for (let i = 0; i < cols * cols; i++) {
         const score = Math.sqrt(Math.min(Math.max(cls[i], 0), 1) * Math.min(Math.max(obj[i], 0), 1));
         if (score < scoreThreshold) continue;
-        const col = i % cols, row = Math.floor(i / cols);
-        const cx = (col + bbox[i * 4]) * stride, cy = (row + bbox[i * 4 + 1]) * stride;
-        const w = Math.exp(bbox[i * 4 + 2]) * stride, h = Math.exp(bbox[i * 4 + 3]) * stride;
+        const col = i % cols,
+          row = Math.floor(i / cols);
+        const cx = (col + bbox[i * 4]) * stride,
+          cy = (row + bbox[i * 4 + 1]) * stride;
+        const w = Math.exp(bbox[i * 4 + 2]) * stride,
+          h = Math.exp(bbox[i * 4 + 3]) * stride;
         const landmarks = [0, 1, 2, 3, 4].map((k) => [((col + kps[i * 10 + 2 * k]) * stride) / scale, ((row + kps[i * 10 + 2 * k + 1]) * stride) / scale]);
         faces.push({ box: [(cx - w / 2) / scale, (cy - h / 2) / scale, w / scale, h / scale], score, landmarks });
       }
@@ -109,26 +131,41 @@ export class FacePipeline {
   }
 
   async embed(img: Rgb, face: Face): Promise<Float32Array> {
-    const T = [[38.2946, 51.6963], [73.5318, 51.5014], [56.0252, 71.7366], [41.5493, 92.3655], [70.7299, 92.2041]];
+    const T = [
+      [38.2946, 51.6963],
+      [73.5318, 51.5014],
+      [56.0252, 71.7366],
+      [41.5493, 92.3655],
+      [70.7299, 92.2041],
+    ];
     const src = face.landmarks;
     const ms = [src.reduce((s, p) => s + p[0], 0) / 5, src.reduce((s, p) => s + p[1], 0) / 5];
     const md = [T.reduce((s, p) => s + p[0], 0) / 5, T.reduce((s, p) => s + p[1], 0) / 5];
-    let dot = 0, cross = 0, norm = 0;
+    let dot = 0,
+      cross = 0,
+      norm = 0;
     for (let k = 0; k < 5; k++) {
-      const xs = src[k][0] - ms[0], ys = src[k][1] - ms[1], xd = T[k][0] - md[0], yd = T[k][1] - md[1];
+      const xs = src[k][0] - ms[0],
+        ys = src[k][1] - ms[1],
+        xd = T[k][0] - md[0],
+        yd = T[k][1] - md[1];
       dot += xs * xd + ys * yd;
       cross += xs * yd - ys * xd;
       norm += xs * xs + ys * ys;
     }
-    const a = dot / norm, b = cross / norm;
-    const tx = md[0] - (a * ms[0] - b * ms[1]), ty = md[1] - (b * ms[0] + a * ms[1]);
+    const a = dot / norm,
+      b = cross / norm;
+    const tx = md[0] - (a * ms[0] - b * ms[1]),
+      ty = md[1] - (b * ms[0] + a * ms[1]);
     // Inverse of [[a, -b, tx], [b, a, ty]].
     const det = a * a + b * b;
-    const ia = a / det, ib = b / det;
+    const ia = a / det,
+      ib = b / det;
     const input = new Float32Array(3 * 112 * 112);
     for (let v = 0; v < 112; v++) {
       for (let u = 0; u < 112; u++) {
-        const x = ia * (u - tx) + ib * (v - ty), y = -ib * (u - tx) + ia * (v - ty);
+        const x = ia * (u - tx) + ib * (v - ty),
+          y = -ib * (u - tx) + ia * (v - ty);
         const i = v * 112 + u;
         for (let c = 0; c < 3; c++) input[c * 112 * 112 + i] = sample(img, x, y, c);
       }

@@ -60,7 +60,15 @@ export async function bootGateway(config: Record<string, unknown> = {}, nodeArgs
     });
   } catch (e) {
     const msg = (e as Error).message;
-    if (/rateLimit|additional propert|must NOT have additional/i.test(msg)) return { unavailable: `the daemon's config has no HTTP settings beyond enabled/host/port yet (${msg.split("\n").find((l) => /additional|rateLimit/.test(l))?.trim() ?? "config rejected"})` };
+    if (/rateLimit|additional propert|must NOT have additional/i.test(msg))
+      return {
+        unavailable: `the daemon's config has no HTTP settings beyond enabled/host/port yet (${
+          msg
+            .split("\n")
+            .find((l) => /additional|rateLimit/.test(l))
+            ?.trim() ?? "config rejected"
+        })`,
+      };
     throw e;
   }
   const baseUrl = `http://${host}:${port}`;

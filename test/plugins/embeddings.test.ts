@@ -50,7 +50,11 @@ t.test("vectors match an independent fp32 BERT on the safetensors weights", asyn
   const r = await embed(sentences);
   t.equal(r.model, MINILM);
   t.equal(r.dimensions, 384);
-  t.same(r.data.map((x) => x.index), [0, 1, 2], "one result per input, in order");
+  t.same(
+    r.data.map((x) => x.index),
+    [0, 1, 2],
+    "one result per input, in order",
+  );
   const reference = new BertReference(join(modelsDir, MINILM_FP32, "model.safetensors"), join(modelsDir, MINILM_FP32, "config.json"));
   sentences.forEach((s, i) => {
     const got = r.data[i].embedding;
@@ -61,7 +65,11 @@ t.test("vectors match an independent fp32 BERT on the safetensors weights", asyn
   });
   // The tokenizer itself against BERT's well-known uncased vocabulary ids.
   t.same(ids("Hello world"), [101, 7592, 2088, 102], "[CLS] hello world [SEP]");
-  t.equal(r.usage.prompt_tokens, sentences.reduce((n, s) => n + ids(s).length, 0), "prompt_tokens counts every token the model read");
+  t.equal(
+    r.usage.prompt_tokens,
+    sentences.reduce((n, s) => n + ids(s).length, 0),
+    "prompt_tokens counts every token the model read",
+  );
   t.equal(r.usage.total_tokens, r.usage.prompt_tokens);
 });
 
@@ -95,7 +103,10 @@ t.test("a 5,000-word input is truncated to 256 tokens, keeping [SEP]", async (t)
   // Single-token words, so the first 254 words are exactly the 254 tokens the model may keep.
   const words = ["river", "stone", "bridge", "water", "forest", "mountain", "valley", "road"];
   const head = Array.from({ length: 254 }, (_, i) => words[i % words.length]);
-  t.ok(words.every((w) => ids(w).length === 3), "every word is one token");
+  t.ok(
+    words.every((w) => ids(w).length === 3),
+    "every word is one token",
+  );
   const tail = Array.from({ length: 5000 - 254 }, (_, i) => ["invoice", "payment", "bank", "tax"][i % 4]);
   const r = await embed([[...head, ...tail].join(" "), head.join(" ")]);
   t.equal(r.usage.prompt_tokens, 256 + 256, "both read as 256 tokens: [CLS] + 254 words + [SEP]");
@@ -149,7 +160,12 @@ t.test("bad input", async (t) => {
   await fails({ input: ["ok", 42] }, -32602, /input\[1\] is a number; every input must be a string/, "non-string input");
   await fails({ input: ["ok", null] }, -32602, /input\[1\] is null/, "null input");
   await fails({ input: ["ok", "   "] }, -32602, /input\[1\] is empty/, "blank text");
-  await fails({ input: Array.from({ length: MAX_INPUTS + 1 }, () => "x") }, -32602, new RegExp(`input has ${MAX_INPUTS + 1} texts; at most ${MAX_INPUTS} per call \\(config maxInputs\\)`), "too many inputs");
+  await fails(
+    { input: Array.from({ length: MAX_INPUTS + 1 }, () => "x") },
+    -32602,
+    new RegExp(`input has ${MAX_INPUTS + 1} texts; at most ${MAX_INPUTS} per call \\(config maxInputs\\)`),
+    "too many inputs",
+  );
   await fails({ input: ["x"], model: "no-such-model" }, -32602, /model "no-such-model" is not pulled: run `bkg models pull no-such-model`/, "model not pulled");
   await fails({ input: ["x"], model: MINILM_FP32 }, -32602, /is a safetensors model, not an ONNX text embedder/, "a model of another format");
   await fails({ input: ["x"], encoding_format: "hex" }, -32602, /encoding_format must be "float" or "base64", got "hex"/, "unknown encoding_format");

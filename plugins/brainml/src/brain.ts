@@ -41,10 +41,7 @@ export class Brain {
     );
   }
 
-  async createCollection(
-    call: CallFn,
-    p: { name: string; dimensions?: number; metric?: Metric; model?: string; embedMethod?: string },
-  ): Promise<CollectionInfo> {
+  async createCollection(call: CallFn, p: { name: string; dimensions?: number; metric?: Metric; model?: string; embedMethod?: string }): Promise<CollectionInfo> {
     if (!NAME.test(p.name)) throw brainError("bad_name", `collection name "${p.name}" must be 1-64 letters, digits, _ . - and start with a letter or digit`);
     if (await this.backend.getCollection(p.name)) throw brainError("collection_exists", `collection "${p.name}" already exists; drop it first or pick another name`);
     const info: CollectionInfo = {

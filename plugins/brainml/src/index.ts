@@ -21,7 +21,10 @@ let opened: Promise<Brain> | undefined;
 function brainFor(ctx: { config: Record<string, unknown>; dataDir: string }): Promise<Brain> {
   opened ??= (async () => {
     const config = readConfig(ctx.config, ctx.dataDir);
-    const backend = config.backend === "postgres" ? new PostgresBackend({ url: config.postgresUrl!, efSearch: config.efSearch }) : new SqliteBackend(config.sqliteFile, { approximateAbove: config.approximateAbove, candidates: config.candidates });
+    const backend =
+      config.backend === "postgres"
+        ? new PostgresBackend({ url: config.postgresUrl!, efSearch: config.efSearch })
+        : new SqliteBackend(config.sqliteFile, { approximateAbove: config.approximateAbove, candidates: config.candidates });
     const brain = new Brain(backend, config);
     await backend.listCollections(); // surfaces a database that cannot be reached now, not mid-call
     return brain;
@@ -70,16 +73,12 @@ definePlugin({
       SCHEMAS.ingest,
       async (brain, p, ctx) => ingest(brain, ctx.call, p),
     ),
-    query: method<QueryParams>(
-      "Searches a collection: mode fts | vector | hybrid (default; reciprocal rank fusion), topK, filters on metadata.",
-      SCHEMAS.query,
-      async (brain, p, ctx) => runQuery(brain, ctx.call, p),
+    query: method<QueryParams>("Searches a collection: mode fts | vector | hybrid (default; reciprocal rank fusion), topK, filters on metadata.", SCHEMAS.query, async (brain, p, ctx) =>
+      runQuery(brain, ctx.call, p),
     ),
-    delete: method<{ collection: string; ids?: string[]; filters?: Filter[] }>(
-      "Deletes documents by ids, or those matching filters.",
-      SCHEMAS.delete,
-      async (brain, p) => ({ deleted: await brain.delete(p.collection, p.ids, p.filters) }),
-    ),
+    delete: method<{ collection: string; ids?: string[]; filters?: Filter[] }>("Deletes documents by ids, or those matching filters.", SCHEMAS.delete, async (brain, p) => ({
+      deleted: await brain.delete(p.collection, p.ids, p.filters),
+    })),
     stats: method<{ collection: string }>("Counts, settings and metadata fields of a collection.", SCHEMAS.stats, async (brain, p) => {
       const c = await brain.collection(p.collection);
       return { ...c, ...(await brain.backend.stats(c)), backend: brain.backend.kind };

@@ -102,14 +102,20 @@ export class EmbeddingService {
       throw new BkgError(ErrorCodes.InvalidParams, `encoding_format must be "float" or "base64", got ${JSON.stringify(req.encoding_format)}`, { reason: "bad_encoding_format" });
     }
     if (!Array.isArray(input) || input.length === 0) {
-      throw new BkgError(ErrorCodes.InvalidParams, "input must be a non-empty array of strings, e.g. {\"input\": [\"some text\"]}", { reason: "empty_input" });
+      throw new BkgError(ErrorCodes.InvalidParams, 'input must be a non-empty array of strings, e.g. {"input": ["some text"]}', { reason: "empty_input" });
     }
     if (input.length > this.config.maxInputs) {
-      throw new BkgError(ErrorCodes.InvalidParams, `input has ${input.length} texts; at most ${this.config.maxInputs} per call (config maxInputs): split the request`, { reason: "too_many_inputs", limit: this.config.maxInputs });
+      throw new BkgError(ErrorCodes.InvalidParams, `input has ${input.length} texts; at most ${this.config.maxInputs} per call (config maxInputs): split the request`, {
+        reason: "too_many_inputs",
+        limit: this.config.maxInputs,
+      });
     }
     input.forEach((text, i) => {
       if (typeof text !== "string") {
-        throw new BkgError(ErrorCodes.InvalidParams, `input[${i}] is ${text === null ? "null" : Array.isArray(text) ? "an array" : `a ${typeof text}`}; every input must be a string`, { reason: "not_a_string", index: i });
+        throw new BkgError(ErrorCodes.InvalidParams, `input[${i}] is ${text === null ? "null" : Array.isArray(text) ? "an array" : `a ${typeof text}`}; every input must be a string`, {
+          reason: "not_a_string",
+          index: i,
+        });
       }
       if (text.trim() === "") throw new BkgError(ErrorCodes.InvalidParams, `input[${i}] is empty; every input must hold some text`, { reason: "empty_text", index: i });
     });
@@ -143,7 +149,10 @@ export class EmbeddingService {
     }
     if (record.dimensions !== undefined && record.dimensions !== embedder.dimensions) {
       await embedder.release();
-      throw new BkgError(ErrorCodes.PluginError, `model "${name}": model.json says ${record.dimensions} dimensions but the model outputs ${embedder.dimensions}`, { reason: "model_mismatch", model: name });
+      throw new BkgError(ErrorCodes.PluginError, `model "${name}": model.json says ${record.dimensions} dimensions but the model outputs ${embedder.dimensions}`, {
+        reason: "model_mismatch",
+        model: name,
+      });
     }
     const batcher = new DynamicBatcher<number[], Float32Array>((batch) => embedder.embed(batch), { maxBatch: this.config.maxBatch, maxWaitMs: this.config.maxWaitMs });
     return { record, tokenizer, embedder, batcher };

@@ -23,7 +23,7 @@ definePlugin({
         properties: {
           input: { type: "array", description: "Texts to embed; each is truncated to the model's token limit." },
           model: { type: "string", minLength: 1, description: "A pulled model's name; the config's defaultModel if absent." },
-          encoding_format: { description: "\"float\" (default): arrays of numbers; \"base64\": float32 little-endian bytes in base64." },
+          encoding_format: { description: '"float" (default): arrays of numbers; "base64": float32 little-endian bytes in base64.' },
         },
         additionalProperties: false,
       },

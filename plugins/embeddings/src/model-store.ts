@@ -66,7 +66,10 @@ export function resolveModel(name: string): TextEmbedderRecord {
   }
   const rec = asTextEmbedder(dir, name, m);
   if (!rec) {
-    throw new BkgError(ErrorCodes.InvalidParams, `model "${name}" is a ${m.format ?? "unknown"} model, not an ONNX text embedder (files model + tokenizer); the embeddings plugin cannot serve it`, { reason: "model_not_supported", model: name });
+    throw new BkgError(ErrorCodes.InvalidParams, `model "${name}" is a ${m.format ?? "unknown"} model, not an ONNX text embedder (files model + tokenizer); the embeddings plugin cannot serve it`, {
+      reason: "model_not_supported",
+      model: name,
+    });
   }
   for (const f of [rec.modelPath, rec.tokenizerPath]) {
     if (!existsSync(f)) throw new BkgError(ErrorCodes.PluginError, `model "${name}" is missing ${f}: pull it again with \`bkg models pull ${name}\``, { reason: "model_files_missing", model: name });

@@ -14,7 +14,11 @@ import { embeddingsManifest, minilmModelsDir } from "../../helpers/embeddings-pl
 import { makePdf } from "../../helpers/pdf.js";
 
 type Answer = { results: Array<{ document: { id: string; metadata: Record<string, unknown> }; score: number; chunk: { text: string; heading?: string } }>; warnings?: string[] };
-const errorOf = (p: Promise<unknown>) => p.then(() => ({}) as { code?: number; message?: string; data?: { reason?: string } }, (e) => e as { code: number; message: string; data?: { reason?: string } });
+const errorOf = (p: Promise<unknown>) =>
+  p.then(
+    () => ({}) as { code?: number; message?: string; data?: { reason?: string } },
+    (e) => e as { code: number; message: string; data?: { reason?: string } },
+  );
 
 const DOCS = [
   { id: "password", text: "To reset your password, open Settings, choose Security, then press Forgot password and follow the email link." },
@@ -52,7 +56,10 @@ for (const backend of all) {
 
     await t.test("a paraphrase: found by vector where full text fails; hybrid ranks it first", async (t) => {
       const q = "lost my credentials, how do I regain entry?";
-      t.notOk((await query(q, "fts")).results.some((r) => r.document.id === "password"), "no shared word, so full text misses it");
+      t.notOk(
+        (await query(q, "fts")).results.some((r) => r.document.id === "password"),
+        "no shared word, so full text misses it",
+      );
       const v = await query(q, "vector");
       t.equal(v.results[0].document.id, "password");
       t.equal((await query(q, "hybrid")).results[0].document.id, "password");
@@ -62,7 +69,11 @@ for (const backend of all) {
       const q = "what does QX-7731 mean";
       const f = await query(q, "fts");
       t.equal(f.results[0].document.id, "errcode");
-      t.same(f.results.map((r) => r.document.id), ["errcode"], "only the right fault holds every word");
+      t.same(
+        f.results.map((r) => r.document.id),
+        ["errcode"],
+        "only the right fault holds every word",
+      );
       const any = await call("query", { collection: "kb", query: q, mode: "fts", match: "any", topK: 5 });
       t.equal(any.results[0].document.id, "errcode");
       t.ok(any.results[0].score > 1.4 * any.results[1].score, `with match any, look-alikes come far behind: ${any.results[0].score} vs ${any.results[1].score}`);
@@ -93,7 +104,14 @@ for (const backend of all) {
         paths: [dir, "relative/file.txt", join(dir, "missing.md")],
         metadata: { batch: "ingest-test" },
       });
-      t.same(r.indexed.map((x) => `${x.id.slice(dir.length + 1)}:${x.format}`).sort(), ["config.json:json", "guide.md:markdown", "notes.txt:text", "page.html:html", "report.pdf:pdf", "src/tool.ts:code"]);
+      t.same(r.indexed.map((x) => `${x.id.slice(dir.length + 1)}:${x.format}`).sort(), [
+        "config.json:json",
+        "guide.md:markdown",
+        "notes.txt:text",
+        "page.html:html",
+        "report.pdf:pdf",
+        "src/tool.ts:code",
+      ]);
       const failed = Object.fromEntries(r.failed.map((f) => [f.path.startsWith(dir) ? f.path.slice(dir.length + 1) : f.path, f.reason]));
       t.same(failed, { "relative/file.txt": "bad_path", "missing.md": "unreadable_file", "broken.pdf": "unparsable_pdf", "image.txt": "not_text", "huge.log": "file_too_large" });
       t.match(r.failed.find((f) => f.reason === "file_too_large")!.error, /huge\.log is 2\.0 GiB, over the 64\.0 MiB limit/);
@@ -114,7 +132,15 @@ for (const backend of all) {
     await t.test("the embeddings plugin stopped: indexing fails with nothing written, full text answers", async (t) => {
       await d.client.plugins.stop("embeddings");
       const before = await call("stats", { collection: "kb" });
-      const e = await errorOf(call("index", { collection: "kb", documents: [{ id: "new", text: "Brand new text." }, { id: "password", text: "Overwritten?" }] }));
+      const e = await errorOf(
+        call("index", {
+          collection: "kb",
+          documents: [
+            { id: "new", text: "Brand new text." },
+            { id: "password", text: "Overwritten?" },
+          ],
+        }),
+      );
       t.equal(e.data?.reason, "embedding_failed");
       t.match(e.message, /embeddings\.embed.*nothing was written/);
       t.same(await call("stats", { collection: "kb" }), before);

@@ -18,15 +18,34 @@ type Answer = { results: Result[]; latencyMs: number; mode: string; warnings?: s
 
 // Four-dimensional vectors, one "topic" per axis.
 const DOCS = [
-  { id: "apple", text: "Apples grow in orchards; the Honeycrisp apple is crisp and sweet.", metadata: { kind: "fruit", price: 3, tags: ["red", "sweet"], origin: "Minnesota", organic: true }, embedding: [1, 0.1, 0, 0] },
-  { id: "banana", text: "Bananas are rich in potassium and ripen after harvest.", metadata: { kind: "fruit", price: 1, tags: ["yellow"], origin: "Ecuador", organic: false }, embedding: [0.9, 0.3, 0, 0] },
-  { id: "carrot", text: "Carrots are root vegetables; the zanzibarine variety is rare.", metadata: { kind: "vegetable", price: 2, tags: ["orange"], origin: "France", organic: true }, embedding: [0.2, 1, 0, 0] },
+  {
+    id: "apple",
+    text: "Apples grow in orchards; the Honeycrisp apple is crisp and sweet.",
+    metadata: { kind: "fruit", price: 3, tags: ["red", "sweet"], origin: "Minnesota", organic: true },
+    embedding: [1, 0.1, 0, 0],
+  },
+  {
+    id: "banana",
+    text: "Bananas are rich in potassium and ripen after harvest.",
+    metadata: { kind: "fruit", price: 1, tags: ["yellow"], origin: "Ecuador", organic: false },
+    embedding: [0.9, 0.3, 0, 0],
+  },
+  {
+    id: "carrot",
+    text: "Carrots are root vegetables; the zanzibarine variety is rare.",
+    metadata: { kind: "vegetable", price: 2, tags: ["orange"], origin: "France", organic: true },
+    embedding: [0.2, 1, 0, 0],
+  },
   { id: "granite", text: "Granite is an igneous rock made of quartz and feldspar.", metadata: { kind: "rock", price: 40, tags: [], origin: "Norway" }, embedding: [0, 0, 1, 0.1] },
   { id: "basalt", text: "Basalt is a volcanic rock that cools quickly from lava.", metadata: { kind: "rock", price: 25, tags: ["black"], origin: "Iceland" }, embedding: [0, 0.1, 0.9, 0.2] },
 ];
 
 const ids = (a: Answer) => a.results.map((r) => r.document.id);
-const errorOf = (p: Promise<unknown>) => p.then(() => ({}) as { code?: number; message?: string; data?: { reason?: string } }, (e) => e as { code: number; message: string; data?: { reason?: string } });
+const errorOf = (p: Promise<unknown>) =>
+  p.then(
+    () => ({}) as { code?: number; message?: string; data?: { reason?: string } },
+    (e) => e as { code: number; message: string; data?: { reason?: string } },
+  );
 
 /** The document lines of a snapshot (header and trailer dropped): equal lines mean equal collections. */
 const snapshotBody = (file: string) => gunzipSync(readFileSync(file)).toString("utf8").trim().split("\n").slice(1, -1);
@@ -55,7 +74,10 @@ for (const backend of all) {
       t.match(c, { name: "things", dimensions: 4, metric: "cosine", model: "all-minilm-l6-v2", embedMethod: "embeddings.embed" });
       await call("collections.create", { name: "other", dimensions: 4, metric: "l2" });
       const list = await call<{ collections: Array<{ name: string }>; backend: string }>("collections.list", {});
-      t.same(list.collections.map((x) => x.name), ["other", "things"]);
+      t.same(
+        list.collections.map((x) => x.name),
+        ["other", "things"],
+      );
       t.equal(list.backend, backend.name.replace("-approximate", ""));
       const dup = await errorOf(call("collections.create", { name: "things", dimensions: 4 }));
       t.equal(dup.code, -32602);
@@ -109,7 +131,13 @@ for (const backend of all) {
       t.same(ids(a), ["granite", "basalt"]);
       t.ok(a.results[0].score > a.results[1].score);
       t.ok(Math.abs(a.results[0].score - 0.995) < 0.01, `cosine similarity ${a.results[0].score}`);
-      const l2 = await call<{ documents: number }>("index", { collection: "other", documents: [{ id: "o", text: "origin", embedding: [0, 0, 0, 0] }, { id: "f", text: "far", embedding: [3, 4, 0, 0] }] });
+      const l2 = await call<{ documents: number }>("index", {
+        collection: "other",
+        documents: [
+          { id: "o", text: "origin", embedding: [0, 0, 0, 0] },
+          { id: "f", text: "far", embedding: [3, 4, 0, 0] },
+        ],
+      });
       t.equal(l2.documents, 2);
       const near = await call("query", { collection: "other", vector: [0, 0, 0, 0], mode: "vector" });
       t.same(ids(near), ["o", "f"]);
@@ -142,7 +170,14 @@ for (const backend of all) {
       t.same(await q([{ field: "origin", op: "contains", value: "land" }]), ["basalt"]);
       t.same(await q([{ field: "organic", op: "eq", value: true }]), ["apple", "carrot"]);
       t.same(await q([{ field: "origin", op: "lt", value: "G" }]), ["banana", "carrot"], "strings compare as strings");
-      t.same(await q([{ field: "kind", op: "eq", value: "fruit" }, { field: "price", op: "lt", value: 2 }]), ["banana"], "filters are ANDed");
+      t.same(
+        await q([
+          { field: "kind", op: "eq", value: "fruit" },
+          { field: "price", op: "lt", value: 2 },
+        ]),
+        ["banana"],
+        "filters are ANDed",
+      );
       const fts = await call("query", { collection: "things", query: "rock", mode: "fts", filters: [{ field: "origin", op: "eq", value: "Iceland" }] });
       t.same(ids(fts), ["basalt"], "filters apply to full text too");
     });
@@ -187,7 +222,15 @@ for (const backend of all) {
 
     await t.test("embeddings plugin down: indexing text fails with nothing written; full text still answers", async (t) => {
       const before = await call("stats", { collection: "things" });
-      const e = await errorOf(call("index", { collection: "things", documents: [{ id: "new", text: "Obsidian is volcanic glass." }, { id: "apple", text: "changed" }] }));
+      const e = await errorOf(
+        call("index", {
+          collection: "things",
+          documents: [
+            { id: "new", text: "Obsidian is volcanic glass." },
+            { id: "apple", text: "changed" },
+          ],
+        }),
+      );
       t.equal(e.code, -33010);
       t.equal(e.data?.reason, "embedding_failed");
       t.match(e.message, /could not embed text for collection "things" with embeddings\.embed.*nothing was written/);
@@ -224,7 +267,7 @@ for (const backend of all) {
       t.equal(tooNew.data?.reason, "snapshot_too_new");
       t.match(tooNew.message, /format version 2, newer than this BrainML reads \(1\)/);
       const truncated = join(dir, "truncated.bmlsnap.gz");
-      writeFileSync(truncated, gzipSync(lines.slice(0, 3).join("\n") + "\n"));
+      writeFileSync(truncated, gzipSync(`${lines.slice(0, 3).join("\n")}\n`));
       const cut = await errorOf(call("snapshot.restore", { snapshot: truncated, collection: "half" }));
       t.equal(cut.data?.reason, "snapshot_corrupt");
       const names = (await call<{ collections: Array<{ name: string }> }>("collections.list", {})).collections.map((c) => c.name);

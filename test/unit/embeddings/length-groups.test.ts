@@ -22,8 +22,14 @@ t.test("groups by length, shortest first, each index once", async (t) => {
   t.same(lengthGroups(seqs([10, 10, 10])), [[0, 1, 2]], "equal lengths: one run");
   t.same(lengthGroups([]), []);
   const many = seqs(Array.from({ length: 200 }, (_, i) => 3 + ((i * 37) % 250)));
-  const flat = lengthGroups(many).flat().sort((a, b) => a - b);
-  t.same(flat, many.map((_, i) => i), "a partition of the batch");
+  const flat = lengthGroups(many)
+    .flat()
+    .sort((a, b) => a - b);
+  t.same(
+    flat,
+    many.map((_, i) => i),
+    "a partition of the batch",
+  );
   const lens = many.map((s) => s.length);
   const groups = lengthGroups(many);
   t.ok(cost(groups, lens) <= cost(twentyPercentRule(lens), lens), "no dearer than the +20% rule");
@@ -40,7 +46,15 @@ t.test("a few short sentences of similar length are one run: a run's fixed cost 
 t.test("mean pooling counts only each sequence's own tokens and normalises", async (t) => {
   // Two sequences, padded to 3 columns, hidden size 2: [[1,0],[3,0],[pad 100,100]] and [[0,2],[0,2],[0,2]].
   const hidden = new Float32Array([1, 0, 3, 0, 100, 100, 0, 2, 0, 2, 0, 2]);
-  const [a, b] = meanPoolNormalise(hidden, [[7, 8], [7, 8, 9]], 3, 2);
+  const [a, b] = meanPoolNormalise(
+    hidden,
+    [
+      [7, 8],
+      [7, 8, 9],
+    ],
+    3,
+    2,
+  );
   t.same(Array.from(a), [1, 0], "the padded row is ignored");
   t.same(Array.from(b), [0, 1]);
 });

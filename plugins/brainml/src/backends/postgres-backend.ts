@@ -90,10 +90,14 @@ export class PostgresBackend implements Backend {
 
   async createCollection(c: CollectionInfo): Promise<void> {
     await this.tx(async (db) => {
-      const r = await db.query(
-        "INSERT INTO bml_collections (name, dimensions, metric, model, embed_method, created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
-        [c.name, c.dimensions, c.metric, c.model, c.embedMethod, c.createdAt],
-      );
+      const r = await db.query("INSERT INTO bml_collections (name, dimensions, metric, model, embed_method, created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id", [
+        c.name,
+        c.dimensions,
+        c.metric,
+        c.model,
+        c.embedMethod,
+        c.createdAt,
+      ]);
       const t = `c${Number(r.rows[0].id)}`;
       await db.query(`
         CREATE TABLE ${t}_docs (id text COLLATE "C" PRIMARY KEY, text text NOT NULL, metadata jsonb NOT NULL, updated_at bigint NOT NULL);
@@ -125,10 +129,12 @@ export class PostgresBackend implements Backend {
     const t = await this.tables(c);
     await this.tx(async (db) => {
       await db.query(`DELETE FROM ${t.docs} WHERE id = ANY($1::text[])`, [docs.map((d) => d.id)]);
-      await db.query(
-        `INSERT INTO ${t.docs} (id, text, metadata, updated_at) SELECT * FROM unnest($1::text[], $2::text[], $3::jsonb[], $4::bigint[])`,
-        [docs.map((d) => d.id), docs.map((d) => d.text), docs.map((d) => JSON.stringify(d.metadata)), docs.map((d) => d.updatedAt)],
-      );
+      await db.query(`INSERT INTO ${t.docs} (id, text, metadata, updated_at) SELECT * FROM unnest($1::text[], $2::text[], $3::jsonb[], $4::bigint[])`, [
+        docs.map((d) => d.id),
+        docs.map((d) => d.text),
+        docs.map((d) => JSON.stringify(d.metadata)),
+        docs.map((d) => d.updatedAt),
+      ]);
       const fields = [...new Set(docs.flatMap((d) => Object.keys(d.metadata)))];
       if (fields.length) await db.query("INSERT INTO bml_fields (collection_id, field) SELECT $1, unnest($2::text[]) ON CONFLICT DO NOTHING", [t.id, fields]);
       const rows = docs.flatMap((d) => d.chunks.map((ch) => ({ docId: d.id, ch })));
@@ -217,7 +223,7 @@ export class PostgresBackend implements Backend {
 
   async metadataFields(c: CollectionInfo): Promise<string[]> {
     const t = await this.tables(c);
-    return (await this.q("SELECT field FROM bml_fields WHERE collection_id = $1 ORDER BY field COLLATE \"C\"", [t.id])).rows.map((r) => String(r.field));
+    return (await this.q('SELECT field FROM bml_fields WHERE collection_id = $1 ORDER BY field COLLATE "C"', [t.id])).rows.map((r) => String(r.field));
   }
 
   async *exportDocuments(c: CollectionInfo, pageSize: number): AsyncIterable<DocumentRecord[]> {
@@ -226,9 +232,8 @@ export class PostgresBackend implements Backend {
     for (;;) {
       const docs = (await this.q(`SELECT id, text, metadata, updated_at FROM ${t.docs} WHERE id > $1 ORDER BY id LIMIT $2`, [after, pageSize])).rows;
       if (docs.length === 0) return;
-      const chunks = (
-        await this.q(`SELECT doc_id, idx, text, heading, embedding::text AS embedding FROM ${t.chunks} WHERE doc_id = ANY($1::text[]) ORDER BY doc_id, idx`, [docs.map((d) => d.id)])
-      ).rows;
+      const chunks = (await this.q(`SELECT doc_id, idx, text, heading, embedding::text AS embedding FROM ${t.chunks} WHERE doc_id = ANY($1::text[]) ORDER BY doc_id, idx`, [docs.map((d) => d.id)]))
+        .rows;
       const byDoc = new Map<string, DocumentRecord["chunks"]>();
       for (const ch of chunks) {
         const list = byDoc.get(ch.doc_id) ?? [];

@@ -132,7 +132,11 @@ export class SqliteBackend implements Backend {
     const removed: number[] = [];
     const added: Array<[number, Float32Array]> = [];
     this.db.transaction(() => {
-      this.removeDocs(t, docs.map((d) => d.id), removed);
+      this.removeDocs(
+        t,
+        docs.map((d) => d.id),
+        removed,
+      );
       for (const d of docs) {
         putDoc.run(d.id, d.text, JSON.stringify(d.metadata), d.updatedAt);
         for (const field of Object.keys(d.metadata)) putField.run(id, field);
@@ -191,7 +195,10 @@ export class SqliteBackend implements Backend {
     const f = sqliteFilterSql(filters, "d.metadata");
     const removed: number[] = [];
     const n = this.db.transaction(() => {
-      const ids = this.db.prepare(`SELECT d.id FROM ${t.docs} d WHERE ${f.sql}`).all(...f.params).map((r) => String(r.id));
+      const ids = this.db
+        .prepare(`SELECT d.id FROM ${t.docs} d WHERE ${f.sql}`)
+        .all(...f.params)
+        .map((r) => String(r.id));
       return this.removeDocs(t, ids, removed);
     })();
     this.afterWrite(c.name, removed, []);
@@ -272,7 +279,7 @@ export class SqliteBackend implements Backend {
     return index;
   }
 
-  private scanInnerProduct(c: CollectionInfo, t: Tables, vector: Float32Array, topK: number, filters: Filter[]): Hit[] {
+  private scanInnerProduct(_c: CollectionInfo, t: Tables, vector: Float32Array, topK: number, filters: Filter[]): Hit[] {
     const f = sqliteFilterSql(filters, "d.metadata");
     const hits: Hit[] = [];
     for (const r of this.db

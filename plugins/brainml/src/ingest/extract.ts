@@ -30,7 +30,13 @@ export async function extract(bytes: Uint8Array, format: Format, name: string): 
     case "html": {
       const html = decodeText(bytes, name);
       const title = /<title[^>]*>([\s\S]*?)<\/title>/i.exec(html)?.[1]?.trim();
-      const text = convert(html, { wordwrap: false, selectors: [{ selector: "a", options: { ignoreHref: true } }, { selector: "img", format: "skip" }] });
+      const text = convert(html, {
+        wordwrap: false,
+        selectors: [
+          { selector: "a", options: { ignoreHref: true } },
+          { selector: "img", format: "skip" },
+        ],
+      });
       return title ? { text, title } : { text };
     }
     case "json": {

@@ -2,7 +2,7 @@
  * Finds the files an ingest names (a folder is walked, hidden entries and node_modules skipped)
  * and reads each one into text, one result per file: a file that fails does not stop the others.
  */
-import { readdirSync, statSync } from "node:fs";
+import { readdirSync, type Stats, statSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { isAbsolute, join } from "node:path";
 import { brainError, messageOf, reasonOf, type Reason } from "../errors.js";
@@ -42,7 +42,7 @@ export function expandPaths(paths: string[], forced: Format | undefined): { file
       failed.push({ path: p, reason: "bad_path", error: `${p} is not an absolute path (the plugin does not share the caller's working folder)` });
       continue;
     }
-    let st;
+    let st: Stats;
     try {
       st = statSync(p);
     } catch (e) {

@@ -71,9 +71,7 @@ export function sqliteFilterSql(filters: Filter[], meta: string): { sql: string;
         break;
       }
       case "contains":
-        parts.push(
-          `(CASE json_type(${meta}, ?) WHEN 'array' THEN EXISTS (SELECT 1 FROM json_each(${meta}, ?) WHERE value = ?) WHEN 'text' THEN instr(${value}, ?) > 0 ELSE 0 END)`,
-        );
+        parts.push(`(CASE json_type(${meta}, ?) WHEN 'array' THEN EXISTS (SELECT 1 FROM json_each(${meta}, ?) WHERE value = ?) WHEN 'text' THEN instr(${value}, ?) > 0 ELSE 0 END)`);
         params.push(path, path, bind(f.value as Scalar), path, String(f.value));
         break;
     }

@@ -27,7 +27,7 @@ export function highlight(text: string, terms: string[], max = 3, radius = 60): 
     let snippet = "";
     let at = from;
     for (let m = i; m <= j; m++) {
-      snippet += text.slice(at, matches[m].start) + "**" + text.slice(matches[m].start, matches[m].end) + "**";
+      snippet += `${text.slice(at, matches[m].start)}**${text.slice(matches[m].start, matches[m].end)}**`;
       at = matches[m].end;
     }
     snippet += text.slice(at, to);

@@ -40,7 +40,11 @@ interface DocLine {
 function sortedKeys(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(sortedKeys);
   if (v === null || typeof v !== "object") return v;
-  return Object.fromEntries(Object.keys(v).sort().map((k) => [k, sortedKeys((v as Record<string, unknown>)[k])]));
+  return Object.fromEntries(
+    Object.keys(v)
+      .sort()
+      .map((k) => [k, sortedKeys((v as Record<string, unknown>)[k])]),
+  );
 }
 
 const encodeVector = (v: Float32Array) => Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString("base64");
@@ -61,7 +65,7 @@ export async function writeSnapshot(
   const gzip = createGzip();
   const out = createWriteStream(tmp);
   gzip.pipe(out);
-  const write = (line: string) => (gzip.write(line + "\n") ? Promise.resolve() : new Promise<void>((r) => gzip.once("drain", () => r())));
+  const write = (line: string) => (gzip.write(`${line}\n`) ? Promise.resolve() : new Promise<void>((r) => gzip.once("drain", () => r())));
   const hash = createHash("sha256");
   let documents = 0;
   let chunks = 0;
@@ -77,7 +81,7 @@ export async function writeSnapshot(
           chunks: d.chunks.map((c) => ({ index: c.index, text: c.text, ...(c.heading ? { heading: c.heading } : {}), vector: encodeVector(c.vector) })),
         };
         const json = JSON.stringify(line);
-        hash.update(json + "\n");
+        hash.update(`${json}\n`);
         await write(json);
         documents++;
         chunks += d.chunks.length;
@@ -136,11 +140,14 @@ export async function* readSnapshot(file: string, pageSize: number): AsyncGenera
         if (page.length) yield { docs: page };
         const digest = hash.digest("hex");
         if (value.documents !== count || value.sha256 !== digest) {
-          throw brainError("snapshot_corrupt", `snapshot ${file} does not match its trailer (documents ${count} vs ${value.documents}, sha256 ${digest.slice(0, 12)}… vs ${String(value.sha256).slice(0, 12)}…)`);
+          throw brainError(
+            "snapshot_corrupt",
+            `snapshot ${file} does not match its trailer (documents ${count} vs ${value.documents}, sha256 ${digest.slice(0, 12)}… vs ${String(value.sha256).slice(0, 12)}…)`,
+          );
         }
         return;
       }
-      hash.update(line + "\n");
+      hash.update(`${line}\n`);
       count++;
       page.push({
         id: value.id,

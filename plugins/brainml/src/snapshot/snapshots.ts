@@ -32,7 +32,9 @@ export async function listSnapshots(brain: Brain, collection?: string) {
   const dir = brain.config.snapshotsDir;
   if (!existsSync(dir)) return { snapshots: [] };
   const out = [];
-  for (const name of readdirSync(dir).filter((n) => n.endsWith(SUFFIX)).sort()) {
+  for (const name of readdirSync(dir)
+    .filter((n) => n.endsWith(SUFFIX))
+    .sort()) {
     const path = join(dir, name);
     let header: SnapshotHeader;
     try {
