@@ -17,14 +17,14 @@ import { launchBrowser } from "../helpers/browser.js";
 import { brainmlManifest } from "../helpers/brainml.js";
 import { startTestDaemon } from "../helpers/daemon.js";
 import { embeddingsManifest } from "../helpers/embeddings-plugin.js";
-import { facePhoto, rustyfaceManifest } from "../helpers/faces.js";
+import { facePhoto, RUSTYFACE_READY_MS, rustyfaceManifest } from "../helpers/faces.js";
 import { tinyLlamaHeader } from "../helpers/gguf.js";
 import { api } from "../helpers/http.js";
 import { llmserverManifest, MODEL } from "../helpers/llm.js";
 import { testModelsDir } from "../helpers/models.js";
 
 // Four real plugins, three real models, a browser: far past tap's 120 s on a loaded 2-core machine.
-t.setTimeout(15 * 60_000);
+t.setTimeout(RUSTYFACE_READY_MS + 15 * 60_000);
 
 /** A GGUF that a loopback server sends slowly (64 KiB every 60 ms, about 3 s) so the bar is seen moving. */
 const header = tinyLlamaHeader();
@@ -55,7 +55,7 @@ const store = mkdtempSync(join(tmpdir(), "bkg-dash-models-"));
 for (const name of [MODEL, "all-minilm-l6-v2", "yunet-sface"]) symlinkSync(join(cached, name), join(store, name));
 t.teardown(() => rmSync(store, { recursive: true, force: true }));
 
-t.test("the model pages and playgrounds against the real plugins", { timeout: 15 * 60_000 }, async (t) => {
+t.test("the model pages and playgrounds against the real plugins", { timeout: RUSTYFACE_READY_MS + 15 * 60_000 }, async (t) => {
   const d = await startTestDaemon(
     {
       brainml: brainmlManifest({ backend: "sqlite" }),
@@ -72,7 +72,8 @@ t.test("the model pages and playgrounds against the real plugins", { timeout: 15
   });
   await d.waitState("brainml", "ready", 60_000);
   await d.waitState("embeddings", ["ready", "idle"], 60_000);
-  await d.waitState("rustyface", "ready", 60_000);
+  // Its manifest builds it with cargo: minutes on a clean machine, shared with the rustyface tests.
+  await d.waitState("rustyface", "ready", RUSTYFACE_READY_MS);
   const base = d.httpUrl!;
   const asRoot = api(base, d.rootToken());
   const { context, page, errors } = await browser.page(base);
