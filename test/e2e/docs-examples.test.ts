@@ -99,7 +99,7 @@ async function runCommand(t: Test, sh: PageShell, page: string, cmd: DocCommand)
   }
   if (/^bkg daemon start$/.test(shell)) shell += " --detach";
   if (UNTIL_STOPPED.test(shell)) {
-    const r = await sh.run(`timeout -s INT 6 ${shell}; rc=$?; [ $rc -eq 124 ] || [ $rc -eq 0 ]`);
+    const r = await sh.run(`timeout -s INT 3 ${shell}; rc=$?; [ $rc -eq 124 ] || [ $rc -eq 0 ]`);
     t.equal(r.code, 0, `${where} (runs until stopped)`, { stdout: r.stdout.slice(-2000), stderr: r.stderr.slice(-2000) });
     return;
   }
