@@ -4,7 +4,9 @@
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { ROOT } from "./daemon.js";
+import type { Test } from "tap";
+import { ROOT, startTestDaemon, type TestDaemon } from "./daemon.js";
+import { embeddingsManifest, minilmModelsDir } from "./embeddings-plugin.js";
 import { startPostgres, type TestPostgres } from "./postgres.js";
 
 export const BRAINML_DIR = join(ROOT, "plugins", "brainml");
@@ -35,4 +37,25 @@ export function backends(): BackendUnderTest[] {
       },
     },
   ];
+}
+
+/**
+ * One subtest per backend, each with its own daemon running BrainML on a fresh database named
+ * `db` and the real embeddings plugin with all-MiniLM-L6-v2. Sets the file's timeout: two
+ * backends with their own daemons and plugin processes pass tap's 120 s on a loaded machine.
+ */
+export async function onEachBackendWithEmbeddings(t: Test, db: string, body: (t: Test, d: TestDaemon, backend: BackendUnderTest) => Promise<void>): Promise<void> {
+  const modelsDir = await minilmModelsDir();
+  t.setTimeout(10 * 60_000);
+  const all = backends();
+  t.teardown(async () => {
+    for (const b of all) await b.stop();
+  });
+  for (const backend of all) {
+    t.test(backend.name, async (t) => {
+      const d = await startTestDaemon({ brainml: brainmlManifest(await backend.config(db)), embeddings: embeddingsManifest(modelsDir) });
+      t.teardown(() => d.stop());
+      await body(t, d, backend);
+    });
+  }
 }

@@ -5,45 +5,30 @@
  * least as good as the better of the two.
  */
 import t from "tap";
-import { backends, brainmlManifest } from "../../helpers/brainml.js";
-import { startTestDaemon } from "../../helpers/daemon.js";
-import { embeddingsManifest, minilmModelsDir } from "../../helpers/embeddings-plugin.js";
+import { onEachBackendWithEmbeddings } from "../../helpers/brainml.js";
 import { meanNdcgAtK } from "../../helpers/ndcg.js";
 import { loadRetrievalSet } from "../../helpers/retrieval-set.js";
 
 const set = loadRetrievalSet();
-const modelsDir = await minilmModelsDir();
-// Two backends (three runs for storage), each with its own daemon and plugin processes: more than
-// tap's default 120 s per file on a loaded 2-core machine.
-t.setTimeout(10 * 60_000);
-const all = backends();
-t.teardown(async () => {
-  for (const b of all) await b.stop();
-});
-
-for (const backend of all) {
-  t.test(backend.name, async (t) => {
-    const d = await startTestDaemon({ brainml: brainmlManifest(await backend.config("retrieval")), embeddings: embeddingsManifest(modelsDir) });
-    t.teardown(() => d.stop());
-    await d.client.call("brainml.collections.create", { name: "judged" });
-    const indexed = await d.client.call<{ documents: number; chunks: number }>("brainml.index", {
-      collection: "judged",
-      documents: set.documents.map((x) => ({ id: x.id, text: x.text, metadata: { topic: x.topic } })),
-    });
-    t.equal(indexed.documents, set.documents.length);
-    t.ok(set.documents.length >= 200 && set.queries.length >= 50, `${set.documents.length} documents, ${set.queries.length} queries`);
-
-    const scores: Record<string, number> = {};
-    for (const mode of ["fts", "vector", "hybrid"] as const) {
-      const rankings: Record<string, string[]> = {};
-      for (const q of set.queries) {
-        const a = await d.client.call<{ results: Array<{ document: { id: string } }> }>("brainml.query", { collection: "judged", query: q.text, mode, topK: 10 });
-        rankings[q.id] = a.results.map((r) => r.document.id);
-      }
-      scores[mode] = meanNdcgAtK(rankings, set.qrels, 10);
-    }
-    t.comment(`${backend.name} nDCG@10: fts ${scores.fts.toFixed(3)}, vector ${scores.vector.toFixed(3)}, hybrid ${scores.hybrid.toFixed(3)}`);
-    t.ok(scores.vector > 0.5 && scores.fts > 0.3, "both modes retrieve (a broken one would score near 0)");
-    t.ok(scores.hybrid >= Math.max(scores.fts, scores.vector), `hybrid ${scores.hybrid.toFixed(3)} >= max(fts ${scores.fts.toFixed(3)}, vector ${scores.vector.toFixed(3)})`);
+await onEachBackendWithEmbeddings(t, "retrieval", async (t, d, backend) => {
+  await d.client.call("brainml.collections.create", { name: "judged" });
+  const indexed = await d.client.call<{ documents: number; chunks: number }>("brainml.index", {
+    collection: "judged",
+    documents: set.documents.map((x) => ({ id: x.id, text: x.text, metadata: { topic: x.topic } })),
   });
-}
+  t.equal(indexed.documents, set.documents.length);
+  t.ok(set.documents.length >= 200 && set.queries.length >= 50, `${set.documents.length} documents, ${set.queries.length} queries`);
+
+  const scores: Record<string, number> = {};
+  for (const mode of ["fts", "vector", "hybrid"] as const) {
+    const rankings: Record<string, string[]> = {};
+    for (const q of set.queries) {
+      const a = await d.client.call<{ results: Array<{ document: { id: string } }> }>("brainml.query", { collection: "judged", query: q.text, mode, topK: 10 });
+      rankings[q.id] = a.results.map((r) => r.document.id);
+    }
+    scores[mode] = meanNdcgAtK(rankings, set.qrels, 10);
+  }
+  t.comment(`${backend.name} nDCG@10: fts ${scores.fts.toFixed(3)}, vector ${scores.vector.toFixed(3)}, hybrid ${scores.hybrid.toFixed(3)}`);
+  t.ok(scores.vector > 0.5 && scores.fts > 0.3, "both modes retrieve (a broken one would score near 0)");
+  t.ok(scores.hybrid >= Math.max(scores.fts, scores.vector), `hybrid ${scores.hybrid.toFixed(3)} >= max(fts ${scores.fts.toFixed(3)}, vector ${scores.vector.toFixed(3)})`);
+});
