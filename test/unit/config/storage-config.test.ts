@@ -1,18 +1,10 @@
 /** storage, telemetry and logs in the config: defaults, the file, the environment, and bad values. */
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import t from "tap";
-import { ConfigError, loadConfig } from "../../../src/config/index.js";
+import { configLoader, configProblems } from "../../helpers/config.js";
 import { storeTarget } from "../../../src/store/index.js";
 
-const dir = mkdtempSync(join(tmpdir(), "bkg-cfg-"));
-t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-const load = (file: object | undefined, env: Record<string, string> = {}) => {
-  const path = join(dir, "bkg.config.json");
-  if (file) writeFileSync(path, JSON.stringify(file));
-  return loadConfig({ file: file ? path : undefined, env, cwd: dir });
-};
+const { load } = configLoader(t, "bkg-cfg-");
 
 t.test("defaults", async (t) => {
   const c = load(undefined);
@@ -33,14 +25,7 @@ t.test("the file, then the environment", async (t) => {
 });
 
 t.test("bad values name their path", async (t) => {
-  const err = (f: () => unknown) => {
-    try {
-      f();
-    } catch (e) {
-      return e instanceof ConfigError ? e.problems.map((p) => `${p.path} ${p.message}`).join("\n") : String(e);
-    }
-    return "no error";
-  };
+  const err = configProblems;
   t.match(
     err(() => load({ storage: { url: "mysql://x" } })),
     /\/storage\/url must match pattern/,

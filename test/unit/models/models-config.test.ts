@@ -1,19 +1,12 @@
 /** models.* in the config (defaults, the file, the environment, bad values) and BKG_MODELS_DIR in a plugin's environment. */
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import t from "tap";
-import { ConfigError, loadConfig } from "../../../src/config/index.js";
+import { loadConfig } from "../../../src/config/index.js";
+import { configLoader, configProblems } from "../../helpers/config.js";
 import { pluginEnv } from "../../../src/supervisor/index.js";
 import { parseManifest } from "../../../src/registry/index.js";
 
-const dir = mkdtempSync(join(tmpdir(), "bkg-cfg-models-"));
-t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-const load = (file: object | undefined, env: Record<string, string> = {}) => {
-  const path = join(dir, "bkg.config.json");
-  if (file) writeFileSync(path, JSON.stringify(file));
-  return loadConfig({ file: file ? path : undefined, env, cwd: dir });
-};
+const { dir, load } = configLoader(t, "bkg-cfg-models-");
 
 t.test("defaults: <dataDir>/models, the public hub, PyPI", async (t) => {
   const c = load(undefined);
@@ -29,14 +22,7 @@ t.test("the file (relative to it), then the environment", async (t) => {
 });
 
 t.test("bad values name their path", async (t) => {
-  const err = (f: () => unknown) => {
-    try {
-      f();
-    } catch (e) {
-      return e instanceof ConfigError ? e.problems.map((p) => `${p.path} ${p.message}`).join("\n") : String(e);
-    }
-    return "no error";
-  };
+  const err = configProblems;
   t.match(
     err(() => load({ models: { hfEndpoint: "huggingface.co" } })),
     /\/models\/hfEndpoint must match pattern "\^https\?:\/\/"/,
