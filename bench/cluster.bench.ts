@@ -19,6 +19,7 @@ import { bootDaemon, echoManifest, type BenchDaemon } from "./lib/daemon.js";
 import { closedLoop, type LoadResult } from "./lib/load.js";
 import { SMALL, bytes } from "./lib/payloads.js";
 import { BASELINES } from "./lib/paths.js";
+import { profileCrossNode } from "./lib/profile-cluster.js";
 import { killTree, onCleanup, spawnTracked, tail, waitFor } from "./lib/procs.js";
 import { unavailable, type Row, type Scenario, type TargetCheck } from "./lib/scenario.js";
 import { median, summarize } from "./lib/stats.js";
@@ -167,7 +168,8 @@ export const scenario: Scenario = {
       }
       const failed = [...results.values()].flat().find((r) => r.errors > 0);
       if (failed) notes.push(`Some calls failed: ${failed.firstError}`);
-      return { available: true, rows, targets, notes };
+      const profiles = ctx.profile ? await profileCrossNode(ctx, url, CASES, SMALL as Record<string, unknown>, durationMs) : undefined;
+      return { available: true, rows, targets, notes, profiles };
     } finally {
       await caller.stop().catch(() => undefined);
       killTree(mol.pid);
