@@ -153,10 +153,13 @@ t.test("calls on node a answered by a plugin that runs only on node c", async (t
     const after = outcomes.filter((o) => o.started > killedAt + 1000);
     t.ok(failed.length >= 1, `calls in flight on c failed (${failed.length} of ${outcomes.length})`);
     t.same([...new Set(failed.map((o) => o.code))], [-33004], "they failed with -33004");
-    t.ok(
-      failed.every((o) => o.started <= killedAt),
-      "only calls sent before the kill failed",
-    );
+    // A call a sends in the moment after the kill, before nats-server has read c's closed socket
+    // and dropped its subscriptions, is delivered to c's dead connection: it was in flight on c,
+    // and fails with the rest. The window is the kernel's and nats-server's reaction (a few ms;
+    // 250 allows a loaded machine's scheduling); later calls find no responder at c and go to b.
+    const FIN_MS = 250;
+    const late = failed.filter((o) => o.started > killedAt + FIN_MS);
+    t.same(late, [], `only calls sent before c's connection closed failed (within ${FIN_MS} ms of the kill)`);
     const slowest = Math.max(...failed.map((o) => o.ended - killedAt));
     t.ok(slowest < 1000, `each failed within 1 s of the kill (slowest: ${slowest} ms)`);
     t.ok(after.length > 0 && after.every((o) => o.code === 0), `calls after the kill went to b and succeeded (${after.length})`);
