@@ -28,6 +28,13 @@ export interface BrainConfig {
   defaultEmbedMethod: string;
 }
 
+/**
+ * From this many chunks the binary index answers unfiltered vector searches. On 100k real MiniLM
+ * vectors its recall@10 against exact search was 1.000 at 5k, 10k, 20k and 100k chunks (1000
+ * candidates), at 1.6-2 ms of CPU per query at 5-10k where vec0's exact scan costs ~13 ms at 10k.
+ */
+export const APPROXIMATE_ABOVE = 5_000;
+
 export function readConfig(raw: Record<string, unknown>, dataDir: string): BrainConfig {
   const num = (v: unknown, d: number) => (typeof v === "number" && Number.isFinite(v) && v > 0 ? v : d);
   const str = (v: unknown, d: string) => (typeof v === "string" && v ? v : d);
@@ -42,7 +49,7 @@ export function readConfig(raw: Record<string, unknown>, dataDir: string): Brain
   return {
     backend,
     sqliteFile: str(sqlite.file, join(dataDir, "brainml.db")),
-    approximateAbove: typeof sqlite.approximateAbove === "number" && sqlite.approximateAbove >= 0 ? sqlite.approximateAbove : 20_000,
+    approximateAbove: typeof sqlite.approximateAbove === "number" && sqlite.approximateAbove >= 0 ? sqlite.approximateAbove : APPROXIMATE_ABOVE,
     candidates: num(sqlite.candidates, 1000),
     postgresUrl: typeof pg.url === "string" ? pg.url : undefined,
     efSearch: num(pg.efSearch, 100),

@@ -8,6 +8,7 @@ import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import * as sqliteVec from "sqlite-vec";
+import { APPROXIMATE_ABOVE } from "../config.js";
 import { sqliteFilterSql } from "../query/filters.js";
 import type { Backend, ChunkView, CollectionInfo, CollectionStats, DocumentRecord, Filter, Hit, Metadata, TextMatch } from "../types.js";
 import { BinaryIndex } from "./binary-index.js";
@@ -38,7 +39,7 @@ export class SqliteBackend implements Backend {
   private readonly candidateCount: number;
 
   constructor(file: string, options: SqliteOptions = {}) {
-    this.approximateAbove = options.approximateAbove ?? 20_000;
+    this.approximateAbove = options.approximateAbove ?? APPROXIMATE_ABOVE;
     this.candidateCount = options.candidates ?? 1000;
     if (file !== ":memory:") mkdirSync(dirname(file), { recursive: true });
     this.db = new Database(file);
