@@ -323,7 +323,8 @@ export class PluginHost {
     if (gen === this.current && !assignRole(gen, inst)) return inst;
     this.deps.lifecycle(this.name, "ready", inst.role === "standby" ? `pid ${inst.pid}, warm standby` : `pid ${inst.pid}`, id);
     this.health.watch(inst);
-    if (gen === this.current && inst.role === "serving") {
+    // A stop that began during the handshake is stopping this instance too: it does not make the plugin ready.
+    if (gen === this.current && inst.role === "serving" && this.state !== "stopping" && this.state !== "stopped") {
       if (this.state !== "ready" && this.state !== "swapping") this.setState("ready", `pid ${inst.pid}`);
       this.bulkhead.wake();
       this.notifyWaiters();
