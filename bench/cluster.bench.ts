@@ -60,7 +60,7 @@ export const scenario: Scenario = {
     const cluster = (nodeId: string) => ({ storage: { nodeId }, telemetry: { enabled: false }, cluster: { nats: { servers: [url] } } });
     let a: BenchDaemon | undefined;
     let b: BenchDaemon | undefined;
-    const mol = spawnTracked(process.execPath, [join(BASELINES, "moleculer-echo.js"), url], { stdio: ["ignore", "pipe", "inherit"] });
+    const mol = spawnTracked(process.execPath, [join(BASELINES, "moleculer-echo.js"), "nats", url], { stdio: ["ignore", "pipe", "inherit"] });
     const molOut = tail(mol.stdout);
     onCleanup("moleculer server", () => killTree(mol.pid));
     const caller = new moleculer.ServiceBroker({ nodeID: "bench-caller", transporter: { type: "NATS", options: { url } }, logger: false });

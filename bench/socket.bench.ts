@@ -1,8 +1,9 @@
 /**
  * Scenario 1: routed calls over the daemon's unix socket to plugins/echo (client -> daemon ->
  * plugin), beside LIMIT-A (this process -> stdio -> a plain vscode-jsonrpc child, no daemon)
- * and LIMIT-C (client -> unix socket -> a plain vscode-jsonrpc relay -> stdio child).
- * Same run, same payloads, runs interleaved so drift hits every subject alike.
+ * and LIMIT-C (client -> unix socket -> a plain vscode-jsonrpc relay -> stdio child), and a peer:
+ * Moleculer (a broker in this process calling a broker in a child over its TCP transporter, one
+ * hop). Same run, same payloads, runs interleaved so drift hits every subject alike.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -10,6 +11,7 @@ import { join } from "node:path";
 import { startDirectChild, startRelay } from "./lib/baselines.js";
 import { bootDaemon, echoManifest, type BenchDaemon } from "./lib/daemon.js";
 import { closedLoop, type LoadResult } from "./lib/load.js";
+import { moleculerVersion, startMoleculerTcp, type MoleculerPeer } from "./lib/moleculer-tcp.js";
 import { LARGE, SMALL, bytes } from "./lib/payloads.js";
 import { monotonicMicros, profileSelf, profilesIn, summarizeProfile, type Window } from "./lib/profile.js";
 import { onCleanup } from "./lib/procs.js";
@@ -30,6 +32,9 @@ interface Subject {
   hop?: string;
 }
 
+/** The peer's name in the table: one hop where bkg takes two. */
+const MOLECULER = "Moleculer TCP";
+
 export const CASES: Case[] = [
   { label: `${bytes(SMALL)} B, 1 in flight`, payload: SMALL, inflight: 1 },
   { label: `${bytes(SMALL)} B, 64 in flight`, payload: SMALL, inflight: 64 },
@@ -42,17 +47,20 @@ export const scenario: Scenario = {
   async run(ctx) {
     const durationMs = ctx.quick ? 300 : 3000;
     const warmupMs = ctx.quick ? 100 : 500;
-    ctx.log(`socket: starting LIMIT-A child, LIMIT-C relay and a bkg daemon`);
+    ctx.log(`socket: starting LIMIT-A child, LIMIT-C relay, two Moleculer brokers and a bkg daemon`);
     const direct = startDirectChild();
     const relay = await startRelay();
     const daemon = await bootDaemon({ manifests: { echo: echoManifest() } });
+    let mol: MoleculerPeer | undefined;
     try {
+      mol = await startMoleculerTcp();
       await daemon.waitReady(["echo"]);
       const [pluginPid] = await daemon.pluginPids("echo");
       const subjects: Subject[] = [
         { name: "LIMIT-A", call: (p) => direct.connection.sendRequest("echo", p), pids: direct.pids },
         { name: "LIMIT-C", call: (p) => relay.connection.sendRequest("echo", p), pids: relay.pids, hop: "relay" },
         { name: "bkg", call: (p) => daemon.client.call("echo.echo", p as Record<string, unknown>), pids: { daemon: daemon.pid, plugin: pluginPid }, hop: "daemon" },
+        { name: MOLECULER, call: mol.call, pids: mol.pids },
       ];
       // Long warm-up once, so every JIT is hot before the first measured run.
       for (const s of subjects) for (const c of CASES) await closedLoop(() => s.call(c.payload), { inflight: c.inflight, durationMs: warmupMs, maxCalls: 200_000 });
@@ -92,7 +100,10 @@ export const scenario: Scenario = {
           let vs: string | undefined;
           if (s.name !== "LIMIT-A") {
             const parts = [`${perRun(rs, get(c, "LIMIT-A"), "callsPerSec").median.toFixed(2)}x LIMIT-A`];
-            if (s.name === "bkg") parts.push(`${perRun(rs, get(c, "LIMIT-C"), "callsPerSec").median.toFixed(2)}x LIMIT-C`);
+            if (s.name === "bkg") {
+              parts.push(`${perRun(rs, get(c, "LIMIT-C"), "callsPerSec").median.toFixed(2)}x LIMIT-C`);
+              parts.push(`${perRun(rs, get(c, MOLECULER), "callsPerSec").median.toFixed(2)}x ${MOLECULER}`);
+            }
             vs = `calls/s ${parts.join(", ")}`;
           }
           rows.push({ case: c.label, subject: s.name, metrics, vs });
@@ -100,11 +111,13 @@ export const scenario: Scenario = {
       }
 
       const targets = checkTargets(get(CASES[1], "bkg"), get(CASES[1], "LIMIT-A"), get(CASES[1], "LIMIT-C"), get(CASES[0], "bkg"), get(CASES[0], "LIMIT-C"));
+      targets.push(vsMoleculer(get(CASES[1], "bkg"), get(CASES[1], MOLECULER)));
       const notes = [
         `Payloads: ${bytes(SMALL)} B and ${bytes(LARGE)} B JSON objects, echoed back. ${ctx.runs} runs of ${durationMs} ms per case and subject (after ${warmupMs} ms warm-up per case, and ${ctx.quick ? 50 : 100} ms before each run), interleaved.`,
         "Ratios are medians of per-run ratios (each run's bkg against the same run's baseline).",
         "CPU µs per call, by process: client (the load generator, this process), hop (the daemon or the relay), echo (the plugin or the child), and all of them. /proc CPU times have 10 ms resolution. A single-threaded hop cannot exceed 1,000,000 / (its CPU µs per call) calls/s. Cores busy = calls/s × all CPU per call: how much of the machine's 2 cores the path kept busy (2.00 = saturated).",
         'bkg uses its own client (import { connect } from "bkg"); the baselines use vscode-jsonrpc\'s StreamMessageReader/Writer on both ends.',
+        `${MOLECULER}: moleculer ${moleculerVersion()}, a ServiceBroker in this process calls echo.echo on a ServiceBroker in a child process over the TCP transporter (JSON serializer, static urls, no UDP discovery): one hop, two processes, the action runs inside the serving broker; its client column is the calling broker, its echo column the serving one.`,
       ];
       const failed = [...results.values()].flat().find((r) => r.errors > 0);
       if (failed) notes.push(`Some calls failed: ${failed.firstError}`);
@@ -113,6 +126,7 @@ export const scenario: Scenario = {
       if (ctx.profile) profiles = await profileSocket(ctx, durationMs);
       return { available: true, rows, targets, notes, profiles } satisfies ScenarioResult;
     } finally {
+      await mol?.close();
       await daemon.stop();
       await relay.close();
       await direct.close();
@@ -147,6 +161,18 @@ function checkTargets(bkg64: LoadResult[], a64: LoadResult[], c64: LoadResult[],
       detail: `bkg p50 ${med(bkg1, "p50Us").toFixed(0)} µs vs LIMIT-C ${med(c1, "p50Us").toFixed(0)} µs: ${p50.median.toFixed(2)}x (runs ${p50.min.toFixed(2)}–${p50.max.toFixed(2)})${p50.median <= 1 ? "" : `; gap ${(med(bkg1, "p50Us") - med(c1, "p50Us")).toFixed(0)} µs`}`,
     },
   ];
+}
+
+/** The issue's moonshot: two hops (client -> daemon -> plugin) as fast as Moleculer's one. */
+function vsMoleculer(bkg64: LoadResult[], mol64: LoadResult[]): TargetCheck {
+  const r = perRun(bkg64, mol64, "callsPerSec");
+  const med = (rs: LoadResult[]) => summarize(rs.map((x) => x.callsPerSec)).median;
+  const cpu = (rs: LoadResult[]) => summarize(rs.map((x) => x.cpuUsPerCall)).median;
+  return {
+    target: `64 in flight, small: calls/s at least ${MOLECULER}'s (its one hop against bkg's two)`,
+    met: r.median >= 1,
+    detail: `bkg ${fmt(med(bkg64))}/s vs ${MOLECULER} ${fmt(med(mol64))}/s: ${r.median.toFixed(2)}x (runs ${r.min.toFixed(2)}–${r.max.toFixed(2)}); CPU per call, all processes: bkg ${cpu(bkg64).toFixed(0)} µs, ${MOLECULER} ${cpu(mol64).toFixed(0)} µs${r.median >= 1 ? "" : `; gap ${((1 / r.median - 1) * 100).toFixed(0)}% more throughput needed`}`,
+  };
 }
 
 /**
@@ -189,6 +215,43 @@ async function profileSocket(ctx: BenchContext, durationMs: number): Promise<Pro
     ctx.log(`socket: profiling failed: ${(e as Error).message}`);
   } finally {
     await daemon?.stop();
+    await removeDir();
+  }
+  out.push(...(await profileMoleculer(ctx, durationMs)));
+  return out;
+}
+
+/** The same pass for the Moleculer peer: the serving broker with --cpu-prof, the calling one in-process. */
+async function profileMoleculer(ctx: BenchContext, durationMs: number): Promise<ProfileSummary[]> {
+  const dir = mkdtempSync(join(tmpdir(), "bkg-bench-prof-mol-"));
+  const removeDir = onCleanup(`remove ${dir}`, () => rmSync(dir, { recursive: true, force: true }));
+  const out: ProfileSummary[] = [];
+  const windows = new Map<Case, Window>();
+  let mol: MoleculerPeer | undefined;
+  try {
+    ctx.log(`socket: profiling pass for ${MOLECULER}`);
+    mol = await startMoleculerTcp(["--cpu-prof", `--cpu-prof-dir=${dir}`, "--cpu-prof-interval=200"]);
+    const m = mol;
+    for (const c of [CASES[1], CASES[0]]) {
+      const call = () => m.call(c.payload);
+      await closedLoop(call, { inflight: c.inflight, durationMs: 500, maxCalls: 200_000 });
+      const from = monotonicMicros();
+      const { profile } = await profileSelf(() => closedLoop(call, { inflight: c.inflight, durationMs: Math.max(durationMs, 2000), maxCalls: 2_000_000 }));
+      windows.set(c, { fromUs: from, toUs: monotonicMicros() });
+      out.push(summarizeProfile(profile, `${MOLECULER}: calling broker`, c.label));
+    }
+    await mol.close(); // SIGTERM: the serving broker stops and writes its profile on exit
+    mol = undefined;
+    for (const p of profilesIn(dir)) {
+      for (const c of [CASES[1], CASES[0]]) {
+        const w = windows.get(c);
+        if (w) out.push(summarizeProfile(p.profile, `${MOLECULER}: serving broker`, c.label, w));
+      }
+    }
+  } catch (e) {
+    ctx.log(`socket: profiling ${MOLECULER} failed: ${(e as Error).message}`);
+  } finally {
+    await mol?.close();
     await removeDir();
   }
   return out;

@@ -28,8 +28,15 @@ export class SocketServer {
   private clientSeq = 0;
   private readonly guard: SocketGuard;
 
+  /** ctx.loaded has resolved (no context promise means nothing to wait for). */
+  private loaded: boolean;
+
   constructor(private readonly ctx: DaemonContext) {
     this.guard = new SocketGuard(ctx.config.socket, ctx.logger.child({ component: "socket" }));
+    this.loaded = ctx.loaded === undefined;
+    ctx.loaded?.then(() => {
+      this.loaded = true;
+    });
   }
 
   /**
@@ -120,16 +127,23 @@ export class SocketServer {
       setImmediate(() => void this.ctx.shutdown(`requested by ${client}`));
       return { stopping: true, pid: process.pid };
     });
-    connection.onAnyRequest(async (method: string, params: unknown, rctx) => {
+    const serve = async (method: string, params: unknown, token: CancelToken) => {
       try {
         await this.ctx.loaded;
         const control = findControlMethod(method);
         if (control) return await control(this.ctx, (params ?? {}) as Record<string, unknown>, "socket");
-        return await this.route(connection, client, method, params, rctx.token);
+        return await this.route(connection, client, method, params, token);
       } catch (e) {
         const err = BkgError.from(e);
         throw new RpcError(err.code, err.message, err.data);
       }
+    };
+    connection.onAnyRequest((method: string, params: unknown, rctx) => {
+      // A plugin call once the daemon has loaded skips the async wrapper above (a promise and a
+      // turn per call): the router rejects only with BkgErrors, which the peer answers with
+      // their code, message and data as they are.
+      if (this.loaded && !findControlMethod(method)) return this.route(connection, client, method, params, rctx.token);
+      return serve(method, params, rctx.token);
     });
     connection.onClose(() => {
       for (const off of subs.values()) off();

@@ -24,11 +24,16 @@ export class Bulkhead {
   constructor(
     private readonly name: string,
     private readonly limits: () => BulkheadLimits,
-    private readonly candidates: () => PluginInstance[],
+    private readonly candidates: () => Iterable<PluginInstance>,
   ) {}
 
   get queued(): number {
     return this.waiters.length;
+  }
+
+  /** A slot now, as `acquire` takes it, or undefined when it would wait: no promise when there is room. */
+  tryAcquire(): PluginInstance | undefined {
+    return this.tryTake();
   }
 
   /** Takes a slot on the least-loaded ready instance, waiting in the queue if all are full. */

@@ -23,6 +23,8 @@ import { StateWaiters } from "./state-waiters.js";
 export type { LastExit, SwapFailure } from "./plugin-host-types.js";
 export type HostDeps = HostDepsOf<PluginHost>;
 
+const NO_INSTANCES: ReadonlySet<PluginInstance> = new Set();
+
 export class PluginHost {
   state: PluginState;
   reason?: string;
@@ -63,7 +65,9 @@ export class PluginHost {
     this.bulkhead = new Bulkhead(
       manifest.name,
       () => ({ concurrency: this.manifest.concurrency, queue: this.manifest.queue }),
-      () => this.serving(),
+      // Every instance of the current generation: the bulkhead takes only ready ones, and
+      // reading the Set itself makes no array per call.
+      () => this.current?.instances ?? NO_INSTANCES,
     );
     this.health = new HealthMonitor(this, (inst, reason) => this.onUnresponsive(inst, reason));
     this.files = new ManifestWatch(
@@ -87,6 +91,12 @@ export class PluginHost {
   /** Ready instances of the generation that takes new calls. */
   serving(): PluginInstance[] {
     return this.current ? [...this.current.instances].filter((i) => i.state === "ready") : [];
+  }
+
+  /** serving().length > 0 without the two arrays (the router asks on every call). */
+  hasServing(): boolean {
+    if (this.current) for (const i of this.current.instances) if (i.state === "ready") return true;
+    return false;
   }
 
   allInstances(): PluginInstance[] {
@@ -313,7 +323,8 @@ export class PluginHost {
     if (gen === this.current && !assignRole(gen, inst)) return inst;
     this.deps.lifecycle(this.name, "ready", inst.role === "standby" ? `pid ${inst.pid}, warm standby` : `pid ${inst.pid}`, id);
     this.health.watch(inst);
-    if (gen === this.current && inst.role === "serving") {
+    // A stop that began during the handshake is stopping this instance too: it does not make the plugin ready.
+    if (gen === this.current && inst.role === "serving" && this.state !== "stopping" && this.state !== "stopped") {
       if (this.state !== "ready" && this.state !== "swapping") this.setState("ready", `pid ${inst.pid}`);
       this.bulkhead.wake();
       this.notifyWaiters();

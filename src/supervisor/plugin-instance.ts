@@ -10,7 +10,6 @@ import {
   type FramingError,
   Methods,
   PROTOCOL_VERSION,
-  RpcError,
   RpcPeer,
   type BkgCallParams,
   type CallMeta,
@@ -28,6 +27,7 @@ import { reapInstance } from "./orphan-reaper.js";
 import { resolveEnvReferences } from "./resolve-env-references.js";
 import { checkLaunchable } from "./launch-check.js";
 import { pluginArgv, pluginEnv, signalGroup, spawnPlugin } from "./spawn-plugin.js";
+import { PluginRequest } from "./plugin-request.js";
 import { cutMessage, markCut, readStderrLines, stderrHeadline } from "./stderr-lines.js";
 
 /** Where a plugin's stderr line or bkg/log message is cut unless the daemon says otherwise (logs.maxLineBytes). */
@@ -88,7 +88,7 @@ export class PluginInstance {
   info?: InitializeResult;
   private child?: ChildProcess;
   private connection?: RpcPeer;
-  private readonly pending = new Map<number, { what: string; fail: (err: BkgError) => void }>();
+  private readonly pending = new Map<number, PluginRequest>();
   private readonly progress = new Map<string, (value: unknown) => void>();
   /** Calls in flight to this instance by _meta.callId, for the bkg/calls they make. */
   private readonly inflightCalls = new Map<string, NonNullable<CallLink["parent"]>>();
@@ -292,41 +292,23 @@ export class PluginInstance {
   private request(method: string, params: unknown, o: { timeoutMs?: number; cancel?: CancelToken; what: string; settled?: () => void }): Promise<unknown> {
     const conn = this.connection;
     if (!conn || this.exitInfo) return Promise.reject(this.goneError(o.what));
-    return new Promise((resolve, reject) => {
-      const key = ++this.pendingSeq;
-      const cancel = o.cancel;
-      let timer: NodeJS.Timeout | undefined;
-      const settle = (fn: () => void) => {
-        if (!this.pending.delete(key)) return;
-        if (timer) clearTimeout(timer);
-        cancel?.off(onAbort);
-        o.settled?.();
-        fn();
-      };
-      // Runs before the peer's own callback on the same token, which sends $/cancelRequest.
-      const onAbort = (reason: unknown) => settle(() => reject(BkgError.from(reason ?? new BkgError(ErrorCodes.RequestCancelled, "cancelled"))));
-      this.pending.set(key, { what: o.what, fail: (err) => settle(() => reject(err)) });
-      if (o.timeoutMs) timer = setTimeout(() => settle(() => reject(new BkgError(ErrorCodes.DeadlineExceeded, `${o.what} got no answer within ${o.timeoutMs} ms`))), o.timeoutMs);
-      if (cancel) {
-        if (cancel.aborted) return onAbort(cancel.reason);
-        cancel.onAbort(onAbort);
+    const cancel = o.cancel;
+    const req = new PluginRequest(++this.pendingSeq, o.what, this.pending, cancel, o.settled);
+    if (o.timeoutMs) req.timer = setTimeout(() => req.fail(new BkgError(ErrorCodes.DeadlineExceeded, `${o.what} got no answer within ${o.timeoutMs} ms`)), o.timeoutMs);
+    if (cancel) {
+      if (cancel.aborted) {
+        req.onAbort(cancel.reason);
+        return req.promise;
       }
-      let sent: Promise<unknown>;
-      try {
-        sent = conn.request(method, params, cancel);
-      } catch (e) {
-        // Nothing was written: params JSON cannot encode (the router bounds depth first).
-        return settle(() => reject(new BkgError(ErrorCodes.InvalidParams, `${o.what}: the params could not be encoded as JSON: ${(e as Error).message}`)));
-      }
-      sent.then(
-        (r) => settle(() => resolve(r)),
-        (e) => {
-          // The connection broke under the call: finish() rejects it with the exit's reason.
-          if (!(e instanceof RpcError)) return;
-          settle(() => reject(new BkgError(e.code, e.message, e.data)));
-        },
-      );
-    });
+      cancel.onAbort(req.onAbort);
+    }
+    try {
+      conn.send(method, params, req, cancel);
+    } catch (e) {
+      // Nothing was written: params JSON cannot encode (the router bounds depth first).
+      req.fail(new BkgError(ErrorCodes.InvalidParams, `${o.what}: the params could not be encoded as JSON: ${(e as Error).message}`));
+    }
+    return req.promise;
   }
 
   private goneError(what: string): BkgError {

@@ -8,3 +8,4 @@ export * from "./cancellation.js";
 export * from "./json-depth.js";
 // The vscode-jsonrpc adapters are a subpath, "@bkg/protocol/vscode-jsonrpc": the daemon and the
 // SDK never load vscode-jsonrpc.
+export * from "./deadline-timers.js";

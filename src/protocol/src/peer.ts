@@ -9,7 +9,7 @@
  * per chunk in, one write per tick out.
  */
 import type { Readable, Writable } from "node:stream";
-import { CancelToken, whenAborted, type Cancellation } from "./cancellation.js";
+import { CancelToken, type Cancellation } from "./cancellation.js";
 import { ErrorCodes } from "./error-codes.js";
 import { FrameParser, FrameWriter, type FramingError } from "./framing.js";
 import { exceedsDepth } from "./json-depth.js";
@@ -79,10 +79,23 @@ export interface PeerOptions {
   onBackpressure?: (waitingBytes: number) => void;
 }
 
+/**
+ * Where a request's answer goes: `request` makes one around a promise; a hot path that already
+ * holds a promise of its own passes itself to `send` instead, so a call makes one promise, not two.
+ * Exactly one of the two is called, once: reject with RpcError (the other side's error) or
+ * PeerClosedError.
+ */
+export interface ResponseSink {
+  resolve(result: unknown): void;
+  reject(err: unknown): void;
+}
+
 interface Pending {
   method: string;
-  resolve(v: unknown): void;
-  reject(e: unknown): void;
+  sink: ResponseSink;
+  /** The cancellation watched for this request, and what it runs, to unhook at the answer. */
+  cancel?: Cancellation;
+  onCancel?: () => void;
 }
 
 interface Message {
@@ -190,22 +203,38 @@ export class RpcPeer {
    */
   request(method: string, params?: unknown, cancel?: Cancellation): Promise<unknown> {
     if (this.closed) return Promise.reject(new PeerClosedError(method));
+    let sink!: ResponseSink;
+    const p = new Promise<unknown>((resolve, reject) => {
+      sink = { resolve, reject };
+    });
+    this.send(method, params, sink, cancel);
+    return p;
+  }
+
+  /**
+   * `request` without a promise: the answer goes to `sink` (see ResponseSink). Throws, recording
+   * nothing, when params cannot be encoded; a closed peer rejects the sink at once.
+   */
+  send(method: string, params: unknown, sink: ResponseSink, cancel?: Cancellation): void {
+    if (this.closed) return sink.reject(new PeerClosedError(method));
     const id = ++this.nextId;
     // Encoded before it is recorded: params that cannot be encoded (too deep, a BigInt) throw here,
     // to the caller, and leave no pending entry for a later close to reject with no one listening.
     this.writer.write(params === undefined ? { jsonrpc: "2.0", id, method } : { jsonrpc: "2.0", id, method, params });
-    const p = new Promise<unknown>((resolve, reject) => this.pending.set(id, { method, resolve, reject }));
+    const entry: Pending = { method, sink };
+    this.pending.set(id, entry);
     if (cancel) {
-      const send = () => {
+      const onCancel = () => {
         if (this.pending.has(id)) this.notify(CANCEL, { id });
       };
-      if (cancel.aborted) send();
+      if (cancel.aborted) onCancel();
       else {
-        const off = whenAborted(cancel, send);
-        p.then(off, off);
+        entry.cancel = cancel;
+        entry.onCancel = onCancel;
+        if (cancel instanceof CancelToken) cancel.onAbort(onCancel);
+        else cancel.addEventListener("abort", onCancel, { once: true });
       }
     }
-    return p;
   }
 
   notify(method: string, params?: unknown): void {
@@ -242,12 +271,20 @@ export class RpcPeer {
       return this.handleRequest(m.id, m.method, m.params);
     }
     if (typeof m.id === "number") {
-      const p = this.pending.get(m.id);
+      const p = this.take(m.id);
       if (!p) return;
-      this.pending.delete(m.id);
-      if (m.error) p.reject(new RpcError(m.error.code, m.error.message, m.error.data));
-      else p.resolve(m.result);
+      if (m.error) p.sink.reject(new RpcError(m.error.code, m.error.message, m.error.data));
+      else p.sink.resolve(m.result);
     }
+  }
+
+  /** Removes a pending request (and its cancellation hook) as its answer arrives. */
+  private take(id: number): Pending | undefined {
+    const p = this.pending.get(id);
+    if (!p) return undefined;
+    this.pending.delete(id);
+    if (p.onCancel) unhook(p.cancel!, p.onCancel);
+    return p;
   }
 
   private handleNotification(method: string, params: unknown): void {
@@ -290,11 +327,10 @@ export class RpcPeer {
       return this.writer.write({ jsonrpc: "2.0", id: m.id, error: { code: ErrorCodes.InvalidParams, message: `params of ${m.method} are ${what}` } });
     }
     if (typeof m.id !== "number") return;
-    const p = this.pending.get(m.id);
+    const p = this.take(m.id);
     if (!p) return;
-    this.pending.delete(m.id);
     this.options.onTooDeep?.(`the answer to ${p.method}: ${what}`);
-    p.reject(new RpcError(ErrorCodes.InternalError, `the answer to ${p.method} was refused: it is ${what}`));
+    p.sink.reject(new RpcError(ErrorCodes.InternalError, `the answer to ${p.method} was refused: it is ${what}`));
   }
 
   private answer(id: number | string, result: unknown): void {
@@ -323,10 +359,19 @@ export class RpcPeer {
   private markClosed(): void {
     if (this.closed) return;
     this.closed = true;
-    for (const [, p] of this.pending) p.reject(new PeerClosedError(p.method));
+    const pending = [...this.pending.values()];
     this.pending.clear();
+    for (const p of pending) {
+      if (p.onCancel) unhook(p.cancel!, p.onCancel);
+      p.sink.reject(new PeerClosedError(p.method));
+    }
     for (const token of this.incoming.values()) token.abort();
     this.incoming.clear();
     for (const fn of this.closeListeners.splice(0)) fn();
   }
+}
+
+function unhook(c: Cancellation, fn: () => void): void {
+  if (c instanceof CancelToken) c.off(fn);
+  else c.removeEventListener("abort", fn);
 }

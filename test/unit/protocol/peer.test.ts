@@ -1,7 +1,7 @@
 /** RpcPeer behaviour at stream boundaries. */
 import { PassThrough } from "node:stream";
 import t from "tap";
-import { RpcPeer, encodeFrame } from "@bkg/protocol";
+import { CancelToken, RpcPeer, encodeFrame } from "@bkg/protocol";
 
 t.test("answers that arrive together with the end of the stream resolve their calls", async (t) => {
   const input = new PassThrough();
@@ -100,4 +100,39 @@ t.test("bufferedBytes and partialSince show a half-received frame; inFlight the 
   release();
   await new Promise((r) => setImmediate(r));
   t.equal(peer.inFlight, 0);
+});
+
+t.test("send: the answer goes to the caller's sink once; a cancellation sends $/cancelRequest until then; a close rejects what is left", async (t) => {
+  const input = new PassThrough();
+  const output = new PassThrough();
+  const peer = new RpcPeer(input, output).listen();
+  const written: string[] = [];
+  output.on("data", (c: Buffer) => written.push(c.toString()));
+  const seen: string[] = [];
+  const sink = (name: string) => ({
+    resolve: (v: unknown) => seen.push(`${name} resolved ${JSON.stringify(v)}`),
+    reject: (e: unknown) => seen.push(`${name} rejected ${(e as { code?: number }).code}`),
+  });
+  const answered = new CancelToken();
+  const cancelled = new CancelToken();
+  peer.send("a", { n: 1 }, sink("a"), answered);
+  peer.send("b", { n: 2 }, sink("b"), cancelled);
+  peer.send("c", undefined, sink("c"));
+  t.throws(() => peer.send("d", { n: 1n }, sink("d")), TypeError, "params JSON cannot carry throw to the caller, recording nothing");
+  input.write(encodeFrame({ jsonrpc: "2.0", id: 1, result: "one" }));
+  input.write(encodeFrame({ jsonrpc: "2.0", id: 1, result: "again" }));
+  input.write(encodeFrame({ jsonrpc: "2.0", id: 3, error: { code: -32001, message: "no" } }));
+  await new Promise((r) => setImmediate(r));
+  t.same(seen, ['a resolved "one"', "c rejected -32001"], "each answer reaches its sink once, a second answer to the same id nothing");
+  answered.abort();
+  cancelled.abort();
+  await new Promise((r) => setImmediate(r));
+  const cancels = written.join("").match(/"method":"\$\/cancelRequest","params":\{"id":\d+\}/g) ?? [];
+  t.same(cancels, ['"method":"$/cancelRequest","params":{"id":2}'], "only the unanswered request is cancelled: the answer unhooked the other");
+  input.end();
+  await new Promise((r) => setImmediate(r));
+  t.same(seen.slice(2), ["b rejected -32097"], "the close rejects the request still pending, with PeerClosedError");
+  const late: string[] = [];
+  peer.send("e", {}, { resolve: () => late.push("resolved"), reject: (e) => late.push((e as Error).name) });
+  t.same(late, ["PeerClosedError"], "a closed peer rejects the sink at once");
 });
