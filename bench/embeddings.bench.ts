@@ -17,7 +17,7 @@ import { cpuMicros } from "./lib/procs.js";
 import { unavailable, type BenchContext, type Row, type Scenario, type TargetCheck } from "./lib/scenario.js";
 import { ratio, summarize } from "./lib/stats.js";
 
-const THREADS = 1;
+const THREADS = Number(process.env.BKG_BENCH_EMBED_THREADS ?? 1);
 const BATCH = 64;
 const CALLERS = 16;
 
