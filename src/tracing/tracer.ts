@@ -9,7 +9,8 @@
 import type { TracingSettings } from "../config/index.js";
 import { outcomeOf, Span } from "./span.js";
 import { TraceBuffer } from "./trace-buffer.js";
-import { formatTraceparent, newSpanId, newTraceId, sampledFlag, validTraceparent } from "./trace-context.js";
+import { formatTraceparent, sampledFlag, validTraceparent } from "@bkg/protocol";
+import { newSpanId, newTraceId } from "./trace-context.js";
 
 /** Receives every finished sampled span (the OTLP exporter). Synchronous, cheap, never throws. */
 export interface SpanSink {
