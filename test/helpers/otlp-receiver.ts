@@ -33,7 +33,6 @@ export async function startOtlpReceiver(mode: "ok" | "hang" = "ok"): Promise<Otl
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
     req.on("end", () => {
-      // biome-ignore lint/suspicious/noExplicitAny: OTLP JSON, checked by the tests that read it
       const body = JSON.parse(Buffer.concat(chunks).toString("utf8")) as any;
       for (const rs of body.resourceSpans ?? []) {
         const service = (rs.resource?.attributes ?? []).find((a: { key: string }) => a.key === "service.name");
