@@ -27,6 +27,17 @@ function randomHex(bytes: number, zero: string): string {
   }
 }
 
+/**
+ * A new trace's ids in one go: 48 lowercase hex, the trace id (32) then the span id (16), neither
+ * all zeros. One hex conversion instead of two: this runs for every call that starts a trace.
+ */
+export function newTraceAndSpanIds(): string {
+  for (;;) {
+    const ids = randomHex(24, "");
+    if (!ids.startsWith(ZERO_TRACE) && !ids.endsWith(ZERO_SPAN)) return ids;
+  }
+}
+
 /** A random 16-byte trace id, 32 lowercase hex, never all zeros. */
 export function newTraceId(): string {
   return randomHex(16, ZERO_TRACE);

@@ -1,7 +1,7 @@
 /** W3C traceparent parsing (@bkg/protocol) and the daemon's ids: every malformed value is ignored, never an error. */
 import t from "tap";
 import { formatTraceparent, MAX_TRACEPARENT_LENGTH, parseTraceparent, validTraceparent } from "@bkg/protocol";
-import { newSpanId, newTraceId } from "../../../src/tracing/index.js";
+import { newSpanId, newTraceAndSpanIds, newTraceId } from "../../../src/tracing/index.js";
 
 const TRACE = "4bf92f3577b34da6a3ce929d0e0e4736";
 const SPAN = "00f067aa0ba902b7";
@@ -63,4 +63,7 @@ t.test("ids: lowercase hex of the right length, never all zeros, distinct", asyn
   t.equal(traces.size, 2000);
   t.equal(spans.size, 2000);
   t.ok(validTraceparent(formatTraceparent(newTraceId(), newSpanId(), true)));
+  const both = newTraceAndSpanIds();
+  t.match(both, /^[0-9a-f]{48}$/, "a new trace's ids in one string: trace id then span id");
+  t.ok(validTraceparent(`00-${both.slice(0, 32)}-${both.slice(32)}-01`));
 });
