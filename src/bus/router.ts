@@ -222,7 +222,7 @@ export class Router {
     const inst = await host.bulkhead.acquire(signal);
     if (wait) {
       wait.queueWaitMs = performance.now() - q0;
-      if (wait instanceof Span) wait.instance = `${inst.id}@${inst.pid ?? "?"}`;
+      if (wait instanceof Span) wait.instance = inst.traceLabel;
     }
     const meta: CallMeta = { deadline, caller: opts.caller };
     if (traceparent) meta.traceparent = traceparent;

@@ -42,12 +42,13 @@ export function outcomeOf(code: number): SpanOutcome {
  * `queueWaitMs` and `instance` when a slot is taken, the tracer the rest when the call ends.
  */
 export class Span {
-  /** What the plugin receives in _meta.traceparent: this trace, this span as the parent. */
-  readonly traceparent: string;
-  /** Epoch ms, fractional. */
+  /**
+   * What the plugin receives in _meta.traceparent: this trace, this span as the parent. Emptied
+   * when the span ends (nothing needs it then), so the ring buffer does not keep it.
+   */
+  traceparent: string;
+  /** Epoch ms, fractional (performance.timeOrigin + performance.now()). */
   readonly startTime: number;
-  /** performance.now() at the start, for the duration. */
-  readonly t0: number;
   durationMs = 0;
   queueWaitMs = 0;
   instance?: string;
@@ -65,8 +66,7 @@ export class Span {
     readonly node: string,
   ) {
     this.traceparent = formatTraceparent(traceId, spanId, true);
-    this.t0 = performance.now();
-    this.startTime = performance.timeOrigin + this.t0;
+    this.startTime = performance.timeOrigin + performance.now();
   }
 
   /** The wire shape (SpanView). */

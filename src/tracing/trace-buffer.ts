@@ -27,9 +27,14 @@ export interface TraceView {
   droppedSpans?: number;
 }
 
-interface Entry {
-  spans: Span[];
-  dropped: number;
+/**
+ * A trace's spans: most traces have one, kept as the Span itself (no array, no record: fewer
+ * objects for the garbage collector to carry while they wait in the buffer).
+ */
+type Entry = Span | { spans: Span[]; dropped: number };
+
+function spansOf(e: Entry): { spans: Span[]; dropped: number } {
+  return "spans" in e ? e : { spans: [e], dropped: 0 };
 }
 
 export class TraceBuffer {
@@ -44,15 +49,18 @@ export class TraceBuffer {
 
   /** Records a finished span. O(1). */
   add(span: Span): void {
-    let e = this.traces.get(span.traceId);
-    if (e) this.traces.delete(span.traceId);
-    else {
-      e = { spans: [], dropped: 0 };
+    const id = span.traceId;
+    const e = this.traces.get(id);
+    if (e === undefined) {
       if (this.traces.size >= this.maxTraces) this.traces.delete(this.traces.keys().next().value as string);
+      this.traces.set(id, span);
+      return;
     }
-    this.traces.set(span.traceId, e);
-    if (e.spans.length < this.spansPerTrace) e.spans.push(span);
-    else e.dropped++;
+    this.traces.delete(id);
+    const many = spansOf(e);
+    if (many.spans.length < this.spansPerTrace) many.spans.push(span);
+    else many.dropped++;
+    this.traces.set(id, many);
   }
 
   get size(): number {
@@ -63,20 +71,21 @@ export class TraceBuffer {
   list(limit: number): TraceSummary[] {
     const out: TraceSummary[] = [];
     const ids = [...this.traces.keys()];
-    for (let i = ids.length - 1; i >= 0 && out.length < limit; i--) out.push(summarize(ids[i], this.traces.get(ids[i])!));
+    for (let i = ids.length - 1; i >= 0 && out.length < limit; i--) out.push(summarize(ids[i], spansOf(this.traces.get(ids[i])!)));
     return out;
   }
 
   /** One trace's spans in start order, or undefined when it is not (or no longer) here. */
   get(traceId: string): TraceView | undefined {
-    const e = this.traces.get(traceId);
-    if (!e) return undefined;
+    const found = this.traces.get(traceId);
+    if (!found) return undefined;
+    const e = spansOf(found);
     const spans = [...e.spans].sort((a, b) => a.startTime - b.startTime).map((s) => s.view());
     return { traceId, spans, ...(e.dropped ? { droppedSpans: e.dropped } : {}) };
   }
 }
 
-function summarize(traceId: string, e: Entry): TraceSummary {
+function summarize(traceId: string, e: { spans: Span[]; dropped: number }): TraceSummary {
   const ids = new Set(e.spans.map((s) => s.spanId));
   let start = Number.POSITIVE_INFINITY;
   let end = 0;

@@ -53,7 +53,8 @@ export class Tracer {
 
   /** Ends a sampled call's span with its wire code (0 on success). Exactly once per span. */
   end(span: Span, code: number): void {
-    span.durationMs = performance.now() - span.t0;
+    span.durationMs = performance.timeOrigin + performance.now() - span.startTime;
+    span.traceparent = "";
     span.outcome = outcomeOf(code);
     if (code !== 0) span.errorCode = code;
     this.recorded++;
