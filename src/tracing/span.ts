@@ -3,7 +3,6 @@
  * GET /api/traces/:traceId (a contract: the dashboard reads it).
  */
 import { ErrorCodes } from "@bkg/protocol";
-import { formatTraceparent } from "@bkg/protocol";
 
 export type SpanOutcome = "ok" | "error" | "cancelled" | "timeout";
 
@@ -55,9 +54,12 @@ export class Span {
   outcome: SpanOutcome = "ok";
   errorCode?: number;
 
+  readonly traceId: string;
+  readonly spanId: string;
+
+  /** `traceparent`: this span's own (from newTraceparent), which names its trace and span id. */
   constructor(
-    readonly traceId: string,
-    readonly spanId: string,
+    traceparent: string,
     readonly parentSpanId: string | undefined,
     readonly name: string,
     readonly plugin: string,
@@ -65,7 +67,9 @@ export class Span {
     readonly caller: string,
     readonly node: string,
   ) {
-    this.traceparent = formatTraceparent(traceId, spanId, true);
+    this.traceparent = traceparent;
+    this.traceId = traceparent.slice(3, 35);
+    this.spanId = traceparent.slice(36, 52);
     this.startTime = performance.timeOrigin + performance.now();
   }
 

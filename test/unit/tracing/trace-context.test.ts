@@ -1,7 +1,7 @@
 /** W3C traceparent parsing (@bkg/protocol) and the daemon's ids: every malformed value is ignored, never an error. */
 import t from "tap";
 import { formatTraceparent, MAX_TRACEPARENT_LENGTH, parseTraceparent, validTraceparent } from "@bkg/protocol";
-import { newSpanId, newTraceAndSpanIds, newTraceId } from "../../../src/tracing/index.js";
+import { newSpanId, newTraceAndSpanIds, newTraceId, newTraceparent } from "../../../src/tracing/index.js";
 
 const TRACE = "4bf92f3577b34da6a3ce929d0e0e4736";
 const SPAN = "00f067aa0ba902b7";
@@ -66,4 +66,16 @@ t.test("ids: lowercase hex of the right length, never all zeros, distinct", asyn
   const both = newTraceAndSpanIds();
   t.match(both, /^[0-9a-f]{48}$/, "a new trace's ids in one string: trace id then span id");
   t.ok(validTraceparent(`00-${both.slice(0, 32)}-${both.slice(32)}-01`));
+});
+
+t.test("newTraceparent: a new span, in a new trace or the caller's", async (t) => {
+  const fresh = newTraceparent(true);
+  t.ok(validTraceparent(fresh) && fresh.endsWith("-01"), fresh);
+  t.ok(newTraceparent(false).endsWith("-00"));
+  const child = newTraceparent(true, TP);
+  t.equal(child.slice(0, 36), TP.slice(0, 36), "the caller's trace id");
+  t.not(child.slice(36, 52), SPAN, "a new span id");
+  const seen = new Set<string>();
+  for (let i = 0; i < 1000; i++) seen.add(newTraceparent(true));
+  t.equal(seen.size, 1000, "distinct across pool refills");
 });
