@@ -39,7 +39,7 @@ async function tracerMicros(ratio: number, calls: number): Promise<number> {
   const base = process.cpuUsage(t1);
   const t0 = process.cpuUsage();
   for (let i = 0; i < calls; i++) {
-    const s = tracer.begin(undefined, "echo.echo", "echo", "echo", "client:1");
+    const s = tracer.begin(undefined, "echo.echo", "client:1");
     const meta: Record<string, unknown> = { deadline, caller: "client:1", callId: "17" };
     meta.traceparent = typeof s === "string" ? s : s.traceparent;
     sink += JSON.parse(JSON.stringify(meta)).caller.length;

@@ -114,7 +114,7 @@ export class Router {
     // One span per call that reached a known plugin, on every surface and node (docs/tracing.md).
     const tracer = this.tracer;
     if (tracer === undefined) return this.run(target, t.method, host, remote, params, opts, opts.traceparent, undefined);
-    const trace = tracer.begin(opts.traceparent, target, t.plugin, t.method, opts.caller);
+    const trace = tracer.begin(opts.traceparent, target, opts.caller);
     if (typeof trace === "string") return this.run(target, t.method, host, remote, params, opts, trace, undefined);
     try {
       const result = await this.run(target, t.method, host, remote, params, opts, trace.traceparent, trace);

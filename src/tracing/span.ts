@@ -41,11 +41,6 @@ export function outcomeOf(code: number): SpanOutcome {
  * `queueWaitMs` and `instance` when a slot is taken, the tracer the rest when the call ends.
  */
 export class Span {
-  /**
-   * What the plugin receives in _meta.traceparent: this trace, this span as the parent. Emptied
-   * when the span ends (nothing needs it then), so the ring buffer does not keep it.
-   */
-  traceparent: string;
   /** Epoch ms, fractional (performance.timeOrigin + performance.now()). */
   readonly startTime: number;
   durationMs = 0;
@@ -54,23 +49,32 @@ export class Span {
   outcome: SpanOutcome = "ok";
   errorCode?: number;
 
-  readonly traceId: string;
-  readonly spanId: string;
-
-  /** `traceparent`: this span's own (from newTraceparent), which names its trace and span id. */
+  // Few objects per span on purpose: spans wait in the ring buffer, and every object they hold
+  // is one more for the garbage collector to carry. The ids live in `traceparent` (one flat
+  // string), plugin and method in `name` (interned by the tracer, as is `caller`).
   constructor(
-    traceparent: string,
+    /** What the plugin receives in _meta.traceparent: this trace, this span as the parent. */
+    readonly traceparent: string,
     readonly parentSpanId: string | undefined,
+    /** "plugin.method" */
     readonly name: string,
-    readonly plugin: string,
-    readonly method: string,
     readonly caller: string,
     readonly node: string,
   ) {
-    this.traceparent = traceparent;
-    this.traceId = traceparent.slice(3, 35);
-    this.spanId = traceparent.slice(36, 52);
     this.startTime = performance.timeOrigin + performance.now();
+  }
+
+  get traceId(): string {
+    return this.traceparent.slice(3, 35);
+  }
+  get spanId(): string {
+    return this.traceparent.slice(36, 52);
+  }
+  get plugin(): string {
+    return this.name.slice(0, this.name.indexOf("."));
+  }
+  get method(): string {
+    return this.name.slice(this.name.indexOf(".") + 1);
   }
 
   /** The wire shape (SpanView). */

@@ -50,6 +50,7 @@ export class TraceBuffer {
   /** Records a finished span. O(1). */
   add(span: Span): void {
     const id = span.traceId;
+    // (a slice of the span's traceparent: kept as the key only for a trace's first span)
     const e = this.traces.get(id);
     if (e === undefined) {
       if (this.traces.size >= this.maxTraces) this.traces.delete(this.traces.keys().next().value as string);

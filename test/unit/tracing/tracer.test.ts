@@ -6,7 +6,7 @@ import { Span, Tracer } from "../../../src/tracing/index.js";
 const TRACE = "4bf92f3577b34da6a3ce929d0e0e4736";
 const PARENT = "00f067aa0ba902b7";
 const settings = (sampleRatio: number, bufferTraces = 100, spansPerTrace = 10) => ({ sampleRatio, bufferTraces, spansPerTrace });
-const begin = (tr: Tracer, incoming?: string) => tr.begin(incoming, "echo.reverse", "echo", "reverse", "cli");
+const begin = (tr: Tracer, incoming?: string) => tr.begin(incoming, "echo.reverse", "cli");
 
 t.test("a sampled caller: a child span of the caller's, passed on as the parent", async (t) => {
   const tr = new Tracer(settings(0), "node-a");
@@ -93,8 +93,8 @@ t.test("the ring buffer: bounded by traces and by spans per trace; list is newes
 
 t.test("a trace summary: root, start, duration, error", async (t) => {
   const tr = new Tracer(settings(1), "n");
-  const root = tr.begin(undefined, "a.relay", "a", "relay", "http:root") as Span;
-  const child = tr.begin(root.traceparent, "b.fail", "b", "fail", "plugin:a") as Span;
+  const root = tr.begin(undefined, "a.relay", "http:root") as Span;
+  const child = tr.begin(root.traceparent, "b.fail", "plugin:a") as Span;
   tr.end(child, ErrorCodes.PluginError);
   tr.end(root, 0);
   const [sum] = tr.buffer.list(1);
