@@ -141,7 +141,7 @@ export function loadConfig(options: LoadConfigOptions = {}): ResolvedConfig {
       ...d.telemetry,
       ...merged.telemetry,
       tracing: { ...d.telemetry.tracing, ...merged.telemetry?.tracing },
-      ...(merged.telemetry?.otlp?.endpoint ? { otlp: { ...d.otlp, ...merged.telemetry.otlp } } : { otlp: undefined }),
+      otlp: merged.telemetry?.otlp?.endpoint ? { ...d.otlp, ...merged.telemetry.otlp } : undefined,
     },
     logs: { ...d.logs, ...merged.logs },
     builds: { ...d.builds, ...merged.builds },
