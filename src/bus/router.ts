@@ -4,6 +4,7 @@
  */
 import { BkgError, CancelToken, DEFAULT_MAX_JSON_DEPTH, DeadlineTimers, ErrorCodes, exceedsDepth, permits, splitTarget, type BkgCallParams, type CallMeta } from "@bkg/protocol";
 import type { CallLink, PluginHost, Supervisor } from "../supervisor/index.js";
+import type { Span, Tracer } from "../tracing/index.js";
 import { toProblems } from "../validation/schemas.js";
 import { deadlineMessage } from "./deadline-message.js";
 
@@ -24,6 +25,7 @@ export interface RouteOptions {
   cancel?: CancelToken;
   /** Receives streamed values in order; its presence asks the plugin to stream. */
   onProgress?: (value: unknown) => void;
+  /** The caller's W3C trace context; a malformed one is ignored (a new trace starts). */
   traceparent?: string;
   /** The call came from this cluster node: it is served here or fails, never forwarded again. */
   fromNode?: string;
@@ -62,7 +64,6 @@ export interface CallObserver<S = unknown> {
 
 /** A plugin's own clock may run a little ahead of ours. */
 const DEADLINE_SLACK_MS = 50;
-/** setTimeout fires at once for anything above 2^31 - 1 ms (about 24.8 days). */
 /** When a call must be answered by (epoch ms), and the time it was given, for its error message. */
 interface CallDeadline {
   at: number;
@@ -83,6 +84,8 @@ export class Router {
   cluster?: RemoteRoutes;
   /** Every routed call's deadline timer, on one Node timer (a setTimeout per call showed in the profile). */
   private readonly deadlines = new DeadlineTimers();
+  /** Set by the composition root unless telemetry.tracing.enabled is false: a span per routed call. */
+  tracer?: Tracer;
 
   constructor(
     private readonly supervisor: Supervisor,
@@ -104,6 +107,32 @@ export class Router {
       const here = opts.fromNode ? ` on this node (the call came from node ${opts.fromNode})` : "";
       throw new BkgError(ErrorCodes.MethodNotFound, `no plugin named "${t.plugin}"${here}; running plugins: ${known.join(", ") || "(none)"}`);
     }
+    // One span per call that reached a known plugin, on every surface and node (docs/tracing.md).
+    const tracer = this.tracer;
+    if (tracer === undefined) return this.run(target, t.method, host, remote, params, opts, opts.traceparent, undefined);
+    const trace = tracer.begin(opts.traceparent, target, opts.caller);
+    if (typeof trace === "string") return this.run(target, t.method, host, remote, params, opts, trace, undefined);
+    try {
+      const result = await this.run(target, t.method, host, remote, params, opts, trace.traceparent, trace);
+      tracer.end(trace, 0);
+      return result;
+    } catch (e) {
+      tracer.end(trace, BkgError.from(e).code);
+      throw e;
+    }
+  }
+
+  /** The rest of `call` once the target is known: `traceparent` is what the plugin (or node) receives. */
+  private async run(
+    target: string,
+    method: string,
+    host: PluginHost | undefined,
+    remote: RemoteCall | undefined,
+    params: unknown,
+    opts: RouteOptions,
+    traceparent: string | undefined,
+    span: Span | undefined,
+  ): Promise<unknown> {
     if (params === undefined || params === null) params = {};
     if (typeof params !== "object" || Array.isArray(params)) {
       throw new BkgError(ErrorCodes.InvalidParams, `params for ${target} must be a JSON object, got ${Array.isArray(params) ? "an array" : typeof params}`);
@@ -128,8 +157,8 @@ export class Router {
     else cancel?.onAbort(onCallerAbort);
     try {
       // A forwarded call is observed where it is served (that node's telemetry), not twice.
-      if (remote) return await remote.run(target, params as Record<string, unknown>, deadline, token, opts);
-      return await this.dispatch(host!, t.method, params as Record<string, unknown>, { at: deadline, budgetMs: budget }, token, opts, performance.now());
+      if (remote) return await remote.run(target, params as Record<string, unknown>, deadline, token, traceparent === opts.traceparent ? opts : { ...opts, traceparent });
+      return await this.dispatch(host!, method, params as Record<string, unknown>, { at: deadline, budgetMs: budget }, token, opts, performance.now(), traceparent, span);
     } finally {
       this.deadlines.delete(expiry);
       cancel?.off(onCallerAbort);
@@ -148,6 +177,8 @@ export class Router {
     signal: CancelToken,
     opts: RouteOptions,
     t0: number,
+    traceparent: string | undefined,
+    span: Span | undefined,
   ): Promise<unknown> {
     if (!host.hasServing()) await host.waitReady(signal);
     const entry = host.methods?.get(method);
@@ -174,8 +205,12 @@ export class Router {
         inst = await host.bulkhead.acquire(signal);
         queueWaitMs = performance.now() - q0;
       }
+      if (span) {
+        span.queueWaitMs = queueWaitMs;
+        span.instance = inst.traceLabel;
+      }
       const meta: CallMeta = { deadline, caller: opts.caller };
-      if (opts.traceparent) meta.traceparent = opts.traceparent;
+      if (traceparent) meta.traceparent = traceparent;
       try {
         result = await inst.call(method, params, meta, { cancel: signal, onProgress: opts.onProgress });
       } catch (e) {

@@ -130,6 +130,17 @@ export class PluginInstance {
     return this.child?.pid;
   }
 
+  private label?: string;
+  /** "<id>@<pid>" (echo#3@4242), made once: traced calls name the instance that served them. */
+  get traceLabel(): string {
+    if (this.label === undefined) {
+      const pid = this.pid;
+      if (pid === undefined) return `${this.id}@?`;
+      this.label = `${this.id}@${pid}`;
+    }
+    return this.label;
+  }
+
   get exited(): InstanceExit | undefined {
     return this.exitInfo;
   }

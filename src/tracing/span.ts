@@ -1,0 +1,103 @@
+/**
+ * One routed call's span, as the daemon records it. SpanView is the wire shape of
+ * GET /api/traces/:traceId (a contract: the dashboard reads it).
+ */
+import { ErrorCodes } from "@bkg/protocol";
+
+export type SpanOutcome = "ok" | "error" | "cancelled" | "timeout";
+
+/** A span as GET /api/traces/:traceId and `bkg trace ID --json` show it. */
+export interface SpanView {
+  spanId: string;
+  parentSpanId?: string;
+  name: string;
+  plugin: string;
+  method: string;
+  /** The plugin instance that served it: "<plugin>#<n>@<pid>"; absent when no instance was reached. */
+  instance?: string;
+  /** The node (daemon) that recorded it. */
+  node: string;
+  /** Who called: "cli", "http:key_...", "plugin:echo", ... */
+  caller: string;
+  /** Epoch ms, fractional. */
+  startTime: number;
+  durationMs: number;
+  queueWaitMs: number;
+  outcome: SpanOutcome;
+  /** The wire error code when outcome is not ok. */
+  errorCode?: number;
+}
+
+/** The outcome of a call that ended with wire code `code` (0: success). */
+export function outcomeOf(code: number): SpanOutcome {
+  if (code === 0) return "ok";
+  if (code === ErrorCodes.RequestCancelled) return "cancelled";
+  if (code === ErrorCodes.DeadlineExceeded) return "timeout";
+  return "error";
+}
+
+/**
+ * A sampled call's span while it runs and after. Made only for sampled calls; the router writes
+ * `queueWaitMs` and `instance` when a slot is taken, the tracer the rest when the call ends.
+ */
+export class Span {
+  /** Epoch ms, fractional (performance.timeOrigin + performance.now()). */
+  readonly startTime: number;
+  durationMs = 0;
+  queueWaitMs = 0;
+  instance?: string;
+  outcome: SpanOutcome = "ok";
+  errorCode?: number;
+
+  // Few objects per span on purpose: spans wait in the ring buffer, and every object they hold
+  // is one more for the garbage collector to carry. The ids live in `traceparent` (one flat
+  // string), plugin and method in `name` (interned by the tracer, as is `caller`).
+  constructor(
+    /** What the plugin receives in _meta.traceparent: this trace, this span as the parent. */
+    readonly traceparent: string,
+    readonly parentSpanId: string | undefined,
+    /** "plugin.method" */
+    readonly name: string,
+    readonly caller: string,
+    readonly node: string,
+  ) {
+    this.startTime = performance.timeOrigin + performance.now();
+  }
+
+  get traceId(): string {
+    return this.traceparent.slice(3, 35);
+  }
+  get spanId(): string {
+    return this.traceparent.slice(36, 52);
+  }
+  get plugin(): string {
+    return this.name.slice(0, this.name.indexOf("."));
+  }
+  get method(): string {
+    return this.name.slice(this.name.indexOf(".") + 1);
+  }
+
+  /** The wire shape (SpanView). */
+  view(): SpanView {
+    const v: SpanView = {
+      spanId: this.spanId,
+      ...(this.parentSpanId ? { parentSpanId: this.parentSpanId } : {}),
+      name: this.name,
+      plugin: this.plugin,
+      method: this.method,
+      ...(this.instance ? { instance: this.instance } : {}),
+      node: this.node,
+      caller: this.caller,
+      startTime: round3(this.startTime),
+      durationMs: round3(this.durationMs),
+      queueWaitMs: round3(this.queueWaitMs),
+      outcome: this.outcome,
+      ...(this.errorCode !== undefined ? { errorCode: this.errorCode } : {}),
+    };
+    return v;
+  }
+}
+
+function round3(n: number): number {
+  return Math.round(n * 1000) / 1000;
+}
