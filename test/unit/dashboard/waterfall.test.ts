@@ -3,7 +3,7 @@
  * bar positions from the spans GET /api/traces/:traceId answers.
  */
 import t from "tap";
-import { axisTicks, layoutWaterfall, MIN_BAR_PCT, outcomeClass, type Span } from "../../../dashboard/src/app/core/waterfall.js";
+import { axisTicks, durationLabelAt, layoutWaterfall, MIN_BAR_PCT, outcomeClass, type Span } from "../../../dashboard/src/app/core/waterfall.js";
 
 const T0 = 1_764_750_000_000;
 function span(spanId: string, startOffset: number, durationMs: number, extra: Partial<Span> = {}): Span {
@@ -109,4 +109,10 @@ t.test("every outcome has a colour; an unknown one gets the neutral one", async 
   t.match(outcomeClass("timeout"), /amber/);
   t.match(outcomeClass("cancelled"), /slate/);
   t.match(outcomeClass("something-new"), /slate/);
+});
+
+t.test("a bar's duration label stays inside the chart: after the bar, before it, or inside it", async (t) => {
+  t.same(durationLabelAt({ leftPct: 10, widthPct: 20 }), { pct: 30, place: "after" });
+  t.same(durationLabelAt({ leftPct: 50, widthPct: 45 }), { pct: 50, place: "before" });
+  t.same(durationLabelAt({ leftPct: 0, widthPct: 100 }), { pct: 100, place: "inside" });
 });

@@ -137,6 +137,18 @@ export function axisTicks(totalMs: number, count = 5): { ms: number; pct: number
   return ticks;
 }
 
+/**
+ * Where a bar's duration label goes, so it stays inside the chart and readable: after the bar when
+ * there is room on the right, else before it when there is room on the left, else inside the bar
+ * at its right end. `pct` is the label's anchor; "before" and "inside" labels end at the anchor.
+ */
+export function durationLabelAt(row: Pick<WaterfallRow, "leftPct" | "widthPct">): { pct: number; place: "after" | "before" | "inside" } {
+  const end = row.leftPct + row.widthPct;
+  if (end <= 80) return { pct: end, place: "after" };
+  if (row.leftPct >= 20) return { pct: row.leftPct, place: "before" };
+  return { pct: end, place: "inside" };
+}
+
 /** Tailwind classes for a span's bar and its outcome badge: the colour is never the only sign (the text says it too). */
 export function outcomeClass(outcome: SpanOutcome | string): string {
   if (outcome === "ok") return "bg-emerald-500 dark:bg-emerald-400";

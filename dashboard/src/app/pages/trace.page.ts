@@ -25,7 +25,7 @@ const OUTCOMES: SpanOutcome[] = ["ok", "error", "timeout", "cancelled"];
     } @else if (trace(); as tr) {
       <div class="mb-4 flex flex-wrap items-baseline gap-3">
         <h1 class="text-xl font-semibold"><span class="font-mono" data-testid="trace-root">{{ rootName() }}</span></h1>
-        <span class="muted text-sm" data-testid="trace-summary">{{ dateTime(view().startTime) }} · {{ ms(view().totalMs) }} · {{ tr.spans.length }} {{ tr.spans.length === 1 ? "span" : "spans" }}@if (errors() > 0) { · <b class="text-red-700 dark:text-red-300">{{ errors() }} failed</b> }</span>
+        <span class="muted text-sm" data-testid="trace-summary">{{ dateTime(view().startTime) }} · {{ ms(view().totalMs) }} · {{ tr.spans.length }} {{ tr.spans.length === 1 ? "span" : "spans" }}@if (errors() > 0) { · <b class="text-red-700 dark:text-red-300">{{ errors() }} not ok</b> }</span>
         <button class="btn ml-auto" type="button" (click)="load(id())" [disabled]="loading()">Refresh</button>
       </div>
       @if (loadError()) { <p class="error-box mb-4" role="alert">{{ loadError() }}</p> }
@@ -41,7 +41,7 @@ const OUTCOMES: SpanOutcome[] = ["ok", "error", "timeout", "cancelled"];
         <aside class="card w-full shrink-0 lg:w-80" aria-label="Span details" aria-live="polite" data-testid="span-details">
           @if (selected(); as r) {
             <h2 class="h2 break-all font-mono">{{ r.span.name }}</h2>
-            <dl class="grid grid-cols-[auto_1fr] gap-x-3 gap-y-1 text-sm">
+            <dl class="grid grid-cols-[auto_1fr] items-baseline gap-x-3 gap-y-1 text-sm">
               <dt class="muted">outcome</dt><dd><span class="badge text-white {{ outcomeClass(r.span.outcome) }}" data-testid="detail-outcome">{{ r.span.outcome }}</span></dd>
               @if (r.span.errorCode !== undefined) { <dt class="muted">error code</dt><dd class="font-mono" data-testid="detail-error-code">{{ r.span.errorCode }}</dd> }
               <dt class="muted">plugin</dt><dd><a [routerLink]="['/plugins', r.span.plugin]" class="text-indigo-600 underline dark:text-indigo-300" data-testid="detail-plugin">{{ r.span.plugin }}</a></dd>
@@ -49,7 +49,7 @@ const OUTCOMES: SpanOutcome[] = ["ok", "error", "timeout", "cancelled"];
               <dt class="muted">instance</dt><dd class="font-mono">{{ r.span.instance ?? "–" }}</dd>
               <dt class="muted">node</dt><dd class="break-all font-mono">{{ r.span.node }}</dd>
               <dt class="muted">caller</dt><dd class="break-all" data-testid="detail-caller">{{ r.span.caller }}</dd>
-              <dt class="muted">starts</dt><dd>+{{ ms(r.offsetMs) }} <span class="muted text-xs">({{ time(r.span.startTime) }})</span></dd>
+              <dt class="muted">starts</dt><dd>+{{ offset(r.offsetMs) }} <span class="muted text-xs">({{ time(r.span.startTime) }})</span></dd>
               <dt class="muted">duration</dt><dd>{{ ms(r.span.durationMs) }}</dd>
               <dt class="muted">queue wait</dt><dd data-testid="detail-queue">{{ ms(r.span.queueWaitMs) }}</dd>
               <dt class="muted">span id</dt><dd class="break-all font-mono text-xs">{{ r.span.spanId }}</dd>
@@ -84,7 +84,9 @@ export class TracePage {
   readonly outcomeClass = outcomeClass;
   readonly dateTime = dateTime;
   readonly ms = ms;
-  readonly time = (t: number): string => new Date(t).toLocaleTimeString(undefined, { hour12: false, fractionalSecondDigits: 3 } as Intl.DateTimeFormatOptions);
+  /** A span's wall-clock start to the millisecond (spans of one call are milliseconds apart). */
+  readonly time = (t: number): string => new Date(t).toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit", second: "2-digit", fractionalSecondDigits: 3, hour12: false });
+  readonly offset = (n: number): string => (n === 0 ? "0 ms" : ms(n));
 
   constructor() {
     effect(() => {

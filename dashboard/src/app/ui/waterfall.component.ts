@@ -1,5 +1,5 @@
 import { Component, ElementRef, computed, input, output, viewChildren } from "@angular/core";
-import { axisTicks, outcomeClass, type Waterfall, type WaterfallRow } from "../core/waterfall";
+import { axisTicks, durationLabelAt, outcomeClass, type Waterfall, type WaterfallRow } from "../core/waterfall";
 import { ms } from "./format";
 
 /**
@@ -17,7 +17,7 @@ import { ms } from "./format";
         <div class="w-72 shrink-0 pb-1 text-xs font-semibold uppercase text-slate-500 dark:text-slate-400">span</div>
         <div class="relative h-5 min-w-0 flex-1 border-b border-slate-200 dark:border-slate-700">
           @for (tick of ticks(); track tick.ms) {
-            <span class="muted absolute bottom-0.5 text-[10px]" [style.left.%]="tick.pct" [class.-translate-x-full]="tick.pct > 90" [class.-translate-x-1/2]="tick.pct > 0 && tick.pct <= 90">{{ ms(tick.ms) }}</span>
+            <span class="muted absolute bottom-0.5 whitespace-nowrap text-[10px]" [style.left.%]="tick.pct" [class.-translate-x-full]="tick.pct > 90" [class.-translate-x-1/2]="tick.pct > 0 && tick.pct <= 90">{{ tickLabel(tick.ms) }}</span>
           }
         </div>
       </div>
@@ -30,13 +30,16 @@ import { ms } from "./format";
               <span class="flex w-72 shrink-0 items-center gap-1 truncate pr-2" [style.padding-left.rem]="indentOf(r)">
                 @if (r.depth > 0) { <span class="muted" aria-hidden="true">└</span> }
                 <span class="truncate font-mono text-xs" data-testid="span-name">{{ r.span.name }}</span>
+                @if (r.orphan) { <span class="muted shrink-0 text-[10px]" aria-hidden="true">(parent elsewhere)</span> }
                 @if (r.span.outcome !== "ok") { <span class="badge shrink-0 text-white {{ outcomeClass(r.span.outcome) }}">{{ r.span.outcome }}</span> }
               </span>
               <span class="relative h-4 min-w-0 flex-1 rounded-sm bg-slate-50 dark:bg-slate-800/50">
                 <span class="absolute inset-y-0 flex overflow-hidden rounded-sm {{ outcomeClass(r.span.outcome) }}" data-testid="span-bar" [style.left.%]="r.leftPct" [style.width.%]="r.widthPct">
                   @if (r.queuePct > 0) { <span class="h-full bg-white/50" [style.width.%]="r.queuePct"></span> }
                 </span>
-                <span class="muted absolute top-0 text-[10px] leading-4" [style.left.%]="labelLeft(r)" [class.-translate-x-full]="labelLeft(r) > 80" [class.pl-1]="labelLeft(r) <= 80" [class.pr-1]="labelLeft(r) > 80">{{ ms(r.span.durationMs) }}</span>
+                @let at = labelAt(r);
+                <span class="absolute top-0 whitespace-nowrap px-1 text-[10px] leading-4" data-testid="span-duration" [style.left.%]="at.pct" [class.-translate-x-full]="at.place !== 'after'"
+                  [class.text-white]="at.place === 'inside'" [class.font-semibold]="at.place === 'inside'" [class.muted]="at.place !== 'inside'">{{ ms(r.span.durationMs) }}</span>
               </span>
             </button>
           </li>
@@ -59,10 +62,11 @@ export class WaterfallComponent {
     return Math.min(r.depth, 10) * 1;
   }
 
-  /** The duration is written just after the bar, or just before it when the bar ends near the right edge. */
-  labelLeft(r: WaterfallRow): number {
-    const end = r.leftPct + r.widthPct;
-    return end > 80 ? r.leftPct : end;
+  readonly labelAt = durationLabelAt;
+
+  /** Axis labels: "0" rather than "0 µs" at the origin. */
+  tickLabel(v: number): string {
+    return v === 0 ? "0" : ms(v);
   }
 
   labelOf(r: WaterfallRow): string {
