@@ -1,0 +1,191 @@
+/**
+ * The dashboard's Traces pages in a real browser (Debian's Chromium via playwright-core) against a
+ * real daemon (issue 18, "the dashboard shows a recent trace"): two real echo plugins, "front"
+ * calling "back" through bkg/call (echo's relay method), one call through HTTP, and the trace the
+ * daemon recorded shown as a waterfall with the parent span above its child. One browser and one
+ * daemon for the file; each block a fresh context. Screenshots in .tap/artifacts/dashboard/.
+ */
+import t from "tap";
+import type { Page } from "playwright-core";
+import { echoManifest, startTestDaemon } from "../helpers/daemon.js";
+import { api } from "../helpers/http.js";
+import { launchBrowser } from "../helpers/browser.js";
+
+/** Signs in with the root token (no auth plugin: the daemon checks it itself, so no call is traced). */
+async function signInWithToken(page: Page, token: string): Promise<void> {
+  await page.goto("/login");
+  await page.getByRole("tab", { name: "API key or token" }).click();
+  await page.fill("#key", token);
+  await page.click("button[type=submit]");
+  await page.getByTestId("whoami").waitFor();
+}
+
+/** The rows of the waterfall as the page shows them, top to bottom. */
+async function waterfallRows(page: Page): Promise<{ name: string; depth: number; outcome: string; left: number; right: number }[]> {
+  return page.getByTestId("span-row").evaluateAll((rows) =>
+    rows.map((row) => {
+      const bar = row.querySelector("[data-testid=span-bar]")!.getBoundingClientRect();
+      return {
+        name: row.querySelector("[data-testid=span-name]")!.textContent!.trim(),
+        depth: Number(row.getAttribute("data-depth")),
+        outcome: row.getAttribute("data-outcome")!,
+        left: bar.left,
+        right: bar.right,
+      };
+    }),
+  );
+}
+
+// A browser, a daemon and two plugins: slower than tap's default 120 s on a loaded 2-core machine.
+t.setTimeout(300_000);
+
+t.test("the dashboard shows a recent trace", { timeout: 300_000 }, async (t) => {
+  const d = await startTestDaemon({
+    front: echoManifest("front", { permissions: ["back.*"] }),
+    back: echoManifest("back"),
+  });
+  const browser = await launchBrowser();
+  t.teardown(async () => {
+    await browser.close();
+    await d.stop();
+  });
+  await d.waitState("front", "ready");
+  await d.waitState("back", "ready");
+  const base = d.httpUrl!;
+  const asRoot = api(base, d.rootToken());
+
+  t.test("before any call: the empty state says where traces come from", async (t) => {
+    t.same((await asRoot("GET", "/api/traces")).json, { traces: [] }, "the daemon has no trace yet");
+    const { context, page, errors } = await browser.page(base);
+    t.teardown(() => context.close());
+    await signInWithToken(page, d.rootToken());
+    await page.getByRole("link", { name: "Traces" }).click();
+    await page.waitForURL(/\/traces$/);
+    t.match(await page.getByTestId("traces-empty").textContent(), /No traces yet: calls made through the daemon appear here/);
+    await browser.shot(page, "traces-empty");
+    t.same(errors, [], "no console errors");
+  });
+
+  t.test("a call through HTTP, front -> bkg/call -> back: the list shows it, the waterfall has the parent above the child", async (t) => {
+    const { context, page, errors } = await browser.page(base);
+    t.teardown(() => context.close());
+    await signInWithToken(page, d.rootToken());
+    await page.goto("/traces");
+    await page.getByTestId("traces-empty").waitFor();
+
+    const call = await asRoot("POST", "/api/call/front/relay", { body: { method: "back.reverse", params: { text: "abc" } } });
+    t.same(call.json, { result: "cba" }, "front called back through bkg/call");
+
+    // The list refreshes itself every 5 s; the button is quicker.
+    await page.getByTestId("traces-refresh").click();
+    const table = page.getByTestId("traces-table");
+    await table.waitFor();
+    const listed = (await asRoot("GET", "/api/traces?limit=10")).json.traces;
+    t.equal(listed.length, 1, "one trace recorded");
+    const trace = listed[0];
+    t.match(trace, { root: "front.relay", spanCount: 2, error: false });
+    const row = page.getByTestId(`trace-${trace.traceId}`);
+    t.match(await row.textContent(), /front\.relay[\s\S]*2[\s\S]*ok/, "root, span count and outcome in the row");
+    await browser.shot(page, "traces-list");
+
+    await row.getByRole("link").click();
+    await page.waitForURL(new RegExp(`/traces/${trace.traceId}`));
+    await page.getByTestId("waterfall").waitFor();
+    const rows = await waterfallRows(page);
+    t.same(
+      rows.map((r) => [r.name, r.depth, r.outcome]),
+      [
+        ["front.relay", 0, "ok"],
+        ["back.reverse", 1, "ok"],
+      ],
+      "two spans: the parent (front.relay) above its child (back.reverse), indented one level",
+    );
+    t.ok(rows[1].left >= rows[0].left - 0.5 && rows[1].right <= rows[0].right + 0.5, "the child's bar lies within its parent's (it ran inside it)");
+    t.match(await page.getByTestId("trace-summary").textContent(), /2 spans/);
+
+    // The root is selected first; its details are beside the waterfall.
+    const details = page.getByTestId("span-details");
+    t.equal(await details.getByTestId("detail-plugin").textContent(), "front");
+    t.equal(await details.getByTestId("detail-method").textContent(), "relay");
+    await browser.shot(page, "trace-waterfall");
+
+    // The keyboard moves to the child: its details, and the URL names it.
+    await page.getByTestId("span-row").first().getByRole("button").focus();
+    await page.keyboard.press("ArrowDown");
+    await details.getByTestId("detail-plugin").filter({ hasText: "back" }).waitFor();
+    t.equal(await details.getByTestId("detail-method").textContent(), "reverse");
+    t.match(await details.getByTestId("detail-caller").textContent(), /front/, "the child was called by front");
+    t.ok(await page.evaluate(() => document.activeElement?.closest("[data-testid=span-row]")?.getAttribute("data-depth") === "1"), "focus followed to the child's row");
+    const spans = (await asRoot("GET", `/api/traces/${trace.traceId}`)).json.spans as { spanId: string; parentSpanId?: string; name: string }[];
+    const child = spans.find((s) => s.name === "back.reverse")!;
+    t.equal(child.parentSpanId, spans.find((s) => s.name === "front.relay")!.spanId, "the daemon agrees: back.reverse is front.relay's child");
+    t.equal(new URL(page.url()).searchParams.get("span"), child.spanId, "the selected span is in the URL");
+
+    // A deep link to that URL shows the same view after a reload.
+    await page.reload();
+    await page.getByTestId("waterfall").waitFor();
+    await details.getByTestId("detail-plugin").filter({ hasText: "back" }).waitFor();
+    t.pass("the deep link selects the child again");
+    t.same(errors, [], "no console errors");
+  });
+
+  t.test("a failed call: the error trace is flagged in the list and the failed span shows its error code", async (t) => {
+    const failed = await asRoot("POST", "/api/call/front/relay", { body: { method: "back.fail", params: {} } });
+    t.ok(failed.status >= 400, `the call failed (${failed.status})`);
+    const trace = (await asRoot("GET", "/api/traces?limit=10")).json.traces.find((x: { error: boolean }) => x.error);
+    t.ok(trace, "an error trace is listed");
+    const { context, page, errors } = await browser.page(base);
+    t.teardown(() => context.close());
+    await signInWithToken(page, d.rootToken());
+    await page.goto("/traces");
+    await page.getByTestId(`trace-${trace.traceId}`).waitFor();
+    t.match(await page.getByTestId(`trace-${trace.traceId}`).textContent(), /error/);
+    await page.getByText("Only traces with an error").click();
+    t.equal(await page.getByTestId("traces-table").locator("tbody tr").count(), 1, "the error filter keeps only the failed trace");
+
+    await page.goto(`/traces/${trace.traceId}`);
+    await page.getByTestId("waterfall").waitFor();
+    const rows = await waterfallRows(page);
+    t.same(
+      rows.map((r) => [r.name, r.depth]),
+      [
+        ["front.relay", 0],
+        ["back.fail", 1],
+      ],
+    );
+    t.equal(rows[1].outcome, "error", "the child failed");
+    await page.getByTestId("span-row").nth(1).getByRole("button").click();
+    t.match(await page.getByTestId("detail-outcome").textContent(), /error/);
+    t.match(await page.getByTestId("detail-error-code").textContent(), /^-?\d+$/, "its error code");
+    await browser.shot(page, "trace-error");
+    t.same(errors, [], "no console errors");
+  });
+
+  t.test("an unknown trace id says the trace is not kept, and links back", async (t) => {
+    const { context, page } = await browser.page(base);
+    t.teardown(() => context.close());
+    await signInWithToken(page, d.rootToken());
+    await page.goto("/traces/0af7651916cd43dd8448eb211c80319c");
+    await page.getByTestId("trace-not-found").waitFor();
+    t.match(await page.getByTestId("trace-not-found").textContent(), /most recent traces/);
+    await page.getByRole("link", { name: "See the recent traces" }).click();
+    await page.waitForURL(/\/traces$/);
+    await page.getByTestId("traces-table").waitFor();
+    t.pass("back on the list");
+  });
+
+  t.test("no sideways scrolling on a 1280x720 screen", async (t) => {
+    const { context, page, errors } = await browser.page(base);
+    t.teardown(() => context.close());
+    await page.setViewportSize({ width: 1280, height: 720 });
+    await signInWithToken(page, d.rootToken());
+    const trace = (await asRoot("GET", "/api/traces?limit=1")).json.traces[0];
+    for (const path of ["/traces", `/traces/${trace.traceId}`]) {
+      await page.goto(path);
+      await page.locator("main [data-testid=traces-table], main [data-testid=waterfall]").first().waitFor();
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+      t.ok(overflow <= 0, `${path}: no horizontal scrolling at 1280 px (${overflow} px over)`);
+    }
+    t.same(errors, [], "no console errors");
+  });
+});
