@@ -14,6 +14,7 @@ import { ModelService, removeLeftovers } from "./models/index.js";
 import { ManifestWatcher } from "./registry/index.js";
 import { Supervisor } from "./supervisor/index.js";
 import { Telemetry } from "./telemetry/index.js";
+import { startOtlpExport, Tracer, type OtlpExport } from "./tracing/index.js";
 import { prepareSchemaChecks } from "./validation/schemas.js";
 import { VERSION } from "./version.js";
 
@@ -67,6 +68,17 @@ export async function startDaemon(config: ResolvedConfig, options: DaemonOptions
   });
   router = new Router(supervisor, { jsonDepth: config.limits.jsonDepth });
   router.observer = telemetry.recorder;
+  // Tracing (docs/tracing.md): a span per routed call, the recent ones in memory; OTLP export only
+  // when a collector is configured (OpenTelemetry's modules are loaded only then).
+  const tracing = config.telemetry.tracing;
+  const tracer = tracing.enabled ? new Tracer(tracing, telemetry.nodeId) : undefined;
+  router.tracer = tracer;
+  let otlp: OtlpExport | undefined;
+  if (tracer && config.telemetry.otlp) {
+    otlp = await startOtlpExport(config.telemetry.otlp, { version: VERSION, node: telemetry.nodeId, warn: (msg) => logger.warn(msg) });
+    tracer.sink = otlp;
+    logger.info({ endpoint: config.telemetry.otlp.endpoint }, `exporting trace spans over OTLP/HTTP to ${config.telemetry.otlp.endpoint}`);
+  }
   // Cluster mode: joins the NATS bus now, so that a second daemon with our node id stops here.
   // An unreachable bus does not stop the start: local calls work, the link keeps trying.
   let cluster: Cluster | undefined;
@@ -103,6 +115,8 @@ export async function startDaemon(config: ResolvedConfig, options: DaemonOptions
     router,
     bus,
     telemetry,
+    tracer,
+    otlp,
     models,
     cluster,
     logger,
@@ -121,6 +135,7 @@ export async function startDaemon(config: ResolvedConfig, options: DaemonOptions
         detachLogFiles();
         logFiles.close();
         await telemetry.stop(reason);
+        await otlp?.shutdown();
         rmSync(pidFile, { force: true });
         logger.info("daemon stopped");
         logger.flush?.();

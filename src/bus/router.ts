@@ -4,6 +4,7 @@
  */
 import { BkgError, CancelToken, DEFAULT_MAX_JSON_DEPTH, ErrorCodes, exceedsDepth, permits, splitTarget, type BkgCallParams, type CallMeta } from "@bkg/protocol";
 import type { CallLink, PluginHost, Supervisor } from "../supervisor/index.js";
+import { Span, type Tracer } from "../tracing/index.js";
 import { toProblems } from "../validation/schemas.js";
 import { deadlineMessage } from "./deadline-message.js";
 
@@ -24,6 +25,7 @@ export interface RouteOptions {
   cancel?: CancelToken;
   /** Receives streamed values in order; its presence asks the plugin to stream. */
   onProgress?: (value: unknown) => void;
+  /** The caller's W3C trace context; a malformed one is ignored (a new trace starts). */
   traceparent?: string;
   /** The call came from this cluster node: it is served here or fails, never forwarded again. */
   fromNode?: string;
@@ -60,6 +62,11 @@ export interface CallObserver<S = unknown> {
   done(state: S, code: number, durationMs: number, queueWaitMs: number, error?: BkgError): void;
 }
 
+/** Where a call's time in the queue (and, for a traced call, the instance that served it) is written. */
+interface CallWait {
+  queueWaitMs: number;
+}
+
 /** A plugin's own clock may run a little ahead of ours. */
 const DEADLINE_SLACK_MS = 50;
 /** setTimeout fires at once for anything above 2^31 - 1 ms (about 24.8 days). */
@@ -81,6 +88,8 @@ export class Router {
   observer?: CallObserver;
   /** Set by the composition root when the daemon is part of a cluster. */
   cluster?: RemoteRoutes;
+  /** Set by the composition root unless telemetry.tracing.enabled is false: a span per routed call. */
+  tracer?: Tracer;
 
   constructor(
     private readonly supervisor: Supervisor,
@@ -102,6 +111,32 @@ export class Router {
       const here = opts.fromNode ? ` on this node (the call came from node ${opts.fromNode})` : "";
       throw new BkgError(ErrorCodes.MethodNotFound, `no plugin named "${t.plugin}"${here}; running plugins: ${known.join(", ") || "(none)"}`);
     }
+    // One span per call that reached a known plugin, on every surface and node (docs/tracing.md).
+    const tracer = this.tracer;
+    if (tracer === undefined) return this.run(target, t.method, host, remote, params, opts, opts.traceparent, undefined);
+    const trace = tracer.begin(opts.traceparent, target, t.plugin, t.method, opts.caller);
+    if (typeof trace === "string") return this.run(target, t.method, host, remote, params, opts, trace, undefined);
+    try {
+      const result = await this.run(target, t.method, host, remote, params, opts, trace.traceparent, trace);
+      tracer.end(trace, 0);
+      return result;
+    } catch (e) {
+      tracer.end(trace, BkgError.from(e).code);
+      throw e;
+    }
+  }
+
+  /** The rest of `call` once the target is known: `traceparent` is what the plugin (or node) receives. */
+  private async run(
+    target: string,
+    method: string,
+    host: PluginHost | undefined,
+    remote: RemoteCall | undefined,
+    params: unknown,
+    opts: RouteOptions,
+    traceparent: string | undefined,
+    span: Span | undefined,
+  ): Promise<unknown> {
     if (params === undefined || params === null) params = {};
     if (typeof params !== "object" || Array.isArray(params)) {
       throw new BkgError(ErrorCodes.InvalidParams, `params for ${target} must be a JSON object, got ${Array.isArray(params) ? "an array" : typeof params}`);
@@ -124,15 +159,25 @@ export class Router {
     else cancel?.onAbort(onCallerAbort);
     try {
       // A forwarded call is observed where it is served (that node's telemetry), not twice.
-      if (remote) return await remote.run(target, params as Record<string, unknown>, deadline, token, opts);
-      return await this.dispatch(host!, t.method, params as Record<string, unknown>, { at: deadline, budgetMs: budget }, token, opts, performance.now());
+      if (remote) return await remote.run(target, params as Record<string, unknown>, deadline, token, traceparent === opts.traceparent ? opts : { ...opts, traceparent });
+      return await this.dispatch(host!, method, params as Record<string, unknown>, { at: deadline, budgetMs: budget }, token, opts, performance.now(), traceparent, span);
     } finally {
       clearTimeout(timer);
       cancel?.off(onCallerAbort);
     }
   }
 
-  private async dispatch(host: PluginHost, method: string, params: Record<string, unknown>, deadline: CallDeadline, signal: CancelToken, opts: RouteOptions, t0: number): Promise<unknown> {
+  private async dispatch(
+    host: PluginHost,
+    method: string,
+    params: Record<string, unknown>,
+    deadline: CallDeadline,
+    signal: CancelToken,
+    opts: RouteOptions,
+    t0: number,
+    traceparent: string | undefined,
+    span: Span | undefined,
+  ): Promise<unknown> {
     if (host.serving().length === 0) await host.waitReady(signal);
     const entry = host.methods?.get(method);
     if (!entry) {
@@ -140,16 +185,16 @@ export class Router {
       throw new BkgError(ErrorCodes.MethodNotFound, `plugin ${host.name} has no method "${method}"; it has: ${names.join(", ") || "(none)"}`);
     }
     const observer = this.observer;
-    if (!observer) return this.invoke(host, method, entry, params, deadline, signal, opts);
+    if (!observer) return this.invoke(host, method, entry, params, deadline, signal, opts, traceparent, span);
     const state = observer.started(host.name, method);
-    const wait = { ms: 0 };
+    const wait: CallWait = span ?? { queueWaitMs: 0 };
     try {
-      const result = await this.invoke(host, method, entry, params, deadline, signal, opts, wait);
-      observer.done(state, 0, performance.now() - t0, wait.ms);
+      const result = await this.invoke(host, method, entry, params, deadline, signal, opts, traceparent, wait);
+      observer.done(state, 0, performance.now() - t0, wait.queueWaitMs);
       return result;
     } catch (e) {
       const err = BkgError.from(e);
-      observer.done(state, err.code, performance.now() - t0, wait.ms, err);
+      observer.done(state, err.code, performance.now() - t0, wait.queueWaitMs, err);
       throw e;
     }
   }
@@ -162,7 +207,8 @@ export class Router {
     { at: deadline, budgetMs }: CallDeadline,
     signal: CancelToken,
     opts: RouteOptions,
-    wait?: { ms: number },
+    traceparent: string | undefined,
+    wait?: CallWait,
   ): Promise<unknown> {
     if ("_meta" in params) {
       const { _meta, ...rest } = params;
@@ -174,9 +220,12 @@ export class Router {
     }
     const q0 = wait ? performance.now() : 0;
     const inst = await host.bulkhead.acquire(signal);
-    if (wait) wait.ms = performance.now() - q0;
+    if (wait) {
+      wait.queueWaitMs = performance.now() - q0;
+      if (wait instanceof Span) wait.instance = `${inst.id}@${inst.pid ?? "?"}`;
+    }
     const meta: CallMeta = { deadline, caller: opts.caller };
-    if (opts.traceparent) meta.traceparent = opts.traceparent;
+    if (traceparent) meta.traceparent = traceparent;
     try {
       return await inst.call(method, params, meta, { cancel: signal, onProgress: opts.onProgress });
     } catch (e) {

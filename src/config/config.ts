@@ -132,6 +132,31 @@ export interface ClusterSettings {
   maxInflightPerNode: number;
 }
 
+/** telemetry.tracing: W3C trace context and a span per routed call (docs/tracing.md). */
+export interface TracingSettings {
+  /** false: no spans, and a caller's traceparent is passed to the plugin as it came. */
+  enabled: boolean;
+  /** The share of new traces (no sampled caller) that are recorded, 0..1; a caller's sampled flag always wins. */
+  sampleRatio: number;
+  /** Recent traces the daemon keeps for GET /api/traces and `bkg trace`. */
+  bufferTraces: number;
+  /** Spans kept per trace; more are counted, not kept. */
+  spansPerTrace: number;
+}
+
+/** telemetry.otlp: OTLP/HTTP (JSON) export of the sampled spans; absent = no export. */
+export interface OtlpSettings {
+  /** The collector's traces URL, e.g. http://127.0.0.1:4318/v1/traces. */
+  endpoint: string;
+  headers: Record<string, string>;
+  /** Spans waiting for export at most; more are dropped (bkg_trace_spans_dropped_total). */
+  queueSize: number;
+  batchSize: number;
+  delayMs: number;
+  /** One export request may take this long before its spans count as dropped. */
+  timeoutMs: number;
+}
+
 /** The daemon's configuration after defaults, the file and the environment are merged; paths are absolute. */
 export interface ResolvedConfig {
   /** The file it came from, or undefined when only defaults and environment applied. */
@@ -149,8 +174,8 @@ export interface ResolvedConfig {
   storage: { url?: string; nodeId?: string };
   /** Absent: this daemon is on its own. */
   cluster?: ClusterSettings;
-  /** Per-call recording (the router's recorder), its flush interval and how long it is kept. */
-  telemetry: { enabled: boolean; flushMs: number; retentionDays: number };
+  /** Per-call recording (the router's recorder), its flush interval and how long it is kept; traces (docs/tracing.md). */
+  telemetry: { enabled: boolean; flushMs: number; retentionDays: number; tracing: TracingSettings; otlp?: OtlpSettings };
   /**
    * Plugin log files in <dataDir>/logs/plugins/: size rotation. What plugins may copy into the
    * daemon's own log (a token bucket per plugin), and where a plugin's log line is cut.
@@ -217,7 +242,9 @@ export const DEFAULTS = {
   limits: { maxMessageBytes: 64 * 1024 * 1024, logLines: 500, jsonDepth: 128 },
   storage: {} as { url?: string; nodeId?: string },
   cluster: { routing: "local-first" as ClusterSettings["routing"], heartbeatMs: 1000, maxInflightPerNode: 256 },
-  telemetry: { enabled: true, flushMs: 5_000, retentionDays: 7 },
+  telemetry: { enabled: true, flushMs: 5_000, retentionDays: 7, tracing: { enabled: true, sampleRatio: 1, bufferTraces: 1000, spansPerTrace: 200 } as TracingSettings },
+  /** Applied under telemetry.otlp once it names an endpoint. */
+  otlp: { headers: {}, queueSize: 2048, batchSize: 512, delayMs: 1000, timeoutMs: 10_000 } as Omit<OtlpSettings, "endpoint">,
   logs: { maxBytes: 10 * 1024 * 1024, files: 5, daemonLinesPerSec: 200, daemonBurst: 1000, maxLineBytes: 16 * 1024 },
   builds: { concurrency: 1 },
   defaults: {

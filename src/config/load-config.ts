@@ -11,7 +11,7 @@ export interface LoadConfigOptions {
   cwd?: string;
 }
 
-type EnvType = "string" | "integer" | "boolean" | "list";
+type EnvType = "string" | "integer" | "number" | "boolean" | "list";
 
 /** Environment variables that override the file: name -> [JSON path, type]. */
 export const ENV_OVERRIDES: Record<string, [string[], EnvType]> = {
@@ -42,6 +42,9 @@ export const ENV_OVERRIDES: Record<string, [string[], EnvType]> = {
   BKG_TELEMETRY_ENABLED: [["telemetry", "enabled"], "boolean"],
   BKG_TELEMETRY_FLUSH_MS: [["telemetry", "flushMs"], "integer"],
   BKG_TELEMETRY_RETENTION_DAYS: [["telemetry", "retentionDays"], "integer"],
+  BKG_TRACING_ENABLED: [["telemetry", "tracing", "enabled"], "boolean"],
+  BKG_TRACING_SAMPLE_RATIO: [["telemetry", "tracing", "sampleRatio"], "number"],
+  BKG_OTLP_ENDPOINT: [["telemetry", "otlp", "endpoint"], "string"],
   BKG_LOGS_MAX_BYTES: [["logs", "maxBytes"], "integer"],
   BKG_LOGS_FILES: [["logs", "files"], "integer"],
   BKG_BUILDS_CONCURRENCY: [["builds", "concurrency"], "integer"],
@@ -134,7 +137,12 @@ export function loadConfig(options: LoadConfigOptions = {}): ResolvedConfig {
           nats: { ...merged.cluster.nats, ...(merged.cluster.nats?.credentials ? { credentials: resolve(base, merged.cluster.nats.credentials) } : {}) },
         }
       : undefined,
-    telemetry: { ...d.telemetry, ...merged.telemetry },
+    telemetry: {
+      ...d.telemetry,
+      ...merged.telemetry,
+      tracing: { ...d.telemetry.tracing, ...merged.telemetry?.tracing },
+      ...(merged.telemetry?.otlp?.endpoint ? { otlp: { ...d.otlp, ...merged.telemetry.otlp } } : { otlp: undefined }),
+    },
     logs: { ...d.logs, ...merged.logs },
     builds: { ...d.builds, ...merged.builds },
     defaults: {
@@ -159,6 +167,7 @@ function parseEnv(value: string, type: EnvType): unknown {
       .map((x) => x.trim())
       .filter(Boolean);
   if (type === "integer") return /^-?\d+$/.test(value) ? Number(value) : undefined;
+  if (type === "number") return /^-?\d+(?:\.\d+)?$/.test(value) ? Number(value) : undefined;
   if (/^(1|true|yes|on)$/i.test(value)) return true;
   if (/^(0|false|no|off)$/i.test(value)) return false;
   return undefined;

@@ -8,6 +8,7 @@ import type { ControlMethod } from "./control-method.js";
 import type { DaemonContext } from "./daemon-context.js";
 import { MODEL_METHODS } from "./models-api.js";
 import { audit, TELEMETRY_METHODS } from "./telemetry-api.js";
+import { TRACE_METHODS } from "./traces-api.js";
 
 type Params = Record<string, unknown>;
 export type { ControlMethod };
@@ -60,6 +61,7 @@ export function status(ctx: DaemonContext) {
 
 const BUILTIN_METHODS: Record<string, ControlMethod> = {
   ...TELEMETRY_METHODS,
+  ...TRACE_METHODS,
   ...MODEL_METHODS,
   "bkg.status": (ctx) => status(ctx),
   "bkg.plugins.list": (ctx) => ctx.supervisor.list(),

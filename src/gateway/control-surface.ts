@@ -43,6 +43,7 @@ export async function startControlSurface(ctx: DaemonContext, options: ControlSu
   const metrics = new Metrics(ctx.supervisor, ctx.version);
   const usage = options.usage ?? (engine?.usage ? () => engine.usage!() : undefined);
   if (usage) metrics.setUsageSource(usage);
+  metrics.setTraceSource(() => ({ recorded: ctx.tracer?.recorded ?? 0, exported: ctx.otlp?.exported ?? 0, dropped: ctx.otlp?.dropped ?? 0 }));
   // Another observer (the telemetry recorder) may already be there: feed both.
   ctx.router.observer = ctx.router.observer ? fanOut(ctx.router.observer, metrics.calls) : metrics.calls;
 

@@ -6,6 +6,7 @@ import type { Logger } from "../logs/index.js";
 import type { ModelService } from "../models/index.js";
 import type { Supervisor } from "../supervisor/index.js";
 import type { Telemetry } from "../telemetry/index.js";
+import type { OtlpExport, Tracer } from "../tracing/index.js";
 
 export interface Endpoints {
   http?: { host: string; port: number; url: string; ws: string; tls?: TlsState };
@@ -35,6 +36,10 @@ export interface DaemonContext {
   cluster?: ClusterView;
   /** Telemetry, events and the store; absent in a context built without a store. */
   telemetry?: Telemetry;
+  /** Traces (src/tracing); absent when telemetry.tracing.enabled is false. */
+  tracer?: Tracer;
+  /** The OTLP exporter; absent unless telemetry.otlp.endpoint is set. */
+  otlp?: Pick<OtlpExport, "dropped" | "exported">;
   /** Where the network gateways actually listen (set once they are bound; port 0 resolved). */
   endpoints?: Endpoints;
   /**

@@ -130,10 +130,12 @@ export class GrpcServer {
       }
       if (modelScoped) authorizeCall(p, req.method, auth.plugin, modelOf(params));
       const d = call.getDeadline();
+      // W3C trace context in the metadata, as gRPC's OpenTelemetry instrumentation sends it.
+      const tp = call.metadata.get("traceparent")[0];
       const deadline = d instanceof Date ? d.getTime() : Number.isFinite(d) ? Number(d) : undefined;
       return {
         params: stampAuthCall(p, req.method, params, auth.plugin),
-        opts: { caller: `grpc:${p.id}`, cancel, timeoutMs: req.timeoutMs || undefined, deadline: req.timeoutMs ? undefined : deadline },
+        opts: { caller: `grpc:${p.id}`, cancel, timeoutMs: req.timeoutMs || undefined, deadline: req.timeoutMs ? undefined : deadline, traceparent: typeof tp === "string" ? tp : undefined },
       };
     };
 

@@ -34,6 +34,7 @@ import { ThrottledWarn } from "./throttled-warn.js";
 import type { RateKey, RateLimiter } from "./rate-limiter.js";
 import { registerDashboardRoutes } from "./http-routes-dashboard.js";
 import { registerDashboardApiRoutes } from "./http-routes-dashboard-api.js";
+import { registerTraceRoutes } from "./http-routes-traces.js";
 import { registerAuthRoutes } from "./http-routes-auth.js";
 import { registerOpenAIRoutes } from "./openai-routes.js";
 import { registerCallRoutes } from "./http-routes-call.js";
@@ -232,6 +233,7 @@ export class HttpServer {
     registerAuthRoutes(app, deps);
     await registerOpenAIRoutes(app, deps);
     registerDashboardApiRoutes(app, deps);
+    registerTraceRoutes(app, deps);
     const dashboard = await registerDashboardRoutes(app, cfg.dashboard);
     if (cfg.dashboard && !dashboard.dir) log.warn({ reason: dashboard.reason }, "the web dashboard is not built, so / answers 404: run `npm run build -w dashboard`");
 

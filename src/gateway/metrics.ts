@@ -18,6 +18,10 @@
  *   bkg_ws_connections                          open WebSocket sessions
  *   bkg_llm_tokens_total{key,model,kind}        tokens through the /v1 model routes; kind prompt | completion,
  *                                               key the credential's id (never the secret)
+ *   bkg_trace_spans_total                       spans recorded (sampled calls; docs/tracing.md)
+ *   bkg_trace_spans_exported_total              spans an OTLP collector accepted
+ *   bkg_trace_spans_dropped_total               spans not exported: the export queue was full, or the
+ *                                               collector refused, failed or did not answer in time
  *   bkg_build_info{version}, and the daemon's own process_* and nodejs_* metrics.
  *
  * Gateways only see the small `GatewayMetrics` interface; the call counters are fed by the
@@ -36,6 +40,13 @@ export interface PluginUsage {
   cpuSecondsTotal: number;
 }
 export type UsageSource = () => Iterable<PluginUsage>;
+
+/** Span counts since the start, from the tracer and the OTLP exporter. */
+export interface TraceCounts {
+  recorded: number;
+  exported: number;
+  dropped: number;
+}
 
 /** What the gateways report; kept small so the collection can change behind it. */
 export interface GatewayMetrics {
@@ -207,6 +218,13 @@ export class Metrics implements GatewayMetrics {
     this.tokensTotal.series(key, model, "completion").value += completionTokens;
   }
 
+  private traceCounts?: () => TraceCounts;
+
+  /** Where the bkg_trace_spans_* counters read from. */
+  setTraceSource(source: () => TraceCounts): void {
+    this.traceCounts = source;
+  }
+
   constructor(supervisor: Supervisor, version: string) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry });
@@ -284,6 +302,21 @@ export class Metrics implements GatewayMetrics {
         for (const u of usage()) this.inc({ plugin: u.plugin }, u.cpuSecondsTotal);
       },
     });
+
+    const traces = () => this.traceCounts?.() ?? { recorded: 0, exported: 0, dropped: 0 };
+    const traceCounter = (name: string, help: string, field: keyof TraceCounts) =>
+      new Counter({
+        name,
+        help,
+        registers,
+        collect() {
+          this.reset();
+          this.inc(traces()[field]);
+        },
+      });
+    traceCounter("bkg_trace_spans_total", "Spans recorded (one per sampled routed call)", "recorded");
+    traceCounter("bkg_trace_spans_exported_total", "Spans the OTLP collector accepted", "exported");
+    traceCounter("bkg_trace_spans_dropped_total", "Spans not exported: the export queue was full, or the collector refused, failed or did not answer in time", "dropped");
 
     this.calls = {
       started: (plugin, method) => {

@@ -5,7 +5,7 @@
  *   {"action": "AUTH", "token": "<credential>"}            first message, when no header carried one
  *   {"action": "SUB",   "topic": T, "plugin"?: "echo"}      T: status | logs | telemetry | events | models
  *   {"action": "UNSUB", "topic": T, "plugin"?: "echo"}
- *   {"action": "CALL",  "id": 1, "method": "echo.stream", "params"?: {...}, "timeoutMs"?: 5000}
+ *   {"action": "CALL",  "id": 1, "method": "echo.stream", "params"?: {...}, "timeoutMs"?: 5000, "traceparent"?: "00-..."}
  *   {"action": "CANCEL", "id": 1}
  *
  * Server -> client:
@@ -29,7 +29,7 @@ export type ClientMessage =
   | { action: "AUTH"; token: string }
   | { action: "SUB"; topic: WsTopic; plugin?: string }
   | { action: "UNSUB"; topic: WsTopic; plugin?: string }
-  | { action: "CALL"; id: string | number; method: string; params?: unknown; timeoutMs?: number }
+  | { action: "CALL"; id: string | number; method: string; params?: unknown; timeoutMs?: number; traceparent?: string }
   | { action: "CANCEL"; id: string | number };
 
 export const CLOSE = { unauthenticated: 4401, unavailable: 4503, policy: 1008, tooSlow: 1013, goingAway: 1001 } as const;
@@ -60,7 +60,8 @@ export function parseClientMessage(text: string): ClientMessage {
       if (!isId(o.id)) throw bad('CALL needs "id" (a string or number, echoed in the answers)');
       if (typeof o.method !== "string" || !o.method.includes(".")) throw bad('CALL needs "method" as plugin.method, e.g. "echo.reverse"');
       if (o.timeoutMs !== undefined && (typeof o.timeoutMs !== "number" || !(o.timeoutMs > 0))) throw bad('"timeoutMs" must be a positive number');
-      return { action: "CALL", id: o.id, method: o.method, params: o.params, timeoutMs: o.timeoutMs as number | undefined };
+      // A traceparent is never refused: the router ignores one it cannot use (docs/tracing.md).
+      return { action: "CALL", id: o.id, method: o.method, params: o.params, timeoutMs: o.timeoutMs as number | undefined, traceparent: typeof o.traceparent === "string" ? o.traceparent : undefined };
     case "CANCEL":
       if (!isId(o.id)) throw bad('CANCEL needs the "id" of a CALL');
       return { action: "CANCEL", id: o.id };

@@ -192,6 +192,7 @@ export class WsSession {
       const result = await this.deps.ctx.router.call(m.method, stampAuthCall(p, m.method, m.params ?? {}, this.deps.auth.plugin), {
         caller: `http:${p.id}`,
         timeoutMs: m.timeoutMs,
+        traceparent: m.traceparent,
         cancel,
         onProgress: (value) => this.send({ type: "progress", id: m.id, payload: value }),
       });

@@ -1,0 +1,61 @@
+/**
+ * The tracer: decides per routed call whether it is recorded (parent-based sampling), makes the
+ * traceparent the plugin receives, and hands finished spans to the trace buffer and the exporter.
+ *
+ * Cheap on purpose: an unsampled call makes no Span, only the id strings it must pass on (none at
+ * all when a valid unsampled traceparent came with it: that one is passed on unchanged, which the
+ * W3C spec allows a participant that records nothing).
+ */
+import type { TracingSettings } from "../config/index.js";
+import { outcomeOf, Span } from "./span.js";
+import { TraceBuffer } from "./trace-buffer.js";
+import { formatTraceparent, newSpanId, newTraceId, sampledFlag, validTraceparent } from "./trace-context.js";
+
+/** Receives every finished sampled span (the OTLP exporter). Synchronous, cheap, never throws. */
+export interface SpanSink {
+  onEnd(span: Span): void;
+}
+
+export class Tracer {
+  readonly buffer: TraceBuffer;
+  /** Set when telemetry.otlp names a collector. */
+  sink?: SpanSink;
+  /** Spans recorded since the start. */
+  recorded = 0;
+  private readonly ratio: number;
+
+  constructor(
+    settings: Pick<TracingSettings, "sampleRatio" | "bufferTraces" | "spansPerTrace">,
+    /** This daemon's node id, on every span. */
+    readonly node: string,
+    private readonly random: () => number = Math.random,
+  ) {
+    this.ratio = settings.sampleRatio;
+    this.buffer = new TraceBuffer(settings.bufferTraces, settings.spansPerTrace);
+  }
+
+  /**
+   * Starts a call's trace. `incoming` is the caller's traceparent (any value: a malformed or
+   * oversized one is ignored and a new trace starts). Returns a Span when the call is sampled,
+   * else the traceparent to pass on.
+   */
+  begin(incoming: string | undefined, name: string, plugin: string, method: string, caller: string): Span | string {
+    if (validTraceparent(incoming)) {
+      // Parent-based: the caller decided. Its unsampled context goes on as it came.
+      if (!sampledFlag(incoming)) return incoming;
+      return new Span(incoming.slice(3, 35), newSpanId(), incoming.slice(36, 52), name, plugin, method, caller, this.node);
+    }
+    if (this.ratio < 1 && !(this.random() < this.ratio)) return formatTraceparent(newTraceId(), newSpanId(), false);
+    return new Span(newTraceId(), newSpanId(), undefined, name, plugin, method, caller, this.node);
+  }
+
+  /** Ends a sampled call's span with its wire code (0 on success). Exactly once per span. */
+  end(span: Span, code: number): void {
+    span.durationMs = performance.now() - span.t0;
+    span.outcome = outcomeOf(code);
+    if (code !== 0) span.errorCode = code;
+    this.recorded++;
+    this.buffer.add(span);
+    this.sink?.onEnd(span);
+  }
+}
