@@ -129,16 +129,18 @@ t.test("the dashboard shows a recent trace", { timeout: 300_000 }, async (t) => 
     t.same(errors, [], "no console errors");
   });
 
-  t.test("a failed call: the error trace is flagged in the list and the failed span shows its error code", async (t) => {
-    const failed = await asRoot("POST", "/api/call/front/relay", { body: { method: "back.fail", params: {} } });
-    t.ok(failed.status >= 400, `the call failed (${failed.status})`);
-    const trace = (await asRoot("GET", "/api/traces?limit=10")).json.traces.find((x: { error: boolean }) => x.error);
-    t.ok(trace, "an error trace is listed");
+  t.test("a failed call: the open list picks it up by itself, flags it, and the failed span shows its error code", async (t) => {
     const { context, page, errors } = await browser.page(base);
     t.teardown(() => context.close());
     await signInWithToken(page, d.rootToken());
     await page.goto("/traces");
-    await page.getByTestId(`trace-${trace.traceId}`).waitFor();
+    await page.getByTestId("traces-table").waitFor();
+    const failed = await asRoot("POST", "/api/call/front/relay", { body: { method: "back.fail", params: {} } });
+    t.ok(failed.status >= 400, `the call failed (${failed.status})`);
+    const trace = (await asRoot("GET", "/api/traces?limit=10")).json.traces.find((x: { error: boolean }) => x.error);
+    t.ok(trace, "an error trace is listed");
+    // No click: the page refreshes itself every 5 s.
+    await page.getByTestId(`trace-${trace.traceId}`).waitFor({ timeout: 20_000 });
     t.match(await page.getByTestId(`trace-${trace.traceId}`).textContent(), /error/);
     await page.getByText("Only traces with an error").click();
     t.equal(await page.getByTestId("traces-table").locator("tbody tr").count(), 1, "the error filter keeps only the failed trace");
@@ -158,6 +160,30 @@ t.test("the dashboard shows a recent trace", { timeout: 300_000 }, async (t) => 
     t.match(await page.getByTestId("detail-outcome").textContent(), /error/);
     t.match(await page.getByTestId("detail-error-code").textContent(), /^-?\d+$/, "its error code");
     await browser.shot(page, "trace-error");
+    t.same(errors, [], "no console errors");
+  });
+
+  t.test("a caller's traceparent: the trace is opened by its id, the root marked as having its parent outside bkg", async (t) => {
+    const traceId = "4bf92f3577b34da6a3ce929d0e0e4736";
+    const callerSpan = "00f067aa0ba902b7";
+    const call = await asRoot("POST", "/api/call/front/relay", { body: { method: "back.echo", params: { hi: 1 } }, headers: { traceparent: `00-${traceId}-${callerSpan}-01` } });
+    t.equal(call.status, 200);
+    const { context, page, errors } = await browser.page(base);
+    t.teardown(() => context.close());
+    await signInWithToken(page, d.rootToken());
+    await page.goto(`/traces/${traceId}`);
+    await page.getByTestId("waterfall").waitFor();
+    t.same(
+      (await waterfallRows(page)).map((r) => [r.name, r.depth]),
+      [
+        ["front.relay", 0],
+        ["back.echo", 1],
+      ],
+      "the trace joined the caller's: its id is the one the caller sent",
+    );
+    t.match(await page.getByTestId("span-row").first().textContent(), /parent elsewhere/, "the root's parent is the caller's span, outside bkg");
+    t.match(await page.getByTestId("span-details").textContent(), new RegExp(`${callerSpan}[\\s\\S]*not in this trace`));
+    await browser.shot(page, "trace-traceparent");
     t.same(errors, [], "no console errors");
   });
 

@@ -39,6 +39,8 @@ export interface Span {
 export interface TraceDetail {
   traceId: string;
   spans: Span[];
+  /** Spans past the daemon's per-trace limit (telemetry.tracing.spansPerTrace): counted, not kept. */
+  droppedSpans?: number;
 }
 
 export interface WaterfallRow {

@@ -29,6 +29,7 @@ const OUTCOMES: SpanOutcome[] = ["ok", "error", "timeout", "cancelled"];
         <button class="btn ml-auto" type="button" (click)="load(id())" [disabled]="loading()">Refresh</button>
       </div>
       @if (loadError()) { <p class="error-box mb-4" role="alert">{{ loadError() }}</p> }
+      @if (tr.droppedSpans) { <p class="mb-4 rounded-md border border-amber-300 bg-amber-50 p-3 text-sm text-amber-900 dark:border-amber-800 dark:bg-amber-950 dark:text-amber-100" data-testid="dropped-spans">{{ tr.droppedSpans }} more {{ tr.droppedSpans === 1 ? "span was" : "spans were" }} recorded in this trace but not kept: the daemon keeps at most <code>telemetry.tracing.spansPerTrace</code> spans of a trace (raise it in the config, or export to a collector with <code>telemetry.otlp</code>).</p> }
       <div class="flex flex-col gap-4 lg:flex-row lg:items-start">
         <section class="card min-w-0 flex-1" aria-label="Waterfall">
           @if (tr.spans.length === 0) { <p class="muted text-sm">This trace has no spans recorded.</p> }

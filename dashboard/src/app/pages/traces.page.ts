@@ -9,7 +9,7 @@ const REFRESH_MS = 5000;
 const LIMIT = 100;
 
 /**
- * The daemon's recent traces (GET /api/traces, its in-memory ring buffer): newest first, each
+ * The daemon's recent traces (GET /api/traces, its in-memory ring buffer): most recently active first, each
  * linking to its waterfall (/traces/:id). Refreshed on demand and, while the box is ticked and the
  * tab is visible, every 5 s.
  */
@@ -36,7 +36,7 @@ const LIMIT = 100;
       } @else {
         <div class="max-h-[36rem] overflow-auto">
           <table class="table" data-testid="traces-table">
-            <caption class="sr-only">Recent traces, newest first; open one to see its spans</caption>
+            <caption class="sr-only">Recent traces, the most recently active first; open one to see its spans</caption>
             <thead class="sticky top-0 bg-white dark:bg-slate-900"><tr><th scope="col">root</th><th scope="col">started</th><th scope="col" class="text-right">duration</th><th scope="col" class="text-right">spans</th><th scope="col">outcome</th></tr></thead>
             <tbody>
               @for (tr of shown(); track tr.traceId) {
@@ -85,8 +85,8 @@ export class TracesPage {
     this.loading.set(true);
     try {
       const r = await this.api.get<{ traces: TraceSummary[] }>(`/api/traces?limit=${LIMIT}`);
-      // Newest first, whatever order the daemon keeps them in.
-      this.traces.set([...r.traces].sort((a, b) => b.startedAt - a.startedAt));
+      // The daemon's order: the most recently active first (a trace that just got a span moves up).
+      this.traces.set(r.traces);
       this.loadedAt.set(Date.now());
       this.error.set(null);
     } catch (e) {
