@@ -142,8 +142,13 @@ t.test("the dashboard shows a recent trace", { timeout: 300_000 }, async (t) => 
     // No click: the page refreshes itself every 5 s.
     await page.getByTestId(`trace-${trace.traceId}`).waitFor({ timeout: 20_000 });
     t.match(await page.getByTestId(`trace-${trace.traceId}`).textContent(), /error/);
+    const rowsShown = page.getByTestId("traces-table").locator("tbody tr");
+    t.equal(await rowsShown.count(), 2, "both traces before filtering");
     await page.getByText("Only traces with an error").click();
-    t.equal(await page.getByTestId("traces-table").locator("tbody tr").count(), 1, "the error filter keeps only the failed trace");
+    // The table re-renders on the next change detection, not during click().
+    await rowsShown.nth(1).waitFor({ state: "detached" });
+    t.equal(await rowsShown.count(), 1, "the error filter keeps only the failed trace");
+    t.equal(await page.getByTestId(`trace-${trace.traceId}`).count(), 1, "and it is the failed one");
 
     await page.goto(`/traces/${trace.traceId}`);
     await page.getByTestId("waterfall").waitFor();
@@ -157,6 +162,7 @@ t.test("the dashboard shows a recent trace", { timeout: 300_000 }, async (t) => 
     );
     t.equal(rows[1].outcome, "error", "the child failed");
     await page.getByTestId("span-row").nth(1).getByRole("button").click();
+    await page.getByTestId("detail-method").filter({ hasText: "fail" }).waitFor();
     t.match(await page.getByTestId("detail-outcome").textContent(), /error/);
     t.match(await page.getByTestId("detail-error-code").textContent(), /^-?\d+$/, "its error code");
     await browser.shot(page, "trace-error");
@@ -194,6 +200,10 @@ t.test("the dashboard shows a recent trace", { timeout: 300_000 }, async (t) => 
     await page.goto("/traces/0af7651916cd43dd8448eb211c80319c");
     await page.getByTestId("trace-not-found").waitFor();
     t.match(await page.getByTestId("trace-not-found").textContent(), /most recent traces/);
+    // A malformed id: the daemon's own message says what an id looks like.
+    await page.goto("/traces/not-a-trace-id");
+    t.match(await page.getByRole("alert").textContent(), /32 hex digits/);
+    await page.goto("/traces/0af7651916cd43dd8448eb211c80319c");
     await page.getByRole("link", { name: "See the recent traces" }).click();
     await page.waitForURL(/\/traces$/);
     await page.getByTestId("traces-table").waitFor();
@@ -214,4 +224,19 @@ t.test("the dashboard shows a recent trace", { timeout: 300_000 }, async (t) => 
     }
     t.same(errors, [], "no console errors");
   });
+});
+
+t.test("a daemon with tracing off: the Traces page says how to turn it on", { timeout: 120_000 }, async (t) => {
+  const d = await startTestDaemon({ echo: echoManifest() }, { telemetry: { tracing: { enabled: false } } });
+  const browser = await launchBrowser();
+  t.teardown(async () => {
+    await browser.close();
+    await d.stop();
+  });
+  const { context, page } = await browser.page(d.httpUrl!);
+  t.teardown(() => context.close());
+  await signInWithToken(page, d.rootToken());
+  await page.goto("/traces");
+  t.match(await page.getByRole("alert").textContent(), /tracing is off on this daemon: set telemetry\.tracing\.enabled to true/, "the daemon's message, not an empty list");
+  t.equal(await page.getByTestId("traces-empty").count(), 0, 'no "no traces yet": there never will be');
 });

@@ -30,7 +30,7 @@ const LIMIT = 100;
       @if (traces() === null) {
         @if (!error()) { <p class="muted" aria-busy="true">Loading traces…</p> }
       } @else if (traces()!.length === 0) {
-        <p class="muted text-sm" data-testid="traces-empty">No traces yet: calls made through the daemon appear here. Call a plugin (from its page, <code>bkg call</code>, or the HTTP API) and refresh.</p>
+        <p class="muted text-sm" data-testid="traces-empty">No traces yet: calls made through the daemon appear here. Call a plugin (from its page, <code>bkg call</code>, or the HTTP API) and refresh. Only sampled calls are recorded (<code>telemetry.tracing.sampleRatio</code>, all of them by default).</p>
       } @else if (shown().length === 0) {
         <p class="muted text-sm">No recent trace matches. Clear the filters to see all {{ traces()!.length }}.</p>
       } @else {
