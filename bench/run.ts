@@ -42,8 +42,9 @@ import { scenario as llm } from "./llm.bench.js";
 import { scenario as dashboard } from "./dashboard.bench.js";
 
 import { scenario as cluster } from "./cluster.bench.js";
+import { scenario as tracing } from "./tracing.bench.js";
 
-export const SCENARIOS: Scenario[] = [socket, http, ws, hotSwap, crash, startup, footprint, costs, embeddings, brainml, candle, faces, llm, dashboard, cluster];
+export const SCENARIOS: Scenario[] = [socket, http, ws, hotSwap, crash, startup, footprint, costs, embeddings, brainml, candle, faces, llm, dashboard, cluster, tracing];
 
 interface Args {
   quick: boolean;

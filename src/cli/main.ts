@@ -11,6 +11,7 @@ import { registerPluginNewCommand } from "./plugin-new-command.js";
 import { registerDevCommand } from "./dev-command.js";
 import { registerStatusCommand } from "./status-command.js";
 import { registerEventsCommand } from "./events-command.js";
+import { registerTraceCommand } from "./trace-command.js";
 import { registerTopCommand } from "./top-command.js";
 import { registerLogsCommand } from "./logs-command.js";
 import { didYouMean } from "./did-you-mean.js";
@@ -34,6 +35,7 @@ export async function main(argv: string[]): Promise<number> {
   registerCallCommand(program, globals);
   registerAuthCommands(program, globals);
   registerEventsCommand(program, globals);
+  registerTraceCommand(program, globals);
   registerTopCommand(program, globals);
   registerLogsCommand(program, globals);
   registerModelCommands(program, globals);

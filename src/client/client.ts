@@ -10,6 +10,7 @@ import type { StoredEvent } from "../store/index.js";
 import type { ModelRecord, PullStatus } from "../models/index.js";
 import type { ClusterNode, LiveSnapshot, StatsReport } from "../telemetry/index.js";
 import type { ClusterBusStatus, ClusterPluginRow } from "../cluster/index.js";
+import type { TraceSummary, TraceView } from "../tracing/index.js";
 
 /** Times are epoch ms, ISO times, or durations back from now ("15m", "1h", "7d"). */
 /** A catalog entry as bkg.models.list gives it. */
@@ -162,6 +163,13 @@ export class BkgClient {
     live: () => this.request("bkg.telemetry.live", {}) as Promise<LiveSnapshot>,
     /** Per-method and per-instance summaries of the stored rollups (default: the last hour). */
     stats: (q: { plugin?: string; since?: number | string; until?: number | string; node?: string } = {}) => this.request("bkg.telemetry.stats", q) as Promise<StatsReport>,
+  };
+
+  readonly traces = {
+    /** The daemon's recent traces, the most recently active first (default 50). */
+    list: (limit?: number) => this.request("bkg.traces.list", limit === undefined ? {} : { limit }) as Promise<{ traces: TraceSummary[] }>,
+    /** One trace's spans in start order; -32601 when the daemon keeps no such trace. */
+    get: (traceId: string) => this.request("bkg.traces.get", { traceId }) as Promise<TraceView>,
   };
 
   readonly cluster = {

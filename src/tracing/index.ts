@@ -1,4 +1,4 @@
-export { MAX_TRACEPARENT_LENGTH, formatTraceparent, newSpanId, newTraceId, parseTraceparent, validTraceparent, type TraceContext } from "./trace-context.js";
+export { MAX_TRACEPARENT_LENGTH, formatTraceparent, newSpanId, newTraceAndSpanIds, newTraceId, parseTraceparent, validTraceparent, type TraceContext } from "./trace-context.js";
 export { Span, outcomeOf, type SpanOutcome, type SpanView } from "./span.js";
 export { TraceBuffer, type TraceSummary, type TraceView } from "./trace-buffer.js";
 export { Tracer, type SpanSink } from "./tracer.js";

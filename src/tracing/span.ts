@@ -3,7 +3,7 @@
  * GET /api/traces/:traceId (a contract: the dashboard reads it).
  */
 import { ErrorCodes } from "@bkg/protocol";
-import { formatTraceparent } from "./trace-context.js";
+import { formatTraceparent } from "@bkg/protocol";
 
 export type SpanOutcome = "ok" | "error" | "cancelled" | "timeout";
 

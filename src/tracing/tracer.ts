@@ -9,7 +9,8 @@
 import type { TracingSettings } from "../config/index.js";
 import { outcomeOf, Span } from "./span.js";
 import { TraceBuffer } from "./trace-buffer.js";
-import { formatTraceparent, newSpanId, newTraceId, sampledFlag, validTraceparent } from "./trace-context.js";
+import { sampledFlag, validTraceparent } from "@bkg/protocol";
+import { newSpanId, newTraceAndSpanIds } from "./trace-context.js";
 
 /** Receives every finished sampled span (the OTLP exporter). Synchronous, cheap, never throws. */
 export interface SpanSink {
@@ -45,8 +46,9 @@ export class Tracer {
       if (!sampledFlag(incoming)) return incoming;
       return new Span(incoming.slice(3, 35), newSpanId(), incoming.slice(36, 52), name, plugin, method, caller, this.node);
     }
-    if (this.ratio < 1 && !(this.random() < this.ratio)) return formatTraceparent(newTraceId(), newSpanId(), false);
-    return new Span(newTraceId(), newSpanId(), undefined, name, plugin, method, caller, this.node);
+    const ids = newTraceAndSpanIds();
+    if (this.ratio < 1 && !(this.random() < this.ratio)) return `00-${ids.slice(0, 32)}-${ids.slice(32)}-00`;
+    return new Span(ids.slice(0, 32), ids.slice(32), undefined, name, plugin, method, caller, this.node);
   }
 
   /** Ends a sampled call's span with its wire code (0 on success). Exactly once per span. */

@@ -100,6 +100,34 @@ def test_sync_call_from_thread(sdk):
     assert sdk.response(rid)["result"] == [1, 2]
 
 
+TP = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+
+
+def test_trace_context(sdk):
+    r = sdk.result("traceInfo", {}, {"traceparent": TP})
+    assert r["trace"] == {
+        "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+        "span_id": "00f067aa0ba902b7",
+        "sampled": True,
+    }
+    assert r["traceparent"] == TP
+    # malformed, oversized or absent: no trace (the raw value stays readable)
+    for bad in ["00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01", TP[:-1], "x" * 10_000, 7]:
+        assert sdk.result("traceInfo", {}, {"traceparent": bad})["trace"] is None
+    assert sdk.result("traceInfo", {})["trace"] is None
+    unsampled = sdk.result("traceInfo", {}, {"traceparent": TP[:-2] + "00"})["trace"]
+    assert unsampled["sampled"] is False
+
+
+def test_call_passes_the_trace_on(sdk):
+    sdk.notify("initialized", {})
+    rid = sdk.request("syncCall", {"method": "a.b"}, {"traceparent": TP, "callId": "k1"})
+    req = sdk.expect(lambda m: m.get("method") == "bkg/call")
+    assert req["params"]["traceparent"] == TP and req["params"]["parent"] == "k1"
+    sdk.send({"jsonrpc": "2.0", "id": req["id"], "result": 1})
+    assert sdk.response(rid)["result"] == 1
+
+
 def test_sync_generator_and_progress(sdk):
     assert sdk.result("countdown", {"n": 3}) == [3, 2, 1]
     rid = sdk.request("countdown", {"n": 2}, {"progressToken": "t"})

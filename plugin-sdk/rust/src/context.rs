@@ -5,6 +5,7 @@ use crate::cancel::{CancelReason, CancellationToken};
 use crate::error::{ErrorCode, PluginError};
 use crate::race::{race3, First};
 use crate::runtime::{Phase, Shared};
+use crate::trace::{parse_traceparent, Trace};
 use serde_json::{json, Map, Value};
 use std::fmt;
 use std::future::Future;
@@ -120,9 +121,16 @@ impl Context {
         self.meta().get("caller").and_then(Value::as_str)
     }
 
-    /// The W3C trace context, if the caller sent one.
+    /// The W3C trace context, if the caller sent one (the raw value).
     pub fn traceparent(&self) -> Option<&str> {
         self.meta().get("traceparent").and_then(Value::as_str)
+    }
+
+    /// This call's trace: `span_id` is the daemon's span for this call, so the calls the
+    /// handler makes ([`call`](Self::call)) become its children. `None` when the daemon sent no
+    /// valid `traceparent` (and in `activate`/`deactivate`).
+    pub fn trace(&self) -> Option<Trace> {
+        self.traceparent().and_then(parse_traceparent)
     }
 
     /// The progress token, present when the caller wants streamed results.
@@ -288,7 +296,23 @@ impl Context {
     /// target come back unchanged. If this call is cancelled meanwhile, the nested call is
     /// cancelled too (`$/cancelRequest`) and -32800 is returned; if the daemon does not
     /// answer within the timeout (plus a second's grace), -33001.
+    ///
+    /// The nested call joins this call's trace ([`trace`](Self::trace)).
     pub async fn call(&self, method: &str, params: Value, timeout: Option<Duration>) -> Result<Value, PluginError> {
+        let traceparent = self.traceparent().map(str::to_owned);
+        self.call_in_trace(method, params, timeout, traceparent.as_deref()).await
+    }
+
+    /// [`call`](Self::call) joining the trace `traceparent` names (W3C trace context), for a
+    /// call made outside a handler (in `activate`, a background task) that belongs to a trace.
+    /// `None`: the daemon starts a new trace (or, in a handler, uses the handler's).
+    pub async fn call_in_trace(
+        &self,
+        method: &str,
+        params: Value,
+        timeout: Option<Duration>,
+        traceparent: Option<&str>,
+    ) -> Result<Value, PluginError> {
         // bkg/call is allowed only after `initialized`.
         let mut phase = self.shared.phase.subscribe();
         let ready = phase
@@ -325,6 +349,9 @@ impl Context {
         // The daemon links the nested call to this one: its deadline, cancellation and trace.
         if let Some(parent) = self.meta().get("callId").and_then(Value::as_str) {
             p.insert("parent".into(), json!(parent));
+        }
+        if let Some(tp) = traceparent {
+            p.insert("traceparent".into(), json!(tp));
         }
         let (tx, rx) = oneshot::channel();
         self.shared.pending.lock().unwrap().insert(id.clone(), tx);

@@ -40,12 +40,14 @@ pub mod framing;
 mod plugin;
 mod race;
 mod runtime;
+mod trace;
 
 pub use cancel::{CancelReason, CancellationToken};
 pub use context::{Context, Level};
 pub use error::{ErrorCode, PluginError, PluginErrorBox};
 pub use plugin::Plugin;
 pub use serde_json::{json, Value};
+pub use trace::{parse_traceparent, Trace};
 
 /// The protocol version this SDK speaks.
 pub const PROTOCOL_VERSION: &str = "1.0.0";

@@ -394,6 +394,42 @@ fn bkg_call_local_timeout() {
 }
 
 #[test]
+fn trace_context_and_bkg_call_passes_it_on() {
+    const TP: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    rt().block_on(async {
+        let plugin = Plugin::new("t", "1.0.0")
+            .method("trace", "", None, |_p, ctx| async move {
+                Ok(match ctx.trace() {
+                    Some(t) => json!({"traceId": t.trace_id, "spanId": t.span_id, "sampled": t.sampled, "traceparent": t.traceparent}),
+                    None => Value::Null,
+                })
+            })
+            .method("ask", "", None, |_p, ctx| async move { ctx.call("other.m", json!({}), None).await });
+        let (c, server) = start(plugin);
+        blocking(move || {
+            let mut c = c.handshake();
+            let r = c.request("x1", "trace", json!({"_meta": {"traceparent": TP}}));
+            assert_eq!(
+                result(&r),
+                &json!({"traceId": "4bf92f3577b34da6a3ce929d0e0e4736", "spanId": "00f067aa0ba902b7", "sampled": true, "traceparent": TP})
+            );
+            // malformed: no trace, never an error
+            let r = c.request("x2", "trace", json!({"_meta": {"traceparent": "00-abc-def-01"}}));
+            assert_eq!(result(&r), &Value::Null);
+            c.send_request(3, "ask", json!({"_meta": {"traceparent": TP, "callId": "k9"}}));
+            let req = c.wait_method("bkg/call");
+            assert_eq!(req["params"]["traceparent"], TP);
+            assert_eq!(req["params"]["parent"], "k9");
+            c.send(&json!({"jsonrpc": "2.0", "id": req["id"], "result": 5}));
+            assert_eq!(result(&c.response(&json!(3))), &json!(5));
+            c.close_stdin();
+        })
+        .await;
+        assert_eq!(exit_code(server).await, 0);
+    })
+}
+
+#[test]
 fn error_codes_match_the_protocol_table() {
     // src/protocol/src/error-codes.ts is the source of truth. A missing file fails the test:
     // a check that passes without comparing anything would hide a drifted table.

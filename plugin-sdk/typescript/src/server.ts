@@ -1,6 +1,20 @@
 import type { Readable, Writable } from "node:stream";
-import { BkgError, CancelToken, ErrorCodes, Methods, PROTOCOL_VERSION, RpcError, RpcPeer, type CallMeta, type InitializeParams, type InitializeResult, type LogLevel } from "@bkg/protocol";
-import type { Context, LifecycleContext, MethodDefinition, PluginDefinition } from "./types.js";
+import {
+  BkgError,
+  CancelToken,
+  ErrorCodes,
+  Methods,
+  PROTOCOL_VERSION,
+  parseTraceparent,
+  RpcError,
+  RpcPeer,
+  type CallMeta,
+  type InitializeParams,
+  type InitializeResult,
+  type LogLevel,
+  type TraceContext,
+} from "@bkg/protocol";
+import type { CallOptions, Context, LifecycleContext, MethodDefinition, PluginDefinition } from "./types.js";
 
 export interface ServeOptions {
   input?: Readable;
@@ -36,7 +50,7 @@ export function serve(def: PluginDefinition, options: ServeOptions = {}): RpcPee
     dataDir: init?.plugin.dataDir ?? process.env.BKG_DATA_DIR ?? "",
     instanceId: init?.plugin.instanceId ?? "",
     log: (level, msg, fields) => log(connection, level, msg, fields),
-    call: (method, params, opts) => call(connection, method, params, opts?.timeoutMs),
+    call: (method, params, opts) => call(connection, method, params, opts?.timeoutMs, undefined, opts?.traceparent),
     emit: (event, data) => connection.notify(Methods.emit, { event, data }),
   });
   const deactivate = async () => {
@@ -124,6 +138,9 @@ class CallContext implements Context {
   get caller(): string | undefined {
     return this.meta.caller;
   }
+  get trace(): TraceContext | undefined {
+    return parseTraceparent(this.meta.traceparent);
+  }
   get config(): Record<string, unknown> {
     return this.init?.config ?? {};
   }
@@ -133,10 +150,10 @@ class CallContext implements Context {
   // Arrow properties, not methods: handlers destructure them (`async (p, { log, progress })`).
   readonly log = (level: LogLevel, msg: string, fields?: Record<string, unknown>): void => log(this.connection, level, msg, fields);
   /** A bkg/call made for this call: it names this call as its parent, so the daemon gives it this call's deadline (or `timeoutMs` if sooner), cancellation and trace. */
-  readonly call = <T = unknown>(method: string, p?: unknown, opts?: { timeoutMs?: number }): Promise<T> => {
+  readonly call = <T = unknown>(method: string, p?: unknown, opts?: CallOptions): Promise<T> => {
     const left = this.meta.deadline ? Math.max(1, this.meta.deadline - Date.now()) : undefined;
     const timeoutMs = opts?.timeoutMs !== undefined && left !== undefined ? Math.min(opts.timeoutMs, left) : (opts?.timeoutMs ?? left);
-    return call(this.connection, method, p, timeoutMs, this.meta.callId);
+    return call(this.connection, method, p, timeoutMs, this.meta.callId, opts?.traceparent ?? this.meta.traceparent);
   };
   readonly emit = (event: string, data?: unknown): void => this.connection.notify(Methods.emit, { event, data });
   readonly progress = (value: unknown): void => {
@@ -193,9 +210,15 @@ function splitMeta(raw: unknown): { params: unknown; meta: CallMeta } {
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: a nested call's result is whatever the other plugin answers; the caller types it
-async function call(connection: RpcPeer, method: string, params: unknown, timeoutMs?: number, parent?: string): Promise<any> {
+async function call(connection: RpcPeer, method: string, params: unknown, timeoutMs?: number, parent?: string, traceparent?: string): Promise<any> {
   try {
-    return await connection.request(Methods.call, { method, params, ...(timeoutMs ? { timeoutMs } : {}), ...(parent === undefined ? {} : { parent }) });
+    return await connection.request(Methods.call, {
+      method,
+      params,
+      ...(timeoutMs ? { timeoutMs } : {}),
+      ...(parent === undefined ? {} : { parent }),
+      ...(traceparent === undefined ? {} : { traceparent }),
+    });
   } catch (e) {
     throw BkgError.from(e);
   }

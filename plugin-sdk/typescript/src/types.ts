@@ -1,4 +1,15 @@
-import type { CallMeta, LogLevel } from "@bkg/protocol";
+import type { CallMeta, LogLevel, TraceContext } from "@bkg/protocol";
+
+/** Options of a bkg/call made through the SDK. */
+export interface CallOptions {
+  timeoutMs?: number;
+  /**
+   * The W3C trace context the nested call joins. A handler's ctx.call passes its own call's
+   * (ctx.trace) without being asked; set it for a call made outside a handler (in activate, a
+   * timer) that belongs to a trace.
+   */
+  traceparent?: string;
+}
 
 /** What a handler gets besides its params. One per call. */
 export interface Context {
@@ -10,14 +21,19 @@ export interface Context {
   readonly caller?: string;
   /** The raw `_meta` the daemon sent with this call. */
   readonly meta: CallMeta;
+  /**
+   * This call's W3C trace context: `spanId` is the daemon's span for this call, so the calls the
+   * handler makes become its children. Undefined when the daemon sent none (or an invalid one).
+   */
+  readonly trace?: TraceContext;
   /** The manifest's `config`, as received at initialize. */
   readonly config: Record<string, unknown>;
   /** This plugin's data folder. */
   readonly dataDir: string;
   /** A structured log line in the daemon's logs, under this plugin's name. */
   log(level: LogLevel, msg: string, fields?: Record<string, unknown>): void;
-  /** Calls another plugin's method through the daemon ("plugin.method"); needs a manifest permission. */
-  call<T = unknown>(method: string, params?: unknown, options?: { timeoutMs?: number }): Promise<T>;
+  /** Calls another plugin's method through the daemon ("plugin.method"); needs a manifest permission. It joins this call's trace. */
+  call<T = unknown>(method: string, params?: unknown, options?: CallOptions): Promise<T>;
   /** Publishes an event on the daemon's event stream. */
   emit(event: string, data?: unknown): void;
   /** Sends one streamed value to the caller, if the caller asked for a stream; otherwise a no-op. */
@@ -43,7 +59,8 @@ export interface LifecycleContext {
   readonly dataDir: string;
   readonly instanceId: string;
   log(level: LogLevel, msg: string, fields?: Record<string, unknown>): void;
-  call<T = unknown>(method: string, params?: unknown, options?: { timeoutMs?: number }): Promise<T>;
+  /** A call outside any handler: it starts a new trace unless `options.traceparent` names one. */
+  call<T = unknown>(method: string, params?: unknown, options?: CallOptions): Promise<T>;
   emit(event: string, data?: unknown): void;
 }
 

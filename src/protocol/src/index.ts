@@ -6,5 +6,6 @@ export * from "./framing.js";
 export * from "./peer.js";
 export * from "./cancellation.js";
 export * from "./json-depth.js";
+export * from "./traceparent.js";
 // The vscode-jsonrpc adapters are a subpath, "@bkg/protocol/vscode-jsonrpc": the daemon and the
 // SDK never load vscode-jsonrpc.

@@ -17,6 +17,7 @@ if __name__ == "__main__":
 from .context import LOG_LEVELS, Context, LifecycleContext
 from .errors import ErrorCodes, PluginError
 from .plugin import PROTOCOL_VERSION, MethodSpec, Plugin
+from .trace import Trace, parse_traceparent
 
 __version__ = "0.1.0"
 
@@ -29,5 +30,7 @@ __all__ = [
     "MethodSpec",
     "Plugin",
     "PluginError",
+    "Trace",
     "__version__",
+    "parse_traceparent",
 ]

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from .errors import ErrorCodes, PluginError
+from .trace import Trace, parse_traceparent
 
 if TYPE_CHECKING:  # pragma: no cover
     from .runtime import _Runtime
@@ -74,14 +75,29 @@ class LifecycleContext:
             params["data"] = data
         self._rt.emit(params)
 
-    async def call(self, method: str, params: Mapping[str, Any] | None = None, timeout_ms: int | None = None) -> Any:
+    async def call(
+        self,
+        method: str,
+        params: Mapping[str, Any] | None = None,
+        timeout_ms: int | None = None,
+        traceparent: str | None = None,
+    ) -> Any:
         """Call another plugin's method (``bkg/call``) and return its result.
 
+        In a handler the call joins the handler's trace (``ctx.trace``); ``traceparent`` names
+        another one, e.g. for a call made outside any handler that belongs to a trace.
         Raises ``PluginError`` carrying the remote error's code, message and data.
         """
-        return await self._rt.call_out(method, params, timeout_ms, self._default_timeout_ms(), self._parent())
+        tp = traceparent if traceparent is not None else self._traceparent()
+        return await self._rt.call_out(method, params, timeout_ms, self._default_timeout_ms(), self._parent(), tp)
 
-    def call_sync(self, method: str, params: Mapping[str, Any] | None = None, timeout_ms: int | None = None) -> Any:
+    def call_sync(
+        self,
+        method: str,
+        params: Mapping[str, Any] | None = None,
+        timeout_ms: int | None = None,
+        traceparent: str | None = None,
+    ) -> Any:
         """``call`` for synchronous handlers running in a worker thread (blocks that thread)."""
         loop = self._rt.loop
         if loop is None:
@@ -92,7 +108,7 @@ class LifecycleContext:
             running = None
         if running is loop:
             raise RuntimeError("call_sync() would block the event loop; use 'await ctx.call(...)'")
-        fut = asyncio.run_coroutine_threadsafe(self.call(method, params, timeout_ms), loop)
+        fut = asyncio.run_coroutine_threadsafe(self.call(method, params, timeout_ms, traceparent), loop)
         return fut.result()
 
     def _default_timeout_ms(self) -> int | None:
@@ -102,15 +118,20 @@ class LifecycleContext:
         """The daemon's handle of the call this context serves (``_meta.callId``), if any."""
         return None
 
+    def _traceparent(self) -> str | None:
+        """The trace context a ``call`` passes on when not given one."""
+        return None
+
 
 class Context(LifecycleContext):
     """The per-call context passed to a method handler as its second argument.
 
     Besides ``LifecycleContext``'s members: ``id`` (the request id), ``method``, ``meta`` (the
     ``_meta`` object the daemon added), ``deadline`` (epoch ms or None), ``caller``,
-    ``progress_token``, ``traceparent``, ``cancelled`` / ``cancel_reason``, ``result`` (settable
-    final result of a streaming handler), ``progress(value)``, ``time_left()``,
-    ``wait_cancelled()``.
+    ``progress_token``, ``traceparent`` (the raw value), ``trace`` (a ``Trace`` with ``trace_id``,
+    ``span_id``, ``traceparent``, ``sampled``; None when the daemon sent none), ``cancelled`` /
+    ``cancel_reason``, ``result`` (settable final result of a streaming handler),
+    ``progress(value)``, ``time_left()``, ``wait_cancelled()``.
     """
 
     def __init__(
@@ -134,6 +155,7 @@ class Context(LifecycleContext):
         self.progress_token: Any = self.meta.get("progressToken")
         t = self.meta.get("traceparent")
         self.traceparent: str | None = t if isinstance(t, str) else None
+        self.trace: Trace | None = parse_traceparent(t)
 
     # -- cancellation -------------------------------------------------------------------------
     @property
@@ -179,6 +201,9 @@ class Context(LifecycleContext):
     def _parent(self) -> str | None:
         p = self.meta.get("callId")
         return p if isinstance(p, str) else None
+
+    def _traceparent(self) -> str | None:
+        return self.traceparent
 
     # -- streaming ----------------------------------------------------------------------------
     def progress(self, value: Any) -> None:

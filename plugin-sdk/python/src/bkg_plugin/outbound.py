@@ -20,6 +20,7 @@ class _Outbound:
         timeout_ms: int | None,
         default_timeout_ms: int | None,
         parent: str | None = None,
+        traceparent: str | None = None,
     ) -> Any:
         if self.loop is None or asyncio.get_running_loop() is not self.loop:
             raise RuntimeError("ctx.call() must be awaited on the plugin's event loop (use call_sync from threads)")
@@ -35,6 +36,8 @@ class _Outbound:
             body["timeoutMs"] = int(min(given))
         if parent is not None:
             body["parent"] = parent  # the daemon links deadline, cancellation and trace to it
+        if traceparent is not None:
+            body["traceparent"] = traceparent
         fut: asyncio.Future[Any] = self.loop.create_future()
         self.pending_out[oid] = fut
         try:

@@ -86,6 +86,13 @@ def sync_call(params, ctx: Context):
     return ctx.call_sync(params["method"], params.get("params"))
 
 
+@plugin.method(name="traceInfo")
+async def trace_info(params, ctx: Context):
+    t = ctx.trace
+    info = None if t is None else {"trace_id": t.trace_id, "span_id": t.span_id, "sampled": t.sampled}
+    return {"trace": info, "traceparent": ctx.traceparent}
+
+
 @plugin.method
 def countdown(params, ctx):  # a sync generator: streaming implied
     yield from range(params["n"], 0, -1)
