@@ -5,16 +5,14 @@
  * The safetensors MiniLM comes from the model store's test cache (test/helpers/models.ts).
  */
 import { mkdtempSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
-import { homedir, tmpdir } from "node:os";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { cargoTestBuildEnv } from "./cargo.js";
 import { ROOT } from "./daemon.js";
 import { testModelsDir } from "./models.js";
 
 export const CANDLE_DIR = join(ROOT, "plugins", "candle");
 export const CANDLE_MODEL = "all-minilm-l6-v2-candle";
-const CACHE = process.env.BKG_TEST_CACHE ?? join(homedir(), ".cache", "bkg");
-/** Shared by every test run: cargo reuses what it compiled. */
-export const CANDLE_TARGET_DIR = join(CACHE, "cargo-target", "candle");
 
 /** The manifest as shipped, with an absolute cwd, eager, no watching, and the models folder in its env. */
 export function candleManifest(modelsDir: string, config: Record<string, unknown> = {}, extra: Record<string, unknown> = {}): Record<string, unknown> {
@@ -33,9 +31,9 @@ export function candleManifest(modelsDir: string, config: Record<string, unknown
   };
 }
 
-/** The daemon's environment for a candle test: cargo's shared target folder, no colours. */
+/** The daemon's environment for a candle test: cargo's shared target folder, no colours, clippy (test/helpers/cargo.ts). */
 export function candleDaemonEnv(): Record<string, string> {
-  return { CARGO_TARGET_DIR: CANDLE_TARGET_DIR, CARGO_TERM_COLOR: "never" };
+  return cargoTestBuildEnv("candle");
 }
 
 /** The folder holding all-minilm-l6-v2-candle, pulled once through the model store (about 91 MB). */

@@ -5,8 +5,8 @@
  * and the plugin's manifest as shipped, built by its manifest `build` step (cargo).
  */
 import { readFileSync } from "node:fs";
-import { homedir } from "node:os";
 import { join } from "node:path";
+import { cargoTestBuildEnv } from "./cargo.js";
 import { ROOT } from "./daemon.js";
 import { testModelsDir } from "./models.js";
 // @ts-expect-error: a plain .mjs module shared with test/setup/ensure-tools.mjs
@@ -14,12 +14,6 @@ import { ensureFaceFiles, FACES_CACHE } from "../setup/face-fixtures.mjs";
 
 export const RUSTYFACE_DIR = join(ROOT, "plugins", "rustyface");
 export const FACE_MODEL = "yunet-sface";
-/**
- * Cargo's target folder for every rustyface build of every test run and clone (outside the repo):
- * the first build compiles (about 2-3 min on 2 cores), every later daemon's build step finds it
- * current and only reinstalls the binary (seconds).
- */
-export const RUSTYFACE_TARGET_DIR = join(process.env.BKG_TEST_CACHE ?? join(homedir(), ".cache", "bkg"), "cargo-target", "rustyface");
 /** How long a test waits for rustyface to be ready: a first (clean) cargo build on a busy machine. */
 export const RUSTYFACE_READY_MS = 30 * 60_000;
 
@@ -47,7 +41,8 @@ export function rustyfaceManifest(config: Record<string, unknown> = {}, extra: R
   return {
     ...m,
     cwd: RUSTYFACE_DIR,
-    build: { ...build, env: { ...(build.env as object), CARGO_TARGET_DIR: RUSTYFACE_TARGET_DIR, CARGO_TERM_COLOR: "never" } },
+    // The first build compiles (about 2-3 min on 2 cores); later ones find cargo's target folder current.
+    build: { ...build, env: { ...(build.env as object), ...cargoTestBuildEnv("rustyface") } },
     // Tests and benches wait for it to be ready; the shipped manifest starts it on the first call.
     activation: "eager",
     watch: [],

@@ -2,7 +2,8 @@
  * Issue 21.1: one lint and format gate for the three languages, run by npm test.
  * - TypeScript: biome (lint + format, biome.jsonc; the dashboard is checked by `ng build`);
  * - Python: ruff check and ruff format --check (plugin-sdk/python, plugins/repoagent);
- * - Rust: cargo fmt --check for every crate, cargo clippy -D warnings for the SDK.
+ * - Rust: cargo fmt --check for every crate, cargo clippy -D warnings for the SDK here; the
+ *   plugins (candle, rustyface) are clippy-checked by every test build of them (test/helpers/cargo.ts).
  * Each gate is also shown failing once, on a file written to break it, so a gate that silently
  * checks nothing fails here.
  */
@@ -11,6 +12,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "nod
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import t from "tap";
+import { cargoTestBuildEnv } from "../helpers/cargo.js";
 import { ROOT } from "../helpers/daemon.js";
 
 t.setTimeout(10 * 60_000);
@@ -49,8 +51,9 @@ t.test("Rust: cargo fmt --check for every crate, clippy -D warnings for the SDK"
     const fmt = await run("cargo", ["fmt", "--check"], join(ROOT, dir));
     t.equal(fmt.code, 0, `cargo fmt --check in ${dir}: fix with \`cargo fmt\``, { output: fmt.out.slice(-6000) });
   }
-  // Clippy checks the plugins' large dependency trees (candle, ort) from scratch: minutes on a
-  // clean 2-core machine, so the gate runs it for the SDK every plugin builds on.
+  // The plugins' crates are linted by their test builds (clippy-driver as cargo's workspace
+  // wrapper, test/helpers/cargo.ts): a separate `cargo clippy` would check their large dependency
+  // trees (candle, ort) again from scratch, minutes on a clean 2-core machine.
   const clippy = await run("cargo", ["clippy", "--all-targets", "--quiet", "--", "-D", "warnings"], join(ROOT, "plugin-sdk/rust"));
   t.equal(clippy.code, 0, "cargo clippy -D warnings in plugin-sdk/rust", { output: clippy.out.slice(-8000) });
 });
@@ -76,4 +79,14 @@ t.test("each gate fails on a file written to break it", async (t) => {
   writeFileSync(join(dir, "bad.rs"), 'fn main(){let x=1;println!("{}",x);}\n');
   const rustfmt = await run("rustfmt", ["--check", "--edition", "2021", "bad.rs"], dir);
   t.not(rustfmt.code, 0, "rustfmt --check refuses its layout");
+
+  // The plugins' test builds: a clippy warning (len_zero, warn by default) fails the build.
+  const crate = join(dir, "crate");
+  mkdirSync(join(crate, "src"), { recursive: true });
+  writeFileSync(join(crate, "Cargo.toml"), '[package]\nname = "lint_probe"\nversion = "0.1.0"\nedition = "2021"\n');
+  writeFileSync(join(crate, "src", "main.rs"), 'fn main() {\n    let v: Vec<u8> = std::env::args().map(|a| a.len() as u8).collect();\n    println!("{}", v.len() == 0);\n}\n');
+  const env = { ...cargoTestBuildEnv("lint-probe"), CARGO_TARGET_DIR: join(dir, "target") };
+  const build = await run("cargo", ["build", "--offline", "--quiet"], crate, env);
+  t.not(build.code, 0, "a plugin's test build fails on a clippy warning");
+  t.match(build.out, /len_zero|length comparison to zero/, "and names the clippy lint");
 });
