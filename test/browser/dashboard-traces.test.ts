@@ -193,6 +193,34 @@ t.test("the dashboard shows a recent trace", { timeout: 300_000 }, async (t) => 
     t.same(errors, [], "no console errors");
   });
 
+  t.test("a method tried on a plugin's page links to its own trace", async (t) => {
+    const { context, page, errors } = await browser.page(base);
+    t.teardown(() => context.close());
+    await signInWithToken(page, d.rootToken());
+    await page.goto("/plugins/front");
+    await page.getByTestId("plugin-state").filter({ hasText: "ready" }).waitFor();
+    await page.getByTestId("method-relay").click();
+    await page.fill("#m-relay-method", "back.reverse");
+    await page.fill("#m-relay-params", '{"text": "from the page"}');
+    await page.click("button:has-text('Call')");
+    await page.getByTestId("call-result").waitFor();
+    t.same(JSON.parse((await page.getByTestId("call-result").textContent())!), "egap eht morf");
+    await page.getByTestId("call-trace").click();
+    await page.waitForURL(/\/traces\/[0-9a-f]{32}$/);
+    await page.getByTestId("waterfall").waitFor();
+    t.same(
+      (await waterfallRows(page)).map((r) => [r.name, r.depth, r.outcome]),
+      [
+        ["front.relay", 0, "ok"],
+        ["back.reverse", 1, "ok"],
+      ],
+      "the call from the page and the call it made",
+    );
+    t.match(await page.getByTestId("span-row").first().textContent(), /parent elsewhere/, "its parent is the page's own span");
+    await browser.shot(page, "trace-from-method-runner");
+    t.same(errors, [], "no console errors");
+  });
+
   t.test("an unknown trace id says the trace is not kept, and links back", async (t) => {
     const { context, page } = await browser.page(base);
     t.teardown(() => context.close());

@@ -54,7 +54,7 @@ const OUTCOMES: SpanOutcome[] = ["ok", "error", "timeout", "cancelled"];
               <dt class="muted">duration</dt><dd>{{ ms(r.span.durationMs) }}</dd>
               <dt class="muted">queue wait</dt><dd data-testid="detail-queue">{{ ms(r.span.queueWaitMs) }}</dd>
               <dt class="muted">span id</dt><dd class="break-all font-mono text-xs">{{ r.span.spanId }}</dd>
-              <dt class="muted">parent</dt><dd class="break-all font-mono text-xs">{{ r.span.parentSpanId ?? "none (the root)" }}@if (r.orphan) { <span class="muted block font-sans">not in this trace: the caller is outside bkg or its span was not kept</span> }</dd>
+              <dt class="muted">parent</dt><dd class="text-xs"><span class="break-all font-mono">{{ r.span.parentSpanId ?? "none (the root)" }}</span>@if (r.orphan) { <span class="muted block">not in this trace: the caller is outside bkg (a client that sent a traceparent, this page) or its span was not kept</span> }</dd>
             </dl>
           } @else { <p class="muted text-sm">Select a span to see its details.</p> }
         </aside>
