@@ -3,7 +3,8 @@
  * - TypeScript: biome (lint + format, biome.jsonc; the dashboard is checked by `ng build`);
  * - Python: ruff check and ruff format --check (plugin-sdk/python, plugins/repoagent);
  * - Rust: cargo fmt --check for every crate, cargo clippy -D warnings for the SDK here; the
- *   plugins (candle, rustyface) are clippy-checked by every test build of them (test/helpers/cargo.ts).
+ *   plugins (candle, rustyface) are clippy-checked by every test build of them (test/helpers/cargo.ts);
+ * - Go: gofmt and go vet for deploy/check.
  * Each gate is also shown failing once, on a file written to break it, so a gate that silently
  * checks nothing fails here.
  */
@@ -58,6 +59,15 @@ t.test("Rust: cargo fmt --check for every crate, clippy -D warnings for the SDK"
   t.equal(clippy.code, 0, "cargo clippy -D warnings in plugin-sdk/rust", { output: clippy.out.slice(-8000) });
 });
 
+t.test("Go: gofmt and go vet are clean in deploy/check", async (t) => {
+  const dir = join(ROOT, "deploy", "check");
+  const fmt = await run("gofmt", ["-l", "."], dir);
+  t.equal(fmt.code, 0, "gofmt runs", { output: fmt.out });
+  t.equal(fmt.out.trim(), "", "gofmt -l lists no file: fix with `gofmt -w deploy/check`");
+  const vet = await run("go", ["vet", "-mod=readonly", "./..."], dir);
+  t.equal(vet.code, 0, "go vet ./...", { output: vet.out.slice(-6000) });
+});
+
 t.test("each gate fails on a file written to break it", async (t) => {
   const dir = mkdtempSync(join(tmpdir(), "bkg-lint-"));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
@@ -79,6 +89,10 @@ t.test("each gate fails on a file written to break it", async (t) => {
   writeFileSync(join(dir, "bad.rs"), 'fn main(){let x=1;println!("{}",x);}\n');
   const rustfmt = await run("rustfmt", ["--check", "--edition", "2021", "bad.rs"], dir);
   t.not(rustfmt.code, 0, "rustfmt --check refuses its layout");
+
+  writeFileSync(join(dir, "bad.go"), "package main\nfunc main(){println(1)}\n");
+  const gofmt = await run("gofmt", ["-l", "bad.go"], dir);
+  t.match(gofmt.out, /bad\.go/, "gofmt -l lists a badly formatted Go file");
 
   // The plugins' test builds: a clippy warning (len_zero, warn by default) fails the build.
   const crate = join(dir, "crate");

@@ -22,6 +22,9 @@ if (ok("python3", ["--version"]) && !spawnSync("python3", ["-m", "ruff", "--vers
   if (r.status !== 0) problems.push("ruff 0.17.6 could not be installed with pip (the lint gate needs it)");
 }
 if (!ok("cargo", ["--version"])) problems.push("cargo is not on the PATH (the Rust SDK needs a Rust toolchain: https://rustup.rs)");
+// deploy/check (test/deploy) is Go; systemd-analyze verifies the systemd unit there.
+if (!ok("go", ["version"])) problems.push("go is not on the PATH (test/deploy builds deploy/check, the compose and Dockerfile checker: https://go.dev/dl)");
+if (!ok("systemd-analyze", ["--version"])) problems.push("systemd-analyze is not on the PATH (test/deploy verifies deploy/bkg.service: apt-get install systemd)");
 if (!ok("git", ["--version"])) problems.push("git is not on the PATH (RepoAgent's tests use it)");
 // The docs test runs the README's and docs/http.md's examples as written: they use curl and jq.
 for (const tool of ["curl", "jq"]) {
