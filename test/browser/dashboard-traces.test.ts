@@ -126,6 +126,10 @@ t.test("the dashboard shows a recent trace", { timeout: 300_000 }, async (t) => 
     await page.getByTestId("waterfall").waitFor();
     await details.getByTestId("detail-plugin").filter({ hasText: "back" }).waitFor();
     t.pass("the deep link selects the child again");
+    // A link naming a span the trace does not have shows the root instead of nothing.
+    await page.goto(`/traces/${trace.traceId}?span=0000000000000bad`);
+    await page.getByTestId("waterfall").waitFor();
+    t.equal(await details.getByTestId("detail-plugin").textContent(), "front", "a stale ?span= falls back to the root");
     t.same(errors, [], "no console errors");
   });
 

@@ -77,8 +77,12 @@ export class TracePage {
   readonly loadError = signal<string | null>(null);
   readonly loading = signal(false);
   readonly view = computed(() => layoutWaterfall(this.trace()?.spans ?? []));
-  readonly selectedId = computed(() => this.span() ?? this.view().rows[0]?.span.spanId ?? null);
-  readonly selected = computed(() => this.view().rows.find((r) => r.span.spanId === this.selectedId()) ?? null);
+  /** The span named in ?span= when the trace has it, else the first row (a stale link still shows something). */
+  readonly selected = computed(() => {
+    const rows = this.view().rows;
+    return rows.find((r) => r.span.spanId === this.span()) ?? rows[0] ?? null;
+  });
+  readonly selectedId = computed(() => this.selected()?.span.spanId ?? null);
   readonly rootName = computed(() => this.view().rows[0]?.span.name ?? this.id());
   readonly errors = computed(() => (this.trace()?.spans ?? []).filter((s) => s.outcome !== "ok").length);
   readonly outcomes = OUTCOMES;
