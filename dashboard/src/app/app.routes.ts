@@ -28,6 +28,8 @@ export const routes: Routes = [
       { path: "", pathMatch: "full", loadComponent: () => import("./pages/overview.page").then((m) => m.OverviewPage), title: "Overview · bkg" },
       { path: "plugins/:name", loadComponent: () => import("./pages/plugin.page").then((m) => m.PluginPage), title: "Plugin · bkg" },
       { path: "events", loadComponent: () => import("./pages/events.page").then((m) => m.EventsPage), title: "Events · bkg" },
+      { path: "traces", loadComponent: () => import("./pages/traces.page").then((m) => m.TracesPage), title: "Traces · bkg" },
+      { path: "traces/:id", loadComponent: () => import("./pages/trace.page").then((m) => m.TracePage), title: "Trace · bkg" },
       { path: "users", canActivate: [role("admin")], loadComponent: () => import("./pages/users.page").then((m) => m.UsersPage), title: "Users · bkg" },
       { path: "keys", canActivate: [role("admin")], loadComponent: () => import("./pages/keys.page").then((m) => m.KeysPage), title: "API keys · bkg" },
       { path: "models", loadComponent: () => import("./pages/models.page").then((m) => m.ModelsPage), title: "Models · bkg" },

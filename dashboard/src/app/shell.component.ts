@@ -54,6 +54,7 @@ export class ShellComponent {
       { path: "/", label: "Overview" },
       { path: "/events", label: "Events & audit" },
     ];
+    if (this.features.traces()) l.push({ path: "/traces", label: "Traces" });
     if (this.features.models()) l.push({ path: "/models", label: "Models" });
     if (this.auth.can("operator")) {
       // Calls need the operator role: a viewer would only be refused.

@@ -6,9 +6,9 @@ const SEARCH_METHODS = ["query", "collections.list", "stats"];
 const FACES_METHODS = ["detect", "identify", "datasets.list", "enroll"];
 
 /**
- * Which optional APIs this daemon has: the model store (/api/models), the OpenAI-compatible routes
- * (/v1), a search plugin (BrainML's methods) and a faces plugin (RustyFace's). A page whose API the
- * daemon does not have is hidden, never faked. Routes are asked of /openapi.json (every route the
+ * Which optional APIs this daemon has: the model store (/api/models), recent traces (/api/traces),
+ * the OpenAI-compatible routes (/v1), a search plugin (BrainML's methods) and a faces plugin
+ * (RustyFace's). A page whose API the daemon does not have is hidden, never faked. Routes are asked of /openapi.json (every route the
  * daemon serves) rather than by probing each route, so a daemon without them costs no failed
  * request (and no console error); plugins by what their manifests provide, whatever their names.
  */
@@ -17,6 +17,8 @@ export class FeaturesService {
   private readonly api = inject(ApiService);
   readonly models = signal<boolean>(false);
   readonly chat = signal<boolean>(false);
+  /** The daemon keeps recent traces (GET /api/traces). */
+  readonly traces = signal<boolean>(false);
   /** The plugin that serves search (BrainML's query/collections/stats), or null. */
   readonly search = signal<string | null>(null);
   /** The plugin that serves faces (RustyFace's detect/identify/datasets), or null. */
@@ -34,6 +36,7 @@ export class FeaturesService {
       const paths = Object.keys(doc.paths ?? {});
       this.models.set(paths.includes("/api/models"));
       this.chat.set(paths.includes("/v1/chat/completions"));
+      this.traces.set(paths.includes("/api/traces"));
     } catch {
       /* no optional page: the core pages work without them */
     }

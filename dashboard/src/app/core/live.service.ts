@@ -84,15 +84,16 @@ export class LiveService {
     return () => this.anyListeners.delete(listener);
   }
 
-  /** Starts a streaming call over the socket; the returned function cancels it. */
-  call(method: string, params: unknown, handlers: CallHandlers, timeoutMs?: number): () => void {
+  /** Starts a streaming call over the socket (with a deadline and a W3C traceparent if given); the returned function cancels it. */
+  call(method: string, params: unknown, handlers: CallHandlers, opts: { timeoutMs?: number; traceparent?: string } = {}): () => void {
+    const { timeoutMs, traceparent } = opts;
     const id = `c${this.nextId++}`;
     if (untracked(this.state) !== "open") {
       handlers.error({ code: -33000, message: "not connected to the daemon; wait for the connection to come back and try again" });
       return () => undefined;
     }
     this.calls.set(id, handlers);
-    this.send({ action: "CALL", id, method, params, ...(timeoutMs ? { timeoutMs } : {}) });
+    this.send({ action: "CALL", id, method, params, ...(timeoutMs ? { timeoutMs } : {}), ...(traceparent ? { traceparent } : {}) });
     return () => {
       if (this.calls.has(id)) this.send({ action: "CANCEL", id });
     };

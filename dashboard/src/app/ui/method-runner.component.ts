@@ -1,6 +1,9 @@
 import { JsonPipe } from "@angular/common";
 import { Component, DestroyRef, computed, inject, input, signal } from "@angular/core";
+import { RouterLink } from "@angular/router";
+import { FeaturesService } from "../core/features.service";
 import { LiveService } from "../core/live.service";
+import { startTrace } from "../core/traceparent";
 import { SchemaFormComponent } from "./schema-form.component";
 
 interface Method {
@@ -13,11 +16,12 @@ interface Method {
 /**
  * Try a plugin's methods: a searchable list (a plugin may have hundreds), the chosen method's form
  * from its paramsSchema, and the call over the WebSocket so streamed values show as they arrive,
- * with a cancel button.
+ * with a cancel button. Each call carries a traceparent of its own, so when it ends the page links
+ * to the trace the daemon recorded for it (where the daemon keeps traces).
  */
 @Component({
   selector: "bkg-method-runner",
-  imports: [SchemaFormComponent, JsonPipe],
+  imports: [SchemaFormComponent, JsonPipe, RouterLink],
   template: `
     <div class="grid gap-4 md:grid-cols-[14rem_1fr]">
       <div>
@@ -48,6 +52,7 @@ interface Method {
               }
               @if (result() !== undefined) { <div class="label">result</div><pre class="overflow-auto rounded bg-emerald-50 p-2 text-xs dark:bg-emerald-950" data-testid="call-result">{{ result() | json }}</pre> }
               @if (error()) { <p class="error-box" role="alert" data-testid="call-error">{{ error() }}</p> }
+              @if (traceId() && !running() && features.traces()) { <a class="text-sm text-indigo-600 underline dark:text-indigo-300" [routerLink]="['/traces', traceId()]" data-testid="call-trace">This call's trace →</a> }
             </div>
           }
         } @else {
@@ -59,6 +64,7 @@ interface Method {
 })
 export class MethodRunnerComponent {
   private readonly live = inject(LiveService);
+  readonly features = inject(FeaturesService);
   readonly plugin = input.required<string>();
   readonly methods = input.required<Method[]>();
   readonly canCall = input(false);
@@ -68,6 +74,8 @@ export class MethodRunnerComponent {
   readonly chunks = signal<unknown[]>([]);
   readonly result = signal<unknown>(undefined);
   readonly error = signal<string | null>(null);
+  /** The trace id the last call was sent with. */
+  readonly traceId = signal<string | null>(null);
   private cancelFn: (() => void) | null = null;
   private readonly LIMIT = 100;
 
@@ -84,6 +92,7 @@ export class MethodRunnerComponent {
 
   choose(m: Method): void {
     this.selected.set(m);
+    this.traceId.set(null);
     this.chunks.set([]);
     this.result.set(undefined);
     this.error.set(null);
@@ -96,11 +105,18 @@ export class MethodRunnerComponent {
     this.chunks.set([]);
     this.result.set(undefined);
     this.error.set(null);
-    this.cancelFn = this.live.call(`${this.plugin()}.${m.name}`, params, {
-      progress: (v) => this.chunks.update((c) => (c.length >= 10_000 ? c : [...c, v])),
-      result: (v) => this.done(() => this.result.set(v)),
-      error: (e) => this.done(() => this.error.set(`${e.message} (code ${e.code})`)),
-    });
+    const trace = startTrace();
+    this.traceId.set(trace.traceId);
+    this.cancelFn = this.live.call(
+      `${this.plugin()}.${m.name}`,
+      params,
+      {
+        progress: (v) => this.chunks.update((c) => (c.length >= 10_000 ? c : [...c, v])),
+        result: (v) => this.done(() => this.result.set(v)),
+        error: (e) => this.done(() => this.error.set(`${e.message} (code ${e.code})`)),
+      },
+      { traceparent: trace.traceparent },
+    );
   }
 
   cancel(): void {
