@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { bootDaemon, echoManifest, type BenchDaemon } from "./lib/daemon.js";
 import { bootGateway, type Gateway } from "./lib/gateway.js";
 import { cannon, type CannonResult } from "./lib/autocannon.js";
-import { closedLoop, type LoadResult } from "./lib/load.js";
+import { closedLoop, interleaved } from "./lib/load.js";
 import { ROOT } from "./lib/paths.js";
 import { SMALL } from "./lib/payloads.js";
 import type { BenchContext, Row, Scenario, TargetCheck } from "./lib/scenario.js";
@@ -60,14 +60,8 @@ async function telemetryCost(ctx: BenchContext): Promise<Part> {
     ];
     const durationMs = ctx.quick ? 500 : 3000;
     for (const s of subjects) await closedLoop(() => s.d.client.call("echo.echo", SMALL), { inflight: 64, durationMs: 500, maxCalls: 500_000 });
-    const res = new Map<string, LoadResult[]>(subjects.map((s) => [s.name, []]));
     const runs = ctx.quick ? 2 : ctx.runs;
-    for (let r = 0; r < runs; r++) {
-      for (let j = 0; j < subjects.length; j++) {
-        const s = subjects[(r + j) % subjects.length];
-        res.get(s.name)!.push(await closedLoop(() => s.d.client.call("echo.echo", SMALL), { inflight: 64, durationMs, warmupMs: 100, maxCalls: 2_000_000, pids: s.pids }));
-      }
-    }
+    const res = await interleaved(subjects, runs, (s) => closedLoop(() => s.d.client.call("echo.echo", SMALL), { inflight: 64, durationMs, warmupMs: 100, maxCalls: 2_000_000, pids: s.pids }));
     const a = res.get("telemetry on")!;
     const b = res.get("telemetry off")!;
     const tput = summarize(a.map((x, i) => x.callsPerSec / b[i].callsPerSec));
@@ -150,14 +144,8 @@ async function authCacheCost(ctx: BenchContext): Promise<Part> {
     };
     const duration = ctx.quick ? 1 : 3; // autocannon stops on whole seconds
     if (!ctx.quick) for (const s of subjects) await run(s, 1);
-    const res = new Map<string, CannonResult[]>(subjects.map((s) => [s.name, []]));
     const runs = ctx.quick ? 2 : ctx.runs;
-    for (let r = 0; r < runs; r++) {
-      for (let j = 0; j < subjects.length; j++) {
-        const s = subjects[(r + j) % subjects.length];
-        res.get(s.name)!.push(await run(s, duration));
-      }
-    }
+    const res = await interleaved(subjects, runs, (s) => run(s, duration));
     const cpuOf = (c: CannonResult) => Object.values(c.cpuByRole).reduce((x, y) => x + y, 0);
     const on = res.get(subjects[0].name)!;
     const off = res.get(subjects[1].name)!;

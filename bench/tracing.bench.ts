@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import type * as Tracing from "../dist/tracing/index.js";
 import { bootDaemon, echoManifest, type BenchDaemon } from "./lib/daemon.js";
-import { closedLoop, type LoadResult } from "./lib/load.js";
+import { closedLoop, interleaved } from "./lib/load.js";
 import { ROOT } from "./lib/paths.js";
 import { SMALL } from "./lib/payloads.js";
 import type { Scenario } from "./lib/scenario.js";
@@ -69,15 +69,13 @@ export const scenario: Scenario = {
       }
       const durationMs = ctx.quick ? 500 : 3000;
       for (const s of subjects) await closedLoop(() => s.d.client.call("echo.echo", SMALL), { inflight: 64, durationMs: 500, maxCalls: 500_000 });
-      const res = new Map<string, LoadResult[]>(subjects.map((s) => [s.name, []]));
       const runs = ctx.quick ? 2 : ctx.runs;
-      for (let r = 0; r < runs; r++) {
-        for (let j = 0; j < subjects.length; j++) {
-          const s = subjects[(r + j) % subjects.length];
-          res.get(s.name)!.push(await closedLoop(() => s.d.client.call("echo.echo", SMALL), { inflight: 64, durationMs, warmupMs: 100, maxCalls: 2_000_000, pids: s.pids }));
-        }
-        ctx.log(`tracing: run ${r + 1}/${runs}`);
-      }
+      const res = await interleaved(
+        subjects,
+        runs,
+        (s) => closedLoop(() => s.d.client.call("echo.echo", SMALL), { inflight: 64, durationMs, warmupMs: 100, maxCalls: 2_000_000, pids: s.pids }),
+        (r) => ctx.log(`tracing: run ${r + 1}/${runs}`),
+      );
       // The tracer alone, in-process, interleaved the same way.
       const micro = new Map<string, number[]>([
         ["10% sampled", []],

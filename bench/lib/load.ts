@@ -95,3 +95,19 @@ async function loop(call: () => Promise<unknown>, inflight: number, durationMs: 
   await Promise.all(Array.from({ length: inflight }, worker));
   return { calls, errors, firstError, elapsedMs: performance.now() - t0 };
 }
+
+/**
+ * Measures every subject `runs` times, rotating which goes first in each round so that drift in
+ * the machine's load falls on all of them alike; each subject's results come back in run order.
+ */
+export async function interleaved<S extends { name: string }, R>(subjects: S[], runs: number, measure: (s: S) => Promise<R>, afterRound?: (round: number) => void): Promise<Map<string, R[]>> {
+  const res = new Map<string, R[]>(subjects.map((s) => [s.name, []]));
+  for (let r = 0; r < runs; r++) {
+    for (let j = 0; j < subjects.length; j++) {
+      const s = subjects[(r + j) % subjects.length];
+      res.get(s.name)?.push(await measure(s));
+    }
+    afterRound?.(r);
+  }
+  return res;
+}

@@ -7,6 +7,7 @@
 import { join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import t, { type Test } from "tap";
+import type { TraceView } from "../../src/tracing/index.js";
 import { echoManifest, ROOT, startTestDaemon } from "../helpers/daemon.js";
 import { Bus } from "../helpers/grpc.js";
 import { api } from "../helpers/http.js";
@@ -26,21 +27,6 @@ interface ProbeTrace {
   sampled: boolean;
   traceparent: string;
 }
-interface Span {
-  spanId: string;
-  parentSpanId?: string;
-  name: string;
-  plugin: string;
-  method: string;
-  instance?: string;
-  node: string;
-  caller: string;
-  startTime: number;
-  durationMs: number;
-  queueWaitMs: number;
-  outcome: string;
-  errorCode?: number;
-}
 
 t.test("one trace across HTTP, a TypeScript plugin and a Python plugin", async (t) => {
   const otlp = await startOtlpReceiver();
@@ -57,7 +43,7 @@ t.test("one trace across HTTP, a TypeScript plugin and a Python plugin", async (
   await d.waitState("py", "ready");
   const root = d.rootToken();
   const http = api(d.httpUrl!, root);
-  const traceOf = async (id: string) => (await http("GET", `/api/traces/${id}`)).json as { traceId: string; spans: Span[] };
+  const traceOf = async (id: string) => (await http("GET", `/api/traces/${id}`)).json as TraceView;
 
   t.test("HTTP -> a.relay -> bkg/call -> py.trace: one trace, parent and child", async (t) => {
     const r = await http("POST", "/api/call/a/relay", { body: { method: "py.trace" }, headers: { traceparent: SAMPLED } });
