@@ -7,9 +7,13 @@ import { type Dirent, existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { ROOT } from "./paths.js";
 
-function readmes(withDocs: boolean): string[] {
+/**
+ * Files under node_modules that `wanted` accepts, in a fixed order (entries sorted by name, depth
+ * first), going into folders up to `maxDepth` deep that `enter` accepts. The order matters: the
+ * benchmark corpora, and the embedding cache keyed by their texts, depend on it.
+ */
+function nodeModulesFiles(maxDepth: number, wanted: (name: string) => boolean, enter: (name: string) => boolean): string[] {
   const out: string[] = [];
-  const nm = join(ROOT, "node_modules");
   const visit = (dir: string, depth: number) => {
     let entries: Dirent[];
     try {
@@ -18,11 +22,22 @@ function readmes(withDocs: boolean): string[] {
       return;
     }
     for (const e of entries) {
-      if (e.isFile() && /\.md$/i.test(e.name) && !/^changelog/i.test(e.name)) out.push(join(dir, e.name));
-      else if (e.isDirectory() && depth < 6 && !e.name.startsWith(".") && !["test", "tests", "dist", "lib", "src", "build"].includes(e.name)) visit(join(dir, e.name), depth + 1);
+      if (e.isFile() && wanted(e.name)) out.push(join(dir, e.name));
+      else if (e.isDirectory() && depth < maxDepth && !e.name.startsWith(".") && enter(e.name)) visit(join(dir, e.name), depth + 1);
     }
   };
-  visit(nm, 0);
+  visit(join(ROOT, "node_modules"), 0);
+  return out;
+}
+
+const NOT_PROSE_FOLDERS = new Set(["test", "tests", "dist", "lib", "src", "build"]);
+
+function readmes(withDocs: boolean): string[] {
+  const out = nodeModulesFiles(
+    6,
+    (name) => /\.md$/i.test(name) && !/^changelog/i.test(name),
+    (name) => !NOT_PROSE_FOLDERS.has(name),
+  );
   const docs = join(ROOT, "docs");
   if (withDocs && existsSync(docs)) for (const f of readdirSync(docs).sort()) if (f.endsWith(".md")) out.push(join(docs, f));
   return out;
@@ -36,21 +51,11 @@ function keep(s: string): boolean {
 
 /** .d.ts files under node_modules, sorted (their doc comments are English prose: @types/node, TypeScript's lib). */
 function declarationFiles(): string[] {
-  const out: string[] = [];
-  const visit = (dir: string, depth: number) => {
-    let entries: Dirent[];
-    try {
-      entries = readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name));
-    } catch {
-      return;
-    }
-    for (const e of entries) {
-      if (e.isFile() && e.name.endsWith(".d.ts")) out.push(join(dir, e.name));
-      else if (e.isDirectory() && depth < 8 && !e.name.startsWith(".")) visit(join(dir, e.name), depth + 1);
-    }
-  };
-  visit(join(ROOT, "node_modules"), 0);
-  return out;
+  return nodeModulesFiles(
+    8,
+    (name) => name.endsWith(".d.ts"),
+    () => true,
+  );
 }
 
 /** Sentences of the /** ... *\/ comments of .d.ts files (the prose before the first @tag). */
