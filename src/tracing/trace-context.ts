@@ -32,6 +32,18 @@ const HEX = Buffer.from("0123456789abcdef", "latin1");
 const TP = Buffer.from("00-00000000000000000000000000000000-0000000000000000-00", "latin1");
 const ZERO = 0x30;
 
+/** Writes `count` pooled random bytes as hex into TP from `at`; true when every byte was zero. */
+function hexFromPool(count: number, at: number): boolean {
+  let zeros = true;
+  for (let i = 0; i < count; i++, at += 2) {
+    const b = pool[used++];
+    if (b !== 0) zeros = false;
+    TP[at] = HEX[b >> 4];
+    TP[at + 1] = HEX[b & 15];
+  }
+  return zeros;
+}
+
 /**
  * A new traceparent (version 00) for a new span: a new span id, and the trace id of `sameTraceAs`
  * (a valid traceparent) or a new one. Written into a buffer and read out as one flat string:
@@ -45,28 +57,12 @@ export function newTraceparent(sampled: boolean, sameTraceAs?: string): string {
       randomFillSync(pool);
       used = 0;
     }
-    let at = 3;
-    let zeros = true;
     if (sameTraceAs === undefined) {
-      for (let i = 0; i < 16; i++, at += 2) {
-        const b = pool[used++];
-        if (b !== 0) zeros = false;
-        TP[at] = HEX[b >> 4];
-        TP[at + 1] = HEX[b & 15];
-      }
-      if (zeros) continue;
+      if (hexFromPool(16, 3)) continue; // an all-zero trace id is invalid
     } else {
-      for (; at < 35; at++) TP[at] = sameTraceAs.charCodeAt(at);
+      for (let at = 3; at < 35; at++) TP[at] = sameTraceAs.charCodeAt(at);
     }
-    at = 36;
-    zeros = true;
-    for (let i = 0; i < 8; i++, at += 2) {
-      const b = pool[used++];
-      if (b !== 0) zeros = false;
-      TP[at] = HEX[b >> 4];
-      TP[at + 1] = HEX[b & 15];
-    }
-    if (zeros) continue;
+    if (hexFromPool(8, 36)) continue; // so is an all-zero span id
     TP[53] = ZERO;
     TP[54] = sampled ? ZERO + 1 : ZERO;
     return TP.toString("latin1", 0, 55);
