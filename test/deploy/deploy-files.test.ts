@@ -8,11 +8,11 @@
  * The checker is built once into ~/.cache/bkg/go-bin (Go modules from the module proxy, about a
  * minute the first time, seconds after).
  */
-import { spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 import t from "tap";
+import { runCommand } from "../helpers/command.js";
 import { ROOT } from "../helpers/daemon.js";
 
 t.setTimeout(10 * 60_000);
@@ -21,16 +21,7 @@ const DEPLOY = join(ROOT, "deploy");
 const BIN_DIR = join(process.env.BKG_TEST_CACHE ?? join(homedir(), ".cache", "bkg"), "go-bin");
 const CHECKER = join(BIN_DIR, "bkg-deploy-check");
 
-function run(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<{ code: number | null; out: string }> {
-  return new Promise((resolve) => {
-    const p = spawn(cmd, args, { cwd: opts.cwd ?? ROOT, env: { ...process.env, ...opts.env } });
-    let out = "";
-    p.stdout.on("data", (d) => (out += d));
-    p.stderr.on("data", (d) => (out += d));
-    p.on("error", (e) => resolve({ code: -1, out: `${cmd} could not start: ${e.message}` }));
-    p.on("close", (code) => resolve({ code, out }));
-  });
-}
+const run = (cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}) => runCommand(cmd, args, { cwd: opts.cwd ?? ROOT, env: opts.env });
 
 const scratch = mkdtempSync(join(tmpdir(), "bkg-deploy-"));
 t.teardown(() => rmSync(scratch, { recursive: true, force: true }));

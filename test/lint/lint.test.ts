@@ -8,12 +8,12 @@
  * Each gate is also shown failing once, on a file written to break it, so a gate that silently
  * checks nothing fails here.
  */
-import { spawn } from "node:child_process";
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import t from "tap";
 import { cargoTestBuildEnv } from "../helpers/cargo.js";
+import { runCommand } from "../helpers/command.js";
 import { ROOT } from "../helpers/daemon.js";
 
 t.setTimeout(10 * 60_000);
@@ -22,16 +22,7 @@ const BIOME = join(ROOT, "node_modules", ".bin", "biome");
 const PYTHON_PROJECTS = ["plugin-sdk/python", "plugins/repoagent"];
 const RUST_CRATES = ["plugin-sdk/rust", "plugins/candle", "plugins/rustyface"];
 
-function run(cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; out: string }> {
-  return new Promise((resolve) => {
-    const p = spawn(cmd, args, { cwd, env: { ...process.env, NO_COLOR: "1", CARGO_TERM_COLOR: "never", ...env } });
-    let out = "";
-    p.stdout.on("data", (d) => (out += d));
-    p.stderr.on("data", (d) => (out += d));
-    p.on("error", (e) => resolve({ code: -1, out: `${cmd} could not start: ${e.message}` }));
-    p.on("close", (code) => resolve({ code, out }));
-  });
-}
+const run = (cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = {}) => runCommand(cmd, args, { cwd, env });
 
 t.test("TypeScript: biome ci (lint and format) is clean", async (t) => {
   const r = await run(BIOME, ["ci", "--max-diagnostics=50", "."], ROOT);
