@@ -116,14 +116,16 @@ t.test("a broken source at the first start: build-failed, calls refused with the
 t.test("a build that hangs is killed with its process group at its timeout", async (t) => {
   const d = await startTestDaemon({});
   t.teardown(() => d.stop());
-  const g = greeter(d, "hangs", "HANG", { timeoutMs: 1500 });
+  // The timeout must leave the build's Node time to start, write its pid and print (over 1.5 s
+  // once under CI's load, when the build was killed before it had printed anything).
+  const g = greeter(d, "hangs", "HANG", { timeoutMs: 6000 });
   d.writeManifest("hangs", g.manifest);
   await d.waitState("hangs", "building", 30_000);
   await d.waitState("hangs", "build-failed", 30_000);
   const info = (await d.client.plugins.info("hangs")) as PluginInfo;
   t.match(
     info.reason,
-    /build timed out after 1500 ms and was killed with its process group .*raise build\.timeoutMs if it is only slow; its last output: Blocking waiting for file lock on build directory/,
+    /build timed out after 6000 ms and was killed with its process group .*raise build\.timeoutMs if it is only slow; its last output: Blocking waiting for file lock on build directory/,
   );
   const child = Number(readFileSync(join(g.dir, "hang.pid"), "utf8"));
   await d.waitFor(() => !running(child), "the build's child process to be gone", 5_000);
