@@ -81,10 +81,12 @@ async function downloadArchive(ctx: FetchContext, url: string, filename: string,
 export async function copyWithHash(from: string, dest: string, signal?: AbortSignal): Promise<Extracted> {
   const hash = createHash("sha256");
   let size = 0;
-  const input = createReadStream(from);
   const fh = await open(dest, "w", 0o600).catch((e) => {
     throw fsError(e, dest);
   });
+  // Made only now, right before the loop that listens to it: a stream made before the await
+  // above could fail to open (ENOENT) while nothing listened, an uncaught exception.
+  const input = createReadStream(from);
   try {
     for await (const chunk of input as AsyncIterable<Buffer>) {
       if (signal?.aborted) throw new ModelError("Cancelled", `copying ${from} cancelled`);
