@@ -38,12 +38,20 @@ export class PromptTokens {
 
   /**
    * Counts on a timer: node-llama-cpp dispatches the next decode with setImmediate, which runs
-   * first, so the tokenizing happens on this thread while llama.cpp decodes on its own.
+   * first, so the tokenizing happens on this thread while llama.cpp decodes on its own. A call
+   * that ended meanwhile (cancelled, failed) needs no count: a failure here is dropped, and an
+   * answer that needs the count takes it with exact().
    */
   countSoon(): void {
     if (this.count !== undefined || this.scheduled) return;
     this.scheduled = true;
-    setTimeout(() => this.exact(), 0);
+    setTimeout(() => {
+      try {
+        this.exact();
+      } catch {
+        /* the call is over, or exact() will say why */
+      }
+    }, 0);
   }
 }
 

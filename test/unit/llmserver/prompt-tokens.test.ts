@@ -63,3 +63,20 @@ t.test("a tokenizer that normalises (T5's) gives no bound: the prompt is always 
   const model = { fileInfo: { metadata: { tokenizer: { ggml: { model: "t5" } } } }, tokenizer: {} };
   t.equal(new PromptTokens({ values: ["x"], tokenize: () => [1] } as never, model as never).bound, Number.POSITIVE_INFINITY);
 });
+
+t.test("countSoon on a call that is over: a failing count on the timer is dropped, not thrown", async (t) => {
+  let calls = 0;
+  const text = {
+    values: ["x"],
+    tokenize: () => {
+      calls++;
+      throw new Error("the model was unloaded");
+    },
+  };
+  const model = { fileInfo: { metadata: { tokenizer: { ggml: { model: "llama" } } } }, tokenizer: {} };
+  const prompt = new PromptTokens(text as never, model as never);
+  prompt.countSoon();
+  await new Promise((r) => setTimeout(r, 5));
+  t.equal(calls, 1, "the timer tried, and nothing was thrown");
+  t.throws(() => prompt.exact(), /unloaded/, "exact() still says why");
+});
