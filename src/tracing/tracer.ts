@@ -17,8 +17,6 @@ export interface SpanSink {
   onEnd(span: Span): void;
 }
 
-const MAX_INTERNED = 10_000;
-
 export class Tracer {
   readonly buffer: TraceBuffer;
   /** Set when telemetry.otlp names a collector. */
@@ -26,7 +24,6 @@ export class Tracer {
   /** Spans recorded since the start. */
   recorded = 0;
   private readonly ratio: number;
-  private readonly interned = new Map<string, string>();
 
   constructor(
     settings: Pick<TracingSettings, "sampleRatio" | "bufferTraces" | "spansPerTrace">,
@@ -47,22 +44,10 @@ export class Tracer {
     if (validTraceparent(incoming)) {
       // Parent-based: the caller decided. Its unsampled context goes on as it came.
       if (!sampledFlag(incoming)) return incoming;
-      return new Span(newTraceparent(true, incoming), incoming.slice(36, 52), this.intern(name), this.intern(caller), this.node);
+      return new Span(newTraceparent(true, incoming), incoming.slice(36, 52), name, caller, this.node);
     }
     if (this.ratio < 1 && !(this.random() < this.ratio)) return newTraceparent(false);
-    return new Span(newTraceparent(true), undefined, this.intern(name), this.intern(caller), this.node);
-  }
-
-  /**
-   * One copy of each method name and caller for all the spans that name it: a call's own strings
-   * (parsed from its request) would otherwise each wait in the buffer. Bounded: past
-   * MAX_INTERNED names, a name is kept as it came.
-   */
-  private intern(s: string): string {
-    const known = this.interned.get(s);
-    if (known !== undefined) return known;
-    if (this.interned.size < MAX_INTERNED) this.interned.set(s, s);
-    return s;
+    return new Span(newTraceparent(true), undefined, name, caller, this.node);
   }
 
   /** Ends a sampled call's span with its wire code (0 on success). Exactly once per span. */
