@@ -42,8 +42,8 @@ export function outcomeOf(code: number): SpanOutcome {
  * the OTLP exporter (when configured) reads it once ended.
  */
 export class Span {
-  /** Epoch ms, fractional (performance.timeOrigin + performance.now()). */
-  readonly startTime: number;
+  /** Epoch ms, fractional (performance.timeOrigin + performance.now()); earlier for a reserved span. */
+  startTime: number;
   durationMs = 0;
   queueWaitMs = 0;
   instance?: string;

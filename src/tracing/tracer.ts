@@ -12,6 +12,14 @@ import { TraceBuffer } from "./trace-buffer.js";
 import { sampledFlag, validTraceparent } from "@bkg/protocol";
 import { newTraceparent } from "./trace-context.js";
 
+/** A call's span context reserved before the call is routed (Tracer.reserve). */
+export interface OwnSpan {
+  /** What the call's plugin will receive: the call's trace, its span as the parent. */
+  traceparent: string;
+  /** Epoch ms, fractional: when the call's span starts. */
+  startTime: number;
+}
+
 /** Receives every finished sampled span (the OTLP exporter). Synchronous, cheap, never throws. */
 export interface SpanSink {
   onEnd(span: Span): void;
@@ -38,9 +46,16 @@ export class Tracer {
   /**
    * Starts a call's trace. `incoming` is the caller's traceparent (any value: a malformed or
    * oversized one is ignored and a new trace starts). Returns a Span when the call is sampled,
-   * else the traceparent to pass on.
+   * else the traceparent to pass on. `own`: the call's span context, reserved by `reserve`
+   * before the call was routed (its sampling decided then).
    */
-  begin(incoming: string | undefined, name: string, caller: string): Span | string {
+  begin(incoming: string | undefined, name: string, caller: string, own?: OwnSpan): Span | string {
+    if (own !== undefined) {
+      if (!sampledFlag(own.traceparent)) return own.traceparent;
+      const span = new Span(own.traceparent, validTraceparent(incoming) ? incoming.slice(36, 52) : undefined, name, caller, this.node);
+      span.startTime = own.startTime;
+      return span;
+    }
     if (validTraceparent(incoming)) {
       // Parent-based: the caller decided. Its unsampled context goes on as it came.
       if (!sampledFlag(incoming)) return incoming;
@@ -48,6 +63,19 @@ export class Tracer {
     }
     if (this.ratio < 1 && !(this.random() < this.ratio)) return newTraceparent(false);
     return new Span(newTraceparent(true), undefined, name, caller, this.node);
+  }
+
+  /**
+   * A call's span context made before it is routed, for work the daemon does on the call's
+   * behalf first (checking its credential with the auth plugin): that work passes
+   * `own.traceparent` on and becomes a child of the call's span, which starts now. Sampling is
+   * decided here as `begin` would; hand the result to `begin` (RouteOptions.ownSpan).
+   */
+  reserve(incoming: string | undefined): OwnSpan {
+    let traceparent: string;
+    if (validTraceparent(incoming)) traceparent = sampledFlag(incoming) ? newTraceparent(true, incoming) : incoming;
+    else traceparent = newTraceparent(!(this.ratio < 1) || this.random() < this.ratio);
+    return { traceparent, startTime: performance.timeOrigin + performance.now() };
   }
 
   /** Ends a sampled call's span with its wire code (0 on success). Exactly once per span. */
