@@ -59,14 +59,17 @@ export class SpanColumns {
     this.next = new Int32Array(this.capacity);
   }
 
-  /** A free slot. The caller keeps at most maxSpans at a time, so one always exists. */
+  /**
+   * A free slot, or NONE when the columns cannot grow (memory refused a huge
+   * bufferTraces x spansPerTrace): the span is then counted as dropped, never a failed call.
+   */
   take(): number {
     const s = this.freeHead;
     if (s !== NONE) {
       this.freeHead = this.next[s];
       return s;
     }
-    if (this.used === this.capacity) this.grow();
+    if (this.used === this.capacity && !this.grow()) return NONE;
     return this.used++;
   }
 
@@ -82,20 +85,30 @@ export class SpanColumns {
     return this.idText.toString("latin1", at, at + 16);
   }
 
-  private grow(): void {
+  private grow(): boolean {
     const n = Math.min(this.capacity * 2, this.maxSpans);
-    if (n <= this.capacity) throw new Error(`the trace buffer holds ${this.capacity} spans already, its limit`);
-    this.start = copied(this.start, new Float64Array(n));
-    this.duration = copied(this.duration, new Float64Array(n));
-    this.queueWait = copied(this.queueWait, new Float64Array(n));
-    this.ids = copied(this.ids, new Uint8Array(n * IDS));
-    this.idText = Buffer.from(this.ids.buffer, this.ids.byteOffset, this.ids.byteLength);
-    this.strs = copied(this.strs, new Int32Array(n * STRS));
-    this.code = copied(this.code, new Int32Array(n));
-    this.outcome = copied(this.outcome, new Uint8Array(n));
-    this.flags = copied(this.flags, new Uint8Array(n));
-    this.next = copied(this.next, new Int32Array(n));
-    this.capacity = n;
+    if (n <= this.capacity) return false;
+    try {
+      this.resize(n);
+      return true;
+    } catch {
+      return false; // a RangeError: no memory for columns that large
+    }
+  }
+
+  /** Every column made first, then swapped in: a failed allocation leaves the old ones whole. */
+  private resize(n: number): void {
+    const start = copied(this.start, new Float64Array(n));
+    const duration = copied(this.duration, new Float64Array(n));
+    const queueWait = copied(this.queueWait, new Float64Array(n));
+    const ids = copied(this.ids, new Uint8Array(n * IDS));
+    const strs = copied(this.strs, new Int32Array(n * STRS));
+    const code = copied(this.code, new Int32Array(n));
+    const outcome = copied(this.outcome, new Uint8Array(n));
+    const flags = copied(this.flags, new Uint8Array(n));
+    const next = copied(this.next, new Int32Array(n));
+    Object.assign(this, { start, duration, queueWait, ids, strs, code, outcome, flags, next, capacity: n });
+    this.idText = Buffer.from(ids.buffer, ids.byteOffset, ids.byteLength);
   }
 }
 

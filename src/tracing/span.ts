@@ -28,6 +28,14 @@ export interface SpanView {
   errorCode?: number;
 }
 
+/** performance.timeOrigin, read once: a getter that cost ~50 ns, twice per span. */
+const TIME_ORIGIN = performance.timeOrigin;
+
+/** Epoch ms, fractional, with performance.now()'s resolution. */
+export function epochNow(): number {
+  return TIME_ORIGIN + performance.now();
+}
+
 /** The outcome of a call that ended with wire code `code` (0: success). */
 export function outcomeOf(code: number): SpanOutcome {
   if (code === 0) return "ok";
@@ -42,7 +50,7 @@ export function outcomeOf(code: number): SpanOutcome {
  * the OTLP exporter (when configured) reads it once ended.
  */
 export class Span {
-  /** Epoch ms, fractional (performance.timeOrigin + performance.now()); earlier for a reserved span. */
+  /** Epoch ms, fractional (epochNow()); earlier for a reserved span. */
   startTime: number;
   durationMs = 0;
   queueWaitMs = 0;
@@ -62,7 +70,7 @@ export class Span {
     readonly caller: string,
     readonly node: string,
   ) {
-    this.startTime = performance.timeOrigin + performance.now();
+    this.startTime = epochNow();
   }
 
   get traceId(): string {

@@ -112,11 +112,9 @@ export class TraceBuffer {
       this.unlink(t);
       this.append(t);
     }
-    if (this.kept[t] >= this.spansPerTrace) {
-      this.dropped[t]++;
-      return;
-    }
-    this.write(this.spans.take(), span, t);
+    const slot = this.kept[t] < this.spansPerTrace ? this.spans.take() : NONE;
+    if (slot === NONE) this.dropped[t]++;
+    else this.write(slot, span, t);
   }
 
   get size(): number {

@@ -7,7 +7,7 @@
  * W3C spec allows a participant that records nothing).
  */
 import type { TracingSettings } from "../config/index.js";
-import { outcomeOf, Span } from "./span.js";
+import { epochNow, outcomeOf, Span } from "./span.js";
 import { TraceBuffer } from "./trace-buffer.js";
 import { sampledFlag, validTraceparent } from "@bkg/protocol";
 import { newTraceparent } from "./trace-context.js";
@@ -75,12 +75,12 @@ export class Tracer {
     let traceparent: string;
     if (validTraceparent(incoming)) traceparent = sampledFlag(incoming) ? newTraceparent(true, incoming) : incoming;
     else traceparent = newTraceparent(!(this.ratio < 1) || this.random() < this.ratio);
-    return { traceparent, startTime: performance.timeOrigin + performance.now() };
+    return { traceparent, startTime: epochNow() };
   }
 
   /** Ends a sampled call's span with its wire code (0 on success). Exactly once per span. */
   end(span: Span, code: number): void {
-    span.durationMs = performance.timeOrigin + performance.now() - span.startTime;
+    span.durationMs = epochNow() - span.startTime;
     span.outcome = outcomeOf(code);
     if (code !== 0) span.errorCode = code;
     this.recorded++;

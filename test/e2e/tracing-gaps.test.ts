@@ -84,6 +84,14 @@ t.test("traceresponse, ws: callers, and the auth plugin's call in the request's 
     t.match(named(await traceOf(tr[1]), "echo.reverse"), { spanId: tr[2], caller: "http:root" }, "the new trace holds the call (root token: no auth plugin call)");
   });
 
+  t.test("a call that fails answers traceresponse too", async (t) => {
+    const r = await asKey("POST", "/api/call/echo/fail", { body: { code: -33010 }, headers: { traceparent: sampled("f") } });
+    t.equal(r.status, 502, r.text);
+    const tr = TRACERESPONSE.exec(r.headers.get("traceresponse") ?? "")!;
+    t.ok(tr, `traceresponse: ${r.headers.get("traceresponse")}`);
+    t.match(named(await traceOf("f".repeat(32)), "echo.fail"), { spanId: tr[2], outcome: "error", errorCode: -33010 });
+  });
+
   t.test("an unsampled caller: traceresponse is its own context, passed on unchanged", async (t) => {
     const tp = `00-${"c".repeat(32)}-${PARENT}-00`;
     const r = await asKey("POST", "/api/call/echo/reverse", { body: { text: "abc" }, headers: { traceparent: tp } });

@@ -6,6 +6,7 @@
 import t from "tap";
 import { ErrorCodes } from "@bkg/protocol";
 import { Span, type SpanView, TraceBuffer, type TraceSummary, outcomeOf } from "../../../src/tracing/index.js";
+import { NONE, SpanColumns } from "../../../src/tracing/span-columns.js";
 
 /** A deterministic generator (mulberry32), so a failure can be replayed. */
 function rng(seed: number): () => number {
@@ -124,4 +125,14 @@ t.test("a trace id that is not 32 characters, or not here, is undefined", async 
   t.equal(buffer.get("4bf92f3577b34da6a3ce929d0e0e473"), undefined);
   t.equal(buffer.get("4bf92f3577b34da6a3ce929d0e0e4736"), undefined);
   t.same(buffer.list(10), []);
+});
+
+t.test("span columns: reused through the free list, doubled up to their limit, then NONE (a dropped span)", async (t) => {
+  const c = new SpanColumns(1, 3);
+  const slots = [c.take(), c.take(), c.take()];
+  t.same(slots, [0, 1, 2]);
+  t.equal(c.capacity, 3, "grew 1 -> 2 -> 3 (its limit)");
+  t.equal(c.take(), NONE, "past the limit: no slot, never a throw");
+  c.release(1);
+  t.equal(c.take(), 1, "a released slot is taken again");
 });
