@@ -4,8 +4,8 @@
  * first) and `spansPerTrace` spans in each (later spans are counted, not kept).
  *
  * Nothing in it is a JavaScript object per trace or span: traces live in typed arrays indexed by
- * slot (their ids, span lists and a least-recently-active list), found through an open-addressing
- * hash table of slot numbers; spans in SpanColumns; names in a StringTable. The JSON shapes
+ * slot (their span lists and a least-recently-active list), found through a TraceIndex; spans in
+ * SpanColumns; names in a StringTable. The JSON shapes
  * (TraceSummary, TraceView) are built only when asked. That keeps a recorded span from being
  * work for the garbage collector while it waits here, which was most of what it cost
  * (docs/benchmarks.md, tracing).
@@ -13,6 +13,7 @@
 import type { Span, SpanView } from "./span.js";
 import { CALLER, HAS_PARENT, IDS, INSTANCE, NAME, NODE, NONE, OUTCOMES, SpanColumns, STRS } from "./span-columns.js";
 import { StringTable } from "./string-table.js";
+import { TRACE_ID, TraceIndex } from "./trace-index.js";
 
 /** A trace in GET /api/traces. */
 export interface TraceSummary {
@@ -36,8 +37,6 @@ export interface TraceView {
   droppedSpans?: number;
 }
 
-/** A trace id: 32 hex characters, kept as their char codes. */
-const TRACE_ID = 32;
 /** Where the trace id and span id start in a version-00 traceparent. */
 const TP_TRACE_ID = 3;
 const TP_SPAN_ID = 36;
@@ -47,8 +46,7 @@ export class TraceBuffer {
   private readonly spans: SpanColumns;
   private readonly strings = new StringTable();
   // Per trace slot.
-  private readonly traceIds: Uint8Array;
-  private readonly hashes: Int32Array;
+  private readonly index: TraceIndex;
   private readonly first: Int32Array;
   private readonly last: Int32Array;
   private readonly kept: Int32Array;
@@ -62,11 +60,6 @@ export class TraceBuffer {
   /** Unused trace slots, a stack. */
   private readonly freeTraces: Int32Array;
   private freeTop: number;
-  /** Open addressing with linear probing: trace slots, NONE where empty; at most half full. */
-  private readonly table: Int32Array;
-  private readonly mask: number;
-  /** Hashes are seeded per daemon so that callers cannot choose trace ids that collide. */
-  private readonly seed = (Math.random() * 0x7fffffff) | 0;
 
   constructor(
     private readonly maxTraces: number,
@@ -74,8 +67,7 @@ export class TraceBuffer {
   ) {
     // Most traces hold a span or a few: room for one per trace first, doubled when needed.
     this.spans = new SpanColumns(maxTraces, maxTraces * spansPerTrace);
-    this.traceIds = new Uint8Array(maxTraces * TRACE_ID);
-    this.hashes = new Int32Array(maxTraces);
+    this.index = new TraceIndex(maxTraces);
     this.first = new Int32Array(maxTraces);
     this.last = new Int32Array(maxTraces);
     this.kept = new Int32Array(maxTraces);
@@ -84,24 +76,17 @@ export class TraceBuffer {
     this.next = new Int32Array(maxTraces);
     this.freeTraces = Int32Array.from({ length: maxTraces }, (_, i) => maxTraces - 1 - i);
     this.freeTop = maxTraces;
-    let size = 2;
-    while (size < maxTraces * 2) size *= 2;
-    this.table = new Int32Array(size).fill(NONE);
-    this.mask = size - 1;
   }
 
   /** Records a finished span (its fields are copied; the Span is not kept). O(1) but for eviction. */
   add(span: Span): void {
     const tp = span.traceparent;
-    const hash = this.hashOf(tp, TP_TRACE_ID);
-    let t = this.find(tp, TP_TRACE_ID, hash);
+    const hash = this.index.hashOf(tp, TP_TRACE_ID);
+    let t = this.index.find(tp, TP_TRACE_ID, hash);
     if (t === NONE) {
       if (this.count >= this.maxTraces) this.evict(this.head);
       t = this.freeTraces[--this.freeTop];
-      const at = t * TRACE_ID;
-      for (let i = 0; i < TRACE_ID; i++) this.traceIds[at + i] = tp.charCodeAt(TP_TRACE_ID + i);
-      this.hashes[t] = hash;
-      this.insert(t, hash);
+      this.index.insert(t, tp, TP_TRACE_ID, hash);
       this.first[t] = NONE;
       this.last[t] = NONE;
       this.kept[t] = 0;
@@ -131,7 +116,7 @@ export class TraceBuffer {
   /** One trace's spans in start order, or undefined when it is not (or no longer) here. */
   get(traceId: string): TraceView | undefined {
     if (traceId.length !== TRACE_ID) return undefined;
-    const t = this.find(traceId, 0, this.hashOf(traceId, 0));
+    const t = this.index.find(traceId, 0, this.index.hashOf(traceId, 0));
     if (t === NONE) return undefined;
     const spans = this.slotsOf(t)
       .sort((a, b) => this.spans.start[a] - this.spans.start[b])
@@ -216,17 +201,13 @@ export class TraceBuffer {
       if (isRoot && (root === NONE || c.start[s] < c.start[root])) root = s;
     }
     return {
-      traceId: this.traceIdOf(t),
+      traceId: this.index.idOf(t),
       root: root === NONE ? "" : this.strings.at(c.strs[root * STRS + NAME]),
       startedAt: round3(start),
       durationMs: round3(end - start),
       spanCount: this.kept[t] + this.dropped[t],
       error,
     };
-  }
-
-  private traceIdOf(t: number): string {
-    return Buffer.from(this.traceIds.buffer, this.traceIds.byteOffset + t * TRACE_ID, TRACE_ID).toString("latin1");
   }
 
   /** Frees trace slot `t` and its spans. */
@@ -242,7 +223,7 @@ export class TraceBuffer {
       c.release(s);
       s = after;
     }
-    this.remove(t);
+    this.index.remove(t);
     this.unlink(t);
     this.freeTraces[this.freeTop++] = t;
     this.count--;
@@ -263,49 +244,6 @@ export class TraceBuffer {
     else this.next[p] = n;
     if (n === NONE) this.tail = p;
     else this.prev[n] = p;
-  }
-
-  /** A seeded FNV-1a hash of the 32 characters of a trace id at `from` in `s`. */
-  private hashOf(s: string, from: number): number {
-    let h = 0x811c9dc5 ^ this.seed;
-    for (let i = from; i < from + TRACE_ID; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
-    return h;
-  }
-
-  private find(s: string, from: number, hash: number): number {
-    for (let i = hash & this.mask; ; i = (i + 1) & this.mask) {
-      const t = this.table[i];
-      if (t === NONE) return NONE;
-      if (this.hashes[t] === hash && this.sameId(t, s, from)) return t;
-    }
-  }
-
-  private sameId(t: number, s: string, from: number): boolean {
-    const at = t * TRACE_ID;
-    for (let i = 0; i < TRACE_ID; i++) if (this.traceIds[at + i] !== s.charCodeAt(from + i)) return false;
-    return true;
-  }
-
-  private insert(t: number, hash: number): void {
-    let i = hash & this.mask;
-    while (this.table[i] !== NONE) i = (i + 1) & this.mask;
-    this.table[i] = t;
-  }
-
-  /** Takes trace slot `t` out of the table, shifting later entries back (no tombstones). */
-  private remove(t: number): void {
-    const { table, mask } = this;
-    let i = this.hashes[t] & mask;
-    while (table[i] !== t) i = (i + 1) & mask;
-    for (let j = (i + 1) & mask; table[j] !== NONE; j = (j + 1) & mask) {
-      const home = this.hashes[table[j]] & mask;
-      // An entry may fill the hole when the hole lies on its probe path (from home to j).
-      if (((j - home) & mask) >= ((j - i) & mask)) {
-        table[i] = table[j];
-        i = j;
-      }
-    }
-    table[i] = NONE;
   }
 }
 
