@@ -26,7 +26,7 @@ export interface AuthenticatorDeps {
   settings: AuthSettings;
   dataDir: string;
   /** Routes a plugin call (the daemon's router). */
-  call(target: string, params: unknown, opts: { caller: string; timeoutMs: number }): Promise<unknown>;
+  call(target: string, params: unknown, opts: { caller: string; timeoutMs: number; traceparent?: string }): Promise<unknown>;
   bus: EventBus;
   logger: Logger;
   /** Counts each check's outcome (metrics). */
@@ -104,9 +104,13 @@ export class Authenticator {
     return () => this.revokedListeners.delete(fn);
   }
 
-  /** Who `credential` is; see the file comment for the contract. */
-  async authenticate(credential: string | undefined, key?: string): Promise<Principal> {
-    return this.cached(credential, key) ?? this.cache.shared((key ??= AuthCache.keyOf(credential!)), () => this.validate(credential!, key!));
+  /**
+   * Who `credential` is; see the file comment for the contract. `traceparent`: the trace of the
+   * request being authenticated (its reserved span, Tracer.reserve), which the auth plugin's call
+   * joins; requests that wait on the same check share the first one's call, in its trace.
+   */
+  async authenticate(credential: string | undefined, key?: string, traceparent?: string): Promise<Principal> {
+    return this.cached(credential, key) ?? this.cache.shared((key ??= AuthCache.keyOf(credential!)), () => this.validate(credential!, key!, traceparent));
   }
 
   /**
@@ -156,11 +160,11 @@ export class Authenticator {
   }
   private readonly keysByHolder = new WeakMap<object, { credential: string; key: string }>();
 
-  private async validate(credential: string, key: string): Promise<Principal> {
+  private async validate(credential: string, key: string, traceparent: string | undefined): Promise<Principal> {
     const generation = this.cache.generation;
     let answer: ValidateAnswer;
     try {
-      answer = (await this.deps.call(`${this.plugin}.auth.validate`, { credential }, { caller: "daemon:auth", timeoutMs: this.deps.settings.validateTimeoutMs })) as ValidateAnswer;
+      answer = (await this.deps.call(`${this.plugin}.auth.validate`, { credential }, { caller: "daemon:auth", timeoutMs: this.deps.settings.validateTimeoutMs, traceparent })) as ValidateAnswer;
     } catch (e) {
       const err = BkgError.from(e);
       if (err.code === ErrorCodes.InvalidParams) {

@@ -4,7 +4,7 @@
  */
 import { BkgError, CancelToken, DEFAULT_MAX_JSON_DEPTH, DeadlineTimers, ErrorCodes, exceedsDepth, permits, splitTarget, type BkgCallParams, type CallMeta } from "@bkg/protocol";
 import type { CallLink, PluginHost, Supervisor } from "../supervisor/index.js";
-import type { Span, Tracer } from "../tracing/index.js";
+import type { OwnSpan, Span, Tracer } from "../tracing/index.js";
 import { toProblems } from "../validation/schemas.js";
 import { deadlineMessage } from "./deadline-message.js";
 
@@ -27,6 +27,16 @@ export interface RouteOptions {
   onProgress?: (value: unknown) => void;
   /** The caller's W3C trace context; a malformed one is ignored (a new trace starts). */
   traceparent?: string;
+  /**
+   * This call's own span context, reserved (Tracer.reserve) before the call was routed so that
+   * work done on its behalf first (the credential check) joins its trace as a child.
+   */
+  ownSpan?: OwnSpan;
+  /**
+   * Told the trace context the call runs in (what the plugin receives) as soon as it is known,
+   * before the call is served: the HTTP gateways answer it in the traceresponse header.
+   */
+  onTrace?: (traceparent: string) => void;
   /** The call came from this cluster node: it is served here or fails, never forwarded again. */
   fromNode?: string;
   /** The semver range the caller requires of the target plugin (its manifest's `requires`). */
@@ -110,7 +120,8 @@ export class Router {
     // One span per call that reached a known plugin, on every surface and node (docs/tracing.md).
     const tracer = this.tracer;
     if (tracer === undefined) return this.run(target, t.method, host, remote, params, opts, opts.traceparent, undefined);
-    const trace = tracer.begin(opts.traceparent, target, opts.caller);
+    const trace = tracer.begin(opts.traceparent, target, opts.caller, opts.ownSpan);
+    opts.onTrace?.(typeof trace === "string" ? trace : trace.traceparent);
     if (typeof trace === "string") return this.run(target, t.method, host, remote, params, opts, trace, undefined);
     try {
       const result = await this.run(target, t.method, host, remote, params, opts, trace.traceparent, trace);

@@ -14,7 +14,15 @@ import { BkgError, CancelToken, ErrorCodes } from "@bkg/protocol";
 import { atExpiry, authorizeAction, authorizeCall, credentialFromMetadata, modelOf, onlyModelScoped, stampAuthCall, unauthenticated, type DaemonAction, type Principal } from "../auth/index.js";
 import type { GrpcTls } from "../config/index.js";
 import type { Topic } from "../events/index.js";
+import type { OwnSpan } from "../tracing/index.js";
+import { traceOfRequest } from "./http-call-common.js";
 import type { SurfaceDeps } from "./surface-deps.js";
+
+/** W3C trace context in the metadata, as gRPC's OpenTelemetry instrumentation sends it. */
+function traceparentOf(metadata: grpc.Metadata): string | undefined {
+  const tp = metadata.get("traceparent")[0];
+  return typeof tp === "string" ? tp : undefined;
+}
 
 export const PROTO_FILE = fileURLToPath(new URL("../../schemas/bkg.proto", import.meta.url));
 /** Options both the server and clients should load the proto with (camelCase fields, longs as numbers). */
@@ -94,9 +102,16 @@ export class GrpcServer {
     const guard = async (call: grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerWritableStream<unknown, unknown>, rpc: string) => {
       const credential = credentialFromMetadata((k) => call.metadata.get(k));
       const ip = /^ipv[46]:(.*):\d+$/.exec(call.getPeer())?.[1] ?? call.getPeer();
-      let principal: Principal;
+      let principal: Principal | undefined;
+      let ownSpan: OwnSpan | undefined;
       try {
-        principal = auth.cached(credential) ?? (await auth.authenticate(credential));
+        principal = auth.cached(credential);
+        if (principal === undefined) {
+          // Only the auth plugin can tell: its call joins the RPC's trace (a call's span is reserved).
+          const trace: ReturnType<typeof traceOfRequest> = rpc === "Watch" ? {} : traceOfRequest(ctx.tracer, traceparentOf(call.metadata));
+          ownSpan = trace.ownSpan;
+          principal = await auth.authenticate(credential, undefined, trace.traceparent);
+        }
       } catch (e) {
         throw limiter.take(`ip:${ip}`) ?? e;
       }
@@ -104,7 +119,7 @@ export class GrpcServer {
       if (limited) throw limited;
       const t0 = performance.now();
       const done = (status: string) => log.info({ rpc, cred: principal.id, ip, status, ms: Math.round((performance.now() - t0) * 10) / 10 }, `grpc ${rpc} ${status}`);
-      return { principal, credential, done };
+      return { principal, credential, done, ownSpan };
     };
 
     /** Taken before the first await: a client that cancels while it is authenticated is not missed. */
@@ -115,7 +130,7 @@ export class GrpcServer {
       return cancel;
     };
 
-    const callOptions = (call: grpc.ServerUnaryCall<CallRequest, unknown> | grpc.ServerWritableStream<CallRequest, unknown>, p: Principal, cancel: CancelToken) => {
+    const callOptions = (call: grpc.ServerUnaryCall<CallRequest, unknown> | grpc.ServerWritableStream<CallRequest, unknown>, p: Principal, cancel: CancelToken, ownSpan: OwnSpan | undefined) => {
       const req = call.request;
       // Model-scoped keys need the params' model: checked once they are parsed.
       const modelScoped = onlyModelScoped(p.scopes, req.method);
@@ -130,12 +145,10 @@ export class GrpcServer {
       }
       if (modelScoped) authorizeCall(p, req.method, auth.plugin, modelOf(params));
       const d = call.getDeadline();
-      // W3C trace context in the metadata, as gRPC's OpenTelemetry instrumentation sends it.
-      const tp = call.metadata.get("traceparent")[0];
       const deadline = d instanceof Date ? d.getTime() : Number.isFinite(d) ? Number(d) : undefined;
       return {
         params: stampAuthCall(p, req.method, params, auth.plugin),
-        opts: { caller: `grpc:${p.id}`, cancel, timeoutMs: req.timeoutMs || undefined, deadline: req.timeoutMs ? undefined : deadline, traceparent: typeof tp === "string" ? tp : undefined },
+        opts: { caller: `grpc:${p.id}`, cancel, timeoutMs: req.timeoutMs || undefined, deadline: req.timeoutMs ? undefined : deadline, traceparent: traceparentOf(call.metadata), ownSpan },
       };
     };
 
@@ -145,7 +158,7 @@ export class GrpcServer {
         void (async () => {
           const g = await guard(call, "Call");
           try {
-            const { params, opts } = callOptions(call, g.principal, cancel);
+            const { params, opts } = callOptions(call, g.principal, cancel, g.ownSpan);
             const result = await ctx.router.call(call.request.method, params, opts);
             g.done("OK");
             cb(null, { resultJson: JSON.stringify(result ?? null) });
@@ -160,7 +173,7 @@ export class GrpcServer {
         void (async () => {
           const g = await guard(call, "CallStream");
           try {
-            const { params, opts } = callOptions(call, g.principal, cancel);
+            const { params, opts } = callOptions(call, g.principal, cancel, g.ownSpan);
             const result = await ctx.router.call(call.request.method, params, { ...opts, onProgress: (v) => call.write({ progressJson: JSON.stringify(v ?? null) }) });
             g.done("OK");
             call.write({ resultJson: JSON.stringify(result ?? null) });

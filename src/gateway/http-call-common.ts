@@ -6,6 +6,7 @@
 import type { IncomingHttpHeaders, ServerResponse } from "node:http";
 import { CancelToken, ErrorCodes } from "@bkg/protocol";
 import type { RouteOptions } from "../bus/index.js";
+import type { OwnSpan, Tracer } from "../tracing/index.js";
 import { HttpError } from "./http-errors.js";
 
 const kCancel = Symbol("bkg.callCancel");
@@ -18,14 +19,41 @@ function onResponseClose(this: CancellableResponse): void {
 /**
  * The route options of an HTTP call: caller, deadline, traceparent, and one cheap token per call
  * (no AbortController) that aborts when the response closes before it was written — the client
- * went away.
+ * went away. The call's trace context is answered in the `traceresponse` header (W3C Trace
+ * Context Level 2), so a client learns the trace id to look up. `ownSpan`: the call's span,
+ * reserved when the credential check called the auth plugin (traceOfRequest).
  */
-export function httpCallOptions(res: ServerResponse, principalId: string, timeoutMs: number | undefined, headers: IncomingHttpHeaders): RouteOptions {
+export function httpCallOptions(res: ServerResponse, principalId: string, timeoutMs: number | undefined, headers: IncomingHttpHeaders, ownSpan?: OwnSpan): RouteOptions {
   const cancel = new CancelToken();
   (res as CancellableResponse)[kCancel] = cancel;
   res.on("close", onResponseClose);
-  const traceparent = headers.traceparent;
-  return { caller: `http:${principalId}`, timeoutMs, cancel, traceparent: typeof traceparent === "string" ? traceparent : undefined };
+  return {
+    caller: `http:${principalId}`,
+    timeoutMs,
+    cancel,
+    traceparent: traceparentOf(headers),
+    ownSpan,
+    onTrace: (tp) => {
+      if (!res.headersSent) res.setHeader("traceresponse", tp);
+    },
+  };
+}
+
+/** The request's `traceparent` header (one value; any other shape is as good as none). */
+export function traceparentOf(headers: IncomingHttpHeaders): string | undefined {
+  const tp = headers.traceparent;
+  return typeof tp === "string" ? tp : undefined;
+}
+
+/**
+ * For a request whose credential only the auth plugin can check: its call's span, reserved now
+ * (undefined with tracing off), and the traceparent the auth plugin's call is made in, so that the
+ * check joins the request's trace as a child of its span.
+ */
+export function traceOfRequest(tracer: Tracer | undefined, incoming: string | undefined): { ownSpan?: OwnSpan; traceparent?: string } {
+  if (!tracer) return { traceparent: incoming };
+  const ownSpan = tracer.reserve(incoming);
+  return { ownSpan, traceparent: ownSpan.traceparent };
 }
 
 /**

@@ -20,8 +20,9 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { BkgError, ErrorCodes } from "@bkg/protocol";
 import { authorizeCall, credentialFromHeaders, modelOf, onlyModelScoped, stampAuthCall, type Principal } from "../auth/index.js";
 import { toHttpError, type HttpError } from "./http-errors.js";
+import type { OwnSpan } from "../tracing/index.js";
 import type { RateKey } from "./rate-limiter.js";
-import { httpCallOptions, nextBatch, parseJsonBody } from "./http-call-common.js";
+import { httpCallOptions, nextBatch, parseJsonBody, traceOfRequest, traceparentOf } from "./http-call-common.js";
 import type { SurfaceDeps } from "./surface-deps.js";
 
 /** /api/call/<plugin>/<method>, with an optional ?timeoutMs=<1..999999999>. Names as the registry allows them, plus dots in methods. */
@@ -71,6 +72,7 @@ export function fastCallHandler({ ctx, auth }: SurfaceDeps, h: FastCallHelpers):
     const path = timeoutMs === undefined ? req.url! : req.url!.slice(0, req.url!.indexOf("?"));
     res.setHeader("x-request-id", reqId);
     let principal: Principal | undefined;
+    let ownSpan: OwnSpan | undefined;
     let status = 200;
     let out: string;
     try {
@@ -79,7 +81,13 @@ export function fastCallHandler({ ctx, auth }: SurfaceDeps, h: FastCallHelpers):
       let authError: BkgError | undefined;
       try {
         const key = auth.cacheKeyFor(req.socket, credential);
-        principal = auth.cached(credential, key) ?? (await auth.authenticate(credential, key));
+        principal = auth.cached(credential, key);
+        if (principal === undefined) {
+          // Only the auth plugin can tell: its call joins this request's trace.
+          const trace = traceOfRequest(ctx.tracer, traceparentOf(req.headers));
+          ownSpan = trace.ownSpan;
+          principal = await auth.authenticate(credential, key, trace.traceparent);
+        }
       } catch (e) {
         authError = BkgError.from(e);
       }
@@ -95,7 +103,7 @@ export function fastCallHandler({ ctx, auth }: SurfaceDeps, h: FastCallHelpers):
       const body = hasBody ? await readJson(req) : {};
       if (modelScoped) authorizeCall(principal!, target, auth.plugin, modelOf(body));
       const params = stampAuthCall(principal!, target, body, auth.plugin);
-      const opts = httpCallOptions(res, principal!.id, timeoutMs, req.headers);
+      const opts = httpCallOptions(res, principal!.id, timeoutMs, req.headers, ownSpan);
       await nextBatch();
       const result = await ctx.router.call(target, params, opts);
       out = JSON.stringify({ result });

@@ -47,7 +47,7 @@ export function registerCallRoutes(app: FastifyInstance, { ctx, auth }: SurfaceD
       const p = principalOf(req);
       const target = `${req.params.plugin}.${req.params.method}`;
       if (onlyModelScoped(p.scopes, target)) authorizeCall(p, target, auth.plugin, modelOf(req.body));
-      const opts = httpCallOptions(reply.raw, p.id, req.query.timeoutMs, req.headers);
+      const opts = httpCallOptions(reply.raw, p.id, req.query.timeoutMs, req.headers, req.ownSpan ?? undefined);
       const params = stampAuthCall(p, target, req.body ?? {}, auth.plugin);
       await nextBatch();
       if (!/\btext\/event-stream\b/.test(req.headers.accept ?? "")) {

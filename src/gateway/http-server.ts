@@ -26,7 +26,7 @@ import cors from "@fastify/cors";
 import swagger from "@fastify/swagger";
 import { BkgError, ErrorCodes } from "@bkg/protocol";
 import { authorizeAction, authorizeCall, credentialFromHeaders, onlyModelScoped, type Principal } from "../auth/index.js";
-import { parseJsonBody } from "./http-call-common.js";
+import { parseJsonBody, traceOfRequest, traceparentOf } from "./http-call-common.js";
 import { ReloadingTls } from "./reloading-tls.js";
 import { HttpError, toHttpError } from "./http-errors.js";
 import { fastCallHandler } from "./http-fast-call.js";
@@ -121,6 +121,7 @@ export class HttpServer {
     app.decorateRequest("principal", null);
     app.decorateRequest("authError", null);
     app.decorateRequest("rateKey", "ip:");
+    app.decorateRequest("ownSpan", null);
 
     app.setErrorHandler((err, req, reply) => {
       const { status, body } = toHttpError(err, cfg.bodyLimit);
@@ -138,7 +139,7 @@ export class HttpServer {
       origin: cfg.cors.origins.length ? cfg.cors.origins : false,
       methods: ["GET", "POST", "DELETE"],
       allowedHeaders: ["authorization", "x-api-key", "content-type", "x-request-id", "traceparent", "last-event-id"],
-      exposedHeaders: ["x-request-id", "retry-after", "x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset"],
+      exposedHeaders: ["x-request-id", "traceresponse", "retry-after", "x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset"],
       maxAge: 600,
     });
 
@@ -171,7 +172,10 @@ export class HttpServer {
         return done(refused(req, reply, e));
       }
       if (principal) return done(accepted(req, reply, principal));
-      auth.authenticate(credential, key).then(
+      // Only the auth plugin can tell: its call joins this request's trace.
+      const trace = traceOfRequest(ctx.tracer, traceparentOf(req.headers));
+      req.ownSpan = trace.ownSpan ?? null;
+      auth.authenticate(credential, key, trace.traceparent).then(
         (p) => done(accepted(req, reply, p)),
         (e) => done(refused(req, reply, e)),
       );

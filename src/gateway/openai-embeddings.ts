@@ -42,7 +42,7 @@ export function embeddingsHandler(deps: SurfaceDeps, directory: ModelDirectory) 
     const format = body.encoding_format ?? "float";
     if (format !== "float" && format !== "base64") throw bad("encoding_format", `encoding_format must be "float" or "base64", got ${JSON.stringify(format)}`);
     const target = await routeModel(deps, directory, p, model, "embed");
-    const answer = (await deps.ctx.router.call(target, { input, model }, httpCallOptions(reply.raw, p.id, undefined, req.headers))) as EmbedAnswer;
+    const answer = (await deps.ctx.router.call(target, { input, model }, httpCallOptions(reply.raw, p.id, undefined, req.headers, req.ownSpan ?? undefined))) as EmbedAnswer;
     const data = (answer.data ?? []).map((d, i) => ({ object: "embedding" as const, index: d.index ?? i, embedding: format === "base64" ? base64Of(d.embedding ?? []) : (d.embedding ?? []) }));
     const dims = answer.data?.[0]?.embedding?.length;
     if (body.dimensions !== undefined && body.dimensions !== dims) throw bad("dimensions", `model "${model}" gives ${dims}-dimensional embeddings; leave dimensions out or set it to ${dims}`);

@@ -61,7 +61,7 @@ export function generationHandler(deps: SurfaceDeps, directory: ModelDirectory, 
     const model = body.model as string;
     const params = kind === "chat" ? chatParams(body) : completeParams(body);
     const target = await routeModel(deps, directory, p, model, kind);
-    const opts = httpCallOptions(reply.raw, p.id, undefined, req.headers);
+    const opts = httpCallOptions(reply.raw, p.id, undefined, req.headers, req.ownSpan ?? undefined);
     const id = newId(kind === "chat" ? "chatcmpl" : "cmpl");
     const created = nowSeconds();
 

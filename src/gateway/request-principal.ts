@@ -6,6 +6,7 @@
 import { BkgError, ErrorCodes } from "@bkg/protocol";
 import type { FastifyRequest } from "fastify";
 import type { DaemonAction, Principal } from "../auth/index.js";
+import type { OwnSpan } from "../tracing/index.js";
 import type { RateKey } from "./rate-limiter.js";
 
 declare module "fastify" {
@@ -19,6 +20,8 @@ declare module "fastify" {
     principal: Principal | null;
     authError: BkgError | null;
     rateKey: RateKey;
+    /** The call's span, reserved when the auth plugin checked the credential (its call is a child). */
+    ownSpan: OwnSpan | null;
   }
 }
 

@@ -10,6 +10,8 @@ import type { WebSocket } from "ws";
 import { BkgError, CancelToken, ErrorCodes } from "@bkg/protocol";
 import { atExpiry, authorizeAction, authorizeCall, modelOf, stampAuthCall, unauthenticated, type DaemonAction, type Principal } from "../auth/index.js";
 import type { BusEvent, Topic } from "../events/index.js";
+import type { OwnSpan } from "../tracing/index.js";
+import { traceOfRequest } from "./http-call-common.js";
 import { errorBody } from "./http-errors.js";
 import type { SurfaceDeps } from "./surface-deps.js";
 import { CLOSE, parseClientMessage, type ClientMessage, type WsTopic } from "./ws-messages.js";
@@ -77,10 +79,19 @@ export class WsSession {
     this.credentialKey = credential ? this.deps.auth.cacheKey(credential) : undefined;
   }
 
-  /** The session's principal now: from the authenticator's cache (no await) when it can, else asks. */
-  private async principalNow(): Promise<Principal> {
+  /**
+   * The session's principal now: from the authenticator's cache (no await) when it can, else asks.
+   * `trace`, for a call: when the auth plugin must be asked, its call joins the call's trace (the
+   * call's span is reserved into trace.ownSpan).
+   */
+  private async principalNow(trace?: { incoming: string | undefined; ownSpan?: OwnSpan }): Promise<Principal> {
     const { auth } = this.deps;
-    return auth.cached(this.credential, this.credentialKey) ?? (await auth.authenticate(this.credential, this.credentialKey));
+    const known = auth.cached(this.credential, this.credentialKey);
+    if (known) return known;
+    if (!trace) return await auth.authenticate(this.credential, this.credentialKey);
+    const t = traceOfRequest(this.deps.ctx.tracer, trace.incoming);
+    trace.ownSpan = t.ownSpan;
+    return await auth.authenticate(this.credential, this.credentialKey, t.traceparent);
   }
 
   private get log() {
@@ -183,16 +194,18 @@ export class WsSession {
     this.calls.set(m.id, cancel);
     try {
       // Re-checked on every call (a cache hit normally): revocation and expiry apply at once.
-      const p = await this.principalNow();
+      const trace: { incoming: string | undefined; ownSpan?: OwnSpan } = { incoming: m.traceparent };
+      const p = await this.principalNow(trace);
       this.principal = p;
       authorizeCall(p, m.method, this.deps.auth.plugin, modelOf(m.params));
       const limited = this.deps.limiter.take(`cred:${p.id}`);
       if (limited) throw limited;
       this.callCount++;
       const result = await this.deps.ctx.router.call(m.method, stampAuthCall(p, m.method, m.params ?? {}, this.deps.auth.plugin), {
-        caller: `http:${p.id}`,
+        caller: `ws:${p.id}`,
         timeoutMs: m.timeoutMs,
         traceparent: m.traceparent,
+        ownSpan: trace.ownSpan,
         cancel,
         onProgress: (value) => this.send({ type: "progress", id: m.id, payload: value }),
       });

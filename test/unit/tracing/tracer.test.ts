@@ -106,3 +106,20 @@ t.test("a trace summary: root, start, duration, error", async (t) => {
     "spans in start order",
   );
 });
+
+t.test("a reserved span: the work done first (the credential check) joins it as a child", async (t) => {
+  const tr = new Tracer(settings(1), "n");
+  const own = tr.reserve(`00-${TRACE}-${PARENT}-01`);
+  t.match(own.traceparent, new RegExp(`^00-${TRACE}-[0-9a-f]{16}-01$`), "the caller's trace, a new span id");
+  const check = tr.begin(own.traceparent, "apikeys.auth.validate", "daemon:auth") as Span;
+  const call = tr.begin(`00-${TRACE}-${PARENT}-01`, "echo.reverse", "http:k", own) as Span;
+  t.equal(call.traceparent, own.traceparent, "the call's span is the reserved one");
+  t.equal(call.parentSpanId, PARENT);
+  t.equal(call.startTime, own.startTime, "it starts when it was reserved");
+  t.equal(check.parentSpanId, call.spanId);
+  t.equal(tr.begin(undefined, "x.y", "cli", tr.reserve(`00-${TRACE}-${PARENT}-00`)), `00-${TRACE}-${PARENT}-00`, "an unsampled caller's context goes on");
+  const never = new Tracer(settings(0), "n");
+  const tp = never.reserve("garbage").traceparent;
+  t.match(tp, /^00-[0-9a-f]{32}-[0-9a-f]{16}-00$/, "sampleRatio decides a new trace's reservation");
+  t.equal(never.begin("garbage", "x.y", "cli", { traceparent: tp, startTime: 0 }), tp);
+});

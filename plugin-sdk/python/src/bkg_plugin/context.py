@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import threading
 import time
 from collections.abc import Mapping
@@ -155,7 +156,11 @@ class Context(LifecycleContext):
         self.progress_token: Any = self.meta.get("progressToken")
         t = self.meta.get("traceparent")
         self.traceparent: str | None = t if isinstance(t, str) else None
-        self.trace: Trace | None = parse_traceparent(t)
+
+    @functools.cached_property
+    def trace(self) -> Trace | None:
+        """This call's trace, parsed from ``traceparent`` on first use (most handlers never look)."""
+        return parse_traceparent(self.traceparent)
 
     # -- cancellation -------------------------------------------------------------------------
     @property
