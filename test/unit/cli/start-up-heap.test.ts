@@ -9,12 +9,12 @@ import t from "tap";
 
 const MODULE = fileURLToPath(new URL("../../../dist/cli/start-up-heap.js", import.meta.url));
 
-/** Runs a burst (40 MiB of small objects kept alive) and reports the young generation's size before and after. */
+/** Runs a burst (~15 MiB of small objects kept alive) and reports the young generation's size before and after. */
 const SCRIPT = `
 import { getHeapSpaceStatistics } from "node:v8";
 const { startUpHeapSettings } = await import(${JSON.stringify(MODULE)});
 const newSpace = () => getHeapSpaceStatistics().find((s) => s.space_name === "new_space").space_size;
-const burst = () => { const kept = []; for (let i = 0; i < 400_000; i++) kept.push({ i, s: "x" + i, a: [i, i] }); return kept; };
+const burst = () => { const kept = []; for (let i = 0; i < 150_000; i++) kept.push({ i, s: "x" + i, a: [i, i] }); return kept; };
 const keep = [];
 const end = startUpHeapSettings();
 const initial = newSpace();
