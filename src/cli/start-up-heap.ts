@@ -11,7 +11,9 @@
  * Both are back to V8's defaults once the daemon has started, so a daemon under load grows its
  * young generation and optimises as before (a small young generation under load means a
  * scavenge every megabyte: more CPU per call). Measured (docs/benchmarks.md, issue 19): idle RSS
- * with 10 plugins 67.7 -> 62.3 MiB; CPU per call under load and CPU until ready unchanged.
+ * with 10 plugins 67.7 -> 62.3 MiB; CPU per call under load unchanged; CPU until 10 plugins are
+ * ready ~5% more (wall time to ready unchanged). `--max-opt=0` for the start-up was worth 2.7 MiB
+ * more but is not used: restored, V8 did not optimise the functions afterwards (2x CPU per call).
  *
  * V8 reads both flags when it decides (each growth, each collection), so setting them at run time
  * through v8.setFlagsFromString takes effect, unlike `--max-semi-space-size`, which is read once
