@@ -7,6 +7,7 @@
  *  2. What does dynamic batching buy? 16 concurrent callers with one sentence per call, with
  *     batching (maxBatch 64, maxWaitMs 4) against one-by-one (maxBatch 1). Target: at least 2x.
  */
+import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { OnnxEmbedder } from "@bkg/plugin-embeddings/dist/onnx-embedder.js";
 import { TextTokenizer } from "@bkg/plugin-embeddings/dist/tokenize.js";
@@ -15,7 +16,7 @@ import { benchSentences, findMinilmModelsDir, minilmFiles, MINILM } from "./lib/
 import { ROOT } from "./lib/paths.js";
 import { cpuMicros } from "./lib/procs.js";
 import { unavailable, type BenchContext, type Row, type Scenario, type TargetCheck } from "./lib/scenario.js";
-import { ratio, summarize } from "./lib/stats.js";
+import { summarize } from "./lib/stats.js";
 
 const THREADS = Number(process.env.BKG_BENCH_EMBED_THREADS ?? 1);
 const BATCH = 64;
@@ -57,6 +58,46 @@ async function throughput(sentences: string[], inFlight: number, embedBatch: (ba
   return sentences.length / ((performance.now() - started) / 1000);
 }
 
+/**
+ * Wall time of one run per sentence over wall time of one run for all of them, with the plugin's
+ * own embedder in this process at `threads`: the ceiling of what merging calls can buy, without
+ * IPC or waiting. Median over `rounds` paired rounds (the order alternates).
+ */
+async function inProcessBatchingCeiling(files: { model: string }, tokenizer: TextTokenizer, sentences: string[], threads: number, rounds: number): Promise<number> {
+  const embedder = await OnnxEmbedder.load(files.model, { threads });
+  try {
+    const ids = sentences.map((s) => tokenizer.encode(s).ids);
+    const timed = async (fn: () => Promise<unknown>) => {
+      const t0 = performance.now();
+      await fn();
+      return performance.now() - t0;
+    };
+    const oneEach = () =>
+      timed(async () => {
+        for (const seq of ids) await embedder.embed([seq]);
+      });
+    const allInOne = () => timed(() => embedder.embed(ids));
+    await oneEach();
+    await allInOne();
+    const ratios: number[] = [];
+    for (let r = 0; r < rounds; r++) {
+      let each: number;
+      let all: number;
+      if (r % 2 === 0) {
+        each = await oneEach();
+        all = await allInOne();
+      } else {
+        all = await allInOne();
+        each = await oneEach();
+      }
+      ratios.push(each / all);
+    }
+    return summarize(ratios).median;
+  } finally {
+    await embedder.release();
+  }
+}
+
 export const scenario: Scenario = {
   name: "embeddings",
   title: "Embeddings plugin (issue 13)",
@@ -83,15 +124,27 @@ export const scenario: Scenario = {
       const viaBus = (batch: string[]) => d.client.call("embeddings.embed", { input: batch });
       const [pid] = await d.pluginPids("embeddings");
       await inProcess(sentences.slice(0, BATCH));
-      for (let r = 0; r < runs; r++) {
+      const runLocal = async () => {
         const cpu0 = process.cpuUsage();
         local.push(await throughput(sentences, 1, inProcess));
         const used = process.cpuUsage(cpu0);
         localCpu.push((used.user + used.system) / 1000 / sentences.length);
+      };
+      const runBus = async () => {
         const p0 = cpuMicros(pid);
         bus1.push(await throughput(sentences, 1, viaBus));
         pluginCpu.push((cpuMicros(pid) - p0) / 1000 / sentences.length);
         bus2.push(await throughput(sentences, 2, viaBus));
+      };
+      for (let r = 0; r < runs; r++) {
+        // Which subject goes first alternates, so a drift in the machine's load falls on both.
+        if (r % 2 === 0) {
+          await runLocal();
+          await runBus();
+        } else {
+          await runBus();
+          await runLocal();
+        }
         ctx.log(`embeddings: throughput run ${r + 1}/${runs}: in-process ${local[r].toFixed(0)}/s, bus ${bus1[r].toFixed(0)}/s, bus 2 in flight ${bus2[r].toFixed(0)}/s`);
       }
     });
@@ -102,21 +155,25 @@ export const scenario: Scenario = {
     const label = `${sentences.length} sentences, batch ${BATCH}, ${THREADS} thread`;
     const cpuCell = (xs: number[]) => ({ label: "CPU ms/sentence (process embedding)", summary: summarize(xs), digits: 2 });
     rows.push({ case: label, subject: "onnxruntime-node in-process", metrics: [{ label: "sentences/s", summary: l }, cpuCell(localCpu)] });
+    // Paired per run (the two subjects ran back to back): steadier than a ratio of medians.
+    const r1 = summarize(bus1.map((b, i) => b / local[i])).median;
+    const r2 = summarize(bus2.map((b, i) => b / local[i])).median;
     rows.push({
       case: label,
       subject: "embeddings.embed over the socket, 1 call in flight",
       metrics: [{ label: "sentences/s", summary: b1 }, cpuCell(pluginCpu)],
-      vs: `${ratio(b1, l).toFixed(2)}x in-process`,
+      vs: `${r1.toFixed(2)}x in-process`,
     });
-    rows.push({ case: label, subject: "embeddings.embed over the socket, 2 calls in flight", metrics: [{ label: "sentences/s", summary: b2 }], vs: `${ratio(b2, l).toFixed(2)}x in-process` });
-    const best = Math.max(ratio(b1, l), ratio(b2, l));
+    rows.push({ case: label, subject: "embeddings.embed over the socket, 2 calls in flight", metrics: [{ label: "sentences/s", summary: b2 }], vs: `${r2.toFixed(2)}x in-process` });
     targets.push({
       target: "embeddings through the bus at least 0.9x onnxruntime-node in-process (same model, threads, batch)",
-      met: best >= 0.9,
-      detail: `1 call in flight ${ratio(b1, l).toFixed(2)}x, 2 in flight ${ratio(b2, l).toFixed(2)}x (${b1.median.toFixed(0)} / ${b2.median.toFixed(0)} vs ${l.median.toFixed(0)} sentences/s)`,
+      met: Math.max(r1, r2) >= 0.9,
+      detail: `1 call in flight ${r1.toFixed(2)}x, 2 in flight ${r2.toFixed(2)}x (paired medians; ${b1.median.toFixed(0)} / ${b2.median.toFixed(0)} vs ${l.median.toFixed(0)} sentences/s)`,
     });
 
-    // 2. 16 single-sentence callers: dynamic batching against one-by-one.
+    // 2. 16 single-sentence callers: dynamic batching against one-by-one, at 1 thread and at
+    // every core. Beside them, the most batching can buy with this model on this machine: the
+    // same 16 sentences embedded in-process one run each against one run for all 16.
     const perCaller = ctx.quick ? 8 : 16;
     /** Sentences/s of 16 callers, and the plugin process's CPU ms per sentence in that time. */
     const callers = async (d: BenchDaemon): Promise<[number, number]> => {
@@ -131,44 +188,63 @@ export const scenario: Scenario = {
       const rate = (CALLERS * perCaller) / ((performance.now() - started) / 1000);
       return [rate, (cpuMicros(pid) - cpu0) / 1000 / (CALLERS * perCaller)];
     };
-    const batched: number[] = [];
-    const single: number[] = [];
-    const batchedCpu: number[] = [];
-    const singleCpu: number[] = [];
-    let mergedShare = NaN;
-    await withPlugin(modelsDir, {}, async (d) => {
-      for (let r = 0; r < runs; r++) {
-        const [rate, cpu] = await callers(d);
-        batched.push(rate);
-        batchedCpu.push(cpu);
-      }
-      const s = (await d.client.call<{ models: Record<string, { runs: number; items: number }> }>("embeddings.stats", {})).models[MINILM];
-      mergedShare = s.items / s.runs;
-    });
-    await withPlugin(modelsDir, { maxBatch: 1 }, async (d) => {
-      for (let r = 0; r < runs; r++) {
-        const [rate, cpu] = await callers(d);
-        single.push(rate);
-        singleCpu.push(cpu);
-      }
-    });
-    ctx.log(`embeddings: ${CALLERS} callers: batched ${batched.map((x) => x.toFixed(0)).join(", ")}, one-by-one ${single.map((x) => x.toFixed(0)).join(", ")}`);
-    const bs = summarize(batched);
-    const ss = summarize(single);
-    const caseLabel = `${CALLERS} concurrent callers, 1 sentence per call`;
+    const caseLabel = (threads: number) => `${CALLERS} concurrent callers, 1 sentence per call, ${threads} thread${threads === 1 ? "" : "s"}`;
     const cpuMetric = (xs: number[]) => ({ label: "plugin CPU ms/sentence", summary: summarize(xs), digits: 2 });
-    rows.push({
-      case: caseLabel,
-      subject: "dynamic batching (maxBatch 64, maxWaitMs 4)",
-      metrics: [{ label: "sentences/s", summary: bs }, cpuMetric(batchedCpu)],
-      vs: `${ratio(bs, ss).toFixed(2)}x one-by-one`,
-    });
-    rows.push({ case: caseLabel, subject: "one-by-one (maxBatch 1)", metrics: [{ label: "sentences/s", summary: ss }, cpuMetric(singleCpu)] });
-    targets.push({
-      target: "16 concurrent single-sentence callers: dynamic batching at least 2x one-by-one",
-      met: ratio(bs, ss) >= 2,
-      detail: `${ratio(bs, ss).toFixed(2)}x (${bs.median.toFixed(0)} vs ${ss.median.toFixed(0)} sentences/s); ${mergedShare.toFixed(1)} sentences per inference run on average`,
-    });
+    for (const threads of [...new Set([THREADS, availableParallelism()])]) {
+      const ceiling = await inProcessBatchingCeiling(files, tokenizer, sentences.slice(0, CALLERS), threads, ctx.quick ? 5 : 15);
+      const batched: number[] = [];
+      const single: number[] = [];
+      const batchedCpu: number[] = [];
+      const singleCpu: number[] = [];
+      let mergedShare = NaN;
+      // Both daemons up at once and the runs alternated, so a change in the machine's load
+      // falls on both subjects alike.
+      await withPlugin(modelsDir, { threads }, (batching) =>
+        withPlugin(modelsDir, { threads, maxBatch: 1 }, async (oneByOne) => {
+          for (let r = 0; r < runs; r++) {
+            for (const [d, rates, cpus] of r % 2 === 0
+              ? ([
+                  [batching, batched, batchedCpu],
+                  [oneByOne, single, singleCpu],
+                ] as const)
+              : ([
+                  [oneByOne, single, singleCpu],
+                  [batching, batched, batchedCpu],
+                ] as const)) {
+              const [rate, cpu] = await callers(d);
+              rates.push(rate);
+              cpus.push(cpu);
+            }
+          }
+          const s = (await batching.client.call<{ models: Record<string, { runs: number; items: number }> }>("embeddings.stats", {})).models[MINILM];
+          mergedShare = s.items / s.runs;
+        }),
+      );
+      ctx.log(
+        `embeddings: ${CALLERS} callers, ${threads} thread(s): batched ${batched.map((x) => x.toFixed(0)).join(", ")}, one-by-one ${single.map((x) => x.toFixed(0)).join(", ")}; in-process ceiling ${ceiling.toFixed(2)}x`,
+      );
+      const bs = summarize(batched);
+      const ss = summarize(single);
+      const paired = summarize(batched.map((b, i) => b / single[i]));
+      rows.push({
+        case: caseLabel(threads),
+        subject: "dynamic batching (maxBatch 64, maxWaitMs 4)",
+        metrics: [{ label: "sentences/s", summary: bs }, cpuMetric(batchedCpu)],
+        vs: `${paired.median.toFixed(2)}x one-by-one (paired runs ${paired.min.toFixed(2)}–${paired.max.toFixed(2)})`,
+      });
+      rows.push({ case: caseLabel(threads), subject: "one-by-one (maxBatch 1)", metrics: [{ label: "sentences/s", summary: ss }, cpuMetric(singleCpu)] });
+      rows.push({ case: caseLabel(threads), subject: "in-process: 16 sentences in one run vs one run each", metrics: [], vs: `${ceiling.toFixed(2)}x: the most batching can buy here` });
+      targets.push({
+        target: `16 concurrent single-sentence callers: dynamic batching at least 2x one-by-one (${threads} thread${threads === 1 ? "" : "s"})`,
+        met: paired.median >= 2,
+        detail: `${paired.median.toFixed(2)}x (paired median; ${bs.median.toFixed(0)} vs ${ss.median.toFixed(0)} sentences/s); ${mergedShare.toFixed(1)} sentences per inference run on average; in-process, without the bus, one run for 16 sentences is ${ceiling.toFixed(2)}x one run each`,
+      });
+      targets.push({
+        target: `(proposed) dynamic batching wins at least 0.9x what one run of 16 wins over 16 runs in-process (${threads} thread${threads === 1 ? "" : "s"})`,
+        met: paired.median >= 0.9 * ceiling,
+        detail: `${(paired.median / ceiling).toFixed(2)}x: batching ${paired.median.toFixed(2)}x one-by-one, in-process ceiling ${ceiling.toFixed(2)}x. With this model a run's fixed cost (~6 ms) is about what one sentence's tokens cost, so no batcher reaches 2x here`,
+      });
+    }
 
     return {
       available: true,
@@ -176,6 +252,7 @@ export const scenario: Scenario = {
       targets,
       notes: [
         `Model ${MINILM} (int8 ONNX, 384 dimensions) from ${modelsDir}; sentences are the retrieval set's documents (one or two sentences, ~20 tokens). ${runs} runs each, alternating.`,
+        "The model file stores its weights as int8 with a scale (Cast and Mul in the graph), which onnxruntime folds into fp32 weights at load: a run is fp32 matrix products, whose fixed cost (reading every weight once, ~5-6 ms of one core here) is what batching shares. The in-process row times the plugin's own OnnxEmbedder on the same 16 sentences: 16 runs of one against one run of 16 (median of paired rounds); no dynamic batcher can beat it.",
         "In-process: the plugin's own tokenizer and OnnxEmbedder classes called directly in the benchmark process (tokenize, one onnxruntime run per batch, mean pooling, normalisation), no JSON, no IPC.",
         "Over the socket: the bkg client calls embeddings.embed through the daemon, which forwards to the plugin process over stdio; each response carries 64 x 384 numbers as JSON.",
         "CPU ms/sentence counts only the process that embeds (the benchmark process in-process, the plugin process over the socket): it stays meaningful on a loaded machine where sentences/s does not, and shows what the plugin spends beyond inference (JSON, protocol).",

@@ -13,6 +13,8 @@
  *   --docs / --no-docs  force or skip regenerating docs/benchmarks.md
  *   --wait-idle[=S]   first wait (at most S seconds, default 600) for the 1-minute load
  *                     average to fall below half the cores, so the run starts on a calm machine
+ *   --docs-only       run nothing: regenerate docs/benchmarks.md from the saved results
+ *                     (after a merge that conflicted in its generated part)
  *   --list            list the scenarios and exit
  *   <name>...         only scenarios whose name contains one of these words
  */
@@ -52,12 +54,13 @@ interface Args {
   profile?: boolean;
   docs?: boolean;
   list: boolean;
+  docsOnly: boolean;
   waitIdleS?: number;
   filters: string[];
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { quick: false, list: false, filters: [] };
+  const a: Args = { quick: false, list: false, docsOnly: false, filters: [] };
   for (let i = 0; i < argv.length; i++) {
     const x = argv[i];
     if (x === "--quick") a.quick = true;
@@ -67,6 +70,7 @@ function parseArgs(argv: string[]): Args {
     else if (x === "--docs") a.docs = true;
     else if (x === "--no-docs") a.docs = false;
     else if (x === "--list") a.list = true;
+    else if (x === "--docs-only") a.docsOnly = true;
     else if (x === "--wait-idle") a.waitIdleS = 600;
     else if (x.startsWith("--wait-idle=")) a.waitIdleS = Math.min(1800, Number(x.slice(12)) || 0);
     else if (x.startsWith("-")) throw new Error(`unknown option ${x}; see the head of bench/run.ts`);
@@ -75,10 +79,28 @@ function parseArgs(argv: string[]): Args {
   return a;
 }
 
+/** Rebuilds the generated part of docs/benchmarks.md from the newest result of each scenario. */
+function regenerateDocs(runs: RunFile[]): void {
+  writeDocs(
+    DOCS_FILE,
+    markdown(
+      latestPerScenario(
+        runs,
+        SCENARIOS.map((s) => s.name),
+      ),
+    ),
+  );
+  process.stdout.write(`docs: ${DOCS_FILE}\n`);
+}
+
 async function main(): Promise<number> {
   const args = parseArgs(process.argv.slice(2));
   if (args.list) {
     for (const s of SCENARIOS) process.stdout.write(`${s.name.padEnd(16)} ${s.title}\n`);
+    return 0;
+  }
+  if (args.docsOnly) {
+    regenerateDocs(savedRuns(RESULTS_DIR));
     return 0;
   }
   // A word that is exactly a scenario's name picks that scenario alone ("embeddings" is also in candle's title).
@@ -124,17 +146,7 @@ async function main(): Promise<number> {
   process.stdout.write(`\nload average before ${machine.loadBefore.map((x) => x.toFixed(2)).join(" ")}, after ${machine.loadAfter.map((x) => x.toFixed(2)).join(" ")}\n`);
   process.stdout.write(`results: ${file}\ntook ${(run.durationMs / 1000).toFixed(1)} s\n`);
   if (args.docs ?? !args.quick) {
-    const runs = args.quick ? [...savedRuns(RESULTS_DIR), run] : savedRuns(RESULTS_DIR);
-    writeDocs(
-      DOCS_FILE,
-      markdown(
-        latestPerScenario(
-          runs,
-          SCENARIOS.map((s) => s.name),
-        ),
-      ),
-    );
-    process.stdout.write(`docs: ${DOCS_FILE}\n`);
+    regenerateDocs(args.quick ? [...savedRuns(RESULTS_DIR), run] : savedRuns(RESULTS_DIR));
   }
   return Object.values(run.scenarios).some((r) => r.error) ? 1 : 0;
 }

@@ -75,8 +75,12 @@ export function generationHandler(deps: SurfaceDeps, directory: ModelDirectory, 
     const sse = new SseWriter(reply);
     const chunk = (text: string, finish: string | null, usage?: Usage) =>
       kind === "chat" ? chatChunk(id, created, model, text === "" && finish ? {} : { content: text }, finish, usage) : textChunk(id, created, model, text, finish, usage);
+    // Opens the stream: chat's first chunk names the role (as OpenAI's does); a completion stream
+    // has no such chunk, so a comment line sends its headers.
     const open = () => {
-      if (kind === "chat" && !sse.opened) sse.data(chatChunk(id, created, model, { role: "assistant", content: "" }, null));
+      if (sse.opened) return;
+      if (kind === "chat") sse.data(chatChunk(id, created, model, { role: "assistant", content: "" }, null));
+      else sse.comment("ready");
     };
     // Tool calls go out whole, one delta each, as the plugin reports them complete; any the
     // answer has that were not streamed (a plugin that does not stream them) go out at the end.
@@ -88,10 +92,15 @@ export function generationHandler(deps: SurfaceDeps, directory: ModelDirectory, 
       toolCallsSent += calls.length;
     };
     opts.onProgress = (value) => {
+      // An empty {delta} is the plugin saying generation starts (llmserver sends one): the stream
+      // opens now, so the client has the response while the first token is decoded.
       open();
       const calls = kind === "chat" ? toolCallsOf(value) : [];
       if (calls.length) sendToolCalls(calls);
-      else sse.data(chunk(deltaOf(value), null));
+      else {
+        const text = deltaOf(value);
+        if (text) sse.data(chunk(text, null));
+      }
     };
     try {
       const answer = (await deps.ctx.router.call(target, params, opts)) as ChatAnswer & CompleteAnswer;

@@ -32,6 +32,11 @@ export class SseWriter {
     this.open().write(`data: ${JSON.stringify(value)}\n\n`);
   }
 
+  /** An SSE comment line (clients skip it): opens the stream without an event. */
+  comment(text: string): void {
+    this.open().write(`: ${text}\n\n`);
+  }
+
   /** Ends the stream; `done` writes OpenAI's `data: [DONE]` terminator first. */
   end(done: boolean): void {
     clearInterval(this.keepalive);

@@ -105,6 +105,14 @@ t.test("/v1 with the openai client", async (t) => {
     let text = "";
     for await (const c of s) text += c.choices[0]?.text ?? "";
     t.equal(text, r.choices[0].text);
+    const raw = await fetch(`${d.httpUrl}/v1/completions`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${full.key}`, "content-type": "application/json" },
+      body: JSON.stringify({ model: MODEL, prompt: "1, 2, 3, 4,", max_tokens: 3, temperature: 0, stream: true }),
+    });
+    const body = await raw.text();
+    t.ok(body.startsWith(": ready\n\ndata: {"), `opens with the comment line sent when generation starts: ${JSON.stringify(body.slice(0, 40))}`);
+    t.ok(body.endsWith("data: [DONE]\n\n"));
   });
 
   t.test("tools: the client's tool calls, plain and streamed, and the round trip with the tool's result", async (t) => {
@@ -257,6 +265,11 @@ t.test("/v1 with the openai client", async (t) => {
     t.equal(long.status, 400);
     t.match(long.json.error, { type: "invalid_request_error", code: "context_length_exceeded" });
     t.match(long.json.error.message, /\d+ over what the model's context of 512 tokens leaves/);
+
+    // Streamed, the same: the stream opens only once the plugin has taken the call.
+    const longStream = await v1("POST", "/v1/chat/completions", { body: { model: MODEL, messages: [{ role: "user", content: "word ".repeat(700) }], stream: true } });
+    t.equal(longStream.status, 400, "a streamed request the plugin refuses still gets its status");
+    t.match(longStream.json.error, { code: "context_length_exceeded" });
 
     const n2 = await v1("POST", "/v1/chat/completions", { body: { model: MODEL, messages: QUESTION, n: 2 } });
     t.match([n2.status, n2.json.error.param], [400, "n"]);

@@ -86,7 +86,12 @@ t.test("llmserver with SmolLM2 through the daemon", async (t) => {
   t.test("streaming delivers the same text as not streaming (temperature 0, a seed)", async (t) => {
     const chunks: string[] = [];
     const r = await c.call<ChatResult>("llmserver.chat", ask("What is the capital of France? Answer in one word."), { onProgress: (v) => chunks.push((v as { delta: string }).delta) });
-    t.ok(chunks.length >= 1, `${chunks.length} chunks`);
+    t.ok(chunks.length >= 2, `${chunks.length} chunks`);
+    t.equal(chunks[0], "", "the first progress is the start (an empty delta), before any text");
+    t.ok(
+      chunks.slice(1).every((c) => c !== ""),
+      "no other empty chunk",
+    );
     t.equal(chunks.join(""), reference.message.content, "the streamed chunks join to the answer");
     t.equal(r.message.content, reference.message.content, "the same answer as without streaming");
     t.same(r.usage, reference.usage);
@@ -176,6 +181,13 @@ t.test("llmserver with SmolLM2 through the daemon", async (t) => {
     t.match(e.data, { reason: "context_length_exceeded" });
   });
 
+  t.test("a prompt near the end of the context: max_tokens is cut to the room left", async (t) => {
+    // About 440 of the context's 512 tokens: its bound says it could reach the end, so it is counted first.
+    const r = await c.call<ChatResult>("llmserver.chat", ask(`Repeat: ${"hello ".repeat(430)}`, { max_tokens: 400 }));
+    t.ok(r.usage.prompt_tokens > 400 && r.usage.prompt_tokens < 500, JSON.stringify(r.usage));
+    t.ok(r.usage.total_tokens <= 512, `prompt + answer fit the context: ${JSON.stringify(r.usage)}`);
+  });
+
   t.test("bad input: an unknown model names the pull to run", async (t) => {
     const e = await errorOf(c.call("llmserver.chat", ask("Hi", { model: "no-such-model" })));
     t.equal(e.code, ErrorCodes.MethodNotFound);
@@ -209,7 +221,7 @@ t.test("llmserver with SmolLM2 through the daemon", async (t) => {
     t.ok(validateWeather(args), `${call.function.arguments} matches get_weather's parameters: ${JSON.stringify(validateWeather.errors)}`);
     t.match(args.city, /Paris/, "the model filled in the city from the question");
     t.ok(r.usage.completion_tokens > 0, `the call's tokens are counted: ${JSON.stringify(r.usage)}`);
-    t.same(streamed, [{ tool_calls: [{ index: 0, ...call }] }], "the call was streamed once, complete, as the answer has it");
+    t.same(streamed, [{ delta: "" }, { tool_calls: [{ index: 0, ...call }] }], "the start, then the call streamed once, complete, as the answer has it");
   });
 
   t.test('tools: tool_choice "required" calls one of the tools, with that tool\'s arguments', async (t) => {

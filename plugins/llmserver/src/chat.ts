@@ -8,7 +8,8 @@ import { BkgError, ErrorCodes, type Context } from "@bkg/plugin-sdk";
 import { LlamaChat, LlamaText, type ChatModelFunctions, type LLamaChatGenerateResponseOptions } from "node-llama-cpp";
 import { messagesSchema, toHistory, type ChatMessage, type ToolCall } from "./messages.js";
 import type { ModelPool } from "./model-pool.js";
-import { finishReason, generationOptions, grammarFor, samplingSchema, type FinishReason, type SamplingParams, type Usage } from "./sampling.js";
+import { PromptTokens } from "./prompt-tokens.js";
+import { announceStart, finishReason, generationOptions, grammarFor, samplingSchema, type FinishReason, type SamplingParams, type Usage } from "./sampling.js";
 import type { Settings } from "./settings.js";
 import { forcingChatWrapper, planTools, toolsSchema, toToolCall, type ToolParams } from "./tools.js";
 
@@ -53,8 +54,8 @@ export async function chat(pool: ModelPool, settings: Settings, p: ChatParams, c
   const session = new LlamaChat({ contextSequence: lease.sequence, chatWrapper, autoDisposeSequence: false });
   try {
     const { contextText } = chatWrapper.generateContextState({ chatHistory: history, availableFunctions: tools?.documented, documentFunctionParams: true });
-    const promptTokens = contextText.tokenize(lease.model.tokenizer).length;
-    const gen = generationOptions(p, settings.defaultMaxTokens, grammar, promptTokens, lease.contextSize, ctx);
+    const prompt = new PromptTokens(contextText, lease.model);
+    const gen = generationOptions(p, settings.defaultMaxTokens, grammar, prompt, lease.contextSize, ctx);
     // After tool results the model continues its own turn and tends to open with a line break:
     // the answer starts at its first visible character (streamed and returned alike).
     const afterToolResults = history.at(-1)?.type === "model" && (history.at(-1) as { response: unknown[] }).response.length > 0;
@@ -81,11 +82,13 @@ export async function chat(pool: ModelPool, settings: Settings, p: ChatParams, c
           },
         }
       : {};
+    announceStart(ctx);
     const res = await session.generateResponse(history, { ...gen.options, ...functionOptions } as LLamaChatGenerateResponseOptions<ChatModelFunctions>);
     const made = (res.functionCalls ?? []).map((call, i) => calls[i] ?? toToolCall(call));
     const text = afterToolResults ? res.response.trimStart() : res.response;
     const callTokens = (res.functionCalls ?? []).reduce((n, call) => n + LlamaText.fromJSON(call.raw).tokenize(lease.model.tokenizer, "trimLeadingSpace").length, 0);
     const completionTokens = gen.counted() + callTokens;
+    const promptTokens = prompt.exact();
     return {
       model: name,
       message: made.length ? { role: "assistant", content: text === "" ? null : text, tool_calls: made } : { role: "assistant", content: text },

@@ -2,7 +2,7 @@
 import type { Context } from "@bkg/plugin-sdk";
 import { LlamaCompletion } from "node-llama-cpp";
 import type { ModelPool } from "./model-pool.js";
-import { finishReason, generationOptions, grammarFor, samplingSchema, type FinishReason, type SamplingParams, type Usage } from "./sampling.js";
+import { announceStart, finishReason, generationOptions, grammarFor, samplingSchema, type FinishReason, type SamplingParams, type Usage } from "./sampling.js";
 import type { Settings } from "./settings.js";
 
 export interface CompleteParams extends SamplingParams {
@@ -30,7 +30,8 @@ export async function complete(pool: ModelPool, settings: Settings, p: CompleteP
   try {
     const input = lease.model.tokenize(p.prompt, false);
     const promptTokens = input.length;
-    const gen = generationOptions(p, settings.defaultMaxTokens, grammar, promptTokens, lease.contextSize, ctx);
+    const gen = generationOptions(p, settings.defaultMaxTokens, grammar, { bound: promptTokens, exact: () => promptTokens }, lease.contextSize, ctx);
+    announceStart(ctx);
     const res = await completion.generateCompletionWithMeta(input, gen.options);
     return {
       model: name,

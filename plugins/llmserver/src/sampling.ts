@@ -84,15 +84,28 @@ export function contextExceeded(promptTokens: number, contextSize: number): BkgE
   );
 }
 
+/** A prompt's token count: `exact()` when it matters, `bound` (at least the count) to tell when it does not. */
+export interface PromptCount {
+  bound: number;
+  exact(): number;
+  /** Counts when the thread is idle again (the answer's usage needs it; generation does not). */
+  countSoon?(): void;
+}
+
 /**
  * What chat and complete hand node-llama-cpp alike: the sampling options with max_tokens capped
  * to the room left in the context (refused when the prompt fills it), the grammar, the call's
- * signal, one $/progress per text chunk, and a count of generated tokens (`counted()`).
+ * signal, one $/progress per text chunk, and a count of generated tokens (`counted()`). The
+ * prompt is counted before generating only when its bound says it could come near the end of the
+ * context; otherwise after the first text chunk, off the way to the first token.
  */
-export function generationOptions(p: SamplingParams, defaultMaxTokens: number, grammar: LlamaGrammar | undefined, promptTokens: number, contextSize: number, ctx: Context) {
-  if (promptTokens >= contextSize) throw contextExceeded(promptTokens, contextSize);
+export function generationOptions(p: SamplingParams, defaultMaxTokens: number, grammar: LlamaGrammar | undefined, prompt: PromptCount, contextSize: number, ctx: Context) {
   const options = samplingOptions(p, defaultMaxTokens);
-  options.maxTokens = Math.min(options.maxTokens, contextSize - promptTokens);
+  if (prompt.bound + options.maxTokens > contextSize) {
+    const promptTokens = prompt.exact();
+    if (promptTokens >= contextSize) throw contextExceeded(promptTokens, contextSize);
+    options.maxTokens = Math.min(options.maxTokens, contextSize - promptTokens);
+  }
   let completionTokens = 0;
   return {
     counted: () => completionTokens,
@@ -102,8 +115,19 @@ export function generationOptions(p: SamplingParams, defaultMaxTokens: number, g
       signal: ctx.signal,
       onToken: (tokens: readonly unknown[]) => void (completionTokens += tokens.length),
       onTextChunk: (delta: string) => {
-        if (delta) ctx.progress({ delta });
+        if (!delta) return;
+        ctx.progress({ delta });
+        prompt.countSoon?.();
       },
     },
   };
+}
+
+/**
+ * Tells a streaming caller the call is accepted (model leased, prompt fits) and generation
+ * starts: an empty {delta}. The /v1 routes answer their headers on it, so the response is open
+ * at the client while the first token is decoded instead of after it.
+ */
+export function announceStart(ctx: Context): void {
+  ctx.progress({ delta: "" });
 }

@@ -78,3 +78,35 @@ t.test("a deadline beyond setTimeout's range waits instead of firing at once", a
   timers.delete(far);
   t.equal(timers.size, 0);
 });
+
+t.test("the timer kept armed while the set is empty still serves the next entries", async (t) => {
+  const timers = new DeadlineTimers();
+  const log: string[] = [];
+  const first = entry(Date.now() + 15, log, "first");
+  timers.add(first);
+  timers.delete(first); // empty: the timer stays armed for first's time, unref'd
+  const next = entry(Date.now() + 40, log, "next"); // later than the armed time: no new timer
+  timers.add(next);
+  const at = await next.expired;
+  t.ok(at >= next.at, "not before its deadline");
+  t.same(log, ["next"], "the removed entry never expired");
+  t.equal(timers.size, 0);
+});
+
+t.test("an emptied set keeps no process alive (the armed timer is unref'd)", async (t) => {
+  const { spawnSync } = await import("node:child_process");
+  const script = `
+    import { DeadlineTimers } from "@bkg/protocol";
+    const timers = new DeadlineTimers();
+    const d = { at: Date.now() + 60000, expire() { console.log("expired"); } };
+    timers.add(d);
+    timers.delete(d);
+    const later = { at: Date.now() + 60000, expire() {} };
+    timers.add(later);
+    timers.delete(later);
+    console.log("done");
+  `;
+  const r = spawnSync(process.execPath, ["--input-type=module", "-e", script], { cwd: process.cwd(), encoding: "utf8", timeout: 20_000 });
+  t.equal(r.status, 0, r.stderr);
+  t.equal(r.stdout.trim(), "done", "exited without waiting for the 60 s deadline (spawnSync gives up at 20 s), and nothing expired");
+});
