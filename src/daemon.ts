@@ -5,7 +5,7 @@
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Router } from "./bus/index.js";
-import { Cluster } from "./cluster/index.js";
+import type { Cluster } from "./cluster/index.js";
 import { ensurePrivateDir, type ResolvedConfig } from "./config/index.js";
 import { EventBus } from "./events/index.js";
 import { SocketServer, startControlSurface, type ControlSurface, type DaemonContext } from "./gateway/index.js";
@@ -83,6 +83,8 @@ export async function startDaemon(config: ResolvedConfig, options: DaemonOptions
   // An unreachable bus does not stop the start: local calls work, the link keeps trying.
   let cluster: Cluster | undefined;
   if (config.cluster) {
+    // Loaded only in cluster mode: the NATS client and its crypto are ~4 MiB of a lone daemon's RSS.
+    const { Cluster } = await import("./cluster/index.js");
     cluster = new Cluster(config.cluster, { nodeId: telemetry.nodeId, version: VERSION, router, supervisor, bus, logger });
     try {
       await cluster.start();

@@ -18,6 +18,11 @@ function words(argv: string[]): string[] {
   return out;
 }
 
+/** The first command word of argv (`daemon` in `bkg --config x daemon start`), if any. */
+export function commandWord(argv: string[]): string | undefined {
+  return words(argv)[0];
+}
+
 /** A "did you mean" line for argv, or undefined when argv is not a known mix-up. */
 export function didYouMean(argv: string[]): string | undefined {
   const [first, second] = words(argv);

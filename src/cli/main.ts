@@ -1,22 +1,10 @@
 /** bin/bkg: parses argv and runs one command. Every failure ends in one clear line and an exit code. */
 import { Command, CommanderError } from "commander";
 import { VERSION } from "../version.js";
-import { registerCallCommand } from "./call-command.js";
-import { registerAuthCommands } from "./auth-commands.js";
+import { registrarsFor } from "./command-registrars.js";
 import type { GlobalOptions } from "./connect-daemon.js";
-import { registerDaemonCommands } from "./daemon-commands.js";
+import { commandWord, didYouMean } from "./did-you-mean.js";
 import { CliExit, EXIT } from "./output.js";
-import { registerPluginCommands } from "./plugin-commands.js";
-import { registerPluginNewCommand } from "./plugin-new-command.js";
-import { registerDevCommand } from "./dev-command.js";
-import { registerStatusCommand } from "./status-command.js";
-import { registerEventsCommand } from "./events-command.js";
-import { registerTraceCommand } from "./trace-command.js";
-import { registerTopCommand } from "./top-command.js";
-import { registerLogsCommand } from "./logs-command.js";
-import { didYouMean } from "./did-you-mean.js";
-import { registerModelCommands } from "./model-commands.js";
-import { registerSearchCommand } from "./search-command.js";
 
 export async function main(argv: string[]): Promise<number> {
   const program = new Command("bkg")
@@ -27,19 +15,7 @@ export async function main(argv: string[]): Promise<number> {
     .showHelpAfterError("(run with --help for usage)")
     .exitOverride();
   const globals = () => program.opts<GlobalOptions>();
-  registerDaemonCommands(program, globals);
-  registerStatusCommand(program, globals);
-  registerPluginCommands(program, globals);
-  registerPluginNewCommand(program, globals);
-  registerDevCommand(program, globals);
-  registerCallCommand(program, globals);
-  registerAuthCommands(program, globals);
-  registerEventsCommand(program, globals);
-  registerTraceCommand(program, globals);
-  registerTopCommand(program, globals);
-  registerLogsCommand(program, globals);
-  registerModelCommands(program, globals);
-  registerSearchCommand(program, globals);
+  for (const register of await registrarsFor(commandWord(argv))) register(program, globals);
   for (const c of program.commands) c.exitOverride();
   for (const c of program.commands.flatMap((c) => c.commands)) c.exitOverride();
 

@@ -10,7 +10,7 @@ import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import { BkgError, ErrorCodes, type CancelToken } from "@bkg/protocol";
 import { errors, type Msg, type NatsConnection, type Subscription } from "@nats-io/transport-node";
-import semver from "semver";
+import satisfies from "semver/functions/satisfies.js";
 import type { RemoteCall, RemoteRoutes, RouteOptions, Router } from "../bus/index.js";
 import type { ClusterSettings } from "../config/index.js";
 import type { EventBus } from "../events/index.js";
@@ -155,7 +155,7 @@ export class Cluster implements RemoteRoutes {
   }
 
   route(plugin: string, local: PluginHost | undefined, range: string | undefined): RemoteCall | undefined {
-    const localReady = local !== undefined && local.serving().length > 0 && (range === undefined || semver.satisfies(local.manifest.version, range));
+    const localReady = local !== undefined && local.serving().length > 0 && (range === undefined || satisfies(local.manifest.version, range));
     const balanced = this.settings.routing === "balanced";
     if (localReady && !balanced) return undefined;
     if (!this.link.connection() || this.leaving) {

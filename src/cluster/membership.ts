@@ -3,7 +3,7 @@
  * version, and how many of our calls are in flight there (the per-node bulkhead). Pure state;
  * the NATS side (cluster.ts) feeds it and asks it where a call may go.
  */
-import semver from "semver";
+import satisfies from "semver/functions/satisfies.js";
 import { CLUSTER_PROTOCOL, type Announce, type AnnouncedPlugin } from "./wire.js";
 
 export interface RemoteNode {
@@ -77,7 +77,7 @@ export class Membership {
     for (const n of this.nodes.values()) {
       if (n.refused || n.leaving || n.lastSeen < silentBefore || exclude?.has(n.node)) continue;
       const p = n.plugins.get(plugin);
-      if (!p?.ready || (range && !semver.satisfies(p.version, range))) continue;
+      if (!p?.ready || (range && !satisfies(p.version, range))) continue;
       if (n.inflight >= this.maxInflightPerNode) full++;
       else nodes.push(n);
     }
@@ -88,7 +88,7 @@ export class Membership {
   anyServing(plugin: string, range?: string): RemoteNode | undefined {
     for (const n of this.nodes.values()) {
       const p = n.plugins.get(plugin);
-      if (p?.ready && !n.refused && !n.leaving && (!range || semver.satisfies(p.version, range))) return n;
+      if (p?.ready && !n.refused && !n.leaving && (!range || satisfies(p.version, range))) return n;
     }
     return undefined;
   }

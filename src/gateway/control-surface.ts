@@ -4,12 +4,11 @@
  * config enables them. The daemon calls `startControlSurface` after its socket listens and
  * `close` first when it stops. Bound addresses go into ctx.endpoints (bkg.status shows them).
  */
-import { Authenticator } from "../auth/index.js";
+import type { Authenticator } from "../auth/index.js";
 import type { DaemonContext } from "./daemon-context.js";
 import type { GrpcServer } from "./grpc-server.js";
 import type { HttpServer } from "./http-server.js";
 import type { Metrics, PluginUsage, UsageSource } from "./metrics.js";
-import { RateLimiter } from "./rate-limiter.js";
 import { basicTelemetry, type TelemetrySource } from "./telemetry-source.js";
 
 export interface ControlSurfaceOptions {
@@ -37,8 +36,9 @@ interface TelemetryEngine {
 export async function startControlSurface(ctx: DaemonContext, options: ControlSurfaceOptions = {}): Promise<ControlSurface> {
   const { http: httpCfg, grpc: grpcCfg } = ctx.config;
   if (!httpCfg.enabled && !grpcCfg.enabled) return { close: async () => undefined };
-  // Loaded only when a gateway is on: fastify, ws, grpc-js and prom-client cost ~0.5 s of start-up.
-  const { Metrics, fanOut } = await import("./metrics.js");
+  // Loaded only when a gateway is on: fastify, ws, grpc-js and prom-client cost ~0.5 s of start-up,
+  // and a daemon with neither does not keep the authenticator and the rate limiter in memory.
+  const [{ Metrics, fanOut }, { Authenticator }, { RateLimiter }] = await Promise.all([import("./metrics.js"), import("../auth/index.js"), import("./rate-limiter.js")]);
   const engine = (ctx as { telemetry?: TelemetryEngine }).telemetry;
   const metrics = new Metrics(ctx.supervisor, ctx.version);
   const usage = options.usage ?? (engine?.usage ? () => engine.usage!() : undefined);

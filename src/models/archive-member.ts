@@ -2,12 +2,13 @@
  * Copies one file out of an archive (a wheel or .zip through yauzl; a .tar/.tar.gz sdist through
  * node-tar), hashing it on the way. A member is matched by its path inside the archive; in a tar
  * the top folder an sdist wraps everything in (NAME-VERSION/) may be left out.
+ * yauzl and node-tar are loaded on the first extraction: a daemon that never pulls from an
+ * archive does not carry them (they and the zlib and assert they load are ~3 MiB of its RSS).
  */
 import { createHash } from "node:crypto";
 import { closeSync, openSync, writeSync } from "node:fs";
 import { open as openFile } from "node:fs/promises";
-import * as tar from "tar";
-import yauzl from "yauzl";
+import type yauzl from "yauzl";
 import { ModelError, fsError } from "./model-errors.js";
 
 export interface Extracted {
@@ -24,6 +25,7 @@ export async function extractMember(archive: string, member: string, dest: strin
 }
 
 async function extractZip(archive: string, member: string, dest: string, signal?: AbortSignal): Promise<Extracted> {
+  const { default: yauzl } = await import("yauzl");
   let zip: yauzl.ZipFile;
   try {
     zip = await yauzl.openPromise(archive, { lazyEntries: true, autoClose: false });
@@ -62,6 +64,7 @@ async function extractZip(archive: string, member: string, dest: string, signal?
 }
 
 async function extractTar(archive: string, member: string, dest: string): Promise<Extracted> {
+  const tar = await import("tar");
   const hash = createHash("sha256");
   let size = 0;
   let found = false;

@@ -1,4 +1,4 @@
-import semver from "semver";
+import satisfies from "semver/functions/satisfies.js";
 import type { Manifest } from "./manifest.js";
 
 export type Readiness = { ok: true } | { ok: false; reason: string };
@@ -16,7 +16,7 @@ export function checkRequires(m: Manifest, all: ReadonlyMap<string, Manifest>, c
     const other = all.get(dep);
     if (!other && clustered) continue;
     if (!other) problems.push(`requires plugin "${dep}" (${range}), which has no valid manifest`);
-    else if (!semver.satisfies(other.version, range)) problems.push(`requires ${dep} ${range}, but ${dep} is ${other.version}`);
+    else if (!satisfies(other.version, range)) problems.push(`requires ${dep} ${range}, but ${dep} is ${other.version}`);
     else if (!other.enabled) problems.push(`requires ${dep}, which is disabled`);
   }
   const cycle = findCycle(m.name, all);

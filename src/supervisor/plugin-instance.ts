@@ -3,7 +3,10 @@
  * It does not decide about restarts; its owner (PluginHost) does.
  */
 import type { ChildProcess } from "node:child_process";
-import semver from "semver";
+// The three functions, not the package: semver's index loads 47 modules, these 22.
+import coerce from "semver/functions/coerce.js";
+import major from "semver/functions/major.js";
+import satisfies from "semver/functions/satisfies.js";
 import {
   BkgError,
   ErrorCodes,
@@ -248,9 +251,9 @@ export class PluginInstance {
     if (!r || typeof r !== "object" || typeof r.protocolVersion !== "string" || !Array.isArray(r.methods)) {
       throw new BkgError(ErrorCodes.InvalidRequest, "initialize answer must have protocolVersion (string) and methods (array)");
     }
-    const theirs = semver.coerce(r.protocolVersion);
-    const ours = semver.major(PROTOCOL_VERSION);
-    if (!theirs || semver.major(theirs) !== ours || !semver.satisfies(theirs, m.protocol)) {
+    const theirs = coerce(r.protocolVersion);
+    const ours = major(PROTOCOL_VERSION);
+    if (!theirs || major(theirs) !== ours || !satisfies(theirs, m.protocol)) {
       throw new BkgError(ErrorCodes.ProtocolMismatch, `protocol mismatch: plugin speaks ${r.protocolVersion}, the daemon speaks ${PROTOCOL_VERSION} and the manifest requires ${m.protocol}`, {
         permanent: true,
       });

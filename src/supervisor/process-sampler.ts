@@ -4,6 +4,7 @@
  * (children and grandchildren included, unless they leave the group on purpose).
  */
 import { readdirSync, readFileSync } from "node:fs";
+import { readProcFile } from "./proc-file.js";
 
 export interface GroupUsage {
   rssBytes: number;
@@ -35,7 +36,7 @@ export function sampleRss(pids: readonly number[]): number {
   let rss = 0;
   for (const pid of pids) {
     try {
-      rss += Number(readFileSync(`/proc/${pid}/statm`, "latin1").split(" ", 2)[1]) * PAGE;
+      rss += Number(readProcFile(`/proc/${pid}/statm`).split(" ", 2)[1]) * PAGE;
     } catch {
       /* gone */
     }
@@ -57,7 +58,7 @@ export function sampleGroups(groups?: ReadonlySet<number>): Map<number, GroupUsa
     if (c < 48 || c > 57) continue;
     let stat: string;
     try {
-      stat = readFileSync(`/proc/${name}/stat`, "latin1");
+      stat = readProcFile(`/proc/${name}/stat`);
     } catch {
       continue;
     }
