@@ -136,6 +136,19 @@ export function rssBytes(pid: number): number {
   }
 }
 
+/**
+ * Private anonymous memory in bytes (RssAnon: the heap, stacks and malloc arenas; not the
+ * binary's and shared libraries' file pages, which every Node process maps alike), or 0.
+ */
+export function rssAnonBytes(pid: number): number {
+  try {
+    const m = /RssAnon:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+    return m ? Number(m[1]) * 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
 /** CPU µs of this process (user + system) via process.cpuUsage. */
 export function selfCpuMicros(): number {
   const u = process.cpuUsage();
