@@ -12,10 +12,10 @@
  * local + Moleculer, and calls/s near 1 / (1/local + 1/Moleculer) when the CPU is the limit.
  */
 import { spawnSync } from "node:child_process";
-import { createServer } from "node:net";
 import { join } from "node:path";
 import moleculer from "moleculer";
 import { bootDaemon, echoManifest, type BenchDaemon } from "./lib/daemon.js";
+import { freePort } from "./lib/gateway.js";
 import { closedLoop, type LoadResult } from "./lib/load.js";
 import { SMALL, bytes } from "./lib/payloads.js";
 import { BASELINES } from "./lib/paths.js";
@@ -32,17 +32,6 @@ const CASES: Case[] = [
   { label: `${bytes(SMALL)} B, 1 in flight`, inflight: 1 },
   { label: `${bytes(SMALL)} B, 64 in flight`, inflight: 64 },
 ];
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 export const scenario: Scenario = {
   name: "cluster",

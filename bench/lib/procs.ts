@@ -126,14 +126,19 @@ export function cpuMicros(pid: number): number {
   return st ? (st.ticks * 1e6) / clockTicks() : 0;
 }
 
-/** Resident set size in bytes (VmRSS), or 0 when the process is gone. */
-export function rssBytes(pid: number): number {
+/** A "<field>: N kB" line of /proc/<pid>/status in bytes, or 0 when the process is gone. */
+function statusBytes(pid: number, field: "VmRSS" | "RssAnon"): number {
   try {
-    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+    const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, "utf8"));
     return m ? Number(m[1]) * 1024 : 0;
   } catch {
     return 0;
   }
+}
+
+/** Resident set size in bytes (VmRSS), or 0 when the process is gone. */
+export function rssBytes(pid: number): number {
+  return statusBytes(pid, "VmRSS");
 }
 
 /**
@@ -141,12 +146,7 @@ export function rssBytes(pid: number): number {
  * binary's and shared libraries' file pages, which every Node process maps alike), or 0.
  */
 export function rssAnonBytes(pid: number): number {
-  try {
-    const m = /RssAnon:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-    return m ? Number(m[1]) * 1024 : 0;
-  } catch {
-    return 0;
-  }
+  return statusBytes(pid, "RssAnon");
 }
 
 /** CPU µs of this process (user + system) via process.cpuUsage. */

@@ -17,11 +17,11 @@
  */
 import { execFile, execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { connect } from "@nats-io/transport-node";
 import { bootDaemon, echoManifest, type BenchDaemon } from "../lib/daemon.js";
+import { freePort } from "../lib/gateway.js";
 import { closedLoop } from "../lib/load.js";
 import { SMALL } from "../lib/payloads.js";
 import { BASELINES } from "../lib/paths.js";
@@ -45,17 +45,6 @@ function ticks(pid: number): [number, number] {
   } catch {
     return [0, 0];
   }
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[xs.length >> 1] ?? Number.NaN;
