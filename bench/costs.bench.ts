@@ -6,10 +6,10 @@
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { bootDaemon, echoManifest, type BenchDaemon } from "./lib/daemon.js";
 import { bootGateway, type Gateway } from "./lib/gateway.js";
 import { cannon, type CannonResult } from "./lib/autocannon.js";
-import { closedLoop, interleaved } from "./lib/load.js";
+import { costDetail, costVs, measureConfigs, socketLoadRow } from "./lib/config-cost.js";
+import { interleaved } from "./lib/load.js";
 import { ROOT } from "./lib/paths.js";
 import { SMALL } from "./lib/payloads.js";
 import type { BenchContext, Row, Scenario, TargetCheck } from "./lib/scenario.js";
@@ -44,59 +44,22 @@ async function telemetryCost(ctx: BenchContext): Promise<Part> {
   if (!configHas(["telemetry", "enabled"])) {
     return { rows: [], targets: [{ target, met: null, detail: "not available yet: the daemon's config has no telemetry.enabled switch (issue 5)" }], notes: [] };
   }
-  const daemons: BenchDaemon[] = [];
-  try {
-    const on = await bootDaemon({ manifests: { echo: echoManifest() }, config: { telemetry: { enabled: true } } });
-    daemons.push(on);
-    const off = await bootDaemon({ manifests: { echo: echoManifest() }, config: { telemetry: { enabled: false } } });
-    daemons.push(off);
-    await on.waitReady(["echo"]);
-    await off.waitReady(["echo"]);
-    const [onPlugin] = await on.pluginPids("echo");
-    const [offPlugin] = await off.pluginPids("echo");
-    const subjects = [
-      { name: "telemetry on", d: on, pids: { daemon: on.pid, plugin: onPlugin } },
-      { name: "telemetry off", d: off, pids: { daemon: off.pid, plugin: offPlugin } },
-    ];
-    const durationMs = ctx.quick ? 500 : 3000;
-    for (const s of subjects) await closedLoop(() => s.d.client.call("echo.echo", SMALL), { inflight: 64, durationMs: 500, maxCalls: 500_000 });
-    const runs = ctx.quick ? 2 : ctx.runs;
-    const res = await interleaved(subjects, runs, (s) => closedLoop(() => s.d.client.call("echo.echo", SMALL), { inflight: 64, durationMs, warmupMs: 100, maxCalls: 2_000_000, pids: s.pids }));
-    const a = res.get("telemetry on")!;
-    const b = res.get("telemetry off")!;
-    const tput = summarize(a.map((x, i) => x.callsPerSec / b[i].callsPerSec));
-    const cpu = summarize(a.map((x, i) => x.cpuUsPerCall / b[i].cpuUsPerCall));
-    // When the machine is CPU-bound, throughput goes as 1 / CPU per call: the CPU ratio is the
-    // steadier estimate of the throughput cost on a shared machine.
-    const cost = (1 - 1 / cpu.median) * 100;
-    return {
-      rows: subjects.map((s) => {
-        const rs = res.get(s.name)!;
-        return {
-          case: "socket, 64 in flight",
-          subject: s.name,
-          metrics: [
-            { label: "calls/s", summary: summarize(rs.map((x) => x.callsPerSec)) },
-            { label: "CPU µs/call (all)", summary: summarize(rs.map((x) => x.cpuUsPerCall)) },
-            { label: "CPU µs/call (daemon)", summary: summarize(rs.map((x) => x.cpuByRole.daemon)) },
-          ],
-          vs: s.name === "telemetry on" ? `calls/s ${tput.median.toFixed(3)}x off, CPU/call ${cpu.median.toFixed(3)}x off` : undefined,
-        };
-      }),
-      targets: [
-        {
-          target,
-          met: cost < 3,
-          detail: `CPU per call on/off = ${cpu.median.toFixed(3)} (runs ${cpu.min.toFixed(3)}–${cpu.max.toFixed(3)}): ${cost <= 0 ? "no measurable cost" : `cost ${cost.toFixed(1)}% of throughput`}${cost < 3 ? "" : `; gap ${(cost - 3).toFixed(1)} points`}; measured calls/s on/off = ${tput.median.toFixed(3)} (runs ${tput.min.toFixed(3)}–${tput.max.toFixed(3)})`,
-        },
-      ],
-      notes: [
-        `Telemetry: two daemons side by side (telemetry.enabled true / false), ${runs} interleaved runs of ${durationMs} ms; ratios are medians of per-run ratios. The verdict uses CPU per call (client + daemon + plugin): with both cores busy, throughput is its inverse, and it is far steadier than calls/s on a shared machine.`,
-      ],
-    };
-  } finally {
-    for (const d of daemons) await d.stop();
-  }
+  const { res, runs, durationMs } = await measureConfigs(
+    ctx,
+    [
+      { name: "telemetry on", config: { telemetry: { enabled: true } } },
+      { name: "telemetry off", config: { telemetry: { enabled: false } } },
+    ],
+    "telemetry",
+  );
+  const v = costVs(res, "telemetry on", "telemetry off");
+  return {
+    rows: [socketLoadRow("telemetry on", res.get("telemetry on")!, v), socketLoadRow("telemetry off", res.get("telemetry off")!)],
+    targets: [{ target, met: v.cost < 3, detail: costDetail(v, 3, "on/off") }],
+    notes: [
+      `Telemetry: two daemons side by side (telemetry.enabled true / false), ${runs} interleaved runs of ${durationMs} ms; ratios are medians of per-run ratios. The verdict uses CPU per call (client + daemon + plugin): with both cores busy, throughput is its inverse, and it is far steadier than calls/s on a shared machine.`,
+    ],
+  };
 }
 
 async function authCacheCost(ctx: BenchContext): Promise<Part> {
