@@ -17,6 +17,8 @@ import type { EventBus } from "../events/index.js";
 import { ThrottledWarn } from "../gateway/throttled-warn.js";
 import type { Logger } from "../logs/index.js";
 import type { PluginHost, Supervisor } from "../supervisor/index.js";
+import { BatchOutbox } from "./batch-outbox.js";
+import { BATCH_FORMAT, frameReason, type BatchFrame } from "./batch-wire.js";
 import { EventFanout } from "./event-fanout.js";
 import { Membership, type RemoteNode } from "./membership.js";
 import { NatsLink } from "./nats-link.js";
@@ -98,13 +100,23 @@ export class Cluster implements RemoteRoutes {
       reconnected: () => this.hello(),
     });
     this.slots = new SlotQueue(QUEUE_FACTOR * settings.maxInflightPerNode);
-    this.caller = new RemoteCaller(self, this.link, () => this.slots.wakeOne());
+    // Batch frames (batch-wire.ts) unless turned off: then this node acts as one that predates them.
+    const outbox = settings.batch
+      ? new BatchOutbox(
+          self,
+          () => this.link.connection(),
+          `${subjects.replies(self.node, self.run)}.`,
+          (seq, why) => this.caller.batchFailed(seq, why),
+        )
+      : undefined;
+    this.caller = new RemoteCaller(self, this.link, () => this.slots.wakeOne(), outbox);
     this.server = new RemoteServer(
       self,
       () => this.link.connection(),
       deps.router,
       settings.maxInflightPerNode,
       (subject, reason) => this.foreign(subject, reason),
+      outbox,
     );
     this.fanout = new EventFanout(
       self,
@@ -252,6 +264,7 @@ export class Cluster implements RemoteRoutes {
     sub(subjects.ping(me), (m) => m.respond(encode({ v: CLUSTER_PROTOCOL, node: me, run: this.run, hostname: hostname(), pid: process.pid })));
     this.callSub = sub(subjects.call(me), (m) => this.server.onCall(m));
     sub(subjects.cancel(me), (m) => this.server.onCancel(m));
+    if (this.settings.batch) sub(subjects.batch(me), (m) => this.onBatch(m));
     sub(this.caller.replySubject, (m) => this.caller.onReply(m));
     sub(subjects.announce, (m) => this.onAnnounce(m));
     sub(subjects.discover, () => this.announceSoon());
@@ -297,6 +310,7 @@ export class Cluster implements RemoteRoutes {
         callTimeoutMs: h.manifest.timeouts.call,
       })),
       logs: (this.wantedLogs = this.deps.bus.wants("log")),
+      ...(this.settings.batch ? { batch: BATCH_FORMAT } : {}),
     };
     nc.publish(subjects.announce, encode(a));
   }
@@ -330,6 +344,17 @@ export class Cluster implements RemoteRoutes {
       this.lost(a.node, "restarted", before);
       log.info({ node: a.node }, `node ${a.node} restarted`);
     }
+  }
+
+  /** A batch frame: its calls and cancellations are for our server, its replies for our caller. */
+  private onBatch(m: Msg): void {
+    const d = decodeObject(m.data);
+    const why = d.ok ? frameReason(d.value) : d.reason;
+    if (why !== undefined || !d.ok) return this.foreign(m.subject, why ?? "unreadable");
+    const frame = d.value as unknown as BatchFrame;
+    if (frame.calls || frame.cancels) this.server.onBatch(frame, m.subject);
+    // Replies for an earlier run of this node are nobody's: their call ids may be taken again.
+    if (frame.replies && frame.to === this.run) this.caller.onBatchReplies(frame.node, frame.replies);
   }
 
   private onBye(m: Msg): void {
@@ -395,6 +420,7 @@ export class Cluster implements RemoteRoutes {
     const nc = this.link.connection();
     this.announce();
     this.leaving = true;
+    this.server.leaving = true;
     clearInterval(this.heartbeat);
     if (nc) {
       const bye: Bye = { v: CLUSTER_PROTOCOL, node: this.deps.nodeId, run: this.run };
