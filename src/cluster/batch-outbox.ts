@@ -49,6 +49,11 @@ export class BatchOutbox {
     private readonly failed: (seq: number, why: string) => void,
   ) {}
 
+  /** Sends what is queued now (before the connection is drained and closed). */
+  flush(): void {
+    this.flushAll();
+  }
+
   /** The most bytes one item may have (a call's or a reply's JSON text). */
   itemLimit(): number {
     return (this.connection()?.info?.max_payload ?? DEFAULT_MAX_PAYLOAD) - FRAME_OVERHEAD;

@@ -82,6 +82,8 @@ export class Cluster implements RemoteRoutes {
   private readonly offLifecycle: () => void;
   /** Calls waiting for a per-node slot. */
   private readonly slots: SlotQueue;
+  /** Batch frames being gathered for other nodes (absent with cluster.batch false). */
+  private readonly outbox?: BatchOutbox;
 
   constructor(
     readonly settings: ClusterSettings,
@@ -101,14 +103,14 @@ export class Cluster implements RemoteRoutes {
     });
     this.slots = new SlotQueue(QUEUE_FACTOR * settings.maxInflightPerNode);
     // Batch frames (batch-wire.ts) unless turned off: then this node acts as one that predates them.
-    const outbox = settings.batch
+    const outbox = (this.outbox = settings.batch
       ? new BatchOutbox(
           self,
           () => this.link.connection(),
           `${subjects.replies(self.node, self.run)}.`,
           (seq, why) => this.caller.batchFailed(seq, why),
         )
-      : undefined;
+      : undefined);
     this.caller = new RemoteCaller(self, this.link, () => this.slots.wakeOne(), outbox);
     this.server = new RemoteServer(
       self,
@@ -436,6 +438,8 @@ export class Cluster implements RemoteRoutes {
     clearInterval(this.logInterest);
     this.fanout.stop();
     clearInterval(this.prober);
+    // Replies queued in this turn leave before the connection drains (a publish after would throw).
+    this.outbox?.flush();
     await this.link.close();
   }
 }

@@ -133,6 +133,42 @@ t.test("100 calls made on a in one turn cross to b in a few batch frames, each a
   t.ok(replies >= 100 + 245, `replies (100 answers and 245 progress values) came back in ${back.length} frames: ${replies} items`);
 });
 
+t.test('a node leaving on purpose under load: calls that race its goodbye are answered "not taken" and go to b; none fails', async (t) => {
+  const d = await startTestDaemon({ work: echoManifest("work") }, clusterConfig("d", nats.url));
+  t.teardown(() => d.stop().catch(() => undefined));
+  await waitServed(a, "d", "work");
+  const notTaken = record("bkg.v1.batch.a");
+  const codes: number[] = [];
+  let running = true;
+  const worker = async () => {
+    while (running) {
+      codes.push(
+        await a.client.call("work.sleep", { ms: 20 }, { timeoutMs: 20_000 }).then(
+          () => 0,
+          (e: BkgError) => e.code,
+        ),
+      );
+    }
+  };
+  const workers = Array.from({ length: 16 }, worker);
+  await d.waitInFlight("work");
+  const before = codes.length;
+  await d.stop();
+  const stoppedAt = codes.length;
+  await a.waitFor(() => codes.length > stoppedAt + 50, "calls to go on after d stopped");
+  running = false;
+  await Promise.all(workers);
+  t.ok(stoppedAt > before, `calls were answered while d was leaving (${stoppedAt - before})`);
+  t.same(
+    codes.filter((c) => c !== 0),
+    [],
+    `none of ${codes.length} calls failed`,
+  );
+  const fromD = notTaken.filter((f) => f.node === "d").flatMap((f) => (f.replies as { t: string }[] | undefined) ?? []);
+  t.ok(fromD.length > 0, `d answered calls in batch frames (${fromD.length} replies, ${fromD.filter((r) => r.t === "n").length} of them "not taken" in this run)`);
+  await a.waitFor(async () => !(await a.client.cluster.bus()).nodes.some((n) => n.node === "d"), "a to drop d");
+});
+
 t.test("a node without batch frames (cluster.batch false) is sent single messages, and answers with them", async (t) => {
   const batchToC = record("bkg.v1.batch.c");
   const singles = record("bkg.v1.call.c");
