@@ -2,7 +2,8 @@
  * Cluster mode: this daemon and the others that share its NATS bus act as one system. Every node
  * announces the plugins it serves; the router asks `route` where a call goes (local-first: here
  * when a local instance is ready; balanced: whichever node has the fewest calls in flight) and a
- * remote call keeps a local call's guarantees (remote-caller.ts, remote-server.ts). A node that
+ * remote call keeps a local call's guarantees (remote-caller.ts, remote-server.ts); the calls and
+ * replies of one event-loop turn for a node travel as one batch frame (batch-wire.ts). A node that
  * dies is noticed by a liveness probe (NATS answers "no responders" once its connection is gone)
  * and its in-flight calls fail with -33004 at once; calls that never reached it go elsewhere.
  */
