@@ -152,13 +152,11 @@ t.test('a node leaving on purpose under load: calls that race its goodbye are an
   };
   const workers = Array.from({ length: 16 }, worker);
   await d.waitInFlight("work");
-  const before = codes.length;
   await d.stop();
   const stoppedAt = codes.length;
   await a.waitFor(() => codes.length > stoppedAt + 50, "calls to go on after d stopped");
   running = false;
   await Promise.all(workers);
-  t.ok(stoppedAt > before, `calls were answered while d was leaving (${stoppedAt - before})`);
   t.same(
     codes.filter((c) => c !== 0),
     [],
