@@ -56,8 +56,12 @@ export interface RemoteRoutes {
 export interface RemoteCall {
   /** The serving plugin's timeouts.call, for calls that name no timeout. */
   callTimeoutMs: number;
-  /** Sends the call; settles exactly once, at once when `cancel` fires (the node is told). */
-  run(target: string, params: Record<string, unknown>, deadline: number, cancel: CancelToken, opts: RouteOptions): Promise<unknown>;
+  /**
+   * Sends the call; settles exactly once, at once when `cancel` fires (the node is told).
+   * `traceparent` is the context the node receives (this call's span when it is sampled), passed
+   * apart from `opts` so that a traced call does not copy its options per call.
+   */
+  run(target: string, params: Record<string, unknown>, deadline: number, cancel: CancelToken, opts: RouteOptions, traceparent: string | undefined): Promise<unknown>;
 }
 
 /**
@@ -168,7 +172,7 @@ export class Router {
     else cancel?.onAbort(onCallerAbort);
     try {
       // A forwarded call is observed where it is served (that node's telemetry), not twice.
-      if (remote) return await remote.run(target, params as Record<string, unknown>, deadline, token, traceparent === opts.traceparent ? opts : { ...opts, traceparent });
+      if (remote) return await remote.run(target, params as Record<string, unknown>, deadline, token, opts, traceparent);
       return await this.dispatch(host!, method, params as Record<string, unknown>, { at: deadline, budgetMs: budget }, token, opts, performance.now(), traceparent, span);
     } finally {
       this.deadlines.delete(expiry);

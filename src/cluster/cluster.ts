@@ -201,7 +201,7 @@ export class Cluster implements RemoteRoutes {
   private remoteCall(plugin: string, range: string | undefined, first: RemoteNode): RemoteCall {
     return {
       callTimeoutMs: first.plugins.get(plugin)!.callTimeoutMs,
-      run: (target, params, deadline, cancel, opts) => this.forward(plugin, range, target, params, deadline, cancel, opts),
+      run: (target, params, deadline, cancel, opts, traceparent) => this.forward(plugin, range, target, params, deadline, cancel, opts, traceparent),
     };
   }
 
@@ -210,7 +210,16 @@ export class Cluster implements RemoteRoutes {
    * maxInflightPerNode of our calls, the call waits for a slot (within its deadline; at most
    * QUEUE_FACTOR x maxInflightPerNode calls wait, beyond that -33002).
    */
-  private async forward(plugin: string, range: string | undefined, target: string, params: Record<string, unknown>, deadline: number, cancel: CancelToken, opts: RouteOptions): Promise<unknown> {
+  private async forward(
+    plugin: string,
+    range: string | undefined,
+    target: string,
+    params: Record<string, unknown>,
+    deadline: number,
+    cancel: CancelToken,
+    opts: RouteOptions,
+    traceparent: string | undefined,
+  ): Promise<unknown> {
     const tried = new Set<string>();
     for (;;) {
       const { nodes, full } = this.membership.candidates(plugin, range, tried);
@@ -234,7 +243,7 @@ export class Cluster implements RemoteRoutes {
         );
       }
       try {
-        return await this.caller.send(node, target, params, deadline, cancel, opts);
+        return await this.caller.send(node, target, params, deadline, cancel, opts, traceparent);
       } catch (e) {
         if (!(e instanceof NotDelivered)) throw e;
         // Nothing listened for calls on that node: it never got this one, so it may go elsewhere.

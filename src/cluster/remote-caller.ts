@@ -72,13 +72,14 @@ export class RemoteCaller {
     return n;
   }
 
-  send(node: RemoteNode, target: string, params: Record<string, unknown>, deadline: number, cancel: CancelToken, opts: RouteOptions): Promise<unknown> {
+  /** Sends a call; `traceparent` (the call's context for the node) goes with it when there is one. */
+  send(node: RemoteNode, target: string, params: Record<string, unknown>, deadline: number, cancel: CancelToken, opts: RouteOptions, traceparent?: string): Promise<unknown> {
     const nc = this.link.connection();
     if (!nc) return Promise.reject(new BkgError(ErrorCodes.PluginUnavailable, `${target} is served by node ${node.node}, but ${this.link.downReason()}`));
     if (cancel.aborted) return Promise.reject(cancel.reason);
     const id = ++this.seq;
     const item: CallItem = { id, target, params, budgetMs: deadline - Date.now(), caller: opts.caller, stream: opts.onProgress !== undefined };
-    if (opts.traceparent) item.traceparent = opts.traceparent;
+    if (traceparent) item.traceparent = traceparent;
     const outbox = node.batch ? this.outbox : undefined;
     let text: string | undefined;
     let body: Uint8Array | undefined;

@@ -79,3 +79,40 @@ t.test("newTraceparent: a new span, in a new trace or the caller's", async (t) =
   for (let i = 0; i < 1000; i++) seen.add(newTraceparent(true));
   t.equal(seen.size, 1000, "distinct across pool refills");
 });
+
+t.test("validTraceparent (a char-code loop) agrees with the W3C rules written as a regular expression", async (t) => {
+  // The rules as they were checked before the loop replaced the expression (docs/benchmarks.md, cluster).
+  const shape = /^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}/;
+  const reference = (v: string) => {
+    if (v.length < 55 || v.length > MAX_TRACEPARENT_LENGTH || !shape.test(v)) return false;
+    const version = v.slice(0, 2);
+    if (version === "ff") return false;
+    if (version === "00" ? v.length !== 55 : v.length > 55 && v[55] !== "-") return false;
+    return !v.startsWith("0".repeat(32), 3) && !v.startsWith("0".repeat(16), 36);
+  };
+  // Mutations of valid values: one character replaced (by hex, uppercase, a dash, "0", a non-ASCII
+  // character whose low byte is a hex digit), ids zeroed, versions changed, characters appended.
+  const chars = ["0", "1", "9", "a", "f", "g", "A", "F", "-", "_", " ", "\u0130", "\u0161", "\u{1F600}"];
+  let seed = 7;
+  const rand = (n: number) => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    return seed % n;
+  };
+  const disagree: string[] = [];
+  let valid = 0;
+  for (let i = 0; i < 20_000; i++) {
+    let v = newTraceparent(rand(2) === 0);
+    const kind = rand(6);
+    if (kind === 0) {
+      const at = rand(v.length);
+      v = v.slice(0, at) + chars[rand(chars.length)] + v.slice(at + 1);
+    } else if (kind === 1) v = rand(2) ? `${v.slice(0, 3)}${"0".repeat(32)}${v.slice(35)}` : `${v.slice(0, 36)}${"0".repeat(16)}${v.slice(52)}`;
+    else if (kind === 2) v = ["01", "ff", "fe", "cc", "0A"][rand(5)] + v.slice(2);
+    else if (kind === 3) v += ["-x", "x", "-", "-00-aa"][rand(4)];
+    else if (kind === 4) v = ["01", "cc", "00"][rand(3)] + v.slice(2) + ["-x", "x", ""][rand(3)];
+    if (validTraceparent(v)) valid++;
+    if (validTraceparent(v) !== reference(v)) disagree.push(v);
+  }
+  t.same(disagree.slice(0, 5), [], "no value where the two disagree");
+  t.ok(valid > 2000 && valid < 18_000, `both valid and invalid values were tried (${valid} valid)`);
+});
