@@ -7,7 +7,7 @@
  * With --prof DIR the tracing-on daemons run with --cpu-prof and summarise their self time.
  *
  *   npx tsc -b && npx tsc -p bench/tsconfig.json
- *   node bench/dist/tools/cluster-tracing.js [--runs 6] [--seconds 3] [--inflight 64] [--out FILE] [--prof DIR]
+ *   node bench/dist/tools/cluster-tracing.js [--runs 6] [--seconds 3] [--inflight 64] [--warmup 3] [--control] [--out FILE] [--prof DIR]
  */
 import { writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
@@ -29,6 +29,10 @@ const SECONDS = Number(opt("--seconds") ?? 3);
 const INFLIGHT = Number(opt("--inflight") ?? 64);
 const OUT = opt("--out");
 const PROF = opt("--prof");
+/** A/A control: the "on" pair runs with tracing off too (how far apart two like pairs measure). */
+const CONTROL = args.includes("--control");
+/** Each pair's loop before the measured runs: the first runs after boot were still JIT-compiling (1 s was not enough). */
+const WARMUP_SECONDS = Number(opt("--warmup") ?? 3);
 
 const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[xs.length >> 1] ?? Number.NaN;
 
@@ -42,7 +46,7 @@ interface Pair {
 async function bootPair(name: "on" | "off", url: string): Promise<Pair> {
   const config = (nodeId: string) => ({
     storage: { nodeId },
-    telemetry: { enabled: false, tracing: { enabled: name === "on" } },
+    telemetry: { enabled: false, tracing: { enabled: name === "on" && !CONTROL } },
     cluster: { nats: { servers: [url] } },
   });
   const nodeArgs = PROF && name === "on" ? cpuProfArgs(PROF) : undefined;
@@ -73,7 +77,7 @@ async function main(): Promise<void> {
   await waitFor(() => natsOut().includes("Server is ready"), "nats-server to be ready");
   const pairs = [await bootPair("on", url), await bootPair("off", url)];
   const nats = natsProc.pid!;
-  for (const p of pairs) await measure(p, nats, 1000); // warm-up
+  for (const p of pairs) await measure(p, nats, WARMUP_SECONDS * 1000);
   const results: Record<string, LoadResult[]> = { on: [], off: [] };
   const windows: Window[] = [];
   for (let r = 0; r < RUNS; r++) {
@@ -95,6 +99,7 @@ async function main(): Promise<void> {
   const roleMedians = (xs: LoadResult[]) => Object.fromEntries(Object.keys(xs[0].cpuByRole).map((k) => [k, median(xs.map((x) => x.cpuByRole[k]))]));
   const summary = {
     when: new Date().toISOString(),
+    control: CONTROL,
     loadavg: [load0, loadavg()[0]],
     runs: RUNS,
     seconds: SECONDS,
