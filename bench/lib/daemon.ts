@@ -39,6 +39,8 @@ export interface BootOptions {
   /** Node flags for the daemon process (e.g. --cpu-prof). */
   nodeArgs?: string[];
   env?: NodeJS.ProcessEnv;
+  /** The bkg entry point to run (another build's bin/bkg, to compare two builds in one run); default this tree's. */
+  bin?: string;
   /** Do not wait for the socket (start-up timing does its own waiting). */
   noConnect?: boolean;
 }
@@ -84,7 +86,7 @@ export async function bootDaemon(opts: BootOptions = {}): Promise<BenchDaemon> {
   const logFile = join(dir, "daemon.log");
   const logFd = openSync(logFile, "a");
   const spawnedAt = performance.now();
-  const proc = spawnTracked(process.execPath, [...(opts.nodeArgs ?? []), BIN, "--config", configFile, "daemon", "start"], {
+  const proc = spawnTracked(process.execPath, [...(opts.nodeArgs ?? []), opts.bin ?? BIN, "--config", configFile, "daemon", "start"], {
     env,
     cwd: dir,
     stdio: ["ignore", logFd, logFd],

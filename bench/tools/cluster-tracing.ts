@@ -5,12 +5,15 @@
  * alternating between the pairs (which one goes first alternates too), reading every process's
  * CPU from /proc: the CPU per call of each pair, and the on/off ratio of each run.
  * With --prof DIR the tracing-on daemons run with --cpu-prof and summarise their self time.
+ * With --before ROOT both pairs trace, and the "off" pair runs another build (ROOT/bin/bkg, e.g.
+ * the commit before a change, built): a paired before/after of the same traced path.
  *
  *   npx tsc -b && npx tsc -p bench/tsconfig.json
- *   node bench/dist/tools/cluster-tracing.js [--runs 6] [--seconds 3] [--inflight 64] [--warmup 3] [--control] [--out FILE] [--prof DIR]
+ *   node bench/dist/tools/cluster-tracing.js [--runs 6] [--seconds 3] [--inflight 64] [--warmup 3] [--control | --before ROOT] [--swap] [--out FILE] [--prof DIR]
  */
 import { writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
+import { join } from "node:path";
 import { bootDaemon, echoManifest, type BenchDaemon } from "../lib/daemon.js";
 import { freePort } from "../lib/gateway.js";
 import { closedLoop, type LoadResult } from "../lib/load.js";
@@ -31,6 +34,9 @@ const OUT = opt("--out");
 const PROF = opt("--prof");
 /** A/A control: the "on" pair runs with tracing off too (how far apart two like pairs measure). */
 const CONTROL = args.includes("--control");
+const BEFORE = opt("--before");
+/** Boot the "off" pair first (the pair booted first measured a few % higher in --control runs). */
+const SWAP = args.includes("--swap");
 /** Each pair's loop before the measured runs: the first runs after boot were still JIT-compiling (1 s was not enough). */
 const WARMUP_SECONDS = Number(opt("--warmup") ?? 3);
 
@@ -46,12 +52,13 @@ interface Pair {
 async function bootPair(name: "on" | "off", url: string): Promise<Pair> {
   const config = (nodeId: string) => ({
     storage: { nodeId },
-    telemetry: { enabled: false, tracing: { enabled: name === "on" && !CONTROL } },
+    telemetry: { enabled: false, tracing: { enabled: BEFORE !== undefined || (name === "on" && !CONTROL) } },
     cluster: { nats: { servers: [url] } },
   });
   const nodeArgs = PROF && name === "on" ? cpuProfArgs(PROF) : undefined;
-  const b = await bootDaemon({ manifests: { echo: echoManifest() }, config: config(`${name}-b`), nodeArgs });
-  const a = await bootDaemon({ manifests: {}, config: config(`${name}-a`), nodeArgs });
+  const bin = BEFORE && name === "off" ? join(BEFORE, "bin", "bkg") : undefined;
+  const b = await bootDaemon({ manifests: { echo: echoManifest() }, config: config(`${name}-b`), nodeArgs, bin });
+  const a = await bootDaemon({ manifests: {}, config: config(`${name}-a`), nodeArgs, bin });
   await b.waitReady(["echo"]);
   await waitFor(async () => (await a.client.cluster.plugins()).some((p) => p.node === `${name}-b` && p.name === "echo" && p.ready), `node ${name}-a to see echo`, 20_000);
   const [plugin] = await b.pluginPids("echo");
@@ -75,7 +82,7 @@ async function main(): Promise<void> {
   const natsProc = spawnTracked("nats-server", ["-a", "127.0.0.1", "-p", String(port)], { stdio: ["ignore", "pipe", "pipe"] });
   const natsOut = tail(natsProc.stderr);
   await waitFor(() => natsOut().includes("Server is ready"), "nats-server to be ready");
-  const pairs = [await bootPair("on", url), await bootPair("off", url)];
+  const pairs = SWAP ? [await bootPair("off", url), await bootPair("on", url)].reverse() : [await bootPair("on", url), await bootPair("off", url)];
   const nats = natsProc.pid!;
   for (const p of pairs) await measure(p, nats, WARMUP_SECONDS * 1000);
   const results: Record<string, LoadResult[]> = { on: [], off: [] };
@@ -100,6 +107,8 @@ async function main(): Promise<void> {
   const summary = {
     when: new Date().toISOString(),
     control: CONTROL,
+    before: BEFORE,
+    swap: SWAP,
     loadavg: [load0, loadavg()[0]],
     runs: RUNS,
     seconds: SECONDS,
