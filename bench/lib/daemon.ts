@@ -41,6 +41,8 @@ export interface BootOptions {
   env?: NodeJS.ProcessEnv;
   /** Do not wait for the socket (start-up timing does its own waiting). */
   noConnect?: boolean;
+  /** Another checkout's bin/bkg to run (a built worktree of an older commit, to compare with); default this one's. */
+  bin?: string;
 }
 
 /** The echo plugin's manifest, as the tests write it (restart backoff as the daemon's default unless given). */
@@ -84,7 +86,7 @@ export async function bootDaemon(opts: BootOptions = {}): Promise<BenchDaemon> {
   const logFile = join(dir, "daemon.log");
   const logFd = openSync(logFile, "a");
   const spawnedAt = performance.now();
-  const proc = spawnTracked(process.execPath, [...(opts.nodeArgs ?? []), BIN, "--config", configFile, "daemon", "start"], {
+  const proc = spawnTracked(process.execPath, [...(opts.nodeArgs ?? []), opts.bin ?? BIN, "--config", configFile, "daemon", "start"], {
     env,
     cwd: dir,
     stdio: ["ignore", logFd, logFd],
