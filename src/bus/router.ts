@@ -37,6 +37,12 @@ export interface RouteOptions {
    * before the call is served: the HTTP gateways answer it in the traceresponse header.
    */
   onTrace?: (traceparent: string) => void;
+  /**
+   * Set by the router to the same trace context as onTrace gets, for a caller that answers it
+   * only once the call is done (the HTTP fast path writes it with the response's other headers
+   * instead of a closure and a setHeader per call).
+   */
+  tracedAs?: string;
   /** The call came from this cluster node: it is served here or fails, never forwarded again. */
   fromNode?: string;
   /** The semver range the caller requires of the target plugin (its manifest's `requires`). */
@@ -121,7 +127,9 @@ export class Router {
     const tracer = this.tracer;
     if (tracer === undefined) return this.run(target, t.method, host, remote, params, opts, opts.traceparent, undefined);
     const trace = tracer.begin(opts.traceparent, target, opts.caller, opts.ownSpan);
-    opts.onTrace?.(typeof trace === "string" ? trace : trace.traceparent);
+    const tracedAs = typeof trace === "string" ? trace : trace.traceparent;
+    opts.tracedAs = tracedAs;
+    opts.onTrace?.(tracedAs);
     if (typeof trace === "string") return this.run(target, t.method, host, remote, params, opts, trace, undefined);
     try {
       const result = await this.run(target, t.method, host, remote, params, opts, trace.traceparent, trace);
