@@ -12,12 +12,13 @@
  *   node bench/dist/tools/http-paired.js . .::--max-semi-space-size=16   # the same checkout, a daemon flag apart
  *
  * --prof DIR starts every daemon with --cpu-prof into DIR/<n>/ (the profile is written when the
- * daemon stops; it covers the whole run, warm-up included).
+ * daemon stops; it covers the whole run, warm-up included). --keep-logs DIR keeps each daemon's
+ * log as DIR/daemon-<n>.log (with a "::--trace-gc" subject: its collections).
  */
-import { mkdirSync } from "node:fs";
+import { copyFileSync, mkdirSync } from "node:fs";
 import { Agent } from "node:http";
 import { loadavg } from "node:os";
-import { resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { cannon } from "../lib/autocannon.js";
 import { bootGateway, type Gateway } from "../lib/gateway.js";
 import { post } from "../lib/http-client.js";
@@ -28,7 +29,7 @@ import { cleanupAll } from "../lib/procs.js";
 import { median } from "../lib/stats.js";
 
 const args = process.argv.slice(2);
-const flags = new Set(["--conns", "--runs", "--seconds", "--prof", "--warmup"]);
+const flags = new Set(["--conns", "--runs", "--seconds", "--prof", "--warmup", "--keep-logs"]);
 const opt = (name: string): string | undefined => {
   const i = args.indexOf(name);
   return i >= 0 ? args[i + 1] : undefined;
@@ -38,6 +39,8 @@ const RUNS = Number(opt("--runs") ?? 8);
 const SECONDS = Number(opt("--seconds") ?? 3);
 const PROF = opt("--prof");
 const WARMUP = Number(opt("--warmup") ?? 6);
+/** Copies each daemon's log (its stdout and stderr: --trace-gc lands there) into this folder before it stops. */
+const KEEP_LOGS = opt("--keep-logs");
 /** Each subject: a checkout, optionally with node flags for its daemon after "::" (comma-separated). */
 const subjects = args.filter((a, i) => !a.startsWith("--") && !flags.has(args[i - 1]));
 if (subjects.length === 0) subjects.push(".");
@@ -106,7 +109,13 @@ async function main(): Promise<void> {
       `${root}: req/s ${median(field(k, "reqPerSec")).toFixed(0)} (x${ratios("reqPerSec")}), daemon µs/req ${median(field(k, "daemonUs")).toFixed(1)} (x${ratios("daemonUs")}), all ${median(field(k, "allUs")).toFixed(1)} (x${ratios("allUs")})${CONNS === 1 ? `, p50 ${median(field(k, "p50Us")).toFixed(0)} µs (x${ratios("p50Us")})` : ""}`,
     );
   }
-  for (const g of gws) await g.daemon.stop();
+  for (const [k, g] of gws.entries()) {
+    if (KEEP_LOGS) {
+      mkdirSync(KEEP_LOGS, { recursive: true });
+      copyFileSync(join(g.daemon.dir, "daemon.log"), join(KEEP_LOGS, `daemon-${k}.log`));
+    }
+    await g.daemon.stop();
+  }
 }
 
 main()
