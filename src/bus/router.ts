@@ -38,9 +38,9 @@ export interface RouteOptions {
    */
   onTrace?: (traceparent: string) => void;
   /**
-   * Set by the router to the same trace context as onTrace gets, for a caller that answers it
-   * only once the call is done (the HTTP fast path writes it with the response's other headers
-   * instead of a closure and a setHeader per call).
+   * Free for the caller's onTrace to keep the trace context in (called as opts.onTrace(), so
+   * `this` is these options): the HTTP fast path answers it with the response's other headers,
+   * with one shared function instead of a closure and a setHeader per call.
    */
   tracedAs?: string;
   /** The call came from this cluster node: it is served here or fails, never forwarded again. */
@@ -127,9 +127,7 @@ export class Router {
     const tracer = this.tracer;
     if (tracer === undefined) return this.run(target, t.method, host, remote, params, opts, opts.traceparent, undefined);
     const trace = tracer.begin(opts.traceparent, target, opts.caller, opts.ownSpan);
-    const tracedAs = typeof trace === "string" ? trace : trace.traceparent;
-    opts.tracedAs = tracedAs;
-    opts.onTrace?.(tracedAs);
+    opts.onTrace?.(typeof trace === "string" ? trace : trace.traceparent);
     if (typeof trace === "string") return this.run(target, t.method, host, remote, params, opts, trace, undefined);
     try {
       const result = await this.run(target, t.method, host, remote, params, opts, trace.traceparent, trace);

@@ -39,9 +39,14 @@ export function httpCallOptions(res: ServerResponse, principalId: string, timeou
       ? (tp) => {
           if (!res.headersSent) res.setHeader("traceresponse", tp);
         }
-      : undefined,
+      : keepTrace,
     tracedAs: undefined,
   };
+}
+
+/** The fast path's onTrace: the router calls it as opts.onTrace(tp), so `this` is the call's options. */
+function keepTrace(this: RouteOptions, traceparent: string): void {
+  this.tracedAs = traceparent;
 }
 
 /** The request's `traceparent` header (one value; any other shape is as good as none). */
