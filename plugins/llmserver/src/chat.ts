@@ -52,11 +52,10 @@ export async function chat(pool: ModelPool, settings: Settings, p: ChatParams, c
   const lease = await pool.lease(name, ctx.signal, ctx.deadline);
   const chatWrapper = tools?.forced ? forcingChatWrapper(lease.chatWrapper, tools.documented) : lease.chatWrapper;
   const session = new LlamaChat({ contextSequence: lease.sequence, chatWrapper, autoDisposeSequence: false });
-  let gen: ReturnType<typeof generationOptions> | undefined;
   try {
     const { contextText } = chatWrapper.generateContextState({ chatHistory: history, availableFunctions: tools?.documented, documentFunctionParams: true });
     const prompt = new PromptTokens(contextText, lease.model);
-    gen = generationOptions(p, settings.defaultMaxTokens, grammar, prompt, lease.contextSize, ctx);
+    const gen = generationOptions(p, settings.defaultMaxTokens, grammar, prompt, lease.contextSize, ctx);
     // After tool results the model continues its own turn and tends to open with a line break:
     // the answer starts at its first visible character (streamed and returned alike).
     const afterToolResults = history.at(-1)?.type === "model" && (history.at(-1) as { response: unknown[] }).response.length > 0;
@@ -78,7 +77,7 @@ export async function chat(pool: ModelPool, settings: Settings, p: ChatParams, c
           ...(tools.maxParallelFunctionCalls ? { maxParallelFunctionCalls: tools.maxParallelFunctionCalls } : {}),
           onFunctionCall: (call) => {
             const made = toToolCall(call);
-            gen?.progress.send({ tool_calls: [{ index: calls.length, ...made }] });
+            ctx.progress({ tool_calls: [{ index: calls.length, ...made }] });
             calls.push(made);
           },
         }
@@ -97,8 +96,6 @@ export async function chat(pool: ModelPool, settings: Settings, p: ChatParams, c
       usage: { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens },
     };
   } finally {
-    // Every chunk goes out before the answer (or the error) does.
-    gen?.progress.drain();
     session.dispose({ disposeSequence: false });
     lease.release();
   }

@@ -27,11 +27,10 @@ export async function complete(pool: ModelPool, settings: Settings, p: CompleteP
   const name = p.model ?? settings.defaultModel;
   const lease = await pool.lease(name, ctx.signal, ctx.deadline);
   const completion = new LlamaCompletion({ contextSequence: lease.sequence, autoDisposeSequence: false });
-  let gen: ReturnType<typeof generationOptions> | undefined;
   try {
     const input = lease.model.tokenize(p.prompt, false);
     const promptTokens = input.length;
-    gen = generationOptions(p, settings.defaultMaxTokens, grammar, { bound: promptTokens, exact: () => promptTokens }, lease.contextSize, ctx);
+    const gen = generationOptions(p, settings.defaultMaxTokens, grammar, { bound: promptTokens, exact: () => promptTokens }, lease.contextSize, ctx);
     announceStart(ctx);
     const res = await completion.generateCompletionWithMeta(input, gen.options);
     return {
@@ -41,8 +40,6 @@ export async function complete(pool: ModelPool, settings: Settings, p: CompleteP
       usage: { prompt_tokens: promptTokens, completion_tokens: gen.counted(), total_tokens: promptTokens + gen.counted() },
     };
   } finally {
-    // Every chunk goes out before the answer (or the error) does.
-    gen?.progress.drain();
     completion.dispose({ disposeSequence: false });
     lease.release();
   }

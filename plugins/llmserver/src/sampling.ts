@@ -4,7 +4,6 @@
  */
 import { BkgError, ErrorCodes, type Context } from "@bkg/plugin-sdk";
 import type { LlamaGrammar } from "node-llama-cpp";
-import { DeferredProgress } from "./deferred-progress.js";
 import { llama } from "./model-pool.js";
 
 export interface SamplingParams {
@@ -96,8 +95,7 @@ export interface PromptCount {
 /**
  * What chat and complete hand node-llama-cpp alike: the sampling options with max_tokens capped
  * to the room left in the context (refused when the prompt fills it), the grammar, the call's
- * signal, one $/progress per text chunk (deferred past the next decode's dispatch: `progress`,
- * which the caller drains before answering), and a count of generated tokens (`counted()`). The
+ * signal, one $/progress per text chunk, and a count of generated tokens (`counted()`). The
  * prompt is counted before generating only when its bound says it could come near the end of the
  * context; otherwise after the first text chunk, off the way to the first token.
  */
@@ -109,10 +107,8 @@ export function generationOptions(p: SamplingParams, defaultMaxTokens: number, g
     options.maxTokens = Math.min(options.maxTokens, contextSize - promptTokens);
   }
   let completionTokens = 0;
-  const progress = new DeferredProgress(ctx);
   return {
     counted: () => completionTokens,
-    progress,
     options: {
       ...options,
       ...(grammar ? { grammar } : {}),
@@ -120,7 +116,7 @@ export function generationOptions(p: SamplingParams, defaultMaxTokens: number, g
       onToken: (tokens: readonly unknown[]) => void (completionTokens += tokens.length),
       onTextChunk: (delta: string) => {
         if (!delta) return;
-        progress.send({ delta });
+        ctx.progress({ delta });
         prompt.countSoon?.();
       },
     },
