@@ -13,13 +13,13 @@
  * Time to first token (TTFT) is from making the request / calling generateResponse to the first
  * text each side has; generation tokens/s is (completion tokens - 1) / (last - first text). The
  * tokens/s verdict pools the interleaved pairs: each side's generated tokens summed over its
- * generation time summed, and their ratio, leaving out the same number of pairs with the
- * highest and with the lowest ratio (TRIM of them at each end: a load spike lands on one side of
- * one pair, 0.46x and 1.75x in one run here). A median of per-pair ratios swung 0.81-1.02
- * between runs whose per-side medians were equal. The
- * TTFT verdict is the paired median of the per-pair differences. TTFT is also sampled by short probes (PROBE_TOKENS tokens) between the
- * long runs: a run's first token is the same measurement, and the noise here (+-30 ms per pair
- * at load 5) needs dozens of pairs. Then 4 concurrent /v1 streams (4 parallel sequences in one
+ * generation time summed, and their ratio, leaving out the TRIM share of pairs with the lowest
+ * and the same share with the highest ratio (a load spike lands on one side of one pair: 0.46x
+ * and 1.75x in one run here). A median of per-pair ratios swung 0.81-1.02 between runs whose
+ * per-side medians were equal. The TTFT verdict is the paired median of the per-pair
+ * differences. TTFT is also sampled by short probes (PROBE_TOKENS tokens) between the long
+ * runs: a run's first token is the same measurement, and the noise here (+-30 ms per pair at
+ * load 5) needs dozens of pairs. Then 4 concurrent /v1 streams (4 parallel sequences in one
  * context) against 1: total tokens/s.
  */
 import { readFileSync } from "node:fs";
