@@ -4,6 +4,8 @@
  * (client -> daemon B -> echo plugin) and Moleculer with its NATS transporter doing the same echo
  * (a broker in this process -> NATS -> a broker in a child process). One nats-server, same run,
  * runs interleaved. Targets (issue 17): cross-node p50 at most 2x local; calls/s at least Moleculer's.
+ * A fourth subject runs the cross-node path between two more daemons with cluster.batch off (one
+ * NATS message per call and per reply), so the batch frames' gain is measured in the same run.
  *
  * Hops: the cross-node path is the local path (client -> daemon -> plugin) plus one NATS round trip
  * between two nodes, which is what the Moleculer subject measures (8 process-to-process messages
@@ -46,9 +48,13 @@ export const scenario: Scenario = {
     const natsOut = tail(nats.stderr);
     onCleanup("nats-server", () => killTree(nats.pid));
     await waitFor(() => natsOut().includes("Server is ready"), "nats-server to be ready");
-    const cluster = (nodeId: string) => ({ storage: { nodeId }, telemetry: { enabled: false }, cluster: { nats: { servers: [url] } } });
+    const cluster = (nodeId: string, batch = true) => ({ storage: { nodeId }, telemetry: { enabled: false }, cluster: { nats: { servers: [url] }, batch } });
     let a: BenchDaemon | undefined;
     let b: BenchDaemon | undefined;
+    // The same path with batch frames off (one NATS message per call and per reply, as before them),
+    // on a plugin only these two use, so each pair routes only to its own node.
+    let a1: BenchDaemon | undefined;
+    let b1: BenchDaemon | undefined;
     const mol = spawnTracked(process.execPath, [join(BASELINES, "moleculer-echo.js"), "nats", url], { stdio: ["ignore", "pipe", "inherit"] });
     const molOut = tail(mol.stdout);
     onCleanup("moleculer server", () => killTree(mol.pid));
@@ -57,13 +63,19 @@ export const scenario: Scenario = {
       ctx.log("cluster: starting nats-server, daemons a and b, and two Moleculer brokers");
       b = await bootDaemon({ manifests: { echo: echoManifest() }, config: cluster("b") });
       a = await bootDaemon({ manifests: {}, config: cluster("a") });
+      b1 = await bootDaemon({ manifests: { single: echoManifest("single") }, config: cluster("b1", false) });
+      a1 = await bootDaemon({ manifests: {}, config: cluster("a1", false) });
       await b.waitReady(["echo"]);
+      await b1.waitReady(["single"]);
       const remote = a;
+      const remote1 = a1;
+      await waitFor(async () => (await remote1.client.cluster.plugins()).some((p) => p.node === "b1" && p.name === "single" && p.ready), "node a1 to see single on b1", 20_000);
       await waitFor(async () => (await remote.client.cluster.plugins()).some((p) => p.node === "b" && p.name === "echo" && p.ready), "node a to see echo on b", 20_000);
       await waitFor(() => molOut().includes("ready"), "the Moleculer server broker", 20_000);
       await caller.start();
       await caller.waitForServices("echo", 20_000);
       const [pluginPid] = await b.pluginPids("echo");
+      const [plugin1Pid] = await b1.pluginPids("single");
       const local = b;
       const subjects = [
         { name: "bkg local (on b)", call: () => local.client.call("echo.echo", SMALL as Record<string, unknown>), pids: { daemonB: local.pid, plugin: pluginPid } },
@@ -73,6 +85,11 @@ export const scenario: Scenario = {
           pids: { daemonA: remote.pid, daemonB: local.pid, plugin: pluginPid, nats: nats.pid },
         },
         { name: "Moleculer NATS", call: () => caller.call("echo.echo", SMALL as Record<string, unknown>), pids: { server: mol.pid, nats: nats.pid } },
+        {
+          name: "bkg cross-node, batch off (a1 -> b1)",
+          call: () => remote1.client.call("single.echo", SMALL as Record<string, unknown>),
+          pids: { daemonA: remote1.pid, daemonB: b1.pid, plugin: plugin1Pid, nats: nats.pid },
+        },
       ];
       for (const s of subjects) for (const c of CASES) await closedLoop(s.call, { inflight: c.inflight, durationMs: warmupMs, maxCalls: 200_000 });
       const results = new Map<string, LoadResult[]>();
@@ -97,6 +114,7 @@ export const scenario: Scenario = {
           if (s.name.startsWith("bkg cross")) {
             vs = `p50 ${ratio(rs, get(c, subjects[0].name), "p50Us").median.toFixed(2)}x local; calls/s ${ratio(rs, get(c, subjects[2].name), "callsPerSec").median.toFixed(2)}x Moleculer`;
           }
+          if (s === subjects[1]) vs += `, ${ratio(rs, get(c, subjects[3].name), "callsPerSec").median.toFixed(2)}x batch off`;
           rows.push({
             case: c.label,
             subject: s.name,
@@ -145,6 +163,7 @@ export const scenario: Scenario = {
       );
       const notes = [
         `One nats-server on loopback; ${ctx.runs} runs of ${durationMs} ms per case and subject, interleaved. Ratios are medians of per-run ratios.`,
+        'bkg cross-node sends a tick\'s calls for a node as one NATS message (a batch frame) and the replies back the same way; "batch off" sends one NATS message per call and per reply (cluster.batch false, as nodes before batch frames).',
         "bkg cross-node has four processes on the path (client, daemon a, daemon b, the echo plugin) plus nats-server: 8 messages between processes and 12 JSON encodes or decodes per call; a local call 4 and 8; Moleculer has two brokers plus nats-server (the action runs inside the serving broker): 4 and 4.",
         "CPU µs/call sums the client (this process) and every process on the path; by process (medians):",
       ];
@@ -164,6 +183,8 @@ export const scenario: Scenario = {
       killTree(mol.pid);
       await a?.stop();
       await b?.stop();
+      await a1?.stop();
+      await b1?.stop();
       killTree(nats.pid);
     }
   },

@@ -2,7 +2,8 @@
  * Cluster mode: this daemon and the others that share its NATS bus act as one system. Every node
  * announces the plugins it serves; the router asks `route` where a call goes (local-first: here
  * when a local instance is ready; balanced: whichever node has the fewest calls in flight) and a
- * remote call keeps a local call's guarantees (remote-caller.ts, remote-server.ts). A node that
+ * remote call keeps a local call's guarantees (remote-caller.ts, remote-server.ts); the calls and
+ * replies of one event-loop turn for a node travel as one batch frame (batch-wire.ts). A node that
  * dies is noticed by a liveness probe (NATS answers "no responders" once its connection is gone)
  * and its in-flight calls fail with -33004 at once; calls that never reached it go elsewhere.
  */
@@ -17,6 +18,8 @@ import type { EventBus } from "../events/index.js";
 import { ThrottledWarn } from "../gateway/throttled-warn.js";
 import type { Logger } from "../logs/index.js";
 import type { PluginHost, Supervisor } from "../supervisor/index.js";
+import { BatchOutbox } from "./batch-outbox.js";
+import { BATCH_FORMAT, frameReason, type BatchFrame } from "./batch-wire.js";
 import { EventFanout } from "./event-fanout.js";
 import { Membership, type RemoteNode } from "./membership.js";
 import { NatsLink } from "./nats-link.js";
@@ -80,6 +83,8 @@ export class Cluster implements RemoteRoutes {
   private readonly offLifecycle: () => void;
   /** Calls waiting for a per-node slot. */
   private readonly slots: SlotQueue;
+  /** Batch frames being gathered for other nodes (absent with cluster.batch false). */
+  private readonly outbox?: BatchOutbox;
 
   constructor(
     readonly settings: ClusterSettings,
@@ -98,13 +103,23 @@ export class Cluster implements RemoteRoutes {
       reconnected: () => this.hello(),
     });
     this.slots = new SlotQueue(QUEUE_FACTOR * settings.maxInflightPerNode);
-    this.caller = new RemoteCaller(self, this.link, () => this.slots.wakeOne());
+    // Batch frames (batch-wire.ts) unless turned off: then this node acts as one that predates them.
+    const outbox = (this.outbox = settings.batch
+      ? new BatchOutbox(
+          self,
+          () => this.link.connection(),
+          `${subjects.replies(self.node, self.run)}.`,
+          (seq, why) => this.caller.batchFailed(seq, why),
+        )
+      : undefined);
+    this.caller = new RemoteCaller(self, this.link, () => this.slots.wakeOne(), outbox);
     this.server = new RemoteServer(
       self,
       () => this.link.connection(),
       deps.router,
       settings.maxInflightPerNode,
       (subject, reason) => this.foreign(subject, reason),
+      outbox,
     );
     this.fanout = new EventFanout(
       self,
@@ -252,6 +267,7 @@ export class Cluster implements RemoteRoutes {
     sub(subjects.ping(me), (m) => m.respond(encode({ v: CLUSTER_PROTOCOL, node: me, run: this.run, hostname: hostname(), pid: process.pid })));
     this.callSub = sub(subjects.call(me), (m) => this.server.onCall(m));
     sub(subjects.cancel(me), (m) => this.server.onCancel(m));
+    if (this.settings.batch) sub(subjects.batch(me), (m) => this.onBatch(m));
     sub(this.caller.replySubject, (m) => this.caller.onReply(m));
     sub(subjects.announce, (m) => this.onAnnounce(m));
     sub(subjects.discover, () => this.announceSoon());
@@ -297,6 +313,7 @@ export class Cluster implements RemoteRoutes {
         callTimeoutMs: h.manifest.timeouts.call,
       })),
       logs: (this.wantedLogs = this.deps.bus.wants("log")),
+      ...(this.settings.batch ? { batch: BATCH_FORMAT } : {}),
     };
     nc.publish(subjects.announce, encode(a));
   }
@@ -330,6 +347,17 @@ export class Cluster implements RemoteRoutes {
       this.lost(a.node, "restarted", before);
       log.info({ node: a.node }, `node ${a.node} restarted`);
     }
+  }
+
+  /** A batch frame: its calls and cancellations are for our server, its replies for our caller. */
+  private onBatch(m: Msg): void {
+    const d = decodeObject(m.data);
+    const why = d.ok ? frameReason(d.value) : d.reason;
+    if (why !== undefined || !d.ok) return this.foreign(m.subject, why ?? "unreadable");
+    const frame = d.value as unknown as BatchFrame;
+    if (frame.calls || frame.cancels) this.server.onBatch(frame, m.subject);
+    // Replies for an earlier run of this node are nobody's: their call ids may be taken again.
+    if (frame.replies && frame.to === this.run) this.caller.onBatchReplies(frame.node, frame.replies);
   }
 
   private onBye(m: Msg): void {
@@ -395,6 +423,7 @@ export class Cluster implements RemoteRoutes {
     const nc = this.link.connection();
     this.announce();
     this.leaving = true;
+    this.server.leaving = true;
     clearInterval(this.heartbeat);
     if (nc) {
       const bye: Bye = { v: CLUSTER_PROTOCOL, node: this.deps.nodeId, run: this.run };
@@ -410,6 +439,8 @@ export class Cluster implements RemoteRoutes {
     clearInterval(this.logInterest);
     this.fanout.stop();
     clearInterval(this.prober);
+    // Replies queued in this turn leave before the connection drains (a publish after would throw).
+    this.outbox?.flush();
     await this.link.close();
   }
 }

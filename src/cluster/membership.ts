@@ -4,6 +4,7 @@
  * the NATS side (cluster.ts) feeds it and asks it where a call may go.
  */
 import satisfies from "semver/functions/satisfies.js";
+import { BATCH_FORMAT } from "./batch-wire.js";
 import { CLUSTER_PROTOCOL, type Announce, type AnnouncedPlugin } from "./wire.js";
 
 export interface RemoteNode {
@@ -22,6 +23,8 @@ export interface RemoteNode {
   leaving?: boolean;
   /** Wants our plugins' log lines (a client there reads logs). */
   logs?: boolean;
+  /** Reads batch frames: our calls and replies to it go many per message. */
+  batch?: boolean;
 }
 
 export type AnnounceOutcome = "joined" | "updated" | "restarted" | "refused" | "duplicate";
@@ -47,10 +50,22 @@ export class Membership {
         : undefined;
     if (known && known.run === a.run) {
       // A node that said goodbye stays leaving even if a late announcement arrives.
-      Object.assign(known, { version: a.version, hostname: a.hostname, pid: a.pid, plugins, lastSeen: now, refused, logs: a.logs === true });
+      Object.assign(known, { version: a.version, hostname: a.hostname, pid: a.pid, plugins, lastSeen: now, refused, logs: a.logs === true, batch: a.batch === BATCH_FORMAT });
       return refused ? "refused" : "updated";
     }
-    this.nodes.set(a.node, { node: a.node, run: a.run, version: a.version, hostname: a.hostname, pid: a.pid, plugins, lastSeen: now, inflight: 0, refused, logs: a.logs === true });
+    this.nodes.set(a.node, {
+      node: a.node,
+      run: a.run,
+      version: a.version,
+      hostname: a.hostname,
+      pid: a.pid,
+      plugins,
+      lastSeen: now,
+      inflight: 0,
+      refused,
+      logs: a.logs === true,
+      batch: a.batch === BATCH_FORMAT,
+    });
     if (refused) return "refused";
     return known ? "restarted" : "joined";
   }

@@ -17,6 +17,8 @@ export const subjects = {
   bye: "bkg.v1.bye",
   /** Calls for one node. */
   call: (node: string) => `bkg.v1.call.${node}`,
+  /** Batch frames for one node: calls, cancellations and replies, many per message (batch-wire.ts). */
+  batch: (node: string) => `bkg.v1.batch.${node}`,
   /** Cancellations for one node's calls. */
   cancel: (node: string) => `bkg.v1.cancel.${node}`,
   /** Liveness: answered while the node's connection is up; no responders once it is gone. */
@@ -48,6 +50,8 @@ export interface Announce {
   plugins: AnnouncedPlugin[];
   /** A client of this node reads plugin logs: other nodes send theirs too (they are not sent otherwise). */
   logs?: boolean;
+  /** This node reads batch frames (batch-wire.ts BATCH_FORMAT); absent: send it single messages. */
+  batch?: number;
 }
 
 export interface Bye {

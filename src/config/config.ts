@@ -130,6 +130,8 @@ export interface ClusterSettings {
   routing: "local-first" | "balanced";
   heartbeatMs: number;
   maxInflightPerNode: number;
+  /** Send the calls and replies of one event-loop turn for one node as one NATS message (nodes that announce it). */
+  batch: boolean;
 }
 
 /** telemetry.tracing: W3C trace context and a span per routed call (docs/tracing.md). */
@@ -241,7 +243,7 @@ export const DEFAULTS = {
   auth: { plugin: "apikeys", cacheTtlMs: 10_000, validateTimeoutMs: 5_000, rootToken: true },
   limits: { maxMessageBytes: 64 * 1024 * 1024, logLines: 500, jsonDepth: 128 },
   storage: {} as { url?: string; nodeId?: string },
-  cluster: { routing: "local-first" as ClusterSettings["routing"], heartbeatMs: 1000, maxInflightPerNode: 256 },
+  cluster: { routing: "local-first" as ClusterSettings["routing"], heartbeatMs: 1000, maxInflightPerNode: 256, batch: true },
   telemetry: { enabled: true, flushMs: 5_000, retentionDays: 7, tracing: { enabled: true, sampleRatio: 1, bufferTraces: 1000, spansPerTrace: 200 } as TracingSettings },
   /** Applied under telemetry.otlp once it names an endpoint. */
   otlp: { headers: {}, queueSize: 2048, batchSize: 512, delayMs: 1000, timeoutMs: 10_000 } as Omit<OtlpSettings, "endpoint">,

@@ -29,9 +29,9 @@ t.test("absent: the daemon is on its own", async (t) => {
 
 t.test("the file (credentials relative to it), defaults filled in, then the environment", async (t) => {
   const c = load({ cluster: { nats: { servers: ["nats://10.0.0.5:4222"], credentials: "nats.creds" }, routing: "balanced" } });
-  t.same(c.cluster, { routing: "balanced", heartbeatMs: 1000, maxInflightPerNode: 256, nats: { servers: ["nats://10.0.0.5:4222"], credentials: join(dir, "nats.creds") } });
+  t.same(c.cluster, { routing: "balanced", heartbeatMs: 1000, maxInflightPerNode: 256, batch: true, nats: { servers: ["nats://10.0.0.5:4222"], credentials: join(dir, "nats.creds") } });
   const e = load(undefined, { BKG_CLUSTER_NATS_SERVERS: "nats://a:4222, nats://b:4222", BKG_CLUSTER_NATS_TOKEN: "s3cret", BKG_CLUSTER_ROUTING: "local-first" });
-  t.same(e.cluster, { routing: "local-first", heartbeatMs: 1000, maxInflightPerNode: 256, nats: { servers: ["nats://a:4222", "nats://b:4222"], token: "s3cret" } });
+  t.same(e.cluster, { routing: "local-first", heartbeatMs: 1000, maxInflightPerNode: 256, batch: true, nats: { servers: ["nats://a:4222", "nats://b:4222"], token: "s3cret" } });
 });
 
 t.test("bad values name their path", async (t) => {
