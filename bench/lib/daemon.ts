@@ -43,6 +43,8 @@ export interface BootOptions {
   bin?: string;
   /** Do not wait for the socket (start-up timing does its own waiting). */
   noConnect?: boolean;
+  /** Another checkout's bin/bkg to run (a built worktree of an older commit, to compare with); default this one's. */
+  bin?: string;
 }
 
 /** The echo plugin's manifest, as the tests write it (restart backoff as the daemon's default unless given). */

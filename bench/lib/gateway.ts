@@ -32,12 +32,12 @@ export function freePort(): Promise<number> {
   });
 }
 
-export function apikeysManifest(): Record<string, unknown> {
+export function apikeysManifest(root = ROOT): Record<string, unknown> {
   return {
     name: "apikeys",
     version: "1.0.0",
     command: ["node", "index.mjs"],
-    cwd: join(ROOT, "plugins", "apikeys"),
+    cwd: join(root, "plugins", "apikeys"),
     provides: ["auth.validate", "auth.createKey"],
     permissions: [],
     restart: { policy: "always" },
@@ -45,16 +45,20 @@ export function apikeysManifest(): Record<string, unknown> {
   };
 }
 
-/** Boots the daemon with HTTP on; resolves with the gateway, or with the reason it is not there. */
-export async function bootGateway(config: Record<string, unknown> = {}, nodeArgs: string[] = []): Promise<Gateway | { unavailable: string }> {
+/**
+ * Boots the daemon with HTTP on; resolves with the gateway, or with the reason it is not there.
+ * `root`: another built checkout whose daemon, echo and apikeys plugins to run (bench/tools/http-paired.ts).
+ */
+export async function bootGateway(config: Record<string, unknown> = {}, nodeArgs: string[] = [], root = ROOT): Promise<Gateway | { unavailable: string }> {
   const port = await freePort();
   const host = "127.0.0.1";
   const { http: httpExtra, ...rest } = config as { http?: Record<string, unknown> };
   let daemon: BenchDaemon;
   try {
     daemon = await bootDaemon({
-      manifests: { echo: echoManifest(), apikeys: apikeysManifest() },
+      manifests: { echo: echoManifest("echo", { cwd: join(root, "plugins", "echo") }), apikeys: apikeysManifest(root) },
       nodeArgs,
+      bin: join(root, "bin", "bkg"),
       // Rate limits would answer 429 within the first second of load: off for the benchmark.
       config: { http: { enabled: true, host, port, rateLimit: { perCredential: 0, perIp: 0 }, ...httpExtra }, ...rest },
     });

@@ -21,9 +21,11 @@ function onResponseClose(this: CancellableResponse): void {
  * (no AbortController) that aborts when the response closes before it was written — the client
  * went away. The call's trace context is answered in the `traceresponse` header (W3C Trace
  * Context Level 2), so a client learns the trace id to look up. `ownSpan`: the call's span,
- * reserved when the credential check called the auth plugin (traceOfRequest).
+ * reserved when the credential check called the auth plugin (traceOfRequest). `headerNow`
+ * false: the caller writes the header itself from `tracedAs` once the call is done (the fast
+ * path, which writes all its headers at once).
  */
-export function httpCallOptions(res: ServerResponse, principalId: string, timeoutMs: number | undefined, headers: IncomingHttpHeaders, ownSpan?: OwnSpan): RouteOptions {
+export function httpCallOptions(res: ServerResponse, principalId: string, timeoutMs: number | undefined, headers: IncomingHttpHeaders, ownSpan?: OwnSpan, headerNow = true): RouteOptions {
   const cancel = new CancelToken();
   (res as CancellableResponse)[kCancel] = cancel;
   res.on("close", onResponseClose);
@@ -33,10 +35,18 @@ export function httpCallOptions(res: ServerResponse, principalId: string, timeou
     cancel,
     traceparent: traceparentOf(headers),
     ownSpan,
-    onTrace: (tp) => {
-      if (!res.headersSent) res.setHeader("traceresponse", tp);
-    },
+    onTrace: headerNow
+      ? (tp) => {
+          if (!res.headersSent) res.setHeader("traceresponse", tp);
+        }
+      : keepTrace,
+    tracedAs: undefined,
   };
+}
+
+/** The fast path's onTrace: the router calls it as opts.onTrace(tp), so `this` is the call's options. */
+function keepTrace(this: RouteOptions, traceparent: string): void {
+  this.tracedAs = traceparent;
 }
 
 /** The request's `traceparent` header (one value; any other shape is as good as none). */

@@ -16,11 +16,12 @@
  * (SSE), a body that is not Content-Length-framed JSON within http.bodyLimit (413, 415, empty
  * JSON), or a server that is closing (503). So every refusal fastify words is still fastify's.
  */
-import type { IncomingMessage, ServerResponse } from "node:http";
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from "node:http";
 import { BkgError, ErrorCodes } from "@bkg/protocol";
 import { authorizeCall, credentialFromHeaders, modelOf, onlyModelScoped, stampAuthCall, type Principal } from "../auth/index.js";
 import { toHttpError, type HttpError } from "./http-errors.js";
 import type { OwnSpan } from "../tracing/index.js";
+import type { RouteOptions } from "../bus/index.js";
 import type { RateKey } from "./rate-limiter.js";
 import { httpCallOptions, nextBatch, parseJsonBody, traceOfRequest, traceparentOf } from "./http-call-common.js";
 import type { SurfaceDeps } from "./surface-deps.js";
@@ -28,6 +29,7 @@ import type { SurfaceDeps } from "./surface-deps.js";
 /** /api/call/<plugin>/<method>, with an optional ?timeoutMs=<1..999999999>. Names as the registry allows them, plus dots in methods. */
 const CALL_URL = /^\/api\/call\/([A-Za-z0-9_-]+)\/([A-Za-z0-9_.-]+)(?:\?timeoutMs=([1-9][0-9]{0,8}))?$/;
 const ROUTE = "/api/call/:plugin/:method";
+const JSON_UTF8 = "application/json; charset=utf-8";
 const JSON_TYPE = /^application\/json\s*(?:;\s*charset=utf-8\s*)?$/i;
 
 export interface FastCallHelpers {
@@ -70,11 +72,11 @@ export function fastCallHandler({ ctx, auth }: SurfaceDeps, h: FastCallHelpers):
     const reqId = h.genReqId(req);
     const ip = req.socket.remoteAddress ?? "";
     const path = timeoutMs === undefined ? req.url! : req.url!.slice(0, req.url!.indexOf("?"));
-    res.setHeader("x-request-id", reqId);
     let principal: Principal | undefined;
     let ownSpan: OwnSpan | undefined;
     let status = 200;
     let out: string;
+    let opts: RouteOptions | undefined;
     try {
       // onRequest: the credential (its failure is answered after the rate limit, as in fastify's hooks).
       const credential = credentialFromHeaders(req.headers);
@@ -103,7 +105,7 @@ export function fastCallHandler({ ctx, auth }: SurfaceDeps, h: FastCallHelpers):
       const body = hasBody ? await readJson(req) : {};
       if (modelScoped) authorizeCall(principal!, target, auth.plugin, modelOf(body));
       const params = stampAuthCall(principal!, target, body, auth.plugin);
-      const opts = httpCallOptions(res, principal!.id, timeoutMs, req.headers, ownSpan);
+      opts = httpCallOptions(res, principal!.id, timeoutMs, req.headers, ownSpan, false);
       await nextBatch();
       const result = await ctx.router.call(target, params, opts);
       out = JSON.stringify({ result });
@@ -116,7 +118,13 @@ export function fastCallHandler({ ctx, auth }: SurfaceDeps, h: FastCallHelpers):
       out = JSON.stringify(body);
     }
     if (res.destroyed) return void h.responded(reqId, principal?.id ?? null, "POST", path, ROUTE, status, performance.now() - t0, ip);
-    res.writeHead(status, { "content-type": "application/json; charset=utf-8", "content-length": Buffer.byteLength(out) });
+    // One header object, no setHeader per header (each validates and stores on its own).
+    const tracedAs = opts?.tracedAs;
+    const headers: OutgoingHttpHeaders =
+      tracedAs === undefined
+        ? { "x-request-id": reqId, "content-type": JSON_UTF8, "content-length": Buffer.byteLength(out) }
+        : { "x-request-id": reqId, traceresponse: tracedAs, "content-type": JSON_UTF8, "content-length": Buffer.byteLength(out) };
+    res.writeHead(status, headers);
     res.end(out);
     h.responded(reqId, principal?.id ?? null, "POST", path, ROUTE, status, performance.now() - t0, ip);
   }

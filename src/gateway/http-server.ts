@@ -28,6 +28,7 @@ import { BkgError, ErrorCodes } from "@bkg/protocol";
 import { authorizeAction, authorizeCall, credentialFromHeaders, onlyModelScoped, type Principal } from "../auth/index.js";
 import { parseJsonBody, traceOfRequest, traceparentOf } from "./http-call-common.js";
 import { ReloadingTls } from "./reloading-tls.js";
+import { accessLog } from "./access-log.js";
 import { HttpError, toHttpError } from "./http-errors.js";
 import { fastCallHandler } from "./http-fast-call.js";
 import { ThrottledWarn } from "./throttled-warn.js";
@@ -66,9 +67,10 @@ export class HttpServer {
     const log = ctx.logger.child({ component: "http" });
     const publicRoutes = new Set(cfg.publicRoutes);
     let closing = false;
+    const writeAccessLog = accessLog(log);
     const responded = (reqId: string, cred: string | null, method: string, path: string, route: string, status: number, elapsedMs: number, ip: string) => {
       metrics.http(method, route, status, elapsedMs / 1000);
-      if (cfg.accessLog) log.info({ reqId, cred, method, route, path, status, ms: Math.round(elapsedMs * 10) / 10, ip }, `${method} ${path} ${status}`);
+      if (cfg.accessLog) writeAccessLog(reqId, cred, method, route, path, status, Math.round(elapsedMs * 10) / 10, ip);
     };
     const logFailure = (reqId: string, method: string, path: string, body: ReturnType<typeof toHttpError>["body"]) =>
       log.error({ reqId, err: body.error }, `${method} ${path} failed: ${body.error.message}`);
