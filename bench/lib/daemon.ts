@@ -39,8 +39,6 @@ export interface BootOptions {
   /** Node flags for the daemon process (e.g. --cpu-prof). */
   nodeArgs?: string[];
   env?: NodeJS.ProcessEnv;
-  /** The bkg entry point to run (another build's bin/bkg, to compare two builds in one run); default this tree's. */
-  bin?: string;
   /** Do not wait for the socket (start-up timing does its own waiting). */
   noConnect?: boolean;
   /** Another checkout's bin/bkg to run (a built worktree of an older commit, to compare with); default this one's. */
