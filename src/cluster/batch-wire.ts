@@ -13,21 +13,13 @@
  * those calls never reached it and may go elsewhere. Replies whose `to` is not the receiver's run
  * are for a previous run of it and are dropped.
  */
-import type { CallReply } from "./wire.js";
+import type { CallReply, CallRequest } from "./wire.js";
 
 /** The batch frame's format, announced by nodes that read it. */
 export const BATCH_FORMAT = 1;
 
 /** A call inside a frame: a CallRequest without the frame's v, node and run. */
-export interface CallItem {
-  id: number;
-  target: string;
-  params: Record<string, unknown>;
-  budgetMs: number;
-  caller: string;
-  stream: boolean;
-  traceparent?: string;
-}
+export type CallItem = Omit<CallRequest, "v" | "node" | "run">;
 
 /** A reply inside a frame: the call's id and a CallReply, or "n": not taken (the node is leaving; try another). */
 export type ReplyItem = { id: number } & (CallReply | { t: "n" });
