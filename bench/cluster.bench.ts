@@ -17,7 +17,7 @@ import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import moleculer from "moleculer";
 import { bootDaemon, echoManifest, type BenchDaemon } from "./lib/daemon.js";
-import { freePort } from "./lib/gateway.js";
+import { startNatsServer } from "./lib/nats-server.js";
 import { closedLoop, type LoadResult } from "./lib/load.js";
 import { SMALL, bytes } from "./lib/payloads.js";
 import { BASELINES } from "./lib/paths.js";
@@ -42,12 +42,9 @@ export const scenario: Scenario = {
     if (spawnSync("nats-server", ["--version"]).status !== 0) return unavailable("nats-server is not installed (apt-get install nats-server)");
     const durationMs = ctx.quick ? 300 : 3000;
     const warmupMs = ctx.quick ? 100 : 500;
-    const port = await freePort();
-    const url = `nats://127.0.0.1:${port}`;
-    const nats = spawnTracked("nats-server", ["-a", "127.0.0.1", "-p", String(port)], { stdio: ["ignore", "pipe", "pipe"] });
-    const natsOut = tail(nats.stderr);
-    onCleanup("nats-server", () => killTree(nats.pid));
-    await waitFor(() => natsOut().includes("Server is ready"), "nats-server to be ready");
+    const nats = await startNatsServer();
+    onCleanup("nats-server", nats.stop);
+    const url = nats.url;
     const cluster = (nodeId: string, batch = true) => ({ storage: { nodeId }, telemetry: { enabled: false }, cluster: { nats: { servers: [url] }, batch } });
     let a: BenchDaemon | undefined;
     let b: BenchDaemon | undefined;
@@ -185,7 +182,7 @@ export const scenario: Scenario = {
       await b?.stop();
       await a1?.stop();
       await b1?.stop();
-      killTree(nats.pid);
+      nats.stop();
     }
   },
 };

@@ -21,17 +21,16 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { connect } from "@nats-io/transport-node";
 import { bootDaemon, echoManifest, type BenchDaemon } from "../lib/daemon.js";
-import { freePort } from "../lib/gateway.js";
 import { closedLoop } from "../lib/load.js";
 import { SMALL } from "../lib/payloads.js";
 import { BASELINES } from "../lib/paths.js";
+import { argValue } from "../lib/argv.js";
+import { startNatsServer } from "../lib/nats-server.js";
+import { median } from "../lib/stats.js";
 import { cleanupAll, clockTicks, killTree, spawnTracked, tail, waitFor } from "../lib/procs.js";
 
 const args = process.argv.slice(2);
-const opt = (name: string, dflt: number) => {
-  const i = args.indexOf(name);
-  return i >= 0 ? Number(args[i + 1]) : dflt;
-};
+const opt = (name: string, dflt: number) => Number(argValue(name) ?? dflt);
 const RUNS = opt("--runs", 3);
 const SECONDS = opt("--seconds", 3);
 const PERF = args.includes("--perf");
@@ -46,8 +45,6 @@ function ticks(pid: number): [number, number] {
     return [0, 0];
   }
 }
-
-const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[xs.length >> 1] ?? Number.NaN;
 
 /**
  * Per-hop medians from `perf script` lines of syscalls:sys_exit_read, sys_enter_write(v):
@@ -112,11 +109,8 @@ function perfHops(data: string, roles: Record<string, number>): string[] {
 }
 
 async function main(): Promise<void> {
-  const port = await freePort();
-  const url = `nats://127.0.0.1:${port}`;
-  const nats = spawnTracked("nats-server", ["-a", "127.0.0.1", "-p", String(port)], { stdio: ["ignore", "pipe", "pipe"] });
-  const natsOut = tail(nats.stderr);
-  await waitFor(() => natsOut().includes("Server is ready"), "nats-server to be ready");
+  const nats = await startNatsServer();
+  const url = nats.url;
   const cluster = (nodeId: string) => ({ storage: { nodeId }, telemetry: { enabled: false }, cluster: { nats: { servers: [url] } } });
   const b: BenchDaemon = await bootDaemon({ manifests: { echo: echoManifest() }, config: cluster("b") });
   const a: BenchDaemon = await bootDaemon({ manifests: {}, config: cluster("a") });
@@ -187,7 +181,7 @@ async function main(): Promise<void> {
     killTree(echo.pid);
     await a.stop();
     await b.stop();
-    killTree(nats.pid);
+    nats.stop();
     await cleanupAll();
   }
 }

@@ -15,18 +15,16 @@ import { writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { join } from "node:path";
 import { bootDaemon, echoManifest, type BenchDaemon } from "../lib/daemon.js";
-import { freePort } from "../lib/gateway.js";
 import { closedLoop, type LoadResult } from "../lib/load.js";
 import { SMALL } from "../lib/payloads.js";
-import { cleanupAll, spawnTracked, tail, waitFor } from "../lib/procs.js";
+import { argValue as opt } from "../lib/argv.js";
+import { startNatsServer } from "../lib/nats-server.js";
+import { cleanupAll, waitFor } from "../lib/procs.js";
+import { median } from "../lib/stats.js";
 import { cpuProfArgs } from "../lib/profile-daemon.js";
 import { monotonicMicros, profilesIn, summarizeProfile, type Window } from "../lib/profile.js";
 
 const args = process.argv.slice(2);
-const opt = (name: string) => {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : undefined;
-};
 const RUNS = Number(opt("--runs") ?? 6);
 const SECONDS = Number(opt("--seconds") ?? 3);
 const INFLIGHT = Number(opt("--inflight") ?? 64);
@@ -39,8 +37,6 @@ const BEFORE = opt("--before");
 const SWAP = args.includes("--swap");
 /** Each pair's loop before the measured runs: the first runs after boot were still JIT-compiling (1 s was not enough). */
 const WARMUP_SECONDS = Number(opt("--warmup") ?? 3);
-
-const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[xs.length >> 1] ?? Number.NaN;
 
 interface Pair {
   name: "on" | "off";
@@ -77,13 +73,10 @@ async function measure(p: Pair, nats: number, durationMs: number): Promise<LoadR
 
 async function main(): Promise<void> {
   const load0 = loadavg()[0];
-  const port = await freePort();
-  const url = `nats://127.0.0.1:${port}`;
-  const natsProc = spawnTracked("nats-server", ["-a", "127.0.0.1", "-p", String(port)], { stdio: ["ignore", "pipe", "pipe"] });
-  const natsOut = tail(natsProc.stderr);
-  await waitFor(() => natsOut().includes("Server is ready"), "nats-server to be ready");
+  const natsServer = await startNatsServer();
+  const url = natsServer.url;
   const pairs = SWAP ? [await bootPair("off", url), await bootPair("on", url)].reverse() : [await bootPair("on", url), await bootPair("off", url)];
-  const nats = natsProc.pid!;
+  const nats = natsServer.pid;
   for (const p of pairs) await measure(p, nats, WARMUP_SECONDS * 1000);
   const results: Record<string, LoadResult[]> = { on: [], off: [] };
   const windows: Window[] = [];

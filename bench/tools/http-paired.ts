@@ -27,13 +27,10 @@ import { SMALL } from "../lib/payloads.js";
 import { cpuProfArgs } from "../lib/profile-daemon.js";
 import { cleanupAll } from "../lib/procs.js";
 import { median } from "../lib/stats.js";
+import { argValue as opt } from "../lib/argv.js";
 
 const args = process.argv.slice(2);
 const flags = new Set(["--conns", "--runs", "--seconds", "--prof", "--warmup", "--keep-logs"]);
-const opt = (name: string): string | undefined => {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : undefined;
-};
 const CONNS = Number(opt("--conns") ?? 64);
 const RUNS = Number(opt("--runs") ?? 8);
 const SECONDS = Number(opt("--seconds") ?? 3);

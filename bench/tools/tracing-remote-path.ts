@@ -14,13 +14,10 @@
  */
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
+import { argValue as opt } from "../lib/argv.js";
 import { ROOT } from "../lib/paths.js";
+import { median } from "../lib/stats.js";
 
-const args = process.argv.slice(2);
-const opt = (name: string) => {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : undefined;
-};
 const BEFORE = opt("--before");
 const ROUNDS = Number(opt("--rounds") ?? 9);
 const SETTINGS = { sampleRatio: 1, bufferTraces: 1000, spansPerTrace: 200 };
@@ -40,7 +37,6 @@ const cpuMicros = () => {
   const u = process.cpuUsage();
   return u.user + u.system;
 };
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 
 /** Daemon a's router with a remote route that encodes the call item and answers at once. */
 function routerA(b: Build, traced: boolean): any {

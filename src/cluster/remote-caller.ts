@@ -4,7 +4,8 @@
  * frames; to a node that does not, one request message per call to the node's call subject, with
  * replies (progress values in order, then the result or an error) on a reply subject that names
  * the call. Cancellation (the caller's, or the deadline) answers the caller at once and tells the
- * node, which sends $/cancelRequest to its plugin. Settles each call exactly once. */
+ * node, which sends $/cancelRequest to its plugin. Settles each call exactly once.
+ */
 import { BkgError, ErrorCodes, type CancelToken } from "@bkg/protocol";
 import type { Msg, NatsConnection } from "@nats-io/transport-node";
 import type { RouteOptions } from "../bus/index.js";
