@@ -39,6 +39,8 @@ t.test("auth through the apikeys plugin", async (t) => {
     const file = join(d.dir, "data", "root.token");
     t.equal(statSync(file).mode & 0o777, 0o600);
     t.match(root, /^bkg_root_[\w-]{43}$/);
+    // The daemon logs the line right after the HTTP listen line; the log is written asynchronously.
+    await d.waitFor(() => d.output().includes("created the root token"), "the root token's log line");
     t.notOk(d.output().includes(root));
     t.match(d.output(), /created the root token .* in .*root\.token, mode 0600/);
     const me = await asRoot("GET", "/auth/me");
