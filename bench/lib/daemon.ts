@@ -81,12 +81,14 @@ export async function bootDaemon(opts: BootOptions = {}): Promise<BenchDaemon> {
   writeFileSync(configFile, JSON.stringify({ manifestsDir: "manifests", dataDir: "data", socketPath: "bkg.sock", logLevel: "info", http: { enabled: false }, ...config }));
   const env: NodeJS.ProcessEnv = { ...process.env, BKG_LOG_FORMAT: "json", ...opts.env };
   delete env.BKG_CONFIG;
-  // The daemon logs to a file, as `bkg daemon start --detach` does, so its log lines cost the
-  // benchmark process nothing (the HTTP access log writes one line per request).
+  // The daemon logs to a file through --log-file, as `bkg daemon start --detach` starts it, so its
+  // log lines cost the benchmark process nothing and take the path an operator's daemon takes
+  // (the HTTP access log writes one line per request). Its stdout and stderr (say, --trace-gc)
+  // are appended to the same file.
   const logFile = join(dir, "daemon.log");
   const logFd = openSync(logFile, "a");
   const spawnedAt = performance.now();
-  const proc = spawnTracked(process.execPath, [...(opts.nodeArgs ?? []), opts.bin ?? BIN, "--config", configFile, "daemon", "start"], {
+  const proc = spawnTracked(process.execPath, [...(opts.nodeArgs ?? []), opts.bin ?? BIN, "--config", configFile, "daemon", "start", "--log-file", logFile], {
     env,
     cwd: dir,
     stdio: ["ignore", logFd, logFd],

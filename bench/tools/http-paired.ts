@@ -10,6 +10,7 @@
  *   npx tsc -b && npx tsc -p bench/tsconfig.json
  *   node bench/dist/tools/http-paired.js [--conns 64] [--runs 8] [--seconds 3] [--prof DIR] . /work/wt/old
  *   node bench/dist/tools/http-paired.js . .::--max-semi-space-size=16   # the same checkout, a daemon flag apart
+ *   node bench/dist/tools/http-paired.js . '.::::{"telemetry":{"tracing":{"enabled":false}}}'   # a config apart
  *
  * --prof DIR starts every daemon with --cpu-prof into DIR/<n>/ (the profile is written when the
  * daemon stops; it covers the whole run, warm-up included). --keep-logs DIR keeps each daemon's
@@ -38,11 +39,16 @@ const PROF = opt("--prof");
 const WARMUP = Number(opt("--warmup") ?? 6);
 /** Copies each daemon's log (its stdout and stderr: --trace-gc lands there) into this folder before it stops. */
 const KEEP_LOGS = opt("--keep-logs");
-/** Each subject: a checkout, optionally with node flags for its daemon after "::" (comma-separated). */
+/**
+ * Each subject: a checkout, optionally with node flags for its daemon after "::" (comma-separated),
+ * and after a second "::" a JSON object merged into the daemon's config.
+ */
 const subjects = args.filter((a, i) => !a.startsWith("--") && !flags.has(args[i - 1]));
 if (subjects.length === 0) subjects.push(".");
-const roots = subjects.map((s) => resolve(s.split("::")[0]));
-const flagsOf = subjects.map((s) => (s.includes("::") ? s.split("::")[1].split(",") : []));
+const parts = subjects.map((s) => s.split("::"));
+const roots = parts.map((p) => resolve(p[0]));
+const flagsOf = parts.map((p) => (p[1] ? p[1].split(",") : []));
+const configOf = parts.map((p) => (p[2] ? (JSON.parse(p.slice(2).join("::")) as Record<string, unknown>) : {}));
 
 interface Sample {
   reqPerSec: number;
@@ -65,7 +71,7 @@ async function main(): Promise<void> {
       mkdirSync(dir, { recursive: true });
       nodeArgs = [...nodeArgs, ...cpuProfArgs(dir)];
     }
-    const gw = await bootGateway({}, nodeArgs, root);
+    const gw = await bootGateway(configOf[i], nodeArgs, root);
     if ("unavailable" in gw) throw new Error(`${root}: ${gw.unavailable}`);
     gws.push(gw);
   }

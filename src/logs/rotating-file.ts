@@ -19,8 +19,8 @@ export class RotatingFile {
     private readonly s: LogFileSettings,
   ) {}
 
-  write(text: string): void {
-    const bytes = Buffer.byteLength(text);
+  /** @param bytes the text's UTF-8 length, when the caller has it */
+  write(text: string, bytes = Buffer.byteLength(text)): void {
     if (this.fd === undefined) this.open();
     if (this.size > 0 && this.size + bytes > this.s.maxBytes) this.rotate();
     writeSync(this.fd!, text);

@@ -30,6 +30,30 @@ t.test("rotates by size, keeps `files` files, never splits a line", async (t) =>
   );
 });
 
+t.test("one flush larger than a file is cut at line ends, by bytes not characters", async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), "bkg-rls-"));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const path = join(dir, "d.log");
+  // 40 two-byte characters per line: counting characters instead of bytes would overfill a file.
+  const s = new RotatingLogStream(path, { maxBytes: 1000, files: 4 });
+  for (let i = 0; i < 35; i++) s.write(`${JSON.stringify({ i, msg: "é".repeat(40) })}\n`);
+  s.end();
+  const files = ["d.log.3", "d.log.2", "d.log.1", "d.log"];
+  t.same(readdirSync(dir).sort(), [...files].sort(), "the 35 lines (about 3.4 kB, ten to a file) filled three files and started a fourth");
+  const lines: number[] = [];
+  for (const f of files) {
+    const text = readFileSync(join(dir, f), "utf8");
+    t.ok(Buffer.byteLength(text) <= 1000, `${f} is within maxBytes (${Buffer.byteLength(text)} bytes)`);
+    t.ok(text.endsWith("\n"), `${f} ends with a whole line`);
+    for (const l of text.split("\n").filter(Boolean)) lines.push((JSON.parse(l) as { i: number }).i);
+  }
+  t.same(
+    lines,
+    Array.from({ length: 35 }, (_, k) => k),
+    "every line, once, in order",
+  );
+});
+
 t.test("what is buffered is written when the process exits", async (t) => {
   const dir = mkdtempSync(join(tmpdir(), "bkg-rls-"));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
