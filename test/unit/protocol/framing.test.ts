@@ -1,5 +1,5 @@
 import t from "tap";
-import { FrameParser, FrameWriter, type FramingError, encodeFrame } from "@bkg/protocol";
+import { FrameParser, FrameWriter, type FramingError, MAX_FRAMES_PER_WRITE, encodeFrame } from "@bkg/protocol";
 
 function parse(chunks: (string | Buffer)[], max?: number) {
   const msgs: unknown[] = [];
@@ -85,6 +85,31 @@ t.test("the writer coalesces a tick's frames into one write", async (t) => {
   w.write({ c: 3 });
   w.flushNow();
   t.equal(writes.length, 2, "flushNow writes at once");
+});
+
+t.test("a tick's frames go out MAX_FRAMES_PER_WRITE at a time, the first before the tick ends", async (t) => {
+  const writes: string[] = [];
+  const w = new FrameWriter({ write: (s) => (writes.push(s), true) });
+  const n = MAX_FRAMES_PER_WRITE * 2 + 3;
+  for (let i = 0; i < n; i++) {
+    w.write({ i });
+    if (i === MAX_FRAMES_PER_WRITE - 2) t.equal(writes.length, 0, "nothing before the batch is full");
+    if (i === MAX_FRAMES_PER_WRITE - 1) t.equal(writes.length, 1, "a full batch is written at once, while the tick goes on");
+  }
+  t.equal(writes.length, 2, "two full batches so far");
+  await Promise.resolve();
+  t.same(
+    writes.map((x) => parse([x]).msgs.length),
+    [MAX_FRAMES_PER_WRITE, MAX_FRAMES_PER_WRITE, 3],
+    "the rest at the end of the tick",
+  );
+  t.same(
+    writes.flatMap((x) => parse([x]).msgs),
+    Array.from({ length: n }, (_, i) => ({ i })),
+    "every frame once, in order",
+  );
+  await Promise.resolve();
+  t.equal(writes.length, 3, "no empty write after a full batch emptied the queue");
 });
 
 t.test("the one-header fast path reads the same lengths as the general parser", async (t) => {
