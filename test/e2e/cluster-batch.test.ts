@@ -29,8 +29,12 @@ async function waitServed(on: TestDaemon, node: string, plugin: string): Promise
   await on.waitFor(async () => (await on.client.cluster.plugins()).some((p) => p.node === node && p.name === plugin && p.ready), `${plugin} on node ${node} to be seen as ready`);
 }
 
-/** Every JSON message on `subject` from now on, decoded (the junk this file sends is skipped). */
-function record(subject: string): Record<string, unknown>[] {
+/**
+ * Every JSON message on `subject` from now on, decoded (the junk this file sends is skipped).
+ * Resolves once nats-server has the subscription (a flush is a round trip after the SUB), so a
+ * message sent right after is seen.
+ */
+async function record(subject: string): Promise<Record<string, unknown>[]> {
   const seen: Record<string, unknown>[] = [];
   spy.subscribe(subject, {
     callback: (_e, m) => {
@@ -41,6 +45,7 @@ function record(subject: string): Record<string, unknown>[] {
       }
     },
   });
+  await spy.flush();
   return seen;
 }
 
@@ -95,7 +100,7 @@ async function mixedLoad(t: Tap.Test, from: TestDaemon, serving: TestDaemon, plu
 t.before(async () => {
   nats = await startNats();
   spy = await natsConnect({ servers: nats.url });
-  const announces = record("bkg.v1.announce");
+  const announces = await record("bkg.v1.announce");
   a = await startTestDaemon({ here: echoManifest("here") }, clusterConfig("a", nats.url));
   b = await startTestDaemon({ work: echoManifest("work") }, clusterConfig("b", nats.url));
   c = await startTestDaemon({ old: echoManifest("old") }, clusterConfig("c", nats.url, { batch: false }));
@@ -115,9 +120,9 @@ t.teardown(async () => {
 });
 
 t.test("100 calls made on a in one turn cross to b in a few batch frames, each answered once and right", async (t) => {
-  const frames = record("bkg.v1.batch.b");
-  const singles = record("bkg.v1.call.b");
-  const back = record("bkg.v1.batch.a");
+  const frames = await record("bkg.v1.batch.b");
+  const singles = await record("bkg.v1.call.b");
+  const back = await record("bkg.v1.batch.a");
   await mixedLoad(t, a, b, "work");
   await spy.flush();
   const calls = frames.reduce((n, f) => n + ((f.calls as unknown[] | undefined)?.length ?? 0), 0);
@@ -137,7 +142,7 @@ t.test('a node leaving on purpose under load: calls that race its goodbye are an
   const d = await startTestDaemon({ work: echoManifest("work") }, clusterConfig("d", nats.url));
   t.teardown(() => d.stop().catch(() => undefined));
   await waitServed(a, "d", "work");
-  const notTaken = record("bkg.v1.batch.a");
+  const notTaken = await record("bkg.v1.batch.a");
   const codes: number[] = [];
   let running = true;
   const worker = async () => {
@@ -168,15 +173,15 @@ t.test('a node leaving on purpose under load: calls that race its goodbye are an
 });
 
 t.test("a node without batch frames (cluster.batch false) is sent single messages, and answers with them", async (t) => {
-  const batchToC = record("bkg.v1.batch.c");
-  const singles = record("bkg.v1.call.c");
+  const batchToC = await record("bkg.v1.batch.c");
+  const singles = await record("bkg.v1.call.c");
   await mixedLoad(t, a, c, "old");
   await spy.flush();
   t.same(batchToC, [], "no batch frame was sent to c");
   t.equal(singles.length, 100, "100 single call messages");
   // c calls a: single messages both ways (a answers the way the call came).
-  const toA = record("bkg.v1.call.a");
-  const batchToA = record("bkg.v1.batch.a");
+  const toA = await record("bkg.v1.call.a");
+  const batchToA = await record("bkg.v1.batch.a");
   await mixedLoad(t, c, a, "here");
   await spy.flush();
   t.equal(toA.length, 100, "c sent a 100 single call messages");
@@ -188,7 +193,7 @@ t.test("a node without batch frames (cluster.batch false) is sent single message
 });
 
 t.test("bad input: batch frames that are not bkg's are ignored; a bad call item gets its own error", async (t) => {
-  const toX = record("bkg.v1.batch.x");
+  const toX = await record("bkg.v1.batch.x");
   spy.publish("bkg.v1.batch.b", "not json at all");
   spy.publish("bkg.v1.batch.b", JSON.stringify({ v: 1, node: "x" }));
   spy.publish("bkg.v1.batch.b", JSON.stringify({ v: 1, node: "x", run: "r1", to: "?", calls: "many" }));
