@@ -3,8 +3,13 @@
  * scenario boots them): calls/s, CPU µs per call by process, cores busy and p50 per run. For A/B
  * runs of a scratch build, one run per build and setting, interleaved by the caller:
  *
- *   node bench/dist/tools/socket-load.js [--runs 4] [--inflight 64] [--seconds 2]
+ *   node bench/dist/tools/socket-load.js [--runs 4] [--inflight 64] [--seconds 2] [--daemon-flags --trace-gc,--cpu-prof]
+ *
+ * --daemon-flags: node flags for the daemon, comma-separated; --keep-log FILE copies the daemon's
+ * log there before it stops (with --trace-gc: its collections).
  */
+import { copyFileSync } from "node:fs";
+import { join } from "node:path";
 import { argValue as opt } from "../lib/argv.js";
 import { bootDaemon, echoManifest } from "../lib/daemon.js";
 import { closedLoop } from "../lib/load.js";
@@ -14,9 +19,11 @@ import { cleanupAll } from "../lib/procs.js";
 const RUNS = Number(opt("--runs") ?? 4);
 const INFLIGHT = Number(opt("--inflight") ?? 64);
 const SECONDS = Number(opt("--seconds") ?? 2);
+const DAEMON_FLAGS = opt("--daemon-flags")?.split(",") ?? [];
+const KEEP_LOG = opt("--keep-log");
 
 async function main(): Promise<void> {
-  const daemon = await bootDaemon({ manifests: { echo: echoManifest() } });
+  const daemon = await bootDaemon({ manifests: { echo: echoManifest() }, nodeArgs: DAEMON_FLAGS });
   try {
     await daemon.waitReady(["echo"]);
     const [pluginPid] = await daemon.pluginPids("echo");
@@ -30,6 +37,7 @@ async function main(): Promise<void> {
       );
     }
   } finally {
+    if (KEEP_LOG) copyFileSync(join(daemon.dir, "daemon.log"), KEEP_LOG);
     await daemon.stop();
   }
 }
