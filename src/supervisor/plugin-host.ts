@@ -47,6 +47,8 @@ export class PluginHost {
   private swapping?: Generation;
   private reloadAgain = false;
   private readonly draining = new Set<PluginInstance>();
+  /** Instances being stopped that wait for their calls in flight to finish (stopInstances). */
+  private readonly idleWaiters = new Map<PluginInstance, () => void>();
   private history: RestartHistory = EMPTY_HISTORY;
   private readonly restartTimers = new Set<NodeJS.Timeout>();
   private readonly waiters = new StateWaiters();
@@ -195,6 +197,7 @@ export class PluginHost {
   /** Marks one call done on an instance (after `bulkhead.acquire`). */
   release(inst: PluginInstance): void {
     this.bulkhead.release(inst);
+    if (inst.inflight === 0) this.idleWaiters.get(inst)?.();
     if (inst.state === "draining" && inst.inflight === 0) void this.retire(inst, "drained");
     if (this.manifest.activation === "lazy") this.armIdle();
   }
@@ -287,11 +290,38 @@ export class PluginHost {
     this.setState("stopped", reason);
   }
 
+  /**
+   * Stops every instance. One with calls in flight first takes no new ones and is given
+   * min(timeouts.drain, timeouts.shutdown) to finish them (a daemon leaving a cluster, a rolling
+   * upgrade, `bkg plugins stop`): `shutdown` and `exit` would otherwise cut them off with -33004.
+   */
   private async stopInstances(reason: string): Promise<void> {
     const all = this.allInstances();
     this.swapping = undefined;
     this.draining.clear();
-    await Promise.all(all.map((i) => i.stop(reason)));
+    await Promise.all(
+      all.map(async (i) => {
+        if (i.inflight > 0 && i.state === "ready") {
+          i.state = "draining";
+          await this.whenIdle(i, Math.min(i.manifest.timeouts.drain, i.manifest.timeouts.shutdown));
+        }
+        await i.stop(reason);
+      }),
+    );
+  }
+
+  /** Resolves when `inst` has no call in flight, has exited, or after `ms`, whichever is first. */
+  private whenIdle(inst: PluginInstance, ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        if (this.idleWaiters.get(inst) === done) this.idleWaiters.delete(inst);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.idleWaiters.set(inst, done);
+      void inst.waitExit().then(done);
+    });
   }
 
   private spawnInto(gen: Generation): void {

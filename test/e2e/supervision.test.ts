@@ -1,6 +1,7 @@
 import { spawn } from "node:child_process";
 import t from "tap";
-import { ErrorCodes } from "@bkg/protocol";
+import { type BkgError, ErrorCodes } from "@bkg/protocol";
+import { connect } from "../../src/client/index.js";
 import { BIN, echoManifest, rogueManifest, startTestDaemon } from "../helpers/daemon.js";
 import { alive } from "../helpers/processes.js";
 
@@ -142,4 +143,23 @@ t.test("a pool balances calls over its instances", async (t) => {
     30,
   );
   for (const c of calls) t.ok(c >= 5, `each instance took a share of the calls (${calls.join(", ")})`);
+});
+
+t.test("a stopping daemon lets the calls in flight finish before it stops their plugin", async (t) => {
+  const d = await startTestDaemon({ echo: echoManifest("echo") });
+  t.teardown(() => d.stop());
+  // Its own connection: d.stop() closes d.client first.
+  const caller = await connect({ socketPath: d.socketPath });
+  t.teardown(() => caller.close());
+  const running = Array.from({ length: 4 }, (_, i) =>
+    caller.call("echo.sleep", { ms: 300 + 50 * i }).then(
+      () => "finished",
+      (e: BkgError) => `failed ${e.code}: ${e.message}`,
+    ),
+  );
+  await d.waitInFlight("echo");
+  const stopped = d.stop();
+  t.same(await Promise.all(running), ["finished", "finished", "finished", "finished"], "every call in flight at the SIGTERM got its answer");
+  await stopped;
+  t.match(d.output(), /echo stopped: daemon shutting down/, "then the plugin stopped");
 });
