@@ -47,7 +47,7 @@ export class PluginHost {
   private swapping?: Generation;
   private reloadAgain = false;
   private readonly draining = new Set<PluginInstance>();
-  /** Instances being stopped that wait for their calls in flight to finish (stopInstances). */
+  /** Instances waiting for their calls in flight to finish (a hot swap's drain, or a stop): see whenIdle. */
   private readonly idleWaiters = new Map<PluginInstance, () => void>();
   private history: RestartHistory = EMPTY_HISTORY;
   private readonly restartTimers = new Set<NodeJS.Timeout>();
@@ -197,8 +197,7 @@ export class PluginHost {
   /** Marks one call done on an instance (after `bulkhead.acquire`). */
   release(inst: PluginInstance): void {
     this.bulkhead.release(inst);
-    if (inst.inflight === 0) this.idleWaiters.get(inst)?.();
-    if (inst.state === "draining" && inst.inflight === 0) void this.retire(inst, "drained");
+    if (inst.inflight === 0 && this.idleWaiters.size > 0) this.idleWaiters.get(inst)?.();
     if (this.manifest.activation === "lazy") this.armIdle();
   }
 
@@ -490,8 +489,8 @@ export class PluginHost {
     inst.state = "draining";
     this.draining.add(inst);
     if (inst.inflight === 0) return void this.retire(inst, "drained");
-    const timer = setTimeout(() => void this.retire(inst, `drain timeout (${inst.manifest.timeouts.drain} ms) with ${inst.inflight} calls in flight`), inst.manifest.timeouts.drain);
-    timer.unref();
+    const ms = inst.manifest.timeouts.drain;
+    void this.whenIdle(inst, ms).then(() => this.retire(inst, inst.inflight === 0 ? "drained" : `drain timeout (${ms} ms) with ${inst.inflight} calls in flight`));
   }
 
   private async retire(inst: PluginInstance, why: string): Promise<void> {
