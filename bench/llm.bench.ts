@@ -115,12 +115,22 @@ export const scenario: Scenario = {
     const concurrencyRuns = ctx.quick ? 3 : Math.max(MIN_CONCURRENCY_RUNS, ctx.runs);
     const manifest = JSON.parse(readFileSync(join(ROOT, "manifests", "llmserver.json"), "utf8")) as Record<string, unknown>;
     delete manifest.$schema;
-    /** A daemon with HTTP and llmserver at `parallel` sequences; its URL and root token. */
-    const boot = async (parallel: number) => {
+    /**
+     * A daemon with HTTP and llmserver at `parallel` sequences; its URL and root token.
+     * `threadsBatch` (threads for a decode of several tokens) is THREADS in the comparison with
+     * in-process node-llama-cpp, which has one thread count for all; the 4-stream daemon keeps
+     * llmserver's default (every core).
+     */
+    const boot = async (parallel: number, threadsBatch?: number) => {
       const port = await freePort();
       const d = await bootDaemon({
         manifests: {
-          llmserver: { ...manifest, cwd: join(ROOT, "plugins", "llmserver"), watch: [], config: { ...(manifest.config as object), threads: THREADS, parallel } },
+          llmserver: {
+            ...manifest,
+            cwd: join(ROOT, "plugins", "llmserver"),
+            watch: [],
+            config: { ...(manifest.config as object), threads: THREADS, parallel, ...(threadsBatch ? { threadsBatch } : {}) },
+          },
         },
         // The daemon hands plugins BKG_MODELS_DIR from its models.dir (a manifest cannot override it).
         config: { models: { dir: modelsDir }, http: { enabled: true, host: "127.0.0.1", port, rateLimit: { perCredential: 0, perIp: 0 }, accessLog: false } },
@@ -140,7 +150,7 @@ export const scenario: Scenario = {
       return { d, url, token: readFileSync(join(d.dir, "data", "root.token"), "utf8").trim() };
     };
     // The one-stream comparison: one sequence in both, as an in-process program would set it up.
-    const { d, url, token } = await boot(1);
+    const { d, url, token } = await boot(1, THREADS);
 
     const llama = await getLlama({ gpu: false, build: "never", logLevel: LlamaLogLevel.error });
     const model = await llama.loadModel({ modelPath: llmModelFile(modelsDir), gpuLayers: 0 });
@@ -286,7 +296,7 @@ export const scenario: Scenario = {
           `SmolLM2-135M-Instruct Q4_1, temperature 0, seed ${SEED}, max_tokens ${MAX_TOKENS}, ${THREADS} thread in both (the machine has ${availableParallelism()} cores); ${runs} runs each, in pairs whose order alternates, after one warm-up each.`,
           `gen tok/s: (completion tokens - 1) / (last - first text), per run (the cells); the verdict is pooled: each side's tokens after the first summed over the pairs, divided by its first-to-last-text time summed, and the ratio of the two rates; the ${Math.floor(runs * TRIM)} pairs with the lowest and the ${Math.floor(runs * TRIM)} with the highest per-pair ratio are left out (a load spike lands on one side of one pair). Both sides ran in the same interleaved pairs, so a slow stretch of the machine weighs on both; a median of per-pair ratios swung 0.81-1.02 between runs whose per-side medians were equal. TTFT: request made / generateResponse called -> first text (a parsed SSE chunk with content / onTextChunk), over the ${runs} runs and ${runs * PROBES_PER_RUN} probe pairs of ${PROBE_TOKENS} tokens between them; the verdict is the median of the per-pair differences.`,
           "The /v1 client is node:http with a keep-alive agent; undici's fetch added 1-3 ms per request of its own here (a client cost, not the server's). Both keep their sequence between runs, so the prompt's evaluation is reused the same way in both; llmserver opens the response (headers, role chunk) when it starts generating, the in-process side has nothing to open.",
-          `The one-stream comparison runs llmserver with parallel 1 (one sequence, as the in-process program has). 4 streams: a second daemon with parallel 4, whose 4 sequences share one context and are decoded in one batch per step; total tok/s is all completion tokens over the slowest stream's wall time; 1 stream is one request through the same daemon (tokens over its wall time); ${concurrencyRuns} runs of each.`,
+          `The one-stream comparison runs llmserver with parallel 1 (one sequence, as the in-process program has) and threadsBatch ${THREADS} (the in-process side has one thread count for every decode). 4 streams: a second daemon with parallel 4 and llmserver's default threadsBatch (${availableParallelism()}, every core; one-token steps keep ${THREADS} thread), whose 4 sequences share one context and are decoded together in batches (node-llama-cpp's dispatch mostly takes 3 of the 4 per batch); total tok/s is all completion tokens over the slowest stream's wall time; 1 stream is one request through the same daemon (tokens over its wall time); ${concurrencyRuns} runs of each.`,
         ],
       };
     } finally {

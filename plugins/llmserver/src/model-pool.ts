@@ -8,6 +8,7 @@
  */
 import { BkgError, ErrorCodes } from "@bkg/plugin-sdk";
 import { getLlama, LlamaLogLevel, resolveChatWrapper, type ChatWrapper, type Llama, type LlamaContext, type LlamaContextSequence, type LlamaModel } from "node-llama-cpp";
+import { useBatchThreads } from "./batch-threads.js";
 import { resolveModel, type GgufModel } from "./model-files.js";
 import type { Settings } from "./settings.js";
 
@@ -179,13 +180,16 @@ export class ModelPool {
         file: m.file,
       });
     }
-    const { parallel, contextSize, threads } = this.settings;
+    const { parallel, contextSize, threads, threadsBatch } = this.settings;
     let context: LlamaContext;
     try {
       context = await model.createContext({ sequences: parallel, contextSize: Math.min(contextSize, model.trainContextSize), threads });
     } catch (e) {
       await model.dispose();
       throw new BkgError(ErrorCodes.PluginError, `cannot create a context for model "${m.name}" (${parallel} x ${contextSize} tokens): ${(e as Error).message}`, { model: m.name });
+    }
+    if (!useBatchThreads(context, { threads, threadsBatch })) {
+      process.stderr.write(`llmserver: this node-llama-cpp's context could not be given ${threadsBatch} threads for batches; every decode uses ${threads} (config "threads")\n`);
     }
     const free: LlamaContextSequence[] = [];
     for (let i = 0; i < parallel; i++) free.push(context.getSequence());

@@ -13,6 +13,11 @@ export interface Settings {
   contextSize: number;
   /** CPU threads for evaluation; cores - 1 by default (at least 1), leaving one to the daemon. */
   threads: number;
+  /**
+   * CPU threads for a batch of several tokens (a prompt, or several sequences stepping together);
+   * every core by default. A one-token step keeps `threads`.
+   */
+  threadsBatch: number;
   /** A model nobody used for this long is unloaded, freeing its memory. */
   keepAliveMs: number;
   /** How long a call may wait for a free sequence before it is refused with -33002 (capped by its deadline). */
@@ -40,6 +45,7 @@ export function readSettings(config: Record<string, unknown>): Settings {
     parallel: int(config, "parallel", 2, 1),
     contextSize: int(config, "contextSize", 2048, 64),
     threads: int(config, "threads", Math.max(1, availableParallelism() - 1), 1),
+    threadsBatch: int(config, "threadsBatch", availableParallelism(), 1),
     keepAliveMs: int(config, "keepAliveMs", 300_000, 0),
     queueTimeoutMs: int(config, "queueTimeoutMs", 30_000, 0),
     defaultMaxTokens: int(config, "defaultMaxTokens", 256, 1),
