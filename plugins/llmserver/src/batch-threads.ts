@@ -2,12 +2,12 @@
  * Separate thread counts for one-token steps and for batches, as llama.cpp's own server has
  * them (--threads and --threads-batch).
  *
- * node-llama-cpp 3.21 gives a context one thread count for every decode. A step that decodes
- * one token (one sequence generating) is short and bound by memory: a second thread there mostly
- * spins against the daemon for the same two cores. A batch of several tokens (a prompt, or
- * several sequences stepping together) is bound by compute and uses every thread it gets. With
- * one thread for both, four concurrent streams on this machine gave 0.8-1.05x the tokens/s of
- * one stream; with one thread per step and two per batch, 1.12-1.24x (docs/benchmarks.md, llm).
+ * node-llama-cpp 3.21 gives a context one thread count for every decode. Measured on a 2-core
+ * machine (docs/benchmarks.md, llm): a step that decodes one token (one sequence generating) ran
+ * at about half its speed with two threads, while a batch of several tokens (a prompt, or several
+ * sequences stepping together) gained from the second. With one thread for both, four
+ * concurrent streams gave 0.8-1.05x the tokens/s of one stream; with one thread per step and two
+ * per batch, 1.12-1.24x.
  *
  * node-llama-cpp has no option for it, so this wraps three methods of the context's native
  * handle (`_ctx`): initBatch (which says how many tokens the next batch holds), setThreads (which
