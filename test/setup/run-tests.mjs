@@ -8,9 +8,8 @@ import { failuresIn, formatFailures } from "./tap-failures.mjs";
 
 const resultsDir = ".tap/test-results";
 const startedAt = Date.now();
-const tap = spawn(process.execPath, ["node_modules/tap/dist/esm/run.mjs", ...process.argv.slice(2)], {
-  stdio: "inherit",
-});
+// tap's bin as npm links it: the package's public entry, wherever a tap release keeps its files.
+const tap = spawn(process.execPath, ["node_modules/.bin/tap", ...process.argv.slice(2)], { stdio: "inherit" });
 for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => tap.kill(signal));
 
 tap.on("exit", (code, signal) => {
