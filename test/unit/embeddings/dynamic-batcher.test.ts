@@ -1,23 +1,25 @@
 /**
- * DynamicBatcher with a hand-driven clock: when a run starts (full batch at once, else after
- * maxWaitMs), one run at a time, what queued meanwhile going next, errors reaching every caller
- * of the failed run only.
+ * DynamicBatcher with a hand-driven clock: when a run starts (full batch at once, as soon as the
+ * company recent runs had is there, else after maxWaitMs), one run at a time, what queued
+ * meanwhile going next, errors reaching every caller of the failed run only.
  */
 import t from "tap";
 import { DynamicBatcher, type Timers } from "../../../plugins/embeddings/src/dynamic-batcher.js";
 
 function fakeTimers() {
   let pending: { fn: () => void; ms: number } | undefined;
+  let clock = 0;
   const timers: Timers = {
     setTimeout: (fn, ms) => (pending = { fn, ms }),
     clearTimeout: () => (pending = undefined),
+    now: () => clock,
   };
   const fire = () => {
     const p = pending;
     pending = undefined;
     p?.fn();
   };
-  return { timers, fire, waiting: () => pending?.ms };
+  return { timers, fire, waiting: () => pending?.ms, advance: (ms: number) => (clock += ms) };
 }
 
 const tick = () => new Promise((r) => setImmediate(r));
@@ -97,4 +99,87 @@ t.test("a runner that returns the wrong number of results is an error, not a sil
   const p = b.submit([1, 2]);
   clock.fire();
   await t.rejects(p, /returned 1 results for 2 items/);
+});
+
+t.test("once recent runs have shown the company to expect, a queue that reaches it runs without waiting", async (t) => {
+  const clock = fakeTimers();
+  const r = gatedRunner();
+  const b = new DynamicBatcher(r.run, { maxBatch: 64, maxWaitMs: 4 }, clock.timers);
+  const round1 = [b.submit([1]), b.submit([2]), b.submit([3])];
+  clock.fire();
+  t.same(r.batches, [[1, 2, 3]], "the first run waited for its company");
+  r.release();
+  await Promise.all(round1);
+
+  const round2 = [b.submit([4]), b.submit([5])];
+  t.equal(clock.waiting(), 4, "two of the three callers back: still waiting");
+  round2.push(b.submit([6]));
+  t.same(r.batches.at(-1), [4, 5, 6], "the third caller back starts the run at once");
+  t.equal(clock.waiting(), undefined, "and its timer is gone");
+  r.release();
+  await Promise.all(round2);
+});
+
+t.test("a lone caller who calls again and again is not made to wait", async (t) => {
+  const clock = fakeTimers();
+  const r = gatedRunner();
+  const b = new DynamicBatcher(r.run, { maxBatch: 64, maxWaitMs: 4 }, clock.timers);
+  const first = b.submit([1]);
+  t.equal(clock.waiting(), 4, "the very first call waits: nothing to go by yet");
+  clock.fire();
+  r.release();
+  await first;
+  for (const x of [2, 3, 4]) {
+    const p = b.submit([x]);
+    t.same(r.batches.at(-1), [x], `call ${x} runs at once`);
+    t.equal(clock.waiting(), undefined);
+    r.release();
+    t.same(await p, [x * 10]);
+  }
+});
+
+t.test("a queue short of the expected company waits at most maxWaitMs from its oldest text", async (t) => {
+  const clock = fakeTimers();
+  const r = gatedRunner();
+  const b = new DynamicBatcher(r.run, { maxBatch: 64, maxWaitMs: 4 }, clock.timers);
+  const round1 = [b.submit([1]), b.submit([2]), b.submit([3])];
+  clock.fire();
+  const straggler = b.submit([9]);
+  clock.advance(3);
+  r.release();
+  await Promise.all(round1);
+  t.equal(clock.waiting(), 1, "the text that queued during the run waits only what is left of its 4 ms");
+  clock.fire();
+  t.same(r.batches.at(-1), [9]);
+  r.release();
+  t.same(await straggler, [90]);
+
+  const late = b.submit([7]);
+  clock.advance(10);
+  t.equal(clock.waiting(), 4, "a text queued while nothing runs gets the whole wait");
+  clock.fire();
+  r.release();
+  await late;
+});
+
+t.test("the company to expect follows the last 8 runs, so it shrinks when callers go away", async (t) => {
+  const clock = fakeTimers();
+  const r = gatedRunner();
+  const b = new DynamicBatcher(r.run, { maxBatch: 64, maxWaitMs: 4 }, clock.timers);
+  const big = [b.submit([1]), b.submit([2]), b.submit([3]), b.submit([4])];
+  clock.fire();
+  r.release();
+  await Promise.all(big);
+  // A lone caller now: each of its calls waits out the timer while the run of 4 is among the last 8.
+  for (let i = 0; i < 8; i++) {
+    const p = b.submit([i]);
+    t.equal(clock.waiting(), 4, `lone call ${i + 1} waits: a run of 4 is recent`);
+    clock.fire();
+    r.release();
+    await p;
+  }
+  const p = b.submit([100]);
+  t.equal(clock.waiting(), undefined, "eight lone runs later the run of 4 is forgotten: the call runs at once");
+  r.release();
+  await p;
 });
