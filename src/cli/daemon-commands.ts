@@ -7,7 +7,6 @@ import { connect } from "../client/index.js";
 import { isAlive } from "../gateway/socket-probe.js";
 import { configOrExit, type GlobalOptions } from "./connect-daemon.js";
 import { CliExit, EXIT } from "./output.js";
-import { startUpHeapSettings } from "./start-up-heap.js";
 import { removeUserUnit, userUnit, userUnitPath, writeUserUnit } from "./systemd-unit.js";
 
 const BIN = fileURLToPath(new URL("../../bin/bkg", import.meta.url));
@@ -27,8 +26,6 @@ export function registerDaemonCommands(program: Command, globals: () => GlobalOp
       const config = configOrExit(g);
       if (await isAlive(config.socketPath)) throw new CliExit(EXIT.error, `bkg: a daemon is already running at ${config.socketPath}`);
       if (o.detach) return detach(config, g);
-      // The start-up's burst of allocations does not size the heap for later (start-up-heap.ts).
-      const endStartUpHeap = startUpHeapSettings();
       // Loaded here so that every other command starts without the daemon's dependencies.
       const { startDaemon } = await import("../daemon.js");
       let logger: import("../logs/index.js").Logger | undefined;
@@ -39,7 +36,6 @@ export function registerDaemonCommands(program: Command, globals: () => GlobalOp
       const d = await startDaemon(config, { logger }).catch((e) => {
         throw new CliExit(EXIT.error, `bkg: the daemon could not start: ${(e as Error).message}`);
       });
-      endStartUpHeap();
       const stop = (signal: string) => void d.shutdown(`received ${signal}`);
       process.once("SIGINT", () => stop("SIGINT"));
       process.once("SIGTERM", () => stop("SIGTERM"));
