@@ -86,21 +86,18 @@ export class DynamicBatcher<T, R> {
     return { ...this.counters };
   }
 
-  /** Runs the queue now if its company is all there, else makes sure its oldest text's wait is timed. */
+  /** Runs the queue now if its company is all there or its oldest text has waited maxWaitMs, else times that wait. */
   private schedule(): void {
     if (this.running || this.queue.length === 0) return;
-    if (this.queue.length >= Math.min(this.opts.maxBatch, this.expectedCompany())) {
+    const waited = this.timers.now() - this.queue[0].queuedAt;
+    if (this.queue.length >= Math.min(this.opts.maxBatch, this.expectedCompany()) || waited >= this.opts.maxWaitMs) {
       this.cancelTimer();
       void this.flush();
     } else if (this.timer === undefined) {
-      const waited = this.timers.now() - this.queue[0].queuedAt;
-      this.timer = this.timers.setTimeout(
-        () => {
-          this.timer = undefined;
-          void this.flush();
-        },
-        Math.max(0, this.opts.maxWaitMs - waited),
-      );
+      this.timer = this.timers.setTimeout(() => {
+        this.timer = undefined;
+        void this.flush();
+      }, this.opts.maxWaitMs - waited);
     }
   }
 

@@ -158,8 +158,15 @@ t.test("a queue short of the expected company waits at most maxWaitMs from its o
   clock.advance(10);
   t.equal(clock.waiting(), 4, "a text queued while nothing runs gets the whole wait");
   clock.fire();
+  // Runs of 3 are recent again (the run of [7] was 1, the largest of the last 8 is 3).
+  const waitedOut = b.submit([8]);
+  clock.advance(5);
   r.release();
   await late;
+  t.same(r.batches.at(-1), [8], "a text that waited out maxWaitMs during the run goes at once, with no timer");
+  t.equal(clock.waiting(), undefined);
+  r.release();
+  await waitedOut;
 });
 
 t.test("the company to expect follows the last 8 runs, so it shrinks when callers go away", async (t) => {
