@@ -13,7 +13,7 @@ import { createServer } from "node:net";
 import { join } from "node:path";
 import { BIN, ROGUE, ROOT, echoManifest, rogueManifest, startTestDaemon } from "../helpers/daemon.js";
 import { api } from "../helpers/http.js";
-import { launchBrowser } from "../helpers/browser.js";
+import { launchBrowser, settledCount } from "../helpers/browser.js";
 
 const WIDE = join(ROOT, "test", "fixtures", "plugins", "wide.mjs");
 
@@ -78,7 +78,7 @@ t.test("the dashboard under bad input", { timeout: 600_000 }, async (t) => {
     t.equal(await page.getByRole("listbox", { name: "Methods" }).getByRole("option").count(), 100, "the first 100 are listed");
     t.match(await page.getByRole("listbox", { name: "Methods" }).textContent(), /101 more: refine the search/);
     await page.fill("#method-search", "m199");
-    t.equal(await page.getByRole("listbox", { name: "Methods" }).getByRole("option").count(), 1);
+    t.equal(await settledCount(page.getByRole("listbox", { name: "Methods" }).getByRole("option"), 1), 1, "the search narrows the list to one");
     await page.getByTestId("method-m199").click();
     await page.fill("#m-m199-label", "hi");
     await page.fill("#m-m199-times", "11");
@@ -106,7 +106,7 @@ t.test("the dashboard under bad input", { timeout: 600_000 }, async (t) => {
     t.ok(total >= 10_000, `${total} lines held`);
     await page.fill("#log-search", "line 004321");
     await view.getByText("burst line 004321").waitFor();
-    t.equal(await view.getByTestId("log-line").count(), 1, "search finds the one line");
+    t.equal(await settledCount(view.getByTestId("log-line"), 1), 1, "search finds the one line");
     await page.fill("#log-search", "");
     await browser.shot(page, "plugin-log-burst");
   });

@@ -9,7 +9,7 @@ import { promisify } from "node:util";
 import type { Page } from "playwright-core";
 import { ADMIN_PASSWORD, apikeysManifest, echoManifest, startTestDaemon } from "../helpers/daemon.js";
 import { api } from "../helpers/http.js";
-import { launchBrowser } from "../helpers/browser.js";
+import { launchBrowser, settledCount } from "../helpers/browser.js";
 
 const run = promisify(execFile);
 /** curl as an operator would type it. */
@@ -157,10 +157,10 @@ t.test("the dashboard against a real daemon", { timeout: 600_000 }, async (t) =>
     await page.getByTestId("cancel-call").click();
     await logView.getByText("sleep observed cancellation").waitFor();
     await page.fill("#log-search", "observed");
-    t.equal(await logView.getByTestId("log-line").count(), 1, "search narrows the lines");
+    t.equal(await settledCount(logView.getByTestId("log-line"), 1), 1, "search narrows the lines");
     await page.fill("#log-search", "");
     await page.selectOption("#log-level", "warn");
-    t.equal(await logView.getByText("sleep observed cancellation").count(), 0, "the level filter hides info lines");
+    t.equal(await settledCount(logView.getByText("sleep observed cancellation"), 0), 0, "the level filter hides info lines");
     await page.selectOption("#log-level", "debug");
     await browser.shot(page, "plugin");
     t.same(errors, [], "no console errors");

@@ -6,7 +6,7 @@
  */
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import { chromium, type Browser, type BrowserContext, type Locator, type Page } from "playwright-core";
 import { ROOT } from "./daemon.js";
 
 export const CHROMIUM = process.env.BKG_CHROMIUM ?? "/usr/bin/chromium";
@@ -60,4 +60,19 @@ export async function launchBrowser(): Promise<TestBrowser> {
       await owned.close().catch(() => undefined);
     },
   };
+}
+
+/**
+ * The locator's count once it equals `expected`, or its count when `timeoutMs` runs out.
+ * Playwright's count() does not wait: right after a fill, click or selectOption the page may
+ * not have re-rendered yet, and a bare count() then reads the old DOM. A test asserts on what
+ * this returns, so a page that never gets there still fails.
+ */
+export async function settledCount(locator: Locator, expected: number, timeoutMs = 5000): Promise<number> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const n = await locator.count();
+    if (n === expected || Date.now() >= until) return n;
+    await new Promise((r) => setTimeout(r, 25));
+  }
 }
