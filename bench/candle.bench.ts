@@ -9,9 +9,9 @@
  * missing); the plugin is built by its manifest's build step into the tests' cargo target folder
  * (~/.cache/bkg/cargo-target/candle: minutes the first time, seconds after).
  */
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { bootDaemon, type BenchDaemon } from "./lib/daemon.js";
+import { bootDaemon, shippedManifest, type BenchDaemon } from "./lib/daemon.js";
 import { ROOT } from "./lib/paths.js";
 import type { Row, Scenario } from "./lib/scenario.js";
 import { median, ratio, summarize } from "./lib/stats.js";
@@ -39,16 +39,13 @@ function sentences(): string[] {
 }
 
 function candleManifest(): Record<string, unknown> {
-  const m = JSON.parse(readFileSync(join(ROOT, "manifests", "candle.json"), "utf8")) as Record<string, unknown>;
-  delete m.$schema;
+  const m = shippedManifest("candle");
   return { ...m, cwd: join(ROOT, "plugins", "candle"), activation: "eager", watch: [], config: { threads: 1 } };
 }
 
 function onnxManifest(): Record<string, unknown> | undefined {
-  const file = join(ROOT, "manifests", "embeddings.json");
-  if (!existsSync(file)) return undefined;
-  const m = JSON.parse(readFileSync(file, "utf8")) as Record<string, unknown>;
-  delete m.$schema;
+  if (!existsSync(join(ROOT, "manifests", "embeddings.json"))) return undefined;
+  const m = shippedManifest("embeddings");
   return { ...m, cwd: join(ROOT, "plugins", "embeddings"), activation: "eager", watch: [], config: { ...(m.config as object), threads: 1 } };
 }
 

@@ -6,7 +6,7 @@
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { bootDaemon } from "./lib/daemon.js";
+import { bootDaemon, shippedManifest } from "./lib/daemon.js";
 import { FacePipeline, decodePng } from "./lib/face-pipeline.js";
 import { ROOT } from "./lib/paths.js";
 import { benchModelsDir, cargoTargetDir } from "./lib/test-models.js";
@@ -22,8 +22,7 @@ interface ModelRecord {
 
 /** The shipped manifest with its cargo build step (into the tests' shared target folder), one thread. */
 function rustyfaceManifest(modelsDir: string): Record<string, unknown> {
-  const m = JSON.parse(readFileSync(join(ROOT, "manifests", "rustyface.json"), "utf8")) as Record<string, unknown>;
-  delete m.$schema;
+  const m = shippedManifest("rustyface");
   const build = m.build as Record<string, unknown>;
   return {
     ...m,

@@ -26,7 +26,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { availableParallelism } from "node:os";
 import { getLlama, LlamaChat, LlamaLogLevel, resolveChatWrapper } from "node-llama-cpp";
-import { bootDaemon } from "./lib/daemon.js";
+import { bootDaemon, shippedManifest } from "./lib/daemon.js";
 import { keepAliveAgent, streamChat } from "./lib/openai-stream.js";
 import { freePort } from "./lib/gateway.js";
 import { LLM_MODEL, llmModelFile, llmModelsDir } from "./lib/llm-model.js";
@@ -113,8 +113,7 @@ export const scenario: Scenario = {
     const modelsDir = llmModelsDir();
     const runs = ctx.quick ? 3 : Math.max(MIN_RUNS, ctx.runs);
     const concurrencyRuns = ctx.quick ? 3 : Math.max(MIN_CONCURRENCY_RUNS, ctx.runs);
-    const manifest = JSON.parse(readFileSync(join(ROOT, "manifests", "llmserver.json"), "utf8")) as Record<string, unknown>;
-    delete manifest.$schema;
+    const manifest = shippedManifest("llmserver");
     /**
      * A daemon with HTTP and llmserver at `parallel` sequences; its URL and root token.
      * `threadsBatch` (threads for a decode of several tokens) is THREADS in the comparison with

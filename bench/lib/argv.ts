@@ -4,3 +4,9 @@ export function argValue(name: string): string | undefined {
   const i = args.indexOf(name);
   return i >= 0 ? args[i + 1] : undefined;
 }
+
+/** The command line's words that are neither an option nor the value of one of `valued` (options that take a value). */
+export function positionalArgs(valued: readonly string[]): string[] {
+  const args = process.argv.slice(2);
+  return args.filter((a, i) => !a.startsWith("--") && !valued.includes(args[i - 1]));
+}

@@ -8,7 +8,7 @@ import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writ
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { connect, type BkgClient } from "bkg";
-import { BIN, ECHO_DIR } from "./paths.js";
+import { BIN, ECHO_DIR, ROOT } from "./paths.js";
 import { killTree, onCleanup, spawnTracked, waitFor, withTimeout } from "./procs.js";
 
 export interface BenchDaemon {
@@ -43,6 +43,13 @@ export interface BootOptions {
   noConnect?: boolean;
   /** Another checkout's bin/bkg to run (a built worktree of an older commit, to compare with); default this one's. */
   bin?: string;
+}
+
+/** A manifest the repo ships (`manifests/<name>.json` under `root`, default this checkout), without its `$schema`. */
+export function shippedManifest(name: string, root = ROOT): Record<string, unknown> {
+  const m = JSON.parse(readFileSync(join(root, "manifests", `${name}.json`), "utf8")) as Record<string, unknown>;
+  delete m.$schema;
+  return m;
 }
 
 /** The echo plugin's manifest, as the tests write it (restart backoff as the daemon's default unless given). */

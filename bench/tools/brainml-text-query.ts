@@ -9,26 +9,22 @@
  * CHECKOUT (default this one) is a built checkout whose bin/bkg and plugins are run, e.g. an
  * older commit in a scratch worktree, to compare with.
  */
-import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { argValue as opt } from "../lib/argv.js";
-import { bootDaemon } from "../lib/daemon.js";
+import { argValue as opt, positionalArgs } from "../lib/argv.js";
+import { bootDaemon, shippedManifest } from "../lib/daemon.js";
 import { benchSentences, findMinilmModelsDir, MINILM } from "../lib/embeddings-model.js";
 import { ROOT } from "../lib/paths.js";
 import { cleanupAll } from "../lib/procs.js";
+import { percentile } from "../lib/stats.js";
 
 const ROUNDS = Number(opt("--rounds") ?? 3);
 const DOCS = Number(opt("--docs") ?? 300);
 const QUERIES = Number(opt("--queries") ?? 100);
-const valued = new Set(["--rounds", "--docs", "--queries"]);
-const positional = process.argv.slice(2).filter((a, i, all) => !a.startsWith("--") && !valued.has(all[i - 1]));
-const CHECKOUT = resolve(positional[0] ?? ROOT);
+const CHECKOUT = resolve(positionalArgs(["--rounds", "--docs", "--queries"])[0] ?? ROOT);
 
 /** A repo manifest with the checkout's plugin folder as its cwd. */
 function manifest(name: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
-  const m = JSON.parse(readFileSync(join(CHECKOUT, "manifests", `${name}.json`), "utf8")) as Record<string, unknown>;
-  delete m.$schema;
-  return { ...m, cwd: join(CHECKOUT, "plugins", name), watch: [], ...extra };
+  return { ...shippedManifest(name, CHECKOUT), cwd: join(CHECKOUT, "plugins", name), watch: [], ...extra };
 }
 
 async function main(): Promise<void> {
@@ -56,8 +52,8 @@ async function main(): Promise<void> {
         ms.push(performance.now() - started);
       }
       ms.sort((a, b) => a - b);
-      const at = (q: number) => ms[Math.min(ms.length - 1, Math.floor(q * ms.length))].toFixed(2);
-      console.log(`round ${round}/${ROUNDS}: hybrid text query p50 ${at(0.5)} ms, p90 ${at(0.9)} ms (${queries.length} queries, ${docs.length} documents)`);
+      const at = (p: number) => percentile(ms, ms.length, p).toFixed(2);
+      console.log(`round ${round}/${ROUNDS}: hybrid text query p50 ${at(50)} ms, p90 ${at(90)} ms (${queries.length} queries, ${docs.length} documents)`);
     }
   } finally {
     await d.stop();

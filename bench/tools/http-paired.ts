@@ -28,10 +28,8 @@ import { SMALL } from "../lib/payloads.js";
 import { cpuProfArgs } from "../lib/profile-daemon.js";
 import { cleanupAll } from "../lib/procs.js";
 import { median } from "../lib/stats.js";
-import { argValue as opt } from "../lib/argv.js";
+import { argValue as opt, positionalArgs } from "../lib/argv.js";
 
-const args = process.argv.slice(2);
-const flags = new Set(["--conns", "--runs", "--seconds", "--prof", "--warmup", "--keep-logs"]);
 const CONNS = Number(opt("--conns") ?? 64);
 const RUNS = Number(opt("--runs") ?? 8);
 const SECONDS = Number(opt("--seconds") ?? 3);
@@ -43,7 +41,7 @@ const KEEP_LOGS = opt("--keep-logs");
  * Each subject: a checkout, optionally with node flags for its daemon after "::" (comma-separated),
  * and after a second "::" a JSON object merged into the daemon's config.
  */
-const subjects = args.filter((a, i) => !a.startsWith("--") && !flags.has(args[i - 1]));
+const subjects = positionalArgs(["--conns", "--runs", "--seconds", "--prof", "--warmup", "--keep-logs"]);
 if (subjects.length === 0) subjects.push(".");
 const parts = subjects.map((s) => s.split("::"));
 const roots = parts.map((p) => resolve(p[0]));
