@@ -4,7 +4,7 @@
  * meanwhile going next, errors reaching every caller of the failed run only.
  */
 import t from "tap";
-import { DynamicBatcher, type Timers } from "../../../plugins/embeddings/src/dynamic-batcher.js";
+import { type BatcherOptions, DynamicBatcher, type Timers } from "../../../plugins/embeddings/src/dynamic-batcher.js";
 
 function fakeTimers() {
   let pending: { fn: () => void; ms: number } | undefined;
@@ -35,10 +35,15 @@ function gatedRunner() {
   return { run, batches, release: () => gates.shift()?.() };
 }
 
-t.test("texts of concurrent calls wait up to maxWaitMs and then run together", async (t) => {
+/** A batcher on the hand-driven clock with a gated runner (the recent-company tests use 64 and 4 ms). */
+function gatedBatcher(opts: BatcherOptions = { maxBatch: 64, maxWaitMs: 4 }) {
   const clock = fakeTimers();
   const r = gatedRunner();
-  const b = new DynamicBatcher(r.run, { maxBatch: 8, maxWaitMs: 5 }, clock.timers);
+  return { clock, r, b: new DynamicBatcher(r.run, opts, clock.timers) };
+}
+
+t.test("texts of concurrent calls wait up to maxWaitMs and then run together", async (t) => {
+  const { clock, r, b } = gatedBatcher({ maxBatch: 8, maxWaitMs: 5 });
   const a = b.submit([1]);
   const c = b.submit([2, 3]);
   await tick();
@@ -53,9 +58,7 @@ t.test("texts of concurrent calls wait up to maxWaitMs and then run together", a
 });
 
 t.test("a full batch runs at once; one run at a time; what queued meanwhile runs next", async (t) => {
-  const clock = fakeTimers();
-  const r = gatedRunner();
-  const b = new DynamicBatcher(r.run, { maxBatch: 2, maxWaitMs: 1000 }, clock.timers);
+  const { r, b } = gatedBatcher({ maxBatch: 2, maxWaitMs: 1000 });
   const first = b.submit([1, 2, 3]);
   t.same(r.batches, [[1, 2]], "a full batch does not wait");
   const second = b.submit([4]);
@@ -102,9 +105,7 @@ t.test("a runner that returns the wrong number of results is an error, not a sil
 });
 
 t.test("once recent runs have shown the company to expect, a queue that reaches it runs without waiting", async (t) => {
-  const clock = fakeTimers();
-  const r = gatedRunner();
-  const b = new DynamicBatcher(r.run, { maxBatch: 64, maxWaitMs: 4 }, clock.timers);
+  const { clock, r, b } = gatedBatcher();
   const round1 = [b.submit([1]), b.submit([2]), b.submit([3])];
   clock.fire();
   t.same(r.batches, [[1, 2, 3]], "the first run waited for its company");
@@ -121,9 +122,7 @@ t.test("once recent runs have shown the company to expect, a queue that reaches 
 });
 
 t.test("a lone caller who calls again and again is not made to wait", async (t) => {
-  const clock = fakeTimers();
-  const r = gatedRunner();
-  const b = new DynamicBatcher(r.run, { maxBatch: 64, maxWaitMs: 4 }, clock.timers);
+  const { clock, r, b } = gatedBatcher();
   const first = b.submit([1]);
   t.equal(clock.waiting(), 4, "the very first call waits: nothing to go by yet");
   clock.fire();
@@ -139,9 +138,7 @@ t.test("a lone caller who calls again and again is not made to wait", async (t) 
 });
 
 t.test("a queue short of the expected company waits at most maxWaitMs from its oldest text", async (t) => {
-  const clock = fakeTimers();
-  const r = gatedRunner();
-  const b = new DynamicBatcher(r.run, { maxBatch: 64, maxWaitMs: 4 }, clock.timers);
+  const { clock, r, b } = gatedBatcher();
   const round1 = [b.submit([1]), b.submit([2]), b.submit([3])];
   clock.fire();
   const straggler = b.submit([9]);
@@ -170,9 +167,7 @@ t.test("a queue short of the expected company waits at most maxWaitMs from its o
 });
 
 t.test("the company to expect follows the last 8 runs, so it shrinks when callers go away", async (t) => {
-  const clock = fakeTimers();
-  const r = gatedRunner();
-  const b = new DynamicBatcher(r.run, { maxBatch: 64, maxWaitMs: 4 }, clock.timers);
+  const { clock, r, b } = gatedBatcher();
   const big = [b.submit([1]), b.submit([2]), b.submit([3]), b.submit([4])];
   clock.fire();
   r.release();
