@@ -35,15 +35,14 @@ async function main(): Promise<void> {
     manifests: { brainml: manifest("brainml"), embeddings: manifest("embeddings", { env: { BKG_MODELS_DIR: modelsDir } }) },
   });
   try {
-    const docs = benchSentences(DOCS);
+    const sentences = benchSentences(DOCS + QUERIES);
+    const docs = sentences.slice(0, DOCS);
+    // Queries: the first six words of documents, so each has something to find.
+    const queries = sentences.slice(DOCS).map((s) => s.split(" ").slice(0, 6).join(" "));
     await d.client.call("brainml.collections.create", { name: "bench", dimensions: 384, metric: "cosine", model: MINILM });
     for (let i = 0; i < docs.length; i += 50) {
       await d.client.call("brainml.index", { collection: "bench", documents: docs.slice(i, i + 50).map((text, k) => ({ id: String(i + k), text, metadata: {} })) });
     }
-    // Queries: the first six words of documents, so each has something to find.
-    const queries = benchSentences(DOCS + QUERIES)
-      .slice(DOCS)
-      .map((s) => s.split(" ").slice(0, 6).join(" "));
     for (let round = 1; round <= ROUNDS; round++) {
       const ms: number[] = [];
       for (const query of queries) {
