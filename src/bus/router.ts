@@ -2,7 +2,7 @@
  * The router: "plugin.method" to a ready instance, with the call's deadline, cancellation,
  * params validation, bulkhead and streaming. Every failure is a BkgError with a wire code.
  */
-import { BkgError, CancelToken, DEFAULT_MAX_JSON_DEPTH, DeadlineTimers, ErrorCodes, exceedsDepth, permits, splitTarget, type BkgCallParams, type CallMeta } from "@bkg/protocol";
+import { BkgError, CancelToken, DEFAULT_MAX_JSON_DEPTH, DeadlineTimers, ErrorCodes, exceedsDepth, permits, RawJson, splitTarget, type BkgCallParams, type CallMeta } from "@bkg/protocol";
 import type { CallLink, PluginHost, Supervisor } from "../supervisor/index.js";
 import type { OwnSpan, Span, Tracer } from "../tracing/index.js";
 import { toProblems } from "../validation/schemas.js";
@@ -47,6 +47,11 @@ export interface RouteOptions {
   fromNode?: string;
   /** The semver range the caller requires of the target plugin (its manifest's `requires`). */
   range?: string;
+  /**
+   * The caller only forwards the result: it may come back as RawJson (see RpcPeer.send). Params
+   * may be RawJson whatever this says; they are parsed here when something must look inside.
+   */
+  rawResult?: boolean;
 }
 
 /**
@@ -155,11 +160,16 @@ export class Router {
     span: Span | undefined,
   ): Promise<unknown> {
     if (params === undefined || params === null) params = {};
-    if (typeof params !== "object" || Array.isArray(params)) {
-      throw new BkgError(ErrorCodes.InvalidParams, `params for ${target} must be a JSON object, got ${Array.isArray(params) ? "an array" : typeof params}`);
-    }
-    if (exceedsDepth(params, this.limits.jsonDepth)) {
-      throw new BkgError(ErrorCodes.InvalidParams, `params for ${target} are nested deeper than ${this.limits.jsonDepth} levels (limits.jsonDepth)`);
+    // Text that passes through unparsed is an object within its scan's bound (RpcPeer.takeRaw);
+    // a node elsewhere, or a looser bound than ours, needs the value.
+    if (params instanceof RawJson && (remote || params.maxDepth > this.limits.jsonDepth)) params = params.value();
+    if (!(params instanceof RawJson)) {
+      if (typeof params !== "object" || Array.isArray(params)) {
+        throw new BkgError(ErrorCodes.InvalidParams, `params for ${target} must be a JSON object, got ${Array.isArray(params) ? "an array" : typeof params}`);
+      }
+      if (exceedsDepth(params, this.limits.jsonDepth)) {
+        throw new BkgError(ErrorCodes.InvalidParams, `params for ${target} are nested deeper than ${this.limits.jsonDepth} levels (limits.jsonDepth)`);
+      }
     }
     if (opts.timeoutMs !== undefined) checkTimeout(target, opts.timeoutMs);
     if (opts.deadline !== undefined && !Number.isFinite(opts.deadline)) {
@@ -179,7 +189,7 @@ export class Router {
     try {
       // A forwarded call is observed where it is served (that node's telemetry), not twice.
       if (remote) return await remote.run(target, params as Record<string, unknown>, deadline, token, opts, traceparent);
-      return await this.dispatch(host!, method, params as Record<string, unknown>, { at: deadline, budgetMs: budget }, token, opts, performance.now(), traceparent, span);
+      return await this.dispatch(host!, method, params as Record<string, unknown> | RawJson, { at: deadline, budgetMs: budget }, token, opts, performance.now(), traceparent, span);
     } finally {
       this.deadlines.delete(expiry);
       cancel?.off(onCallerAbort);
@@ -193,7 +203,7 @@ export class Router {
   private async dispatch(
     host: PluginHost,
     method: string,
-    params: Record<string, unknown>,
+    params: Record<string, unknown> | RawJson,
     { at: deadline, budgetMs }: CallDeadline,
     signal: CancelToken,
     opts: RouteOptions,
@@ -212,7 +222,10 @@ export class Router {
     let queueWaitMs = 0;
     let result: unknown;
     try {
-      if ("_meta" in params) {
+      // RawJson holds no _meta member (RpcPeer.takeRaw); a schema needs the value.
+      if (params instanceof RawJson) {
+        if (entry.validate) params = params.value() as Record<string, unknown>;
+      } else if ("_meta" in params) {
         const { _meta, ...rest } = params;
         params = rest;
       }
@@ -233,7 +246,7 @@ export class Router {
       const meta: CallMeta = { deadline, caller: opts.caller };
       if (traceparent) meta.traceparent = traceparent;
       try {
-        result = await inst.call(method, params, meta, { cancel: signal, onProgress: opts.onProgress });
+        result = await inst.call(method, params, meta, { cancel: signal, onProgress: opts.onProgress, rawResult: opts.rawResult });
       } catch (e) {
         // A plugin stops by itself at _meta.deadline (protocol §3.1) and may answer -32800 or its
         // SDK's own -33001 a moment before our timer fires; the caller did not cancel, so it is the

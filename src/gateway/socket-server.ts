@@ -8,7 +8,7 @@
 import { chmodSync, existsSync, mkdirSync, unlinkSync } from "node:fs";
 import { createServer, type Server, type Socket } from "node:net";
 import { dirname } from "node:path";
-import { BkgError, ErrorCodes, Methods, RpcError, RpcPeer, type CallMeta, type CancelToken } from "@bkg/protocol";
+import { BkgError, ErrorCodes, Methods, RawJson, RpcError, RpcPeer, type CallMeta, type CancelToken } from "@bkg/protocol";
 import type { Topic } from "../events/index.js";
 import { findControlMethod } from "./control-api.js";
 import type { DaemonContext } from "./daemon-context.js";
@@ -84,6 +84,8 @@ export class SocketServer {
     const connection: RpcPeer = new RpcPeer(socket, socket, {
       maxMessageBytes: this.ctx.config.socket.maxFrameBytes,
       maxDepth: this.ctx.config.limits.jsonDepth,
+      // A plugin call's params and result pass through as text (RawJson) when they can.
+      rawParams: true,
       onBackpressure: (waiting) => this.guard.backpressure(socket, waiting),
       accept: (msg) => {
         const problem = invalidRequest(msg);
@@ -131,7 +133,7 @@ export class SocketServer {
       try {
         await this.ctx.loaded;
         const control = findControlMethod(method);
-        if (control) return await control(this.ctx, (params ?? {}) as Record<string, unknown>, "socket");
+        if (control) return await control(this.ctx, ((params instanceof RawJson ? params.value() : params) ?? {}) as Record<string, unknown>, "socket");
         return await this.route(connection, client, method, params, token);
       } catch (e) {
         const err = BkgError.from(e);
@@ -155,7 +157,8 @@ export class SocketServer {
 
   private route(connection: RpcPeer, client: string, method: string, params: unknown, cancel: CancelToken) {
     let meta: ClientMeta = {};
-    if (params && typeof params === "object" && !Array.isArray(params) && "_meta" in params) {
+    // RawJson params have no _meta member (RpcPeer.takeRaw).
+    if (params && typeof params === "object" && !Array.isArray(params) && !(params instanceof RawJson) && "_meta" in params) {
       const { _meta, ...rest } = params as { _meta?: ClientMeta };
       meta = _meta ?? {};
       params = rest;
@@ -168,6 +171,7 @@ export class SocketServer {
       traceparent: meta.traceparent,
       cancel,
       onProgress: progressToken === undefined ? undefined : (value) => connection.notify(Methods.progress, { token: progressToken, value }),
+      rawResult: true,
     });
   }
 }

@@ -13,7 +13,9 @@ import {
   type FramingError,
   Methods,
   PROTOCOL_VERSION,
+  RawJson,
   RpcPeer,
+  withMember,
   type BkgCallParams,
   type CallMeta,
   type CancelToken,
@@ -65,6 +67,8 @@ export interface InstanceHooks {
 export interface CallOptions {
   cancel?: CancelToken;
   onProgress?: (value: unknown) => void;
+  /** The result may come back as RawJson (RpcPeer.send's rawResult): for a caller that only forwards it. */
+  rawResult?: boolean;
 }
 
 const STDERR_TAIL = 50;
@@ -270,7 +274,7 @@ export class PluginInstance {
    * -33004 if the process dies first, or the abort's reason once opts.cancel aborts (the plugin is sent
    * $/cancelRequest). In-flight accounting lasts until the plugin really answers or dies.
    */
-  call(method: string, params: Record<string, unknown>, meta: CallMeta, opts: CallOptions = {}): Promise<unknown> {
+  call(method: string, params: Record<string, unknown> | RawJson, meta: CallMeta, opts: CallOptions = {}): Promise<unknown> {
     const what = `${this.manifest.name}.${method}`;
     if (!this.connection || this.exitInfo) return Promise.reject(this.goneError(what));
     // `meta` is the router's, made for this call: it is completed in place (this is the hot path).
@@ -292,7 +296,8 @@ export class PluginInstance {
       if (cancel?.aborted) setTimeout(() => this.inflightCalls.delete(callId), CANCELLED_PARENT_KEPT_MS).unref();
       else this.inflightCalls.delete(callId);
     };
-    return this.request(method, { ...params, _meta: meta }, { cancel, what, settled });
+    const withMeta = params instanceof RawJson ? new RawJson(withMember(params, "_meta", JSON.stringify(meta)), params.maxDepth) : { ...params, _meta: meta };
+    return this.request(method, withMeta, { cancel, what, settled, raw: opts.rawResult });
   }
 
   /** Round-trip time of a bkg/ping in ms; rejects after timeoutMs. */
@@ -303,7 +308,7 @@ export class PluginInstance {
   }
 
   /** `settled` runs once when the request settles, before its promise does. */
-  private request(method: string, params: unknown, o: { timeoutMs?: number; cancel?: CancelToken; what: string; settled?: () => void }): Promise<unknown> {
+  private request(method: string, params: unknown, o: { timeoutMs?: number; cancel?: CancelToken; what: string; settled?: () => void; raw?: boolean }): Promise<unknown> {
     const conn = this.connection;
     if (!conn || this.exitInfo) return Promise.reject(this.goneError(o.what));
     const cancel = o.cancel;
@@ -317,7 +322,7 @@ export class PluginInstance {
       cancel.onAbort(req.onAbort);
     }
     try {
-      conn.send(method, params, req, cancel);
+      conn.send(method, params, req, cancel, o.raw);
     } catch (e) {
       // Nothing was written: params JSON cannot encode (the router bounds depth first).
       req.fail(new BkgError(ErrorCodes.InvalidParams, `${o.what}: the params could not be encoded as JSON: ${(e as Error).message}`));

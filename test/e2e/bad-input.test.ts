@@ -8,15 +8,16 @@ const frame = (body: string) => `Content-Length: ${Buffer.byteLength(body)}\r\n\
 /** Sends raw bytes on a fresh socket connection and collects parsed replies. */
 function rawSocket(path: string) {
   const s = createConnection(path);
-  let buf = "";
+  // Bytes, not a string: Content-Length counts bytes.
+  let buf = Buffer.alloc(0);
   const replies: any[] = [];
-  s.on("data", (d) => {
-    buf += d.toString();
+  s.on("data", (d: Buffer) => {
+    buf = Buffer.concat([buf, d]);
     for (;;) {
-      const m = /^Content-Length: (\d+)\r\n\r\n/.exec(buf);
+      const m = /^Content-Length: (\d+)\r\n\r\n/.exec(buf.toString("latin1", 0, 40));
       if (!m || buf.length < m[0].length + Number(m[1])) return;
-      replies.push(JSON.parse(buf.slice(m[0].length, m[0].length + Number(m[1]))));
-      buf = buf.slice(m[0].length + Number(m[1]));
+      replies.push(JSON.parse(buf.toString("utf8", m[0].length, m[0].length + Number(m[1]))));
+      buf = buf.subarray(m[0].length + Number(m[1]));
     }
   });
   const closed = new Promise<void>((r) => s.on("close", () => r()));
@@ -113,4 +114,36 @@ t.test("regression: a plugin that stops reading its stdin had the daemon buffer 
   t.throws(() => process.kill(pid, 0), "the instance was killed");
   await d.waitFor(async () => (await c.plugins.info("deaf")).lastExit !== undefined, "the exit to be recorded");
   t.match((await c.plugins.info("deaf")).lastExit?.reason, /hung: it stopped reading its stdin \(\d+ bytes unread/);
+});
+
+t.test("requests in bkg's key order pass through unparsed; every other shape is answered the same", async (t) => {
+  const d = await startTestDaemon({ echo: echoManifest() });
+  t.teardown(() => d.stop());
+  await d.waitState("echo", "ready");
+  const s = rawSocket(d.socketPath);
+  t.teardown(() => s.end());
+  const bodies = [
+    '{"jsonrpc":"2.0","id":1,"method":"echo.echo","params":{"a":[1,{"b":"ü🎉"}],"n":null}}',
+    '{"method":"echo.echo","params":{"a":[1,{"b":"ü🎉"}],"n":null},"id":2,"jsonrpc":"2.0"}',
+    '{"jsonrpc":"2.0","id":"three","method":"echo.echo","params":{ "a" : [1,{"b":"\\u00fc🎉"}], "n":null }}',
+    '{"jsonrpc":"2.0","id":4,"method":"echo.sleep","params":{"ms":2000,"_meta":{"timeoutMs":50}}}',
+    '{"jsonrpc":"2.0","id":5,"method":"echo.sleep","params":{"ms":2000,"\\u005fmeta":{"timeoutMs":50}}}',
+    '{"jsonrpc":"2.0","id":6,"method":"echo.reverse","params":{"text":5}}',
+    `{"jsonrpc":"2.0","id":7,"method":"echo.echo","params":{"x":${"[".repeat(200)}${"]".repeat(200)}}}`,
+    '{"jsonrpc":"2.0","id":8,"method":"bkg.plugins.info","params":{"name":"echo"}}',
+    '{"jsonrpc":"2.0","id":9,"method":"echo.echo","params":[1]}',
+  ];
+  for (const b of bodies) s.send(frame(b));
+  await s.next(bodies.length);
+  const byId = new Map(s.replies.map((r) => [r.id, r]));
+  const echoed = { a: [1, { b: "ü🎉" }], n: null };
+  t.same(byId.get(1), { jsonrpc: "2.0", id: 1, result: echoed }, "bkg's own key order");
+  t.same(byId.get(2)?.result, echoed, "another key order");
+  t.same(byId.get("three")?.result, echoed, "a string id, whitespace and an escape");
+  t.equal(byId.get(4)?.error?.code, ErrorCodes.DeadlineExceeded, "_meta.timeoutMs still applies");
+  t.equal(byId.get(5)?.error?.code, ErrorCodes.DeadlineExceeded, "also when _meta is written with an escape");
+  t.match(byId.get(6)?.error, { code: ErrorCodes.InvalidParams, data: { errors: [{ path: "/text" }] } }, "the method's schema still checks the params");
+  t.equal(byId.get(7)?.error?.code, ErrorCodes.InvalidParams, "params past limits.jsonDepth are still refused");
+  t.equal(byId.get(8)?.result?.name, "echo", "a control method gets its params");
+  t.equal(byId.get(9)?.error?.code, ErrorCodes.InvalidParams, "array params are still refused");
 });

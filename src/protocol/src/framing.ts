@@ -30,6 +30,11 @@ export const DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
 
 export interface FrameParserOptions {
   maxMessageBytes?: number;
+  /**
+   * Sees each body before it is parsed; returning true means it was handled and is not parsed
+   * (the pass-through path, see RawJson). Must not throw.
+   */
+  takeRaw?: (body: string) => boolean;
 }
 
 /**
@@ -49,6 +54,7 @@ export class FrameParser {
   private dead = false;
   private since = 0;
   private readonly maxMessageBytes: number;
+  private readonly takeRaw?: (body: string) => boolean;
 
   constructor(
     /** Each parsed message, with its body's length in UTF-16 units (a bound on how deeply it can nest). */
@@ -57,6 +63,7 @@ export class FrameParser {
     options: FrameParserOptions = {},
   ) {
     this.maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+    this.takeRaw = options.takeRaw;
   }
 
   /** Bytes held for a frame not yet complete (0 between frames). */
@@ -113,6 +120,7 @@ export class FrameParser {
       pos += this.expected;
       this.expected = -1;
       completed = true;
+      if (this.takeRaw?.(body)) continue;
       let msg: unknown;
       try {
         msg = JSON.parse(body);
@@ -198,7 +206,11 @@ function preview(buf: Buffer, pos: number): string {
 
 /** Encodes one message as a frame (header + body) in a single string. */
 export function encodeFrame(msg: unknown): string {
-  const body = JSON.stringify(msg);
+  return frameBody(JSON.stringify(msg));
+}
+
+/** A frame around a message already encoded as JSON. */
+export function frameBody(body: string): string {
   return `Content-Length: ${Buffer.byteLength(body, "utf8")}\r\n\r\n${body}`;
 }
 
@@ -227,7 +239,16 @@ export class FrameWriter {
   constructor(private readonly sink: ByteSink) {}
 
   write(msg: unknown): void {
-    this.queue.push(encodeFrame(msg));
+    this.writeFrame(encodeFrame(msg));
+  }
+
+  /** Queues a message already encoded as JSON text. */
+  writeBody(body: string): void {
+    this.writeFrame(frameBody(body));
+  }
+
+  private writeFrame(frame: string): void {
+    this.queue.push(frame);
     if (this.queue.length >= MAX_FRAMES_PER_WRITE) return this.flushNow();
     if (!this.scheduled) {
       this.scheduled = true;

@@ -10,3 +10,5 @@ export * from "./traceparent.js";
 // The vscode-jsonrpc adapters are a subpath, "@bkg/protocol/vscode-jsonrpc": the daemon and the
 // SDK never load vscode-jsonrpc.
 export * from "./deadline-timers.js";
+export * from "./json-scan.js";
+export * from "./raw-json.js";

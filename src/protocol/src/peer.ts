@@ -11,8 +11,11 @@
 import type { Readable, Writable } from "node:stream";
 import { CancelToken, type Cancellation } from "./cancellation.js";
 import { ErrorCodes } from "./error-codes.js";
+import { matchRequest, matchResponse } from "./canonical-message.js";
 import { FrameParser, FrameWriter, type FramingError } from "./framing.js";
-import { exceedsDepth } from "./json-depth.js";
+import { DEFAULT_MAX_JSON_DEPTH, exceedsDepth } from "./json-depth.js";
+import { scanJsonValue, scanMetKey } from "./json-scan.js";
+import { RawJson } from "./raw-json.js";
 
 /** An error answer from the other side, or one to send: a JSON-RPC error object as a value. */
 export class RpcError extends Error {
@@ -77,6 +80,13 @@ export interface PeerOptions {
    * Never called while the other side keeps up, so it costs nothing on the hot path.
    */
   onBackpressure?: (waitingBytes: number) => void;
+  /**
+   * The catch-all request handler may receive params as RawJson (text checked, not parsed) when
+   * the request is written in bkg's own key order, its params are an object within maxDepth
+   * with no `_meta` member, and no named handler takes the method. `accept` does not see such
+   * a request: it is a well-formed request by construction. Named handlers always get values.
+   */
+  rawParams?: boolean;
 }
 
 /**
@@ -93,6 +103,8 @@ export interface ResponseSink {
 interface Pending {
   method: string;
   sink: ResponseSink;
+  /** The result may be delivered as RawJson (see `send`). */
+  raw: boolean;
   /** The cancellation watched for this request, and what it runs, to unhook at the answer. */
   cancel?: Cancellation;
   onCancel?: () => void;
@@ -122,6 +134,8 @@ export class RpcPeer {
   private readonly closeListeners: (() => void)[] = [];
   private nextId = 0;
   private closed = false;
+  /** The nesting bound of values passed through as RawJson. */
+  private readonly rawDepth: number;
 
   constructor(
     private readonly input: Readable,
@@ -137,10 +151,11 @@ export class RpcPeer {
         return ok;
       },
     });
+    this.rawDepth = options.maxDepth ?? DEFAULT_MAX_JSON_DEPTH;
     this.parser = new FrameParser(
       (m, length) => this.dispatch(m as Message, length),
       (e) => options.onFramingError?.(e),
-      { maxMessageBytes: options.maxMessageBytes },
+      { maxMessageBytes: options.maxMessageBytes, takeRaw: (body) => this.takeRaw(body) },
     );
     output.on("error", () => this.markClosed());
   }
@@ -213,15 +228,18 @@ export class RpcPeer {
 
   /**
    * `request` without a promise: the answer goes to `sink` (see ResponseSink). Throws, recording
-   * nothing, when params cannot be encoded; a closed peer rejects the sink at once.
+   * nothing, when params cannot be encoded; a closed peer rejects the sink at once. Params may be
+   * RawJson (written as they are). With `rawResult` a result in bkg's own key order reaches the
+   * sink as RawJson, checked but not parsed (anything else arrives parsed, as always).
    */
-  send(method: string, params: unknown, sink: ResponseSink, cancel?: Cancellation): void {
+  send(method: string, params: unknown, sink: ResponseSink, cancel?: Cancellation, rawResult = false): void {
     if (this.closed) return sink.reject(new PeerClosedError(method));
     const id = ++this.nextId;
     // Encoded before it is recorded: params that cannot be encoded (too deep, a BigInt) throw here,
     // to the caller, and leave no pending entry for a later close to reject with no one listening.
-    this.writer.write(params === undefined ? { jsonrpc: "2.0", id, method } : { jsonrpc: "2.0", id, method, params });
-    const entry: Pending = { method, sink };
+    if (params instanceof RawJson) this.writer.writeBody(`{"jsonrpc":"2.0","id":${id},"method":${JSON.stringify(method)},"params":${params.text}}`);
+    else this.writer.write(params === undefined ? { jsonrpc: "2.0", id, method } : { jsonrpc: "2.0", id, method, params });
+    const entry: Pending = { method, sink, raw: rawResult };
     this.pending.set(id, entry);
     if (cancel) {
       const onCancel = () => {
@@ -256,6 +274,27 @@ export class RpcPeer {
   dispose(): void {
     this.writer.flushNow();
     this.markClosed();
+  }
+
+  /** The pass-through path (see RawJson): true when `body` was handled without parsing it. */
+  private takeRaw(body: string): boolean {
+    const response = matchResponse(body);
+    if (response) {
+      const p = this.pending.get(response.id);
+      if (!p?.raw) return false;
+      const end = scanJsonValue(body, response.resultAt, this.rawDepth);
+      if (end !== body.length - 1 || body.charCodeAt(end) !== 0x7d) return false;
+      this.take(response.id);
+      p.sink.resolve(new RawJson(body.slice(response.resultAt, end), this.rawDepth));
+      return true;
+    }
+    if (!this.options.rawParams || !this.anyRequest) return false;
+    const request = matchRequest(body);
+    if (!request || body.charCodeAt(request.paramsAt) !== 0x7b || this.requestHandlers.has(request.method)) return false;
+    const end = scanJsonValue(body, request.paramsAt, this.rawDepth, "_meta");
+    if (end !== body.length - 1 || body.charCodeAt(end) !== 0x7d || scanMetKey) return false;
+    this.handleRequest(request.id, request.method, new RawJson(body.slice(request.paramsAt, end), this.rawDepth));
+    return true;
   }
 
   private dispatch(m: Message, bodyLength: number): void {
@@ -335,6 +374,9 @@ export class RpcPeer {
 
   private answer(id: number | string, result: unknown): void {
     this.incoming.delete(id);
+    if (result instanceof RawJson) {
+      return this.writer.writeBody(`{"jsonrpc":"2.0","id":${typeof id === "number" ? id : JSON.stringify(id)},"result":${result.text}}`);
+    }
     try {
       this.writer.write({ jsonrpc: "2.0", id, result: result === undefined ? null : result });
     } catch (e) {

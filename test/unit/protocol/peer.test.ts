@@ -1,7 +1,7 @@
 /** RpcPeer behaviour at stream boundaries. */
 import { PassThrough } from "node:stream";
 import t from "tap";
-import { CancelToken, RpcPeer, encodeFrame } from "@bkg/protocol";
+import { CancelToken, RawJson, RpcPeer, encodeFrame } from "@bkg/protocol";
 
 t.test("answers that arrive together with the end of the stream resolve their calls", async (t) => {
   const input = new PassThrough();
@@ -135,4 +135,107 @@ t.test("send: the answer goes to the caller's sink once; a cancellation sends $/
   const late: string[] = [];
   peer.send("e", {}, { resolve: () => late.push("resolved"), reject: (e) => late.push((e as Error).name) });
   t.same(late, ["PeerClosedError"], "a closed peer rejects the sink at once");
+});
+
+/** A peer on two pipes, with what it writes collected as parsed messages. */
+function wiredPeer(options: ConstructorParameters<typeof RpcPeer>[2] = {}) {
+  const input = new PassThrough();
+  const output = new PassThrough();
+  const peer = new RpcPeer(input, output, options);
+  let text = "";
+  output.on("data", (d) => {
+    text += String(d);
+  });
+  const frame = (b: string) => `Content-Length: ${Buffer.byteLength(b)}\r\n\r\n${b}`;
+  const written = () => text.split(/Content-Length: \d+\r\n\r\n/).filter(Boolean);
+  return { peer, send: (b: string) => input.write(frame(b)), written, settle: () => new Promise((r) => setTimeout(r, 10)) };
+}
+
+t.test("rawResult: a result in bkg's key order arrives as RawJson, byte for byte; any other answer as before", async (t) => {
+  const { peer, send, settle } = wiredPeer({ maxDepth: 8 });
+  peer.listen();
+  const call = (raw: boolean) => new Promise((resolve, reject) => peer.send("m", {}, { resolve, reject }, undefined, raw));
+  const outcomes = Promise.allSettled([call(true), call(true), call(true), call(false), call(true), call(true)]);
+  send('{"jsonrpc":"2.0","id":1,"result":{"a" : [1,"ü"] }}');
+  send('{"id":2,"jsonrpc":"2.0","result":{"b":2}}');
+  send('{"jsonrpc":"2.0","id":3,"result":[[[[[[[[[[1]]]]]]]]]]}');
+  send('{"jsonrpc":"2.0","id":4,"result":{"c":3}}');
+  send('{"jsonrpc":"2.0","id":5,"result":1,"id":2}');
+  send('{"jsonrpc":"2.0","id":6,"error":{"code":-32000,"message":"no"}}');
+  await settle();
+  peer.dispose();
+  const [one, two, three, four, five, six] = await outcomes;
+  t.ok(one.status === "fulfilled" && one.value instanceof RawJson, "the canonical answer passes through");
+  t.equal(one.status === "fulfilled" && (one.value as RawJson).text, '{"a" : [1,"ü"] }', "as the exact text of the result");
+  t.same(two, { status: "fulfilled", value: { b: 2 } }, "another key order is parsed");
+  t.match(three, { status: "rejected", reason: { code: -32603 } }, "an answer past maxDepth is refused as before");
+  t.same(four, { status: "fulfilled", value: { c: 3 } }, "a request sent without rawResult gets a value");
+  t.match(five, { status: "rejected", reason: { code: -32097 } }, "text after the result (a second id) is not passed through: parsed, it answers id 2, already answered");
+  t.match(six, { status: "rejected", reason: { code: -32000, message: "no" } }, "an error answer rejects as before");
+});
+
+t.test("rawParams: the catch-all handler gets params as RawJson when they can pass through; named handlers and other shapes get values", async (t) => {
+  const framingErrors: string[] = [];
+  const { peer, send, written, settle } = wiredPeer({ maxDepth: 4, rawParams: true, onFramingError: (e) => framingErrors.push(e.kind) });
+  const seen: [string, unknown][] = [];
+  peer.onRequest("named", (p) => {
+    seen.push(["named", p]);
+    return p;
+  });
+  peer.onAnyRequest((method, p) => {
+    seen.push([method, p]);
+    return p;
+  });
+  peer.listen();
+  const bodies = [
+    '{"jsonrpc":"2.0","id":1,"method":"a.b","params":{"x":[1,{"y":"z"}]}}',
+    '{"jsonrpc":"2.0","id":"s-2","method":"a.b","params":{}}',
+    '{"jsonrpc":"2.0","id":3,"method":"named","params":{"x":1}}',
+    '{"jsonrpc":"2.0","id":4,"method":"a.b","params":{"_meta":{"timeoutMs":5},"x":1}}',
+    '{"jsonrpc":"2.0","id":5,"method":"a.b","params":[1]}',
+    '{"jsonrpc":"2.0","id":6,"method":"a.b","params":{"x":[[[[1]]]]}}',
+    '{"method":"a.b","jsonrpc":"2.0","id":7,"params":{"x":1}}',
+    '{"jsonrpc":"2.0","id":8,"method":"a.b","params":{"x":1}} ',
+    '{"jsonrpc":"2.0","id":9,"method":"a.b","params":{"x":1,}}',
+  ];
+  for (const b of bodies) send(b);
+  await settle();
+  const raw = seen.filter(([, p]) => p instanceof RawJson).map(([m, p]) => [m, (p as RawJson).text]);
+  t.same(
+    raw,
+    [
+      ["a.b", '{"x":[1,{"y":"z"}]}'],
+      ["a.b", "{}"],
+    ],
+    "only the first two pass through",
+  );
+  t.same(
+    seen.filter(([, p]) => !(p instanceof RawJson)),
+    [
+      ["named", { x: 1 }],
+      ["a.b", { _meta: { timeoutMs: 5 }, x: 1 }],
+      ["a.b", [1]],
+      ["a.b", { x: 1 }],
+      ["a.b", { x: 1 }],
+    ],
+    "a named method, a _meta member, array params, another key order and trailing space are parsed",
+  );
+  const answers = written().map((b) => JSON.parse(b));
+  t.same(
+    answers.find((a) => a.id === 1),
+    { jsonrpc: "2.0", id: 1, result: { x: [1, { y: "z" }] } },
+    "a RawJson result is written as the value it holds",
+  );
+  t.equal(
+    written().find((b) => b.includes('"s-2"')),
+    '{"jsonrpc":"2.0","id":"s-2","result":{}}',
+    "a string id is answered as a string",
+  );
+  t.match(
+    answers.find((a) => a.id === 6),
+    { error: { code: -32602 } },
+    "params past maxDepth are refused -32602, as before",
+  );
+  t.same(framingErrors, ["json"], "invalid JSON is a framing error, as before");
+  peer.dispose();
 });
