@@ -23,7 +23,7 @@ function onResponseClose(this: CancellableResponse): void {
  * Context Level 2), so a client learns the trace id to look up. `ownSpan`: the call's span,
  * reserved when the credential check called the auth plugin (traceOfRequest). `headerNow`
  * false: the caller writes the header itself from `tracedAs` once the call is done (the fast
- * path, which writes all its headers at once).
+ * path, which writes all its headers at once), and takes the result as RawJson when it comes so.
  */
 export function httpCallOptions(res: ServerResponse, principalId: string, timeoutMs: number | undefined, headers: IncomingHttpHeaders, ownSpan?: OwnSpan, headerNow = true): RouteOptions {
   const cancel = new CancelToken();
@@ -41,6 +41,7 @@ export function httpCallOptions(res: ServerResponse, principalId: string, timeou
         }
       : keepTrace,
     tracedAs: undefined,
+    rawResult: !headerNow,
   };
 }
 

@@ -17,7 +17,7 @@
  * JSON), or a server that is closing (503). So every refusal fastify words is still fastify's.
  */
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from "node:http";
-import { BkgError, ErrorCodes } from "@bkg/protocol";
+import { BkgError, ErrorCodes, RawJson } from "@bkg/protocol";
 import { authorizeCall, credentialFromHeaders, modelOf, onlyModelScoped, stampAuthCall, type Principal } from "../auth/index.js";
 import { toHttpError, type HttpError } from "./http-errors.js";
 import type { OwnSpan } from "../tracing/index.js";
@@ -108,7 +108,7 @@ export function fastCallHandler({ ctx, auth }: SurfaceDeps, h: FastCallHelpers):
       opts = httpCallOptions(res, principal!.id, timeoutMs, req.headers, ownSpan, false);
       await nextBatch();
       const result = await ctx.router.call(target, params, opts);
-      out = JSON.stringify({ result });
+      out = result instanceof RawJson ? `{"result":${result.text}}` : JSON.stringify({ result });
     } catch (e) {
       const { status: s, body } = toHttpError(e, bodyLimit);
       status = s;

@@ -7,7 +7,7 @@
  */
 import type { Duplex } from "node:stream";
 import type { WebSocket } from "ws";
-import { BkgError, CancelToken, ErrorCodes } from "@bkg/protocol";
+import { BkgError, CancelToken, ErrorCodes, RawJson } from "@bkg/protocol";
 import { atExpiry, authorizeAction, authorizeCall, modelOf, stampAuthCall, unauthenticated, type DaemonAction, type Principal } from "../auth/index.js";
 import type { BusEvent, Topic } from "../events/index.js";
 import type { OwnSpan } from "../tracing/index.js";
@@ -208,8 +208,10 @@ export class WsSession {
         ownSpan: trace.ownSpan,
         cancel,
         onProgress: (value) => this.send({ type: "progress", id: m.id, payload: value }),
+        rawResult: true,
       });
-      this.send({ type: "result", id: m.id, payload: result });
+      if (result instanceof RawJson) this.sendText(`{"type":"result","id":${JSON.stringify(m.id)},"payload":${result.text}}`);
+      else this.send({ type: "result", id: m.id, payload: result });
     } finally {
       this.calls.delete(m.id);
     }
@@ -233,6 +235,11 @@ export class WsSession {
   }
 
   private send(msg: unknown): void {
+    this.sendText(JSON.stringify(msg));
+  }
+
+  /** Sends a message already encoded as JSON. */
+  private sendText(text: string): void {
     if (this.ws.readyState !== this.ws.OPEN) return;
     if (this.ws.bufferedAmount > this.deps.ctx.config.http.ws.maxBufferedBytes) {
       this.log.warn(
@@ -249,7 +256,7 @@ export class WsSession {
       socket.cork();
       process.nextTick(uncork, this);
     }
-    this.ws.send(JSON.stringify(msg));
+    this.ws.send(text);
   }
 
   private sendError(err: BkgError, id?: string | number): void {
