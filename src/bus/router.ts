@@ -310,6 +310,8 @@ export class Router {
       range: requiredRange(caller.manifest.requires, p.method),
       cancel,
       traceparent: typeof p.traceparent === "string" ? p.traceparent : parent?.traceparent,
+      // The answer goes straight back to the calling plugin.
+      rawResult: true,
     });
     const off = () => sources.forEach((s) => s.off(onAbort));
     done.then(off, off);
