@@ -4,7 +4,7 @@
  * away, and its route options.
  */
 import type { IncomingHttpHeaders, ServerResponse } from "node:http";
-import { CancelToken, ErrorCodes } from "@bkg/protocol";
+import { CancelToken, ErrorCodes, RawJson, scanJsonValue, scanMetKey } from "@bkg/protocol";
 import type { RouteOptions } from "../bus/index.js";
 import type { OwnSpan, Tracer } from "../tracing/index.js";
 import { HttpError } from "./http-errors.js";
@@ -105,6 +105,24 @@ export function parseJsonBody(_req: unknown, body: string | Buffer, done: (err: 
   }
   done(null, value);
 }
+
+/**
+ * The body as RawJson when a call can take it unparsed (see RawJson): a JSON object within
+ * maxDepth, with no `_meta` member and nothing the prototype check above would walk.
+ * undefined: it goes through parseJsonBody, which also words every refusal.
+ */
+export function passThroughBody(text: string, maxDepth: number): RawJson | undefined {
+  if (SUSPECT.test(text)) return undefined;
+  let start = 0;
+  while (isSpace(text.charCodeAt(start))) start++;
+  if (text.charCodeAt(start) !== 0x7b) return undefined;
+  const end = scanJsonValue(text, start, maxDepth, "_meta");
+  if (end < 0 || scanMetKey) return undefined;
+  for (let i = end; i < text.length; i++) if (!isSpace(text.charCodeAt(i))) return undefined;
+  return new RawJson(text.slice(start, end), maxDepth);
+}
+
+const isSpace = (c: number) => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
 
 function poisoned(v: unknown): boolean {
   if (v === null || typeof v !== "object") return false;

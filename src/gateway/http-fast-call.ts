@@ -23,7 +23,7 @@ import { toHttpError, type HttpError } from "./http-errors.js";
 import type { OwnSpan } from "../tracing/index.js";
 import type { RouteOptions } from "../bus/index.js";
 import type { RateKey } from "./rate-limiter.js";
-import { httpCallOptions, nextBatch, parseJsonBody, traceOfRequest, traceparentOf } from "./http-call-common.js";
+import { httpCallOptions, nextBatch, parseJsonBody, passThroughBody, traceOfRequest, traceparentOf } from "./http-call-common.js";
 import type { SurfaceDeps } from "./surface-deps.js";
 
 /** /api/call/<plugin>/<method>, with an optional ?timeoutMs=<1..999999999>. Names as the registry allows them, plus dots in methods. */
@@ -47,6 +47,8 @@ export interface FastCallHelpers {
 /** Returns the handler: true when it took the request, false when fastify should have it. */
 export function fastCallHandler({ ctx, auth }: SurfaceDeps, h: FastCallHelpers): (req: IncomingMessage, res: ServerResponse) => boolean {
   const bodyLimit = ctx.config.http.bodyLimit;
+  const maxDepth = ctx.config.limits.jsonDepth;
+  const authPrefix = `${auth.plugin}.auth.`;
   return (req, res) => {
     if (req.method !== "POST") return false;
     const url = req.url;
@@ -101,10 +103,14 @@ export function fastCallHandler({ ctx, auth }: SurfaceDeps, h: FastCallHelpers):
       // A key whose only matching scopes name models is checked against the body's model.
       const modelScoped = onlyModelScoped(principal!.scopes, target);
       if (!modelScoped) authorizeCall(principal!, target, auth.plugin);
-      // The body, then the call (with the requests of this poll phase; see nextBatch).
-      const body = hasBody ? await readJson(req) : {};
+      // The body, then the call (with the requests of this poll phase; see nextBatch). A body
+      // nothing here looks into passes through as text (RawJson): not a model-scoped key's
+      // (its model is read), not a call to the auth plugin (its params are stamped).
+      const text = hasBody ? await readBody(req) : undefined;
+      const raw = text === undefined || modelScoped || target.startsWith(authPrefix) ? undefined : passThroughBody(text, maxDepth);
+      const body = raw ?? (text === undefined ? {} : parseBody(text));
       if (modelScoped) authorizeCall(principal!, target, auth.plugin, modelOf(body));
-      const params = stampAuthCall(principal!, target, body, auth.plugin);
+      const params = raw ?? stampAuthCall(principal!, target, body, auth.plugin);
       opts = httpCallOptions(res, principal!.id, timeoutMs, req.headers, ownSpan, false);
       await nextBatch();
       const result = await ctx.router.call(target, params, opts);
@@ -130,8 +136,8 @@ export function fastCallHandler({ ctx, auth }: SurfaceDeps, h: FastCallHelpers):
   }
 }
 
-/** The request body (Content-Length-framed, within the limit: checked before) through parseJsonBody. */
-function readJson(req: IncomingMessage): Promise<unknown> {
+/** The request body's text (Content-Length-framed, within the limit: checked before). */
+function readBody(req: IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
@@ -139,9 +145,16 @@ function readJson(req: IncomingMessage): Promise<unknown> {
     req.on("close", () => {
       if (!req.complete) reject(new BkgError(ErrorCodes.RequestCancelled, "the client went away while sending the body"));
     });
-    req.on("end", () => {
-      const text = chunks.length === 1 ? chunks[0].toString("utf8") : Buffer.concat(chunks).toString("utf8");
-      parseJsonBody(null, text, (err, value) => (err ? reject(err) : resolve(value)));
-    });
+    req.on("end", () => resolve(chunks.length === 1 ? chunks[0].toString("utf8") : Buffer.concat(chunks).toString("utf8")));
   });
+}
+
+/** parseJsonBody, returning the value or throwing its HttpError. */
+function parseBody(text: string): unknown {
+  let out: { err: Error | null; value?: unknown } | undefined;
+  parseJsonBody(null, text, (err, value) => {
+    out = { err, value };
+  });
+  if (out!.err) throw out!.err;
+  return out!.value;
 }

@@ -286,6 +286,13 @@ t.test("the HTTP control API", async (t) => {
       ["params not an object", "/api/call/echo/reverse", { body: [1] }],
       ["broken JSON", "/api/call/echo/echo", { raw: "{nope", headers: { "content-type": "application/json" } }],
       ["poisoned JSON", "/api/call/echo/echo", { raw: '{"__proto__":{"x":1}}', headers: { "content-type": "application/json" } }],
+      // The fast path passes a body it need not look into through as text (RawJson); these are its edges.
+      ["whitespace and unicode", "/api/call/echo/echo", { raw: ' { "a" : [1, {"b": "ü🎉"}], "n": null }\n', headers: { "content-type": "application/json" } }],
+      ["escapes", "/api/call/echo/echo", { raw: ' { "a" : [1, {"b": "\\u00e9ü🎉"}], "n": null }\n', headers: { "content-type": "application/json" } }],
+      ["a _meta member", "/api/call/echo/echo", { body: { _meta: { timeoutMs: 5 }, x: 1 } }],
+      ["nested past limits.jsonDepth", "/api/call/echo/echo", { raw: `{"x":${"[".repeat(200)}${"]".repeat(200)}}`, headers: { "content-type": "application/json" } }],
+      ["text after the object", "/api/call/echo/echo", { raw: '{"a":1} x', headers: { "content-type": "application/json" } }],
+      ["a 20-digit integer", "/api/call/echo/echo", { raw: '{"n":12345678901234567890}', headers: { "content-type": "application/json" } }],
       ["no method", "/api/call/echo/nope", { body: {} }],
       ["no plugin", "/api/call/nosuch/x", { body: {} }],
       ["plugin error", "/api/call/echo/fail", { body: { message: "boom", data: { why: 1 } } }],
