@@ -103,16 +103,17 @@ export function fastCallHandler({ ctx, auth }: SurfaceDeps, h: FastCallHelpers):
       // A key whose only matching scopes name models is checked against the body's model.
       const modelScoped = onlyModelScoped(principal!.scopes, target);
       if (!modelScoped) authorizeCall(principal!, target, auth.plugin);
-      // The body, then the call (with the requests of this poll phase; see nextBatch). A body
-      // nothing here looks into passes through as text (RawJson): not a model-scoped key's
+      // The call goes with the requests of this poll phase (see nextBatch); by then a body that
+      // came with its headers is in the request's buffer, taken without a stream's events. A
+      // body nothing here looks into passes through as text (RawJson): not a model-scoped key's
       // (its model is read), not a call to the auth plugin (its params are stamped).
-      const text = hasBody ? await readBody(req) : undefined;
+      await nextBatch();
+      const text = hasBody ? (bufferedBody(req) ?? (await readBody(req))) : undefined;
       const raw = text === undefined || modelScoped || target.startsWith(authPrefix) ? undefined : passThroughBody(text, maxDepth);
       const body = raw ?? (text === undefined ? {} : parseBody(text));
       if (modelScoped) authorizeCall(principal!, target, auth.plugin, modelOf(body));
       const params = raw ?? stampAuthCall(principal!, target, body, auth.plugin);
       opts = httpCallOptions(res, principal!.id, timeoutMs, req.headers, ownSpan, false);
-      await nextBatch();
       const result = await ctx.router.call(target, params, opts);
       out = result instanceof RawJson ? `{"result":${result.text}}` : JSON.stringify({ result });
     } catch (e) {
@@ -134,6 +135,16 @@ export function fastCallHandler({ ctx, auth }: SurfaceDeps, h: FastCallHelpers):
     res.end(out);
     h.responded(reqId, principal?.id ?? null, "POST", path, ROUTE, status, performance.now() - t0, ip);
   }
+}
+
+/**
+ * The whole body when node's parser has read all of it and nothing has taken any yet (the usual
+ * case a poll phase after its headers); else undefined, and readBody waits for the rest.
+ */
+function bufferedBody(req: IncomingMessage): string | undefined {
+  if (!req.complete || req.readableFlowing !== null || req.readableLength === 0) return undefined;
+  const body = req.read() as Buffer | null;
+  return body === null ? undefined : body.toString("utf8");
 }
 
 /** The request body's text (Content-Length-framed, within the limit: checked before). */

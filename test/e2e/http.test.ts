@@ -253,6 +253,28 @@ t.test("the HTTP control API", async (t) => {
     t.equal((await call("POST", "/api/call/echo/reverse", { body: { text: "ok" } })).status, 200, "the next call is served");
   });
 
+  t.test("a body that arrives in pieces, split inside a character, is read whole", async (t) => {
+    const u = new URL(d.httpUrl!);
+    const sock = connect(Number(u.port), u.hostname);
+    await new Promise((r) => sock.once("connect", r));
+    const body = Buffer.from(JSON.stringify({ text: "ab🎉é" }));
+    const cut = body.indexOf(Buffer.from("🎉")) + 2;
+    let answer = "";
+    sock.on("data", (c: Buffer) => (answer += c.toString("utf8")));
+    const head = `POST /api/call/echo/reverse HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${root}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n`;
+    sock.write(Buffer.concat([Buffer.from(head), body.subarray(0, cut)]));
+    // The rest comes after the fast path has looked for a complete body and found half of one.
+    await new Promise((r) => setTimeout(r, 50));
+    sock.write(body.subarray(cut));
+    // Connection: close - the server closes once it has answered (or the test stops waiting).
+    await new Promise((r) => {
+      sock.once("close", r);
+      sock.setTimeout(10_000, () => sock.destroy());
+    });
+    t.match(answer, /^HTTP\/1\.1 200 /);
+    t.same(JSON.parse(answer.slice(answer.indexOf("\r\n\r\n") + 4)), { result: "é🎉ba" });
+  });
+
   t.test("GET /metrics: Prometheus text with calls, latency, in-flight, restarts, state and process metrics", async (t) => {
     const r = await call("GET", "/metrics");
     t.equal(r.status, 200);
