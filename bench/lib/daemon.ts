@@ -1,12 +1,13 @@
 /**
- * Boots a real bkg daemon (`node bin/bkg daemon start`, built code from dist/) in a throwaway
- * folder, as a user would run it, and hands back a connected client. The process is tracked:
+ * Boots a real bkg daemon (`node <the daemon's node flags> bin/bkg daemon start`, built code
+ * from dist/) in a throwaway folder, as a user would run it, and hands back a connected client. The process is tracked:
  * it dies with the benchmark whatever happens.
  */
 import type { ChildProcess } from "node:child_process";
-import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { connect, type BkgClient } from "bkg";
 import { BIN, ECHO_DIR, ROOT } from "./paths.js";
 import { killTree, onCleanup, spawnTracked, waitFor, withTimeout } from "./procs.js";
@@ -65,6 +66,18 @@ export function echoManifest(name = "echo", extra: Record<string, unknown> = {})
   };
 }
 
+/**
+ * The node flags `bkg daemon start --detach` of the checkout that `bin` belongs to gives its
+ * daemon (src/cli/daemon-node-flags.ts; none for a checkout from before it had any), less those
+ * the benchmark sets itself.
+ */
+async function daemonFlagsOf(bin: string, nodeArgs: string[], nodeOptions: string): Promise<string[]> {
+  const file = join(dirname(dirname(bin)), "dist", "cli", "daemon-node-flags.js");
+  if (!existsSync(file)) return [];
+  const { daemonNodeFlags } = (await import(pathToFileURL(file).href)) as { daemonNodeFlags(execArgv: string[], nodeOptions: string): string[] };
+  return daemonNodeFlags(nodeArgs, nodeOptions).filter((f) => !nodeArgs.includes(f));
+}
+
 export async function bootDaemon(opts: BootOptions = {}): Promise<BenchDaemon> {
   const dir = mkdtempSync(join(tmpdir(), "bkg-bench-"));
   const removeDir = onCleanup(`remove ${dir}`, () => rmSync(dir, { recursive: true, force: true }));
@@ -95,7 +108,8 @@ export async function bootDaemon(opts: BootOptions = {}): Promise<BenchDaemon> {
   const logFile = join(dir, "daemon.log");
   const logFd = openSync(logFile, "a");
   const spawnedAt = performance.now();
-  const proc = spawnTracked(process.execPath, [...(opts.nodeArgs ?? []), opts.bin ?? BIN, "--config", configFile, "daemon", "start", "--log-file", logFile], {
+  const nodeArgs = [...(await daemonFlagsOf(opts.bin ?? BIN, opts.nodeArgs ?? [], env.NODE_OPTIONS ?? "")), ...(opts.nodeArgs ?? [])];
+  const proc = spawnTracked(process.execPath, [...nodeArgs, opts.bin ?? BIN, "--config", configFile, "daemon", "start", "--log-file", logFile], {
     env,
     cwd: dir,
     stdio: ["ignore", logFd, logFd],

@@ -8,6 +8,7 @@ import { isAlive } from "../gateway/socket-probe.js";
 import { configOrExit, type GlobalOptions } from "./connect-daemon.js";
 import { CliExit, EXIT } from "./output.js";
 import { removeUserUnit, userUnit, userUnitPath, writeUserUnit } from "./systemd-unit.js";
+import { daemonNodeFlags } from "./daemon-node-flags.js";
 
 const BIN = fileURLToPath(new URL("../../bin/bkg", import.meta.url));
 
@@ -87,7 +88,14 @@ function registerInstallCommands(daemon: Command, globals: () => GlobalOptions):
     .action((o: { name: string; print?: boolean; force?: boolean; enable?: boolean }) => {
       if (!/^[A-Za-z0-9@._-]+$/.test(o.name)) throw new CliExit(EXIT.usage, `bkg: --name "${o.name}" is not a valid unit name (letters, digits, @ . _ -)`);
       const config = configOrExit(globals());
-      const text = userUnit({ node: process.execPath, bin: BIN, config: config.file, workingDirectory: config.file ? dirname(config.file) : process.cwd(), name: o.name });
+      const text = userUnit({
+        node: process.execPath,
+        nodeFlags: daemonNodeFlags(),
+        bin: BIN,
+        config: config.file,
+        workingDirectory: config.file ? dirname(config.file) : process.cwd(),
+        name: o.name,
+      });
       if (o.print) return void process.stdout.write(text);
       const path = userUnitPath(o.name);
       let did: string;
@@ -131,7 +139,7 @@ async function detach(config: ReturnType<typeof configOrExit>, g: GlobalOptions)
   // exists, Node's own warnings) lands in daemon.out, which stays small.
   const out = openSync(join(dataDir, "logs", "daemon.out"), "a", 0o600);
   const args = [BIN, ...(g.config ? ["--config", g.config] : []), ...(g.socket ? ["--socket", g.socket] : []), "daemon", "start", "--log-file", logFile];
-  const child = spawn(process.execPath, args, { detached: true, stdio: ["ignore", out, out], env: { ...process.env, BKG_LOG_FORMAT: "json" } });
+  const child = spawn(process.execPath, [...daemonNodeFlags(), ...args], { detached: true, stdio: ["ignore", out, out], env: { ...process.env, BKG_LOG_FORMAT: "json" } });
   child.unref();
   const until = Date.now() + 30_000;
   while (Date.now() < until && child.exitCode === null) {

@@ -10,6 +10,8 @@ import { dirname, join } from "node:path";
 export interface UnitOptions {
   /** The node binary that runs the daemon (process.execPath). */
   node: string;
+  /** node's flags for the daemon (daemonNodeFlags). */
+  nodeFlags: readonly string[];
   /** bin/bkg of this checkout. */
   bin: string;
   /** The config file the daemon uses, absolute; absent when it runs on defaults. */
@@ -22,7 +24,7 @@ export interface UnitOptions {
 /** The unit file's text. Paths are quoted for systemd (spaces allowed). */
 export function userUnit(o: UnitOptions): string {
   const q = (s: string) => `"${s.replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`;
-  const exec = [o.node, o.bin, ...(o.config ? ["--config", o.config] : []), "daemon", "start"].map(q).join(" ");
+  const exec = [o.node, ...o.nodeFlags, o.bin, ...(o.config ? ["--config", o.config] : []), "daemon", "start"].map(q).join(" ");
   return [
     "# Written by `bkg daemon install`. Remove with `bkg daemon uninstall`.",
     "[Unit]",

@@ -6,6 +6,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import t from "tap";
+import { DAEMON_NODE_FLAGS } from "../../src/cli/daemon-node-flags.js";
 import { BIN } from "../helpers/daemon.js";
 
 t.test("did you mean: plugin/plugins mix-ups exit 2 with the command meant", async (t) => {
@@ -40,7 +41,7 @@ t.test("daemon install writes a systemd user unit for this config; uninstall rem
   t.match(r.stdout, `wrote ${unit}`);
   t.match(r.stdout, /systemctl --user enable --now bkg/);
   const text = readFileSync(unit, "utf8");
-  t.match(text, `ExecStart="${process.execPath}" "${BIN}" "--config" "${join(work, "bkg.config.json")}" "daemon" "start"`);
+  t.match(text, `ExecStart="${process.execPath}" ${DAEMON_NODE_FLAGS.map((f) => `"${f}"`).join(" ")} "${BIN}" "--config" "${join(work, "bkg.config.json")}" "daemon" "start"`);
   t.match(text, `WorkingDirectory="${work}"`);
   t.match(text, /\[Install\]\nWantedBy=default\.target/);
   t.equal(

@@ -1,8 +1,9 @@
 import { spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import t from "tap";
+import { DAEMON_NODE_FLAGS } from "../../src/cli/daemon-node-flags.js";
 import { BIN, echoManifest, startTestDaemon } from "../helpers/daemon.js";
 
 function bkg(args: string[], env: Record<string, string> = {}, cwd?: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
@@ -157,6 +158,26 @@ function alive(pid: number): boolean {
   }
 }
 
+t.test("bin/bkg run as a program starts node with the daemon's flags, unless NODE_OPTIONS sizes the young generation", async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), "bkg-flags-"));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const config = join(dir, "bkg.config.json");
+  writeFileSync(config, JSON.stringify({ manifestsDir: "manifests", dataDir: "data", socketPath: "bkg.sock", http: { enabled: false } }));
+  for (const [nodeOptions, flags] of [
+    ["", DAEMON_NODE_FLAGS],
+    ["--max-semi-space-size=8", []],
+  ] as const) {
+    // Through the kernel and sh, as a user's `bkg` (npm link's symlink) runs it.
+    const p = spawn(BIN, ["--config", config, "daemon", "start"], { env: { ...process.env, BKG_CONFIG: "", NODE_OPTIONS: nodeOptions }, stdio: "ignore" });
+    const exited = new Promise((r) => p.once("exit", r));
+    for (let i = 0; i < 200 && !existsSync(join(dir, "bkg.sock")); i++) await new Promise((r) => setTimeout(r, 50));
+    const argv = readFileSync(`/proc/${p.pid}/cmdline`, "utf8").split("\0");
+    p.kill("SIGTERM");
+    await exited;
+    t.same(argv.slice(1, argv.indexOf(BIN)), flags, `NODE_OPTIONS=${JSON.stringify(nodeOptions)}: node ${argv.slice(1, argv.indexOf(BIN)).join(" ")}`);
+  }
+});
+
 t.test("daemon start --detach: logs go to a rotated daemon.log, stray output to daemon.out", async (t) => {
   const dir = mkdtempSync(join(tmpdir(), "bkg-detach-"));
   const config = join(dir, "bkg.config.json");
@@ -169,6 +190,8 @@ t.test("daemon start --detach: logs go to a rotated daemon.log, stray output to 
   const started = await bkg(["--config", config, "daemon", "start", "--detach"], env);
   t.equal(started.code, 0, started.stderr);
   t.match(started.stdout, /logs: +.*data\/logs\/daemon\.log/);
+  const cmdline = readFileSync(`/proc/${/pid (\d+)/.exec(started.stdout)?.[1]}/cmdline`, "utf8").split("\0");
+  t.same(cmdline.slice(1, 1 + DAEMON_NODE_FLAGS.length), DAEMON_NODE_FLAGS, "the daemon runs with its node flags");
   // Each rewrite of a broken manifest is a warning in the daemon's log: enough to pass 2 KiB a few times.
   mkdirSync(join(dir, "manifests"), { recursive: true });
   for (let i = 0; i < 16; i++) {
