@@ -1,7 +1,7 @@
 /**
  * Boots a real bkg daemon (`node <the daemon's node flags> bin/bkg daemon start`, built code
- * from dist/) in a throwaway folder, as a user would run it, and hands back a connected client. The process is tracked:
- * it dies with the benchmark whatever happens.
+ * from dist/) in a throwaway folder, as a user would run it, and hands back a connected client.
+ * The process is tracked: it dies with the benchmark whatever happens.
  */
 import type { ChildProcess } from "node:child_process";
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -67,15 +67,16 @@ export function echoManifest(name = "echo", extra: Record<string, unknown> = {})
 }
 
 /**
- * The node flags `bkg daemon start --detach` of the checkout that `bin` belongs to gives its
- * daemon (src/cli/daemon-node-flags.ts; none for a checkout from before it had any), less those
- * the benchmark sets itself.
+ * node's arguments for the daemon of the checkout that `bin` belongs to: the flags its
+ * `bkg daemon start --detach` gives (src/cli/daemon-node-flags.ts; none for a checkout from
+ * before it had any), where the benchmark's own `extra` do not set them, then `extra`.
  */
-async function daemonFlagsOf(bin: string, nodeArgs: string[], nodeOptions: string): Promise<string[]> {
+async function daemonNodeArgs(bin: string, extra: string[], nodeOptions: string): Promise<string[]> {
   const file = join(dirname(dirname(bin)), "dist", "cli", "daemon-node-flags.js");
-  if (!existsSync(file)) return [];
+  if (!existsSync(file)) return extra;
   const { daemonNodeFlags } = (await import(pathToFileURL(file).href)) as { daemonNodeFlags(execArgv: string[], nodeOptions: string): string[] };
-  return daemonNodeFlags(nodeArgs, nodeOptions).filter((f) => !nodeArgs.includes(f));
+  // daemonNodeFlags takes a flag `extra` sets from `extra`: that one is already in the list.
+  return [...daemonNodeFlags(extra, nodeOptions).filter((f) => !extra.includes(f)), ...extra];
 }
 
 export async function bootDaemon(opts: BootOptions = {}): Promise<BenchDaemon> {
@@ -108,8 +109,9 @@ export async function bootDaemon(opts: BootOptions = {}): Promise<BenchDaemon> {
   const logFile = join(dir, "daemon.log");
   const logFd = openSync(logFile, "a");
   const spawnedAt = performance.now();
-  const nodeArgs = [...(await daemonFlagsOf(opts.bin ?? BIN, opts.nodeArgs ?? [], env.NODE_OPTIONS ?? "")), ...(opts.nodeArgs ?? [])];
-  const proc = spawnTracked(process.execPath, [...nodeArgs, opts.bin ?? BIN, "--config", configFile, "daemon", "start", "--log-file", logFile], {
+  const bin = opts.bin ?? BIN;
+  const nodeArgs = await daemonNodeArgs(bin, opts.nodeArgs ?? [], env.NODE_OPTIONS ?? "");
+  const proc = spawnTracked(process.execPath, [...nodeArgs, bin, "--config", configFile, "daemon", "start", "--log-file", logFile], {
     env,
     cwd: dir,
     stdio: ["ignore", logFd, logFd],

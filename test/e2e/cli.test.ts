@@ -174,7 +174,8 @@ t.test("bin/bkg run as a program starts node with the daemon's flags, unless NOD
     const argv = readFileSync(`/proc/${p.pid}/cmdline`, "utf8").split("\0");
     p.kill("SIGTERM");
     await exited;
-    t.same(argv.slice(1, argv.indexOf(BIN)), flags, `NODE_OPTIONS=${JSON.stringify(nodeOptions)}: node ${argv.slice(1, argv.indexOf(BIN)).join(" ")}`);
+    const given = argv.slice(1, argv.indexOf(BIN));
+    t.same(given, flags, `NODE_OPTIONS=${JSON.stringify(nodeOptions)}: node ${given.join(" ")}`);
   }
 });
 
