@@ -149,6 +149,24 @@ export function rssAnonBytes(pid: number): number {
   return statusBytes(pid, "RssAnon");
 }
 
+/** Resident bytes of the process's file mappings whose path `matches` (from /proc/PID/smaps), or 0. */
+export function residentFileBytes(pid: number, matches: (path: string) => boolean): number {
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${pid}/smaps`, "utf8");
+  } catch {
+    return 0;
+  }
+  let counting = false;
+  let kb = 0;
+  for (const line of text.split("\n")) {
+    const mapping = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
+    if (mapping) counting = mapping[1].startsWith("/") && matches(mapping[1]);
+    else if (counting && line.startsWith("Rss:")) kb += Number(/(\d+)/.exec(line)?.[1] ?? 0);
+  }
+  return kb * 1024;
+}
+
 /** CPU µs of this process (user + system) via process.cpuUsage. */
 export function selfCpuMicros(): number {
   const u = process.cpuUsage();

@@ -158,14 +158,16 @@ function alive(pid: number): boolean {
   }
 }
 
-t.test("bin/bkg run as a program starts node with the daemon's flags, unless NODE_OPTIONS sizes the young generation", async (t) => {
+t.test("bin/bkg run as a program starts node with the daemon's flags, less those NODE_OPTIONS sets", async (t) => {
   const dir = mkdtempSync(join(tmpdir(), "bkg-flags-"));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const config = join(dir, "bkg.config.json");
   writeFileSync(config, JSON.stringify({ manifestsDir: "manifests", dataDir: "data", socketPath: "bkg.sock", http: { enabled: false } }));
   for (const [nodeOptions, flags] of [
     ["", DAEMON_NODE_FLAGS],
-    ["--max-semi-space-size=8", []],
+    ["--max-semi-space-size=8", DAEMON_NODE_FLAGS.filter((f) => !f.startsWith("--max-semi-space-size"))],
+    ["--trace-warnings --v8_pool_size=2", DAEMON_NODE_FLAGS.filter((f) => !f.startsWith("--v8-pool-size"))],
+    ["--v8-pool-size=2 --max-semi-space-size=8", []],
   ] as const) {
     // Through the kernel and sh, as a user's `bkg` (npm link's symlink) runs it.
     const p = spawn(BIN, ["--config", config, "daemon", "start"], { env: { ...process.env, BKG_CONFIG: "", NODE_OPTIONS: nodeOptions }, stdio: "ignore" });
