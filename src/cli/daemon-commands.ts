@@ -1,7 +1,6 @@
 import { spawn, spawnSync } from "node:child_process";
 import { mkdirSync, openSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
 import type { Command } from "commander";
 import { connect } from "../client/index.js";
 import { isAlive } from "../gateway/socket-probe.js";
@@ -9,8 +8,9 @@ import { configOrExit, type GlobalOptions } from "./connect-daemon.js";
 import { CliExit, EXIT } from "./output.js";
 import { removeUserUnit, userUnit, userUnitPath, writeUserUnit } from "./systemd-unit.js";
 import { daemonNodeFlags } from "./daemon-node-flags.js";
+import { packagePath } from "../package-root.js";
 
-const BIN = fileURLToPath(new URL("../../bin/bkg", import.meta.url));
+const BIN = packagePath("bin", "bkg");
 
 export function registerDaemonCommands(program: Command, globals: () => GlobalOptions): void {
   const daemon = program.command("daemon").description("run or stop the bkg daemon");

@@ -7,7 +7,6 @@
 import { spawn } from "node:child_process";
 import { existsSync, readFileSync, rmSync, unwatchFile, watchFile, writeFileSync } from "node:fs";
 import { join, relative, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
 import type { Command } from "commander";
 import { connect, type BkgClient } from "../client/index.js";
 import type { BusEvent } from "../events/index.js";
@@ -17,8 +16,9 @@ import { devManifest, DevError, findDevManifest, pluginDirOf, type DevSource } f
 import { json } from "../scaffold/scaffold.js";
 import { configOrExit, type GlobalOptions } from "./connect-daemon.js";
 import { CliExit, EXIT } from "./output.js";
+import { packagePath } from "../package-root.js";
 
-const BIN = fileURLToPath(new URL("../../bin/bkg", import.meta.url));
+const BIN = packagePath("bin", "bkg");
 /** States after which the plugin will not become ready without a change. */
 const SETTLED = new Set(["ready", "failed", "build-failed", "invalid", "crashloop", "blocked", "disabled", "stopped"]);
 

@@ -7,7 +7,6 @@
  * docs/grpc.md has a client example.
  */
 import { readFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
 import { BkgError, CancelToken, ErrorCodes } from "@bkg/protocol";
@@ -17,6 +16,7 @@ import type { Topic } from "../events/index.js";
 import type { OwnSpan } from "../tracing/index.js";
 import { traceOfRequest } from "./http-call-common.js";
 import type { SurfaceDeps } from "./surface-deps.js";
+import { packagePath } from "../package-root.js";
 
 /** W3C trace context in the metadata, as gRPC's OpenTelemetry instrumentation sends it. */
 function traceparentOf(metadata: grpc.Metadata): string | undefined {
@@ -24,7 +24,7 @@ function traceparentOf(metadata: grpc.Metadata): string | undefined {
   return typeof tp === "string" ? tp : undefined;
 }
 
-export const PROTO_FILE = fileURLToPath(new URL("../../schemas/bkg.proto", import.meta.url));
+export const PROTO_FILE = packagePath("schemas", "bkg.proto");
 /** Options both the server and clients should load the proto with (camelCase fields, longs as numbers). */
 export const PROTO_OPTIONS: protoLoader.Options = { keepCase: false, longs: Number, enums: String, defaults: true, oneofs: true };
 

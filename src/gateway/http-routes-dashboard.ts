@@ -7,15 +7,15 @@
  */
 import { existsSync, statSync } from "node:fs";
 import { extname, join, normalize } from "node:path";
-import { fileURLToPath } from "node:url";
 import fastifyStatic from "@fastify/static";
 import type { FastifyInstance, FastifyReply } from "fastify";
 import { BkgError, ErrorCodes } from "@bkg/protocol";
 import { toOpenAIError } from "./openai-errors.js";
 import { toHttpError } from "./http-errors.js";
+import { packagePath } from "../package-root.js";
 
 /** Where `npm install` (the dashboard workspace's build) puts the app. */
-export const DASHBOARD_DIR = fileURLToPath(new URL("../../dashboard/dist/browser", import.meta.url));
+export const DASHBOARD_DIR = packagePath("dashboard", "dist", "browser");
 
 /** Paths that belong to the daemon: never answered with the app, so a typo under /api stays a JSON 404. */
 const DAEMON_PREFIXES = ["/api", "/v1", "/auth", "/ws", "/metrics", "/health", "/ready", "/openapi.json"];

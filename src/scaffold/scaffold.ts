@@ -14,7 +14,7 @@
  */
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, resolve, sep } from "node:path";
-import { fileURLToPath } from "node:url";
+import { PACKAGE_ROOT } from "../package-root.js";
 
 export type Lang = "ts" | "python" | "rust";
 
@@ -26,8 +26,8 @@ export const NAME_PATTERN = /^[a-z][a-z0-9_-]{0,62}$/;
 export const MANIFEST_FILE = "bkg.plugin.json";
 export const PLUGIN_VERSION = "0.1.0";
 
-/** The bkg checkout: two levels up from src/scaffold or dist/scaffold. */
-export const BKG_ROOT = resolve(fileURLToPath(new URL("../..", import.meta.url)));
+/** The bkg checkout (src/package-root.ts). */
+export const BKG_ROOT = PACKAGE_ROOT;
 const TEMPLATES = "src/scaffold/templates";
 
 export interface ScaffoldOptions {

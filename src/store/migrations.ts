@@ -5,9 +5,10 @@
  */
 import { readdirSync, readFileSync } from "node:fs";
 import type { StoreDriver } from "./store.js";
+import { packageDirUrl } from "../package-root.js";
 
 /** The migrations folder (the same relative place from src/store/ and dist/store/). */
-export const MIGRATIONS_DIR = new URL("../../src/store/migrations/", import.meta.url);
+export const MIGRATIONS_DIR = packageDirUrl("src", "store", "migrations");
 
 export interface Migration {
   version: number;

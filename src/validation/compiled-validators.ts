@@ -17,6 +17,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import type { Ajv, ValidateFunction } from "ajv";
+import { packageDirUrl } from "../package-root.js";
 
 const require = createRequire(import.meta.url);
 
@@ -24,7 +25,7 @@ export const SCHEMA_FILES = ["plugin-manifest.schema.json", "bkg-config.schema.j
 export type BkgSchemaFile = (typeof SCHEMA_FILES)[number];
 
 /** The schemas/ folder at the top of the project (same relative place from src/ and dist/). */
-export const SCHEMAS_DIR = new URL("../../schemas/", import.meta.url);
+export const SCHEMAS_DIR = packageDirUrl("schemas");
 export const COMPILED_FILE = new URL("compiled/validators.cjs", SCHEMAS_DIR);
 export const FORMATS_FILE = new URL("compiled/formats.cjs", SCHEMAS_DIR);
 

@@ -1,9 +1,10 @@
 import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import t from "tap";
 import { DAEMON_NODE_FLAGS } from "../../src/cli/daemon-node-flags.js";
+import { isAlive } from "../../src/gateway/socket-probe.js";
 import { BIN, echoManifest, startTestDaemon } from "../helpers/daemon.js";
 
 function bkg(args: string[], env: Record<string, string> = {}, cwd?: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
@@ -172,7 +173,9 @@ t.test("bin/bkg run as a program starts node with the daemon's flags, less those
     // Through the kernel and sh, as a user's `bkg` (npm link's symlink) runs it.
     const p = spawn(BIN, ["--config", config, "daemon", "start"], { env: { ...process.env, BKG_CONFIG: "", NODE_OPTIONS: nodeOptions }, stdio: "ignore" });
     const exited = new Promise((r) => p.once("exit", r));
-    for (let i = 0; i < 200 && !existsSync(join(dir, "bkg.sock")); i++) await new Promise((r) => setTimeout(r, 50));
+    // Until the daemon answers: sh has exec'd node by then. (The last case's socket file may
+    // still be there; its daemon has exited.)
+    for (let i = 0; i < 200 && !(await isAlive(join(dir, "bkg.sock"), 200)); i++) await new Promise((r) => setTimeout(r, 50));
     const argv = readFileSync(`/proc/${p.pid}/cmdline`, "utf8").split("\0");
     p.kill("SIGTERM");
     await exited;

@@ -1,11 +1,7 @@
-/**
- * Reading and writing ONNX model files (protobuf, schemas/onnx.proto vendored from onnx) with
- * protobufjs. Only the plain-object shapes the preparation steps touch are typed here.
- */
-import { fileURLToPath } from "node:url";
 import protobuf from "protobufjs";
+import { packagePath } from "../../package-root.js";
 
-export const ONNX_PROTO_FILE = fileURLToPath(new URL("../../../schemas/onnx.proto", import.meta.url));
+export const ONNX_PROTO_FILE = packagePath("schemas", "onnx.proto");
 
 /** TensorProto.DataType values the preparation steps read or write. */
 export const TensorType = { FLOAT: 1, UINT8: 2, INT8: 3, INT32: 6, INT64: 7 } as const;
