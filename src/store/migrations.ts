@@ -7,7 +7,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import type { StoreDriver } from "./store.js";
 import { packageDirUrl } from "../package-root.js";
 
-/** The migrations folder (the same relative place from src/store/ and dist/store/). */
+/** The migrations folder, in src/ whichever code runs (they are SQL files, not compiled). */
 export const MIGRATIONS_DIR = packageDirUrl("src", "store", "migrations");
 
 export interface Migration {

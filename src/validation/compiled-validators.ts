@@ -24,7 +24,7 @@ const require = createRequire(import.meta.url);
 export const SCHEMA_FILES = ["plugin-manifest.schema.json", "bkg-config.schema.json"] as const;
 export type BkgSchemaFile = (typeof SCHEMA_FILES)[number];
 
-/** The schemas/ folder at the top of the project (same relative place from src/ and dist/). */
+/** The schemas/ folder at the top of the package. */
 export const SCHEMAS_DIR = packageDirUrl("schemas");
 export const COMPILED_FILE = new URL("compiled/validators.cjs", SCHEMAS_DIR);
 export const FORMATS_FILE = new URL("compiled/formats.cjs", SCHEMAS_DIR);

@@ -1,3 +1,7 @@
+/**
+ * Reading and writing ONNX model files (protobuf, schemas/onnx.proto vendored from onnx) with
+ * protobufjs. Only the plain-object shapes the preparation steps touch are typed here.
+ */
 import protobuf from "protobufjs";
 import { packagePath } from "../../package-root.js";
 
