@@ -54,9 +54,12 @@ function nodeMemory(what: string, as: "import" | "require"): Promise<{ rss: numb
   });
 }
 
+const NODE_BINARY = realpathSync(process.execPath);
+
 /** Resident MiB of bkg's native modules (better-sqlite3's SQLite) and of node's own binary. */
 function filePages(pid: number): { native: number; node: number } {
-  return { native: residentFileBytes(pid, (p) => p.endsWith(".node")) / MiB, node: residentFileBytes(pid, (p) => p === realpathSync(process.execPath)) / MiB };
+  const b = residentFileBytes(pid, { native: (p) => p.endsWith(".node"), node: (p) => p === NODE_BINARY });
+  return { native: b.native / MiB, node: b.node / MiB };
 }
 
 export const scenario: Scenario = {
@@ -166,10 +169,12 @@ export const scenario: Scenario = {
     onCleanup(`remove ${emptyDir}`, () => rmSync(emptyDir, { recursive: true, force: true }));
     writeFileSync(join(emptyDir, "empty.cjs"), "");
     writeFileSync(join(emptyDir, "empty.mjs"), "");
+    const emptyCjs = "node + require an empty CommonJS file";
+    const emptyEsm = "node + import an empty ES module file";
     const refs: [string, string, "import" | "require"][] = [
       ["node, empty", "", "require"],
-      ["node + require an empty CommonJS file", join(emptyDir, "empty.cjs"), "require"],
-      ["node + import an empty ES module file", pathToFileURL(join(emptyDir, "empty.mjs")).href, "import"],
+      [emptyCjs, join(emptyDir, "empty.cjs"), "require"],
+      [emptyEsm, pathToFileURL(join(emptyDir, "empty.mjs")).href, "import"],
       ["node + import dist/daemon.js", pathToFileURL(join(ROOT, "dist", "daemon.js")).href, "import"],
     ];
     // Each of the daemon's heavier dependencies alone (they overlap: the first package a process
@@ -193,7 +198,7 @@ export const scenario: Scenario = {
     // What two of bkg's fixed choices cost, each measured here: the embedded store's SQLite
     // module (its pages in the daemon; pm2 keeps no store) and node's ES module loader.
     const sqlitePages = bkgPages.native - godPages.native;
-    const esmLoader = (refRss.get("node + import an empty ES module file") ?? 0) - (refRss.get("node + require an empty CommonJS file") ?? 0);
+    const esmLoader = (refRss.get(emptyEsm) ?? 0) - (refRss.get(emptyCjs) ?? 0);
     const adjusted = bkgIdle.median - sqlitePages - esmLoader;
     const adjustedMet = adjusted <= godIdle.median;
     return {

@@ -17,6 +17,9 @@ function findPackageRoot(from: string): string {
 
 export const PACKAGE_ROOT: string = findPackageRoot(dirname(fileURLToPath(import.meta.url)));
 
+/** bin/bkg: what starts the daemon (`--detach`, `bkg dev`, systemd units). */
+export const BKG_BIN: string = join(PACKAGE_ROOT, "bin", "bkg");
+
 /** A file or folder of the package, as a path. */
 export function packagePath(...parts: string[]): string {
   return join(PACKAGE_ROOT, ...parts);

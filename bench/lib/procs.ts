@@ -149,22 +149,26 @@ export function rssAnonBytes(pid: number): number {
   return statusBytes(pid, "RssAnon");
 }
 
-/** Resident bytes of the process's file mappings whose path `matches` (from /proc/PID/smaps), or 0. */
-export function residentFileBytes(pid: number, matches: (path: string) => boolean): number {
+/**
+ * Resident bytes of the process's file mappings, summed per matcher (a mapping counts for the
+ * first whose test its path passes), from one read of /proc/PID/smaps; zeros when it is gone.
+ */
+export function residentFileBytes<K extends string>(pid: number, matchers: Record<K, (path: string) => boolean>): Record<K, number> {
+  const keys = Object.keys(matchers) as K[];
+  const bytes = Object.fromEntries(keys.map((k) => [k, 0])) as Record<K, number>;
   let text: string;
   try {
     text = readFileSync(`/proc/${pid}/smaps`, "utf8");
   } catch {
-    return 0;
+    return bytes;
   }
-  let counting = false;
-  let kb = 0;
+  let counting: K | undefined;
   for (const line of text.split("\n")) {
     const mapping = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
-    if (mapping) counting = mapping[1].startsWith("/") && matches(mapping[1]);
-    else if (counting && line.startsWith("Rss:")) kb += Number(/(\d+)/.exec(line)?.[1] ?? 0);
+    if (mapping) counting = mapping[1].startsWith("/") ? keys.find((k) => matchers[k](mapping[1])) : undefined;
+    else if (counting && line.startsWith("Rss:")) bytes[counting] += Number(/(\d+)/.exec(line)?.[1] ?? 0) * 1024;
   }
-  return kb * 1024;
+  return bytes;
 }
 
 /** CPU µs of this process (user + system) via process.cpuUsage. */

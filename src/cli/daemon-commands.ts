@@ -8,9 +8,7 @@ import { configOrExit, type GlobalOptions } from "./connect-daemon.js";
 import { CliExit, EXIT } from "./output.js";
 import { removeUserUnit, userUnit, userUnitPath, writeUserUnit } from "./systemd-unit.js";
 import { daemonNodeFlags } from "./daemon-node-flags.js";
-import { packagePath } from "../package-root.js";
-
-const BIN = packagePath("bin", "bkg");
+import { BKG_BIN } from "../package-root.js";
 
 export function registerDaemonCommands(program: Command, globals: () => GlobalOptions): void {
   const daemon = program.command("daemon").description("run or stop the bkg daemon");
@@ -91,7 +89,7 @@ function registerInstallCommands(daemon: Command, globals: () => GlobalOptions):
       const text = userUnit({
         node: process.execPath,
         nodeFlags: daemonNodeFlags(),
-        bin: BIN,
+        bin: BKG_BIN,
         config: config.file,
         workingDirectory: config.file ? dirname(config.file) : process.cwd(),
         name: o.name,
@@ -138,7 +136,7 @@ async function detach(config: ReturnType<typeof configOrExit>, g: GlobalOptions)
   // The logger rotates daemon.log itself; anything written around it (a crash before the logger
   // exists, Node's own warnings) lands in daemon.out, which stays small.
   const out = openSync(join(dataDir, "logs", "daemon.out"), "a", 0o600);
-  const args = [BIN, ...(g.config ? ["--config", g.config] : []), ...(g.socket ? ["--socket", g.socket] : []), "daemon", "start", "--log-file", logFile];
+  const args = [BKG_BIN, ...(g.config ? ["--config", g.config] : []), ...(g.socket ? ["--socket", g.socket] : []), "daemon", "start", "--log-file", logFile];
   const child = spawn(process.execPath, [...daemonNodeFlags(), ...args], { detached: true, stdio: ["ignore", out, out], env: { ...process.env, BKG_LOG_FORMAT: "json" } });
   child.unref();
   const until = Date.now() + 30_000;

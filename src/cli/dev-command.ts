@@ -16,9 +16,8 @@ import { devManifest, DevError, findDevManifest, pluginDirOf, type DevSource } f
 import { json } from "../scaffold/scaffold.js";
 import { configOrExit, type GlobalOptions } from "./connect-daemon.js";
 import { CliExit, EXIT } from "./output.js";
-import { packagePath } from "../package-root.js";
+import { BKG_BIN } from "../package-root.js";
 
-const BIN = packagePath("bin", "bkg");
 /** States after which the plugin will not become ready without a change. */
 const SETTLED = new Set(["ready", "failed", "build-failed", "invalid", "crashloop", "blocked", "disabled", "stopped"]);
 
@@ -133,7 +132,7 @@ export function registerDevCommand(program: Command, globals: () => GlobalOption
 /** Starts `bkg daemon start --detach` (same config) unless a daemon answers on the socket. */
 async function ensureDaemon(socketPath: string, dataDir: string, g: GlobalOptions): Promise<void> {
   if (await isAlive(socketPath)) return;
-  const args = [BIN, ...(g.config ? ["--config", g.config] : []), ...(g.socket ? ["--socket", g.socket] : []), "daemon", "start", "--detach"];
+  const args = [BKG_BIN, ...(g.config ? ["--config", g.config] : []), ...(g.socket ? ["--socket", g.socket] : []), "daemon", "start", "--detach"];
   const r = await new Promise<{ code: number | null; out: string }>((res) => {
     const p = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
     let out = "";

@@ -26,8 +26,6 @@ export const NAME_PATTERN = /^[a-z][a-z0-9_-]{0,62}$/;
 export const MANIFEST_FILE = "bkg.plugin.json";
 export const PLUGIN_VERSION = "0.1.0";
 
-/** The bkg checkout (src/package-root.ts). */
-export const BKG_ROOT = PACKAGE_ROOT;
 const TEMPLATES = "src/scaffold/templates";
 
 export interface ScaffoldOptions {
@@ -71,7 +69,7 @@ export function scaffoldPlugin(o: ScaffoldOptions): ScaffoldResult {
       `invalid plugin name ${JSON.stringify(name)}: a lowercase letter, then up to 62 lowercase letters, digits, - or _ (it prefixes the methods: ${name.toLowerCase().replace(/[^a-z0-9_-]/g, "") || "hello"}.greet)`,
     );
   }
-  const root = o.bkgRoot ?? BKG_ROOT;
+  const root = o.bkgRoot ?? PACKAGE_ROOT;
   let pluginDir: string;
   let manifestFile: string;
   if (o.dir !== undefined) {
